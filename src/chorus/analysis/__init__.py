@@ -1,0 +1,10 @@
+"""Analysis by discipline: retrieval, boolean queries, matrices, talk share, co-occurrence, themes.
+
+Every function returns a pandas DataFrame (or a dict of them).
+"""
+
+from chorus.analysis.matrix import cooccurrence, matrix, sample, talk_share
+from chorus.analysis.segments import query, segments
+from chorus.analysis.themes import Rule, themes
+
+__all__ = ["Rule", "cooccurrence", "matrix", "query", "sample", "segments", "talk_share", "themes"]

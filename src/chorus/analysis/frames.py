@@ -1,0 +1,171 @@
+"""The study's tables as pandas DataFrames, the shared ground of every analysis.
+
+Counting unit: a coding is attributed to each turn it overlaps, so a coded
+*segment* is the part of a coding one speaker said. A coding inside one turn (the
+usual case) is one segment; a coding across two speakers' turns is one segment for
+each. Facilitators' words are left out of analysis unless asked for.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from chorus.errors import ChorusError
+from chorus.study.lookup import all_codes, code_path
+from chorus.study.models import Coding, CodingTurn, Group, Membership, Participant, Transcript, Turn
+
+PARTICIPANT_COLUMNS = ("discipline", "care_team", "role")
+
+
+def participants(session: Session, facilitators: bool = False) -> pd.DataFrame:
+    """One row per person: id, key, pseudonym, discipline, care team, role, attributes, groups."""
+    query = select(Participant)
+    if not facilitators:
+        query = query.where(Participant.role == "participant")
+    rows = []
+    for person in session.scalars(query.order_by(Participant.key)):
+        rows.append(
+            {
+                **{k: v for k, v in (person.attributes or {}).items()},
+                "participant_id": person.id,
+                "key": person.key,
+                "pseudonym": person.pseudonym,
+                "discipline": person.discipline,
+                "care_team": person.care_team,
+                "role": person.role,
+                "groups": ", ".join(g.name for g in person.groups),
+            }
+        )
+    columns = ["participant_id", "key", "pseudonym", "discipline", "care_team", "role", "groups"]
+    frame = pd.DataFrame(rows)
+    return frame if rows else pd.DataFrame(columns=columns)
+
+
+def groups(session: Session) -> pd.DataFrame:
+    """One row per group (session): id, name, date, attributes, in the order they were held."""
+    rows = [
+        {**(g.attributes or {}), "group_id": g.id, "group": g.name, "date": g.date, "recording": g.recording_path}
+        for g in session.scalars(select(Group))
+    ]
+    frame = pd.DataFrame(rows, columns=None if rows else ["group_id", "group", "date", "recording"])
+    return order_groups(frame)
+
+
+def order_groups(frame: pd.DataFrame) -> pd.DataFrame:
+    """Groups in the order they were held: by date, then by name."""
+    if frame.empty:
+        return frame
+    key = frame["date"].map(lambda d: (d is None or pd.isna(d), str(d) if d is not None else ""))
+    return frame.assign(_key=key).sort_values(["_key", "group"]).drop(columns="_key").reset_index(drop=True)
+
+
+def codes(session: Session) -> pd.DataFrame:
+    """The codebook in tree order: code id, path, name, parent id, colour, depth, ancestors."""
+    rows = []
+    by_id = {}
+    for code in all_codes(session):
+        by_id[code.id] = code
+        path = code_path(code)
+        ancestors = []
+        node = code.parent
+        while node is not None:
+            ancestors.append(node.id)
+            node = node.parent
+        rows.append(
+            {
+                "code_id": code.id,
+                "path": path,
+                "code": code.name,
+                "parent_id": code.parent_id,
+                "colour": code.colour,
+                "depth": path.count("/"),
+                "ancestors": ancestors,
+            }
+        )
+    return pd.DataFrame(rows, columns=["code_id", "path", "code", "parent_id", "colour", "depth", "ancestors"])
+
+
+def attribution_counts(session: Session, facilitators: bool = False) -> pd.DataFrame:
+    """Segments per (code, participant, group), aggregated in the database.
+
+    This is the one scan over the codings that matrices and themes need; it returns
+    at most codes x participants rows however many codings the study holds.
+    """
+    query = (
+        select(
+            Coding.code_id,
+            Turn.participant_id,
+            Transcript.group_id,
+            func.count().label("segments"),
+        )
+        .select_from(CodingTurn)
+        .join(Coding, Coding.id == CodingTurn.coding_id)
+        .join(Turn, Turn.id == CodingTurn.turn_id)
+        .join(Transcript, Transcript.id == Coding.transcript_id)
+        .group_by(Coding.code_id, Turn.participant_id, Transcript.group_id)
+    )
+    if not facilitators:
+        query = query.join(Participant, Participant.id == Turn.participant_id).where(
+            Participant.role == "participant"
+        )
+    return pd.DataFrame(session.execute(query).all(), columns=["code_id", "participant_id", "group_id", "segments"])
+
+
+def with_ancestors(counts: pd.DataFrame, code_table: pd.DataFrame) -> pd.DataFrame:
+    """The counts repeated for every ancestor code, so a code's row includes its subcodes."""
+    ancestors = code_table.set_index("code_id")["ancestors"]
+    expanded = counts.assign(rollup=counts["code_id"].map(lambda c: [c, *ancestors.get(c, [])]))
+    expanded = expanded.explode("rollup")
+    return expanded.assign(code_id=expanded["rollup"].astype(int)).drop(columns="rollup")
+
+
+def attribute_of(people: pd.DataFrame, group_table: pd.DataFrame, by: str) -> tuple[str, pd.DataFrame]:
+    """The column to split by (a participant attribute or ``group``) and the table that holds it."""
+    if by == "group":
+        return "group", group_table[["group_id", "group"]]
+    if by not in people.columns or by in ("participant_id", "groups"):
+        known = sorted(set(people.columns) - {"participant_id", "groups", "key", "pseudonym"} | {"group"})
+        raise ChorusError(f"cannot split by {by!r}; choose one of {', '.join(known)}")
+    return by, people[["participant_id", by]]
+
+
+def turns(session: Session, facilitators: bool = True) -> pd.DataFrame:
+    """Every turn with its transcript, group, speaker and the speaker's discipline and words."""
+    query = (
+        select(
+            Turn.id.label("turn_id"),
+            Transcript.name.label("transcript"),
+            Group.name.label("group"),
+            Turn.ordinal.label("turn"),
+            Participant.pseudonym.label("speaker"),
+            Participant.id.label("participant_id"),
+            Participant.discipline,
+            Participant.care_team,
+            Participant.role,
+            Turn.start,
+            Turn.end,
+            Turn.start_time,
+            Turn.end_time,
+            func.substr(Transcript.text, Turn.start + 1, Turn.end - Turn.start).label("text"),
+        )
+        .join(Transcript, Transcript.id == Turn.transcript_id)
+        .join(Group, Group.id == Transcript.group_id)
+        .join(Participant, Participant.id == Turn.participant_id)
+        .order_by(Transcript.name, Turn.ordinal)
+    )
+    if not facilitators:
+        query = query.where(Participant.role == "participant")
+    frame = pd.DataFrame(session.execute(query).mappings().all())
+    if frame.empty:
+        return pd.DataFrame(columns=["turn_id", "transcript", "group", "turn", "speaker", "text", "words"])
+    return frame.assign(words=frame["text"].str.split().str.len())
+
+
+def members(session: Session) -> pd.DataFrame:
+    """Which participant was in which group."""
+    return pd.DataFrame(
+        session.execute(select(Membership.participant_id, Membership.group_id)).all(),
+        columns=["participant_id", "group_id"],
+    )

@@ -1,0 +1,160 @@
+"""Code x attribute matrices, talk share, code co-occurrence, and the study's sample tables.
+
+>>> matrix(study, by="discipline", count="participants")      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pandas as pd
+from sqlalchemy import select
+
+from chorus.analysis import frames
+from chorus.errors import ChorusError
+from chorus.study.models import Coding, CodingTurn
+from chorus.study.store import Study
+
+Count = Literal["segments", "participants", "groups", "share"]
+COUNTS: tuple[str, ...] = ("segments", "participants", "groups", "share")
+
+
+def count_table(
+    counts: pd.DataFrame, people: pd.DataFrame, group_table: pd.DataFrame, by: str
+) -> pd.DataFrame:
+    """Segments, distinct participants and distinct groups per (code, attribute value)."""
+    column, values = frames.attribute_of(people, group_table, by)
+    key = "group_id" if column == "group" else "participant_id"
+    joined = counts.merge(values, on=key, how="inner")
+    joined[column] = joined[column].fillna("(none)").astype(str)
+    return joined.groupby(["code_id", column], sort=False).agg(
+        segments=("segments", "sum"),
+        participants=("participant_id", "nunique"),
+        groups=("group_id", "nunique"),
+    ).reset_index().rename(columns={column: "value"})
+
+
+def matrix(
+    study: Study,
+    by: str = "discipline",
+    count: Count = "segments",
+    subcodes: bool = False,
+    facilitators: bool = False,
+) -> pd.DataFrame:
+    """A code x attribute matrix: one row per code (index ``code``, its path), one column per value.
+
+    ``count`` is ``segments`` (coded segments), ``participants`` (distinct people
+    who said something coded so), ``groups`` (distinct groups) or ``share``
+    (participants as a fraction of everyone with that value). ``by`` is any
+    participant attribute (``discipline``, ``care_team``, a roster column) or
+    ``group``. With ``subcodes`` a code's row includes its subcodes' codings.
+    """
+    if count not in COUNTS:
+        raise ChorusError(f"count {count!r} is not one of {', '.join(COUNTS)}")
+    if count == "share" and by == "group":
+        raise ChorusError("a share is of participants with an attribute value; split by a participant attribute")
+    with study.reading() as session:
+        code_table = frames.codes(session)
+        people = frames.participants(session, facilitators)
+        group_table = frames.groups(session)
+        counts = frames.attribution_counts(session, facilitators)
+    if subcodes:
+        counts = frames.with_ancestors(counts, code_table)
+    table = count_table(counts, people, group_table, by)
+    measure = "participants" if count == "share" else count
+    wide = table.pivot(index="code_id", columns="value", values=measure)
+    if by == "group":
+        order = list(group_table["group"])
+    else:
+        order = sorted(people[by].fillna("(none)").astype(str).unique()) if by in people else []
+    order += sorted(set(wide.columns) - set(order))
+    wide = wide.reindex(index=code_table["code_id"], columns=order).fillna(0).astype(int)
+    if count == "share":
+        sizes = people[by].fillna("(none)").astype(str).value_counts()
+        wide = (wide / sizes.reindex(order).replace(0, pd.NA)).astype(float).fillna(0.0).round(4)
+    wide.index = pd.Index(code_table["path"], name="code")
+    wide.columns.name = by
+    return wide
+
+
+def talk_share(study: Study, by: str = "discipline") -> pd.DataFrame:
+    """Words spoken, turns and speakers per attribute value, with each value's share of the words."""
+    with study.reading() as session:
+        turn_table = frames.turns(session, facilitators=False)
+        people = frames.participants(session)
+        group_table = frames.groups(session)
+    if turn_table.empty:
+        return pd.DataFrame(columns=[by, "speakers", "turns", "words", "share"])
+    column, values = frames.attribute_of(people, group_table, by)
+    if column != "group":
+        turn_table = turn_table.drop(columns=[c for c in ("discipline", "care_team", "role") if c == column]).merge(
+            values, on="participant_id"
+        )
+    table = turn_table.groupby(column).agg(
+        speakers=("participant_id", "nunique"), turns=("turn_id", "count"), words=("words", "sum")
+    )
+    table["share"] = (table["words"] / table["words"].sum()).round(4)
+    return table.reset_index()
+
+
+def cooccurrence(study: Study, facilitators: bool = False) -> pd.DataFrame:
+    """Code x code: the number of turns in which both codes were applied (the diagonal: each code's turns)."""
+    with study.reading() as session:
+        code_table = frames.codes(session)
+        pairs = pd.DataFrame(
+            session.execute(
+                select(CodingTurn.turn_id, Coding.code_id).join(Coding, Coding.id == CodingTurn.coding_id).distinct()
+            ).all(),
+            columns=["turn_id", "code_id"],
+        )
+        if not facilitators:
+            speakers = frames.turns(session, facilitators=False)["turn_id"]
+            pairs = pairs[pairs["turn_id"].isin(set(speakers))]
+    paths = code_table.set_index("code_id")["path"]
+    both = pairs.merge(pairs, on="turn_id")
+    table = pd.crosstab(both["code_id_x"], both["code_id_y"])
+    table = table.reindex(index=code_table["code_id"], columns=code_table["code_id"]).fillna(0).astype(int)
+    table.index = pd.Index(paths.reindex(table.index), name="code")
+    table.columns = list(paths.reindex(table.columns))
+    return table
+
+
+def sample(study: Study) -> dict[str, pd.DataFrame]:
+    """The tables a methods section reports: participants by discipline and team, and the groups.
+
+    ``participants``: discipline x care team counts with totals; ``groups``: one
+    row per group with date, disciplines, care teams, participants, turns, words
+    and, where the transcript has times, duration in minutes.
+    """
+    with study.reading() as session:
+        people = frames.participants(session)
+        group_table = frames.groups(session)
+        membership = frames.members(session)
+        turn_table = frames.turns(session, facilitators=True)
+    if people.empty:
+        by_discipline = pd.DataFrame()
+    else:
+        by_discipline = pd.crosstab(
+            people["discipline"].fillna("(none)"), people["care_team"].fillna("(none)"), margins=True, margins_name="total"
+        )
+        by_discipline.index.name, by_discipline.columns.name = "discipline", None
+        by_discipline = by_discipline.reset_index()
+    rows = []
+    for group in group_table.itertuples():
+        ids = set(membership.loc[membership["group_id"] == group.group_id, "participant_id"])
+        present = people[people["participant_id"].isin(ids)]
+        spoken = turn_table[turn_table["group"] == group.group] if not turn_table.empty else turn_table
+        times = spoken[["start_time", "end_time"]].stack() if not spoken.empty else pd.Series(dtype=float)
+        rows.append(
+            {
+                "group": group.group,
+                "date": group.date,
+                "disciplines": ", ".join(sorted(present["discipline"].dropna().unique())),
+                "care_teams": ", ".join(sorted(present["care_team"].dropna().unique())),
+                "participants": len(present),
+                "turns": len(spoken),
+                "words": int(spoken["words"].sum()) if not spoken.empty else 0,
+                "minutes": round((times.max() - times.min()) / 60, 1) if len(times) else None,
+            }
+        )
+    return {"participants": by_discipline, "groups": pd.DataFrame(rows)}

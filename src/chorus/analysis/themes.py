@@ -1,0 +1,193 @@
+"""Theme attribution: which disciplines raised each theme, by a rule the researcher sets, with evidence.
+
+A discipline *raised* a theme when its participants' coded segments meet the
+rule: by default, in at least 2 groups, or by at least 10% of that discipline's
+participants. A theme is a code with codings (its subcodes' included), except a
+top-level heading that only gathers other codes. Each theme comes with a test of
+whether disciplines differ in raising it and with quotes from those who raised it.
+
+>>> themes(study)["label"].tolist()                      # doctest: +SKIP
+['Early integration of palliative care (APPs, physicians)', ...]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from chorus.analysis import frames
+from chorus.analysis.matrix import count_table
+from chorus.analysis.segments import segments
+from chorus.errors import ChorusError
+from chorus.study.store import Study
+
+
+@dataclass(frozen=True)
+class Rule:
+    """When a discipline counts as having raised a theme.
+
+    ``min_groups``: groups of that discipline in which it came up; ``min_share``:
+    fraction of the discipline's participants who said it; ``combine``: ``"or"``
+    (either is enough, the default) or ``"and"`` (both needed).
+    """
+
+    min_groups: int = 2
+    min_share: float = 0.10
+    combine: str = "or"
+
+    def __post_init__(self) -> None:
+        if self.combine not in ("or", "and"):
+            raise ChorusError(f"combine must be 'or' or 'and', not {self.combine!r}")
+        if not 0 <= self.min_share <= 1:
+            raise ChorusError(f"min_share is a fraction between 0 and 1, not {self.min_share}")
+
+    def holds(self, groups: int, share: float) -> bool:
+        """Whether a discipline with these figures raised the theme."""
+        by_groups, by_share = groups >= self.min_groups, share >= self.min_share
+        return (by_groups or by_share) if self.combine == "or" else (by_groups and by_share)
+
+    def __str__(self) -> str:
+        return f"raised in at least {self.min_groups} groups {self.combine} by at least {self.min_share:.0%} of the discipline's participants"
+
+
+def plural(discipline: str) -> str:
+    """A discipline's name for its members: ``physician`` -> ``physicians``, ``APP`` -> ``APPs``."""
+    return discipline if discipline.endswith("s") else discipline + "s"
+
+
+def difference_test(raised: pd.Series, sizes: pd.Series, seed: int = 0) -> tuple[float | None, str]:
+    """P-value and test name for whether disciplines differ in the share who raised a theme.
+
+    Two disciplines: Fisher's exact test. More: Pearson's chi-square, or, where an
+    expected count is under 5, its Monte Carlo permutation version (10,000 draws).
+    """
+    sizes = sizes[sizes > 0]
+    raised = raised.reindex(sizes.index).fillna(0).astype(int)
+    table = np.array([raised.to_numpy(), (sizes - raised).to_numpy()]).T
+    if len(sizes) < 2 or table[:, 0].sum() == 0 or table[:, 1].sum() == 0:
+        return None, "not testable"
+    if len(sizes) == 2:
+        return float(stats.fisher_exact(table)[1]), "Fisher exact"
+    chi2, p, _, expected = stats.chi2_contingency(table, correction=False)
+    if (expected >= 5).all():
+        return float(p), "chi-square"
+    labels = np.repeat(np.arange(len(sizes)), sizes.to_numpy())
+    outcome = np.concatenate([np.r_[np.ones(r), np.zeros(n - r)] for r, n in zip(raised, sizes)])
+    rng = np.random.default_rng(seed)
+    draws = 10_000
+    totals = np.bincount(labels, minlength=len(sizes))
+    expected_raised = totals * outcome.mean()
+    expected_not = totals - expected_raised
+
+    def statistic(observed: np.ndarray) -> np.ndarray:
+        return ((observed - expected_raised) ** 2 / expected_raised).sum(-1) + (
+            ((totals - observed) - expected_not) ** 2 / expected_not
+        ).sum(-1)
+
+    shuffled = np.array([np.bincount(labels, weights=rng.permutation(outcome), minlength=len(sizes)) for _ in range(draws)])
+    p = (1 + (statistic(shuffled) >= statistic(table[:, 0]) - 1e-12).sum()) / (draws + 1)
+    return float(p), "chi-square (Monte Carlo)"
+
+
+def _quotes(rows: pd.DataFrame, raising: list[str], limit: int) -> list[dict[str, str]]:
+    """Quotes from those who raised the theme: one per speaker, across disciplines, of quotable length."""
+    if rows.empty:
+        return []
+    words = rows["text"].str.split().str.len()
+    candidates = rows.assign(
+        words=words,
+        fit=(words - 35).abs(),
+        raised=rows["discipline"].isin(raising),
+    ).sort_values(["raised", "fit", "transcript", "start"], ascending=[False, True, True, True])
+    candidates = candidates.drop_duplicates("speaker")
+    order = raising + sorted(set(candidates["discipline"].dropna()) - set(raising))
+    picked: list[dict[str, str]] = []
+    pools = {d: candidates[candidates["discipline"] == d] for d in order}
+    depth = 0
+    while len(picked) < limit and any(depth < len(pool) for pool in pools.values()):
+        for discipline in order:
+            pool = pools[discipline]
+            if depth < len(pool) and len(picked) < limit:
+                row = pool.iloc[depth]
+                picked.append(
+                    {
+                        "text": _trim(row["text"]),
+                        "speaker": row["speaker"],
+                        "discipline": row["discipline"],
+                        "group": row["group"],
+                        "turn": int(row["turn"]),
+                    }
+                )
+        depth += 1
+    return picked
+
+
+def _trim(text: str, most: int = 70) -> str:
+    words = " ".join(text.split()).split(" ")
+    return text.strip() if len(words) <= most else " ".join(words[:most]) + " …"
+
+
+def themes(study: Study, rule: Rule | None = None, quotes: int = 3) -> pd.DataFrame:
+    """One row per theme: who raised it under ``rule``, figures per discipline, a test, quotes.
+
+    Columns: ``code`` (path), ``theme`` (name), ``category`` (its top-level code),
+    ``disciplines`` (those who raised it, most to least by share), ``label``
+    (``"Funding (nurses, physicians)"``), ``segments``, ``participants``,
+    ``groups``, ``p_value``, ``test``, ``per_discipline`` (groups, participants,
+    share and raised for every discipline) and ``quotes``.
+    """
+    rule = rule or Rule()
+    with study.reading() as session:
+        code_table = frames.codes(session)
+        people = frames.participants(session)
+        group_table = frames.groups(session)
+        counts = frames.attribution_counts(session)
+    sizes = people["discipline"].fillna("(none)").astype(str).value_counts().sort_index() if not people.empty else pd.Series(dtype=int)
+    own = set(counts["code_id"])
+    rolled = frames.with_ancestors(counts, code_table)
+    table = count_table(rolled, people, group_table, "discipline")
+    totals = rolled.groupby("code_id").agg(
+        segments=("segments", "sum"), participants=("participant_id", "nunique"), groups=("group_id", "nunique")
+    )
+    evidence = segments(study)
+    rows = []
+    for code in code_table.itertuples():
+        if code.code_id not in totals.index:
+            continue
+        if code.depth == 0 and code.code_id not in own and code_table["parent_id"].eq(code.code_id).any():
+            continue  # a heading such as "Benefits" that only gathers themes
+        figures = table[table["code_id"] == code.code_id].set_index("value")
+        per = {}
+        for discipline, size in sizes.items():
+            groups = int(figures["groups"].get(discipline, 0))
+            said = int(figures["participants"].get(discipline, 0))
+            share = said / size if size else 0.0
+            per[discipline] = {
+                "groups": groups, "participants": said, "share": round(share, 4), "raised": rule.holds(groups, share),
+            }
+        raising = sorted((d for d in per if per[d]["raised"]), key=lambda d: (-per[d]["share"], d))
+        p_value, test = difference_test(pd.Series({d: v["participants"] for d, v in per.items()}), sizes)
+        label = f"{code.code} ({', '.join(plural(d) for d in raising)})" if raising else f"{code.code} (no discipline by the rule)"
+        prefix = code.path + "/"
+        mine = evidence[(evidence["code"] == code.path) | evidence["code"].str.startswith(prefix)]
+        rows.append(
+            {
+                "code": code.path,
+                "theme": code.code,
+                "category": code.path.split("/")[0],
+                "disciplines": raising,
+                "label": label,
+                "segments": int(totals.at[code.code_id, "segments"]),
+                "participants": int(totals.at[code.code_id, "participants"]),
+                "groups": int(totals.at[code.code_id, "groups"]),
+                "p_value": p_value,
+                "test": test,
+                "per_discipline": per,
+                "quotes": _quotes(mine, raising, quotes),
+            }
+        )
+    columns = ["code", "theme", "category", "disciplines", "label", "segments", "participants", "groups", "p_value", "test", "per_discipline", "quotes"]
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,146 @@
+"""Editing the codebook: add, update, rename, move, merge and delete codes without losing codings."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import func, select, update
+
+from chorus.errors import ChorusError
+from chorus.study.codebook import CODE_FIELDS, add_code, check_colour, sibling
+from chorus.study.lookup import all_codes, code_path, descendants, find_code
+from chorus.study.models import Code, Coding, Memo
+from chorus.study.store import Study
+
+
+def add(study: Study, name: str, parent: str | None = None, **fields: str | None) -> str:
+    """Add a code (under ``parent``, a name or path); returns its path.
+
+    >>> add(study, "Funding", parent="Challenges", definition="Money for PC services")  # doctest: +SKIP
+    'Challenges/Funding'
+    """
+    with study.transaction() as session:
+        the_parent = find_code(session, parent) if parent else None
+        return code_path(add_code(session, name, the_parent, **fields))
+
+
+def describe(study: Study, name: str, **fields: str | None) -> None:
+    """Change a code's colour, definition, inclusion or exclusion criteria, or example."""
+    unknown = set(fields) - set(CODE_FIELDS)
+    if unknown:
+        raise ChorusError(f"unknown code fields: {', '.join(sorted(unknown))}")
+    with study.transaction() as session:
+        code = find_code(session, name)
+        for key, value in fields.items():
+            setattr(code, key, check_colour(value) if key == "colour" else value)
+
+
+def rename(study: Study, name: str, new_name: str) -> None:
+    """Give a code a new name; its codings and subcodes stay with it."""
+    new_name = new_name.strip()
+    if not new_name or "/" in new_name:
+        raise ChorusError(f"code name {new_name!r} must be non-empty and contain no '/'")
+    with study.transaction() as session:
+        code = find_code(session, name)
+        if sibling(session, code.parent, new_name) is not None:
+            raise ChorusError(f"a code {new_name!r} already sits beside {code.name!r}")
+        code.name = new_name
+
+
+def move(study: Study, name: str, parent: str | None) -> None:
+    """Put a code (with its subcodes and codings) under another parent, or at the top."""
+    with study.transaction() as session:
+        code = find_code(session, name)
+        new_parent = find_code(session, parent) if parent else None
+        if new_parent is not None and new_parent in descendants(code):
+            raise ChorusError(f"cannot move {code.name!r} under itself or one of its subcodes")
+        if sibling(session, new_parent, code.name) not in (None, code):
+            raise ChorusError(f"there is already a code {code.name!r} there; rename one first")
+        code.parent = new_parent
+
+
+def _fold_into(session, source: Code, target: Code) -> int:  # noqa: ANN001 - Session
+    """Move the source's codings, memos and subcodes to the target; returns codings moved."""
+    moved = 0
+    for coding in session.scalars(select(Coding).where(Coding.code_id == source.id)):
+        twin = session.scalar(
+            select(Coding.id).where(
+                Coding.code_id == target.id,
+                Coding.transcript_id == coding.transcript_id,
+                Coding.coder_id == coding.coder_id,
+                Coding.start == coding.start,
+                Coding.end == coding.end,
+            )
+        )
+        if twin is None:
+            coding.code = target
+            moved += 1
+        else:
+            session.delete(coding)
+    session.execute(update(Memo).where(Memo.code_id == source.id).values(code_id=target.id))
+    for child in list(source.children):
+        if sibling(session, target, child.name) is not None:
+            raise ChorusError(f"both codes have a subcode {child.name!r}; merge or rename those first")
+        child.parent = target
+    session.flush()
+    return moved
+
+
+def merge(study: Study, source: str, target: str) -> int:
+    """Merge ``source`` into ``target``: its codings, memos and subcodes join the target.
+
+    Identical codings (same span, coder) are kept once. Returns the codings moved.
+    """
+    with study.transaction() as session:
+        the_source, the_target = find_code(session, source), find_code(session, target)
+        if the_target in descendants(the_source):
+            raise ChorusError(f"cannot merge {source!r} into itself or one of its subcodes")
+        moved = _fold_into(session, the_source, the_target)
+        session.delete(the_source)
+        return moved
+
+
+def delete(study: Study, name: str, discard_codings: bool = False) -> int:
+    """Delete a code. Its subcodes move up to its parent; so do its codings.
+
+    A top-level code with codings keeps them unless ``discard_codings`` is set:
+    nothing is lost by accident. Returns the number of codings discarded.
+    """
+    with study.transaction() as session:
+        code = find_code(session, name)
+        codings = session.scalars(select(Coding).where(Coding.code_id == code.id)).all()
+        if code.parent is not None:
+            _fold_into(session, code, code.parent)
+            discarded = 0
+        else:
+            if codings and not discard_codings:
+                raise ChorusError(
+                    f"{code.name!r} has {len(codings)} codings and no parent to pass them to; "
+                    "merge it into another code, or delete with --discard-codings"
+                )
+            for child in list(code.children):
+                if sibling(session, None, child.name) is not None:
+                    raise ChorusError(f"a top-level code {child.name!r} exists already; rename the subcode first")
+                child.parent = None
+            for coding in codings:
+                session.delete(coding)
+            discarded = len(codings)
+        session.flush()
+        session.delete(code)
+        return discarded
+
+
+def codebook(study: Study) -> pd.DataFrame:
+    """The codebook as a table: path, name, parent, colour, definition, criteria, example, codings."""
+    with study.reading() as session:
+        counts = dict(session.execute(select(Coding.code_id, func.count()).group_by(Coding.code_id)).all())
+        rows = [
+            {
+                "path": code_path(c),
+                "code": c.name,
+                "parent": code_path(c.parent) if c.parent else "",
+                **{k: getattr(c, k) or "" for k in CODE_FIELDS},
+                "codings": counts.get(c.id, 0),
+            }
+            for c in all_codes(session)
+        ]
+    return pd.DataFrame(rows, columns=["path", "code", "parent", *CODE_FIELDS, "codings"])

@@ -1,0 +1,168 @@
+"""Applying and removing codings on spans of text or whole turns.
+
+A coding is attributed to the speakers of every turn it overlaps; that link is
+stored with it, so analysis by discipline never has to re-derive who said what.
+Spans are validated on write: inside the text, not empty, covering someone's
+words, and not overlapping a coding of the same code by the same coder.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chorus.errors import ChorusError
+from chorus.study.lookup import coder as get_coder
+from chorus.study.lookup import find_code, find_transcript
+from chorus.study.models import Code, Coder, Coding, CodingTurn, Transcript, Turn
+from chorus.study.store import Study
+
+
+class TurnIndex:
+    """Finds the turns a span overlaps in one transcript, by binary search."""
+
+    def __init__(self, transcript: Transcript):
+        self.turns: list[Turn] = list(transcript.turns)
+        self.starts = [t.start for t in self.turns]
+
+    def overlapping(self, start: int, end: int) -> list[Turn]:
+        """Turns whose words intersect ``[start, end)``."""
+        first = max(bisect.bisect_right(self.starts, start) - 1, 0)
+        found = []
+        for turn in self.turns[first:]:
+            if turn.start >= end:
+                break
+            if turn.end > start:
+                found.append(turn)
+        return found
+
+    def by_ordinal(self, ordinal: int) -> Turn:
+        """The turn numbered ``ordinal`` (1 is the first)."""
+        if not 1 <= ordinal <= len(self.turns):
+            raise ChorusError(f"there is no turn {ordinal}; the transcript has turns 1-{len(self.turns)}")
+        return self.turns[ordinal - 1]
+
+
+def check_span(transcript: Transcript, start: int, end: int) -> None:
+    """Refuse spans outside the text or empty, naming the transcript and its length."""
+    length = len(transcript.text)
+    if not (isinstance(start, int) and isinstance(end, int)):
+        raise ChorusError("span start and end must be whole numbers (character offsets)")
+    if not 0 <= start < end <= length:
+        raise ChorusError(
+            f"span [{start}, {end}) does not fit transcript {transcript.name!r}, "
+            f"which has characters 0-{length}; start must be before end"
+        )
+
+
+def overlapping_codings(session: Session, transcript: Transcript, code: Code, coder: Coder, start: int, end: int) -> list[Coding]:
+    """Codings of ``code`` by ``coder`` in the transcript that intersect ``[start, end)``."""
+    return list(
+        session.scalars(
+            select(Coding).where(
+                Coding.transcript_id == transcript.id,
+                Coding.code_id == code.id,
+                Coding.coder_id == coder.id,
+                Coding.start < end,
+                Coding.end > start,
+            )
+        )
+    )
+
+
+def add_coding(
+    session: Session,
+    transcript: Transcript,
+    code: Code,
+    coder: Coder,
+    start: int,
+    end: int,
+    index: TurnIndex | None = None,
+) -> Coding:
+    """Store one validated coding with its speaker attribution, in the caller's transaction."""
+    check_span(transcript, start, end)
+    clash = overlapping_codings(session, transcript, code, coder, start, end)
+    if clash:
+        other = clash[0]
+        raise ChorusError(
+            f"span [{start}, {end}) overlaps coding #{other.id} [{other.start}, {other.end}) of "
+            f"{code.name!r} by {coder.name} in {transcript.name!r}; remove that coding or code one span"
+        )
+    turns = (index or TurnIndex(transcript)).overlapping(start, end)
+    if not turns:
+        raise ChorusError(f"span [{start}, {end}) holds only a speaker's name, no one's words")
+    coding = Coding(transcript=transcript, code=code, coder=coder, start=start, end=end)
+    session.add(coding)
+    session.flush()
+    session.add_all(CodingTurn(coding_id=coding.id, turn_id=t.id) for t in turns)
+    return coding
+
+
+def _span(index: TurnIndex, turn: int | None, start: int | None, end: int | None) -> tuple[int, int]:
+    if turn is not None:
+        if start is not None or end is not None:
+            raise ChorusError("give either a turn or a span (start and end), not both")
+        chosen = index.by_ordinal(turn)
+        return chosen.start, chosen.end
+    if start is None or end is None:
+        raise ChorusError("give a turn (--turn N) or a span (--start and --end)")
+    return start, end
+
+
+def apply_code(
+    study: Study,
+    transcript: str,
+    code: str,
+    coder: str,
+    turn: int | None = None,
+    start: int | None = None,
+    end: int | None = None,
+) -> int:
+    """Code a whole turn (numbered from 1) or the span ``[start, end)``; returns the coding's id.
+
+    >>> apply_code(study, "FG03", "Early integration", "ann", turn=17)      # doctest: +SKIP
+    412
+    """
+    with study.transaction() as session:
+        the_transcript = find_transcript(session, transcript)
+        index = TurnIndex(the_transcript)
+        first, last = _span(index, turn, start, end)
+        coding = add_coding(
+            session, the_transcript, find_code(session, code), get_coder(session, coder), first, last, index
+        )
+        return coding.id
+
+
+def remove_code(
+    study: Study,
+    transcript: str,
+    code: str,
+    coder: str,
+    turn: int | None = None,
+    start: int | None = None,
+    end: int | None = None,
+) -> int:
+    """Remove the coder's codings of ``code`` that intersect a turn or span; returns how many."""
+    with study.transaction() as session:
+        the_transcript = find_transcript(session, transcript)
+        first, last = _span(TurnIndex(the_transcript), turn, start, end)
+        check_span(the_transcript, first, last)
+        found = overlapping_codings(
+            session, the_transcript, find_code(session, code), get_coder(session, coder), first, last
+        )
+        if not found:
+            raise ChorusError(f"{coder} has no coding of {code!r} there to remove")
+        for coding in found:
+            session.delete(coding)
+        return len(found)
+
+
+def remove_coding(study: Study, coding_id: int) -> None:
+    """Remove one coding by its id (as listed by ``chorus segments``)."""
+    with study.transaction() as session:
+        coding = session.get(Coding, coding_id)
+        if coding is None:
+            raise ChorusError(f"there is no coding #{coding_id}")
+        session.delete(coding)

@@ -1,0 +1,15 @@
+"""Getting a study's material in: roster, groups, codebook and transcripts from researchers' files."""
+
+from chorus.ingest.codebook import import_codebook
+from chorus.ingest.roster import ImportSummary, import_groups, import_roster
+from chorus.ingest.transcripts import import_transcripts, parse, remove_transcript
+
+__all__ = [
+    "ImportSummary",
+    "import_codebook",
+    "import_groups",
+    "import_roster",
+    "import_transcripts",
+    "parse",
+    "remove_transcript",
+]

@@ -1,0 +1,86 @@
+"""Codebooks from CSV or XLSX: one row per code, its parent, and how to apply it.
+
+Columns: ``code`` (the name), ``parent`` (a name or path, empty at the top),
+``definition``, ``inclusion``, ``exclusion``, ``example``, ``colour``. Parents may
+come after their children in the file. Codes that already exist (same path) are
+updated, so a revised codebook can be imported again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chorus.errors import ChorusError, InputError
+from chorus.ingest.files import read_table
+from chorus.ingest.roster import ImportSummary, _text
+from chorus.study.codebook import CODE_FIELDS, add_code, check_colour, sibling
+from chorus.study.lookup import PATH_SEPARATOR, code_path
+from chorus.study.models import Code
+from chorus.study.store import Study
+
+
+def import_codebook(
+    study: Study, path: str | Path, rename: dict[str, str] | None = None
+) -> ImportSummary:
+    """Add or update the codes of a codebook table, all or none.
+
+    >>> import_codebook(study, "codebook.csv")                  # doctest: +SKIP
+    ImportSummary(added=12, updated=0, warnings=[])
+    """
+    path = Path(path)
+    rows = read_table(path, rename)
+    pending = []
+    for row in rows:
+        if "code" not in row.values:
+            raise InputError("no code name given", path=path, place=row.place)
+        parent = _text(row.values.get("parent", ""))
+        pending.append((row, parent.split(PATH_SEPARATOR) if parent else []))
+    summary = ImportSummary()
+    with study.transaction() as session:
+        made: dict[tuple[str, ...], Code] = {}
+
+        def resolve(parts: list[str]) -> Code | None:
+            node: Code | None = None
+            for depth in range(len(parts)):
+                node = made.get(tuple(parts[: depth + 1])) or sibling(session, node, parts[depth])
+                if node is None:
+                    return None
+            return node
+
+        while pending:
+            waiting = []
+            for row, parent_parts in pending:
+                parent = resolve(parent_parts) if parent_parts else None
+                if parent_parts and parent is None:
+                    # A parent named by its name alone, defined elsewhere in the tree.
+                    named = [c for key, c in made.items() if key[-1] == parent_parts[-1]]
+                    parent = named[0] if len(named) == 1 else None
+                if parent_parts and parent is None:
+                    waiting.append((row, parent_parts))
+                    continue
+                name = _text(row.values["code"])
+                fields = {k: _text(row.values[k]) for k in CODE_FIELDS if k in row.values}
+                try:
+                    code = sibling(session, parent, name)
+                    if code is None:
+                        code = add_code(session, name, parent, **fields)
+                        summary.added += 1
+                    else:
+                        if "colour" in fields:
+                            fields["colour"] = check_colour(fields["colour"])
+                        for key, value in fields.items():
+                            setattr(code, key, value)
+                        summary.updated += 1
+                except ChorusError as exc:
+                    raise InputError(str(exc), path=path, place=row.place) from None
+                made[tuple(code_path(code).split(PATH_SEPARATOR))] = code
+            if len(waiting) == len(pending):
+                row, parts = waiting[0]
+                raise InputError(
+                    f"parent {PATH_SEPARATOR.join(parts)!r} is not a code in this file or the study",
+                    path=path,
+                    place=row.place,
+                )
+            pending = waiting
+    return summary
+

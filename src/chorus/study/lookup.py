@@ -1,0 +1,119 @@
+"""Finding study objects by the names researchers use for them.
+
+Codes are named by their name when it is unique, or by their path in the
+codebook (``"Challenges/Funding"``); groups and transcripts by name; coders by
+name, created on first use.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chorus.errors import NotFound
+from chorus.study.models import Code, Coder, Group, Participant, Transcript
+
+PATH_SEPARATOR = "/"
+
+
+def _suggest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+
+
+def code_path(code: Code) -> str:
+    """The code's path from the top of the codebook, e.g. ``"Challenges/Funding"``."""
+    names = []
+    node: Code | None = code
+    while node is not None:
+        names.append(node.name)
+        node = node.parent
+    return PATH_SEPARATOR.join(reversed(names))
+
+
+def all_codes(session: Session) -> list[Code]:
+    """Every code of the codebook, parents before children, siblings in their order."""
+    codes = session.scalars(select(Code)).all()
+    children: dict[int | None, list[Code]] = {}
+    for code in codes:
+        children.setdefault(code.parent_id, []).append(code)
+    ordered: list[Code] = []
+
+    def walk(parent_id: int | None) -> None:
+        for code in sorted(children.get(parent_id, []), key=lambda c: (c.position, c.name)):
+            ordered.append(code)
+            walk(code.id)
+
+    walk(None)
+    return ordered
+
+
+def find_code(session: Session, name: str) -> Code:
+    """The code named ``name`` (a unique name or a full path); teaches when ambiguous."""
+    codes = all_codes(session)
+    by_path = {code_path(c): c for c in codes}
+    if name in by_path:
+        return by_path[name]
+    matches = [c for c in codes if c.name == name]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        paths = ", ".join(repr(code_path(c)) for c in matches)
+        raise NotFound(f"code name {name!r} is used more than once; name it by its path: {paths}")
+    raise NotFound(f"no code {name!r} in the codebook{_suggest(name, sorted(by_path))}")
+
+
+def descendants(code: Code) -> list[Code]:
+    """The code and every code below it."""
+    found = [code]
+    for child in code.children:
+        found.extend(descendants(child))
+    return found
+
+
+def find_group(session: Session, name: str) -> Group:
+    """The group (session) called ``name``."""
+    group = session.scalar(select(Group).where(Group.name == name))
+    if group is None:
+        known = list(session.scalars(select(Group.name)))
+        raise NotFound(f"no group {name!r} in the study{_suggest(name, known)}")
+    return group
+
+
+def find_transcript(session: Session, name: str) -> Transcript:
+    """The transcript called ``name``, or the only transcript of the group called ``name``."""
+    transcript = session.scalar(select(Transcript).where(Transcript.name == name))
+    if transcript is not None:
+        return transcript
+    of_group = session.scalars(
+        select(Transcript).join(Group).where(Group.name == name)
+    ).all()
+    if len(of_group) == 1:
+        return of_group[0]
+    known = list(session.scalars(select(Transcript.name)))
+    raise NotFound(f"no transcript {name!r} in the study{_suggest(name, known)}")
+
+
+def find_participant(session: Session, key_or_pseudonym: str) -> Participant:
+    """The participant with this roster id or pseudonym."""
+    participant = session.scalar(
+        select(Participant).where(
+            (Participant.key == key_or_pseudonym) | (Participant.pseudonym == key_or_pseudonym)
+        )
+    )
+    if participant is None:
+        known = list(session.scalars(select(Participant.pseudonym)))
+        raise NotFound(f"no participant {key_or_pseudonym!r}{_suggest(key_or_pseudonym, known)}")
+    return participant
+
+
+def coder(session: Session, name: str) -> Coder:
+    """The coder called ``name``, added to the study on first use."""
+    found = session.scalar(select(Coder).where(Coder.name == name))
+    if found is None:
+        found = Coder(name=name)
+        session.add(found)
+        session.flush()
+    return found

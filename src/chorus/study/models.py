@@ -1,0 +1,241 @@
+"""The domain model of a focus-group study, as SQLAlchemy 2 tables.
+
+A *study* holds a roster of *participants* (with discipline, care team and free
+attributes), the *groups* (sessions) they met in, one *transcript* per group made
+of speaker *turns*, a hierarchical *codebook* of *codes*, and the *codings* that
+*coders* applied to spans of transcript text. *Memos* attach to codes,
+transcripts or codings.
+
+Character offsets (turn and coding ``start``/``end``) are Unicode code points
+into :attr:`Transcript.text`, half-open ``[start, end)``, as in Python slicing and
+in REFI-QDA's PlainTextSelection.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """The current time in UTC, the time stamp of every stored change."""
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every Chorus table."""
+
+
+class StudyInfo(Base):
+    """One row describing the study itself: name, creation time, settings."""
+
+    __tablename__ = "study"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Membership(Base):
+    """A participant's place in a group (a facilitator may be in several)."""
+
+    __tablename__ = "membership"
+
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participant.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("focus_group.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Participant(Base):
+    """A person on the roster: a clinician who took part, or a facilitator."""
+
+    __tablename__ = "participant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    pseudonym: Mapped[str] = mapped_column(String(200), unique=True)
+    discipline: Mapped[str | None] = mapped_column(String(100))
+    care_team: Mapped[str | None] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20), default="participant")
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    groups: Mapped[list[Group]] = relationship(
+        secondary="membership", back_populates="members", order_by="Group.name"
+    )
+
+    @property
+    def is_facilitator(self) -> bool:
+        """True for the people who ran the groups rather than spoke in them."""
+        return self.role == "facilitator"
+
+
+class Group(Base):
+    """A focus group (session): when it met, who was there, where its recording is."""
+
+    __tablename__ = "focus_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    date: Mapped[date | None] = mapped_column(Date)
+    recording_path: Mapped[str | None] = mapped_column(Text)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    members: Mapped[list[Participant]] = relationship(
+        secondary="membership", back_populates="groups", order_by="Participant.pseudonym"
+    )
+    transcripts: Mapped[list[Transcript]] = relationship(back_populates="group")
+
+
+class SpeakerAlias(Base):
+    """Another way a participant is written in transcripts ("Dr. Okafor" for "Okafor")."""
+
+    __tablename__ = "speaker_alias"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alias: Mapped[str] = mapped_column(String(200), unique=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
+
+    participant: Mapped[Participant] = relationship()
+
+
+class Transcript(Base):
+    """The text of one group's discussion, with its turns."""
+
+    __tablename__ = "transcript"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("focus_group.id"))
+    source_path: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    group: Mapped[Group] = relationship(back_populates="transcripts")
+    turns: Mapped[list[Turn]] = relationship(
+        back_populates="transcript", order_by="Turn.ordinal", cascade="all, delete-orphan"
+    )
+
+
+class Turn(Base):
+    """One speaker's uninterrupted contribution: its span of text and, if known, its times."""
+
+    __tablename__ = "turn"
+    __table_args__ = (
+        UniqueConstraint("transcript_id", "ordinal"),
+        Index("ix_turn_transcript_start", "transcript_id", "start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcript.id", ondelete="CASCADE"))
+    ordinal: Mapped[int] = mapped_column(Integer)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    speaker_label: Mapped[str] = mapped_column(String(200))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    start_time: Mapped[float | None] = mapped_column(Float)
+    end_time: Mapped[float | None] = mapped_column(Float)
+
+    transcript: Mapped[Transcript] = relationship(back_populates="turns")
+    participant: Mapped[Participant] = relationship()
+
+
+class Code(Base):
+    """A code of the codebook, in a hierarchy, with what it means and how to apply it."""
+
+    __tablename__ = "code"
+    __table_args__ = (UniqueConstraint("parent_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("code.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    colour: Mapped[str | None] = mapped_column(String(7))
+    definition: Mapped[str | None] = mapped_column(Text)
+    inclusion: Mapped[str | None] = mapped_column(Text)
+    exclusion: Mapped[str | None] = mapped_column(Text)
+    example: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    parent: Mapped[Code | None] = relationship(remote_side="Code.id", back_populates="children")
+    children: Mapped[list[Code]] = relationship(back_populates="parent", order_by="Code.position")
+
+
+class Coder(Base):
+    """A person (or, later, a machine suggester) who applies codes."""
+
+    __tablename__ = "coder"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Coding(Base):
+    """A code applied by a coder to the span ``[start, end)`` of a transcript."""
+
+    __tablename__ = "coding"
+    __table_args__ = (
+        UniqueConstraint("transcript_id", "code_id", "coder_id", "start", "end"),
+        Index("ix_coding_transcript_start", "transcript_id", "start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcript.id", ondelete="CASCADE"))
+    code_id: Mapped[int] = mapped_column(ForeignKey("code.id"), index=True)
+    coder_id: Mapped[int] = mapped_column(ForeignKey("coder.id"))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    transcript: Mapped[Transcript] = relationship()
+    code: Mapped[Code] = relationship()
+    coder: Mapped[Coder] = relationship()
+    turns: Mapped[list[Turn]] = relationship(secondary="coding_turn", viewonly=True)
+
+
+class CodingTurn(Base):
+    """Which turns a coding overlaps: how a coded segment is attributed to its speakers."""
+
+    __tablename__ = "coding_turn"
+
+    coding_id: Mapped[int] = mapped_column(
+        ForeignKey("coding.id", ondelete="CASCADE"), primary_key=True
+    )
+    turn_id: Mapped[int] = mapped_column(
+        ForeignKey("turn.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Memo(Base):
+    """An analyst's note on a code, a transcript or a coding (or on the study, with none)."""
+
+    __tablename__ = "memo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    coder_id: Mapped[int] = mapped_column(ForeignKey("coder.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    code_id: Mapped[int | None] = mapped_column(ForeignKey("code.id", ondelete="CASCADE"))
+    transcript_id: Mapped[int | None] = mapped_column(
+        ForeignKey("transcript.id", ondelete="CASCADE")
+    )
+    coding_id: Mapped[int | None] = mapped_column(ForeignKey("coding.id", ondelete="CASCADE"))
+
+    coder: Mapped[Coder] = relationship()

@@ -1,0 +1,200 @@
+"""Opening, creating and writing to a study's store.
+
+A study is a folder. It holds ``chorus.json`` (the study's name and where its
+store is) and, by default, the store itself: one SQLite file, ``study.sqlite``, in
+WAL mode. A team server keeps the store in PostgreSQL instead; the folder then
+only points at it. Every write goes through :meth:`Study.transaction`, so an
+import or edit is stored whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+
+from chorus.errors import StudyError
+from chorus.study.models import StudyInfo
+
+CONFIG_FILE = "chorus.json"
+SQLITE_FILE = "study.sqlite"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _normalise_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgresql://`` URLs."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAPI hook
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for a store URL: SQLite gets WAL mode and enforced foreign keys."""
+    try:
+        parsed = make_url(_normalise_url(url))
+    except ArgumentError as exc:
+        raise StudyError(f"not a database URL: {url!r} ({exc})") from None
+    engine = create_engine(parsed)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _alembic_config(connection) -> Config:  # noqa: ANN001 - SQLAlchemy Connection
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _head_revision() -> str:
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+class Study:
+    """An open study: its folder, its store and a way to read and write it.
+
+    Use :func:`chorus.open` or :func:`chorus.init` rather than the constructor.
+
+    >>> study = chorus.open("pc-study")                     # doctest: +SKIP
+    >>> with study.transaction() as session:                # doctest: +SKIP
+    ...     session.add(Coder(name="ann"))
+    """
+
+    def __init__(self, folder: Path, url: str, name: str):
+        self.folder = folder
+        self.url = url
+        self.name = name
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work is committed on success and rolled back on any error."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for queries; it never commits."""
+        session = self._sessions()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def migrate(self) -> None:
+        """Bring the store's tables up to this version of Chorus, in one transaction."""
+        with self.engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "head")
+
+    def revision(self) -> str | None:
+        """The migration revision the store is at (None for an empty store)."""
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def close(self) -> None:
+        """Release the store's connections (and, for SQLite, fold the WAL back in)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Study:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Study {self.name!r} at {self.folder} ({self.dialect})>"
+
+
+def init(folder: str | Path, db: str | None = None, name: str | None = None) -> Study:
+    """Create a study folder with an empty store and return it open.
+
+    ``db`` is a database URL for a team server (``postgresql://user@host/db``); by
+    default the store is ``study.sqlite`` inside the folder. The folder must not
+    already hold a study.
+
+    >>> study = chorus.init("pc-study")                     # doctest: +SKIP
+    """
+    folder = Path(folder)
+    if (folder / CONFIG_FILE).exists():
+        raise StudyError(f"{folder} already holds a study ({CONFIG_FILE} exists)")
+    folder.mkdir(parents=True, exist_ok=True)
+    url = db or f"sqlite:///{(folder / SQLITE_FILE).resolve()}"
+    name = name or folder.resolve().name
+    study = Study(folder, url, name)
+    with study.engine.connect() as connection:
+        if inspect(connection).get_table_names():
+            study.close()
+            raise StudyError(f"the database {db} is not empty; give Chorus an empty database")
+    study.migrate()
+    with study.transaction() as session:
+        session.add(StudyInfo(id=1, name=name, settings={}))
+    config = {"name": name, "db": db or SQLITE_FILE}
+    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    return study
+
+
+def find_study_folder(start: str | Path) -> Path:
+    """The study folder at ``start`` or the nearest folder above it that holds one."""
+    start = Path(start).resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    raise StudyError(
+        f"no study at {start} or above it ({CONFIG_FILE} not found); "
+        "create one with 'chorus init NAME' or point to one with --study PATH"
+    )
+
+
+def open(folder: str | Path = ".") -> Study:  # noqa: A001 - chorus.open reads naturally
+    """Open the study in ``folder`` (or the nearest folder above it that holds one).
+
+    >>> study = chorus.open("pc-study")                     # doctest: +SKIP
+    """
+    folder = find_study_folder(folder)
+    path = folder / CONFIG_FILE
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+        db, name = config["db"], config["name"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StudyError(f"{path}: not a valid study file ({exc})") from None
+    url = db if "://" in db else f"sqlite:///{(folder / db).resolve()}"
+    if "://" not in db and not (folder / db).is_file():
+        raise StudyError(f"{path}: the store {folder / db} is missing")
+    study = Study(folder, url, name)
+    if study.revision() != _head_revision():
+        study.migrate()
+    return study
+
