@@ -5,6 +5,6 @@ Every function returns a pandas DataFrame (or a dict of them).
 
 from chorus.analysis.matrix import cooccurrence, matrix, sample, talk_share
 from chorus.analysis.segments import query, segments
-from chorus.analysis.themes import Rule, themes
+from chorus.analysis.themes import Rule, format_p, themes
 
-__all__ = ["Rule", "cooccurrence", "matrix", "query", "sample", "segments", "talk_share", "themes"]
+__all__ = ["Rule", "cooccurrence", "format_p", "matrix", "query", "sample", "segments", "talk_share", "themes"]

@@ -53,6 +53,13 @@ class Rule:
         return f"raised in at least {self.min_groups} groups {self.combine} by at least {self.min_share:.0%} of the discipline's participants"
 
 
+def format_p(p_value: float | None) -> str:
+    """A p-value as reported in papers: three decimals, or ``< 0.001``."""
+    if p_value is None:
+        return "not testable"
+    return "< 0.001" if p_value < 0.001 else f"= {p_value:.3f}"
+
+
 def plural(discipline: str) -> str:
     """A discipline's name for its members: ``physician`` -> ``physicians``, ``APP`` -> ``APPs``."""
     return discipline if discipline.endswith("s") else discipline + "s"

@@ -74,7 +74,7 @@ def autocode(
     include_facilitators: bool = False,
     ignore_case: bool = True,
     dry_run: bool = False,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Code the units (match, sentence or turn) where the pattern or keywords occur.
 
@@ -95,7 +95,7 @@ def autocode(
             if transcripts
             else list(session.scalars(select(Transcript).order_by(Transcript.name)))
         )
-        for transcript in chosen:
+        for done, transcript in enumerate(chosen, start=1):
             index = TurnIndex(transcript)
             text = transcript.text
             for turn in index.turns:
@@ -123,7 +123,7 @@ def autocode(
                         }
                     )
             if progress is not None:
-                progress(transcript.name)
+                progress(done, len(chosen))
         if dry_run:
             session.rollback()
     return pd.DataFrame(rows, columns=["transcript", "turn", "speaker", "start", "end", "text", "status"])

@@ -87,7 +87,7 @@ def _strip_stamps(text: str) -> tuple[str, float | None, float | None]:
 
 # --- "Name: text" paragraphs (txt, md, docx, srt) ---------------------------------------
 
-_SPEAKER = re.compile(r"^(?P<label>[^\W\d][^:\n]{0,59}?)\s*:\s+(?P<text>\S.*)$", re.DOTALL)
+_SPEAKER = re.compile(r"^[*_]*(?P<label>[^\W\d][^:\n]{0,59}?)[*_]*\s*:[*_]*\s+(?P<text>\S.*)$", re.DOTALL)
 _MARKUP = re.compile(r"^\s*(?:#{1,6}\s|---+\s*$|\*\*\*+\s*$)")
 
 
@@ -95,8 +95,7 @@ def _speaker_line(text: str) -> tuple[str, str] | None:
     match = _SPEAKER.match(text)
     if not match or len(match["label"].split()) > 6:
         return None
-    label = match["label"].strip().strip("*_").strip()
-    return label, match["text"].strip().strip("*_").strip()
+    return match["label"].strip(), match["text"].strip()
 
 
 def parse_paragraphs(paragraphs: Iterable[tuple[str, str]], path: Path) -> tuple[list[RawTurn], list[str]]:
@@ -319,12 +318,12 @@ def import_transcripts(
     paths: Iterable[str | Path],
     group: str | None = None,
     encoding: str | None = None,
-    progress: Callable[[Path], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[str]:
     """Import transcript files into the study in one transaction; returns warnings.
 
     Each file's group comes from ``group`` or from the file name. ``progress`` is
-    called after each file is read.
+    called with (files done, files in all) after each file.
 
     >>> import_transcripts(study, ["groups/FG01.docx", "groups/FG02.vtt"])   # doctest: +SKIP
     []
@@ -337,7 +336,7 @@ def import_transcripts(
             raise InputError(f"no group {group!r} on the roster")
         existing = set(session.scalars(select(Transcript.name)))
         names: set[str] = set()
-        for path in paths:
+        for done, path in enumerate(paths, start=1):
             the_group = groups[group] if group is not None else group_for(path, groups)
             name = path.stem
             if name in existing or name in names:
@@ -353,7 +352,7 @@ def import_transcripts(
             session.add(build_transcript(name, the_group, raw, matcher, path))
             session.flush()
             if progress is not None:
-                progress(path)
+                progress(done, len(paths))
     return warnings
 
 

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The demo study end to end with the chorus command: roster, transcripts, codebook,
+# coding (by pattern and by hand), analysis by discipline and the findings report.
+# Usage: examples/demo.sh OUTPUT_FOLDER   (run by `make demo`)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)/pc-study"
+out="${1:?give the folder to build the demo study in}"
+rm -rf "$out"
+chorus init "$out" --name "Palliative care in pediatric oncology (demo)"
+cd "$out"
+
+chorus roster import "$here/roster.csv"
+chorus groups import "$here/groups.csv"
+chorus transcripts import "$here"/transcripts/*
+chorus codebook import "$here/codebook.csv"
+
+# First pass by pattern (coder "autocoder"); each rule codes the sentence around a hit.
+code() { chorus autocode --coder autocoder --scope sentence --code "$1" --pattern "$2"; }
+code "Early integration" 'at diagnosis|from day one|early integration|early palliative|\bearl(y|ier) (referral|involvement|consult)|(brought|bring|involved|introduce[sd]?|seen)\b[^.]{0,40}\bearl(y|ier)\b|the earlier the better|when the diagnosis is made|moment of diagnosis'
+code "Normalizing palliative care" 'normali[sz]e|\bnormal\b|routine|standard (part|of care)|ordinary|special (event|consult)|like the dietitian|part of (every|what every)|for every family'
+code "Collaboration" 'collaborat|team ?work|huddle|interdisciplinary|on the same page|as (a|one) team|co-?manage|partnership|work(ing)? closely|plan together|share tips'
+code "Communication" 'communicat|conversations?\b|language|the words? (we use|matter)|same words|script|how (i|we) (talk|describe|introduce)|goals of care|talk (with|to) (the )?(families|family|child|parents)'
+code "Funding" 'fund|budget|reimburs|billable|billing|philanthrop|\bgrant\b|donation|insurance|money|revenue|cost centre'
+code "Medical opposition" 'push(es|ed)? back|resist|gatekeep|territor|giving up|not on board|not ready|not there yet|refuse a referral|take away hope|frighten the parents|cancel(led)? a consult|do not need palliative'
+code "Unclear interdisciplinary roles" '\broles?\b|who is supposed to|who owns|whose job|stepping on toes|our scope|overlap with ours|conflicting orders|who does what|whom to page|what i am allowed to say'
+code "Family perceptions of palliative care" 'hospice|(parents?|famil(y|ies)|mother|father) (\w+ )?(hear|think|thinks|thought|associate|asked me if)|old people|dying team|letting his daughter die'
+code "Staff moral distress" 'moral distress|burn ?out|cried|lost sleep|stays with you|carry (it|some of those)|\btoll\b|\bheavy\b|grieve|debrief|staff support|staff need care|think about some of those families'
+code "Education and training" 'training|\btaught\b|teach|education|curriculum|simulation|workshop|course|lecture|onboarding|\blearn(ed)?\b'
+
+# Second pass by hand (coder "analyst"): what the patterns cannot see.
+chorus code FG06 --turn 10 --code "Early integration" --coder analyst
+chorus code FG03 --turn 21 --code "Family perceptions of palliative care" --coder analyst
+chorus memo add "Physicians frame early integration as a question of timing and capacity; nurses as making palliative care ordinary." --code "Early integration" --coder analyst
+
+chorus matrix --by discipline --count participants --out matrix_participants.csv
+chorus themes --out themes.csv
+chorus report --out findings.html

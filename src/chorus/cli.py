@@ -1,0 +1,505 @@
+"""The ``chorus`` command: a study from roster and transcripts to themes by discipline.
+
+Every command acts on the study in the current folder (or the one given with
+``--study PATH``) and is a thin shell over the library: what it prints, Python
+users get as a pandas DataFrame from the same function.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+import chorus
+from chorus import analysis, coding, ingest, report
+from chorus.analysis.frames import participants, turns
+from chorus.coding import codes
+from chorus.errors import ChorusError
+from chorus.study.lookup import find_transcript
+from chorus.study.store import Study
+
+app = typer.Typer(
+    help="Chorus: take a focus-group study from roster and transcripts to themes by discipline.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+roster_app = typer.Typer(help="The roster: participants and facilitators, with discipline and care team.", no_args_is_help=True)
+groups_app = typer.Typer(help="The focus groups (sessions): dates and recordings.", no_args_is_help=True)
+transcripts_app = typer.Typer(help="Transcripts: import, list, show and remove.", no_args_is_help=True)
+codebook_app = typer.Typer(help="The codebook: import, add, describe, rename, move, merge and delete codes.", no_args_is_help=True)
+memo_app = typer.Typer(help="Memos on codes, transcripts, codings or the study.", no_args_is_help=True)
+app.add_typer(roster_app, name="roster")
+app.add_typer(groups_app, name="groups")
+app.add_typer(transcripts_app, name="transcripts")
+app.add_typer(codebook_app, name="codebook")
+app.add_typer(memo_app, name="memo")
+
+console = Console()
+errors = Console(stderr=True)
+_state: dict[str, Path] = {"study": Path(".")}
+
+StudyOption = Annotated[Optional[Path], typer.Option("--study", help="The study folder (default: the current folder or the nearest above it).")]
+CoderOption = Annotated[str, typer.Option("--coder", help="Who is coding (default: your login name).")]
+OutOption = Annotated[Optional[Path], typer.Option("--out", help="Also save the table: .csv or .xlsx.")]
+MapOption = Annotated[Optional[str], typer.Option("--map", help="Rename columns: 'Their name=id,Name=pseudonym'.")]
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "coder"
+
+
+@app.callback()
+def _main(study: StudyOption = None) -> None:
+    if study is not None:
+        _state["study"] = study
+
+
+def _open() -> Study:
+    return chorus.open(_state["study"])
+
+
+def _mapping(text: str | None) -> dict[str, str] | None:
+    if not text:
+        return None
+    pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+    if any(len(p) != 2 for p in pairs):
+        raise ChorusError(f"--map {text!r} should read 'their column=our column,...'")
+    return {a.strip(): b.strip() for a, b in pairs}
+
+
+def _show(frame: pd.DataFrame, title: str | None = None, out: Path | None = None, index: bool = False, limit: int = 200) -> None:
+    """Print a DataFrame as a rich table and, with --out, save it."""
+    shown = frame.reset_index() if index else frame
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for column in shown.columns:
+        numeric = pd.api.types.is_numeric_dtype(shown[column])
+        table.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
+    for row in shown.head(limit).itertuples(index=False):
+        table.add_row(*("" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in row))
+    console.print(table)
+    if len(shown) > limit:
+        console.print(f"... {len(shown) - limit} more rows (use --out to save them all)")
+    if out is not None:
+        report.save_table(frame.reset_index() if index else frame, out)
+        console.print(f"saved {out}")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=errors, transient=True
+    )
+
+
+# --- study -----------------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="The study folder to create.")],
+    db: Annotated[Optional[str], typer.Option(help="A PostgreSQL URL for a team server (default: an SQLite file in the folder).")] = None,
+    name: Annotated[Optional[str], typer.Option(help="The study's name (default: the folder's).")] = None,
+) -> None:
+    """Create a new study folder with an empty store."""
+    study = chorus.init(folder, db=db, name=name)
+    console.print(f"created study {study.name!r} in {folder} ({study.dialect})")
+    study.close()
+
+
+@app.command()
+def status() -> None:
+    """What the study holds: participants, groups, transcripts, codes, codings, coders."""
+    with _open() as study:
+        sample = analysis.sample(study)
+        book = codes.codebook(study)
+        console.print(f"[bold]{study.name}[/bold] ({study.dialect}, {study.folder})")
+        _show(sample["participants"], "Participants by discipline and care team")
+        _show(sample["groups"], "Groups")
+        console.print(f"{len(book)} codes, {int(book['codings'].sum())} codings")
+
+
+# --- roster and groups -------------------------------------------------------------------
+
+
+@roster_app.command("import")
+def roster_import(
+    file: Annotated[Path, typer.Argument(help="CSV or XLSX: id, pseudonym, discipline, care_team, group, role (+ any attributes).")],
+    map: MapOption = None,  # noqa: A002 - the option's name
+) -> None:
+    """Add or update participants and facilitators from a roster table."""
+    with _open() as study:
+        summary = ingest.import_roster(study, file, _mapping(map))
+    console.print(f"{summary.added} added, {summary.updated} updated")
+    for warning in summary.warnings:
+        errors.print(f"warning: {warning}")
+
+
+@roster_app.command("list")
+def roster_list(out: OutOption = None) -> None:
+    """The roster with each person's discipline, care team, role, groups and attributes."""
+    with _open() as study, study.reading() as session:
+        frame = participants(session, facilitators=True).drop(columns="participant_id")
+    _show(frame, "Roster", out)
+
+
+@groups_app.command("import")
+def groups_import(
+    file: Annotated[Path, typer.Argument(help="CSV or XLSX: group, date (YYYY-MM-DD), recording (+ any attributes).")],
+    map: MapOption = None,  # noqa: A002
+) -> None:
+    """Add or update the groups' dates, recordings and attributes."""
+    with _open() as study:
+        summary = ingest.import_groups(study, file, _mapping(map))
+    console.print(f"{summary.added} added, {summary.updated} updated")
+
+
+# --- transcripts --------------------------------------------------------------------------
+
+
+@transcripts_app.command("import")
+def transcripts_import(
+    files: Annotated[list[Path], typer.Argument(help="Transcript files: .txt, .md, .docx, .vtt, .srt.")],
+    group: Annotated[Optional[str], typer.Option(help="The group they belong to (default: from each file's name).")] = None,
+    encoding: Annotated[Optional[str], typer.Option(help="The text encoding, if detection gets it wrong.")] = None,
+) -> None:
+    """Import transcripts, matching each speaker to the roster; all files or none."""
+    with _open() as study, _progress() as progress:
+        task = progress.add_task("importing transcripts", total=len(files))
+        warnings = ingest.import_transcripts(
+            study, files, group=group, encoding=encoding, progress=lambda done, total: progress.update(task, completed=done, total=total)
+        )
+    console.print(f"imported {len(files)} transcript(s)")
+    for warning in warnings:
+        errors.print(f"warning: {warning}")
+
+
+@transcripts_app.command("list")
+def transcripts_list(out: OutOption = None) -> None:
+    """Every transcript with its group, turns and words."""
+    with _open() as study, study.reading() as session:
+        table = turns(session)
+    frame = table.groupby(["transcript", "group"]).agg(turns=("turn", "count"), words=("words", "sum")).reset_index() if not table.empty else table
+    _show(frame, "Transcripts", out)
+
+
+@transcripts_app.command("show")
+def transcripts_show(name: Annotated[str, typer.Argument(help="Transcript (or group) name.")]) -> None:
+    """A transcript's turns, numbered, with speaker, discipline and times."""
+    with _open() as study, study.reading() as session:
+        transcript = find_transcript(session, name)
+        table = turns(session)
+    frame = table[table["transcript"] == transcript.name][["turn", "speaker", "discipline", "start_time", "text"]]
+    _show(frame, transcript.name, limit=10_000)
+
+
+@transcripts_app.command("remove")
+def transcripts_remove(
+    name: Annotated[str, typer.Argument(help="Transcript name.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove a transcript with its codings."""
+    if not yes and not typer.confirm(f"Remove transcript {name!r} and all its codings?"):
+        raise typer.Exit(1)
+    with _open() as study:
+        removed = ingest.remove_transcript(study, name)
+    console.print(f"removed {name} and {removed} codings")
+
+
+# --- codebook -----------------------------------------------------------------------------
+
+Definition = Annotated[Optional[str], typer.Option(help="What the code means.")]
+Colour = Annotated[Optional[str], typer.Option(help="Colour as #rrggbb.")]
+Inclusion = Annotated[Optional[str], typer.Option(help="When to apply it.")]
+Exclusion = Annotated[Optional[str], typer.Option(help="When not to apply it.")]
+Example = Annotated[Optional[str], typer.Option(help="A typical quote.")]
+
+
+def _fields(**values: str | None) -> dict[str, str]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@codebook_app.command("import")
+def codebook_import(
+    file: Annotated[Path, typer.Argument(help="CSV or XLSX: code, parent, definition, inclusion, exclusion, example, colour.")],
+    map: MapOption = None,  # noqa: A002
+) -> None:
+    """Add or update codes from a codebook table."""
+    with _open() as study:
+        summary = ingest.import_codebook(study, file, _mapping(map))
+    console.print(f"{summary.added} codes added, {summary.updated} updated")
+
+
+@codebook_app.command("add")
+def codebook_add(
+    name: Annotated[str, typer.Argument(help="The new code's name.")],
+    parent: Annotated[Optional[str], typer.Option(help="The code to put it under (name or path).")] = None,
+    definition: Definition = None, colour: Colour = None, inclusion: Inclusion = None,
+    exclusion: Exclusion = None, example: Example = None,
+) -> None:
+    """Add a code to the codebook."""
+    with _open() as study:
+        path = codes.add(study, name, parent, **_fields(definition=definition, colour=colour, inclusion=inclusion, exclusion=exclusion, example=example))
+    console.print(f"added {path}")
+
+
+@codebook_app.command("describe")
+def codebook_describe(
+    code: Annotated[str, typer.Argument(help="The code (name or path).")],
+    definition: Definition = None, colour: Colour = None, inclusion: Inclusion = None,
+    exclusion: Exclusion = None, example: Example = None,
+) -> None:
+    """Change a code's definition, criteria, example or colour."""
+    with _open() as study:
+        codes.describe(study, code, **_fields(definition=definition, colour=colour, inclusion=inclusion, exclusion=exclusion, example=example))
+    console.print(f"updated {code}")
+
+
+@codebook_app.command("list")
+def codebook_list(out: OutOption = None) -> None:
+    """The codebook as a tree, with definitions and how often each code was applied."""
+    with _open() as study:
+        frame = codes.codebook(study)
+    _show(frame[["path", "definition", "colour", "codings"]], "Codebook", out=None)
+    if out is not None:
+        report.save_table(frame, out)
+        console.print(f"saved {out}")
+
+
+@codebook_app.command("rename")
+def codebook_rename(code: str, new_name: str) -> None:
+    """Rename a code; its codings and subcodes stay with it."""
+    with _open() as study:
+        codes.rename(study, code, new_name)
+    console.print(f"renamed {code} to {new_name}")
+
+
+@codebook_app.command("move")
+def codebook_move(
+    code: str,
+    parent: Annotated[Optional[str], typer.Option(help="The new parent (leave out to move to the top).")] = None,
+) -> None:
+    """Move a code, with its subcodes and codings, under another code."""
+    with _open() as study:
+        codes.move(study, code, parent)
+    console.print(f"moved {code} under {parent or 'the top'}")
+
+
+@codebook_app.command("merge")
+def codebook_merge(source: str, target: str) -> None:
+    """Merge SOURCE into TARGET: its codings, memos and subcodes join TARGET."""
+    with _open() as study:
+        moved = codes.merge(study, source, target)
+    console.print(f"merged {source} into {target} ({moved} codings moved)")
+
+
+@codebook_app.command("delete")
+def codebook_delete(
+    code: str,
+    discard_codings: Annotated[bool, typer.Option(help="Allow losing the codings of a top-level code.")] = False,
+) -> None:
+    """Delete a code; its subcodes and codings move up to its parent."""
+    with _open() as study:
+        discarded = codes.delete(study, code, discard_codings)
+    console.print(f"deleted {code}" + (f" and {discarded} codings" if discarded else ""))
+
+
+# --- coding -------------------------------------------------------------------------------
+
+
+@app.command()
+def autocode(
+    code: Annotated[str, typer.Option("--code", help="The code to apply.")],
+    pattern: Annotated[Optional[str], typer.Option(help="A regular expression, e.g. 'fund|budget|reimburs'.")] = None,
+    keywords: Annotated[Optional[str], typer.Option(help="Comma-separated keywords (whole words).")] = None,
+    scope: Annotated[str, typer.Option(help="What to code around each hit: match, sentence or turn.")] = "turn",
+    transcript: Annotated[Optional[list[str]], typer.Option(help="Only these transcripts (repeat the option).")] = None,
+    include_facilitators: Annotated[bool, typer.Option(help="Code facilitators' turns too.")] = False,
+    case_sensitive: Annotated[bool, typer.Option(help="Match upper and lower case exactly.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Show what would be coded; store nothing.")] = False,
+    coder: CoderOption = "",
+    out: OutOption = None,
+) -> None:
+    """Code every match of a pattern or keyword list, by match, sentence or turn."""
+    with _open() as study, _progress() as progress:
+        task = progress.add_task("autocoding", total=None)
+        frame = coding.autocode(
+            study, code, coder or _login(), pattern=pattern,
+            keywords=keywords.split(",") if keywords else None, scope=scope, transcripts=transcript,
+            include_facilitators=include_facilitators, ignore_case=not case_sensitive, dry_run=dry_run,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    if dry_run:
+        _show(frame, f"Would code {code}", out)
+    counts = frame["status"].value_counts()
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items()) or "no matches"
+    console.print(f"{code}: {summary}")
+
+
+@app.command("code")
+def code_command(
+    transcript: Annotated[str, typer.Argument(help="Transcript or group name, e.g. FG03.")],
+    code: Annotated[str, typer.Option("--code", help="The code to apply (name or path).")],
+    turn: Annotated[Optional[int], typer.Option(help="Code this whole turn (numbered from 1).")] = None,
+    start: Annotated[Optional[int], typer.Option(help="Span start (character offset).")] = None,
+    end: Annotated[Optional[int], typer.Option(help="Span end (character offset, exclusive).")] = None,
+    coder: CoderOption = "",
+) -> None:
+    """Apply a code to a turn or a span of characters."""
+    with _open() as study:
+        coding_id = coding.apply_code(study, transcript, code, coder or _login(), turn=turn, start=start, end=end)
+    console.print(f"coding #{coding_id}: {code} in {transcript}")
+
+
+@app.command()
+def uncode(
+    transcript: Annotated[str, typer.Argument(help="Transcript or group name.")],
+    code: Annotated[str, typer.Option("--code", help="The code to remove.")],
+    turn: Annotated[Optional[int], typer.Option(help="Remove it from this turn.")] = None,
+    start: Annotated[Optional[int], typer.Option(help="Span start.")] = None,
+    end: Annotated[Optional[int], typer.Option(help="Span end.")] = None,
+    coder: CoderOption = "",
+) -> None:
+    """Remove your codings of a code from a turn or span."""
+    with _open() as study:
+        removed = coding.remove_code(study, transcript, code, coder or _login(), turn=turn, start=start, end=end)
+    console.print(f"removed {removed} coding(s)")
+
+
+@memo_app.command("add")
+def memo_add(
+    text: Annotated[str, typer.Argument(help="The memo.")],
+    code: Annotated[Optional[str], typer.Option(help="About this code.")] = None,
+    transcript: Annotated[Optional[str], typer.Option(help="About this transcript.")] = None,
+    coding_id: Annotated[Optional[int], typer.Option("--coding", help="About this coding (its number).")] = None,
+    coder: CoderOption = "",
+) -> None:
+    """Write a memo."""
+    with _open() as study:
+        memo_id = coding.add_memo(study, text, coder or _login(), code=code, transcript=transcript, coding=coding_id)
+    console.print(f"memo #{memo_id} saved")
+
+
+@memo_app.command("list")
+def memo_list(out: OutOption = None) -> None:
+    """Every memo with what it is about."""
+    with _open() as study:
+        _show(coding.memos(study), "Memos", out)
+
+
+# --- analysis -----------------------------------------------------------------------------
+
+
+@app.command()
+def segments(
+    code: Annotated[Optional[list[str]], typer.Option(help="Segments of this code (and its subcodes); repeat for several.")] = None,
+    discipline: Annotated[Optional[str], typer.Option(help="Only what this discipline said.")] = None,
+    group: Annotated[Optional[str], typer.Option(help="Only this group.")] = None,
+    coder: Annotated[Optional[str], typer.Option(help="Only this coder's codings.")] = None,
+    transcript: Annotated[Optional[str], typer.Option(help="Only this transcript.")] = None,
+    out: OutOption = None,
+) -> None:
+    """Retrieve coded segments with speaker, discipline, group and text."""
+    with _open() as study:
+        frame = analysis.segments(study, code=code, discipline=discipline, group=group, coder=coder, transcript=transcript)
+    _show(frame[["coding_id", "code", "group", "turn", "speaker", "discipline", "coder", "text"]], f"{len(frame)} segments", None)
+    if out is not None:
+        report.save_table(frame, out)
+        console.print(f"saved {out}")
+
+
+@app.command()
+def query(
+    expression: Annotated[str, typer.Argument(help="Codes with AND, OR, NOT and brackets, e.g. 'Funding AND NOT Collaboration'.")],
+    out: OutOption = None,
+) -> None:
+    """Turns where a boolean combination of codes holds (codes co-occurring in a turn)."""
+    with _open() as study:
+        _show(analysis.query(study, expression), f"Turns matching {expression}", out)
+
+
+@app.command()
+def matrix(
+    by: Annotated[str, typer.Option(help="Split by: discipline, care_team, group, or any roster column.")] = "discipline",
+    count: Annotated[str, typer.Option(help="Count segments, participants, groups, or share (of the value's participants).")] = "segments",
+    subcodes: Annotated[bool, typer.Option(help="Include subcodes' codings in each code's row.")] = False,
+    out: OutOption = None,
+) -> None:
+    """A code x attribute matrix (one row per code, one column per value)."""
+    with _open() as study:
+        frame = analysis.matrix(study, by=by, count=count, subcodes=subcodes)  # type: ignore[arg-type]
+    _show(frame, f"Codes by {by}: {count}", out, index=True)
+
+
+@app.command()
+def talk(
+    by: Annotated[str, typer.Option(help="Split by: discipline, care_team, group, or any roster column.")] = "discipline",
+    out: OutOption = None,
+) -> None:
+    """Talk share: words, turns and speakers per discipline (or another attribute)."""
+    with _open() as study:
+        _show(analysis.talk_share(study, by), f"Talk share by {by}", out)
+
+
+@app.command()
+def cooccurrence(out: OutOption = None) -> None:
+    """Code co-occurrence: turns in which both codes were applied."""
+    with _open() as study:
+        _show(analysis.cooccurrence(study), "Code co-occurrence (turns)", out, index=True)
+
+
+MinGroups = Annotated[int, typer.Option(help="A discipline raised a theme if it came up in at least this many of its groups...")]
+MinShare = Annotated[float, typer.Option(help="...or was said by at least this share of its participants (0-1).")]
+Combine = Annotated[str, typer.Option(help="'or': either condition is enough; 'and': both are needed.")]
+
+
+@app.command()
+def themes(
+    min_groups: MinGroups = 2, min_share: MinShare = 0.10, combine: Combine = "or",
+    quotes: Annotated[int, typer.Option(help="Quotes to show per theme.")] = 1,
+    out: OutOption = None,
+) -> None:
+    """Themes with the disciplines that raised them, and the evidence."""
+    rule = analysis.Rule(min_groups, min_share, combine)
+    with _open() as study:
+        found = analysis.themes(study, rule, quotes=max(quotes, 1))
+    console.print(f"[dim]Rule: a discipline raised a theme when it was {rule}.[/dim]")
+    for theme in found.itertuples():
+        p = f", p {analysis.format_p(theme.p_value)} ({theme.test})" if theme.p_value is not None else ""
+        console.print(f"[bold]{theme.label}[/bold]  [dim]{theme.segments} segments, {theme.participants} participants, {theme.groups} groups{p}[/dim]")
+        for quote in theme.quotes[:quotes]:
+            console.print(f"    “{quote['text']}” [dim]({quote['speaker']}, {quote['discipline']}, {quote['group']})[/dim]")
+    if out is not None:
+        report.save_table(found.drop(columns=["per_discipline", "quotes"]).assign(disciplines=found["disciplines"].map(", ".join)), out)
+        console.print(f"saved {out}")
+
+
+@app.command("report")
+def report_command(
+    out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path("findings.html"),
+    min_groups: MinGroups = 2, min_share: MinShare = 0.10, combine: Combine = "or",
+) -> None:
+    """Write the findings report (self-contained HTML) and all its tables as CSV and XLSX."""
+    with _open() as study, console.status("writing the report"):
+        written = report.build(study, out, analysis.Rule(min_groups, min_share, combine))
+    console.print(f"report: {written.html.resolve()}")
+    console.print(f"tables: {written.tables_dir.resolve()} (CSV, and {written.workbook.name})")
+
+
+def main() -> None:
+    """Run the CLI; bad input ends with a one-line reason and exit status 2."""
+    try:
+        app()
+    except ChorusError as exc:
+        errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
