@@ -63,10 +63,13 @@ def decode(data: bytes, path: str | Path, encoding: str | None = None) -> tuple[
         pass
     if b"\x00" in data:
         raise InputError("this is a binary file, not text", path=path)
-    best = charset_normalizer.from_bytes(data).best()
-    if best is None or best.encoding is None:
+    candidates = charset_normalizer.from_bytes(data)
+    if not candidates:
         raise InputError("cannot tell this file's text encoding; pass --encoding", path=path)
-    return str(best), best.encoding
+    # Short texts fit several legacy code pages; Word on Western systems writes cp1252.
+    western = [c for c in candidates if c.encoding == "cp1252"]
+    chosen = western[0] if western else candidates.best()
+    return str(chosen), chosen.encoding
 
 
 def read_text(path: str | Path, encoding: str | None = None) -> tuple[str, str]:

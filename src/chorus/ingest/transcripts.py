@@ -81,8 +81,14 @@ def _strip_stamps(text: str) -> tuple[str, float | None, float | None]:
         if trailing and trailing.end() == len(text.rstrip()):
             end = _seconds(*trailing.groups())
             text = text[: trailing.start()].rstrip()
-        text = pattern.sub("", text)
     return text.strip(), start, end
+
+
+def _drop_stamps(text: str) -> str:
+    """Text without time stamps left inside it."""
+    for pattern in (_MAXQDA_STAMP, _BRACKET_STAMP):
+        text = pattern.sub("", text)
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 
 # --- "Name: text" paragraphs (txt, md, docx, srt) ---------------------------------------
@@ -116,8 +122,9 @@ def parse_paragraphs(paragraphs: Iterable[tuple[str, str]], path: Path) -> tuple
             said, said_start, said_end = _strip_stamps(said)
             start = start if start is not None else said_start
             end = end if end is not None else said_end
-            turns.append(RawTurn(speaker, said, place, start, end))
+            turns.append(RawTurn(speaker, _drop_stamps(said), place, start, end))
         elif turns:
+            text = _drop_stamps(text)
             turns[-1].text = f"{turns[-1].text}\n{text}" if text else turns[-1].text
             turns[-1].end_time = end if end is not None else turns[-1].end_time
         else:

@@ -17,7 +17,8 @@ def _mix(share: float) -> str:
 
 def heatmap(shares: pd.DataFrame, marked: pd.DataFrame | None = None, title: str = "") -> str:
     """A heatmap of shares (rows x columns, 0-1), each cell labelled; ``marked`` cells get a frame."""
-    cell_w, cell_h, left, top = 92, 30, 290, 64
+    longest = max((len(str(c)) for c in shares.columns), default=0)
+    cell_w, cell_h, left, top = max(92, 7 * longest + 16), 30, 290, 64
     width = left + cell_w * len(shares.columns) + 10
     height = top + cell_h * len(shares.index) + 10
     parts = [

@@ -1,0 +1,72 @@
+"""Helpers shared by the tests: outside requirements, the demo study, store snapshots."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from chorus.ingest import import_codebook, import_groups, import_roster, import_transcripts
+from chorus.study.store import Study
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "examples" / "pc-study"
+
+
+def require(what: str, install: str) -> None:
+    """Skip (or, under CI, fail) a test whose outside requirement is missing."""
+    message = f"needs {what}: {install}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def load_demo(study: Study, transcripts: list[str] | None = None) -> Study:
+    """The demo roster, groups, codebook and (some of) its transcripts."""
+    import_roster(study, DEMO / "roster.csv")
+    import_groups(study, DEMO / "groups.csv")
+    import_codebook(study, DEMO / "codebook.csv")
+    files = sorted((DEMO / "transcripts").iterdir())
+    if transcripts is not None:
+        files = [f for f in files if f.stem in transcripts]
+    import_transcripts(study, files)
+    return study
+
+
+def snapshot(study: Study) -> object:
+    """What the store holds: the SQLite file's bytes (as a hash), or every PostgreSQL row."""
+    study.close()
+    if study.dialect == "sqlite":
+        path = Path(study.url.removeprefix("sqlite:///"))
+        wal = path.with_name(path.name + "-wal")
+        data = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+        return hashlib.sha256(data).hexdigest()
+    rows = {}
+    with study.engine.connect() as connection:
+        for table in inspect(connection).get_table_names():
+            result = connection.execute(text(f'SELECT * FROM "{table}"'))
+            rows[table] = sorted(map(repr, result.all()))
+    study.close()
+    return rows
+
+
+@contextmanager
+def unchanged(study: Study) -> Iterator[None]:
+    """Around an operation that must fail: the store must be exactly as before."""
+    before = snapshot(study)
+    yield
+    assert snapshot(study) == before, "a failed operation changed the store"
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        require("Chromium", "apt-get install chromium")
+    return path
+

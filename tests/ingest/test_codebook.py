@@ -1,0 +1,51 @@
+"""Codebook import: hierarchy, definitions, colours, bad codebooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chorus.coding import codes
+from chorus.errors import InputError
+from chorus.ingest import import_codebook
+from tests.helpers import DEMO, unchanged
+
+
+def test_demo_codebook_has_the_seed_themes_in_a_hierarchy(study):
+    summary = import_codebook(study, DEMO / "codebook.csv")
+    assert summary.added == 12
+    book = codes.codebook(study).set_index("path")
+    for theme in ("Benefits/Early integration", "Benefits/Normalizing palliative care", "Benefits/Collaboration",
+                  "Benefits/Communication", "Challenges/Funding", "Challenges/Medical opposition",
+                  "Challenges/Unclear interdisciplinary roles"):
+        assert theme in book.index
+    assert book.at["Challenges/Funding", "colour"] == "#e6ab02"
+    assert "grants" in book.at["Challenges/Funding", "inclusion"]
+
+
+def test_parents_may_come_after_children_and_reimport_updates(study, tmp_path: Path):
+    path = tmp_path / "c.csv"
+    path.write_text("code,parent,definition\nFunding,Challenges,Money\nChallenges,,\n")
+    assert import_codebook(study, path).added == 2
+    path.write_text("code,parent,definition\nFunding,Challenges,Money for services\n")
+    assert import_codebook(study, path).updated == 1
+    book = codes.codebook(study).set_index("path")
+    assert book.at["Challenges/Funding", "definition"] == "Money for services"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("code,parent\nFunding,Nowhere\n", "line 2: parent 'Nowhere' is not a code"),
+        ("code,colour\nFunding,red\n", "line 2: colour 'red' is not of the form #rrggbb"),
+        ("code,parent\nA/B,\n", "line 2: code name 'A/B'"),
+        ("parent\nX\n", "line 2: no code name given"),
+    ],
+)
+def test_a_bad_codebook_names_the_row_and_stores_nothing(study, tmp_path: Path, content: str, message: str):
+    import_codebook(study, DEMO / "codebook.csv")
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with unchanged(study), pytest.raises(InputError, match=message):
+        import_codebook(study, path)

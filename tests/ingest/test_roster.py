@@ -1,0 +1,90 @@
+"""Roster and groups import: participants, facilitators, attributes, and bad rosters."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from chorus.errors import InputError
+from chorus.ingest import import_groups, import_roster
+from chorus.study.models import Group, Participant, SpeakerAlias
+from tests.helpers import DEMO, unchanged
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_demo_roster_imports_every_person_with_attributes(study):
+    summary = import_roster(study, DEMO / "roster.csv")
+    assert summary.added == 39 and summary.updated == 0
+    with study.reading() as session:
+        people = session.scalars(select(Participant)).all()
+        assert sum(p.role == "participant" for p in people) == 37
+        reyes = session.scalar(select(Participant).where(Participant.pseudonym == "Reyes"))
+        assert reyes.is_facilitator and [g.name for g in reyes.groups] == ["FG01", "FG02", "FG03", "FG04"]
+        kavya = session.scalar(select(Participant).where(Participant.pseudonym == "Kavya"))
+        assert kavya.discipline == "APP" and kavya.care_team == "Solid Tumor/Neuro-oncology"
+        assert kavya.attributes["profession"] == "nurse practitioner"
+        aliases = session.scalars(select(SpeakerAlias.alias)).all()
+        assert "Moderator Reyes" in aliases
+
+
+def test_columns_can_be_renamed(study, tmp_path: Path):
+    path = write(tmp_path / "r.csv", "Participant ID,Name,Profession group,team,group\nX1,Okafor,physician,Leukemia,FG01\n")
+    import_roster(study, path, rename={"Participant ID": "id", "Name": "pseudonym", "Profession group": "discipline", "team": "care_team"})
+    with study.reading() as session:
+        assert session.scalar(select(Participant.discipline)) == "physician"
+
+
+def test_importing_again_updates_rather_than_duplicates(study, tmp_path: Path):
+    import_roster(study, write(tmp_path / "a.csv", "id,pseudonym,discipline,group\nP1,Okafor,physician,FG01\n"))
+    summary = import_roster(study, write(tmp_path / "b.csv", "id,pseudonym,discipline,group\nP1,Okafor,nurse,FG02\n"))
+    assert (summary.added, summary.updated) == (0, 1)
+    with study.reading() as session:
+        person = session.scalar(select(Participant))
+        assert person.discipline == "nurse" and [g.name for g in person.groups] == ["FG02"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("id,pseudonym,discipline\nP1,Okafor,physician\nP1,Lind,nurse\n", r"line 3: duplicate id 'P1' \(first on line 2\)"),
+        ("id,pseudonym,discipline\nP1,Okafor,physician\nP2,Okafor,nurse\n", "line 3: duplicate pseudonym 'Okafor'"),
+        ("id,pseudonym,discipline\nP1,Okafor,\n", "line 2: a participant needs a discipline"),
+        ("id,pseudonym,discipline,role\nP1,Okafor,physician,observer\n", "line 2: role 'observer'"),
+        ("pseudonym,discipline\nOkafor,physician\n", "line 2: no id given"),
+    ],
+)
+def test_a_bad_roster_names_the_row_and_stores_nothing(study, tmp_path: Path, content: str, message: str):
+    import_roster(study, DEMO / "roster.csv")
+    path = write(tmp_path / "bad.csv", content)
+    with unchanged(study), pytest.raises(InputError, match=message):
+        import_roster(study, path)
+
+
+def test_a_pseudonym_taken_by_someone_else_is_refused(study, tmp_path: Path):
+    import_roster(study, DEMO / "roster.csv")
+    path = write(tmp_path / "bad.csv", "id,pseudonym,discipline\nP99,Kavya,nurse\n")
+    with unchanged(study), pytest.raises(InputError, match="'Kavya' already belongs to participant 'P11'"):
+        import_roster(study, path)
+
+
+def test_groups_get_dates_and_attributes(study):
+    import_roster(study, DEMO / "roster.csv")
+    import_groups(study, DEMO / "groups.csv")
+    with study.reading() as session:
+        group = session.scalar(select(Group).where(Group.name == "FG03"))
+        assert group.date == date(2024, 2, 20)
+        assert group.attributes["site"] == "Children's cancer centre"
+        assert len(group.members) == 5
+
+
+def test_a_bad_group_date_is_refused(study, tmp_path: Path):
+    path = write(tmp_path / "g.csv", "group,date\nFG01,12/03/2024\n")
+    with unchanged(study), pytest.raises(InputError, match="g.csv, line 2: date '12/03/2024' is not YYYY-MM-DD"):
+        import_groups(study, path)

@@ -1,0 +1,60 @@
+"""The study store: creating, opening, migrations, WAL mode, transactions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+import chorus
+from chorus.errors import StudyError
+from chorus.study.models import Coder, StudyInfo
+from chorus.study.store import _head_revision
+
+
+def test_init_creates_a_study_at_the_latest_revision(study):
+    assert study.revision() == _head_revision()
+    with study.reading() as session:
+        assert session.scalar(select(StudyInfo.name)) == study.name
+    config = json.loads((study.folder / "chorus.json").read_text())
+    assert config["name"] == study.name
+
+
+def test_sqlite_store_is_one_file_in_wal_mode(tmp_path: Path):
+    study = chorus.init(tmp_path / "pc-study")
+    assert (tmp_path / "pc-study" / "study.sqlite").is_file()
+    with study.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    study.close()
+
+
+def test_open_finds_the_study_from_a_subfolder(study):
+    inner = study.folder / "notes" / "drafts"
+    inner.mkdir(parents=True)
+    reopened = chorus.open(inner)
+    assert reopened.folder == study.folder.resolve()
+    assert reopened.url == study.url
+    reopened.close()
+
+
+def test_a_study_cannot_be_created_twice(study):
+    with pytest.raises(StudyError, match="already holds a study"):
+        chorus.init(study.folder)
+
+
+def test_open_without_a_study_says_how_to_make_one(tmp_path: Path):
+    with pytest.raises(StudyError, match="chorus init"):
+        chorus.open(tmp_path)
+
+
+def test_a_failed_transaction_stores_nothing(study):
+    with pytest.raises(RuntimeError):
+        with study.transaction() as session:
+            session.add(Coder(name="ann"))
+            session.flush()
+            raise RuntimeError("interrupted")
+    with study.reading() as session:
+        assert session.scalars(select(Coder)).all() == []
