@@ -70,3 +70,21 @@ def chromium() -> str:
         require("Chromium", "apt-get install chromium")
     return path
 
+
+
+def demo_rules() -> list[tuple[str, str]]:
+    """The demo's autocoding rules (code, pattern), read from examples/demo.sh, their one home."""
+    import re
+
+    script = (ROOT / "examples" / "demo.sh").read_text()
+    return re.findall(r"^code \"([^\"]+)\" '([^']+)'$", script, flags=re.MULTILINE)
+
+
+def code_demo(study: Study) -> Study:
+    """The demo study coded as ``make demo`` codes it by pattern."""
+    from chorus.coding import autocode
+
+    load_demo(study)
+    for code, pattern in demo_rules():
+        autocode(study, code, "autocoder", pattern=pattern, scope="sentence")
+    return study

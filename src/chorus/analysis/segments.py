@@ -168,8 +168,9 @@ class _Parser:
         token = self.take()
         if token == "(":
             result = self.disjunction()
-            if self.take() != ")":
+            if self.peek() != ")":
                 raise ChorusError("a '(' in the query is not closed")
+            self.take()
             return result
         if token.startswith("code:"):
             return self.lookup(token[5:])

@@ -110,25 +110,23 @@ def _quotes(rows: pd.DataFrame, raising: list[str], limit: int) -> list[dict[str
         raised=rows["discipline"].isin(raising),
     ).sort_values(["raised", "fit", "transcript", "start"], ascending=[False, True, True, True])
     candidates = candidates.drop_duplicates("speaker")
-    order = raising + sorted(set(candidates["discipline"].dropna()) - set(raising))
+    others = sorted(set(candidates["discipline"].dropna()) - set(raising))
     picked: list[dict[str, str]] = []
-    pools = {d: candidates[candidates["discipline"] == d] for d in order}
-    depth = 0
-    while len(picked) < limit and any(depth < len(pool) for pool in pools.values()):
-        for discipline in order:
-            pool = pools[discipline]
-            if depth < len(pool) and len(picked) < limit:
-                row = pool.iloc[depth]
-                picked.append(
-                    {
-                        "text": _trim(row["text"]),
-                        "speaker": row["speaker"],
-                        "discipline": row["discipline"],
-                        "group": row["group"],
-                        "turn": int(row["turn"]),
-                    }
-                )
-        depth += 1
+    for circle in (raising, others):  # those who raised it first, in turn; then the rest
+        pools = [candidates[candidates["discipline"] == d] for d in circle]
+        for depth in range(max((len(p) for p in pools), default=0)):
+            for pool in pools:
+                if depth < len(pool) and len(picked) < limit:
+                    row = pool.iloc[depth]
+                    picked.append(
+                        {
+                            "text": _trim(row["text"]),
+                            "speaker": row["speaker"],
+                            "discipline": row["discipline"],
+                            "group": row["group"],
+                            "turn": int(row["turn"]),
+                        }
+                    )
     return picked
 
 

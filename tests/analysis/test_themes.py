@@ -1,0 +1,73 @@
+"""Theme attribution by rule, tests of discipline differences, quotes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from chorus.analysis import Rule, segments, themes
+from chorus.analysis.themes import difference_test, format_p, plural
+from chorus.errors import ChorusError
+from tests.helpers import code_demo
+
+SIZES = {"APP": 8, "nurse": 10, "physician": 9, "psychosocial clinician": 10}
+
+
+def expected_disciplines(found: pd.DataFrame, rule: Rule) -> set[str]:
+    """The rule applied by hand to a theme's segments."""
+    raised = set()
+    for discipline, size in SIZES.items():
+        mine = found[found["discipline"] == discipline]
+        groups, share = mine["group"].nunique(), mine["speaker"].nunique() / size
+        if (groups >= rule.min_groups or share >= rule.min_share) if rule.combine == "or" else (groups >= rule.min_groups and share >= rule.min_share):
+            raised.add(discipline)
+    return raised
+
+
+@pytest.mark.parametrize("rule", [Rule(), Rule(min_groups=2, min_share=0.5, combine="and"), Rule(min_groups=3, min_share=0.3)])
+def test_each_theme_lists_the_disciplines_the_rule_gives(study, rule):
+    coded = code_demo(study)
+    found = themes(coded, rule)
+    assert "Benefits" not in set(found["code"])  # a heading only
+    for theme in found.itertuples():
+        assert set(theme.disciplines) == expected_disciplines(segments(coded, code=theme.code), rule), theme.code
+        assert theme.label.startswith(theme.theme + " (")
+        quoted = [q["discipline"] in theme.disciplines for q in theme.quotes]
+        assert quoted == sorted(quoted, reverse=True)  # those who raised it come first
+        raisers = segments(coded, code=theme.code).query("discipline in @theme.disciplines")["speaker"].nunique()
+        assert sum(quoted) == min(raisers, 3)
+
+
+def test_demo_themes_come_out_as_designed(study):
+    labels = set(themes(code_demo(study))["label"])
+    assert "Early integration (physicians, APPs)" in labels
+    assert "Funding (psychosocial clinicians, physicians)" in labels
+    assert "Unclear interdisciplinary roles (APPs, nurses)" in labels
+
+
+def test_two_disciplines_use_fisher_exact_as_scipy_computes_it():
+    p, test = difference_test(pd.Series({"a": 3, "b": 9}), pd.Series({"a": 10, "b": 12}))
+    assert test == "Fisher exact"
+    assert p == pytest.approx(stats.fisher_exact([[3, 7], [9, 3]])[1], abs=1e-12)
+
+
+def test_large_tables_use_chi_square_and_small_ones_a_permutation():
+    raised, sizes = pd.Series({"a": 30, "b": 10, "c": 25}), pd.Series({"a": 50, "b": 50, "c": 50})
+    p, test = difference_test(raised, sizes)
+    assert test == "chi-square"
+    table = np.array([[30, 20], [10, 40], [25, 25]])
+    assert p == pytest.approx(stats.chi2_contingency(table, correction=False)[1], abs=1e-12)
+    small_p, small_test = difference_test(pd.Series({"a": 4, "b": 0, "c": 1}), pd.Series({"a": 5, "b": 5, "c": 5}))
+    assert small_test == "chi-square (Monte Carlo)" and 0 < small_p < 0.1
+    assert difference_test(pd.Series({"a": 0, "b": 0}), pd.Series({"a": 5, "b": 5}))[1] == "not testable"
+
+
+def test_rule_and_wording():
+    assert Rule().holds(groups=2, share=0.0) and Rule().holds(groups=0, share=0.1)
+    assert not Rule(combine="and").holds(groups=2, share=0.05)
+    with pytest.raises(ChorusError):
+        Rule(combine="xor")
+    assert plural("APP") == "APPs" and plural("nurse") == "nurses" and plural("psychosocial clinicians") == "psychosocial clinicians"
+    assert format_p(0.0001) == "< 0.001" and format_p(0.04) == "= 0.040"
