@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from chorus.errors import ChorusError
 from chorus.study.lookup import all_codes, code_path
@@ -21,7 +21,7 @@ PARTICIPANT_COLUMNS = ("discipline", "care_team", "role")
 
 def participants(session: Session, facilitators: bool = False) -> pd.DataFrame:
     """One row per person: id, key, pseudonym, discipline, care team, role, attributes, groups."""
-    query = select(Participant)
+    query = select(Participant).options(selectinload(Participant.groups))
     if not facilitators:
         query = query.where(Participant.role == "participant")
     rows = []
@@ -110,7 +110,8 @@ def attribution_counts(session: Session, facilitators: bool = False) -> pd.DataF
         query = query.join(Participant, Participant.id == Turn.participant_id).where(
             Participant.role == "participant"
         )
-    return pd.DataFrame(session.execute(query).all(), columns=["code_id", "participant_id", "group_id", "segments"])
+    rows = session.execute(query).tuples().all()
+    return pd.DataFrame.from_records(rows, columns=["code_id", "participant_id", "group_id", "segments"])
 
 
 def with_ancestors(counts: pd.DataFrame, code_table: pd.DataFrame) -> pd.DataFrame:

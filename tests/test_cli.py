@@ -1,0 +1,92 @@
+"""The chorus command: the demo end to end, and bad input ending with exit status 2 and one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import chorus
+from chorus.analysis import Rule, segments
+from tests.helpers import DEMO, ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def run(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "COLUMNS": "200"}
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=check, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def demo_study(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("demo") / "pc-study"
+    run("bash", str(ROOT / "examples" / "demo.sh"), str(folder), cwd=ROOT)
+    return folder
+
+
+def test_demo_ends_with_a_report_whose_themes_follow_the_rule(demo_study: Path):
+    html = (demo_study / "findings.html").read_text()
+    study = chorus.open(demo_study)
+    rule = Rule()
+    sizes = {"APP": 8, "nurse": 10, "physician": 9, "psychosocial clinician": 10}
+    seed = ["Early integration", "Normalizing palliative care", "Collaboration", "Communication",
+            "Funding", "Medical opposition", "Unclear interdisciplinary roles"]
+    for theme in seed:
+        found = segments(study, code=theme)
+        raised = []
+        for discipline, size in sizes.items():
+            mine = found[found["discipline"] == discipline]
+            share = mine["speaker"].nunique() / size
+            if rule.holds(mine["group"].nunique(), share):
+                raised.append((-share, discipline))
+        label = f"{theme} ({', '.join(d + 's' for _, d in sorted(raised))})"
+        assert label in html, label
+    study.close()
+
+
+def test_demo_matrix_sums_agree_with_the_codings_in_the_store(demo_study: Path):
+    study = chorus.open(demo_study)
+    saved = pd.read_csv(demo_study / "matrix_participants.csv").set_index("code")
+    found = segments(study)
+    speakers = found.groupby(["code", "discipline"])["speaker"].nunique()
+    for (code, discipline), number in speakers.items():
+        assert saved.at[code, discipline] == number
+    assert int(saved.to_numpy().sum()) == int(speakers.sum())  # and no other cell holds anything
+    segments_csv = demo_study / "segments.csv"
+    run("chorus", "matrix", "--count", "segments", "--out", str(segments_csv), cwd=demo_study)
+    assert int(pd.read_csv(segments_csv).set_index("code").to_numpy().sum()) == len(found)
+    study.close()
+
+
+def test_commands_work_from_another_folder_with_study_option(demo_study: Path, tmp_path: Path):
+    out = run("chorus", "--study", str(demo_study), "segments", "--code", "Collaboration", "--discipline", "nurse", cwd=tmp_path)
+    assert "Collaboration" in out.stdout and "nurse" in out.stdout
+    out = run("chorus", "--study", str(demo_study), "query", "Funding AND Communication", cwd=tmp_path)
+    assert "Turns matching" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["code", "FG01", "--turn", "999", "--code", "Funding"], "there is no turn 999"),
+        (["code", "FG01", "--turn", "3", "--code", "Fundng"], "no code 'Fundng'"),
+        (["matrix", "--by", "shoe_size"], "cannot split by 'shoe_size'"),
+        (["roster", "import", str(DEMO / "codebook.csv")], "no id given"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(demo_study: Path, args: list[str], message: str):
+    result = run("chorus", *args, cwd=demo_study, check=False)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+
+
+def test_help_speaks_the_researchers_language():
+    out = run("chorus", "--help", cwd=ROOT).stdout
+    for word in ("roster", "transcripts", "codebook", "autocode", "segments", "matrix", "themes", "report"):
+        assert word in out
