@@ -110,7 +110,7 @@ def attribution_counts(session: Session, facilitators: bool = False) -> pd.DataF
         query = query.join(Participant, Participant.id == Turn.participant_id).where(
             Participant.role == "participant"
         )
-    rows = session.execute(query).tuples().all()
+    rows = session.execute(query).all()
     return pd.DataFrame.from_records(rows, columns=["code_id", "participant_id", "group_id", "segments"])
 
 
