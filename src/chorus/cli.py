@@ -79,8 +79,11 @@ def _mapping(text: str | None) -> dict[str, str] | None:
     return {a.strip(): b.strip() for a, b in pairs}
 
 
-def _show(frame: pd.DataFrame, title: str | None = None, out: Path | None = None, index: bool = False, limit: int = 200) -> None:
-    """Print a DataFrame as a rich table and, with --out, save it."""
+def _show(
+    frame: pd.DataFrame, title: str | None = None, out: Path | None = None, index: bool = False,
+    limit: int = 200, saved: pd.DataFrame | None = None,
+) -> None:
+    """Print a DataFrame as a rich table and, with --out, save it (or the fuller ``saved`` table)."""
     shown = frame.reset_index() if index else frame
     table = Table(title=title, show_lines=False, header_style="bold")
     for column in shown.columns:
@@ -92,7 +95,7 @@ def _show(frame: pd.DataFrame, title: str | None = None, out: Path | None = None
     if len(shown) > limit:
         console.print(f"... {len(shown) - limit} more rows (use --out to save them all)")
     if out is not None:
-        report.save_table(frame.reset_index() if index else frame, out)
+        report.save_table(saved if saved is not None else shown, out)
         console.print(f"saved {out}")
 
 
@@ -270,10 +273,7 @@ def codebook_list(out: OutOption = None) -> None:
     """The codebook as a tree, with definitions and how often each code was applied."""
     with _open() as study:
         frame = codes.codebook(study)
-    _show(frame[["path", "definition", "colour", "codings"]], "Codebook", out=None)
-    if out is not None:
-        report.save_table(frame, out)
-        console.print(f"saved {out}")
+    _show(frame[["path", "definition", "colour", "codings"]], "Codebook", out, saved=frame)
 
 
 @codebook_app.command("rename")
@@ -412,10 +412,7 @@ def segments(
     """Retrieve coded segments with speaker, discipline, group and text."""
     with _open() as study:
         frame = analysis.segments(study, code=code, discipline=discipline, group=group, coder=coder, transcript=transcript)
-    _show(frame[["coding_id", "code", "group", "turn", "speaker", "discipline", "coder", "text"]], f"{len(frame)} segments", None)
-    if out is not None:
-        report.save_table(frame, out)
-        console.print(f"saved {out}")
+    _show(frame[["coding_id", "code", "group", "turn", "speaker", "discipline", "coder", "text"]], f"{len(frame)} segments", out, saved=frame)
 
 
 @app.command()
@@ -480,7 +477,7 @@ def themes(
         for quote in theme.quotes[:quotes]:
             console.print(f"    “{quote['text']}” [dim]({quote['speaker']}, {quote['discipline']}, {quote['group']})[/dim]")
     if out is not None:
-        report.save_table(found.drop(columns=["per_discipline", "quotes"]).assign(disciplines=found["disciplines"].map(", ".join)), out)
+        report.save_table(report.themes_table(found), out)
         console.print(f"saved {out}")
 
 

@@ -40,9 +40,7 @@ def tables(study: Study, rule: Rule | None = None) -> tuple[dict[str, pd.DataFra
         "sample_participants": people["participants"],
         "sample_groups": people["groups"],
         "talk_share": talk_share(study),
-        "themes": found.drop(columns=["per_discipline", "quotes"]).assign(
-            disciplines=found["disciplines"].map(", ".join)
-        ),
+        "themes": themes_table(found),
         "theme_share_by_discipline": _theme_frame(found, "share"),
         "matrix_segments": matrix(study, count="segments").reset_index(),
         "matrix_participants": matrix(study, count="participants").reset_index(),
@@ -53,6 +51,11 @@ def tables(study: Study, rule: Rule | None = None) -> tuple[dict[str, pd.DataFra
         ),
     }
     return out, found
+
+
+def themes_table(found: pd.DataFrame) -> pd.DataFrame:
+    """Themes as a flat table for CSV/XLSX: disciplines joined, nested figures and quotes left out."""
+    return found.drop(columns=["per_discipline", "quotes"]).assign(disciplines=found["disciplines"].map(", ".join))
 
 
 def _theme_frame(found: pd.DataFrame, field: str) -> pd.DataFrame:
