@@ -78,10 +78,13 @@ def build(folder: Path, transcripts: int, codings: int, seed: int = 7) -> None:
             a = turn[5] + (n // 50) * 2 % max(width - 10, 1)
             coding_id += 1
             rows.append((coding_id, t, code, 1, a, a + 5 + n // 50, "2024-01-01"))
-            links.append((coding_id, turn[0]))
+            links.append((coding_id, turn[0], code, turn[3], t))
         db.executemany('INSERT INTO coding (id, transcript_id, code_id, coder_id, start, "end", created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', rows)
-        db.executemany("INSERT INTO coding_turn (coding_id, turn_id) VALUES (?, ?)", links)
+        db.executemany(
+            "INSERT INTO coding_turn (coding_id, turn_id, code_id, participant_id, transcript_id) VALUES (?, ?, ?, ?, ?)", links
+        )
     db.commit()
+    db.execute("ANALYZE")  # planner statistics, as a store in use would have; the ORM baseline needs them
     db.close()
 
 

@@ -71,3 +71,39 @@ def test_memos_on_a_code_a_transcript_and_a_coding(coded):
     assert memos(coded)["about"].tolist() == ["code Challenges/Funding", "transcript FG01", f"coding #{coding_id}", "study"]
     with pytest.raises(ChorusError, match="about one thing"):
         add_memo(coded, "x", "ann", code="Funding", transcript="FG01")
+
+
+def _attribution_in_step(study) -> bool:
+    """Every coding_turn row repeats its coding's code and its turn's speaker and transcript."""
+    from sqlalchemy import text
+
+    with study.engine.connect() as connection:
+        return connection.execute(
+            text(
+                "SELECT count(*) FROM coding_turn ct JOIN coding c ON c.id = ct.coding_id JOIN turn t ON t.id = ct.turn_id "
+                "WHERE ct.code_id <> c.code_id OR ct.participant_id <> t.participant_id OR ct.transcript_id <> t.transcript_id"
+            )
+        ).scalar() == 0
+
+
+def test_merged_codes_and_corrected_speakers_carry_through_to_the_matrix(coded):
+    from sqlalchemy import select
+
+    from chorus.analysis import matrix
+    from chorus.study.models import Participant, Transcript, Turn
+
+    codes.merge(coded, "Communication", "Funding")
+    assert _attribution_in_step(coded)
+    table = matrix(coded, by="discipline", count="segments")
+    assert table.loc["Challenges/Funding"].sum() == 4
+    assert "Benefits/Communication" not in table.index
+    with coded.transaction() as session:
+        turn = session.scalar(select(Turn).join(Transcript).where(Transcript.name == "FG01", Turn.ordinal == 12))
+        other = session.scalar(
+            select(Participant).where(Participant.role == "participant", Participant.id != turn.participant_id)
+        )
+        turn.participant_id = other.id
+        moved_to = other.discipline
+    assert _attribution_in_step(coded)
+    after = segments(coded, code="Funding")
+    assert after.loc[after["turn"] == 12, "discipline"].unique().tolist() == [moved_to]

@@ -58,3 +58,34 @@ def test_a_failed_transaction_stores_nothing(study):
             raise RuntimeError("interrupted")
     with study.reading() as session:
         assert session.scalars(select(Coder)).all() == []
+
+
+def test_the_migrations_build_exactly_the_tables_the_models_describe(study):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from chorus.study.models import Base
+
+    with study.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_upgrading_from_0001_keeps_every_attribution(study):
+    from alembic import command
+
+    from chorus.study.store import _alembic_config
+    from tests.helpers import code_demo
+
+    code_demo(study)
+    rows = "SELECT coding_id, turn_id, code_id, participant_id, transcript_id FROM coding_turn ORDER BY 1, 2"
+    with study.engine.connect() as connection:
+        before = connection.execute(text(rows)).all()
+    assert before
+    with study.engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), "0001")
+    with study.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM coding_turn")).scalar() == len(before)
+    study.migrate()
+    with study.engine.connect() as connection:
+        assert connection.execute(text(rows)).all() == before

@@ -8,9 +8,10 @@ each. Facilitators' words are left out of analysis unless asked for.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from chorus.errors import ChorusError
 from chorus.study.lookup import all_codes, code_path
@@ -21,26 +22,32 @@ PARTICIPANT_COLUMNS = ("discipline", "care_team", "role")
 
 def participants(session: Session, facilitators: bool = False) -> pd.DataFrame:
     """One row per person: id, key, pseudonym, discipline, care team, role, attributes, groups."""
-    query = select(Participant).options(selectinload(Participant.groups))
+    query = select(
+        Participant.id, Participant.key, Participant.pseudonym, Participant.discipline,
+        Participant.care_team, Participant.role, Participant.attributes,
+    ).order_by(Participant.key)
     if not facilitators:
         query = query.where(Participant.role == "participant")
-    rows = []
-    for person in session.scalars(query.order_by(Participant.key)):
-        rows.append(
-            {
-                **{k: v for k, v in (person.attributes or {}).items()},
-                "participant_id": person.id,
-                "key": person.key,
-                "pseudonym": person.pseudonym,
-                "discipline": person.discipline,
-                "care_team": person.care_team,
-                "role": person.role,
-                "groups": ", ".join(g.name for g in person.groups),
-            }
-        )
+    in_groups: dict[int, list[str]] = {}
+    for person, group in session.execute(
+        select(Membership.participant_id, Group.name).join(Group, Group.id == Membership.group_id).order_by(Group.name)
+    ):
+        in_groups.setdefault(person, []).append(group)
+    rows = [
+        {
+            **(attributes or {}),
+            "participant_id": id_,
+            "key": key,
+            "pseudonym": pseudonym,
+            "discipline": discipline,
+            "care_team": care_team,
+            "role": role,
+            "groups": ", ".join(in_groups.get(id_, [])),
+        }
+        for id_, key, pseudonym, discipline, care_team, role, attributes in session.execute(query)
+    ]
     columns = ["participant_id", "key", "pseudonym", "discipline", "care_team", "role", "groups"]
-    frame = pd.DataFrame(rows)
-    return frame if rows else pd.DataFrame(columns=columns)
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=columns)
 
 
 def groups(session: Session) -> pd.DataFrame:
@@ -90,30 +97,31 @@ def codes(session: Session) -> pd.DataFrame:
 def attribution_counts(session: Session, facilitators: bool = False) -> pd.DataFrame:
     """Segments per (code, participant, group), aggregated in the database.
 
-    This is the one scan over the codings that matrices and themes need; it returns
-    at most codes x participants rows however many codings the study holds.
+    This is the one scan over the codings that matrices and themes need: the
+    attribution index on ``coding_turn`` is read in order, and at most codes x
+    participants rows come back however many codings the study holds. Rows are
+    fetched through the driver's cursor, since building a Row object for each
+    would cost more than the scan itself.
     """
-    query = (
-        select(
-            Coding.code_id,
-            Turn.participant_id,
-            Transcript.group_id,
-            func.count().label("segments"),
-        )
-        .select_from(CodingTurn)
-        .join(Coding, Coding.id == CodingTurn.coding_id)
-        .join(Turn, Turn.id == CodingTurn.turn_id)
-        .join(Transcript, Transcript.id == Coding.transcript_id)
-        .group_by(Coding.code_id, Turn.participant_id, Transcript.group_id)
-    )
+    query = select(
+        CodingTurn.code_id, CodingTurn.participant_id, CodingTurn.transcript_id, func.count().label("segments")
+    ).group_by(CodingTurn.code_id, CodingTurn.participant_id, CodingTurn.transcript_id)
+    connection = session.connection()
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(query.compile(dialect=connection.dialect)))
+        rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 4)
+        counts = pd.DataFrame(rows, columns=["code_id", "participant_id", "transcript_id", "segments"])
+    finally:
+        cursor.close()
+    placement = pd.DataFrame(session.execute(select(Transcript.id, Transcript.group_id)).all(), columns=["transcript_id", "group_id"])
+    counts = counts.merge(placement, on="transcript_id").drop(columns="transcript_id")
     if not facilitators:
-        query = query.join(Participant, Participant.id == Turn.participant_id).where(
-            Participant.role == "participant"
-        )
-    rows = session.execute(query).all()
-    return pd.DataFrame.from_records(rows, columns=["code_id", "participant_id", "group_id", "segments"])
-
-
+        speakers = session.scalars(select(Participant.id).where(Participant.role == "participant")).all()
+        counts = counts[counts["participant_id"].isin(speakers)]
+    if not placement["group_id"].is_unique:  # a group with several transcripts
+        counts = counts.groupby(["code_id", "participant_id", "group_id"], as_index=False, sort=False)["segments"].sum()
+    return counts[["code_id", "participant_id", "group_id", "segments"]].reset_index(drop=True)
 def with_ancestors(counts: pd.DataFrame, code_table: pd.DataFrame) -> pd.DataFrame:
     """The counts repeated for every ancestor code, so a code's row includes its subcodes."""
     ancestors = code_table.set_index("code_id")["ancestors"]

@@ -22,6 +22,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -142,6 +143,8 @@ class Turn(Base):
     __table_args__ = (
         UniqueConstraint("transcript_id", "ordinal"),
         Index("ix_turn_transcript_start", "transcript_id", "start"),
+        # the parent key that keeps coding_turn's speaker in step when a turn is reassigned
+        Index("ux_turn_id_speaker", "id", "participant_id", "transcript_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -194,6 +197,8 @@ class Coding(Base):
     __table_args__ = (
         UniqueConstraint("transcript_id", "code_id", "coder_id", "start", "end"),
         Index("ix_coding_transcript_start", "transcript_id", "start"),
+        # the parent key that keeps coding_turn.code_id in step when a code is merged
+        Index("ux_coding_id_code", "id", "code_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -211,16 +216,33 @@ class Coding(Base):
 
 
 class CodingTurn(Base):
-    """Which turns a coding overlaps: how a coded segment is attributed to its speakers."""
+    """Which turns a coding overlaps: how a coded segment is attributed to its speakers.
+
+    Each row repeats its coding's code and its turn's speaker and transcript, kept
+    in step by ``ON UPDATE CASCADE`` foreign keys, so a code x discipline matrix is
+    one scan of an index however many codings the study holds.
+    """
 
     __tablename__ = "coding_turn"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["coding_id", "code_id"], ["coding.id", "coding.code_id"], ondelete="CASCADE", onupdate="CASCADE"
+        ),
+        ForeignKeyConstraint(
+            ["turn_id", "participant_id", "transcript_id"],
+            ["turn.id", "turn.participant_id", "turn.transcript_id"],
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+        ),
+        Index("ix_coding_turn_turn_id", "turn_id"),
+        Index("ix_coding_turn_attribution", "code_id", "participant_id", "transcript_id"),
+    )
 
-    coding_id: Mapped[int] = mapped_column(
-        ForeignKey("coding.id", ondelete="CASCADE"), primary_key=True
-    )
-    turn_id: Mapped[int] = mapped_column(
-        ForeignKey("turn.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    coding_id: Mapped[int] = mapped_column(primary_key=True)
+    turn_id: Mapped[int] = mapped_column(primary_key=True)
+    code_id: Mapped[int] = mapped_column(Integer)
+    participant_id: Mapped[int] = mapped_column(Integer)
+    transcript_id: Mapped[int] = mapped_column(Integer)
 
 
 class Memo(Base):
