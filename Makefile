@@ -19,12 +19,14 @@ demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo.sh build/demo-study
 	@echo
 	@echo "The demo study is in build/demo-study; open the report: build/demo-study/findings.html"
+	@echo "For MAXQDA, NVivo or ATLAS.ti: build/demo-study/pc-study.qdpx (project) and codebook.qdc"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_matrix.py
+	$(BIN)/python benchmarks/bench_qdpx.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

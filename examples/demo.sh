@@ -35,3 +35,7 @@ chorus memo add "Physicians frame early integration as a question of timing and 
 chorus matrix --by discipline --count participants --out matrix_participants.csv
 chorus themes --out themes.csv
 chorus report --out findings.html
+
+# Exchange: the whole study for MAXQDA, NVivo or ATLAS.ti (REFI-QDA), and the codebook alone.
+chorus export pc-study.qdpx
+chorus codebook export codebook.qdc

@@ -90,3 +90,23 @@ def test_help_speaks_the_researchers_language():
     out = run("chorus", "--help", cwd=ROOT).stdout
     for word in ("roster", "transcripts", "codebook", "autocode", "segments", "matrix", "themes", "report"):
         assert word in out
+
+
+def test_export_and_import_a_refi_qda_project_and_codebook(demo_study: Path, tmp_path: Path):
+    run("chorus", "export", str(tmp_path / "pc.qdpx"), cwd=demo_study)
+    run("chorus", "codebook", "export", str(tmp_path / "pc.qdc"), cwd=demo_study)
+    run("chorus", "init", str(tmp_path / "copy"), cwd=tmp_path)
+    out = run("chorus", "import", str(tmp_path / "pc.qdpx"), cwd=tmp_path / "copy").stdout
+    assert "8 transcripts" in out and "12 codes" in out
+    before = run("chorus", "matrix", "--count", "participants", cwd=demo_study).stdout
+    after = run("chorus", "matrix", "--count", "participants", cwd=tmp_path / "copy").stdout
+    assert before == after
+    run("chorus", "init", str(tmp_path / "codes"), cwd=tmp_path)
+    assert "12 codes" in run("chorus", "codebook", "import", str(tmp_path / "pc.qdc"), cwd=tmp_path / "codes").stdout
+
+
+def test_importing_a_broken_project_exits_2_naming_the_file(demo_study: Path, tmp_path: Path):
+    broken = tmp_path / "broken.qdpx"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    result = run("chorus", "import", str(broken), cwd=demo_study, check=False)
+    assert result.returncode == 2 and "broken.qdpx" in result.stderr and "truncated" in result.stderr

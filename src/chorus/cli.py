@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import chorus
-from chorus import analysis, coding, ingest, report
+from chorus import analysis, coding, ingest, interop, report
 from chorus.analysis.frames import participants, turns
 from chorus.coding import codes
 from chorus.errors import ChorusError
@@ -234,13 +234,27 @@ def _fields(**values: str | None) -> dict[str, str]:
 
 @codebook_app.command("import")
 def codebook_import(
-    file: Annotated[Path, typer.Argument(help="CSV or XLSX: code, parent, definition, inclusion, exclusion, example, colour.")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV or XLSX (code, parent, definition, inclusion, exclusion, example, colour) or a REFI-QDA .qdc codebook.")
+    ],
     map: MapOption = None,  # noqa: A002
 ) -> None:
-    """Add or update codes from a codebook table."""
+    """Add or update codes from a codebook table or a QDC file from MAXQDA, NVivo or ATLAS.ti."""
     with _open() as study:
+        if file.suffix.lower() == ".qdc":
+            report = interop.import_qdc(study, file)
+            console.print(f"{report.codes} codes read from {file.name}")
+            return
         summary = ingest.import_codebook(study, file, _mapping(map))
     console.print(f"{summary.added} codes added, {summary.updated} updated")
+
+
+@codebook_app.command("export")
+def codebook_export(file: Annotated[Path, typer.Argument(help="The .qdc file to write.")]) -> None:
+    """Write the codebook as a REFI-QDA codebook (.qdc) for MAXQDA, NVivo, ATLAS.ti or QualCoder."""
+    with _open() as study:
+        count = interop.export_qdc(study, file)
+    console.print(f"wrote {count} codes to {file}")
 
 
 @codebook_app.command("add")
@@ -479,6 +493,66 @@ def themes(
     if out is not None:
         report.save_table(report.themes_table(found), out)
         console.print(f"saved {out}")
+
+
+# --- exchange (REFI-QDA) -------------------------------------------------------------
+
+
+@app.command("export")
+def export_command(file: Annotated[Path, typer.Argument(help="The .qdpx project file to write.")]) -> None:
+    """Write the study as a REFI-QDA project (.qdpx) that MAXQDA, NVivo, ATLAS.ti and QualCoder open."""
+    with _open() as study, _progress() as progress:
+        task = progress.add_task("exporting transcripts", total=None)
+        summary = interop.export_qdpx(study, file, progress=lambda done, total: progress.update(task, completed=done, total=total))
+    console.print(
+        f"wrote {file}: {summary.codes} codes, {summary.sources} transcripts, {summary.codings} codings, "
+        f"{summary.cases} participants (cases), {summary.notes} memos"
+    )
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="A REFI-QDA project (.qdpx) from MAXQDA, NVivo, ATLAS.ti, QualCoder or Chorus.")],
+    variable: Annotated[
+        Optional[list[str]],
+        typer.Option(help="Which case variable is which roster column: 'Profession=discipline' (also care_team, role, id); 'NAME=' keeps it as an attribute. Repeatable."),
+    ] = None,
+    positions: Annotated[str, typer.Option(help="How the file counts positions: auto (by the tool that wrote it), codepoints or utf16.")] = "auto",
+    sources: Annotated[Optional[Path], typer.Option(help="Folder holding sources the project links to outside the archive (default: the file's folder).")] = None,
+) -> None:
+    """Import a REFI-QDA project: codes, transcripts, codings, memos, participants (cases) and groups (sets); all or nothing."""
+    if positions not in ("auto", "codepoints", "utf16"):
+        raise ChorusError(f"--positions must be auto, codepoints or utf16, not {positions!r}")
+    mapping = None
+    if variable:
+        mapping = {}
+        for pair in variable:
+            name, sep, target = pair.partition("=")
+            if not sep:
+                raise ChorusError(f"--variable {pair!r} should look like 'NAME=discipline'")
+            mapping[name] = target.strip() or name
+    with _open() as study:
+        while True:
+            try:
+                with _progress() as progress:
+                    task = progress.add_task(f"importing {file.name}", total=None)
+                    report = interop.import_qdpx(
+                        study, file, variables=mapping, positions=positions, sources_folder=sources,  # type: ignore[arg-type]
+                        progress=lambda done, total: progress.update(task, completed=done, total=total),
+                    )
+                break
+            except interop.NeedsDiscipline as question:
+                if not sys.stdin.isatty():
+                    raise
+                errors.print(f"The cases have these variables: {', '.join(question.variables)}")
+                answer = typer.prompt("Which one is the discipline? (empty: none)", default="", show_default=False)
+                mapping = {answer: "discipline"} if answer else {}
+    console.print(
+        f"imported {file.name}: {report.codes} codes, {report.sources} transcripts, {report.codings} codings, "
+        f"{report.cases} participants, {report.variables} variables, {report.notes} memos, {report.users} coders"
+    )
+    for skipped in report.skipped:
+        errors.print(f"skipped: {skipped}", markup=False, highlight=False)
 
 
 @app.command("report")

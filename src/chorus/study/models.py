@@ -13,6 +13,7 @@ in REFI-QDA's PlainTextSelection.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -47,6 +48,7 @@ class StudyInfo(Base):
     __tablename__ = "study"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str | None] = mapped_column(String(38), default=lambda: str(uuid.uuid4()))  # seeds export GUIDs
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -71,6 +73,7 @@ class Participant(Base):
     __tablename__ = "participant"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str | None] = mapped_column(String(38))  # REFI-QDA identity, kept from imports
     key: Mapped[str] = mapped_column(String(100), unique=True)
     pseudonym: Mapped[str] = mapped_column(String(200), unique=True)
     discipline: Mapped[str | None] = mapped_column(String(100))
@@ -94,6 +97,7 @@ class Group(Base):
     __tablename__ = "focus_group"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str | None] = mapped_column(String(38))  # REFI-QDA identity, kept from imports
     name: Mapped[str] = mapped_column(String(100), unique=True)
     date: Mapped[date | None] = mapped_column(Date)
     recording_path: Mapped[str | None] = mapped_column(Text)
@@ -123,6 +127,7 @@ class Transcript(Base):
     __tablename__ = "transcript"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str | None] = mapped_column(String(38))  # REFI-QDA identity, kept from imports
     name: Mapped[str] = mapped_column(String(200), unique=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("focus_group.id"))
     source_path: Mapped[str | None] = mapped_column(Text)
@@ -168,6 +173,7 @@ class Code(Base):
     __table_args__ = (UniqueConstraint("parent_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str | None] = mapped_column(String(38))  # REFI-QDA identity, kept from imports
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("code.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     colour: Mapped[str | None] = mapped_column(String(7))
@@ -187,6 +193,7 @@ class Coder(Base):
     __tablename__ = "coder"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str | None] = mapped_column(String(38))  # REFI-QDA identity, kept from imports
     name: Mapped[str] = mapped_column(String(100), unique=True)
 
 
@@ -202,11 +209,13 @@ class Coding(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str | None] = mapped_column(String(38))  # REFI-QDA identity, kept from imports
     transcript_id: Mapped[int] = mapped_column(ForeignKey("transcript.id", ondelete="CASCADE"))
     code_id: Mapped[int] = mapped_column(ForeignKey("code.id"), index=True)
     coder_id: Mapped[int] = mapped_column(ForeignKey("coder.id"))
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
+    selection_guid: Mapped[str | None] = mapped_column(String(38))  # the REFI-QDA selection it came in
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     transcript: Mapped[Transcript] = relationship()
@@ -251,6 +260,7 @@ class Memo(Base):
     __tablename__ = "memo"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str | None] = mapped_column(String(38))  # REFI-QDA identity, kept from imports
     text: Mapped[str] = mapped_column(Text)
     coder_id: Mapped[int] = mapped_column(ForeignKey("coder.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

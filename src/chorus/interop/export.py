@@ -1,0 +1,407 @@
+"""Writing a study as a REFI-QDA project (QDPX) or its codebook as a QDC file.
+
+The project file is streamed: transcripts go into the zip one at a time and
+``project.qde`` is written element by element while the codings are read in
+batches, so memory stays flat however many codings the study holds.
+
+What goes where in QDA-XML:
+
+- coders -> ``Users``; codes -> ``CodeBook`` (colour; definition and criteria in
+  ``Description``); memos -> ``Notes`` with ``NoteRef`` on their code, source,
+  coding or the project;
+- transcripts -> ``TextSource`` with ``sources/<guid>.txt`` (UTF-8), each coding
+  a ``Coding`` inside a ``PlainTextSelection`` (positions in Unicode code points),
+  each speaker turn an uncoded selection that its speaker's case points to;
+- participants -> ``Cases`` with variables (``id``, ``discipline``, ``care_team``,
+  ``role`` and every roster attribute), ``SourceRef`` and ``SelectionRef`` to
+  where they speak; groups -> ``Sets`` of their transcripts and the ``group`` and
+  ``group_date`` variables of each source;
+- a group's recording -> ``AudioSource`` whose ``Transcript`` shares the text
+  file and carries a ``SyncPoint`` at each timed turn's start and end.
+
+>>> export_qdpx(study, "pc-study.qdpx")                     # doctest: +SKIP
+ExportSummary(codes=12, sources=8, codings=389, cases=39, notes=1)
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from chorus.errors import ChorusError
+from chorus.interop.qdaxml import (
+    CASE_FIELDS,
+    CODEBOOK_NS,
+    GROUP_DATE_VARIABLE,
+    GROUP_PREFIX,
+    GROUP_VARIABLE,
+    PROJECT_NS,
+    VALUE_ELEMENTS,
+    Guids,
+    clean,
+    code_description,
+    format_value,
+    stamp,
+    variable_type,
+)
+from chorus.study.lookup import all_codes
+from chorus.study.models import Code, Coder, Coding, Group, Memo, Participant, StudyInfo, Transcript, Turn
+from chorus.study.store import Study
+
+Progress = Callable[[int, int], None]
+_ATTRIBUTE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+BATCH = 20_000
+
+
+@dataclass
+class ExportSummary:
+    """What an export wrote."""
+
+    codes: int = 0
+    sources: int = 0
+    codings: int = 0
+    cases: int = 0
+    notes: int = 0
+
+
+def _attrs(**values: Any) -> str:
+    return "".join(f' {k}="{clean(str(v)).translate(_ATTRIBUTE)}"' for k, v in values.items() if v is not None)
+
+
+def _text(value: str) -> str:
+    return clean(value).translate(_TEXT)
+
+
+class _Writer:
+    """Buffered XML text into a binary stream."""
+
+    def __init__(self, stream: IO[bytes]):
+        self.stream, self.parts, self.size = stream, [], 0
+
+    def write(self, piece: str) -> None:
+        self.parts.append(piece)
+        self.size += len(piece)
+        if self.size > 1 << 20:
+            self.flush()
+
+    def element(self, tag: str, text: str | None = None, **attributes: Any) -> None:
+        if text is None:
+            self.write(f"<{tag}{_attrs(**attributes)}/>")
+        else:
+            self.write(f"<{tag}{_attrs(**attributes)}>{_text(text)}</{tag}>")
+
+    def flush(self) -> None:
+        self.stream.write("".join(self.parts).encode("utf-8"))
+        self.parts, self.size = [], 0
+
+
+class _Project:
+    """One export: the study's small tables in memory, the codings streamed."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        info = session.get(StudyInfo, 1)
+        if info is None or info.guid is None:
+            raise ChorusError("the study has no identity to export under; run any chorus command once to upgrade it")
+        self.name = info.name
+        self.guids = Guids(info.guid)
+        self.coders = {c.id: c for c in session.scalars(select(Coder))}
+        self.codes = all_codes(session)
+        self.people = list(
+            session.scalars(select(Participant).where(Participant.role != "unattributed").order_by(Participant.key))
+        )
+        self.groups = {g.id: g for g in session.scalars(select(Group).order_by(Group.name))}
+        self.transcripts = [
+            (t.id, t.name, t.group_id, t.guid, t.imported_at)
+            for t in session.execute(
+                select(Transcript.id, Transcript.name, Transcript.group_id, Transcript.guid, Transcript.imported_at).order_by(Transcript.name)
+            )
+        ]
+        self.memos = list(session.scalars(select(Memo).order_by(Memo.id)))
+        self.notes_on: dict[tuple[str, int | None], list[str]] = defaultdict(list)
+        for memo in self.memos:
+            target = (
+                ("code", memo.code_id) if memo.code_id else
+                ("transcript", memo.transcript_id) if memo.transcript_id else
+                ("coding", memo.coding_id) if memo.coding_id else ("project", None)
+            )
+            self.notes_on[target].append(self.guid("memo", memo.id, memo.guid))
+
+    def guid(self, kind: str, key: object, stored: str | None = None) -> str:
+        return self.guids.of(kind, key, stored)
+
+    def user(self, coder_id: int | None) -> str | None:
+        return None if coder_id is None else self.guid("coder", coder_id, self.coders[coder_id].guid)
+
+    def source_guid(self, transcript_id: int, stored: str | None) -> str:
+        return self.guid("transcript", transcript_id, stored)
+
+    def note_refs(self, out: _Writer, kind: str, key: int | None) -> None:
+        for target in self.notes_on.get((kind, key), ()):
+            out.element("NoteRef", targetGUID=target)
+
+
+def _write_codes(out: _Writer, project: _Project, with_notes: bool) -> None:
+    children: dict[int | None, list[Code]] = defaultdict(list)
+    for code in project.codes:
+        children[code.parent_id].append(code)
+
+    def write(code: Code) -> None:
+        out.write(
+            f"<Code{_attrs(guid=project.guid('code', code.id, code.guid), name=code.name, isCodable='true', color=code.colour)}>"
+        )
+        description = code_description(code.definition, code.inclusion, code.exclusion, code.example)
+        if description:
+            out.element("Description", description)
+        if with_notes:
+            project.note_refs(out, "code", code.id)
+        for child in children[code.id]:
+            write(child)
+        out.write("</Code>")
+
+    out.write("<Codes>")
+    for top in children[None]:
+        write(top)
+    out.write("</Codes>")
+
+
+def _case_variables(project: _Project) -> tuple[dict[str, tuple[str, str]], list[dict[str, Any]]]:
+    """Each case variable's (guid, type), and each participant's values."""
+    values = [
+        {**{name: getattr(p, field) for name, field in CASE_FIELDS.items()}, **(p.attributes or {})} for p in project.people
+    ]
+    names = list(CASE_FIELDS) + sorted({k for v in values for k in v} - set(CASE_FIELDS))
+    variables = {n: (project.guid("variable", n), variable_type([v.get(n) for v in values])) for n in names}
+    return variables, values
+
+
+def _group_variables(project: _Project) -> dict[str, tuple[str, str]]:
+    """The source variables that carry each transcript's group: name, date, attributes."""
+    keys = sorted({k for g in project.groups.values() for k in (g.attributes or {})})
+    variables = {GROUP_VARIABLE: "Text", GROUP_DATE_VARIABLE: "Date"}
+    for key in keys:
+        variables[GROUP_PREFIX + key] = variable_type([(g.attributes or {}).get(key) for g in project.groups.values()])
+    return {name: (project.guid("variable", name), kind) for name, kind in variables.items()}
+
+
+def _write_value(out: _Writer, guid: str, kind: str, value: Any) -> None:
+    out.write(f'<VariableValue><VariableRef targetGUID="{guid}"/>')
+    out.element(VALUE_ELEMENTS[kind], format_value(value, kind))
+    out.write("</VariableValue>")
+
+
+def _write_cases(out: _Writer, project: _Project, variables: dict[str, tuple[str, str]], values: list[dict[str, Any]]) -> None:
+    spoken: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for turn_id, person, transcript in project.session.execute(
+        select(Turn.id, Turn.participant_id, Turn.transcript_id).order_by(Turn.transcript_id, Turn.ordinal)
+    ):
+        spoken[person].append((transcript, turn_id))
+    source_guids = {t[0]: project.source_guid(t[0], t[3]) for t in project.transcripts}
+    out.write("<Cases>")
+    for person, row in zip(project.people, values):
+        out.write(f"<Case{_attrs(guid=project.guid('participant', person.id, person.guid), name=person.pseudonym)}>")
+        for name, (guid, kind) in variables.items():
+            if row.get(name) is not None and row.get(name) != "":
+                _write_value(out, guid, kind, row[name])
+        turns = spoken.get(person.id, [])
+        for transcript in dict.fromkeys(t for t, _ in turns):
+            out.element("SourceRef", targetGUID=source_guids[transcript])
+        for _, turn_id in turns:
+            out.element("SelectionRef", targetGUID=project.guid("turn", turn_id))
+        out.write("</Case>")
+    out.write("</Cases>")
+
+
+def _codings(session: Session, transcript_id: int) -> Iterable[tuple[Any, ...]]:
+    return session.execute(
+        select(Coding.id, Coding.start, Coding.end, Coding.code_id, Coding.coder_id, Coding.created_at, Coding.guid, Coding.selection_guid, Code.guid)
+        .join(Code, Code.id == Coding.code_id)
+        .where(Coding.transcript_id == transcript_id)
+        .order_by(Coding.start, Coding.end, Coding.id)
+        .execution_options(yield_per=BATCH)
+    )
+
+
+def _write_source(out: _Writer, project: _Project, transcript: tuple[Any, ...], group_vars: dict[str, tuple[str, str]]) -> int:
+    transcript_id, name, group_id, stored, imported_at = transcript
+    guid = project.source_guid(transcript_id, stored)
+    out.write(
+        f"<TextSource{_attrs(guid=guid, name=name, plainTextPath=f'internal://{guid}.txt', creationDateTime=stamp(imported_at))}>"
+    )
+    for turn_id, ordinal, start, end, pseudonym in project.session.execute(
+        select(Turn.id, Turn.ordinal, Turn.start, Turn.end, Participant.pseudonym)
+        .join(Participant, Participant.id == Turn.participant_id)
+        .where(Turn.transcript_id == transcript_id)
+        .order_by(Turn.ordinal)
+    ):
+        out.element(
+            "PlainTextSelection", guid=project.guid("turn", turn_id), name=f"turn {ordinal}: {pseudonym}",
+            startPosition=start, endPosition=end,
+        )
+    written = 0
+    open_span: tuple[int, int] | None = None
+    users = {coder_id: project.user(coder_id) for coder_id in project.coders}
+    for coding_id, start, end, code_id, coder_id, created, coding_guid, selection_guid, code_guid in _codings(project.session, transcript_id):
+        when = stamp(created)
+        if (start, end) != open_span:
+            if open_span is not None:
+                out.write("</PlainTextSelection>")
+            selection = selection_guid or project.guid("selection", coding_id)
+            out.write(
+                f'<PlainTextSelection guid="{selection}" startPosition="{start}" endPosition="{end}" '
+                f'creatingUser="{users[coder_id]}" creationDateTime="{when}">'
+            )
+            open_span = (start, end)
+        out.write(
+            f'<Coding guid="{project.guid("coding", coding_id, coding_guid)}" creatingUser="{users[coder_id]}" '
+            f'creationDateTime="{when}"><CodeRef targetGUID="{project.guid("code", code_id, code_guid)}"/>'
+        )
+        project.note_refs(out, "coding", coding_id)
+        out.write("</Coding>")
+        written += 1
+    if open_span is not None:
+        out.write("</PlainTextSelection>")
+    project.note_refs(out, "transcript", transcript_id)
+    group = project.groups[group_id]
+    _write_value(out, group_vars[GROUP_VARIABLE][0], "Text", group.name)
+    if group.date is not None:
+        _write_value(out, group_vars[GROUP_DATE_VARIABLE][0], "Date", group.date)
+    for key, value in sorted((group.attributes or {}).items()):
+        if value is not None and value != "":
+            guid, kind = group_vars[GROUP_PREFIX + key]
+            _write_value(out, guid, kind, value)
+    out.write("</TextSource>")
+    return written
+
+
+def _write_audio(out: _Writer, project: _Project) -> None:
+    """An AudioSource per group with a recording or timed turns (no ``path`` when the file is unknown)."""
+    is_timed = or_(Turn.start_time.is_not(None), Turn.end_time.is_not(None))
+    timed = set(project.session.scalars(select(Turn.transcript_id).where(is_timed).distinct()))
+    for group in project.groups.values():
+        members = [t for t in project.transcripts if t[2] == group.id]
+        if not group.recording_path and not any(t[0] in timed for t in members):
+            continue
+        name = Path(group.recording_path).name if group.recording_path else f"{group.name} recording"
+        out.write(f"<AudioSource{_attrs(guid=project.guid('audio', group.id), name=name, path=group.recording_path)}>")
+        for transcript_id, transcript_name, _, stored, _ in members:
+            text_guid = project.source_guid(transcript_id, stored)
+            out.write(
+                f"<Transcript{_attrs(guid=project.guid('audio-transcript', transcript_id), name=transcript_name, plainTextPath=f'internal://{text_guid}.txt')}>"
+            )
+            for turn_id, start, end, start_time, end_time in project.session.execute(
+                select(Turn.id, Turn.start, Turn.end, Turn.start_time, Turn.end_time)
+                .where(Turn.transcript_id == transcript_id, is_timed)
+                .order_by(Turn.ordinal)
+            ):
+                if start_time is not None:
+                    out.element("SyncPoint", guid=project.guid("sync-start", turn_id), timeStamp=round(start_time * 1000), position=start)
+                if end_time is not None:
+                    out.element("SyncPoint", guid=project.guid("sync-end", turn_id), timeStamp=round(end_time * 1000), position=end)
+            out.write("</Transcript>")
+        out.write("</AudioSource>")
+
+
+def export_qdpx(study: Study, path: str | Path, progress: Progress | None = None) -> ExportSummary:
+    """Write the whole study as a REFI-QDA project; ``progress(done, total)`` per transcript."""
+    path = Path(path)
+    summary = ExportSummary()
+    partial = path.with_name(path.name + ".partial")
+    with study.reading() as session:
+        project = _Project(session)
+        total = len(project.transcripts)
+        try:
+            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+                for transcript_id, _, _, stored, _ in project.transcripts:
+                    text = session.scalar(select(Transcript.text).where(Transcript.id == transcript_id))
+                    archive.writestr(f"sources/{project.source_guid(transcript_id, stored)}.txt", text.encode("utf-8"))
+                with archive.open("project.qde", "w", force_zip64=True) as stream:
+                    out = _Writer(stream)
+                    out.write('<?xml version="1.0" encoding="utf-8"?>\n')
+                    out.write(
+                        f"<Project{_attrs(xmlns=PROJECT_NS, name=project.name, origin='Chorus', creationDateTime=stamp(session.get(StudyInfo, 1).created_at))}>"
+                    )
+                    if project.coders:
+                        out.write("<Users>")
+                        for coder in project.coders.values():
+                            out.element("User", guid=project.user(coder.id), name=coder.name)
+                        out.write("</Users>")
+                    if project.codes:
+                        out.write("<CodeBook>")
+                        _write_codes(out, project, with_notes=True)
+                        out.write("</CodeBook>")
+                    variables, values = _case_variables(project)
+                    group_vars = _group_variables(project)
+                    out.write("<Variables>")
+                    for name, (guid, kind) in {**variables, **group_vars}.items():
+                        out.element("Variable", guid=guid, name=name, typeOfVariable=kind)
+                    out.write("</Variables>")
+                    if project.people:
+                        _write_cases(out, project, variables, values)
+                        summary.cases = len(project.people)
+                    if project.transcripts:
+                        out.write("<Sources>")
+                        for done, transcript in enumerate(project.transcripts, start=1):
+                            summary.codings += _write_source(out, project, transcript, group_vars)
+                            if progress:
+                                progress(done, total)
+                        _write_audio(out, project)
+                        out.write("</Sources>")
+                    if project.memos:
+                        out.write("<Notes>")
+                        for memo in project.memos:
+                            guid = project.guid("memo", memo.id, memo.guid)
+                            out.write(
+                                f"<Note{_attrs(guid=guid, name=memo.text.splitlines()[0][:80] if memo.text.strip() else 'memo', creatingUser=project.user(memo.coder_id), creationDateTime=stamp(memo.created_at))}>"
+                            )
+                            out.element("PlainTextContent", memo.text)
+                            out.write("</Note>")
+                        out.write("</Notes>")
+                    if project.groups:
+                        out.write("<Sets>")
+                        for group in project.groups.values():
+                            out.write(f"<Set{_attrs(guid=project.guid('group', group.id, group.guid), name=group.name)}>")
+                            for transcript_id, _, group_id, stored, _ in project.transcripts:
+                                if group_id == group.id:
+                                    out.element("MemberSource", targetGUID=project.source_guid(transcript_id, stored))
+                            out.write("</Set>")
+                        out.write("</Sets>")
+                    project.note_refs(out, "project", None)
+                    out.write("</Project>\n")
+                    out.flush()
+            partial.replace(path)
+        finally:
+            partial.unlink(missing_ok=True)
+    summary.codes, summary.sources, summary.notes = len(project.codes), len(project.transcripts), len(project.memos)
+    return summary
+
+
+def export_qdc(study: Study, path: str | Path) -> int:
+    """Write the codebook as a REFI-QDA codebook (QDC); returns the number of codes."""
+    path = Path(path)
+    with study.reading() as session:
+        project = _Project(session)
+        if not project.codes:
+            raise ChorusError("the codebook is empty; a QDC file needs at least one code")
+        partial = path.with_name(path.name + ".partial")
+        try:
+            with partial.open("wb") as stream:
+                out = _Writer(stream)
+                out.write('<?xml version="1.0" encoding="utf-8"?>\n')
+                out.write(f"<CodeBook{_attrs(xmlns=CODEBOOK_NS, origin='Chorus')}>")
+                _write_codes(out, project, with_notes=False)
+                out.write("</CodeBook>\n")
+                out.flush()
+            partial.replace(path)
+        finally:
+            partial.unlink(missing_ok=True)
+        return len(project.codes)
+

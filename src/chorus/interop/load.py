@@ -1,0 +1,778 @@
+"""Reading REFI-QDA projects (QDPX) and codebooks (QDC) written by Chorus, MAXQDA, NVivo, ATLAS.ti, QualCoder.
+
+The whole import is one transaction: a file that cannot be read, or that would
+leave the study half written, changes nothing. What can be read but not kept
+(a selection whose positions do not fit its text, a PDF without a text
+rendition, a picture) is skipped and listed in the report, never silently.
+
+How a project becomes a study:
+
+- ``Users`` become coders; ``CodeBook`` codes (by GUID, else by path) the codebook;
+- ``Cases`` become participants; which case variable is the discipline (care
+  team, role, id) comes from ``variables`` or from the variable's name; the rest
+  become roster attributes;
+- each text source becomes a transcript. Its speaker turns are the selections
+  the cases point to (as Chorus writes them); else a source one case points to
+  is all that person's; else each line is a turn, ``Name: ...`` lines matched to
+  the cases, others marked unattributed;
+- a source's group is its ``group`` variable, else the ``Set`` it is in, else a
+  group of its own named after it;
+- codings keep their coder, time and GUIDs; notes become memos on what refers
+  to them.
+
+Positions: REFI-QDA counts characters. Tools written on .NET or Qt (NVivo,
+MAXQDA, ATLAS.ti) count UTF-16 code units, which differ from code points after
+any emoji; ``positions="auto"`` goes by the file's ``origin``.
+
+>>> import_qdpx(study, "from-nvivo.qdpx")                  # doctest: +SKIP
+ImportReport(codes=152, sources=2, codings=330, cases=0, variables=0, notes=0, ...)
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+from operator import itemgetter
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlparse
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chorus.errors import ChorusError, InputError
+from chorus.ingest.files import decode
+from chorus.interop.qdaxml import (
+    CASE_FIELDS,
+    GROUP_DATE_VARIABLE,
+    GROUP_PREFIX,
+    GROUP_VARIABLE,
+    UTF16_ORIGINS,
+    checked_guid,
+    parse_stamp,
+    parse_value,
+    split_description,
+)
+from chorus.interop.safety import DEFAULT_LIMITS, Element, Limits, QdpxArchive, local, parse_events
+from chorus.study.codebook import add_code, sibling
+from chorus.study.models import (
+    Code,
+    Coder,
+    Coding,
+    CodingTurn,
+    Group,
+    Membership,
+    Memo,
+    Participant,
+    Transcript,
+    Turn,
+)
+from chorus.study.store import Study, bulk_insert, reserve_ids
+
+Positions = Literal["auto", "codepoints", "utf16"]
+Progress = Callable[[int, int], None]
+UNATTRIBUTED = "(unattributed)"
+FIELDS = {"discipline", "care_team", "role", "id"}
+_LINE = re.compile(r"[^\r\n]+")
+_SPEAKER = re.compile(r"^\s*([^:\r\n]{1,80}):\s*")
+
+
+@dataclass
+class ImportReport:
+    """What an import kept, and each thing it skipped with the reason."""
+
+    codes: int = 0
+    sources: int = 0
+    codings: int = 0
+    cases: int = 0
+    variables: int = 0
+    notes: int = 0
+    users: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Selection:
+    guid: str
+    start: int
+    end: int
+    codings: list[tuple[str, str, str | None, datetime | None, list[str]]]  # guid, code guid, user, time, notes
+    notes: list[str]
+
+
+@dataclass
+class _Source:
+    guid: str
+    name: str
+    text: str
+    selections: list[_Selection]
+    variables: dict[str, Any]
+    notes: list[str]
+    plain_path: str | None
+
+
+class _Importer:
+    """The state of one project import, fed element by element."""
+
+    def __init__(
+        self, session: Session, archive: QdpxArchive | None, path: Path, variables: Mapping[str, str] | None,
+        positions: Positions, sources_folder: Path,
+    ):
+        self.session, self.archive, self.path = session, archive, path
+        self.mapping = dict(variables) if variables is not None else None
+        self.positions, self.sources_folder = positions, sources_folder.resolve()
+        self.origin: str | None = None  # the tool that wrote the file, read from the root
+        self.report = ImportReport()
+        self.users: dict[str, Coder] = {}
+        self.codes: dict[str, Code] = {}
+        self.variables: dict[str, tuple[str, str]] = {}  # guid -> (name, type)
+        self.people: dict[str, Participant] = {}  # case guid -> participant
+        self.turn_owner: dict[str, Participant] = {}  # selection guid -> speaker
+        self.sole_case: dict[str, list[Participant]] = defaultdict(list)  # source guid -> cases pointing at it
+        self.transcripts: dict[str, Transcript] = {}  # source guid -> transcript
+        self.source_paths: dict[str, Transcript] = {}  # plainTextPath -> transcript
+        self.grouped: set[str] = set()  # sources whose group came from their own variable
+        self.note_targets: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
+        self.notes: list[tuple[str, str, str | None, datetime | None]] = []
+        self.names = set(session.scalars(select(Transcript.name)))  # already in the study
+        self.added: set[str] = set()
+        self.fallback_coder: Coder | None = None
+        self.nobody: Participant | None = None
+        self.roster: dict[str, dict[str, Participant]] = {}  # existing participants by guid, key, pseudonym
+
+    # -- helpers -----------------------------------------------------------------
+    def skip(self, what: str) -> None:
+        self.report.skipped.append(what)
+
+    def coder(self, guid: str | None) -> Coder:
+        if guid and guid.lower() in self.users:
+            return self.users[guid.lower()]
+        if self.fallback_coder is None:
+            name = f"imported from {self.origin or self.path.name}"[:100]
+            self.fallback_coder = self.session.scalar(select(Coder).where(Coder.name == name)) or Coder(name=name)
+            self.session.add(self.fallback_coder)
+            self.session.flush()
+        return self.fallback_coder
+
+    def read_source_file(self, reference: str, what: str) -> str | None:
+        """The text behind a ``plainTextPath`` (``internal://``, relative or absolute), or None if absent."""
+        if reference.startswith("internal://"):
+            name = unquote(reference[len("internal://"):])
+            if self.archive is None:
+                return None
+            info = self.archive.find(f"sources/{name}")
+            if info is None:
+                return None
+            data = self.archive.read(info.filename)
+        else:
+            parsed = urlparse(reference)
+            raw = unquote(parsed.path) if parsed.scheme in ("file", "relative") else reference
+            candidate = Path(raw.replace("\\", "/"))
+            resolved = (self.sources_folder / candidate.name if candidate.is_absolute() else self.sources_folder / candidate).resolve()
+            if not resolved.is_relative_to(self.sources_folder):
+                raise InputError(f"{what} points outside {self.sources_folder} ({reference!r}); refusing it", path=self.path)
+            if not resolved.is_file():
+                return None
+            data = resolved.read_bytes()
+        text, _ = decode(data, f"{self.path}!{reference}")
+        return text.removeprefix("\ufeff")
+
+    # -- users, codes, variables, cases -------------------------------------------
+    def on_user(self, element: Element) -> None:
+        guid = element.get("guid", "").lower()
+        name = (element.get("name") or element.get("id") or guid)[:100]
+        taken = {c.name for c in self.users.values()}
+        base, n = name, 2
+        while name in taken:
+            name, n = f"{base} ({n})", n + 1
+        found = self.session.scalar(select(Coder).where(Coder.guid == guid)) or self.session.scalar(select(Coder).where(Coder.name == name))
+        if found is None:
+            found = Coder(name=name)
+            self.session.add(found)
+        found.guid = found.guid or checked_guid(guid)
+        self.users[guid] = found
+        self.report.users += 1
+
+    def on_codes(self, codes: Element, parent: Code | None = None) -> None:
+        for element in codes:
+            if local(element.tag) != "Code":
+                continue
+            guid = element.get("guid", "").lower()
+            name = (element.get("name") or "").strip() or "(unnamed)"
+            if "/" in name:
+                self.skip(f"code {name!r}: '/' separates code paths in Chorus, stored as '∕'")
+                name = name.replace("/", "∕")
+            description = next((c.text for c in element if local(c.tag) == "Description"), None)
+            code = self.session.scalar(select(Code).where(Code.guid == guid)) or sibling(self.session, parent, name)
+            if code is None:
+                colour = element.get("color")
+                if colour and len(colour) == 4:
+                    colour = "#" + "".join(ch * 2 for ch in colour[1:])
+                code = add_code(self.session, name, parent, colour=colour, **split_description(description))
+            code.guid = code.guid or checked_guid(guid)
+            self.codes[guid] = code
+            self.report.codes += 1
+            for ref in element:
+                if local(ref.tag) == "NoteRef":
+                    self.note_targets[ref.get("targetGUID", "").lower()].append(("code", code.id))
+            self.on_codes(element, code)
+
+    def on_variables(self, element: Element) -> None:
+        for variable in element:
+            if local(variable.tag) == "Variable":
+                self.variables[variable.get("guid", "").lower()] = (variable.get("name", ""), variable.get("typeOfVariable", "Text"))
+                self.report.variables += 1
+
+    def field_of(self, variable: str) -> str:
+        """The participant field (or attribute name) a case variable goes to."""
+        if self.mapping is not None and variable in self.mapping:
+            return self.mapping[variable]
+        folded = variable.casefold().replace(" ", "_")
+        aliases = {"key": "id", "participant_id": "id", "careteam": "care_team", "team": "care_team"}
+        folded = aliases.get(folded, folded)
+        return folded if folded in FIELDS else variable
+
+    def check_discipline(self, case_variables: set[str]) -> None:
+        """Refuse to guess which variable is the discipline when none says so."""
+        if self.mapping is not None:
+            return
+        fields = {self.field_of(v) for v in case_variables}
+        if "discipline" in fields or not fields - FIELDS:
+            return
+        raise NeedsDiscipline(sorted(case_variables))
+
+    def on_cases(self, element: Element) -> None:
+        """All cases at once: which variable is the discipline is a question about all of them."""
+        cases = [c for c in element if local(c.tag) == "Case"]
+        read = [self.case_values(c) for c in cases]
+        self.check_discipline({name for values, _, _ in read for name in values})
+        known = list(self.session.scalars(select(Participant)))
+        self.roster = {
+            "guid": {p.guid: p for p in known if p.guid},
+            "key": {p.key: p for p in known},
+            "pseudonym": {p.pseudonym: p for p in known},
+        }
+        for case, (values, sources, selections) in zip(cases, read):
+            self.on_case(case, values, sources, selections)
+        self.session.flush()
+
+    def case_values(self, element: Element) -> tuple[dict[str, Any], list[str], list[str]]:
+        values: dict[str, Any] = {}
+        sources, selections = [], []
+        for child in element:
+            tag = local(child.tag)
+            if tag == "VariableValue":
+                name, value = self.variable_value(child)
+                if name is not None:
+                    values[name] = value
+            elif tag == "SourceRef":
+                sources.append(child.get("targetGUID", "").lower())
+            elif tag == "SelectionRef":
+                selections.append(child.get("targetGUID", "").lower())
+        return values, sources, selections
+
+    def on_case(self, element: Element, values: dict[str, Any], sources: list[str], selections: list[str]) -> None:
+        fields = {"discipline": None, "care_team": None, "role": "participant", "id": None}
+        attributes = {}
+        for name, value in values.items():
+            target = self.field_of(name)
+            if target in fields:
+                fields[target] = None if value is None else str(value) if not isinstance(value, date) else value.isoformat()
+            elif target:
+                attributes[target] = value.isoformat() if isinstance(value, date) else value
+        guid = element.get("guid", "").lower()
+        pseudonym = (element.get("name") or guid)[:200]
+        key = (fields["id"] or pseudonym)[:100]
+        person = self.roster["guid"].get(guid) or self.roster["key"].get(key) or self.roster["pseudonym"].get(pseudonym)
+        if person is None:
+            role = (fields["role"] or "participant").lower()
+            person = Participant(
+                key=key, pseudonym=pseudonym, discipline=fields["discipline"], care_team=fields["care_team"],
+                role=role if role in ("participant", "facilitator") else "participant", attributes=attributes,
+            )
+            self.session.add(person)
+            self.roster["key"][key], self.roster["pseudonym"][pseudonym] = person, person
+        person.guid = person.guid or checked_guid(guid)
+        self.people[guid] = person
+        for selection in selections:
+            self.turn_owner[selection] = person
+        if not selections:
+            for source in sources:
+                self.sole_case[source].append(person)
+        self.report.cases += 1
+
+    def variable_value(self, element: Element) -> tuple[str | None, Any]:
+        name, value = None, None
+        for child in element:
+            tag = local(child.tag)
+            if tag == "VariableRef":
+                name = self.variables.get(child.get("targetGUID", "").lower(), (None, None))[0]
+            elif tag.endswith("Value"):
+                value = parse_value(child.text, tag)
+        return name, value
+
+    # -- sources -------------------------------------------------------------------
+    def selection(self, element: Element) -> _Selection | None:
+        """A PlainTextSelection with its codings (the hot path of a big import: kept lean)."""
+        get = element.get
+        guid = get("guid", "").lower()
+        try:
+            start, end = int(get("startPosition", "")), int(get("endPosition", ""))
+        except ValueError:
+            self.skip(f"selection {guid}: positions {get('startPosition')!r}-{get('endPosition')!r} are not numbers")
+            return None
+        codings, notes = [], []
+        for child in element:
+            tag = child.tag
+            if tag == _CODING or tag == "Coding":
+                code, coding_notes = "", []
+                for ref in child:
+                    if ref.tag == _CODE_REF or ref.tag == "CodeRef":
+                        code = ref.get("targetGUID", "").lower()
+                    elif local(ref.tag) == "NoteRef":
+                        coding_notes.append(ref.get("targetGUID", "").lower())
+                codings.append((child.get("guid", "").lower(), code, child.get("creatingUser"), parse_stamp(child.get("creationDateTime")), coding_notes))
+            elif isinstance(tag, str) and local(tag) == "NoteRef":
+                notes.append(child.get("targetGUID", "").lower())
+        return _Selection(guid, start, end, codings, notes)
+
+    def coding(self, element: Element) -> tuple[str, str, str | None, datetime | None, list[str]]:
+        code, notes = "", []
+        for child in element:
+            tag = local(child.tag)
+            if tag == "CodeRef":
+                code = child.get("targetGUID", "").lower()
+            elif tag == "NoteRef":
+                notes.append(child.get("targetGUID", "").lower())
+        return element.get("guid", "").lower(), code, element.get("creatingUser"), parse_stamp(element.get("creationDateTime")), notes
+
+    def text_source(self, element: Element, name: str | None = None) -> _Source | None:
+        """A text source (or a PDF's text rendition) with its selections, read whole: one source at a time."""
+        guid = element.get("guid", "").lower()
+        name = name or element.get("name") or guid
+        content = next((c.text or "" for c in element if local(c.tag) == "PlainTextContent"), None)
+        plain = element.get("plainTextPath")
+        text = content if content is not None else self.read_source_file(plain, f"source {name!r}") if plain else None
+        if text is None:
+            rich = element.get("richTextPath")
+            self.skip(
+                f"source {name!r}: no plain-text rendition"
+                + (f" (only {Path(urlparse(rich).path or rich).suffix or 'rich text'} {rich!r})" if rich else "")
+                + (f"; {plain!r} is not in the archive" if plain else "")
+            )
+            return None
+        variables, notes, whole, selections = {}, [], [], []
+        for child in element:
+            tag = local(child.tag)
+            if tag == "PlainTextSelection":
+                picked = self.selection(child)
+                if picked is not None:
+                    selections.append(picked)
+            elif tag == "VariableValue":
+                key, value = self.variable_value(child)
+                if key is not None:
+                    variables[key] = value
+            elif tag == "NoteRef":
+                notes.append(child.get("targetGUID", "").lower())
+            elif tag == "Coding":
+                whole.append(self.coding(child))
+        if whole:
+            selections.append(_Selection(f"{guid}-whole", 0, self.width(text, len(text)), whole, []))
+        return _Source(guid, name, text, selections, variables, notes, plain)
+
+    def width(self, text: str, codepoints: int) -> int:
+        """A code-point length in the file's position unit."""
+        if self.unit() == "utf16":
+            return codepoints + sum(1 for ch in text if ord(ch) > 0xFFFF)
+        return codepoints
+
+    def unit(self) -> str:
+        if self.positions != "auto":
+            return self.positions
+        return "utf16" if any(tool in (self.origin or "").casefold() for tool in UTF16_ORIGINS) else "codepoints"
+
+    def store_source(self, source: _Source) -> None:
+        name = source.name[:200]
+        if name in self.names:
+            raise InputError(
+                f"a transcript called {name!r} is already in the study; remove it first (chorus transcripts remove)",
+                path=self.path,
+            )
+        if name in self.added:
+            n = 2
+            while f"{name} ({n})" in self.added or f"{name} ({n})" in self.names:
+                n += 1
+            name = f"{name} ({n})"
+        self.added.add(name)
+        group_name = source.variables.get(GROUP_VARIABLE)
+        if group_name:
+            self.grouped.add(source.guid)
+        group = self.group(str(group_name or name), source.variables.get(GROUP_DATE_VARIABLE))
+        extra = {  # a source's other variables describe its group (sources of one group agree)
+            key.removeprefix(GROUP_PREFIX): value.isoformat() if isinstance(value, date) else value
+            for key, value in source.variables.items()
+            if key not in (GROUP_VARIABLE, GROUP_DATE_VARIABLE)
+        }
+        if extra:
+            group.attributes = {**extra, **(group.attributes or {})}
+        transcript = Transcript(name=name, group=group, text=source.text, sha256=hashlib.sha256(source.text.encode("utf-8")).hexdigest(), guid=checked_guid(source.guid), source_path=str(self.path))
+        self.session.add(transcript)
+        self.session.flush()
+        self.transcripts[source.guid] = transcript
+        if source.plain_path:
+            self.source_paths[source.plain_path] = transcript
+        to_points = _code_point_map(source.text) if self.unit() == "utf16" else None
+        turns = self.store_turns(transcript, source, to_points, group)
+        self.store_codings(transcript, source, turns, to_points)
+        for note in source.notes:
+            self.note_targets[note].append(("transcript", transcript.id))
+        self.report.sources += 1
+
+    def group(self, name: str, when: Any) -> Group:
+        found = self.session.scalar(select(Group).where(Group.name == name[:100]))
+        if found is None:
+            found = Group(name=name[:100], attributes={})
+            self.session.add(found)
+        if isinstance(when, date) and found.date is None:
+            found.date = when
+        self.session.flush()
+        return found
+
+    def store_turns(self, transcript: Transcript, source: _Source, to_points: list[int] | None, group: Group) -> list[tuple[int, int, int, int]]:
+        """The transcript's turns as (start, end, turn id, speaker id), in order."""
+        spans: list[tuple[int, int, Participant]] = []
+        for selection in source.selections:
+            owner = self.turn_owner.get(selection.guid)
+            if owner is not None:
+                start, end = _convert(selection.start, to_points), _convert(selection.end, to_points)
+                if start is not None and end is not None and 0 <= start < end <= len(source.text):
+                    spans.append((start, end, owner))
+        spans.sort(key=lambda s: (s[0], s[1]))
+        if any(b[0] < a[1] for a, b in zip(spans, spans[1:])):
+            self.skip(f"source {source.name!r}: its cases' selections overlap, so its turns are its lines")
+            spans = []
+        if not spans:
+            sole = self.sole_case.get(source.guid, [])
+            by_name = {p.pseudonym.casefold(): p for p in self.people.values()}
+            for line in _LINE.finditer(source.text):
+                said = line.group()
+                if not said.strip():
+                    continue
+                start = line.start() + len(said) - len(said.lstrip())
+                end = line.start() + len(said.rstrip())
+                speaker = _SPEAKER.match(said)
+                if speaker and speaker.group(1).strip().casefold() in by_name:
+                    person = by_name[speaker.group(1).strip().casefold()]
+                    start = line.start() + speaker.end()
+                elif len(sole) == 1:
+                    person = sole[0]
+                else:
+                    person = self.unattributed()
+                if start < end:
+                    spans.append((start, end, person))
+        ids = reserve_ids(self.session, Turn.__table__, len(spans))
+        bulk_insert(
+            self.session, Turn.__table__, ("id", "transcript_id", "ordinal", "participant_id", "speaker_label", "start", "end"),
+            [(i, transcript.id, n, p.id, p.pseudonym, s, e) for n, (i, (s, e, p)) in enumerate(zip(ids, spans), start=1)],
+        )
+        speakers = {p.id for _, _, p in spans if p.role != "unattributed"}
+        known = set(self.session.scalars(select(Membership.participant_id).where(Membership.group_id == group.id)))
+        for person in speakers - known:
+            self.session.add(Membership(participant_id=person, group_id=group.id))
+        return [(s, e, turn_id, p.id) for (s, e, p), turn_id in zip(spans, ids)]
+
+    def unattributed(self) -> Participant:
+        """The stand-in speaker of text no case claims; analysis leaves it out, like facilitators."""
+        if self.nobody is None:
+            self.nobody = self.session.scalar(select(Participant).where(Participant.key == UNATTRIBUTED))
+        if self.nobody is None:
+            self.nobody = Participant(key=UNATTRIBUTED, pseudonym=UNATTRIBUTED, role="unattributed", attributes={})
+            self.session.add(self.nobody)
+            self.session.flush()
+        return self.nobody
+
+    def store_codings(self, transcript: Transcript, source: _Source, turns: list[tuple[int, int, int, int]], to_points: list[int] | None) -> None:
+        """The source's codings, checked and attributed to the turns they overlap, in bulk."""
+        starts = [t[0] for t in turns]
+        length = len(source.text)
+        coders: dict[str | None, Coder] = {}
+        candidates = []
+        for selection in source.selections:
+            if not selection.codings:
+                continue
+            start, end = _convert(selection.start, to_points), _convert(selection.end, to_points)
+            if start is None or end is None or not 0 <= start < end <= length:
+                self.skip(f"{_where(source, selection)}: positions do not fit a text of {length:,} characters")
+                continue
+            first = max(bisect.bisect_right(starts, start) - 1, 0)
+            over = []
+            for turn in turns[first:]:
+                if turn[0] >= end:
+                    break
+                if turn[1] > start:
+                    over.append(turn)
+            for coding in selection.codings:
+                code = self.codes.get(coding[1])
+                if code is None:
+                    self.skip(f"{_where(source, selection)}: coding {coding[0]} refers to no code of the codebook")
+                elif not over:
+                    self.skip(f"{_where(source, selection)}: holds no one's words (only spaces or a speaker's name)")
+                else:
+                    coder = coders.get(coding[2])
+                    if coder is None:
+                        coder = coders[coding[2]] = self.coder(coding[2])
+                    candidates.append((code.id, coder.id, start, end, selection, coding, over))
+        candidates.sort(key=itemgetter(0, 1, 2, 3))
+        kept = []
+        reach: tuple[int, int, int] = (-1, -1, -1)  # (code, coder, furthest end so far)
+        for candidate in candidates:
+            code_id, coder_id, start, end = candidate[:4]
+            if reach[0] == code_id and reach[1] == coder_id:
+                if start < reach[2]:
+                    code = next(c for c in self.codes.values() if c.id == code_id)
+                    self.skip(f"{_where(source, candidate[4])}: overlaps another coding of {code.name!r} by the same coder")
+                    continue
+                reach = (code_id, coder_id, max(end, reach[2]))
+            else:
+                reach = (code_id, coder_id, end)
+            kept.append(candidate)
+        if not kept:
+            return
+        ids = reserve_ids(self.session, Coding.__table__, len(kept))
+        fallback = transcript.imported_at
+        bulk_insert(
+            self.session, Coding.__table__,
+            ("id", "transcript_id", "code_id", "coder_id", "start", "end", "created_at", "guid", "selection_guid"),
+            [
+                (i, transcript.id, code_id, coder_id, start, end, coding[3] or fallback, checked_guid(coding[0]), checked_guid(selection.guid))
+                for i, (code_id, coder_id, start, end, selection, coding, _) in zip(ids, kept)
+            ],
+        )
+        bulk_insert(
+            self.session, CodingTurn.__table__, ("coding_id", "turn_id", "code_id", "participant_id", "transcript_id"),
+            [(i, t[2], c[0], t[3], transcript.id) for i, c in zip(ids, kept) for t in c[6]],
+        )
+        for coding_id, candidate in zip(ids, kept):
+            for note in candidate[5][4] + candidate[4].notes:
+                self.note_targets[note].append(("coding", coding_id))
+        self.report.codings += len(ids)
+
+    # -- audio, notes, sets ---------------------------------------------------------------
+    def on_audio(self, element: Element) -> None:
+        name = element.get("name") or element.get("path") or element.get("guid")
+        linked = False
+        for child in element:
+            if local(child.tag) != "Transcript":
+                continue
+            transcript = self.source_paths.get(child.get("plainTextPath") or "")
+            if transcript is None:
+                continue
+            linked = True
+            recording = element.get("path") or element.get("currentPath")
+            if recording:
+                transcript.group.recording_path = recording
+            points = sorted(
+                (int(p.get("position", -1)), int(p.get("timeStamp", -1)) / 1000)
+                for p in child if local(p.tag) == "SyncPoint" and p.get("position") and p.get("timeStamp")
+            )
+            at = dict(points)
+            for turn in self.session.scalars(select(Turn).where(Turn.transcript_id == transcript.id)):
+                turn.start_time = at.get(turn.start, turn.start_time)
+                turn.end_time = at.get(turn.end, turn.end_time)
+        if not linked:
+            self.skip(f"audio source {name!r}: no transcript of it among the text sources; its selections are not kept")
+
+    def on_note(self, element: Element) -> None:
+        content = next((c.text or "" for c in element if local(c.tag) == "PlainTextContent"), None)
+        if content is None and element.get("plainTextPath"):
+            content = self.read_source_file(element.get("plainTextPath"), f"note {element.get('name')!r}")
+        if content is None:
+            self.skip(f"note {element.get('name')!r}: no text")
+            return
+        self.notes.append((element.get("guid", "").lower(), content, element.get("creatingUser"), parse_stamp(element.get("creationDateTime"))))
+
+    def on_set(self, element: Element) -> None:
+        members = [c.get("targetGUID", "").lower() for c in element if local(c.tag) == "MemberSource"]
+        moving = [self.transcripts[m] for m in members if m in self.transcripts and m not in self.grouped]
+        if not moving:
+            return
+        group = self.group(element.get("name") or element.get("guid", ""), None)
+        group.guid = group.guid or checked_guid(element.get("guid"))
+        for transcript in moving:
+            old = transcript.group
+            transcript.group = group
+            self.session.flush()
+            for link in self.session.scalars(select(Membership).where(Membership.group_id == old.id)):
+                if self.session.get(Membership, (link.participant_id, group.id)) is None:
+                    self.session.add(Membership(participant_id=link.participant_id, group_id=group.id))
+                self.session.delete(link)
+            self.session.flush()
+            if not self.session.scalar(select(Transcript.id).where(Transcript.group_id == old.id)):
+                self.session.delete(old)
+        self.session.flush()
+
+    def finish(self) -> None:
+        for guid, content, user, created in self.notes:
+            targets = self.note_targets.pop(guid, None) or [("project", None)]
+            for n, (kind, key) in enumerate(targets):  # one memo per target; the first keeps the GUID
+                memo = Memo(text=content, coder=self.coder(user), guid=checked_guid(guid) if n == 0 else None)
+                if created:
+                    memo.created_at = created
+                if kind == "code":
+                    memo.code_id = key
+                elif kind == "transcript":
+                    memo.transcript_id = key
+                elif kind == "coding":
+                    memo.coding_id = key
+                self.session.add(memo)
+            self.report.notes += 1
+        for guid in self.note_targets:
+            self.skip(f"note reference {guid}: no such note in the project")
+
+
+class NeedsDiscipline(ChorusError):
+    """The cases have variables but none is named as the discipline; the user must say which."""
+
+    def __init__(self, variables: list[str]):
+        self.variables = variables
+        super().__init__(
+            "which case variable holds the participants' discipline? The project has "
+            + ", ".join(repr(v) for v in variables)
+            + "; say --variable 'NAME=discipline' (or --variable 'NAME=' to keep it as an attribute)"
+        )
+
+
+def _where(source: _Source, selection: _Selection) -> str:
+    return f"source {source.name!r}, selection {selection.guid} [{selection.start}, {selection.end})"
+
+
+def _code_point_map(text: str) -> list[int]:
+    """For each UTF-16 code unit offset, the code point offset (one past the end included)."""
+    points: list[int] = []
+    for index, ch in enumerate(text):
+        points.append(index)
+        if ord(ch) > 0xFFFF:
+            points.append(index)
+    points.append(len(text))
+    return points
+
+
+def _convert(position: int, to_points: list[int] | None) -> int | None:
+    if to_points is None:
+        return position
+    return to_points[position] if 0 <= position < len(to_points) else None
+
+
+_CODING, _CODE_REF = "{urn:QDA-XML:project:1.0}Coding", "{urn:QDA-XML:project:1.0}CodeRef"
+_SKIPPED_SOURCES = {"PictureSource": "a picture", "VideoSource": "a video"}
+
+
+#: The elements the importer reads; the parser reports only these, and only when they end.
+PROJECT_TAGS = (
+    "User", "Codes", "Variables", "Cases", "TextSource", "Representation", "PDFSource",
+    "PictureSource", "VideoSource", "AudioSource", "Note", "Set", "NoteRef", "Link", "Graph",
+)
+
+
+def _walk(importer: _Importer, events: Any, progress: Callable[[], None] | None) -> None:
+    """Feed the project's elements to the importer, dropping each once it is used."""
+    for _, element in events:
+        tag = local(element.tag)
+        holder = element.getparent()
+        parent = local(holder.tag) if holder is not None else None
+        if importer.origin is None:
+            importer.origin = element.getroottree().getroot().get("origin", "")
+        if tag == "User":
+            importer.on_user(element)
+        elif tag == "Codes" and parent == "CodeBook":
+            importer.on_codes(element)
+        elif tag == "Variables":
+            importer.on_variables(element)
+        elif tag == "Cases":
+            importer.on_cases(element)
+        elif tag in ("TextSource", "Representation") and parent in ("Sources", "PDFSource"):
+            name = holder.get("name") if tag == "Representation" else None
+            source = importer.text_source(element, name=name)
+            if source is not None:
+                importer.store_source(source)
+                if tag == "Representation":
+                    holder.set("chorus-read", "1")
+            if progress:
+                progress()
+        elif tag == "PDFSource":
+            if not element.get("chorus-read"):
+                importer.skip(f"source {element.get('name')!r}: a PDF without a text rendition")
+        elif tag in _SKIPPED_SOURCES:
+            importer.skip(f"source {element.get('name')!r}: {_SKIPPED_SOURCES[tag]}; Chorus keeps text and audio transcripts")
+        elif tag == "AudioSource":
+            importer.on_audio(element)
+        elif tag == "Note" and parent == "Notes":
+            importer.on_note(element)
+        elif tag == "Set":
+            importer.on_set(element)
+        elif tag == "NoteRef" and parent == "Project":
+            importer.note_targets[element.get("targetGUID", "").lower()].append(("project", None))
+        elif tag in ("Link", "Graph"):
+            importer.skip(f"{tag.lower()} {element.get('name') or element.get('guid')!r}: links and graphs are not kept")
+        else:
+            continue
+        if holder is not None:
+            holder.remove(element)
+
+
+def import_qdpx(
+    study: Study,
+    path: str | Path,
+    variables: Mapping[str, str] | None = None,
+    positions: Positions = "auto",
+    sources_folder: str | Path | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a REFI-QDA project into the study, all or nothing.
+
+    ``variables`` maps case variable names to ``discipline``, ``care_team``,
+    ``role`` or ``id`` (any other value: the attribute name to keep it under); without it,
+    variables named so are used and Chorus asks (:class:`NeedsDiscipline`) when
+    none is the discipline. Sources outside the archive are looked up under
+    ``sources_folder`` (by default the QDPX file's folder) and never outside it.
+    ``progress(done, total)`` counts bytes of ``project.qde``.
+    """
+    path = Path(path)
+    with QdpxArchive(path, limits) as archive:
+        info = archive.find("project.qde")
+        if info is None:
+            raise InputError("no project.qde in the archive; is this a REFI-QDA project (.qdpx)?", path=path)
+        with study.transaction() as session:
+            importer = _Importer(session, archive, path, variables, positions, Path(sources_folder or path.parent))
+            tick = (lambda: progress(min(archive.total, info.file_size), info.file_size)) if progress else None
+            _walk(importer, archive.iterparse(info.filename, PROJECT_TAGS), tick)
+            importer.finish()
+            if importer.report.codings == 0 and importer.report.sources == 0 and importer.report.codes == 0:
+                raise InputError("the project holds no codes and no text sources Chorus can keep", path=path)
+    return importer.report
+
+
+def import_qdc(study: Study, path: str | Path, limits: Limits = DEFAULT_LIMITS) -> ImportReport:
+    """Import a REFI-QDA codebook (QDC): codes matched by GUID, then by path; all or nothing."""
+    path = Path(path)
+    try:
+        stream = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror})", path=path) from None
+    with stream, study.transaction() as session:
+        importer = _Importer(session, None, path, None, "codepoints", path.parent)
+        for _, element in parse_events(stream, str(path), limits):  # a codebook is small: every element
+            root = element.getroottree().getroot()
+            if local(root.tag) != "CodeBook":
+                raise InputError(f"the root element is <{local(root.tag)}>, not <CodeBook>; is this a QDC codebook?", path=path)
+            if element.getparent() is root:
+                importer.on_codes(element)
+        if importer.report.codes == 0:
+            raise InputError("the codebook holds no codes", path=path)
+    return importer.report

@@ -1,0 +1,185 @@
+"""What Chorus and REFI-QDA's QDA-XML agree on: namespaces, GUIDs, names and value formats.
+
+Both directions (export and import) use these, so a round trip reads back exactly
+what was written: the code description layout, the variable names and types of a
+participant, the source variables that carry a transcript's group, and the GUIDs
+derived for objects that never had one.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import uuid
+from datetime import date, datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+PROJECT_NS = "urn:QDA-XML:project:1.0"
+CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
+
+#: Participant fields exported as case variables (variable name -> participant field).
+CASE_FIELDS = {"id": "key", "discipline": "discipline", "care_team": "care_team", "role": "role"}
+#: Source variables that say which group (session) a transcript belongs to; the
+#: group's other attributes travel as source variables named ``group_<attribute>``.
+GROUP_VARIABLE, GROUP_DATE_VARIABLE, GROUP_PREFIX = "group", "group_date", "group_"
+#: Description lines that carry the code fields QDA-XML has no element for.
+CODE_SECTIONS = {"inclusion": "Inclusion: ", "exclusion": "Exclusion: ", "example": "Example: "}
+#: Tools that count positions in UTF-16 code units (.NET, Qt) rather than in code points.
+UTF16_ORIGINS = ("nvivo", "maxqda", "atlas")
+
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def schema_path(name: str) -> Path:
+    """The shipped XSD (``Project.xsd`` or ``Codebook.xsd``)."""
+    return Path(str(resources.files("chorus.interop") / "schemas" / name))
+
+
+class Guids:
+    """GUIDs for a study's objects: the stored one if imported, else one derived from the study's.
+
+    Derived GUIDs (UUID 5 under the study's GUID) are the same in every export of
+    the same study, so another tool sees an updated project, not a new one.
+
+    >>> guids = Guids("0b6c1a34-5d0e-4a51-9d51-1f0b7a6e2c11")
+    >>> guids.of("code", 3) == guids.of("code", 3) != guids.of("code", 4)
+    True
+    """
+
+    def __init__(self, study_guid: str):
+        self.namespace = uuid.UUID(study_guid.strip("{}"))
+        self.prefixes: dict[str, str] = {}
+
+    def of(self, kind: str, key: object, stored: str | None = None) -> str:
+        """The GUID of object ``key`` of ``kind`` (e.g. ``"code", 3``).
+
+        A row id becomes the last 12 hex digits under a per-kind UUID 5 prefix:
+        as stable as hashing each one, and fast enough for a million codings.
+        """
+        if stored:
+            return stored.strip("{}").lower()
+        if isinstance(key, int) and 0 <= key < 16**12:
+            prefix = self.prefixes.get(kind)
+            if prefix is None:
+                prefix = self.prefixes[kind] = str(uuid.uuid5(self.namespace, kind))[:24]
+            return f"{prefix}{key:012x}"
+        return str(uuid.uuid5(self.namespace, f"{kind}:{key}"))
+
+
+_HEX = str.maketrans("", "", "0123456789abcdef-")
+
+
+def checked_guid(value: str | None) -> str | None:
+    """A GUID worth keeping (lower case, no braces), or None for anything that is not one.
+
+    Same as QDA-XML's GUIDType pattern, written out because a big import checks
+    two million of them.
+    """
+    if not value:
+        return None
+    guid = value.strip("{}").lower()
+    if len(guid) == 36 and guid[8] == guid[13] == guid[18] == guid[23] == "-" and not guid.translate(_HEX):
+        return guid
+    return None
+
+
+def clean(text: str) -> str:
+    """Text without the control characters XML 1.0 cannot hold."""
+    return _INVALID_XML.sub("", text)
+
+
+@functools.lru_cache(maxsize=4096)
+def stamp(moment: datetime | None) -> str | None:
+    """An xsd:dateTime in UTC (``2026-11-24T17:00:00Z``)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_stamp(value: str | None) -> datetime | None:
+    """An xsd:dateTime as an aware datetime; None if absent or unreadable."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def code_description(definition: str | None, inclusion: str | None, exclusion: str | None, example: str | None) -> str:
+    """A code's definition and criteria as one QDA-XML Description."""
+    parts = [definition or ""]
+    for field, value in (("inclusion", inclusion), ("exclusion", exclusion), ("example", example)):
+        if value:
+            parts.append(CODE_SECTIONS[field] + value)
+    return "\n".join(parts).strip("\n")
+
+
+def split_description(text: str | None) -> dict[str, str | None]:
+    """The fields of a Description written by :func:`code_description` (others: all definition)."""
+    fields: dict[str, str | None] = {"definition": None, "inclusion": None, "exclusion": None, "example": None}
+    definition: list[str] = []
+    for line in (text or "").splitlines():
+        for field, label in CODE_SECTIONS.items():
+            if line.startswith(label):
+                fields[field] = line[len(label):]
+                break
+        else:
+            definition.append(line)
+    fields["definition"] = "\n".join(definition).strip() or None
+    return fields
+
+
+def variable_type(values: list[Any]) -> str:
+    """The QDA-XML type that holds every one of the values."""
+    present = [v for v in values if v is not None and v != ""]
+    if present and all(isinstance(v, bool) for v in present):
+        return "Boolean"
+    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return "Integer"
+    if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        return "Float"
+    return "Text"
+
+
+VALUE_ELEMENTS = {
+    "Text": "TextValue",
+    "Boolean": "BooleanValue",
+    "Integer": "IntegerValue",
+    "Float": "FloatValue",
+    "Date": "DateValue",
+    "DateTime": "DateTimeValue",
+}
+
+
+def format_value(value: Any, kind: str) -> str:
+    """A value in the lexical form its QDA-XML type asks for."""
+    if kind == "Boolean":
+        return "true" if value else "false"
+    if kind == "Date" and isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def parse_value(text: str | None, element: str) -> Any:
+    """A VariableValue's content as a Python value (text if it does not parse)."""
+    if text is None:
+        return None
+    try:
+        if element == "IntegerValue":
+            return int(text)
+        if element == "FloatValue":
+            return float(text)
+        if element == "BooleanValue":
+            return text.strip().lower() in ("true", "1")
+        if element == "DateValue":
+            return date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        return text
+    return text
