@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from chorus.errors import ChorusError
 from chorus.study.lookup import all_codes, code_path
-from chorus.study.models import Coding, CodingTurn, Group, Membership, Participant, Transcript, Turn
+from chorus.study.models import CodingTurn, Group, Membership, Participant, Transcript, Turn
 
 PARTICIPANT_COLUMNS = ("discipline", "care_team", "role")
 

@@ -60,6 +60,7 @@ from chorus.interop.qdaxml import (
 )
 from chorus.interop.safety import DEFAULT_LIMITS, Element, Limits, QdpxArchive, local, parse_events
 from chorus.study.codebook import add_code, sibling
+from chorus.study.lookup import coder as get_coder
 from chorus.study.models import (
     Code,
     Coder,
@@ -77,7 +78,7 @@ from chorus.study.store import Study, bulk_insert, reserve_ids
 Positions = Literal["auto", "codepoints", "utf16"]
 Progress = Callable[[int, int], None]
 UNATTRIBUTED = "(unattributed)"
-FIELDS = {"discipline", "care_team", "role", "id"}
+FIELDS = set(CASE_FIELDS)  # the case variables that are participant fields, not attributes
 _LINE = re.compile(r"[^\r\n]+")
 _SPEAKER = re.compile(r"^\s*([^:\r\n]{1,80}):\s*")
 
@@ -153,10 +154,7 @@ class _Importer:
         if guid and guid.lower() in self.users:
             return self.users[guid.lower()]
         if self.fallback_coder is None:
-            name = f"imported from {self.origin or self.path.name}"[:100]
-            self.fallback_coder = self.session.scalar(select(Coder).where(Coder.name == name)) or Coder(name=name)
-            self.session.add(self.fallback_coder)
-            self.session.flush()
+            self.fallback_coder = get_coder(self.session, f"imported from {self.origin or self.path.name}"[:100])
         return self.fallback_coder
 
     def read_source_file(self, reference: str, what: str) -> str | None:
@@ -318,7 +316,7 @@ class _Importer:
 
     # -- sources -------------------------------------------------------------------
     def selection(self, element: Element) -> _Selection | None:
-        """A PlainTextSelection with its codings (the hot path of a big import: kept lean)."""
+        """A PlainTextSelection with its codings."""
         get = element.get
         guid = get("guid", "").lower()
         try:
@@ -328,16 +326,10 @@ class _Importer:
             return None
         codings, notes = [], []
         for child in element:
-            tag = child.tag
-            if tag == _CODING or tag == "Coding":
-                code, coding_notes = "", []
-                for ref in child:
-                    if ref.tag == _CODE_REF or ref.tag == "CodeRef":
-                        code = ref.get("targetGUID", "").lower()
-                    elif local(ref.tag) == "NoteRef":
-                        coding_notes.append(ref.get("targetGUID", "").lower())
-                codings.append((child.get("guid", "").lower(), code, child.get("creatingUser"), parse_stamp(child.get("creationDateTime")), coding_notes))
-            elif isinstance(tag, str) and local(tag) == "NoteRef":
+            tag = local(child.tag)
+            if tag == "Coding":
+                codings.append(self.coding(child))
+            elif tag == "NoteRef":
                 notes.append(child.get("targetGUID", "").lower())
         return _Selection(guid, start, end, codings, notes)
 
@@ -668,7 +660,6 @@ def _convert(position: int, to_points: list[int] | None) -> int | None:
     return to_points[position] if 0 <= position < len(to_points) else None
 
 
-_CODING, _CODE_REF = "{urn:QDA-XML:project:1.0}Coding", "{urn:QDA-XML:project:1.0}CodeRef"
 _SKIPPED_SOURCES = {"PictureSource": "a picture", "VideoSource": "a video"}
 
 
