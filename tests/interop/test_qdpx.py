@@ -212,3 +212,38 @@ def test_a_transcript_already_in_the_study_stops_the_import(study, tmp_path: Pat
     import_qdpx(study, path, variables={"Profession": "discipline"})
     with unchanged(study), pytest.raises(ChorusError, match="'FG01' is already in the study"):
         import_qdpx(study, path, variables={"Profession": "discipline"})
+
+
+def test_big_projects_parse_in_a_second_process_with_the_same_result(make_study, tmp_path: Path, monkeypatch):
+    from chorus.interop import load
+
+    first = code_demo(make_study("first"))
+    _decorate(first)
+    exported = tmp_path / "a.qdpx"
+    export_qdpx(first, exported)
+    here = make_study("here")
+    import_qdpx(here, exported)
+    monkeypatch.setattr(load, "PARALLEL_BYTES", 0)  # every project counts as big
+    elsewhere = make_study("elsewhere")
+    report = import_qdpx(elsewhere, exported)
+    assert report.skipped == [] and report.codings == count(first, Coding)
+    export_qdpx(here, tmp_path / "here.qdpx")
+    export_qdpx(elsewhere, tmp_path / "elsewhere.qdpx")
+    assert content(tmp_path / "here.qdpx") == content(tmp_path / "elsewhere.qdpx")
+
+
+def test_errors_found_in_the_second_process_leave_the_store_unchanged(study, tmp_path: Path, monkeypatch):
+    from chorus.interop import load
+
+    monkeypatch.setattr(load, "PARALLEL_BYTES", 0)
+    code_demo(study)
+    broken = tiny.write(tmp_path, tiny.project_xml().replace("</Sources>", "</Source>"))
+    with unchanged(study), pytest.raises(ChorusError, match=r"not well-formed XML at line \d+"):
+        import_qdpx(study, broken, variables={"Profession": "discipline"})
+
+
+def test_a_selection_value_holding_a_tab_is_refused(study, tmp_path: Path):
+    forged = tiny.project_xml().replace(f'creatingUser="{tiny.g("ann")}">', f'creatingUser="{tiny.g("ann")}&#9;x">', 1)
+    forged = forged.replace('creationDateTime="2024-03-01T10:00:00Z"', 'creationDateTime="2024-03-01&#10;S&#9;x&#9;0&#9;5"')
+    with unchanged(study), pytest.raises(ChorusError, match="tab or a line break"):
+        import_qdpx(study, tiny.write(tmp_path, forged), variables={"Profession": "discipline"})

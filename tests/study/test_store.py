@@ -89,3 +89,26 @@ def test_upgrading_from_0001_keeps_every_attribution(study):
     study.migrate()
     with study.engine.connect() as connection:
         assert connection.execute(text(rows)).all() == before
+
+
+def test_bulk_inserts_store_values_exactly_as_the_orm_does(study):
+    from datetime import datetime, timezone
+
+    from chorus.study.models import Code, Coding
+    from chorus.study.store import bulk_insert
+    from tests.helpers import load_demo
+
+    load_demo(study, transcripts=["FG01"])
+    moment = datetime(2024, 3, 1, 10, 0, 0, 123456, tzinfo=timezone.utc)
+    with study.transaction() as session:
+        code = Code(name="Funding")
+        coder = Coder(name="ann")
+        session.add_all([code, coder])
+        session.flush()
+        session.add(Coding(id=1, transcript_id=1, code_id=code.id, coder_id=coder.id, start=0, end=5, created_at=moment))
+        session.flush()
+        columns = ("id", "transcript_id", "code_id", "coder_id", "start", "end", "created_at")
+        bulk_insert(session, Coding.__table__, columns, [(2, 1, code.id, coder.id, 10, 15, moment)])
+    with study.engine.connect() as connection:
+        stored = connection.execute(text("SELECT created_at FROM coding ORDER BY id")).scalars().all()
+    assert len(stored) == 2 and stored[0] == stored[1]

@@ -32,16 +32,23 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import multiprocessing
+import pickle
+import queue
 import re
+import threading
 from operator import itemgetter
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from copy import deepcopy
+from multiprocessing.connection import Connection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlparse
 
+from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -97,13 +104,12 @@ class ImportReport:
     skipped: list[str] = field(default_factory=list)
 
 
-@dataclass
-class _Selection:
-    guid: str
-    start: int
-    end: int
-    codings: list[tuple[str, str, str | None, datetime | None, list[str]]]  # guid, code guid, user, time, notes
-    notes: list[str]
+#: A selection as the file gives it: guid, start, end (positions still text).
+_SelectionRow = tuple[str, str, str]
+#: A coding with its selection: selection guid, start, end, coding guid, code guid, user, time.
+_CodingRow = tuple[str, str, str, str, str, str, str]
+#: A source's selections, codings, and (owner guid, note guid) for notes on either.
+_Rows = tuple[list[_SelectionRow], list[_CodingRow], list[tuple[str, str]]]
 
 
 @dataclass
@@ -111,10 +117,25 @@ class _Source:
     guid: str
     name: str
     text: str
-    selections: list[_Selection]
-    variables: dict[str, Any]
+    selections: list[_SelectionRow]
+    codings: list[_CodingRow]  # consecutive rows of one selection share its guid
     notes: list[str]
+    note_refs: dict[str, list[str]]  # selection or coding guid -> notes on it
+    variables: dict[str, Any]
     plain_path: str | None
+
+
+@dataclass
+class _Event:
+    """One element the importer reads, with what it needs from around it."""
+
+    tag: str
+    parent: str | None
+    element: Element
+    origin: str  # the root's origin attribute: which tool wrote the file
+    done: int  # bytes of project.qde inflated so far
+    rows: _Rows | None = None  # a text source's selections, codings and their notes
+    holder: tuple[str | None, str] | None = None  # name and GUID of the PDF a text rendition belongs to
 
 
 class _Importer:
@@ -315,35 +336,7 @@ class _Importer:
         return name, value
 
     # -- sources -------------------------------------------------------------------
-    def selection(self, element: Element) -> _Selection | None:
-        """A PlainTextSelection with its codings."""
-        get = element.get
-        guid = get("guid", "").lower()
-        try:
-            start, end = int(get("startPosition", "")), int(get("endPosition", ""))
-        except ValueError:
-            self.skip(f"selection {guid}: positions {get('startPosition')!r}-{get('endPosition')!r} are not numbers")
-            return None
-        codings, notes = [], []
-        for child in element:
-            tag = local(child.tag)
-            if tag == "Coding":
-                codings.append(self.coding(child))
-            elif tag == "NoteRef":
-                notes.append(child.get("targetGUID", "").lower())
-        return _Selection(guid, start, end, codings, notes)
-
-    def coding(self, element: Element) -> tuple[str, str, str | None, datetime | None, list[str]]:
-        code, notes = "", []
-        for child in element:
-            tag = local(child.tag)
-            if tag == "CodeRef":
-                code = child.get("targetGUID", "").lower()
-            elif tag == "NoteRef":
-                notes.append(child.get("targetGUID", "").lower())
-        return element.get("guid", "").lower(), code, element.get("creatingUser"), parse_stamp(element.get("creationDateTime")), notes
-
-    def text_source(self, element: Element, name: str | None = None) -> _Source | None:
+    def text_source(self, element: Element, rows: _Rows, name: str | None = None) -> _Source | None:
         """A text source (or a PDF's text rendition) with its selections, read whole: one source at a time."""
         guid = element.get("guid", "").lower()
         name = name or element.get("name") or guid
@@ -358,24 +351,26 @@ class _Importer:
                 + (f"; {plain!r} is not in the archive" if plain else "")
             )
             return None
-        variables, notes, whole, selections = {}, [], [], []
-        for child in element:
+        selections, codings, notes_on = rows
+        refs: dict[str, list[str]] = defaultdict(list)
+        for target, note in notes_on:
+            refs[target].append(note)
+        variables, notes, whole = {}, [], []
+        for child in element.iterchildren("{*}VariableValue", "{*}NoteRef", "{*}Coding"):
             tag = local(child.tag)
-            if tag == "PlainTextSelection":
-                picked = self.selection(child)
-                if picked is not None:
-                    selections.append(picked)
-            elif tag == "VariableValue":
+            if tag == "VariableValue":
                 key, value = self.variable_value(child)
                 if key is not None:
                     variables[key] = value
             elif tag == "NoteRef":
                 notes.append(child.get("targetGUID", "").lower())
-            elif tag == "Coding":
-                whole.append(self.coding(child))
-        if whole:
-            selections.append(_Selection(f"{guid}-whole", 0, self.width(text, len(text)), whole, []))
-        return _Source(guid, name, text, selections, variables, notes, plain)
+            elif tag == "Coding":  # of the whole source
+                coding = child.get("guid", "").lower()
+                code = next((c.get("targetGUID", "") for c in child.iterchildren("{*}CodeRef")), "")
+                whole.append((f"{guid}-whole", "0", str(self.width(text, len(text))), coding, code.lower(),
+                              (child.get("creatingUser") or "").lower(), child.get("creationDateTime") or ""))
+                refs[coding].extend(c.get("targetGUID", "").lower() for c in child.iterchildren("{*}NoteRef"))
+        return _Source(guid, name, text, selections, codings + whole, notes, refs, variables, plain)
 
     def width(self, text: str, codepoints: int) -> int:
         """A code-point length in the file's position unit."""
@@ -438,10 +433,10 @@ class _Importer:
     def store_turns(self, transcript: Transcript, source: _Source, to_points: list[int] | None, group: Group) -> list[tuple[int, int, int, int]]:
         """The transcript's turns as (start, end, turn id, speaker id), in order."""
         spans: list[tuple[int, int, Participant]] = []
-        for selection in source.selections:
-            owner = self.turn_owner.get(selection.guid)
+        for guid, start_at, end_at in source.selections:
+            owner = self.turn_owner.get(guid)
             if owner is not None:
-                start, end = _convert(selection.start, to_points), _convert(selection.end, to_points)
+                start, end = _convert(start_at, to_points), _convert(end_at, to_points)
                 if start is not None and end is not None and 0 <= start < end <= len(source.text):
                     spans.append((start, end, owner))
         spans.sort(key=lambda s: (s[0], s[1]))
@@ -492,33 +487,38 @@ class _Importer:
         """The source's codings, checked and attributed to the turns they overlap, in bulk."""
         starts = [t[0] for t in turns]
         length = len(source.text)
-        coders: dict[str | None, Coder] = {}
+        code_ids = {guid: code.id for guid, code in self.codes.items()}
+        coder_ids: dict[str, int] = {}
         candidates = []
-        for selection in source.selections:
-            if not selection.codings:
+        selection: tuple[str, str, str] | None = None
+        fits, over, start, end = False, [], 0, 0
+        for row in source.codings:
+            if row[:3] != selection:  # a new selection: where it is, and whose turns it overlaps
+                selection = row[:3]
+                start, end = _convert(row[1], to_points), _convert(row[2], to_points)
+                fits = start is not None and end is not None and 0 <= start < end <= length
+                if not fits:
+                    self.skip(f"{_where(source, selection)}: positions do not fit a text of {length:,} characters")
+                    continue
+                first = max(bisect.bisect_right(starts, start) - 1, 0)
+                over = []
+                for turn in turns[first:]:
+                    if turn[0] >= end:
+                        break
+                    if turn[1] > start:
+                        over.append(turn)
+            if not fits:
                 continue
-            start, end = _convert(selection.start, to_points), _convert(selection.end, to_points)
-            if start is None or end is None or not 0 <= start < end <= length:
-                self.skip(f"{_where(source, selection)}: positions do not fit a text of {length:,} characters")
-                continue
-            first = max(bisect.bisect_right(starts, start) - 1, 0)
-            over = []
-            for turn in turns[first:]:
-                if turn[0] >= end:
-                    break
-                if turn[1] > start:
-                    over.append(turn)
-            for coding in selection.codings:
-                code = self.codes.get(coding[1])
-                if code is None:
-                    self.skip(f"{_where(source, selection)}: coding {coding[0]} refers to no code of the codebook")
-                elif not over:
-                    self.skip(f"{_where(source, selection)}: holds no one's words (only spaces or a speaker's name)")
-                else:
-                    coder = coders.get(coding[2])
-                    if coder is None:
-                        coder = coders[coding[2]] = self.coder(coding[2])
-                    candidates.append((code.id, coder.id, start, end, selection, coding, over))
+            code_id = code_ids.get(row[4])
+            if code_id is None:
+                self.skip(f"{_where(source, selection)}: coding {row[3]} refers to no code of the codebook")
+            elif not over:
+                self.skip(f"{_where(source, selection)}: holds no one's words (only spaces or a speaker's name)")
+            else:
+                coder_id = coder_ids.get(row[5])
+                if coder_id is None:
+                    coder_id = coder_ids[row[5]] = self.coder(row[5]).id
+                candidates.append((code_id, coder_id, start, end, row, over))
         candidates.sort(key=itemgetter(0, 1, 2, 3))
         kept = []
         reach: tuple[int, int, int] = (-1, -1, -1)  # (code, coder, furthest end so far)
@@ -526,8 +526,8 @@ class _Importer:
             code_id, coder_id, start, end = candidate[:4]
             if reach[0] == code_id and reach[1] == coder_id:
                 if start < reach[2]:
-                    code = next(c for c in self.codes.values() if c.id == code_id)
-                    self.skip(f"{_where(source, candidate[4])}: overlaps another coding of {code.name!r} by the same coder")
+                    name = next(c.name for c in self.codes.values() if c.id == code_id)
+                    self.skip(f"{_where(source, candidate[4][:3])}: overlaps another coding of {name!r} by the same coder")
                     continue
                 reach = (code_id, coder_id, max(end, reach[2]))
             else:
@@ -536,22 +536,24 @@ class _Importer:
         if not kept:
             return
         ids = reserve_ids(self.session, Coding.__table__, len(kept))
-        fallback = transcript.imported_at
+        transcript_id, fallback = transcript.id, transcript.imported_at
         bulk_insert(
             self.session, Coding.__table__,
             ("id", "transcript_id", "code_id", "coder_id", "start", "end", "created_at", "guid", "selection_guid"),
             [
-                (i, transcript.id, code_id, coder_id, start, end, coding[3] or fallback, checked_guid(coding[0]), checked_guid(selection.guid))
-                for i, (code_id, coder_id, start, end, selection, coding, _) in zip(ids, kept)
+                (i, transcript_id, code_id, coder_id, start, end, parse_stamp(row[6]) or fallback, checked_guid(row[3]), checked_guid(row[0]))
+                for i, (code_id, coder_id, start, end, row, _) in zip(ids, kept)
             ],
         )
         bulk_insert(
             self.session, CodingTurn.__table__, ("coding_id", "turn_id", "code_id", "participant_id", "transcript_id"),
-            [(i, t[2], c[0], t[3], transcript.id) for i, c in zip(ids, kept) for t in c[6]],
+            [(i, t[2], c[0], t[3], transcript_id) for i, c in zip(ids, kept) for t in c[5]],
         )
-        for coding_id, candidate in zip(ids, kept):
-            for note in candidate[5][4] + candidate[4].notes:
-                self.note_targets[note].append(("coding", coding_id))
+        if source.note_refs:
+            for coding_id, candidate in zip(ids, kept):
+                row = candidate[4]
+                for note in source.note_refs.get(row[3], []) + source.note_refs.get(row[0], []):
+                    self.note_targets[note].append(("coding", coding_id))
         self.report.codings += len(ids)
 
     # -- audio, notes, sets ---------------------------------------------------------------
@@ -639,8 +641,9 @@ class NeedsDiscipline(ChorusError):
         )
 
 
-def _where(source: _Source, selection: _Selection) -> str:
-    return f"source {source.name!r}, selection {selection.guid} [{selection.start}, {selection.end})"
+def _where(source: _Source, selection: tuple[str, str, str]) -> str:
+    guid, start, end = selection
+    return f"source {source.name!r}, selection {guid} [{start}, {end})"
 
 
 def _code_point_map(text: str) -> list[int]:
@@ -654,10 +657,78 @@ def _code_point_map(text: str) -> list[int]:
     return points
 
 
-def _convert(position: int, to_points: list[int] | None) -> int | None:
+def _convert(position: str, to_points: list[int] | None) -> int | None:
+    """A position as the file writes it, in code points; None if it is not a usable number."""
+    try:
+        at = int(position)
+    except ValueError:
+        return None
     if to_points is None:
-        return position
-    return to_points[position] if 0 <= position < len(to_points) else None
+        return at
+    return to_points[at] if 0 <= at < len(to_points) else None
+
+
+#: A source's selections as lines, made in C by libxslt so that a million codings
+#: need no Python object per element: ``S guid start end`` for each selection,
+#: ``C`` with the selection's three and the coding's ``guid code user time`` for
+#: each coding, ``N owner note`` for each note on a selection or coding, and a last
+#: ``T`` line with how many of each there are. (XPath's translate() to take tabs
+#: and line breaks out of values would cost more than the whole transform; instead
+#: :func:`_selection_rows` checks the lines against those counts, so a value
+#: holding a line break cannot forge a selection.)
+_SELECTION_ROWS = etree.XSLT(
+    etree.XML(
+        """<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform" xmlns:q="urn:QDA-XML:project:1.0">
+  <xsl:output method="text" encoding="utf-8"/>
+  <xsl:template match="/*">
+    <xsl:for-each select="q:PlainTextSelection">
+      <xsl:text>S&#9;</xsl:text><xsl:value-of select="@guid"/>
+      <xsl:text>&#9;</xsl:text><xsl:value-of select="@startPosition"/>
+      <xsl:text>&#9;</xsl:text><xsl:value-of select="@endPosition"/>
+      <xsl:text>&#10;</xsl:text>
+      <xsl:for-each select="q:NoteRef">
+        <xsl:text>N&#9;</xsl:text><xsl:value-of select="../@guid"/>
+        <xsl:text>&#9;</xsl:text><xsl:value-of select="@targetGUID"/><xsl:text>&#10;</xsl:text>
+      </xsl:for-each>
+      <xsl:for-each select="q:Coding">
+        <xsl:text>C&#9;</xsl:text><xsl:value-of select="../@guid"/>
+        <xsl:text>&#9;</xsl:text><xsl:value-of select="../@startPosition"/>
+        <xsl:text>&#9;</xsl:text><xsl:value-of select="../@endPosition"/>
+        <xsl:text>&#9;</xsl:text><xsl:value-of select="@guid"/>
+        <xsl:text>&#9;</xsl:text><xsl:value-of select="q:CodeRef/@targetGUID"/>
+        <xsl:text>&#9;</xsl:text><xsl:value-of select="@creatingUser"/>
+        <xsl:text>&#9;</xsl:text><xsl:value-of select="@creationDateTime"/>
+        <xsl:text>&#10;</xsl:text>
+        <xsl:for-each select="q:NoteRef">
+          <xsl:text>N&#9;</xsl:text><xsl:value-of select="../@guid"/>
+          <xsl:text>&#9;</xsl:text><xsl:value-of select="@targetGUID"/><xsl:text>&#10;</xsl:text>
+        </xsl:for-each>
+      </xsl:for-each>
+    </xsl:for-each>
+    <xsl:text>T&#9;</xsl:text><xsl:value-of select="count(q:PlainTextSelection)"/>
+    <xsl:text>&#9;</xsl:text><xsl:value-of select="count(q:PlainTextSelection/q:Coding)"/>
+    <xsl:text>&#9;</xsl:text><xsl:value-of select="count(q:PlainTextSelection/q:NoteRef | q:PlainTextSelection/q:Coding/q:NoteRef)"/>
+    <xsl:text>&#10;</xsl:text>
+  </xsl:template>
+</xsl:stylesheet>"""
+    ),
+    access_control=etree.XSLTAccessControl.DENY_ALL,
+)
+_VALUE = "\\t([^\\t\\n]*)"
+_ROW_S = re.compile(f"^s{_VALUE * 3}$", re.M)  # matched after the rows are lower-cased
+_ROW_C = re.compile(f"^c{_VALUE * 7}$", re.M)
+_ROW_N = re.compile(f"^n{_VALUE * 2}$", re.M)
+_ROW_T = re.compile(r"^t\t(\d+)\t(\d+)\t(\d+)$", re.M)
+
+
+def _selection_rows(element: Element, where: str) -> _Rows:
+    """A text source's selections, codings and notes on them, read in C (see :data:`_SELECTION_ROWS`)."""
+    rows = str(_SELECTION_ROWS(element)).lower().replace("{", "").replace("}", "")  # GUIDs as Chorus keeps them
+    found = _ROW_S.findall(rows), _ROW_C.findall(rows), _ROW_N.findall(rows)
+    counts = _ROW_T.findall(rows)
+    if len(counts) != 1 or tuple(map(int, counts[0])) != tuple(map(len, found)) or sum(map(len, found)) + 1 != rows.count("\n"):
+        raise InputError(f"{where}: a selection's attribute in source {element.get('name')!r} holds a tab or a line break")
+    return found
 
 
 _SKIPPED_SOURCES = {"PictureSource": "a picture", "VideoSource": "a video"}
@@ -668,52 +739,157 @@ PROJECT_TAGS = (
     "User", "Codes", "Variables", "Cases", "TextSource", "Representation", "PDFSource",
     "PictureSource", "VideoSource", "AudioSource", "Note", "Set", "NoteRef", "Link", "Graph",
 )
+#: A ``project.qde`` bigger than this is parsed in a second process while this one stores.
+PARALLEL_BYTES = 64 * 1024 * 1024
 
 
-def _walk(importer: _Importer, events: Any, progress: Callable[[], None] | None) -> None:
-    """Feed the project's elements to the importer, dropping each once it is used."""
-    for _, element in events:
-        tag = local(element.tag)
+def _wanted(tag: str, parent: str | None) -> bool:
+    """Whether the importer reads this element itself (others are read with their parent)."""
+    if tag == "Codes":
+        return parent == "CodeBook"
+    if tag in ("TextSource", "Representation"):
+        return parent in ("Sources", "PDFSource")
+    if tag == "Note":
+        return parent == "Notes"
+    if tag == "NoteRef":
+        return parent == "Project"
+    return True
+
+
+def _events(archive: QdpxArchive, name: str) -> Iterator[_Event]:
+    """The project's elements the importer reads, in document order, each dropped once used."""
+    origin = None
+    for _, element in archive.iterparse(name, PROJECT_TAGS):
         holder = element.getparent()
-        parent = local(holder.tag) if holder is not None else None
-        if importer.origin is None:
-            importer.origin = element.getroottree().getroot().get("origin", "")
+        tag, parent = local(element.tag), local(holder.tag) if holder is not None else None
+        if not _wanted(tag, parent):
+            continue
+        if origin is None:
+            origin = element.getroottree().getroot().get("origin", "")
+        event = _Event(tag, parent, element, origin, archive.total)
+        if tag in ("TextSource", "Representation"):
+            event.rows = _selection_rows(element, f"{archive.path}!{name}")
+            if tag == "Representation":
+                event.holder = (holder.get("name"), holder.get("guid", "").lower())
+        yield event
+        if holder is not None:
+            element.clear()  # frees the subtree in C; remove() alone would walk it to fix namespaces
+            holder.remove(element)
+
+
+def _parse_elsewhere(path: Path, limits: Limits, sender: Connection) -> None:
+    """In a second process: parse ``project.qde`` and send its events, each element as XML without its selections.
+
+    A thread writes to the pipe, so parsing runs ahead of the importer by up to
+    a few batches instead of waiting for each to be taken.
+    """
+    outbox: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+
+    def post() -> None:
+        try:
+            while (data := outbox.get()) is not None:
+                sender.send_bytes(data)
+        except OSError:  # the importer stopped reading (it failed, or was interrupted) and ends this process
+            return
+
+    poster = threading.Thread(target=post, daemon=True)
+    poster.start()
+    batch: list[tuple[Any, ...]] = []
+    size = 0
+    try:
+        with QdpxArchive(path, limits) as archive:
+            for event in _events(archive, "project.qde"):
+                element = event.element
+                if event.rows is not None:  # the selections travel as rows
+                    element = etree.Element(element.tag, dict(element.attrib))
+                    element.extend(deepcopy(c) for c in event.element.iterchildren("{*}PlainTextContent", *_SOURCE_PARTS))
+                data = etree.tostring(element)
+                batch.append((event.tag, event.parent, data, event.origin, event.done, event.rows, event.holder))
+                size += len(data) + (sum(map(len, event.rows)) if event.rows else 0)
+                if size > 20_000:  # elements and rows: small batches keep both processes' memory flat
+                    outbox.put(pickle.dumps(("events", batch), pickle.HIGHEST_PROTOCOL))
+                    batch, size = [], 0
+        outbox.put(pickle.dumps(("events", batch), pickle.HIGHEST_PROTOCOL))
+        outbox.put(pickle.dumps(("done", None)))
+    except ChorusError as exc:
+        outbox.put(pickle.dumps(("error", str(exc))))
+    finally:
+        outbox.put(None)
+        poster.join()
+        sender.close()
+
+
+def _events_elsewhere(archive: QdpxArchive, name: str) -> Iterator[_Event]:
+    """:func:`_events`, parsed in a second process so that parsing and storing overlap on two cores."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    worker = context.Process(target=_parse_elsewhere, args=(archive.path, archive.limits, sender), daemon=True)
+    worker.start()
+    sender.close()
+    info, done = archive.find(name), 0
+    try:
+        while True:
+            try:
+                kind, payload = pickle.loads(receiver.recv_bytes())
+            except EOFError:
+                raise InputError("the process reading project.qde stopped unexpectedly", path=archive.path) from None
+            if kind == "error":
+                raise InputError(payload)
+            if kind == "done":
+                return
+            for tag, parent, data, origin, at, rows, holder in payload:
+                archive.account(info, at, at - done)  # the other process's bytes count against the limits too
+                done = at
+                yield _Event(tag, parent, etree.fromstring(data, _TRUSTED), origin, at, rows, holder)
+    finally:
+        receiver.close()
+        if worker.is_alive():
+            worker.kill()
+        worker.join()
+
+
+_SOURCE_PARTS = ("{*}VariableValue", "{*}NoteRef", "{*}Coding")
+#: For elements this process wrote itself from a checked parse: still no entities, no network.
+_TRUSTED = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+
+
+def _walk(importer: _Importer, events: Iterator[_Event], progress: Callable[[int], None] | None) -> None:
+    """Feed the project's elements to the importer."""
+    read_pdfs: set[str] = set()
+    for event in events:
+        tag, element = event.tag, event.element
+        importer.origin = event.origin
         if tag == "User":
             importer.on_user(element)
-        elif tag == "Codes" and parent == "CodeBook":
+        elif tag == "Codes":
             importer.on_codes(element)
         elif tag == "Variables":
             importer.on_variables(element)
         elif tag == "Cases":
             importer.on_cases(element)
-        elif tag in ("TextSource", "Representation") and parent in ("Sources", "PDFSource"):
-            name = holder.get("name") if tag == "Representation" else None
-            source = importer.text_source(element, name=name)
+        elif tag in ("TextSource", "Representation"):
+            source = importer.text_source(element, event.rows or ([], [], []), name=event.holder[0] if event.holder else None)
             if source is not None:
                 importer.store_source(source)
-                if tag == "Representation":
-                    holder.set("chorus-read", "1")
+                if event.holder:
+                    read_pdfs.add(event.holder[1])
             if progress:
-                progress()
+                progress(event.done)
         elif tag == "PDFSource":
-            if not element.get("chorus-read"):
+            if element.get("guid", "").lower() not in read_pdfs:
                 importer.skip(f"source {element.get('name')!r}: a PDF without a text rendition")
         elif tag in _SKIPPED_SOURCES:
             importer.skip(f"source {element.get('name')!r}: {_SKIPPED_SOURCES[tag]}; Chorus keeps text and audio transcripts")
         elif tag == "AudioSource":
             importer.on_audio(element)
-        elif tag == "Note" and parent == "Notes":
+        elif tag == "Note":
             importer.on_note(element)
         elif tag == "Set":
             importer.on_set(element)
-        elif tag == "NoteRef" and parent == "Project":
+        elif tag == "NoteRef":
             importer.note_targets[element.get("targetGUID", "").lower()].append(("project", None))
         elif tag in ("Link", "Graph"):
             importer.skip(f"{tag.lower()} {element.get('name') or element.get('guid')!r}: links and graphs are not kept")
-        else:
-            continue
-        if holder is not None:
-            holder.remove(element)
 
 
 def import_qdpx(
@@ -741,8 +917,9 @@ def import_qdpx(
             raise InputError("no project.qde in the archive; is this a REFI-QDA project (.qdpx)?", path=path)
         with study.transaction() as session:
             importer = _Importer(session, archive, path, variables, positions, Path(sources_folder or path.parent))
-            tick = (lambda: progress(min(archive.total, info.file_size), info.file_size)) if progress else None
-            _walk(importer, archive.iterparse(info.filename, PROJECT_TAGS), tick)
+            tick = (lambda done: progress(min(done, info.file_size), info.file_size)) if progress else None
+            events = _events_elsewhere if info.file_size > PARALLEL_BYTES else _events
+            _walk(importer, events(archive, info.filename), tick)
             importer.finish()
             if importer.report.codings == 0 and importer.report.sources == 0 and importer.report.codes == 0:
                 raise InputError("the project holds no codes and no text sources Chorus can keep", path=path)

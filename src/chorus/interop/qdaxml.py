@@ -68,21 +68,21 @@ class Guids:
         return str(uuid.uuid5(self.namespace, f"{kind}:{key}"))
 
 
-_HEX = str.maketrans("", "", "0123456789abcdef-")
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def checked_guid(value: str | None) -> str | None:
     """A GUID worth keeping (lower case, no braces), or None for anything that is not one.
 
-    Same as QDA-XML's GUIDType pattern, written out because a big import checks
+    QDA-XML's GUIDType pattern, as one compiled expression: a big import checks
     two million of them.
     """
     if not value:
         return None
+    if _GUID.fullmatch(value):  # most are already clean
+        return value
     guid = value.strip("{}").lower()
-    if len(guid) == 36 and guid[8] == guid[13] == guid[18] == guid[23] == "-" and not guid.translate(_HEX):
-        return guid
-    return None
+    return guid if _GUID.fullmatch(guid) else None
 
 
 def clean(text: str) -> str:
@@ -106,7 +106,7 @@ def parse_stamp(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

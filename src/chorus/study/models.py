@@ -203,7 +203,6 @@ class Coding(Base):
     __tablename__ = "coding"
     __table_args__ = (
         UniqueConstraint("transcript_id", "code_id", "coder_id", "start", "end"),
-        Index("ix_coding_transcript_start", "transcript_id", "start"),
         # the parent key that keeps coding_turn.code_id in step when a code is merged
         Index("ux_coding_id_code", "id", "code_id", unique=True),
     )

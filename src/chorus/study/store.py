@@ -95,7 +95,7 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: It
         f'INSERT INTO {table.name} ({", ".join(dialect.identifier_preparer.quote(c) for c in columns)}) '
         f'VALUES ({", ".join([marker] * len(columns))})'
     )
-    convert = [(i, p) for i, p in enumerate(table.c[c].type.bind_processor(dialect) for c in columns) if p is not None]
+    convert = [(i, p) for i, p in enumerate(table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns) if p is not None]
     if convert:
         done: dict[tuple[int, Any], Any] = {}  # imported values repeat (one time stamp for many codings)
 
