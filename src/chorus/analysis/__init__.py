@@ -1,10 +1,14 @@
-"""Analysis by discipline: retrieval, boolean queries, matrices, talk share, co-occurrence, themes.
+"""Analysis by discipline: retrieval, boolean queries, matrices, talk share, co-occurrence, themes, agreement.
 
 Every function returns a pandas DataFrame (or a dict of them).
 """
 
+from chorus.analysis.agreement import agreement, consensus, disagreements, segment_agreement
 from chorus.analysis.matrix import cooccurrence, matrix, sample, talk_share
 from chorus.analysis.segments import query, segments
 from chorus.analysis.themes import Rule, format_p, themes
 
-__all__ = ["Rule", "cooccurrence", "format_p", "matrix", "query", "sample", "segments", "talk_share", "themes"]
+__all__ = [
+    "Rule", "agreement", "consensus", "cooccurrence", "disagreements", "format_p", "matrix", "query", "sample",
+    "segment_agreement", "segments", "talk_share", "themes",
+]

@@ -1,0 +1,391 @@
+"""Intercoder agreement: did coders who coded the same transcripts independently agree?
+
+Two views, as reviewers ask for them:
+
+- **by unit** (:func:`agreement`): the transcripts every coder coded are cut into
+  units (speaker turns, or sentences within turns); for each code, each coder
+  either applied it to a unit (a coding overlaps it) or did not. Per code and
+  over all codes: percent agreement, Cohen's kappa (two coders), Fleiss' kappa,
+  Krippendorff's alpha (nominal) and Brennan & Prediger's kappa (chance = 1/2
+  for coded/not coded).
+- **by segment** (:func:`segment_agreement`), as MAXQDA does it: each coded
+  segment of either coder agrees when the other coder coded the same code on a
+  segment overlapping it by at least ``overlap`` of their combined extent;
+  kappa corrected for chance as Brennan & Prediger (chance = 1 / number of codes).
+
+:func:`disagreements` lists the units the coders disagree on, with their text, for
+the meeting where coders resolve them; :func:`consensus` then writes the agreed
+and resolved codings under a consensus coder.
+
+>>> agreement(study, ["ann", "ben"], unit="turn")          # doctest: +SKIP
+                 code  units  percent_agreement  kappa  ...
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+
+from chorus.coding.autocode import sentence_spans
+from chorus.coding.codings import TurnIndex, add_coding
+from chorus.errors import ChorusError, InputError
+from chorus.ingest.files import read_table
+from chorus.study.lookup import coder as get_coder
+from chorus.study.models import Code, Coder, Coding, Transcript, Turn
+from chorus.study.store import Study
+
+Unit = Literal["turn", "sentence"]
+Chance = Literal["cohen", "brennan-prediger"]
+OVERALL = "(all codes)"
+
+
+# -- the statistics, on a units x coders matrix of category labels ----------------------
+def percent_agreement(ratings: np.ndarray) -> float:
+    """Share of units (rows) on which every coder (column) chose the same category."""
+    ratings = np.asarray(ratings)
+    if ratings.shape[0] == 0:
+        return float("nan")
+    return float(np.mean(np.all(ratings == ratings[:, :1], axis=1)))
+
+
+def cohen_kappa(ratings: np.ndarray) -> float:
+    """Cohen's kappa of exactly two coders (columns); NaN when chance agreement is total."""
+    ratings = np.asarray(ratings)
+    if ratings.ndim != 2 or ratings.shape[1] != 2:
+        raise ChorusError("Cohen's kappa compares exactly two coders; use Fleiss' kappa or alpha for more")
+    a, b = ratings[:, 0], ratings[:, 1]
+    categories = np.union1d(a, b)
+    observed = np.mean(a == b)
+    expected = sum(np.mean(a == c) * np.mean(b == c) for c in categories)
+    return _chance_corrected(observed, expected)
+
+
+def fleiss_kappa(ratings: np.ndarray) -> float:
+    """Fleiss' kappa for any number of coders who each rated every unit."""
+    ratings = np.asarray(ratings)
+    units, raters = ratings.shape
+    if units == 0 or raters < 2:
+        return float("nan")
+    counts = np.stack([(ratings == c).sum(axis=1) for c in np.unique(ratings)], axis=1)  # units x categories
+    p_unit = (np.sum(counts * counts, axis=1) - raters) / (raters * (raters - 1))
+    shares = counts.sum(axis=0) / (units * raters)
+    return _chance_corrected(float(np.mean(p_unit)), float(np.sum(shares * shares)))
+
+
+def krippendorff_alpha(ratings: np.ndarray) -> float:
+    """Krippendorff's alpha, nominal level, every coder rating every unit."""
+    ratings = np.asarray(ratings)
+    units, raters = ratings.shape
+    if units == 0 or raters < 2:
+        return float("nan")
+    values = np.unique(ratings)
+    counts = np.stack([(ratings == v).sum(axis=1) for v in values], axis=1).astype(float)  # n_uc
+    # coincidences o_ck = sum_u n_uc (n_uk - [c == k]) / (m_u - 1), m_u = raters for every unit
+    coincidence = (counts.T @ counts - np.diag(counts.sum(axis=0))) / (raters - 1)
+    n_c = coincidence.sum(axis=1)
+    n = n_c.sum()
+    if n <= 1:
+        return float("nan")
+    observed = coincidence.sum() - np.trace(coincidence)
+    expected = (n * n - np.sum(n_c * n_c)) / (n - 1)
+    if expected == 0:
+        return float("nan")
+    return float(1 - observed / expected)
+
+
+def brennan_prediger(ratings: np.ndarray, categories: int = 2) -> float:
+    """Kappa with chance agreement 1/q for q categories (Brennan & Prediger 1981)."""
+    return _chance_corrected(percent_agreement(ratings), 1 / categories)
+
+
+def _chance_corrected(observed: float, expected: float) -> float:
+    if np.isnan(observed) or np.isclose(expected, 1.0):
+        return float("nan")
+    return float((observed - expected) / (1 - expected))
+
+
+# -- units and who coded them ---------------------------------------------------------------
+@dataclass(frozen=True)
+class _Unit:
+    transcript: str
+    turn: int  # ordinal
+    sentence: int  # 0 for whole turns
+    start: int
+    end: int
+    speaker: str
+
+
+@dataclass
+class UnitCodings:
+    """The units of the transcripts all coders coded, and for each code and coder the units coded."""
+
+    coders: list[str]
+    codes: list[str]
+    units: list[_Unit]
+    coded: dict[tuple[str, str], np.ndarray]  # (code, coder) -> bool per unit
+    spans: dict[tuple[str, str, int], list[tuple[int, int]]]  # (code, coder, unit index) -> coded spans in it
+    texts: dict[str, str]
+
+    def ratings(self, code: str) -> np.ndarray:
+        """Units x coders, 1 where the coder applied ``code``."""
+        return np.stack([self.coded[(code, c)] for c in self.coders], axis=1).astype(int)
+
+
+def unit_codings(study: Study, coders: Sequence[str], unit: Unit = "turn", codes: Iterable[str] | None = None) -> UnitCodings:
+    """Who coded what, by unit, over the transcripts every one of ``coders`` has coded."""
+    coders = list(dict.fromkeys(coders))
+    if len(coders) < 2:
+        raise ChorusError("agreement needs at least two coders (--coders A B)")
+    if unit not in ("turn", "sentence"):
+        raise ChorusError(f"unknown unit {unit!r}; use 'turn' or 'sentence'")
+    with study.reading() as session:
+        found = {c.name: c.id for c in session.scalars(select(Coder).where(Coder.name.in_(coders)))}
+        missing = [c for c in coders if c not in found]
+        if missing:
+            known = ", ".join(sorted(session.scalars(select(Coder.name)))) or "none"
+            raise ChorusError(f"no coder called {', '.join(map(repr, missing))} in the study (coders: {known})")
+        rows = session.execute(
+            select(Coding.transcript_id, Code.name, Coding.coder_id, Coding.start, Coding.end)
+            .join(Code, Code.id == Coding.code_id)
+            .where(Coding.coder_id.in_(found.values()))
+        ).all()
+        by_coder: dict[int, set[int]] = {i: set() for i in found.values()}
+        for transcript_id, _, coder_id, _, _ in rows:
+            by_coder[coder_id].add(transcript_id)
+        shared = set.intersection(*by_coder.values())
+        if not shared:
+            raise ChorusError(f"{' and '.join(coders)} have not coded any transcript in common; agreement needs the same transcripts")
+        names = {t.id: t.name for t in session.scalars(select(Transcript).where(Transcript.id.in_(shared)))}
+        texts = {names[t.id]: t.text for t in session.scalars(select(Transcript).where(Transcript.id.in_(shared)))}
+        turn_rows = session.execute(
+            select(Turn.transcript_id, Turn.ordinal, Turn.start, Turn.end, Turn.speaker_label)
+            .where(Turn.transcript_id.in_(shared))
+            .order_by(Turn.transcript_id, Turn.start)
+        ).all()
+        wanted = list(codes) if codes is not None else sorted({r[1] for r in rows if r[0] in shared})
+    units: list[_Unit] = []
+    first_unit: dict[int, int] = {}
+    for transcript_id, ordinal, start, end, speaker in turn_rows:
+        first_unit.setdefault(transcript_id, len(units))
+        name = names[transcript_id]
+        if unit == "turn":
+            units.append(_Unit(name, ordinal, 0, start, end, speaker))
+        else:  # sentences as autocoding's sentence scope cuts them
+            for n, (a, b) in enumerate(sentence_spans(texts[name], start, end), start=1):
+                units.append(_Unit(name, ordinal, n, a, b, speaker))
+    starts = [u.start for u in units]
+    coder_name = {i: n for n, i in found.items()}
+    coded = {(code, c): np.zeros(len(units), dtype=bool) for code in wanted for c in coders}
+    spans: dict[tuple[str, str, int], list[tuple[int, int]]] = {}
+    bounds = sorted(first_unit.values()) + [len(units)]
+    limits = {t: (i, bounds[bounds.index(i) + 1]) for t, i in first_unit.items()}
+    for transcript_id, code, coder_id, start, end in rows:
+        if transcript_id not in shared or (code, coder_name[coder_id]) not in coded:
+            continue
+        lo, hi = limits.get(transcript_id, (0, 0))
+        index = max(bisect.bisect_right(starts, start, lo, hi) - 1, lo)
+        while index < hi and units[index].start < end:
+            if units[index].end > start:
+                coded[(code, coder_name[coder_id])][index] = True
+                spans.setdefault((code, coder_name[coder_id], index), []).append(
+                    (max(start, units[index].start), min(end, units[index].end))
+                )
+            index += 1
+    return UnitCodings(coders, wanted, units, coded, spans, texts)
+
+
+def agreement(
+    study: Study, coders: Sequence[str], unit: Unit = "turn", codes: Iterable[str] | None = None, chance: Chance = "cohen"
+) -> pd.DataFrame:
+    """Agreement per code, and over all codes, between coders who coded the same transcripts.
+
+    One row per code (and a last row, ``(all codes)``, over every code-unit
+    decision): ``units``, ``coded`` (units any coder coded), ``percent_agreement``,
+    ``kappa`` (Cohen's for two coders, Fleiss' for more; Brennan & Prediger's when
+    ``chance="brennan-prediger"``), ``cohen_kappa``, ``fleiss_kappa``,
+    ``brennan_prediger``, ``alpha`` (Krippendorff, nominal). Undefined values
+    (a code nobody or everybody applied everywhere) are NaN.
+    """
+    table = unit_codings(study, coders, unit, codes)
+    rows = []
+    blocks = []
+    for code in table.codes:
+        ratings = table.ratings(code)
+        blocks.append(ratings)
+        rows.append(_row(code, ratings, chance))
+    rows.append(_row(OVERALL, np.concatenate(blocks) if blocks else np.zeros((0, len(coders)), dtype=int), chance))
+    return pd.DataFrame(rows)
+
+
+def _row(code: str, ratings: np.ndarray, chance: Chance) -> dict[str, object]:
+    two = ratings.shape[1] == 2
+    cohen = cohen_kappa(ratings) if two else float("nan")
+    fleiss = fleiss_kappa(ratings)
+    bp = brennan_prediger(ratings)
+    return {
+        "code": code,
+        "units": int(ratings.shape[0]),
+        "coded": int(np.any(ratings == 1, axis=1).sum()) if ratings.size else 0,
+        "percent_agreement": percent_agreement(ratings),
+        "kappa": bp if chance == "brennan-prediger" else cohen if two else fleiss,
+        "cohen_kappa": cohen,
+        "fleiss_kappa": fleiss,
+        "brennan_prediger": bp,
+        "alpha": krippendorff_alpha(ratings),
+    }
+
+
+def disagreements(study: Study, coders: Sequence[str], unit: Unit = "turn", codes: Iterable[str] | None = None) -> pd.DataFrame:
+    """The units where the coders disagree, with their text, to resolve together.
+
+    Columns: ``transcript, turn, sentence, speaker, code, coded_by, not_coded_by,
+    text`` and an empty ``decision`` for the meeting to fill in (``keep`` or
+    ``drop``) before :func:`consensus` reads it back.
+    """
+    table = unit_codings(study, coders, unit, codes)
+    rows = []
+    for code in table.codes:
+        ratings = table.ratings(code)
+        for index in np.flatnonzero(ratings.min(axis=1) != ratings.max(axis=1)):
+            u = table.units[index]
+            rows.append({
+                "transcript": u.transcript, "turn": u.turn, "sentence": u.sentence, "speaker": u.speaker, "code": code,
+                "coded_by": ", ".join(c for c, r in zip(table.coders, ratings[index]) if r),
+                "not_coded_by": ", ".join(c for c, r in zip(table.coders, ratings[index]) if not r),
+                "text": table.texts[u.transcript][u.start:u.end], "decision": "",
+            })
+    columns = ["transcript", "turn", "sentence", "speaker", "code", "coded_by", "not_coded_by", "text", "decision"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def segment_agreement(study: Study, coders: Sequence[str], overlap: float = 0.9, codes: Iterable[str] | None = None) -> pd.DataFrame:
+    """MAXQDA-style agreement on coded segments of two coders.
+
+    A segment of one coder agrees when the other coded the same code on a
+    segment of the same transcript whose overlap is at least ``overlap`` of the
+    two segments' combined extent (intersection over union). One row per code and
+    ``(all codes)``: ``agree``, ``disagree``, ``percent_agreement``, and for the
+    overall row ``kappa`` corrected for chance as Brennan & Prediger with chance
+    1/number of codes.
+    """
+    coders = list(dict.fromkeys(coders))
+    if len(coders) != 2:
+        raise ChorusError("segment agreement compares exactly two coders")
+    if not 0 < overlap <= 1:
+        raise ChorusError(f"overlap must be a share between 0 and 1 (90% is 0.9), not {overlap}")
+    table = unit_codings(study, coders, "turn", codes)  # checks the coders and the shared transcripts
+    shared = set(table.texts)
+    with study.reading() as session:
+        rows = session.execute(
+            select(Transcript.name, Code.name, Coder.name, Coding.start, Coding.end)
+            .join(Transcript, Transcript.id == Coding.transcript_id).join(Code, Code.id == Coding.code_id)
+            .join(Coder, Coder.id == Coding.coder_id).where(Coder.name.in_(coders))
+        ).all()
+    segments: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
+    for transcript, code, coder, start, end in rows:
+        if transcript in shared and code in table.codes:
+            segments.setdefault((transcript, code, coder), []).append((start, end))
+    result = []
+    totals = [0, 0]
+    for code in table.codes:
+        agree = disagree = 0
+        for transcript in sorted(shared):
+            for me, other in (coders, coders[::-1]):
+                theirs = segments.get((transcript, code, other), [])
+                for start, end in segments.get((transcript, code, me), []):
+                    if any(_overlap(start, end, s, e) >= overlap for s, e in theirs):
+                        agree += 1
+                    else:
+                        disagree += 1
+        totals[0] += agree
+        totals[1] += disagree
+        result.append({"code": code, "agree": agree, "disagree": disagree, "percent_agreement": _share(agree, disagree), "kappa": float("nan")})
+    observed = _share(*totals)
+    kappa = _chance_corrected(observed, 1 / len(table.codes)) if table.codes else float("nan")
+    result.append({"code": OVERALL, "agree": totals[0], "disagree": totals[1], "percent_agreement": observed, "kappa": kappa})
+    return pd.DataFrame(result)
+
+
+def _overlap(a: int, b: int, c: int, d: int) -> float:
+    inter = min(b, d) - max(a, c)
+    return inter / (max(b, d) - min(a, c)) if inter > 0 else 0.0
+
+
+def _share(agree: int, disagree: int) -> float:
+    return agree / (agree + disagree) if agree + disagree else float("nan")
+
+
+def consensus(
+    study: Study, coders: Sequence[str], into: str = "consensus", unit: Unit = "turn", decisions: str | Path | None = None,
+    codes: Iterable[str] | None = None,
+) -> dict[str, int]:
+    """Write the consensus coding under coder ``into``: what all coders agreed on, plus resolved disagreements.
+
+    ``decisions`` is the :func:`disagreements` table (CSV/XLSX) with its
+    ``decision`` column filled in: ``keep`` codes the unit, ``drop`` leaves it;
+    a disagreement without a decision stays uncoded and is counted as
+    ``unresolved``. Agreed units keep the coders' own spans within the unit
+    (their union). All in one transaction.
+    """
+    table = unit_codings(study, coders, unit, codes)
+    keep: set[tuple[str, int, int, str]] = set()
+    dropped: set[tuple[str, int, int, str]] = set()
+    if decisions is not None:
+        for row in read_table(decisions):
+            decision = str(row.values.get("decision") or "").strip().casefold()
+            if not decision:
+                continue
+            try:
+                key = (str(row.values["transcript"]), int(row.values["turn"]), int(row.values["sentence"]), str(row.values["code"]))
+            except KeyError as exc:
+                raise InputError(f"no {exc.args[0]!r} value; keep the columns chorus agreement wrote", path=decisions, place=row.place) from None
+            except (TypeError, ValueError):
+                raise InputError("turn and sentence must be whole numbers", path=decisions, place=row.place) from None
+            if decision == "keep":
+                keep.add(key)
+            elif decision == "drop":
+                dropped.add(key)
+            else:
+                raise InputError(f"decision {decision!r} is neither 'keep' nor 'drop'", path=decisions, place=row.place)
+    summary = {"agreed": 0, "kept": 0, "dropped": 0, "unresolved": 0}
+    with study.transaction() as session:
+        coder = get_coder(session, into)
+        if session.scalar(select(Coding.id).where(Coding.coder_id == coder.id).limit(1)) is not None:
+            raise ChorusError(f"coder {into!r} already has codings; choose a new name for the consensus (--into)")
+        transcripts = {t.name: t for t in session.scalars(select(Transcript).where(Transcript.name.in_(table.texts)))}
+        code_rows = {c.name: c for c in session.scalars(select(Code).where(Code.name.in_(table.codes)))}
+        indexes = {name: TurnIndex(t) for name, t in transcripts.items()}
+        for code in table.codes:
+            ratings = table.ratings(code)
+            for index in np.flatnonzero(ratings.max(axis=1) == 1):
+                u = table.units[index]
+                key = (u.transcript, u.turn, u.sentence, code)
+                if ratings[index].min() == 1:
+                    spans = [s for c in table.coders for s in table.spans.get((code, c, index), [])]
+                    summary["agreed"] += 1
+                elif key in keep:
+                    spans = [(u.start, u.end)]
+                    summary["kept"] += 1
+                else:
+                    summary["dropped" if key in dropped else "unresolved"] += 1
+                    continue
+                for start, end in _union(spans):
+                    add_coding(session, transcripts[u.transcript], code_rows[code], coder, start, end, index=indexes[u.transcript])
+    return summary
+
+
+def _union(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged

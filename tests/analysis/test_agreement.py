@@ -1,0 +1,190 @@
+"""Intercoder agreement: the statistics equal reference implementations; units, segments, disagreements, consensus."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import krippendorff
+import numpy as np
+import pytest
+from sklearn.metrics import cohen_kappa_score
+from sqlalchemy import select
+from statsmodels.stats.inter_rater import aggregate_raters
+from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
+
+from chorus.coding import apply_code
+from chorus.errors import ChorusError, InputError
+from chorus.study.models import Code, Coder, Coding, Transcript, Turn
+from tests.helpers import code_demo, load_demo
+
+ag = importlib.import_module("chorus.analysis.agreement")  # the module (chorus.analysis.agreement is also the function)
+
+TOLERANCE = 1e-9
+
+
+def reference_alpha(ratings: np.ndarray) -> float:
+    return krippendorff.alpha(reliability_data=ratings.T, level_of_measurement="nominal")
+
+
+def reference_fleiss(ratings: np.ndarray) -> float:
+    return sm_fleiss(aggregate_raters(ratings)[0])
+
+
+# Shared test data: Fleiss (1971)-style classification of 10 subjects by 5 raters into 3 categories,
+# the krippendorff package's complete-data example shape, and seeded random tables of every size used.
+CLASSIC = np.array([
+    [1, 1, 1, 1, 1], [1, 1, 1, 2, 2], [2, 2, 2, 2, 3], [3, 3, 3, 3, 3], [1, 2, 2, 2, 2],
+    [1, 1, 3, 3, 3], [2, 2, 2, 2, 2], [1, 1, 1, 1, 2], [3, 3, 3, 1, 1], [2, 2, 3, 3, 3],
+])
+
+
+def tables() -> list[np.ndarray]:
+    rng = np.random.default_rng(20261124)
+    found = [CLASSIC, CLASSIC[:, :2], CLASSIC[:, :3]]
+    for units, coders, categories in [(40, 2, 2), (200, 2, 2), (57, 3, 2), (120, 4, 3), (300, 5, 4), (25, 2, 5)]:
+        truth = rng.integers(0, categories, size=units)
+        noise = rng.random((units, coders)) < 0.25
+        found.append(np.where(noise, rng.integers(0, categories, size=(units, coders)), truth[:, None]))
+    return found
+
+
+@pytest.mark.parametrize("ratings", tables(), ids=lambda r: f"{r.shape[0]}x{r.shape[1]}")
+def test_the_statistics_equal_the_reference_implementations(ratings: np.ndarray):
+    assert abs(ag.krippendorff_alpha(ratings) - reference_alpha(ratings)) < TOLERANCE
+    assert abs(ag.fleiss_kappa(ratings) - reference_fleiss(ratings)) < TOLERANCE
+    if ratings.shape[1] == 2:
+        assert abs(ag.cohen_kappa(ratings) - cohen_kappa_score(ratings[:, 0], ratings[:, 1])) < TOLERANCE
+    agreed = np.mean([len(set(row)) == 1 for row in ratings.tolist()])
+    assert abs(ag.percent_agreement(ratings) - agreed) < TOLERANCE
+    categories = len(np.unique(ratings))
+    assert abs(ag.brennan_prediger(ratings, categories) - (agreed - 1 / categories) / (1 - 1 / categories)) < TOLERANCE
+
+
+def test_undefined_statistics_are_nan_not_errors():
+    nobody = np.zeros((10, 2), dtype=int)
+    assert ag.percent_agreement(nobody) == 1.0
+    assert np.isnan(ag.cohen_kappa(nobody)) and np.isnan(ag.fleiss_kappa(nobody)) and np.isnan(ag.krippendorff_alpha(nobody))
+    with pytest.raises(ChorusError, match="exactly two coders"):
+        ag.cohen_kappa(np.zeros((3, 3)))
+
+
+@pytest.fixture
+def two_coders(study):
+    """The demo coded by pattern (autocoder), and a second coder who applied half the same codes by turn."""
+    code_demo(study)
+    with study.reading() as session:
+        rows = session.execute(
+            select(Transcript.name, Turn.ordinal, Code.name)
+            .join(Coding, Coding.transcript_id == Transcript.id).join(Code, Code.id == Coding.code_id)
+            .join(Turn, (Turn.transcript_id == Coding.transcript_id) & (Turn.start <= Coding.start) & (Turn.end >= Coding.end))
+            .where(Transcript.name.in_(["FG01", "FG02"]))
+            .distinct().order_by(Transcript.name, Turn.ordinal, Code.name)
+        ).all()
+    for n, (transcript, ordinal, code) in enumerate(rows):
+        if n % 3:  # ben agrees on two in three; and codes one turn autocoder did not
+            apply_code(study, transcript, code, "ben", turn=ordinal)
+    apply_code(study, "FG01", "Funding", "ben", turn=1)
+    return study
+
+
+def independent_ratings(study, coders: list[str], code: str) -> np.ndarray:
+    """Units x coders for one code, read from the store without Chorus's agreement code."""
+    with study.reading() as session:
+        shared = set.intersection(*[
+            set(session.scalars(select(Coding.transcript_id).join(Coder).where(Coder.name == c))) for c in coders
+        ])
+        turns = session.execute(select(Turn.id, Turn.transcript_id, Turn.start, Turn.end).where(Turn.transcript_id.in_(shared)).order_by(Turn.transcript_id, Turn.start)).all()
+        spans = session.execute(
+            select(Coder.name, Coding.transcript_id, Coding.start, Coding.end).join(Coder).join(Code).where(Code.name == code, Coder.name.in_(coders))
+        ).all()
+    return np.array([
+        [int(any(c == coder and t == tid and s < end and e > start for c, t, s, e in spans)) for coder in coders]
+        for _, tid, start, end in turns
+    ])
+
+
+def test_agreement_by_turn_matches_the_references_on_the_study(two_coders):
+    coders = ["autocoder", "ben"]
+    table = ag.agreement(two_coders, coders, unit="turn")
+    assert table["code"].iloc[-1] == ag.OVERALL
+    pooled = []
+    for row in table.iloc[:-1].itertuples():
+        ratings = independent_ratings(two_coders, coders, row.code)
+        pooled.append(ratings)
+        assert row.units == len(ratings)
+        assert row.percent_agreement == pytest.approx(np.mean(ratings[:, 0] == ratings[:, 1]), abs=TOLERANCE)
+        if len(np.unique(ratings)) > 1:
+            assert abs(row.kappa - cohen_kappa_score(ratings[:, 0], ratings[:, 1])) < TOLERANCE
+            assert abs(row.alpha - reference_alpha(ratings)) < TOLERANCE
+            assert abs(row.fleiss_kappa - reference_fleiss(ratings)) < TOLERANCE
+    overall = np.concatenate(pooled)
+    assert abs(table["alpha"].iloc[-1] - reference_alpha(overall)) < TOLERANCE
+    assert 0.3 < table["kappa"].iloc[-1] < 0.95  # they agree, not perfectly
+    bp = ag.agreement(two_coders, coders, chance="brennan-prediger")
+    assert (bp["kappa"] == bp["brennan_prediger"]).all()
+
+
+def test_sentence_units_and_three_coders(two_coders):
+    apply_code(two_coders, "FG01", "Funding", "cleo", turn=1)
+    table = ag.agreement(two_coders, ["autocoder", "ben", "cleo"], unit="sentence")
+    assert table["cohen_kappa"].isna().all()  # two coders only
+    assert (table["kappa"].dropna() == table["fleiss_kappa"].dropna()).all()
+    by_turn = ag.agreement(two_coders, ["autocoder", "ben", "cleo"], unit="turn")
+    assert table["units"].iloc[0] > by_turn["units"].iloc[0]  # turns hold several sentences
+
+
+def test_segment_agreement_counts_overlap_as_maxqda_does(study):
+    load_demo(study, transcripts=["FG01"])
+    with study.reading() as session:
+        turn = session.scalars(select(Turn).join(Transcript).where(Transcript.name == "FG01", Turn.ordinal == 2)).one()
+        a, b = turn.start, turn.start + 100
+    apply_code(study, "FG01", "Funding", "ann", start=a, end=b)
+    apply_code(study, "FG01", "Funding", "ben", start=a + 5, end=b)  # overlap 95 of 100
+    apply_code(study, "FG01", "Collaboration", "ann", start=a, end=b)
+    table = ag.segment_agreement(study, ["ann", "ben"], overlap=0.9)
+    funding = table.set_index("code").loc["Funding"]
+    assert (funding.agree, funding.disagree) == (2, 0)
+    strict = ag.segment_agreement(study, ["ann", "ben"], overlap=0.96).set_index("code")
+    assert (strict.loc["Funding"].agree, strict.loc["Funding"].disagree) == (0, 2)
+    overall = table.iloc[-1]
+    assert (overall.agree, overall.disagree) == (2, 1)
+    observed, chance = 2 / 3, 1 / 2  # two codes compared
+    assert overall.kappa == pytest.approx((observed - chance) / (1 - chance), abs=TOLERANCE)
+
+
+def test_disagreements_list_the_text_and_consensus_writes_the_resolution(two_coders, tmp_path: Path):
+    coders = ["autocoder", "ben"]
+    listed = ag.disagreements(two_coders, coders)
+    assert len(listed) > 0 and set(listed.columns) >= {"transcript", "turn", "code", "coded_by", "not_coded_by", "text", "decision"}
+    with two_coders.reading() as session:
+        first_turn = session.scalar(select(Turn).join(Transcript).where(Transcript.name == "FG01", Turn.ordinal == 1))
+        text = first_turn.transcript.text[first_turn.start:first_turn.end]
+    row = listed[(listed.transcript == "FG01") & (listed.turn == 1) & (listed.code == "Funding")].iloc[0]
+    assert row.text == text and row.coded_by == "ben" and row.not_coded_by == "autocoder"
+    listed["decision"] = ["keep" if i == 0 else "drop" if i == 1 else "" for i in range(len(listed))]
+    decisions = tmp_path / "decisions.csv"
+    listed.to_csv(decisions, index=False)
+    summary = ag.consensus(two_coders, coders, into="consensus", decisions=decisions)
+    agreed = int(ag.agreement(two_coders, coders).iloc[:-1].eval("coded").sum())  # sanity: agreed <= coded
+    assert summary["kept"] == 1 and summary["dropped"] == 1 and summary["unresolved"] == len(listed) - 2
+    assert 0 < summary["agreed"] <= agreed
+    with two_coders.reading() as session:
+        stored = session.scalar(select(Coder).where(Coder.name == "consensus"))
+        assert len(session.scalars(select(Coding).where(Coding.coder_id == stored.id)).all()) >= summary["agreed"] + 1
+    with pytest.raises(ChorusError, match="already has codings"):
+        ag.consensus(two_coders, coders, into="consensus")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("transcript,turn,sentence,code,decision\nFG01,1,0,Funding,maybe\n", encoding="utf-8")
+    with pytest.raises(InputError, match="line 2"):
+        ag.consensus(two_coders, coders, into="other", decisions=bad)
+
+
+def test_coders_without_common_transcripts_are_told_so(study):
+    load_demo(study, transcripts=["FG01", "FG02"])
+    apply_code(study, "FG01", "Funding", "ann", turn=2)
+    apply_code(study, "FG02", "Funding", "ben", turn=2)
+    with pytest.raises(ChorusError, match="not coded any transcript in common"):
+        ag.agreement(study, ["ann", "ben"])
+    with pytest.raises(ChorusError, match="no coder called 'zed'"):
+        ag.agreement(study, ["ann", "zed"])
