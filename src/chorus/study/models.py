@@ -270,3 +270,38 @@ class Memo(Base):
     coding_id: Mapped[int | None] = mapped_column(ForeignKey("coding.id", ondelete="CASCADE"))
 
     coder: Mapped[Coder] = relationship()
+
+
+class AuditEntry(Base):
+    """One change to the study: who made it, when, and the row before and after.
+
+    Written by the store itself on every flush and bulk insert (see
+    :mod:`chorus.study.audit`); the database refuses to update or delete it.
+    Transcript text is logged as its hash and length, never the words, so the
+    log holds no protected health information a transcript may contain.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(10))  # insert, update, delete
+    entity: Mapped[str] = mapped_column(String(50))  # the table
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class CodebookVersion(Base):
+    """A named snapshot of the whole codebook, to cite, compare and date codings by."""
+
+    __tablename__ = "codebook_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    codes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)

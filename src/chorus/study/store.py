@@ -25,6 +25,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from chorus.errors import StudyError
+from chorus.study import audit
 from chorus.study.models import StudyInfo
 
 CONFIG_FILE = "chorus.json"
@@ -111,11 +112,14 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: It
             return record
 
         rows = map(processed, rows)
+    rows = rows if isinstance(rows, list) else list(rows)
     cursor = connection.connection.cursor()
     try:
-        cursor.executemany(sql, rows if isinstance(rows, list) else list(rows))
+        cursor.executemany(sql, rows)
     finally:
         cursor.close()
+    key = list(columns).index("id") if "id" in columns else None
+    audit.record_bulk(session, table, len(rows), None if key is None else (row[key] for row in rows))
 
 
 def _alembic_config(connection) -> Config:  # noqa: ANN001 - SQLAlchemy Connection
@@ -144,7 +148,9 @@ class Study:
         self.url = url
         self.name = name
         self.engine = make_engine(url)
+        self.actor = audit.default_actor()  # who the audit log names for changes made through this object
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        audit.watch(self._sessions)
 
     @property
     def dialect(self) -> str:
@@ -152,9 +158,14 @@ class Study:
         return self.engine.dialect.name
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session whose work is committed on success and rolled back on any error."""
+    def transaction(self, actor: str | None = None) -> Iterator[Session]:
+        """A session whose work is committed on success and rolled back on any error.
+
+        Its changes are logged in the audit trail under ``actor`` (by default
+        :attr:`actor`: ``CHORUS_USER`` or the login name).
+        """
         session = self._sessions()
+        session.info["actor"] = actor or self.actor
         try:
             yield session
             session.commit()

@@ -1,0 +1,110 @@
+"""Codebook versions: snapshot the codebook, compare two versions, and date codings by version.
+
+An inductive codebook changes as analysis goes on; a methods section says which
+version the reported coding used. A snapshot keeps every code's path and
+meaning; :func:`diff` says what was added, removed, renamed, moved or redefined
+between two versions (codes are matched by their identity in the store, so a
+rename is a rename, not a removal and an addition); :func:`codings_by_version`
+counts the codings made under each version (from its snapshot to the next),
+by their creation time.
+
+>>> snapshot(study, "after the first two groups")           # doctest: +SKIP
+1
+>>> diff(study, 1, 2)                                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from chorus.errors import ChorusError
+from chorus.study.codebook import CODE_FIELDS
+from chorus.study.lookup import all_codes, code_path
+from chorus.study.models import Coder, Coding, CodebookVersion
+from chorus.study.store import Study
+
+_COMPARED = ("path", *CODE_FIELDS)
+
+
+def snapshot(study: Study, label: str | None = None) -> int:
+    """Store the codebook as it is now as the next version; returns its number."""
+    with study.transaction() as session:
+        codes = [
+            {"id": c.id, "path": code_path(c), "name": c.name, **{k: getattr(c, k) for k in CODE_FIELDS}}
+            for c in all_codes(session)
+        ]
+        if not codes:
+            raise ChorusError("the codebook is empty; import or add codes before taking a version")
+        number = (session.scalar(select(func.max(CodebookVersion.number))) or 0) + 1
+        session.add(CodebookVersion(number=number, label=label, actor=session.info.get("actor") or study.actor, codes=codes))
+        return number
+
+
+def versions(study: Study) -> pd.DataFrame:
+    """Every version: ``number, label, created_at, actor, codes``."""
+    with study.reading() as session:
+        rows = [
+            {"number": v.number, "label": v.label or "", "created_at": v.created_at, "actor": v.actor, "codes": len(v.codes)}
+            for v in session.scalars(select(CodebookVersion).order_by(CodebookVersion.number))
+        ]
+    return pd.DataFrame(rows, columns=["number", "label", "created_at", "actor", "codes"])
+
+
+def _version(study: Study, number: int) -> list[dict[str, Any]]:
+    with study.reading() as session:
+        found = session.scalar(select(CodebookVersion).where(CodebookVersion.number == number))
+        if found is None:
+            known = ", ".join(str(n) for n in session.scalars(select(CodebookVersion.number).order_by(CodebookVersion.number)))
+            raise ChorusError(f"there is no codebook version {number} (versions: {known or 'none yet; chorus codebook snapshot'})")
+        return list(found.codes)
+
+
+def diff(study: Study, old: int, new: int) -> pd.DataFrame:
+    """What changed from version ``old`` to ``new``: ``change, code, field, before, after``.
+
+    ``change`` is ``added``, ``removed``, ``renamed``, ``moved`` or ``redefined``
+    (any of colour, definition, inclusion, exclusion, example).
+    """
+    before = {c["id"]: c for c in _version(study, old)}
+    after = {c["id"]: c for c in _version(study, new)}
+    rows = []
+    for key in sorted(after.keys() - before.keys(), key=lambda k: after[k]["path"]):
+        rows.append({"change": "added", "code": after[key]["path"], "field": "", "before": "", "after": after[key]["path"]})
+    for key in sorted(before.keys() - after.keys(), key=lambda k: before[k]["path"]):
+        rows.append({"change": "removed", "code": before[key]["path"], "field": "", "before": before[key]["path"], "after": ""})
+    for key in sorted(before.keys() & after.keys(), key=lambda k: after[k]["path"]):
+        a, b = before[key], after[key]
+        for field in _COMPARED:
+            if (a.get(field) or "") == (b.get(field) or ""):
+                continue
+            if field == "path":
+                change = "renamed" if a["name"] != b["name"] else "moved"
+            else:
+                change = "redefined"
+            rows.append({"change": change, "code": b["path"], "field": field, "before": a.get(field) or "", "after": b.get(field) or ""})
+    return pd.DataFrame(rows, columns=["change", "code", "field", "before", "after"])
+
+
+def codings_by_version(study: Study) -> pd.DataFrame:
+    """Codings made under each version, by coder: ``version, label, coder, codings``.
+
+    A coding belongs to the last version snapshotted before it was made
+    (``0``: before any version). Imported codings keep the time their tool gave them.
+    """
+    with study.reading() as session:
+        marks = session.execute(select(CodebookVersion.number, CodebookVersion.label, CodebookVersion.created_at).order_by(CodebookVersion.number)).all()
+        rows = session.execute(select(Coder.name, Coding.created_at).join(Coder, Coder.id == Coding.coder_id)).all()
+    labels = {0: "(before any version)", **{n: label or "" for n, label, _ in marks}}
+    frame = pd.DataFrame(rows, columns=["coder", "created_at"])
+    if frame.empty:
+        return pd.DataFrame(columns=["version", "label", "coder", "codings"])
+    times = pd.to_datetime(frame["created_at"], utc=True)
+    frame["version"] = 0
+    for number, _, at in marks:  # SQLite gives times back without their zone; they are UTC
+        frame.loc[times >= pd.to_datetime(at, utc=True), "version"] = number
+    counted = frame.groupby(["version", "coder"]).size().rename("codings").reset_index()
+    counted.insert(1, "label", counted["version"].map(labels))
+    return counted

@@ -1,0 +1,212 @@
+"""The audit trail: every change to the study, with who made it, when, and the row before and after.
+
+Reviewers ask whether every number can be traced. Chorus logs at the one place
+all writes pass, the store's session, rather than in each command, so no
+write path can forget:
+
+- every ORM flush (inserts, updates, deletes of participants, groups,
+  transcripts, turns, codes, codings, memos, coders, ...),
+- ORM ``update()``/``delete()`` statements run through a session,
+- bulk inserts (:func:`chorus.study.store.bulk_insert`: big imports), one entry
+  per batch with its row count and id range.
+
+The database itself refuses to change or delete an entry (triggers made by
+migration 0005). Transcript text is logged as a hash and a length, so the log
+never holds the words a de-identification removed.
+
+>>> log(study, entity="coding").tail(3)                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Table, event, insert, inspect, select
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+
+from chorus.errors import ChorusError
+from chorus.study.models import AuditEntry, Base, utcnow
+
+#: Tables whose changes are not logged: the log itself, and coding_turn, which the
+#: store derives from codings and turns (their own entries say what changed).
+UNLOGGED = frozenset({"audit_log", "coding_turn", "alembic_version"})
+_TEXT_COLUMNS = {("transcript", "text")}  # logged as hash and length only
+
+
+def default_actor() -> str:
+    """Who is changing the study: ``CHORUS_USER``, else the login name."""
+    try:
+        return os.environ.get("CHORUS_USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _plain(table: str, column: str, value: Any) -> Any:
+    if (table, column) in _TEXT_COLUMNS and isinstance(value, str):
+        return {"sha256": hashlib.sha256(value.encode("utf-8")).hexdigest(), "characters": len(value)}
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (dict, list)):
+        return json.loads(json.dumps(value, default=str))
+    return value
+
+
+def _row(table: str, values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(table, k, v) for k, v in values.items()}
+
+
+def _entry(session: Session, action: str, table: str, entity_id: Any, before: dict | None, after: dict | None) -> dict[str, Any]:
+    return {
+        "at": utcnow(), "actor": session.info.get("actor") or default_actor(), "action": action, "entity": table,
+        "entity_id": entity_id if isinstance(entity_id, int) else None, "before": before, "after": after,
+    }
+
+
+def _write(session: Session, entries: Sequence[dict[str, Any]]) -> None:
+    if entries:
+        session.connection().execute(insert(AuditEntry.__table__), list(entries))
+
+
+def _loaded(obj: Any) -> tuple[str, dict[str, Any]]:
+    """An object's table and its column values as loaded (never triggering a load)."""
+    state = inspect(obj)
+    table = state.mapper.local_table.name
+    values = {attr.key: state.dict[attr.key] for attr in state.mapper.column_attrs if attr.key in state.dict}
+    return table, values
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    entries = []
+    for obj in session.new:
+        table, values = _loaded(obj)
+        if table not in UNLOGGED:
+            entries.append(_entry(session, "insert", table, values.get("id"), None, _row(table, values)))
+    for obj in session.dirty:
+        state = inspect(obj)
+        table = state.mapper.local_table.name
+        if table in UNLOGGED or not session.is_modified(obj, include_collections=False):
+            continue
+        before, after = {}, {}
+        for attr in state.mapper.column_attrs:
+            history = state.attrs[attr.key].history
+            if history.added or history.deleted:
+                before[attr.key] = _plain(table, attr.key, history.deleted[0] if history.deleted else None)
+                after[attr.key] = _plain(table, attr.key, history.added[0] if history.added else None)
+        if after:
+            entries.append(_entry(session, "update", table, state.dict.get("id"), before, after))
+    for obj in session.deleted:
+        table, values = _loaded(obj)
+        if table not in UNLOGGED:
+            entries.append(_entry(session, "delete", table, values.get("id"), _row(table, values), None))
+    entries += _links(session)
+    _write(session, entries)
+
+
+def _links(session: Session) -> list[dict[str, Any]]:
+    """Rows of association tables (membership) written through a many-to-many relationship."""
+    seen: set[tuple[str, str, frozenset]] = set()
+    entries = []
+    for obj in [*session.new, *session.dirty]:
+        state = inspect(obj)
+        for prop in state.mapper.relationships:
+            if prop.secondary is None or prop.viewonly or prop.key not in state.dict:
+                continue
+            history = state.attrs[prop.key].history
+            for action, others in (("insert", history.added), ("delete", history.deleted)):
+                for other in others:
+                    row = {c.name: getattr(obj, state.mapper.get_property_by_column(local).key) for local, c in prop.synchronize_pairs}
+                    other_mapper = inspect(other).mapper
+                    row |= {c.name: getattr(other, other_mapper.get_property_by_column(remote).key) for remote, c in prop.secondary_synchronize_pairs}
+                    key = (action, prop.secondary.name, frozenset(row.items()))
+                    if key not in seen:
+                        seen.add(key)
+                        entries.append(_entry(session, action, prop.secondary.name, None, row if action == "delete" else None, row if action == "insert" else None))
+    return entries
+
+
+def _on_statement(state: ORMExecuteState) -> Any:
+    """ORM update()/delete() statements: log each affected row before (and after) the change."""
+    if not (state.is_update or state.is_delete):
+        return None
+    table = state.statement.table
+    if not isinstance(table, Table) or table.name in UNLOGGED:
+        return None
+    session = state.session
+    where = state.statement.whereclause
+    query = select(table) if where is None else select(table).where(where)
+    before = [dict(r) for r in session.connection().execute(query).mappings()]
+    result = state.invoke_statement()
+    key = table.c.get("id")
+    if state.is_update and key is not None:
+        ids = [r["id"] for r in before]
+        after = {r["id"]: dict(r) for r in session.connection().execute(select(table).where(key.in_(ids))).mappings()} if ids else {}
+        entries = [
+            _entry(session, "update", table.name, r["id"], _row(table.name, r), _row(table.name, after.get(r["id"], {})))
+            for r in before
+        ]
+    else:
+        action = "update" if state.is_update else "delete"
+        entries = [_entry(session, action, table.name, r.get("id"), _row(table.name, r), None) for r in before]
+    _write(session, entries)
+    return result
+
+
+def record_bulk(session: Session, table: Table, count: int, ids: Iterable[int] | None = None) -> None:
+    """One entry for a bulk insert of ``count`` rows (with their id range when they have ids)."""
+    if table.name in UNLOGGED or count == 0:
+        return
+    after: dict[str, Any] = {"rows": count}
+    if ids is not None:
+        known = list(ids)
+        if known:
+            after.update(first_id=min(known), last_id=max(known))
+    _write(session, [_entry(session, "insert", table.name, None, None, after)])
+
+
+def watch(sessions: sessionmaker[Session]) -> None:
+    """Log every change made through sessions of this factory."""
+    event.listen(sessions, "after_flush", _after_flush)
+    event.listen(sessions, "do_orm_execute", _on_statement)
+
+
+def log(study: Any, entity: str | None = None, entity_id: int | None = None, actor: str | None = None) -> pd.DataFrame:
+    """The audit trail, oldest first: ``id, at, actor, action, entity, entity_id, before, after`` (JSON text)."""
+    query = select(AuditEntry).order_by(AuditEntry.id)
+    if entity is not None:
+        known = sorted(set(Base.metadata.tables) - UNLOGGED)
+        if entity not in known:
+            raise ChorusError(f"no such kind of record {entity!r}; the log covers: {', '.join(known)}")
+        query = query.where(AuditEntry.entity == entity)
+    if entity_id is not None:
+        query = query.where(AuditEntry.entity_id == entity_id)
+    if actor is not None:
+        query = query.where(AuditEntry.actor == actor)
+    with study.reading() as session:
+        rows = [
+            {
+                "id": e.id, "at": e.at, "actor": e.actor, "action": e.action, "entity": e.entity, "entity_id": e.entity_id,
+                "before": None if e.before is None else json.dumps(e.before, sort_keys=True, ensure_ascii=False),
+                "after": None if e.after is None else json.dumps(e.after, sort_keys=True, ensure_ascii=False),
+            }
+            for e in session.scalars(query)
+        ]
+    return pd.DataFrame(rows, columns=["id", "at", "actor", "action", "entity", "entity_id", "before", "after"])
+
+
+def summary(study: Any) -> pd.DataFrame:
+    """Changes counted by record kind, action and who made them, with the first and last time."""
+    frame = log(study)
+    if frame.empty:
+        return pd.DataFrame(columns=["entity", "action", "actor", "changes", "first", "last"])
+    return (
+        frame.groupby(["entity", "action", "actor"])
+        .agg(changes=("id", "size"), first=("at", "min"), last=("at", "max"))
+        .reset_index()
+    )

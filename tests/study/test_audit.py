@@ -1,0 +1,193 @@
+"""The audit trail: every library write leaves entries naming who, when, before and after; the log is append-only."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect as inspect_db
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
+
+import chorus
+from chorus.coding import add_memo, apply_code, autocode, codes, remove_code, remove_coding
+from chorus.ingest import import_codebook, import_groups, import_roster, import_transcripts
+from chorus.ingest.transcripts import remove_transcript
+from chorus.interop import import_qdc, import_qdpx
+from chorus.study import audit
+from chorus.study.models import AuditEntry, Coding, Transcript
+from tests.helpers import DEMO, load_demo
+from tests.interop import tiny
+
+QDC = """<?xml version="1.0" encoding="utf-8"?>
+<CodeBook xmlns="urn:QDA-XML:codebook:1.0" origin="test"><Codes>
+<Code guid="5f1c1c1e-0000-4000-8000-000000000001" name="Hope" isCodable="true"/></Codes></CodeBook>
+"""
+
+
+def _a_coding(study) -> int:
+    with study.reading() as session:
+        return session.scalar(select(Coding.id).order_by(Coding.id))
+
+
+def _analysis():
+    return importlib.import_module("chorus.analysis.agreement")
+
+
+def _versions():
+    return importlib.import_module("chorus.coding.versions")
+
+
+def _privacy():
+    return importlib.import_module("chorus.privacy.deidentify")
+
+
+#: A representative call of every library function that writes to a study.
+WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
+    "chorus.analysis.agreement.consensus": lambda s, _: _analysis().consensus(s, ["ann", "ben"], into="agreed"),
+    "chorus.coding.autocode.autocode": lambda s, _: autocode(s, "Funding", "robot", pattern="fund", scope="sentence"),
+    "chorus.coding.codes.add": lambda s, _: codes.add(s, "Hope", definition="Talk of hope"),
+    "chorus.coding.codes.delete": lambda s, _: codes.delete(s, "Collaboration", discard_codings=True),
+    "chorus.coding.codes.describe": lambda s, _: codes.describe(s, "Funding", definition="Money for the service."),
+    "chorus.coding.codes.merge": lambda s, _: codes.merge(s, "Collaboration", "Communication"),
+    "chorus.coding.codes.move": lambda s, _: codes.move(s, "Funding", None),
+    "chorus.coding.codes.rename": lambda s, _: codes.rename(s, "Funding", "Money"),
+    "chorus.coding.codings.apply_code": lambda s, _: apply_code(s, "FG01", "Funding", "ann", turn=4),
+    "chorus.coding.codings.remove_code": lambda s, _: remove_code(s, "FG01", "Funding", "ann", turn=2),
+    "chorus.coding.codings.remove_coding": lambda s, _: remove_coding(s, _a_coding(s)),
+    "chorus.coding.memos.add_memo": lambda s, _: add_memo(s, "Money first", "ann", code="Funding"),
+    "chorus.coding.versions.snapshot": lambda s, _: _versions().snapshot(s, "after first pass"),
+    "chorus.ingest.codebook.import_codebook": lambda s, tmp: import_codebook(s, _file(tmp, "codes.csv", "code,parent\nHope,\n")),
+    "chorus.ingest.roster.import_groups": lambda s, tmp: import_groups(s, _file(tmp, "groups.csv", "group,date\nFG99,2024-05-01\n")),
+    "chorus.ingest.roster.import_roster": lambda s, tmp: import_roster(
+        s, _file(tmp, "roster.csv", "id,pseudonym,discipline,care_team,group\nP999,Nurse Zed,nurse,solid tumor,FG01\n")
+    ),
+    "chorus.ingest.transcripts.import_transcripts": lambda s, _: import_transcripts(s, [DEMO / "transcripts" / "FG03.txt"]),
+    "chorus.ingest.transcripts.remove_transcript": lambda s, _: remove_transcript(s, "FG02"),
+    "chorus.interop.load.import_qdc": lambda s, tmp: import_qdc(s, _file(tmp, "x.qdc", QDC)),
+    "chorus.interop.load.import_qdpx": lambda s, tmp: import_qdpx(
+        s, tiny.write(tmp, tiny.project_xml().replace('name="FG01"', 'name="FG11"')), variables={"Profession": "discipline"}
+    ),
+    "chorus.privacy.deidentify.apply": lambda s, tmp: _deidentify(s, tmp),
+    "chorus.privacy.deidentify.restore": lambda s, tmp: _privacy().restore(s, _deidentify(s, tmp)),
+}
+
+#: Library functions that take a study and only read it.
+READS = {
+    "chorus.analysis.agreement.agreement", "chorus.analysis.agreement.disagreements",
+    "chorus.analysis.agreement.segment_agreement", "chorus.analysis.agreement.unit_codings",
+    "chorus.analysis.matrix.cooccurrence", "chorus.analysis.matrix.matrix", "chorus.analysis.matrix.sample",
+    "chorus.analysis.matrix.talk_share", "chorus.analysis.segments.query", "chorus.analysis.segments.segments",
+    "chorus.analysis.themes.themes", "chorus.coding.codes.codebook", "chorus.coding.memos.memos",
+    "chorus.coding.versions.versions", "chorus.coding.versions.diff", "chorus.coding.versions.codings_by_version",
+    "chorus.interop.export.export_qdc", "chorus.interop.export.export_qdpx", "chorus.privacy.deidentify.find",
+    "chorus.privacy.deidentify.summary", "chorus.report.build.build", "chorus.report.build.tables",
+    "chorus.report.build.methods", "chorus.report.build.coder_pairs", "chorus.study.audit.log", "chorus.study.audit.summary",
+}
+
+
+def _deidentify(study, folder: Path) -> Path:
+    """A transcript naming a patient, de-identified; returns the key."""
+    path = _file(folder, "FG12.txt", "Adaeze: I still think about Emma Rodriguez and her family.\n")
+    import_transcripts(study, [path], group="FG01")
+    key = folder / "key.json"
+    _privacy().apply(study, _privacy().find(study, transcripts=["FG12"]), key, accept_all=True)
+    return key
+
+
+def _file(folder: Path, name: str, content: str) -> Path:
+    path = folder / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def library_functions_taking_a_study() -> set[str]:
+    found = set()
+    for info in pkgutil.walk_packages(chorus.__path__, "chorus."):
+        if info.name.startswith(("chorus.cli", "chorus.study.migrations", "chorus.web")):
+            continue
+        module = importlib.import_module(info.name)
+        for name, function in vars(module).items():
+            if name.startswith("_") or not inspect.isfunction(function) or function.__module__ != info.name:
+                continue
+            parameters = list(inspect.signature(function).parameters)
+            if parameters and parameters[0] == "study":
+                found.add(f"{info.name}.{name}")
+    return found
+
+
+def test_every_function_taking_a_study_is_known_as_a_write_or_a_read():
+    found = library_functions_taking_a_study()
+    assert found - set(WRITES) - READS == set(), "classify new functions: add a call to WRITES or the name to READS"
+    assert set(WRITES) | READS <= found, "WRITES/READS name functions that no longer exist"
+
+
+def table_rows(study) -> dict[str, list[str]]:
+    with study.engine.connect() as connection:
+        names = [t for t in inspect_db(connection).get_table_names() if t not in audit.UNLOGGED]
+        return {t: sorted(map(repr, connection.execute(text(f'SELECT * FROM "{t}"')).all())) for t in names}
+
+
+@pytest.fixture
+def coded(study):
+    load_demo(study, transcripts=["FG01", "FG02"])
+    apply_code(study, "FG01", "Funding", "ann", turn=2)
+    apply_code(study, "FG01", "Funding", "ben", turn=2)
+    apply_code(study, "FG01", "Collaboration", "ann", turn=3)
+    return study
+
+
+@pytest.mark.parametrize("name", sorted(WRITES))
+def test_every_write_path_leaves_an_audit_record(coded, tmp_path: Path, name: str):
+    if name.startswith("chorus.privacy"):
+        pytest.importorskip("spacy", reason="de-identification needs spaCy: pip install 'chorus-qda[privacy]'")
+    before_rows = table_rows(coded)
+    with coded.reading() as session:
+        last = session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1)) or 0
+    coded.actor = "auditor"
+    WRITES[name](coded, tmp_path)
+    after_rows = table_rows(coded)
+    changed = {t for t in after_rows if before_rows.get(t) != after_rows[t]}
+    assert changed, f"{name} changed nothing; the example call should write"
+    with coded.reading() as session:
+        entries = [(e.entity, e.actor, e.before, e.after) for e in session.scalars(select(AuditEntry).where(AuditEntry.id > last))]
+    logged = {entity for entity, *_ in entries}
+    assert changed <= logged, f"{name} changed {sorted(changed - logged)} without an audit entry"
+    assert {actor for _, actor, _, _ in entries} == {"auditor"}
+    assert all(before is not None or after is not None for *_, before, after in entries)
+
+
+def test_entries_hold_before_and_after_and_never_transcript_words(coded):
+    codes.rename(coded, "Funding", "Money")
+    log = audit.log(coded, entity="code")
+    last = log.iloc[-1]
+    assert last.action == "update" and '"Funding"' in last.before and '"Money"' in last.after
+    with coded.reading() as session:
+        words = session.scalar(select(Transcript.text).where(Transcript.name == "FG01"))
+    transcripts = audit.log(coded, entity="transcript")
+    assert len(transcripts) == 2 and all(words[:40] not in (row.after or "") for row in transcripts.itertuples())
+    assert '"sha256"' in transcripts.iloc[0].after
+
+
+def test_the_log_cannot_be_rewritten(coded):
+    with pytest.raises(DBAPIError, match="append-only"):
+        with coded.transaction() as session:
+            session.execute(update(AuditEntry).values(actor="nobody"))
+    with pytest.raises(DBAPIError, match="append-only"):
+        with coded.engine.begin() as connection:
+            connection.execute(text("DELETE FROM audit_log"))
+    assert set(audit.log(coded).actor) != {"nobody"}
+    assert not hasattr(audit, "delete") and not hasattr(audit, "update")
+
+
+def test_the_log_and_its_summary_are_queryable(coded):
+    frame = audit.log(coded, entity="coding")
+    assert list(frame.columns) == ["id", "at", "actor", "action", "entity", "entity_id", "before", "after"]
+    assert (frame.action == "insert").sum() >= 3
+    assert not audit.summary(coded).empty
+    with pytest.raises(chorus.errors.ChorusError, match="the log covers"):
+        audit.log(coded, entity="nonsense")
