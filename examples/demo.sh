@@ -13,6 +13,7 @@ chorus roster import "$here/roster.csv"
 chorus groups import "$here/groups.csv"
 chorus transcripts import "$here"/transcripts/*
 chorus codebook import "$here/codebook.csv"
+chorus codebook snapshot --label "codebook before coding"
 
 # First pass by pattern (coder "autocoder"); each rule codes the sentence around a hit.
 code() { chorus autocode --coder autocoder --scope sentence --code "$1" --pattern "$2"; }
@@ -30,11 +31,27 @@ code "Education and training" 'training|\btaught\b|teach|education|curriculum|si
 # Second pass by hand (coder "analyst"): what the patterns cannot see.
 chorus code FG06 --turn 10 --code "Early integration" --coder analyst
 chorus code FG03 --turn 21 --code "Family perceptions of palliative care" --coder analyst
+# A second coder (ben) codes four groups independently, by turn, for intercoder agreement.
+second() { chorus autocode --coder ben --scope turn --transcript FG01 --transcript FG02 --transcript FG03 --transcript FG04 --code "$1" --keywords "$2"; }
+second "Funding" "funding,budget,billable,reimbursement,grant,money,insurance"
+second "Collaboration" "team,together,huddle,collaboration,partnership"
+second "Communication" "conversation,conversations,language,words,script"
+second "Medical opposition" "resist,resists,pushback,ready,giving up,territory"
+second "Early integration" "diagnosis,early,earlier"
+chorus agreement --coders autocoder,ben --code Funding --code Collaboration --code Communication \
+  --code "Medical opposition" --code "Early integration" --out agreement.csv --disagreements disagreements.csv
+chorus codebook snapshot --label "after the first coding pass"
+
 chorus memo add "Physicians frame early integration as a question of timing and capacity; nurses as making palliative care ordinary." --code "Early integration" --coder analyst
 
 chorus matrix --by discipline --count participants --out matrix_participants.csv
 chorus themes --out themes.csv
-chorus report --out findings.html
+chorus report --out findings.html --agreement autocoder,ben
+chorus log --out audit-log.csv
+
+# De-identification: findings to review (the demo's transcripts are already pseudonymised;
+# a real study reviews deid-review.csv, then: chorus deid apply deid-review.csv --key ../locked/key.json).
+chorus deid find --out deid-review.csv
 
 # Exchange: the whole study for MAXQDA, NVivo or ATLAS.ti (REFI-QDA), and the codebook alone.
 chorus export pc-study.qdpx

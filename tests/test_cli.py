@@ -110,3 +110,21 @@ def test_importing_a_broken_project_exits_2_naming_the_file(demo_study: Path, tm
     broken.write_bytes(b"PK\x03\x04 not really a zip")
     result = run("chorus", "import", str(broken), cwd=demo_study, check=False)
     assert result.returncode == 2 and "broken.qdpx" in result.stderr and "truncated" in result.stderr
+
+
+def test_rigour_commands_agreement_versions_log_and_deid(demo_study: Path, tmp_path: Path):
+    agreement = pd.read_csv(demo_study / "agreement.csv")
+    assert list(agreement.columns[:4]) == ["code", "units", "coded", "percent_agreement"] and {"kappa", "alpha"} <= set(agreement.columns)
+    assert set(agreement.code) == {"Funding", "Collaboration", "Communication", "Medical opposition", "Early integration", "(all codes)"}
+    assert "decision" in pd.read_csv(demo_study / "disagreements.csv").columns
+    assert "Agreement autocoder / ben" in (demo_study / "findings.html").read_text()
+    out = run("chorus", "codebook", "diff", "1", "2", cwd=demo_study).stdout
+    assert "Codebook version 1 -> 2" in out
+    log = pd.read_csv(demo_study / "audit-log.csv")
+    assert {"insert"} <= set(log.action) and {"coding", "transcript", "participant", "code"} <= set(log.entity)
+    review = pd.read_csv(demo_study / "deid-review.csv")
+    assert list(review.columns)[-1] == "decision"
+    result = run("chorus", "deid", "apply", str(demo_study / "deid-review.csv"), "--key", str(tmp_path / "key.json"), cwd=demo_study, check=False)
+    assert result.returncode == 2 and "no decision yet" in result.stderr  # nothing is applied unreviewed
+    scores = run("chorus", "deid", "evaluate", str(ROOT / "tests" / "data" / "deid" / "labelled.txt"), cwd=tmp_path).stdout
+    assert "names" in scores and "recall" in scores

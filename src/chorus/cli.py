@@ -19,10 +19,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import chorus
-from chorus import analysis, coding, ingest, interop, report
+from chorus import analysis, coding, ingest, interop, privacy, report
 from chorus.analysis.frames import participants, turns
-from chorus.coding import codes
+from chorus.coding import codes, versions
 from chorus.errors import ChorusError
+from chorus.study import audit
 from chorus.study.lookup import find_transcript
 from chorus.study.store import Study
 
@@ -328,6 +329,29 @@ def codebook_delete(
     console.print(f"deleted {code}" + (f" and {discarded} codings" if discarded else ""))
 
 
+@codebook_app.command("snapshot")
+def codebook_snapshot(label: Annotated[Optional[str], typer.Option(help="What this version is (e.g. 'after FG01-FG04').")] = None) -> None:
+    """Keep the codebook as it is now as a numbered version, to cite and compare."""
+    with _open() as study:
+        number = versions.snapshot(study, label)
+    console.print(f"codebook version {number} kept")
+
+
+@codebook_app.command("versions")
+def codebook_versions(out: OutOption = None) -> None:
+    """The codebook's versions, and how many codings each coder made under each."""
+    with _open() as study:
+        _show(versions.versions(study), "Codebook versions", out)
+        _show(versions.codings_by_version(study), "Codings made under each version")
+
+
+@codebook_app.command("diff")
+def codebook_diff(old: int, new: int, out: OutOption = None) -> None:
+    """What changed from version OLD to version NEW: codes added, removed, renamed, moved, redefined."""
+    with _open() as study:
+        _show(versions.diff(study, old, new), f"Codebook version {old} -> {new}", out)
+
+
 # --- coding -------------------------------------------------------------------------------
 
 
@@ -495,6 +519,128 @@ def themes(
         console.print(f"saved {out}")
 
 
+# --- rigour: agreement between coders -------------------------------------------------
+agreement_app = typer.Typer(
+    help="Intercoder agreement: per code and overall (kappa, alpha, percent), disagreements, consensus.",
+    invoke_without_command=True,
+)
+app.add_typer(agreement_app, name="agreement")
+CodersOption = Annotated[list[str], typer.Option("--coders", help="The coders to compare (give two or more: --coders ann --coders ben, or 'ann,ben').")]
+UnitOption = Annotated[str, typer.Option(help="Unit of comparison: turn or sentence.")]
+
+
+def _coders(given: list[str]) -> list[str]:
+    return [name.strip() for item in given for name in item.split(",") if name.strip()]
+
+
+@agreement_app.callback()
+def agreement_command(
+    context: typer.Context,
+    coders: CodersOption = [],  # noqa: B006 - typer reads the default
+    unit: UnitOption = "turn",
+    chance: Annotated[str, typer.Option(help="kappa's chance correction: cohen (Cohen/Fleiss) or brennan-prediger.")] = "cohen",
+    code: Annotated[Optional[list[str]], typer.Option(help="Only these codes (repeat the option; default: every code applied in the shared transcripts).")] = None,
+    segments: Annotated[Optional[float], typer.Option(help="Also compare coded segments as MAXQDA does: the overlap (0-1) that counts as agreeing.")] = None,
+    disagreements: Annotated[Optional[Path], typer.Option(help="Save the disagreements with their text (.csv/.xlsx), with a 'decision' column to fill in.")] = None,
+    out: OutOption = None,
+) -> None:
+    """Agreement between coders who coded the same transcripts, one row per code and one over all codes."""
+    if context.invoked_subcommand is not None:
+        return
+    names = _coders(coders)
+    with _open() as study:
+        table = analysis.agreement(study, names, unit=unit, codes=code, chance=chance)  # type: ignore[arg-type]
+        shown = table[["code", "units", "coded", "percent_agreement", "kappa", "alpha"]].round(3)
+        _show(shown, f"Agreement of {', '.join(names)} by {unit} (all statistics: --out)", out, saved=table)
+        if segments is not None:
+            _show(analysis.segment_agreement(study, names, overlap=segments, codes=code).round(3), f"Segment agreement (overlap >= {segments:.0%})")
+        if disagreements is not None:
+            listed = analysis.disagreements(study, names, unit=unit, codes=code)  # type: ignore[arg-type]
+            report.save_table(listed, disagreements)
+            console.print(f"{len(listed)} disagreements saved to {disagreements}; fill in 'decision' (keep/drop), then: chorus agreement consensus")
+
+
+@agreement_app.command("consensus")
+def agreement_consensus(
+    coders: CodersOption,
+    decisions: Annotated[Optional[Path], typer.Option(help="The disagreements file with its 'decision' column filled in.")] = None,
+    into: Annotated[str, typer.Option(help="The coder the consensus coding is stored under.")] = "consensus",
+    unit: UnitOption = "turn",
+    code: Annotated[Optional[list[str]], typer.Option(help="Only these codes (repeat the option).")] = None,
+) -> None:
+    """Write the consensus coding: what the coders agreed on, plus the disagreements decided 'keep'."""
+    with _open() as study:
+        summary = analysis.consensus(study, _coders(coders), into=into, unit=unit, decisions=decisions, codes=code)  # type: ignore[arg-type]
+    console.print(
+        f"consensus coder {into!r}: {summary['agreed']} agreed units, {summary['kept']} kept and "
+        f"{summary['dropped']} dropped by decision, {summary['unresolved']} still unresolved"
+    )
+
+
+@app.command("log")
+def log_command(
+    entity: Annotated[Optional[str], typer.Option(help="Only this kind of record: participant, transcript, turn, code, coding, memo, ...")] = None,
+    actor: Annotated[Optional[str], typer.Option(help="Only changes made by this person.")] = None,
+    out: OutOption = None,
+) -> None:
+    """The audit trail: every change to the study, who made it, when, before and after."""
+    with _open() as study:
+        frame = audit.log(study, entity=entity, actor=actor)
+    _show(frame[["id", "at", "actor", "action", "entity", "entity_id"]], "Audit trail (before/after: in --out)", out, saved=frame)
+
+
+# --- privacy: de-identification --------------------------------------------------------
+deid_app = typer.Typer(help="De-identification: find protected health information, review it, replace it with tags.", no_args_is_help=True)
+app.add_typer(deid_app, name="deid")
+ModelOption = Annotated[Optional[str], typer.Option(help="An installed spaCy pipeline (package or folder) instead of the packaged small English model.")]
+
+
+@deid_app.command("find")
+def deid_find(
+    out: Annotated[Path, typer.Option("--out", help="The review table to write (.csv/.xlsx); it holds the protected text: keep it safe.")],
+    transcript: Annotated[Optional[list[str]], typer.Option(help="Only these transcripts (repeat the option).")] = None,
+    model: ModelOption = None,
+) -> None:
+    """Find names, dates, ages over 89, places, institutions, phone numbers, e-mails and record numbers, for review."""
+    with _open() as study:
+        findings = privacy.find(study, transcripts=transcript, model=model)
+    report.save_table(findings, out)
+    counts = findings.groupby("kind").size().rename("findings").reset_index() if not findings.empty else findings
+    _show(counts, "Findings by kind (the text is only in the review file)")
+    console.print(f"review each row of {out}: set 'decision' to accept or reject (and edit 'tag' if you like), then: chorus deid apply {out} --key FILE")
+
+
+@deid_app.command("apply")
+def deid_apply(
+    review: Annotated[Path, typer.Argument(help="The reviewed table from chorus deid find.")],
+    key: Annotated[Path, typer.Option(help="Where to write the originals (a new file outside the study folder).")],
+    accept_all: Annotated[bool, typer.Option(help="Accept findings left without a decision (only after reading them all).")] = False,
+) -> None:
+    """Replace the accepted findings with their tags; codings follow the text; originals go to the key file."""
+    with _open() as study:
+        counts = privacy.apply(study, review, key, accept_all=accept_all)
+    console.print(f"replaced {sum(counts.values())} findings ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}); the key is {key}")
+
+
+@deid_app.command("restore")
+def deid_restore(key: Annotated[Path, typer.Option(help="The key file chorus deid apply wrote.")]) -> None:
+    """Put the original words back from the key file."""
+    with _open() as study:
+        restored = privacy.restore(study, key)
+    console.print(f"restored {restored} transcripts from {key}")
+
+
+@deid_app.command("evaluate")
+def deid_evaluate(
+    labelled: Annotated[Path, typer.Argument(help="A labelled set: one utterance per line, protected text marked {{KIND:text}}.")],
+    model: ModelOption = None,
+) -> None:
+    """Precision and recall of de-identification on a labelled set (tests/data/deid/labelled.txt is Chorus's)."""
+    from chorus.privacy.evaluate import evaluate
+
+    _show(evaluate(labelled, model).round(3), f"De-identification on {labelled.name}")
+
+
 # --- exchange (REFI-QDA) -------------------------------------------------------------
 
 
@@ -559,10 +705,12 @@ def import_command(
 def report_command(
     out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path("findings.html"),
     min_groups: MinGroups = 2, min_share: MinShare = 0.10, combine: Combine = "or",
+    agreement: Annotated[Optional[str], typer.Option(help="Coders whose agreement to report, e.g. 'ann,ben' (default: every pair with a transcript in common).")] = None,
 ) -> None:
     """Write the findings report (self-contained HTML) and all its tables as CSV and XLSX."""
     with _open() as study, console.status("writing the report"):
-        written = report.build(study, out, analysis.Rule(min_groups, min_share, combine))
+        coders = _coders([agreement]) if agreement else None
+        written = report.build(study, out, analysis.Rule(min_groups, min_share, combine), coders)
     console.print(f"report: {written.html.resolve()}")
     console.print(f"tables: {written.tables_dir.resolve()} (CSV, and {written.workbook.name})")
 

@@ -1,24 +1,32 @@
 """The findings report: one self-contained HTML file, plus every table as CSV and XLSX.
 
-The report holds what a reviewer asks for: the sample (participants by
-discipline and care team, the groups), talk share, the theme x discipline heatmap,
-the findings with the disciplines that raised each theme and quotes with their
-speakers' pseudonyms, and the code x discipline matrices.
+The report holds what a reviewer asks for: COREQ-style methods figures, the
+sample (participants by discipline and care team, the groups), talk share, the
+theme x discipline heatmap, the findings with the disciplines that raised each
+theme and quotes with their speakers' pseudonyms, the code x discipline
+matrices, and the rigour sections: intercoder agreement, codebook versions, the
+audit trail summarised, and what de-identification replaced (counts only).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import func, select
 
 import chorus
 from chorus.errors import ChorusError
-from chorus.analysis import Rule, format_p, matrix, sample, talk_share, themes
+from chorus.analysis import Rule, agreement, format_p, matrix, sample, talk_share, themes
+from chorus.coding.versions import versions
+from chorus.privacy import summary as deidentification
 from chorus.report.charts import bars, heatmap
+from chorus.study import audit
+from chorus.study.models import Code, Coder, Coding, Participant, Transcript
 from chorus.study.store import Study
 
 
@@ -32,11 +40,70 @@ class Report:
     tables: dict[str, pd.DataFrame]
 
 
-def tables(study: Study, rule: Rule | None = None) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Every table of the report, by name, and the themes they were drawn from."""
+def coder_pairs(study: Study) -> list[tuple[str, str]]:
+    """Pairs of coders who coded at least one transcript in common, the ones agreement can compare."""
+    with study.reading() as session:
+        coded = session.execute(select(Coder.name, Coding.transcript_id).join(Coder, Coder.id == Coding.coder_id).distinct()).all()
+    by_coder: dict[str, set[int]] = {}
+    for name, transcript in coded:
+        by_coder.setdefault(name, set()).add(transcript)
+    names = sorted(by_coder)
+    return [(a, b) for i, a in enumerate(names) for b in names[i + 1:] if by_coder[a] & by_coder[b]]
+
+
+def methods(study: Study, pairs: list[tuple[str, str]] | None = None) -> pd.DataFrame:
+    """Figures a COREQ-style methods section reports: ``item, value``.
+
+    Groups and their size and length, participants by discipline, facilitators,
+    words transcribed, the codebook and its versions, coders, agreement (of
+    ``pairs``; by default every pair of coders with a transcript in common),
+    de-identification and the audit trail.
+    """
+    people = sample(study)
+    groups, by_discipline = people["groups"], people["participants"]
+    with study.reading() as session:
+        facilitators = session.scalar(select(func.count()).select_from(Participant).where(Participant.role == "facilitator"))
+        transcripts = session.scalar(select(func.count()).select_from(Transcript))
+        coders = session.scalars(select(Coder.name).where(Coder.id.in_(select(Coding.coder_id).distinct())).order_by(Coder.name)).all()
+        codes = session.scalar(select(func.count()).select_from(Code))
+    rows: list[tuple[str, object]] = [("Focus groups", len(groups)), ("Transcripts", transcripts)]
+    if not groups.empty:
+        sizes = groups["participants"]
+        rows.append(("Participants per group (min-max, mean)", f"{sizes.min()}-{sizes.max()}, {sizes.mean():.1f}"))
+        minutes = groups["minutes"].dropna()
+        if not minutes.empty:
+            rows.append(("Duration in minutes (min-max, mean)", f"{minutes.min():g}-{minutes.max():g}, {minutes.mean():.1f}"))
+        rows.append(("Words transcribed", int(groups["words"].sum())))
+    if not by_discipline.empty:
+        totals = by_discipline.set_index("discipline")["total"]
+        rows.append(("Participants", int(totals.get("total", totals.sum()))))
+        rows += [(f"Participants: {d}", int(n)) for d, n in totals.items() if d != "total"]
+    rows += [("Facilitators", facilitators), ("Codes in the codebook", codes)]
+    known = versions(study)
+    rows.append(("Codebook versions", len(known) if not known.empty else "none taken"))
+    rows.append(("Coders", ", ".join(coders) or "none"))
+    for a, b in coder_pairs(study) if pairs is None else pairs:
+        overall = agreement(study, [a, b]).iloc[-1]
+        rows.append((f"Agreement {a} / {b} (by turn)", f"{overall.percent_agreement:.0%}, kappa {overall.kappa:.2f}, alpha {overall.alpha:.2f}"))
+    replaced = deidentification(study)
+    rows.append(("De-identification", f"{int(replaced['replacements'].sum())} replacements" if not replaced.empty else "not run"))
+    rows.append(("Audit trail entries", len(audit.log(study))))
+    return pd.DataFrame(rows, columns=["item", "value"]).astype({"value": str})
+
+
+def tables(
+    study: Study, rule: Rule | None = None, coders: Sequence[str] | None = None
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Every table of the report, by name, and the themes they were drawn from.
+
+    ``coders`` are those whose agreement is reported (each pair of them); by
+    default every pair of coders who coded a transcript in common.
+    """
     found = themes(study, rule)
     people = sample(study)
+    pairs = coder_pairs(study) if coders is None else [(a, b) for i, a in enumerate(coders) for b in coders[i + 1:]]
     out = {
+        "methods": methods(study, pairs),
         "sample_participants": people["participants"],
         "sample_groups": people["groups"],
         "talk_share": talk_share(study),
@@ -49,6 +116,12 @@ def tables(study: Study, rule: Rule | None = None) -> tuple[dict[str, pd.DataFra
             [{"theme": t.label, **q} for t in found.itertuples() for q in t.quotes],
             columns=["theme", "text", "speaker", "discipline", "group", "turn"],
         ),
+        "agreement": pd.concat(
+            [agreement(study, [a, b]).assign(coders=f"{a} / {b}") for a, b in pairs], ignore_index=True
+        ) if pairs else pd.DataFrame(columns=["coders", "code"]),
+        "codebook_versions": versions(study),
+        "audit_summary": audit.summary(study),
+        "deidentification": deidentification(study),
     }
     return out, found
 
@@ -65,11 +138,20 @@ def _theme_frame(found: pd.DataFrame, field: str) -> pd.DataFrame:
     return frame.reset_index() if not frame.empty else pd.DataFrame(columns=["theme"])
 
 
+def _for_excel(frame: pd.DataFrame) -> pd.DataFrame:
+    """Excel has no time zones: times in UTC, written without their zone."""
+    zoned = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
+    zoned += [c for c in frame.columns if frame[c].dtype == object and frame[c].map(lambda v: getattr(v, "tzinfo", None) is not None).any()]
+    if not zoned:
+        return frame
+    return frame.assign(**{c: pd.to_datetime(frame[c], utc=True).dt.tz_convert(None) for c in zoned})
+
+
 def save_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Save one table as CSV or XLSX, chosen by the file's extension."""
     path = Path(path)
     if path.suffix.lower() == ".xlsx":
-        frame.to_excel(path, index=False)
+        _for_excel(frame).to_excel(path, index=False)
     elif path.suffix.lower() == ".csv":
         frame.to_csv(path, index=False)
     else:
@@ -84,18 +166,20 @@ def write_tables(named: dict[str, pd.DataFrame], folder: Path) -> Path:
     with pd.ExcelWriter(workbook, engine="openpyxl") as writer:
         for name, frame in named.items():
             frame.to_csv(folder / f"{name}.csv", index=False)
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
+            _for_excel(frame).to_excel(writer, sheet_name=name[:31], index=False)
     return workbook
 
 
-def build(study: Study, out: str | Path, rule: Rule | None = None) -> Report:
+def build(study: Study, out: str | Path, rule: Rule | None = None, coders: Sequence[str] | None = None) -> Report:
     """Write the findings report to ``out`` (HTML) and its tables beside it (``<out>_tables/``).
+
+    ``coders``: whose intercoder agreement to report (see :func:`tables`).
 
     >>> build(study, "findings.html")                          # doctest: +SKIP
     """
     rule = rule or Rule()
     out = Path(out)
-    named, found = tables(study, rule)
+    named, found = tables(study, rule, coders)
     share = _theme_frame(found, "share").set_index("theme")
     raised = _theme_frame(found, "raised").set_index("theme")
     talk = named["talk_share"].set_index(named["talk_share"].columns[0])["share"] if not named["talk_share"].empty else pd.Series(dtype=float)
@@ -121,6 +205,11 @@ def build(study: Study, out: str | Path, rule: Rule | None = None) -> Report:
         talk_chart=bars(talk, "Share of words spoken by discipline"),
         heatmap=heatmap(share, raised, "Share of each discipline's participants who raised each theme") if not share.empty else "",
         categories=categories,
+        methods=named["methods"],
+        agreement=named["agreement"],
+        versions=named["codebook_versions"],
+        audit=named["audit_summary"],
+        deidentification=named["deidentification"],
         matrices={
             "Coded segments": named["matrix_segments"],
             "Participants": named["matrix_participants"],
