@@ -46,6 +46,7 @@ chorus memo add "Physicians frame early integration as a question of timing and 
 
 chorus matrix --by discipline --count participants --out matrix_participants.csv
 chorus themes --out themes.csv
+chorus saturation --out saturation.csv
 chorus report --out findings.html --agreement autocoder,ben
 chorus log --out audit-log.csv
 

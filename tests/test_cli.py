@@ -126,5 +126,8 @@ def test_rigour_commands_agreement_versions_log_and_deid(demo_study: Path, tmp_p
     assert list(review.columns)[-1] == "decision"
     result = run("chorus", "deid", "apply", str(demo_study / "deid-review.csv"), "--key", str(tmp_path / "key.json"), cwd=demo_study, check=False)
     assert result.returncode == 2 and "no decision yet" in result.stderr  # nothing is applied unreviewed
+    curve = pd.read_csv(demo_study / "saturation.csv")
+    assert list(curve.columns[:3]) == ["group", "new_codes", "cumulative_codes"] and list(curve.group) == [f"FG0{n}" for n in range(1, 9)]
+    assert curve.cumulative_codes.is_monotonic_increasing and curve.new_codes.sum() == curve.cumulative_codes.iloc[-1]
     scores = run("chorus", "deid", "evaluate", str(ROOT / "tests" / "data" / "deid" / "labelled.txt"), cwd=tmp_path).stdout
     assert "names" in scores and "recall" in scores

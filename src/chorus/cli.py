@@ -519,6 +519,26 @@ def themes(
         console.print(f"saved {out}")
 
 
+@app.command("saturation")
+def saturation_command(
+    by: Annotated[Optional[str], typer.Option(help="One curve per discipline (or care_team).")] = None,
+    base: Annotated[int, typer.Option(help="Guest et al.: groups in the base.")] = 4,
+    run: Annotated[int, typer.Option(help="Guest et al.: groups in each run.")] = 2,
+    threshold: Annotated[float, typer.Option(help="Guest et al.: new-information ratio that counts as saturated.")] = 0.05,
+    out: OutOption = None,
+) -> None:
+    """Code saturation: new codes per group in the order held, and Guest, Namey & Chen's base/run/threshold."""
+    with _open() as study:
+        curve = analysis.saturation(study, by)
+        _show(curve, "New codes per group, in the order held" + (f", by {by}" if by else ""), out)
+        try:
+            runs = analysis.guest_saturation(study, base, run, threshold, by)
+        except ChorusError as exc:
+            console.print(f"[dim]Guest, Namey & Chen: {exc}[/dim]")
+            return
+    _show(runs.round(3), f"Guest, Namey & Chen (base {base}, run {run}, threshold {threshold:.0%})")
+
+
 # --- rigour: agreement between coders -------------------------------------------------
 agreement_app = typer.Typer(
     help="Intercoder agreement: per code and overall (kappa, alpha, percent), disagreements, consensus.",

@@ -25,7 +25,7 @@ def test_report_is_one_file_with_no_outside_resources(written):
     html = report.html.read_text()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
     assert "<script" not in html and "<link" not in html
-    assert html.count("<svg") == 2  # talk share and the theme heatmap
+    assert html.count("<svg") == 3  # talk share, the theme heatmap and the saturation curve
 
 
 def test_report_states_each_theme_with_its_disciplines_and_quotes(written):

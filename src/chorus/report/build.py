@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 import chorus
 from chorus.errors import ChorusError
-from chorus.analysis import Rule, agreement, format_p, matrix, sample, talk_share, themes
+from chorus.analysis import Rule, agreement, format_p, guest_saturation, matrix, sample, saturation, talk_share, themes
 from chorus.coding.versions import versions
 from chorus.privacy import summary as deidentification
 from chorus.report.charts import bars, heatmap
@@ -91,6 +91,14 @@ def methods(study: Study, pairs: list[tuple[str, str]] | None = None) -> pd.Data
     return pd.DataFrame(rows, columns=["item", "value"]).astype({"value": str})
 
 
+def _guest(study: Study) -> pd.DataFrame:
+    """Guest et al.'s runs with the defaults (base 4, run 2, 5%), or an empty table with too few groups."""
+    try:
+        return guest_saturation(study)
+    except ChorusError:
+        return pd.DataFrame(columns=["base", "run_start", "run_groups", "new_in_run", "base_codes", "ratio", "saturated", "groups_needed"])
+
+
 def tables(
     study: Study, rule: Rule | None = None, coders: Sequence[str] | None = None
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
@@ -119,6 +127,8 @@ def tables(
         "agreement": pd.concat(
             [agreement(study, [a, b]).assign(coders=f"{a} / {b}") for a, b in pairs], ignore_index=True
         ) if pairs else pd.DataFrame(columns=["coders", "code"]),
+        "saturation": saturation(study),
+        "saturation_runs": _guest(study),
         "codebook_versions": versions(study),
         "audit_summary": audit.summary(study),
         "deidentification": deidentification(study),
@@ -206,6 +216,9 @@ def build(study: Study, out: str | Path, rule: Rule | None = None, coders: Seque
         heatmap=heatmap(share, raised, "Share of each discipline's participants who raised each theme") if not share.empty else "",
         categories=categories,
         methods=named["methods"],
+        saturation=named["saturation"],
+        saturation_runs=named["saturation_runs"],
+        saturation_chart=bars(named["saturation"].set_index("group")["cumulative_codes"], "Codes found so far, group by group", "{:.0f}") if not named["saturation"].empty else "",
         agreement=named["agreement"],
         versions=named["codebook_versions"],
         audit=named["audit_summary"],
