@@ -109,7 +109,7 @@ def guest_saturation(study: Study, base: int = 4, run: int = 2, threshold: float
                 "new_in_run": new, "base_codes": base_codes, "ratio": ratio, "saturated": first,
                 "groups_needed": start if first else None,
             })
-        frame = pd.DataFrame(rows, columns=columns)
+        frame = pd.DataFrame(rows, columns=columns).astype({"groups_needed": "Int64"})
         parts.append(frame.assign(**{by: value})[[by, *columns]] if by else frame)
     if not parts:
         raise ChorusError(f"saturation needs at least base + run = {base + run} groups with coded words" + (f" for each {by}" if by else ""))

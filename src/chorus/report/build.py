@@ -94,7 +94,8 @@ def methods(study: Study, pairs: list[tuple[str, str]] | None = None) -> pd.Data
 def _guest(study: Study) -> pd.DataFrame:
     """Guest et al.'s runs with the defaults (base 4, run 2, 5%), or an empty table with too few groups."""
     try:
-        return guest_saturation(study)
+        runs = guest_saturation(study)
+        return runs.assign(ratio=runs["ratio"].round(3), groups_needed=runs["groups_needed"].map(lambda n: "" if pd.isna(n) else str(n)))
     except ChorusError:
         return pd.DataFrame(columns=["base", "run_start", "run_groups", "new_in_run", "base_codes", "ratio", "saturated", "groups_needed"])
 
