@@ -117,6 +117,8 @@ def test_rigour_commands_agreement_versions_log_and_deid(demo_study: Path, tmp_p
     assert list(agreement.columns[:4]) == ["code", "units", "coded", "percent_agreement"] and {"kappa", "alpha"} <= set(agreement.columns)
     assert set(agreement.code) == {"Funding", "Collaboration", "Communication", "Medical opposition", "Early integration", "(all codes)"}
     assert "decision" in pd.read_csv(demo_study / "disagreements.csv").columns
+    spaced = run("chorus", "agreement", "--coders", "autocoder", "ben", "--unit", "sentence", "--code", "Funding", cwd=demo_study).stdout
+    assert "by sentence" in spaced and "Funding" in spaced
     assert "Agreement autocoder / ben" in (demo_study / "findings.html").read_text()
     out = run("chorus", "codebook", "diff", "1", "2", cwd=demo_study).stdout
     assert "Codebook version 1 -> 2" in out

@@ -540,34 +540,29 @@ def saturation_command(
 
 
 # --- rigour: agreement between coders -------------------------------------------------
-agreement_app = typer.Typer(
-    help="Intercoder agreement: per code and overall (kappa, alpha, percent), disagreements, consensus.",
-    invoke_without_command=True,
-)
-app.add_typer(agreement_app, name="agreement")
-CodersOption = Annotated[list[str], typer.Option("--coders", help="The coders to compare (give two or more: --coders ann --coders ben, or 'ann,ben').")]
+CodersOption = Annotated[list[str], typer.Option("--coders", help="The coders to compare: --coders ann ben (or ann,ben).")]
+MoreCoders = Annotated[Optional[list[str]], typer.Argument(help="More coders, after --coders A.", show_default=False)]
 UnitOption = Annotated[str, typer.Option(help="Unit of comparison: turn or sentence.")]
+CodeFilter = Annotated[Optional[list[str]], typer.Option("--code", help="Only these codes (repeat the option; default: every code applied in the shared transcripts).")]
 
 
-def _coders(given: list[str]) -> list[str]:
-    return [name.strip() for item in given for name in item.split(",") if name.strip()]
+def _coders(given: list[str], more: list[str] | None = None) -> list[str]:
+    return [name.strip() for item in [*given, *(more or [])] for name in item.split(",") if name.strip()]
 
 
-@agreement_app.callback()
+@app.command("agreement")
 def agreement_command(
-    context: typer.Context,
-    coders: CodersOption = [],  # noqa: B006 - typer reads the default
+    coders: CodersOption,
+    more: MoreCoders = None,
     unit: UnitOption = "turn",
+    code: CodeFilter = None,
     chance: Annotated[str, typer.Option(help="kappa's chance correction: cohen (Cohen/Fleiss) or brennan-prediger.")] = "cohen",
-    code: Annotated[Optional[list[str]], typer.Option(help="Only these codes (repeat the option; default: every code applied in the shared transcripts).")] = None,
     segments: Annotated[Optional[float], typer.Option(help="Also compare coded segments as MAXQDA does: the overlap (0-1) that counts as agreeing.")] = None,
     disagreements: Annotated[Optional[Path], typer.Option(help="Save the disagreements with their text (.csv/.xlsx), with a 'decision' column to fill in.")] = None,
     out: OutOption = None,
 ) -> None:
-    """Agreement between coders who coded the same transcripts, one row per code and one over all codes."""
-    if context.invoked_subcommand is not None:
-        return
-    names = _coders(coders)
+    """Intercoder agreement of coders who coded the same transcripts: one row per code and one over all codes."""
+    names = _coders(coders, more)
     with _open() as study:
         table = analysis.agreement(study, names, unit=unit, codes=code, chance=chance)  # type: ignore[arg-type]
         shown = table[["code", "units", "coded", "percent_agreement", "kappa", "alpha"]].round(3)
@@ -577,20 +572,21 @@ def agreement_command(
         if disagreements is not None:
             listed = analysis.disagreements(study, names, unit=unit, codes=code)  # type: ignore[arg-type]
             report.save_table(listed, disagreements)
-            console.print(f"{len(listed)} disagreements saved to {disagreements}; fill in 'decision' (keep/drop), then: chorus agreement consensus")
+            console.print(f"{len(listed)} disagreements saved to {disagreements}; fill in 'decision' (keep/drop), then: chorus consensus")
 
 
-@agreement_app.command("consensus")
-def agreement_consensus(
+@app.command("consensus")
+def consensus_command(
     coders: CodersOption,
+    more: MoreCoders = None,
     decisions: Annotated[Optional[Path], typer.Option(help="The disagreements file with its 'decision' column filled in.")] = None,
     into: Annotated[str, typer.Option(help="The coder the consensus coding is stored under.")] = "consensus",
     unit: UnitOption = "turn",
-    code: Annotated[Optional[list[str]], typer.Option(help="Only these codes (repeat the option).")] = None,
+    code: CodeFilter = None,
 ) -> None:
     """Write the consensus coding: what the coders agreed on, plus the disagreements decided 'keep'."""
     with _open() as study:
-        summary = analysis.consensus(study, _coders(coders), into=into, unit=unit, decisions=decisions, codes=code)  # type: ignore[arg-type]
+        summary = analysis.consensus(study, _coders(coders, more), into=into, unit=unit, decisions=decisions, codes=code)  # type: ignore[arg-type]
     console.print(
         f"consensus coder {into!r}: {summary['agreed']} agreed units, {summary['kept']} kept and "
         f"{summary['dropped']} dropped by decision, {summary['unresolved']} still unresolved"
