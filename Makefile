@@ -27,6 +27,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_matrix.py
 	$(BIN)/python benchmarks/bench_qdpx.py
+	$(BIN)/python benchmarks/bench_assist.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

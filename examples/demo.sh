@@ -47,6 +47,10 @@ chorus memo add "Physicians frame early integration as a question of timing and 
 chorus matrix --by discipline --count participants --out matrix_participants.csv
 chorus themes --out themes.csv
 chorus saturation --out saturation.csv
+
+# AI assistance, locally: candidate codes from the text, and suggestions for one code to accept or reject.
+chorus suggest codes --include-coded --out candidates.csv
+chorus suggest codings --code Funding --out suggestions.csv
 chorus report --out findings.html --agreement autocoder,ben
 chorus log --out audit-log.csv
 

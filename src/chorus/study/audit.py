@@ -34,9 +34,10 @@ from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from chorus.errors import ChorusError
 from chorus.study.models import AuditEntry, Base, utcnow
 
-#: Tables whose changes are not logged: the log itself, and coding_turn, which the
-#: store derives from codings and turns (their own entries say what changed).
-UNLOGGED = frozenset({"audit_log", "coding_turn", "alembic_version"})
+#: Tables whose changes are not logged: the log itself, coding_turn, which the
+#: store derives from codings and turns (their own entries say what changed), and
+#: the embedding cache, derived from transcript text.
+UNLOGGED = frozenset({"audit_log", "coding_turn", "alembic_version", "embedding"})
 _TEXT_COLUMNS = {("transcript", "text")}  # logged as hash and length only
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Date,
+    LargeBinary,
     DateTime,
     Float,
     ForeignKey,
@@ -305,3 +306,37 @@ class CodebookVersion(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     actor: Mapped[str] = mapped_column(String(100))
     codes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class Embedding(Base):
+    """A cached embedding of one piece of text by one model, found by the hash of both (so edited text misses)."""
+
+    __tablename__ = "embedding"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of model name and text
+    model: Mapped[str] = mapped_column(String(100))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian
+
+
+class Suggestion(Base):
+    """A machine-proposed coding, with its confidence and nearest example, until a coder accepts or rejects it."""
+
+    __tablename__ = "suggestion"
+    __table_args__ = (Index("ix_suggestion_code_status", "code_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_id: Mapped[int] = mapped_column(ForeignKey("code.id", ondelete="CASCADE"))
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcript.id", ondelete="CASCADE"))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    confidence: Mapped[float] = mapped_column(Float)
+    example_coding_id: Mapped[int | None] = mapped_column(ForeignKey("coding.id", ondelete="SET NULL"))
+    method: Mapped[str] = mapped_column(String(100))  # model and classifier that proposed it
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, accepted, rejected
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    coding_id: Mapped[int | None] = mapped_column(ForeignKey("coding.id", ondelete="SET NULL"))
+
+    code: Mapped[Code] = relationship()
+    transcript: Mapped[Transcript] = relationship()

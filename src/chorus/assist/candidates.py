@@ -1,0 +1,156 @@
+"""Candidate codes from the data: clusters of similar segments, each labelled by its distinctive words.
+
+Inductive coding starts without a codebook. Chorus groups the (uncoded)
+segments by meaning, names each group by the words that set it apart
+(class-based TF-IDF, as BERTopic does), and shows what a coder needs to judge
+it: its size, the groups and disciplines it comes from, and its most central
+quotes. Nothing enters the codebook until the coder accepts a candidate
+(:func:`accept`), choosing its name and which of its segments to code.
+The same seed gives the same candidates.
+
+>>> candidate_codes(study).head()                             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+
+from chorus.assist.embeddings import embed, segment_table
+from chorus.coding.codings import TurnIndex, add_coding
+from chorus.errors import ChorusError
+from chorus.study.codebook import add_code, sibling
+from chorus.study.lookup import coder as get_coder
+from chorus.study.lookup import find_code
+from chorus.study.models import Coding, Transcript
+from chorus.study.store import Study
+
+COLUMNS = ["candidate", "label", "size", "groups", "disciplines", "quotes", "segments"]
+
+
+def uncoded(study: Study, table: pd.DataFrame) -> pd.DataFrame:
+    """The segments no coding overlaps."""
+    with study.reading() as session:
+        spans = session.execute(select(Transcript.name, Coding.start, Coding.end).join(Transcript, Transcript.id == Coding.transcript_id)).all()
+    coded: dict[str, list[tuple[int, int]]] = {}
+    for name, start, end in spans:
+        coded.setdefault(name, []).append((start, end))
+    keep = [
+        not any(s < row.end and e > row.start for s, e in coded.get(row.transcript, []))
+        for row in table.itertuples()
+    ]
+    return table[keep].reset_index(drop=True)
+
+
+def cluster(vectors: np.ndarray, k: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster labels and centres for unit vectors (k-means; ``k`` by default about sqrt(n / 2), 5 to 50).
+
+    The rule of thumb gives clusters of a few dozen segments, about the size of
+    a code's first examples; silhouette scores on word-vector means favour a
+    handful of broad clusters, too coarse to name a code.
+    """
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+
+    n = len(vectors)
+    if n < 10:
+        raise ChorusError(f"only {n} segments to cluster; candidate codes need more text")
+    k = k or int(min(50, max(5, round(math.sqrt(n / 2)))))
+    centred = vectors - vectors.mean(axis=0)  # the direction every segment shares says nothing
+    norms = np.linalg.norm(centred, axis=1, keepdims=True)
+    centred = np.divide(centred, norms, out=np.zeros_like(centred), where=norms > 0)
+    model = MiniBatchKMeans(k, random_state=seed, n_init=3, batch_size=4096) if n > 20_000 else KMeans(k, random_state=seed, n_init=10)
+    model.fit(centred)
+    return model.labels_, model.cluster_centers_
+
+
+def class_tfidf(texts: Sequence[str], labels: np.ndarray, top: int = 6) -> dict[int, list[str]]:
+    """The words (and two-word phrases) that most distinguish each cluster from the rest."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    classes = sorted(set(labels.tolist()))
+    documents = [" ".join(t for t, c in zip(texts, labels) if c == k) for k in classes]
+    vectoriser = CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=1, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b")
+    counts = vectoriser.fit_transform(documents).toarray().astype(float)
+    words = vectoriser.get_feature_names_out()
+    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    average = counts.sum() / len(classes)
+    idf = np.log(1 + average / np.maximum(counts.sum(axis=0), 1))
+    scores = tf * idf
+    return {k: [words[i] for i in np.argsort(-scores[row])[:top] if scores[row, i] > 0] for row, k in enumerate(classes)}
+
+
+def candidate_codes(
+    study: Study, include_coded: bool = False, k: int | None = None, seed: int = 0, quotes: int = 3
+) -> pd.DataFrame:
+    """Candidate codes from the study's uncoded segments (or all, with ``include_coded``).
+
+    One row per candidate, largest first: ``candidate`` (its number), ``label``
+    (distinctive words), ``size``, ``groups`` and ``disciplines`` (with counts),
+    ``quotes`` (the most central segments' text) and ``segments`` (the members'
+    ids, ``transcript@start-end``, for :func:`accept`).
+    """
+    table = segment_table(study)
+    if not include_coded:
+        table = uncoded(study, table)
+    if table.empty:
+        raise ChorusError("no uncoded segments left; pass include_coded to cluster everything")
+    vectors = embed(study, table["text"].tolist())
+    labels, centres = cluster(vectors, k, seed)
+    terms = class_tfidf(table["text"].tolist(), labels)
+    rows = []
+    for k_ in sorted(set(labels.tolist()), key=lambda c: (-int(np.sum(labels == c)), c)):
+        members = np.flatnonzero(labels == k_)
+        mine = table.iloc[members]
+        centre = centres[k_] / (np.linalg.norm(centres[k_]) or 1)
+        central = members[np.argsort(-(vectors[members] @ centre))][:quotes]
+        rows.append({
+            "label": ", ".join(terms.get(k_, [])[:4]),
+            "size": len(members),
+            "groups": _counted(mine["group"]),
+            "disciplines": _counted(mine["discipline"]),
+            "quotes": " | ".join(f"{table.at[i, 'speaker']} ({table.at[i, 'discipline']}, {table.at[i, 'group']}): {table.at[i, 'text']}" for i in central),
+            "segments": " ".join(mine["segment"]),
+        })
+    frame = pd.DataFrame(rows, columns=COLUMNS[1:])
+    frame.insert(0, "candidate", range(1, len(frame) + 1))
+    return frame
+
+
+def _counted(values: pd.Series) -> str:
+    counts = values.fillna("(none)").value_counts()
+    return ", ".join(f"{v} {n}" for v, n in counts.items())
+
+
+def accept(
+    study: Study, segments: Sequence[str], name: str, coder: str, parent: str | None = None, definition: str | None = None
+) -> int:
+    """Make a candidate a code: create ``name`` (under ``parent``) and code the ticked ``segments``; returns how many.
+
+    ``segments`` are ids from :func:`candidate_codes` (``transcript@start-end``);
+    one that no longer fits its transcript stops everything.
+    """
+    if not segments:
+        raise ChorusError("tick at least one segment to code with the new code")
+    with study.transaction() as session:
+        above = find_code(session, parent) if parent else None
+        code = sibling(session, above, name) or add_code(session, name, above, definition=definition)
+        who = get_coder(session, coder)
+        indexes: dict[str, tuple[Transcript, TurnIndex]] = {}
+        for segment in segments:
+            transcript_name, _, span = segment.rpartition("@")
+            try:
+                start, end = (int(x) for x in span.split("-"))
+            except ValueError:
+                raise ChorusError(f"{segment!r} is not a segment id (transcript@start-end)") from None
+            if transcript_name not in indexes:
+                transcript = session.scalar(select(Transcript).where(Transcript.name == transcript_name))
+                if transcript is None:
+                    raise ChorusError(f"segment {segment!r}: no transcript called {transcript_name!r}")
+                indexes[transcript_name] = (transcript, TurnIndex(transcript))
+            transcript, index = indexes[transcript_name]
+            add_coding(session, transcript, code, who, start, end, index)
+        return len(segments)

