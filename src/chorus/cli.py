@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Optional
 
 import pandas as pd
@@ -22,6 +23,7 @@ import chorus
 from chorus import analysis, coding, ingest, interop, privacy, report
 from chorus.analysis.frames import participants, turns
 from chorus.assist import candidates as assist_candidates
+from chorus.assist import llm
 from chorus.assist import suggest as suggestions
 from chorus.assist.candidates import candidate_codes
 from chorus.coding import codes, versions
@@ -548,17 +550,53 @@ suggest_app = typer.Typer(help="AI-assisted coding, locally: candidate codes fro
 app.add_typer(suggest_app, name="suggest")
 
 
+YesOption = Annotated[bool, typer.Option("--yes", help="Agree to what the language model would be sent without being asked.")]
+
+
+def _agree(yes: bool) -> Callable[[str], bool]:
+    def confirm(disclosure: str) -> bool:
+        console.print(disclosure)
+        return yes or (sys.stdin.isatty() and typer.confirm("Send it?", default=False))
+
+    return confirm
+
+
+@suggest_app.command("llm")
+def suggest_llm(
+    url: Annotated[Optional[str], typer.Option(help="An OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (llama.cpp, vLLM).")] = None,
+    model: Annotated[Optional[str], typer.Option(help="The model name the server expects.")] = None,
+    key_variable: Annotated[Optional[str], typer.Option(help="The environment variable holding an API key (the key is never stored).")] = None,
+    off: Annotated[bool, typer.Option(help="Turn the language model off again.")] = False,
+) -> None:
+    """Name the (local) language model used for candidate labels and theme summaries; off by default."""
+    with _open() as study:
+        if off:
+            llm.forget(study)
+            console.print("language model off")
+            return
+        if not url or not model:
+            raise ChorusError("give --url and --model (or --off)")
+        endpoint = llm.configure(study, url, model, key_variable)
+    console.print(f"language model: {endpoint.model} at {endpoint.url} ({'this machine' if endpoint.local else 'another machine: ' + endpoint.host})")
+
+
 @suggest_app.command("codes")
 def suggest_codes(
     include_coded: Annotated[bool, typer.Option(help="Cluster every segment, not only the uncoded ones.")] = False,
     clusters: Annotated[Optional[int], typer.Option(help="How many candidates (default: about the square root of half the segments).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same candidates.")] = 0,
+    llm_labels: Annotated[bool, typer.Option(help="Also ask the configured language model for a name for each (says what it sends first).")] = False,
+    yes: YesOption = False,
     out: OutOption = None,
 ) -> None:
     """Candidate codes: clusters of similar segments with their distinctive words, sources and central quotes."""
-    with _open() as study, console.status("embedding and clustering segments"):
-        frame = candidate_codes(study, include_coded=include_coded, k=clusters, seed=seed)
-    _show(frame[["candidate", "label", "size", "disciplines", "groups"]], "Candidate codes (quotes and segments: --out)", out, saved=frame)
+    with _open() as study:
+        with console.status("embedding and clustering segments"):
+            frame = candidate_codes(study, include_coded=include_coded, k=clusters, seed=seed)
+        if llm_labels:
+            frame = llm.label_candidates(study, frame, _agree(yes))
+    columns = ["candidate", *(["llm_label"] if "llm_label" in frame.columns else []), "label", "size", "disciplines", "groups"]
+    _show(frame[columns], "Candidate codes (quotes and segments: --out)", out, saved=frame)
     console.print("make one a code: chorus suggest adopt CANDIDATES.csv --candidate N --name NAME [--segment ID ...]")
 
 
@@ -591,6 +629,21 @@ def suggest_codings(
     with _open() as study, console.status("learning from the codings"):
         frame = suggestions.suggest(study, code=code, threshold=threshold)
     _show(frame[["suggestion", "code", "confidence", "speaker", "text"]], "Suggestions (accept: chorus accept N; reject: chorus reject N)", out, saved=frame)
+
+
+@suggest_app.command("summaries")
+def suggest_summaries(
+    code: Annotated[Optional[list[str]], typer.Option(help="Only these codes (repeat).")] = None,
+    yes: YesOption = False,
+    out: OutOption = None,
+) -> None:
+    """Theme summaries from each code's passages, by the configured language model (says what it sends first)."""
+    with _open() as study:
+        frame = llm.summaries(study, _agree(yes), codes=code)
+    if frame.empty:
+        console.print("nothing sent")
+        return
+    _show(frame, "Theme summaries (by the language model: check them against the passages)", out)
 
 
 @app.command("accept")

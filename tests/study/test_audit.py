@@ -64,6 +64,8 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.assist.suggest.decide": lambda s, _: _assist("suggest").decide(
         s, _assist("suggest").suggest(s, code="Funding", min_examples=1, threshold=0.0).suggestion.iloc[:1].tolist(), "reject", "ann"
     ),
+    "chorus.assist.llm.configure": lambda s, _: _assist("llm").configure(s, "http://127.0.0.1:8081/v1", "other-model"),
+    "chorus.assist.llm.forget": lambda s, _: _assist("llm").forget(s),
     "chorus.coding.autocode.autocode": lambda s, _: autocode(s, "Funding", "robot", pattern="fund", scope="sentence"),
     "chorus.coding.codes.add": lambda s, _: codes.add(s, "Hope", definition="Talk of hope"),
     "chorus.coding.codes.delete": lambda s, _: codes.delete(s, "Collaboration", discard_codings=True),
@@ -96,6 +98,7 @@ READS = {
     "chorus.analysis.saturation.saturation", "chorus.analysis.saturation.guest_saturation",
     "chorus.assist.embeddings.embed", "chorus.assist.embeddings.segment_table", "chorus.assist.candidates.candidate_codes",
     "chorus.assist.candidates.uncoded", "chorus.assist.suggest.suggestion_summary", "chorus.assist.suggest.evaluate",
+    "chorus.assist.llm.configured", "chorus.assist.llm.summaries", "chorus.assist.llm.label_candidates",
     "chorus.analysis.agreement.agreement", "chorus.analysis.agreement.disagreements",
     "chorus.analysis.agreement.segment_agreement", "chorus.analysis.agreement.unit_codings",
     "chorus.analysis.matrix.cooccurrence", "chorus.analysis.matrix.matrix", "chorus.analysis.matrix.sample",
@@ -156,6 +159,7 @@ def coded(study):
     apply_code(study, "FG01", "Funding", "ann", turn=2)
     apply_code(study, "FG01", "Funding", "ben", turn=2)
     apply_code(study, "FG01", "Collaboration", "ann", turn=3)
+    importlib.import_module("chorus.assist.llm").configure(study, "http://127.0.0.1:8080/v1", "local-model")
     return study
 
 
