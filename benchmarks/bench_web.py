@@ -1,0 +1,174 @@
+"""Benchmark: 50 coders applying and removing codings at once for 30 s against the web app (loopback only).
+
+Each coder signs in with their own account and, in a loop, codes a span of one
+of their own turns and removes it again, as fast as the server answers. The
+app runs in uvicorn on 127.0.0.1 over a study on SQLite and, when
+``CHORUS_TEST_POSTGRES`` names a server, on PostgreSQL. Reported: requests,
+p50/p95/p99 latency, errors; then the store is checked against what the
+coders were told: every coding reported made and not removed is there, nothing
+else is (no lost or duplicated codings). Baseline in the same run: the same
+library calls made directly, one at a time, without HTTP. Target (issue 7):
+p95 under 100 ms with zero lost or duplicated codings.
+
+    make bench            # or: python benchmarks/bench_web.py [--coders 50 --seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import chorus  # noqa: E402
+from chorus.coding import apply_code, remove_coding  # noqa: E402
+from chorus.study.models import Coding, Transcript, Turn  # noqa: E402
+from chorus.web import users  # noqa: E402
+from chorus.web.app import create_app  # noqa: E402
+from tests.helpers import load_demo  # noqa: E402
+
+PASSWORD = "benchmark password"
+
+
+def spans(study: chorus.Study, coders: int) -> list[tuple[str, int, int]]:
+    """One span per coder: the first 30 characters of a participant's turn, each coder their own."""
+    from sqlalchemy import select
+
+    with study.reading() as session:
+        rows = session.execute(
+            select(Transcript.name, Turn.start, Turn.end).join(Transcript).where(Turn.end - Turn.start > 40).order_by(Transcript.name, Turn.start)
+        ).all()
+    return [(name, start, start + 30) for name, start, _ in rows[:coders]]
+
+
+async def coder(client, name: str, span: tuple[str, int, int], until: float, latencies: list[float], errors: list[str], alive: set[int]) -> None:
+    page = await client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    await client.post("/login", data={"name": name, "password": PASSWORD, "csrf": csrf})
+    token = re.search(r'const csrf = "([^"]+)"', (await client.get(f"/transcripts/{span[0]}")).text).group(1)
+    headers = {"X-CSRF-Token": token}
+    body = {"transcript": span[0], "code": "Funding", "start": span[1], "end": span[2]}
+    while time.perf_counter() < until:
+        start = time.perf_counter()
+        made = await client.post("/api/codings", json=body, headers=headers)
+        latencies.append(time.perf_counter() - start)
+        if made.status_code != 201:
+            errors.append(f"POST {made.status_code} {made.text[:80]}")
+            continue
+        coding_id = made.json()["id"]
+        alive.add(coding_id)
+        start = time.perf_counter()
+        gone = await client.delete(f"/api/codings/{coding_id}", headers=headers)
+        latencies.append(time.perf_counter() - start)
+        if gone.status_code == 204:
+            alive.discard(coding_id)
+        else:
+            errors.append(f"DELETE {gone.status_code} {gone.text[:80]}")
+
+
+async def load(base: str, names: list[str], chosen: list[tuple[str, int, int]], seconds: float) -> tuple[list[float], list[str], set[int]]:
+    import httpx
+
+    latencies: list[float] = []
+    errors: list[str] = []
+    alive: set[int] = set()
+    until = time.perf_counter() + seconds
+    clients = [httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=30) for _ in names]
+    try:
+        await asyncio.gather(*(coder(c, n, s, until, latencies, errors, alive) for c, n, s in zip(clients, names, chosen)))
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+    return latencies, errors, alive
+
+
+def run(label: str, study: chorus.Study, coders: int, seconds: float) -> None:
+    import uvicorn
+
+    load_demo(study)
+    names = [f"coder{i:02d}" for i in range(coders)]
+    for name in names:
+        users.add_user(study, name, PASSWORD, "coder")
+    chosen = spans(study, coders)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(study), host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        latencies, errors, alive = asyncio.run(load(f"http://127.0.0.1:{port}", names, chosen, seconds))
+    finally:
+        server.should_exit = True
+        time.sleep(0.5)
+    from sqlalchemy import func, select
+
+    with study.reading() as session:
+        stored = set(session.scalars(select(Coding.id)))
+        duplicates = session.execute(
+            select(func.count()).select_from(select(Coding.transcript_id, Coding.start, Coding.end, Coding.coder_id).group_by(Coding.transcript_id, Coding.start, Coding.end, Coding.coder_id).having(func.count() > 1).subquery())
+        ).scalar()
+    lost, extra = alive - stored, stored - alive
+    ms = np.array(latencies) * 1000
+    p50, p95, p99 = np.percentile(ms, [50, 95, 99]) if len(ms) else (float("nan"),) * 3
+    # baseline: the same library calls, one at a time, no HTTP
+    name, start, end = chosen[0]
+    timings = []
+    for _ in range(50):
+        t = time.perf_counter()
+        coding_id = apply_code(study, name, "Funding", "baseline", start=start, end=end)
+        remove_coding(study, coding_id)
+        timings.append((time.perf_counter() - t) / 2)
+    direct = float(np.median(timings)) * 1000
+    print(
+        f"{label}: {len(ms):,} requests in {seconds:.0f} s by {coders} coders ({len(ms) / seconds:,.0f}/s); "
+        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms; {len(errors)} errors"
+        f" [target p95 < 100 ms: {'met' if p95 < 100 else 'NOT met'}]"
+    )
+    print(f"  store check: {len(lost)} lost, {len(extra)} unexpected, {duplicates} duplicated codings; "
+          f"baseline (library call, no HTTP, one at a time): {direct:.1f} ms per write, so p50 is x{p50 / direct:.1f} of it")
+    if errors:
+        print(f"  first errors: {errors[:3]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--coders", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        run("SQLite", chorus.init(Path(tmp) / "sqlite"), args.coders, args.seconds)
+        url = os.environ.get("CHORUS_TEST_POSTGRES")
+        if not url:
+            print("PostgreSQL: not measured (set CHORUS_TEST_POSTGRES, as .ci/services.sh does)")
+            return
+        from sqlalchemy import create_engine, text
+
+        from chorus.study.store import _normalise_url
+
+        name = f"chorus_bench_{os.getpid()}"
+        admin = create_engine(_normalise_url(url), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE {name}"))
+        try:
+            study = chorus.init(Path(tmp) / "pg", db=url.rsplit("/", 1)[0] + "/" + name)
+            run("PostgreSQL", study, args.coders, args.seconds)
+            study.close()
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+if __name__ == "__main__":
+    main()

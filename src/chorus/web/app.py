@@ -1,0 +1,236 @@
+"""The team web app: a thin shell over the same library calls the CLI makes.
+
+Pages are rendered on the server (Jinja2) with a little JavaScript for
+selecting text to code. Every route but the login page and the health check
+needs a signed-in user; every state-changing request needs the session's CSRF
+token (header ``X-CSRF-Token`` or form field ``csrf``); roles are checked on
+every route (:data:`ROUTE_ROLES`). Sessions are signed cookies (HttpOnly,
+SameSite=Strict, Secure behind HTTPS) holding the user's id and CSRF token;
+the user and role are read from the store on every request, so a changed role
+takes effect at once. Changes are logged in the audit trail under the user.
+
+    chorus serve --host 127.0.0.1 --port 8000
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from chorus import analysis, coding
+from chorus.coding import codes as codebook
+from chorus.errors import ChorusError
+from chorus.study.lookup import code_path
+from chorus.study.models import Code, Coder, Coding, Participant, Transcript, Turn, User
+from chorus.study.store import Study, acting_as
+from chorus.web.users import rank, verify
+
+COOKIE = "chorus_session"
+SESSION_SECONDS = 12 * 3600
+SECRET_FILE = ".chorus-web-secret"
+MAX_BODY = 1 * 1024 * 1024
+PALETTE = {"physician": "#4e79a7", "nurse": "#59a14f", "APP": "#f28e2b", "psychosocial clinician": "#b07aa1"}
+#: Who may use each route (path, method) -> lowest role; routes not listed are public.
+ROUTE_ROLES: dict[tuple[str, str], str] = {}
+
+
+def _secret(study: Study) -> str:
+    path = study.folder / SECRET_FILE
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
+
+
+class NewCoding(BaseModel):
+    """A span of a transcript to code."""
+
+    transcript: str = Field(max_length=200)
+    code: str = Field(max_length=400)
+    start: int = Field(ge=0)
+    end: int = Field(ge=1)
+
+
+class _Viewer:
+    def __init__(self, user_id: int, name: str, role: str, csrf: str):
+        self.id, self.name, self.role, self.csrf = user_id, name, role, csrf
+
+
+def create_app(study: Study, secure_cookies: bool = False) -> FastAPI:
+    """The web app over ``study``."""
+    app = FastAPI(title=f"Chorus: {study.name}", docs_url=None, redoc_url=None, openapi_url=None)
+    signer = URLSafeTimedSerializer(_secret(study), salt="chorus-session")
+    pages = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+    def session_of(request: Request) -> dict[str, Any]:
+        raw = request.cookies.get(COOKIE)
+        if not raw:
+            return {}
+        try:
+            return signer.loads(raw, max_age=SESSION_SECONDS)
+        except BadSignature:
+            return {}
+
+    def set_session(response: Response, data: dict[str, Any]) -> None:
+        response.set_cookie(COOKIE, signer.dumps(data), max_age=SESSION_SECONDS, httponly=True, samesite="strict", secure=secure_cookies)
+
+    def needs(role: str):  # noqa: ANN202 - a FastAPI dependency
+        def check(request: Request) -> _Viewer:
+            data = session_of(request)
+            user_id = data.get("uid")
+            found = None
+            if user_id is not None:
+                with study.reading() as session:
+                    user = session.get(User, user_id)
+                    found = (user.id, user.name, user.role) if user else None
+            if found is None:
+                raise HTTPException(401, "sign in first")
+            viewer = _Viewer(*found, data.get("csrf", ""))
+            if request.method not in ("GET", "HEAD"):
+                sent = request.headers.get("x-csrf-token") or request.query_params.get("csrf") or ""
+                if not data.get("csrf") or not secrets.compare_digest(sent, data["csrf"]):
+                    raise HTTPException(403, "missing or wrong CSRF token; reload the page")
+            if rank(viewer.role) < rank(role):
+                raise HTTPException(403, f"this needs the {role} role; you are a {viewer.role}")
+            return viewer
+
+        return check
+
+    def route(path: str, method: str, role: str | None) -> None:
+        if role is not None:
+            ROUTE_ROLES[(path, method)] = role
+
+    @app.exception_handler(HTTPException)
+    async def refused(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 401 and request.method == "GET" and not request.url.path.startswith("/api/"):
+            return RedirectResponse("/login", status_code=303)
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+
+    @app.exception_handler(ChorusError)
+    async def explained(_: Request, exc: ChorusError) -> Response:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+
+    @app.middleware("http")
+    async def bounded(request: Request, call_next):  # noqa: ANN001, ANN202 - Starlette middleware
+        if int(request.headers.get("content-length") or 0) > MAX_BODY:
+            return JSONResponse({"error": f"request bodies are limited to {MAX_BODY // 1024} KiB"}, status_code=413)
+        response = await call_next(request)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Content-Security-Policy"] = "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'"
+        return response
+
+    @app.get("/healthz")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_page(request: Request, failed: bool = False) -> Response:
+        data = session_of(request)
+        csrf = data.get("csrf") or secrets.token_urlsafe(24)
+        response = pages.TemplateResponse(request, "login.html", {"study": study.name, "csrf": csrf, "failed": failed})
+        set_session(response, {"csrf": csrf})
+        return response
+
+    @app.post("/login")
+    def login(request: Request, name: str = Form(max_length=100), password: str = Form(max_length=1000), csrf: str = Form("")) -> Response:
+        expected = session_of(request).get("csrf", "")
+        if not expected or not secrets.compare_digest(csrf, expected):
+            raise HTTPException(403, "missing or wrong CSRF token; reload the page")
+        found = verify(study, name, password)
+        if found is None:
+            return RedirectResponse("/login?failed=true", status_code=303)
+        response = RedirectResponse("/", status_code=303)
+        set_session(response, {"uid": found[0], "csrf": secrets.token_urlsafe(24)})  # a new token for the new session
+        return response
+
+    route("/logout", "POST", "viewer")
+
+    @app.post("/logout")
+    def logout(_: _Viewer = Depends(needs("viewer"))) -> Response:
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE)
+        return response
+
+    route("/", "GET", "viewer")
+
+    @app.get("/", response_class=HTMLResponse)
+    def home(request: Request, viewer: _Viewer = Depends(needs("viewer"))) -> Response:
+        with study.reading() as session:
+            transcripts = [(t.name, t.group.name, len(t.turns)) for t in session.scalars(select(Transcript).order_by(Transcript.name))]
+        tree = codebook.codebook(study)
+        return pages.TemplateResponse(request, "index.html", {"study": study.name, "viewer": viewer, "transcripts": transcripts, "codes": tree.to_dict("records")})
+
+    route("/transcripts/{name}", "GET", "viewer")
+
+    @app.get("/transcripts/{name}", response_class=HTMLResponse)
+    def transcript_page(request: Request, name: str, viewer: _Viewer = Depends(needs("viewer"))) -> Response:
+        data = transcript_data(name)
+        return pages.TemplateResponse(
+            request, "transcript.html",
+            {"study": study.name, "viewer": viewer, "t": data, "palette": PALETTE, "can_code": rank(viewer.role) >= rank("coder")},
+        )
+
+    def transcript_data(name: str) -> dict[str, Any]:
+        with study.reading() as session:
+            transcript = session.scalar(select(Transcript).where(Transcript.name == name))
+            if transcript is None:
+                raise HTTPException(404, f"no transcript called {name!r}")
+            turns = [
+                {"ordinal": t.ordinal, "speaker": t.speaker_label, "discipline": p.discipline, "role": p.role, "start": t.start, "end": t.end,
+                 "text": transcript.text[t.start:t.end], "time": t.start_time}
+                for t, p in session.execute(select(Turn, Participant).join(Participant).where(Turn.transcript_id == transcript.id).order_by(Turn.ordinal))
+            ]
+            codings = [
+                {"id": c.id, "code": code_path(c.code), "colour": c.code.colour or "#999999", "coder": c.coder.name, "start": c.start, "end": c.end}
+                for c in session.scalars(select(Coding).where(Coding.transcript_id == transcript.id).order_by(Coding.start))
+            ]
+            code_names = sorted(code_path(c) for c in session.scalars(select(Code)))
+            return {"name": transcript.name, "group": transcript.group.name, "turns": turns, "codings": codings, "codes": code_names}
+
+    route("/api/transcripts/{name}", "GET", "viewer")
+
+    @app.get("/api/transcripts/{name}")
+    def transcript_api(name: str, _: _Viewer = Depends(needs("viewer"))) -> dict[str, Any]:
+        return transcript_data(name)
+
+    route("/api/codings", "POST", "coder")
+
+    @app.post("/api/codings", status_code=201)
+    def add_coding(new: NewCoding, viewer: _Viewer = Depends(needs("coder"))) -> dict[str, int]:
+        with acting_as(viewer.name):
+            coding_id = coding.apply_code(study, new.transcript, new.code, viewer.name, start=new.start, end=new.end)
+        return {"id": coding_id}
+
+    route("/api/codings/{coding_id}", "DELETE", "coder")
+
+    @app.delete("/api/codings/{coding_id}", status_code=204)
+    def remove_coding(coding_id: int, viewer: _Viewer = Depends(needs("coder"))) -> Response:
+        with study.reading() as session:
+            owner = session.scalar(select(Coder.name).join(Coding, Coding.coder_id == Coder.id).where(Coding.id == coding_id))
+        if owner is None:
+            raise HTTPException(404, f"there is no coding #{coding_id}")
+        if owner != viewer.name and viewer.role != "owner":
+            raise HTTPException(403, f"coding #{coding_id} is {owner}'s; coders remove only their own")
+        with acting_as(viewer.name):
+            coding.remove_coding(study, coding_id)
+        return Response(status_code=204)
+
+    route("/matrix", "GET", "viewer")
+
+    @app.get("/matrix", response_class=HTMLResponse)
+    def matrix_page(request: Request, count: str = "participants", viewer: _Viewer = Depends(needs("viewer"))) -> Response:
+        if count not in ("segments", "participants", "groups", "share"):
+            raise HTTPException(400, "count is segments, participants, groups or share")
+        frame = analysis.matrix(study, by="discipline", count=count)  # type: ignore[arg-type]
+        return pages.TemplateResponse(request, "matrix.html", {"study": study.name, "viewer": viewer, "count": count, "m": frame})
+
+    return app

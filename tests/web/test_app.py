@@ -1,0 +1,168 @@
+"""The web app: sign-in, roles and CSRF on every route, coding through the API, and a real browser."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from chorus.study import audit
+from chorus.study.models import Coding, Transcript, Turn
+from tests.helpers import chromium, load_demo
+
+fastapi = pytest.importorskip("fastapi", reason="the web app needs its extra: pip install 'chorus-qda[web]'")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from chorus.web import users  # noqa: E402
+from chorus.web.app import ROUTE_ROLES, create_app  # noqa: E402
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def web(study):
+    load_demo(study, transcripts=["FG01"])
+    for name, role in [("olive", "owner"), ("cora", "coder"), ("vic", "viewer"), ("cole", "coder")]:
+        users.add_user(study, name, PASSWORD, role)
+    return study
+
+
+def signed_in(study, name: str | None) -> tuple[TestClient, str]:
+    client = TestClient(create_app(study), follow_redirects=False)
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    if name is None:
+        return client, csrf
+    response = client.post("/login", data={"name": name, "password": PASSWORD, "csrf": csrf})
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    token = re.search(r'const csrf = "([^"]+)"', client.get("/transcripts/FG01").text).group(1)
+    return client, token
+
+
+def a_span(study) -> tuple[int, int]:
+    with study.reading() as session:
+        turn = session.scalar(select(Turn).join(Transcript).where(Transcript.name == "FG01", Turn.ordinal == 2))
+        return turn.start, turn.start + 40
+
+
+def test_coders_code_and_uncode_through_the_api_as_themselves(web):
+    client, csrf = signed_in(web, "cora")
+    start, end = a_span(web)
+    made = client.post("/api/codings", json={"transcript": "FG01", "code": "Funding", "start": start, "end": end}, headers={"X-CSRF-Token": csrf})
+    assert made.status_code == 201
+    coding_id = made.json()["id"]
+    with web.reading() as session:
+        stored = session.get(Coding, coding_id)
+        assert stored.coder.name == "cora" and (stored.start, stored.end) == (start, end)
+    assert audit.log(web, entity="coding").actor.iloc[-1] == "cora"
+    shown = client.get("/api/transcripts/FG01").json()
+    assert any(c["id"] == coding_id and c["coder"] == "cora" for c in shown["codings"])
+    overlap = client.post("/api/codings", json={"transcript": "FG01", "code": "Funding", "start": start, "end": end}, headers={"X-CSRF-Token": csrf})
+    assert overlap.status_code == 400 and "overlaps" in overlap.json()["error"]
+    other, other_csrf = signed_in(web, "cole")
+    assert other.delete(f"/api/codings/{coding_id}", headers={"X-CSRF-Token": other_csrf}).status_code == 403  # not cole's
+    assert client.delete(f"/api/codings/{coding_id}", headers={"X-CSRF-Token": csrf}).status_code == 204
+    assert "Funding" in client.get("/matrix").text
+
+
+def test_every_route_needs_a_session_the_right_role_and_a_csrf_token(web):
+    app = create_app(web)
+    anonymous = TestClient(app, follow_redirects=False)
+    viewer, viewer_csrf = signed_in(web, "vic")
+    coder, coder_csrf = signed_in(web, "cora")
+    public = {("/login", "GET"), ("/login", "POST"), ("/healthz", "GET")}
+    routes = {(r.path, m) for r in app.routes if hasattr(r, "methods") for m in r.methods if m != "HEAD"}
+    assert routes - public == set(ROUTE_ROLES), "every route states who may use it"
+    start, end = a_span(web)
+    bodies = {"/api/codings": {"transcript": "FG01", "code": "Funding", "start": start, "end": end}}
+    for (path, method), role in ROUTE_ROLES.items():
+        url = path.replace("{name}", "FG01").replace("{coding_id}", "1")
+        refused = anonymous.request(method, url, json=bodies.get(path))
+        assert refused.status_code in (401, 303), (path, method)
+        if method == "GET":
+            assert viewer.get(url).status_code == 200, path
+            continue
+        assert coder.request(method, url, json=bodies.get(path)).status_code == 403, f"{method} {path} without CSRF"
+        if role != "viewer":
+            assert viewer.request(method, url, json=bodies.get(path), headers={"X-CSRF-Token": viewer_csrf}).status_code == 403, path
+    assert coder.post("/api/codings", json=bodies["/api/codings"], headers={"X-CSRF-Token": viewer_csrf}).status_code == 403  # another session's token
+
+
+def test_sign_in_refuses_wrong_passwords_and_forged_requests(web):
+    client, csrf = signed_in(web, None)
+    wrong = client.post("/login", data={"name": "cora", "password": "not the password", "csrf": csrf})
+    assert wrong.headers["location"] == "/login?failed=true"
+    nobody = client.post("/login", data={"name": "nobody", "password": PASSWORD, "csrf": csrf})
+    assert nobody.headers["location"] == "/login?failed=true"
+    assert client.post("/login", data={"name": "cora", "password": PASSWORD, "csrf": "forged"}).status_code == 403
+    assert client.get("/").status_code == 303  # still signed out
+    huge = client.post("/api/codings", content=b"x" * (2 * 1024 * 1024), headers={"Content-Type": "application/json"})
+    assert huge.status_code == 413
+    with pytest.raises(Exception, match="at least 10"):
+        users.add_user(web, "short", "tiny", "coder")
+    log = audit.log(web, entity="app_user").to_string()
+    assert "$argon2" not in log and "(hidden)" in log
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_in_a_browser_a_coder_selects_text_codes_it_and_sees_it_in_the_matrix(web, tmp_path: Path):
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+
+    browser_path = chromium()
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(web), host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(base + "/transcripts/FG01")
+            assert page.url.endswith("/login")  # signed out: sent to sign in
+            page.fill("input[name=name]", "cora")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(base + "/")
+            page.screenshot(path=str(tmp_path / "home.png"))
+            page.click("text=FG01")
+            said = page.locator(".turn").nth(1).locator(".said")
+            said.evaluate("""node => { const r = document.createRange(); r.setStart(node.firstChild, 0); r.setEnd(node.firstChild, 25);
+                                      const s = window.getSelection(); s.removeAllRanges(); s.addRange(r); }""")
+            page.select_option("#code", label="Challenges/Funding")
+            page.click("#apply")
+            page.wait_for_selector(".margin span:has-text('Funding')")
+            page.screenshot(path=str(tmp_path / "transcript.png"), full_page=False)
+            page.goto(base + "/matrix?count=segments")
+            row = page.locator("tr", has_text="Funding").first
+            assert "1" in row.inner_text()
+            page.click("text=Sign out")
+            page.wait_for_url(base + "/login")
+            viewer = browser.new_page()
+            viewer.goto(base + "/login")
+            viewer.fill("input[name=name]", "vic")
+            viewer.fill("input[name=password]", PASSWORD)
+            viewer.click("button[type=submit]")
+            viewer.goto(base + "/transcripts/FG01")
+            assert viewer.locator("#apply").count() == 0 and "coding needs the coder role" in viewer.content()
+            browser.close()
+    finally:
+        server.should_exit = True
+    with web.reading() as session:
+        coded = session.scalars(select(Coding)).all()
+        assert len(coded) == 1 and coded[0].coder.name == "cora"
+        turn = session.scalar(select(Turn).join(Transcript).where(Transcript.name == "FG01", Turn.ordinal == 2))
+        assert (coded[0].start, coded[0].end) == (turn.start, turn.start + 25)
+    assert (tmp_path / "transcript.png").stat().st_size > 10_000
