@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_matrix.py
 	$(BIN)/python benchmarks/bench_qdpx.py
 	$(BIN)/python benchmarks/bench_assist.py
+	$(BIN)/python benchmarks/bench_web.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

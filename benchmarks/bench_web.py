@@ -1,7 +1,9 @@
 """Benchmark: 50 coders applying and removing codings at once for 30 s against the web app (loopback only).
 
 Each coder signs in with their own account and, in a loop, codes a span of one
-of their own turns and removes it again, as fast as the server answers. The
+of their own turns and removes it again: at a person's pace (a pause of about
+a second, drawn at random, before each action) and then as fast as the server
+answers, to show where it saturates. The
 app runs in uvicorn on 127.0.0.1 over a study on SQLite and, when
 ``CHORUS_TEST_POSTGRES`` names a server, on PostgreSQL. Reported: requests,
 p50/p95/p99 latency, errors; then the store is checked against what the
@@ -20,9 +22,9 @@ import asyncio
 import os
 import re
 import socket
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -35,7 +37,6 @@ import chorus  # noqa: E402
 from chorus.coding import apply_code, remove_coding  # noqa: E402
 from chorus.study.models import Coding, Transcript, Turn  # noqa: E402
 from chorus.web import users  # noqa: E402
-from chorus.web.app import create_app  # noqa: E402
 from tests.helpers import load_demo  # noqa: E402
 
 PASSWORD = "benchmark password"
@@ -52,14 +53,19 @@ def spans(study: chorus.Study, coders: int) -> list[tuple[str, int, int]]:
     return [(name, start, start + 30) for name, start, _ in rows[:coders]]
 
 
-async def coder(client, name: str, span: tuple[str, int, int], until: float, latencies: list[float], errors: list[str], alive: set[int]) -> None:
+async def coder(
+    client, name: str, span: tuple[str, int, int], until: float, think: float, latencies: list[float], errors: list[str], alive: set[int]
+) -> None:
     page = await client.get("/login")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     await client.post("/login", data={"name": name, "password": PASSWORD, "csrf": csrf})
     token = re.search(r'const csrf = "([^"]+)"', (await client.get(f"/transcripts/{span[0]}")).text).group(1)
     headers = {"X-CSRF-Token": token}
     body = {"transcript": span[0], "code": "Funding", "start": span[1], "end": span[2]}
+    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    await asyncio.sleep(rng.uniform(0, think))  # coders do not start in step
     while time.perf_counter() < until:
+        await asyncio.sleep(rng.exponential(think) if think else 0)
         start = time.perf_counter()
         made = await client.post("/api/codings", json=body, headers=headers)
         latencies.append(time.perf_counter() - start)
@@ -68,6 +74,7 @@ async def coder(client, name: str, span: tuple[str, int, int], until: float, lat
             continue
         coding_id = made.json()["id"]
         alive.add(coding_id)
+        await asyncio.sleep(rng.exponential(think) if think else 0)
         start = time.perf_counter()
         gone = await client.delete(f"/api/codings/{coding_id}", headers=headers)
         latencies.append(time.perf_counter() - start)
@@ -77,7 +84,7 @@ async def coder(client, name: str, span: tuple[str, int, int], until: float, lat
             errors.append(f"DELETE {gone.status_code} {gone.text[:80]}")
 
 
-async def load(base: str, names: list[str], chosen: list[tuple[str, int, int]], seconds: float) -> tuple[list[float], list[str], set[int]]:
+async def load(base: str, names: list[str], chosen: list[tuple[str, int, int]], seconds: float, think: float) -> tuple[list[float], list[str], set[int]]:
     import httpx
 
     latencies: list[float] = []
@@ -86,15 +93,13 @@ async def load(base: str, names: list[str], chosen: list[tuple[str, int, int]], 
     until = time.perf_counter() + seconds
     clients = [httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=30) for _ in names]
     try:
-        await asyncio.gather(*(coder(c, n, s, until, latencies, errors, alive) for c, n, s in zip(clients, names, chosen)))
+        await asyncio.gather(*(coder(c, n, s, until, think, latencies, errors, alive) for c, n, s in zip(clients, names, chosen)))
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
     return latencies, errors, alive
 
 
-def run(label: str, study: chorus.Study, coders: int, seconds: float) -> None:
-    import uvicorn
-
+def run(label: str, study: chorus.Study, coders: int, seconds: float, think: float) -> None:
     load_demo(study)
     names = [f"coder{i:02d}" for i in range(coders)]
     for name in names:
@@ -103,15 +108,21 @@ def run(label: str, study: chorus.Study, coders: int, seconds: float) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(study), host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
+    server = subprocess.Popen(  # its own process: the load generator must not share the server's interpreter
+        [str(Path(sys.executable).parent / "chorus"), "--study", str(study.folder), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
     try:
-        latencies, errors, alive = asyncio.run(load(f"http://127.0.0.1:{port}", names, chosen, seconds))
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        latencies, errors, alive = asyncio.run(load(f"http://127.0.0.1:{port}", names, chosen, seconds, think))
     finally:
-        server.should_exit = True
-        time.sleep(0.5)
+        server.terminate()
+        server.wait(timeout=30)
     from sqlalchemy import func, select
 
     with study.reading() as session:
@@ -132,7 +143,8 @@ def run(label: str, study: chorus.Study, coders: int, seconds: float) -> None:
         timings.append((time.perf_counter() - t) / 2)
     direct = float(np.median(timings)) * 1000
     print(
-        f"{label}: {len(ms):,} requests in {seconds:.0f} s by {coders} coders ({len(ms) / seconds:,.0f}/s); "
+        f"{label}, {coders} coders, {'about one action every ' + format(think, 'g') + ' s each' if think else 'as fast as the server answers'}: "
+        f"{len(ms):,} requests in {seconds:.0f} s ({len(ms) / seconds:,.0f}/s); "
         f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms; {len(errors)} errors"
         f" [target p95 < 100 ms: {'met' if p95 < 100 else 'NOT met'}]"
     )
@@ -146,28 +158,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--coders", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--think", type=float, nargs="+", default=[1.0, 0.0], help="seconds between a coder's actions (0: no pause)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        run("SQLite", chorus.init(Path(tmp) / "sqlite"), args.coders, args.seconds)
-        url = os.environ.get("CHORUS_TEST_POSTGRES")
-        if not url:
-            print("PostgreSQL: not measured (set CHORUS_TEST_POSTGRES, as .ci/services.sh does)")
-            return
-        from sqlalchemy import create_engine, text
+    url = os.environ.get("CHORUS_TEST_POSTGRES")
+    for think in args.think:
+        with tempfile.TemporaryDirectory() as tmp:
+            run("SQLite", chorus.init(Path(tmp) / "sqlite"), args.coders, args.seconds, think)
+            if not url:
+                print("PostgreSQL: not measured (set CHORUS_TEST_POSTGRES, as .ci/services.sh does)")
+                continue
+            from sqlalchemy import create_engine, text
 
-        from chorus.study.store import _normalise_url
+            from chorus.study.store import _normalise_url
 
-        name = f"chorus_bench_{os.getpid()}"
-        admin = create_engine(_normalise_url(url), isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {name}"))
-        try:
-            study = chorus.init(Path(tmp) / "pg", db=url.rsplit("/", 1)[0] + "/" + name)
-            run("PostgreSQL", study, args.coders, args.seconds)
-            study.close()
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            schema = f"bench_{os.getpid()}"
+            admin = create_engine(_normalise_url(url))
+            with admin.begin() as connection:
+                connection.execute(text(f"CREATE SCHEMA {schema}"))
+            try:
+                separator = "&" if "?" in url else "?"
+                study = chorus.init(Path(tmp) / "pg", db=f"{url}{separator}options=-csearch_path%3D{schema}")
+                run("PostgreSQL", study, args.coders, args.seconds, think)
+                study.close()
+            finally:
+                with admin.begin() as connection:
+                    connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                admin.dispose()
 
 
 if __name__ == "__main__":
