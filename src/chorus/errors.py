@@ -34,3 +34,7 @@ class NotFound(ChorusError):
 
 class StudyError(ChorusError):
     """The study folder or its store cannot be used as asked."""
+
+
+class EditConflict(ChorusError):
+    """Someone else changed the object since it was read; the edit was not made."""

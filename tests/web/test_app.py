@@ -70,6 +70,33 @@ def test_coders_code_and_uncode_through_the_api_as_themselves(web):
     assert "Funding" in client.get("/matrix").text
 
 
+def test_memos_new_codes_and_codebook_edits_that_collide(web):
+    coder, csrf = signed_in(web, "cora")
+    start, end = a_span(web)
+    created = coder.post("/api/codes", json={"name": "Hope"}, headers={"X-CSRF-Token": csrf})
+    assert created.status_code == 201 and created.json()["path"] == "Hope"
+    made = coder.post("/api/codings", json={"transcript": "FG01", "code": "Hope", "start": start, "end": end}, headers={"X-CSRF-Token": csrf}).json()
+    memo = coder.post(f"/api/codings/{made['id']}/memo", json={"text": "Hope despite the prognosis"}, headers={"X-CSRF-Token": csrf})
+    assert memo.status_code == 201
+    page = coder.get("/segments", params={"code": "Hope"})
+    assert "1 coded segments" in page.text and "Adaeze" in page.text
+    owner, owner_csrf = signed_in(web, "olive")
+    other, other_csrf = signed_in(web, "olive")
+    version = int(codes_table(web).set_index("path").at["Hope", "version"])
+    first = owner.patch("/api/codes/Hope", json={"version": version, "definition": "Talk of hope"}, headers={"X-CSRF-Token": owner_csrf})
+    assert first.status_code == 200
+    late = other.patch("/api/codes/Hope", json={"version": version, "name": "Optimism"}, headers={"X-CSRF-Token": other_csrf})
+    assert late.status_code == 409 and "changed by someone else" in late.json()["error"]
+    assert codes_table(web).set_index("path").at["Hope", "definition"] == "Talk of hope"  # the first edit stands
+    assert coder.patch("/api/codes/Hope", json={"version": version + 1, "name": "Optimism"}, headers={"X-CSRF-Token": csrf}).status_code == 403
+
+
+def codes_table(study):
+    from chorus.coding import codes
+
+    return codes.codebook(study)
+
+
 def test_every_route_needs_a_session_the_right_role_and_a_csrf_token(web):
     app = create_app(web)
     anonymous = TestClient(app, follow_redirects=False)
@@ -79,9 +106,12 @@ def test_every_route_needs_a_session_the_right_role_and_a_csrf_token(web):
     routes = {(r.path, m) for r in app.routes if hasattr(r, "methods") for m in r.methods if m != "HEAD"}
     assert routes - public == set(ROUTE_ROLES), "every route states who may use it"
     start, end = a_span(web)
-    bodies = {"/api/codings": {"transcript": "FG01", "code": "Funding", "start": start, "end": end}}
+    bodies = {
+        "/api/codings": {"transcript": "FG01", "code": "Funding", "start": start, "end": end}, "/api/codes": {"name": "New"},
+        "/api/codings/{coding_id}/memo": {"text": "a memo"}, "/api/codes/{path:path}": {"version": 1, "definition": "x"},
+    }
     for (path, method), role in ROUTE_ROLES.items():
-        url = path.replace("{name}", "FG01").replace("{coding_id}", "1")
+        url = path.replace("{name}", "FG01").replace("{coding_id}", "1").replace("{path:path}", "Funding")
         refused = anonymous.request(method, url, json=bodies.get(path))
         assert refused.status_code in (401, 303), (path, method)
         if method == "GET":
@@ -138,16 +168,19 @@ def test_in_a_browser_a_coder_selects_text_codes_it_and_sees_it_in_the_matrix(we
             page.wait_for_url(base + "/")
             page.screenshot(path=str(tmp_path / "home.png"))
             page.click("text=FG01")
+            page.fill("#code", "Challenges/Funding")  # before selecting: typing would move the selection
             said = page.locator(".turn").nth(1).locator(".said")
             said.evaluate("""node => { const r = document.createRange(); r.setStart(node.firstChild, 0); r.setEnd(node.firstChild, 25);
                                       const s = window.getSelection(); s.removeAllRanges(); s.addRange(r); }""")
-            page.select_option("#code", label="Challenges/Funding")
             page.click("#apply")
             page.wait_for_selector(".margin span:has-text('Funding')")
             page.screenshot(path=str(tmp_path / "transcript.png"), full_page=False)
             page.goto(base + "/matrix?count=segments")
             row = page.locator("tr", has_text="Funding").first
             assert "1" in row.inner_text()
+            row.locator("a", has_text="1").first.click()  # a matrix cell opens its segments
+            page.wait_for_url(re.compile(r".*/segments\?code=.*discipline=physician"))
+            assert "1 coded segments" in page.content()
             page.click("text=Sign out")
             page.wait_for_url(base + "/login")
             viewer = browser.new_page()

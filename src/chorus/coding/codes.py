@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import func, select, update
 
-from chorus.errors import ChorusError
+from chorus.errors import ChorusError, EditConflict
 from chorus.study.codebook import CODE_FIELDS, add_code, check_colour, sibling
 from chorus.study.lookup import all_codes, code_path, descendants, find_code
 from chorus.study.models import Code, Coding, Memo
@@ -23,24 +23,38 @@ def add(study: Study, name: str, parent: str | None = None, **fields: str | None
         return code_path(add_code(session, name, the_parent, **fields))
 
 
-def describe(study: Study, name: str, **fields: str | None) -> None:
-    """Change a code's colour, definition, inclusion or exclusion criteria, or example."""
+def _check_version(code: Code, version: int | None) -> None:
+    if version is not None and code.version != version:
+        raise EditConflict(
+            f"code {code.name!r} was changed by someone else since you opened it (version {version}, now {code.version}); "
+            "reload and make your change again"
+        )
+
+
+def describe(study: Study, name: str, version: int | None = None, **fields: str | None) -> None:
+    """Change a code's colour, definition, inclusion or exclusion criteria, or example.
+
+    With ``version`` (as read with the code), the change is refused with
+    :class:`EditConflict` if someone changed the code in between.
+    """
     unknown = set(fields) - set(CODE_FIELDS)
     if unknown:
         raise ChorusError(f"unknown code fields: {', '.join(sorted(unknown))}")
     with study.transaction() as session:
         code = find_code(session, name)
+        _check_version(code, version)
         for key, value in fields.items():
             setattr(code, key, check_colour(value) if key == "colour" else value)
 
 
-def rename(study: Study, name: str, new_name: str) -> None:
-    """Give a code a new name; its codings and subcodes stay with it."""
+def rename(study: Study, name: str, new_name: str, version: int | None = None) -> None:
+    """Give a code a new name; its codings and subcodes stay with it (``version``: as in :func:`describe`)."""
     new_name = new_name.strip()
     if not new_name or "/" in new_name:
         raise ChorusError(f"code name {new_name!r} must be non-empty and contain no '/'")
     with study.transaction() as session:
         code = find_code(session, name)
+        _check_version(code, version)
         if sibling(session, code.parent, new_name) is not None:
             raise ChorusError(f"a code {new_name!r} already sits beside {code.name!r}")
         code.name = new_name
@@ -130,7 +144,7 @@ def delete(study: Study, name: str, discard_codings: bool = False) -> int:
 
 
 def codebook(study: Study) -> pd.DataFrame:
-    """The codebook as a table: path, name, parent, colour, definition, criteria, example, codings."""
+    """The codebook as a table: path, name, parent, colour, definition, criteria, example, codings, version."""
     with study.reading() as session:
         counts = dict(session.execute(select(Coding.code_id, func.count()).group_by(Coding.code_id)).all())
         rows = [
@@ -140,7 +154,8 @@ def codebook(study: Study) -> pd.DataFrame:
                 "parent": code_path(c.parent) if c.parent else "",
                 **{k: getattr(c, k) or "" for k in CODE_FIELDS},
                 "codings": counts.get(c.id, 0),
+                "version": c.version,
             }
             for c in all_codes(session)
         ]
-    return pd.DataFrame(rows, columns=["path", "code", "parent", *CODE_FIELDS, "codings"])
+    return pd.DataFrame(rows, columns=["path", "code", "parent", *CODE_FIELDS, "codings", "version"])

@@ -183,6 +183,9 @@ class Code(Base):
     exclusion: Mapped[str | None] = mapped_column(Text)
     example: Mapped[str | None] = mapped_column(Text)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")  # raised by every change: edits check it
+
+    __mapper_args__ = {"version_id_col": version}
 
     parent: Mapped[Code | None] = relationship(remote_side="Code.id", back_populates="children")
     children: Mapped[list[Code]] = relationship(back_populates="parent", order_by="Code.position")

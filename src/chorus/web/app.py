@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from chorus import analysis, coding
 from chorus.coding import codes as codebook
-from chorus.errors import ChorusError
+from chorus.errors import ChorusError, EditConflict
 from chorus.study.lookup import code_path
 from chorus.study.models import Code, Coder, Coding, Participant, Transcript, Turn, User
 from chorus.study.store import Study, acting_as
@@ -57,6 +57,32 @@ class NewCoding(BaseModel):
     code: str = Field(max_length=400)
     start: int = Field(ge=0)
     end: int = Field(ge=1)
+
+
+class NewMemo(BaseModel):
+    """A memo's text."""
+
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class NewCode(BaseModel):
+    """A code to add to the codebook."""
+
+    name: str = Field(min_length=1, max_length=200)
+    parent: str | None = Field(default=None, max_length=400)
+    colour: str | None = Field(default=None, max_length=7)
+
+
+class CodeChange(BaseModel):
+    """Changes to a code, with the version the editor saw (a newer one means someone else changed it)."""
+
+    version: int
+    name: str | None = Field(default=None, max_length=200)
+    colour: str | None = Field(default=None, max_length=7)
+    definition: str | None = Field(default=None, max_length=20_000)
+    inclusion: str | None = Field(default=None, max_length=20_000)
+    exclusion: str | None = Field(default=None, max_length=20_000)
+    example: str | None = Field(default=None, max_length=20_000)
 
 
 class _Viewer:
@@ -223,6 +249,52 @@ def create_app(study: Study, secure_cookies: bool = False) -> FastAPI:
         with acting_as(viewer.name):
             coding.remove_coding(study, coding_id)
         return Response(status_code=204)
+
+    route("/api/codings/{coding_id}/memo", "POST", "coder")
+
+    @app.post("/api/codings/{coding_id}/memo", status_code=201)
+    def memo_on_coding(coding_id: int, memo: NewMemo, viewer: _Viewer = Depends(needs("coder"))) -> dict[str, int]:
+        with acting_as(viewer.name):
+            return {"id": coding.add_memo(study, memo.text, viewer.name, coding=coding_id)}
+
+    route("/api/codes", "POST", "coder")
+
+    @app.post("/api/codes", status_code=201)
+    def new_code(new: NewCode, viewer: _Viewer = Depends(needs("coder"))) -> dict[str, str]:
+        with acting_as(viewer.name):
+            return {"path": codebook.add(study, new.name, new.parent, **({"colour": new.colour} if new.colour else {}))}
+
+    route("/api/codes/{path:path}", "PATCH", "owner")
+
+    @app.patch("/api/codes/{path:path}")
+    def edit_code(path: str, change: CodeChange, viewer: _Viewer = Depends(needs("owner"))) -> dict[str, Any]:
+        fields = {k: v for k, v in change.model_dump(exclude={"version", "name"}).items() if v is not None}
+        try:
+            with acting_as(viewer.name):
+                if fields:
+                    codebook.describe(study, path, version=change.version, **fields)
+                if change.name:
+                    codebook.rename(study, path, change.name, version=None if fields else change.version)
+        except EditConflict as exc:
+            raise HTTPException(409, str(exc)) from None
+        return {"ok": True}
+
+    route("/segments", "GET", "viewer")
+
+    @app.get("/segments", response_class=HTMLResponse)
+    def segments_page(
+        request: Request, code: str | None = None, discipline: str | None = None, group: str | None = None,
+        coder: str | None = None, viewer: _Viewer = Depends(needs("viewer")),
+    ) -> Response:
+        found = analysis.segments(study, code=code or None, discipline=discipline or None, group=group or None, coder=coder or None)
+        options = {
+            "code": sorted(codebook.codebook(study)["path"]), "discipline": sorted(found["discipline"].dropna().unique()) if discipline is None else [],
+        }
+        return pages.TemplateResponse(
+            request, "segments.html",
+            {"study": study.name, "viewer": viewer, "rows": found.head(500).to_dict("records"), "total": len(found),
+             "filters": {"code": code or "", "discipline": discipline or "", "group": group or "", "coder": coder or ""}, "codes": options["code"]},
+        )
 
     route("/matrix", "GET", "viewer")
 
