@@ -46,6 +46,10 @@ def test_every_table_is_written_as_csv_and_xlsx(written):
         assert len(pd.read_csv(report.tables_dir / f"{name}.csv")) == len(frame)
     matrix = pd.read_csv(report.tables_dir / "matrix_participants.csv")
     assert matrix.columns[0] == "code"
+    for rigour in ("methods", "saturation", "agreement", "audit_summary", "codebook_versions", "deidentification", "suggestions"):
+        assert rigour in report.tables
+    candidates = report.tables["candidate_codes"]
+    assert len(candidates) >= 5 and candidates["size"].sum() > 0  # the demo leaves text no pattern coded
 
 
 def test_report_renders_in_chromium(written, tmp_path: Path):

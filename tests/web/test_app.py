@@ -68,9 +68,17 @@ def test_coders_code_and_uncode_through_the_api_as_themselves(web):
     assert other.delete(f"/api/codings/{coding_id}", headers={"X-CSRF-Token": other_csrf}).status_code == 403  # not cole's
     assert client.delete(f"/api/codings/{coding_id}", headers={"X-CSRF-Token": csrf}).status_code == 204
     assert "Funding" in client.get("/matrix").text
+    assert "Adaeze" in client.get("/roster").text and "FG01" in client.get("/roster").text
+    assert "segments" in client.get("/themes").text
+    report = client.get("/report")
+    assert report.status_code == 200 and "attachment" in report.headers["content-disposition"] and "<svg" in report.text
+    assert client.get("/export.qdpx").status_code == 403  # owners only
 
 
 def test_memos_new_codes_and_codebook_edits_that_collide(web):
+    owner_client, _ = signed_in(web, "olive")
+    exported = owner_client.get("/export.qdpx")
+    assert exported.status_code == 200 and exported.content[:2] == b"PK"
     coder, csrf = signed_in(web, "cora")
     start, end = a_span(web)
     created = coder.post("/api/codes", json={"name": "Hope"}, headers={"X-CSRF-Token": csrf})
@@ -115,7 +123,7 @@ def test_every_route_needs_a_session_the_right_role_and_a_csrf_token(web):
         refused = anonymous.request(method, url, json=bodies.get(path))
         assert refused.status_code in (401, 303), (path, method)
         if method == "GET":
-            assert viewer.get(url).status_code == 200, path
+            assert viewer.get(url).status_code == (200 if role == "viewer" else 403), path
             continue
         assert coder.request(method, url, json=bodies.get(path)).status_code == 403, f"{method} {path} without CSRF"
         if role != "viewer":

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 import chorus
 from chorus.errors import ChorusError
 from chorus.analysis import Rule, agreement, format_p, guest_saturation, matrix, sample, saturation, talk_share, themes
+from chorus.assist.candidates import candidate_codes
 from chorus.assist.suggest import suggestion_summary
 from chorus.coding.versions import versions
 from chorus.privacy import summary as deidentification
@@ -92,6 +93,15 @@ def methods(study: Study, pairs: list[tuple[str, str]] | None = None) -> pd.Data
     return pd.DataFrame(rows, columns=["item", "value"]).astype({"value": str})
 
 
+def _candidates(study: Study) -> pd.DataFrame:
+    """Candidate codes among the still uncoded segments, or an empty table when the assist extra is missing or too little is left."""
+    try:
+        found = candidate_codes(study)
+    except ChorusError:
+        return pd.DataFrame(columns=["candidate", "label", "size", "disciplines", "groups"])
+    return found[["candidate", "label", "size", "disciplines", "groups"]]
+
+
 def _guest(study: Study) -> pd.DataFrame:
     """Guest et al.'s runs with the defaults (base 4, run 2, 5%), or an empty table with too few groups."""
     try:
@@ -135,6 +145,7 @@ def tables(
         "audit_summary": audit.summary(study),
         "deidentification": deidentification(study),
         "suggestions": suggestion_summary(study),
+        "candidate_codes": _candidates(study),
     }
     return out, found
 
@@ -227,6 +238,7 @@ def build(study: Study, out: str | Path, rule: Rule | None = None, coders: Seque
         audit=named["audit_summary"],
         deidentification=named["deidentification"],
         suggestions=named["suggestions"],
+        candidates=named["candidate_codes"],
         matrices={
             "Coded segments": named["matrix_segments"],
             "Participants": named["matrix_participants"],

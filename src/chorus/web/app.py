@@ -15,6 +15,7 @@ takes effect at once. Changes are logged in the audit trail under the user.
 from __future__ import annotations
 
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from chorus import analysis, coding
+from chorus.analysis.frames import participants
 from chorus.coding import codes as codebook
 from chorus.errors import ChorusError, EditConflict
 from chorus.study.lookup import code_path
@@ -295,6 +297,49 @@ def create_app(study: Study, secure_cookies: bool = False) -> FastAPI:
             {"study": study.name, "viewer": viewer, "rows": found.head(500).to_dict("records"), "total": len(found),
              "filters": {"code": code or "", "discipline": discipline or "", "group": group or "", "coder": coder or ""}, "codes": options["code"]},
         )
+
+    route("/roster", "GET", "viewer")
+
+    @app.get("/roster", response_class=HTMLResponse)
+    def roster_page(request: Request, viewer: _Viewer = Depends(needs("viewer"))) -> Response:
+        with study.reading() as session:
+            people = participants(session, facilitators=True)
+        people = people.drop(columns=["participant_id"]).fillna("")
+        sample = analysis.sample(study)["groups"].fillna("")
+        return pages.TemplateResponse(request, "tables.html", {
+            "study": study.name, "viewer": viewer, "title": "Roster and groups",
+            "tables": [("Participants", people), ("Focus groups", sample)],
+        })
+
+    route("/themes", "GET", "viewer")
+
+    @app.get("/themes", response_class=HTMLResponse)
+    def themes_page(request: Request, viewer: _Viewer = Depends(needs("viewer"))) -> Response:
+        found = analysis.themes(study, quotes=2)
+        return pages.TemplateResponse(request, "themes.html", {"study": study.name, "viewer": viewer, "themes": found.to_dict("records")})
+
+    route("/report", "GET", "viewer")
+
+    @app.get("/report")
+    def report_download(_: _Viewer = Depends(needs("viewer"))) -> Response:
+        from chorus.report import build
+
+        with tempfile.TemporaryDirectory() as folder:
+            written = build(study, Path(folder) / "findings.html")
+            html = written.html.read_text(encoding="utf-8")
+        return HTMLResponse(html, headers={"Content-Disposition": 'attachment; filename="findings.html"'})
+
+    route("/export.qdpx", "GET", "owner")
+
+    @app.get("/export.qdpx")
+    def export_download(_: _Viewer = Depends(needs("owner"))) -> Response:
+        from chorus.interop import export_qdpx
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "study.qdpx"
+            export_qdpx(study, path)
+            data = path.read_bytes()
+        return Response(data, media_type="application/zip", headers={"Content-Disposition": 'attachment; filename="study.qdpx"'})
 
     route("/matrix", "GET", "viewer")
 
