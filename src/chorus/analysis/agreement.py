@@ -162,8 +162,9 @@ def unit_codings(study: Study, coders: Sequence[str], unit: Unit = "turn", codes
         shared = set.intersection(*by_coder.values())
         if not shared:
             raise ChorusError(f"{' and '.join(coders)} have not coded any transcript in common; agreement needs the same transcripts")
-        names = {t.id: t.name for t in session.scalars(select(Transcript).where(Transcript.id.in_(shared)))}
-        texts = {names[t.id]: t.text for t in session.scalars(select(Transcript).where(Transcript.id.in_(shared)))}
+        found_transcripts = session.execute(select(Transcript.id, Transcript.name, Transcript.text).where(Transcript.id.in_(shared))).all()
+        names = {i: name for i, name, _ in found_transcripts}
+        texts = {name: text for _, name, text in found_transcripts}
         turn_rows = session.execute(
             select(Turn.transcript_id, Turn.ordinal, Turn.start, Turn.end, Turn.speaker_label)
             .where(Turn.transcript_id.in_(shared))

@@ -86,9 +86,13 @@ def guest_saturation(study: Study, base: int = 4, run: int = 2, threshold: float
     under ``threshold``) and ``groups_needed`` (the groups before that run, on
     its row).
     """
+    return guest_runs(saturation(study, by), base, run, threshold, by)
+
+
+def guest_runs(curves: pd.DataFrame, base: int = 4, run: int = 2, threshold: float = 0.05, by: str | None = None) -> pd.DataFrame:
+    """:func:`guest_saturation` from curves :func:`saturation` already gave (split ``by`` the same column)."""
     if base < 1 or run < 1 or not 0 <= threshold < 1:
         raise ChorusError("base and run are numbers of groups (1 or more); threshold is a share such as 0.05")
-    curves = saturation(study, by)
     columns = ["base", "run_start", "run_groups", "new_in_run", "base_codes", "ratio", "saturated", "groups_needed"]
     parts = []
     for value, curve in (curves.groupby(by) if by else [(None, curves)]):

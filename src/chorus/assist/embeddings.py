@@ -141,7 +141,8 @@ def embed(study: Study, texts: list[str], progress: Callable[[int, int], None] |
             wanted = list(set(keys[batch:batch + 5000]))
             for key, vector in session.execute(select(Embedding.key, Embedding.vector).where(Embedding.key.in_(wanted))):
                 found[key] = np.frombuffer(vector, dtype="<f4")
-    missing = list(dict.fromkeys(i for i, k in enumerate(keys) if k not in found))
+    first = {k: i for i, k in reversed(list(enumerate(keys)))}  # one text per key: repeats are encoded once
+    missing = sorted(i for k, i in first.items() if k not in found)
     if missing:
         fresh = {}
         for batch in range(0, len(missing), 10_000):

@@ -43,15 +43,14 @@ class _Training:
     examples: dict[int, list[int | None]]  # code id -> per segment, the coding id that covers it
 
 
-def _training(study: Study, codes: Sequence[int] | None, hidden: set[int] | frozenset[int] = frozenset()) -> _Training:
+def _training(study: Study, hidden: set[int] | frozenset[int] = frozenset()) -> _Training:
     table = segment_table(study)
     with study.reading() as session:
         query = select(Coding.id, Coding.code_id, Transcript.name, Coding.start, Coding.end).join(Transcript, Transcript.id == Coding.transcript_id)
         rows = [r for r in session.execute(query).all() if r[0] not in hidden]
     by_transcript: dict[str, list[tuple[int, int, int, int]]] = {}
     for coding_id, code_id, name, start, end in rows:
-        if codes is None or code_id in codes:
-            by_transcript.setdefault(name, []).append((coding_id, code_id, start, end))
+        by_transcript.setdefault(name, []).append((coding_id, code_id, start, end))
     labels: dict[int, np.ndarray] = {}
     examples: dict[int, list[int | None]] = {}
     for index, segment in enumerate(table.itertuples()):
@@ -94,10 +93,11 @@ def suggest(
     with study.reading() as session:
         wanted = [find_code(session, code)] if code else list(session.scalars(select(Code)))
         names = {c.id: code_path(c) for c in wanted}
-    training = _training(study, None)
+    training = _training(study)
     table, vectors = training.segments, training.vectors
     results = []
     with study.transaction() as session:
+        transcripts = {t.name: t.id for t in session.scalars(select(Transcript))}
         for code_id, name in names.items():
             positive = training.labels.get(code_id)
             if positive is None or positive.sum() < min_examples:
@@ -113,7 +113,6 @@ def suggest(
             order = [i for i in np.argsort(-scores) if not positive[i] and scores[i] >= threshold]
             order = [i for i in order if (table.at[i, "transcript"], table.at[i, "start"], table.at[i, "end"]) not in rejected][:limit]
             examples = np.flatnonzero(positive)
-            transcripts = {t.name: t.id for t in session.scalars(select(Transcript))}
             for i in order:
                 nearest = examples[np.argmax(vectors[examples] @ vectors[i])]
                 row = table.iloc[i]
@@ -185,8 +184,8 @@ def evaluate(study: Study, hide: float = 0.3, threshold: float = THRESHOLD, seed
     for coding_id, code_id in codings:
         by_code.setdefault(code_id, []).append(coding_id)
     hidden = {c for ids in by_code.values() for c in rng.permutation(ids)[: int(round(len(ids) * hide))].tolist()}
-    visible = _training(study, None, hidden)
-    truth = _training(study, None)
+    visible = _training(study, hidden)
+    truth = _training(study)
     rows = []
     for code_id, positive in sorted(visible.labels.items(), key=lambda item: names[item[0]]):
         if positive.sum() < min_examples:

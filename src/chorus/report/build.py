@@ -21,14 +21,15 @@ from sqlalchemy import func, select
 
 import chorus
 from chorus.errors import ChorusError
-from chorus.analysis import Rule, agreement, format_p, guest_saturation, matrix, sample, saturation, talk_share, themes
+from chorus.analysis import Rule, agreement, format_p, matrix, sample, saturation, talk_share, themes
+from chorus.analysis.saturation import guest_runs
 from chorus.assist.candidates import candidate_codes
 from chorus.assist.suggest import suggestion_summary
 from chorus.coding.versions import versions
 from chorus.privacy import summary as deidentification
 from chorus.report.charts import bars, heatmap
 from chorus.study import audit
-from chorus.study.models import Code, Coder, Coding, Participant, Transcript
+from chorus.study.models import AuditEntry, Code, Coder, Coding, Participant, Transcript
 from chorus.study.store import Study
 
 
@@ -61,13 +62,23 @@ def methods(study: Study, pairs: list[tuple[str, str]] | None = None) -> pd.Data
     ``pairs``; by default every pair of coders with a transcript in common),
     de-identification and the audit trail.
     """
-    people = sample(study)
+    pairs = coder_pairs(study) if pairs is None else pairs
+    agreements = {pair: agreement(study, list(pair)) for pair in pairs}
+    return _methods(study, sample(study), versions(study), agreements, deidentification(study))
+
+
+def _methods(
+    study: Study, people: dict[str, pd.DataFrame], known: pd.DataFrame,
+    agreements: dict[tuple[str, str], pd.DataFrame], replaced: pd.DataFrame,
+) -> pd.DataFrame:
+    """:func:`methods` from tables the report has already drawn."""
     groups, by_discipline = people["groups"], people["participants"]
     with study.reading() as session:
         facilitators = session.scalar(select(func.count()).select_from(Participant).where(Participant.role == "facilitator"))
         transcripts = session.scalar(select(func.count()).select_from(Transcript))
         coders = session.scalars(select(Coder.name).where(Coder.id.in_(select(Coding.coder_id).distinct())).order_by(Coder.name)).all()
         codes = session.scalar(select(func.count()).select_from(Code))
+        entries = session.scalar(select(func.count()).select_from(AuditEntry))
     rows: list[tuple[str, object]] = [("Focus groups", len(groups)), ("Transcripts", transcripts)]
     if not groups.empty:
         sizes = groups["participants"]
@@ -81,15 +92,13 @@ def methods(study: Study, pairs: list[tuple[str, str]] | None = None) -> pd.Data
         rows.append(("Participants", int(totals.get("total", totals.sum()))))
         rows += [(f"Participants: {d}", int(n)) for d, n in totals.items() if d != "total"]
     rows += [("Facilitators", facilitators), ("Codes in the codebook", codes)]
-    known = versions(study)
     rows.append(("Codebook versions", len(known) if not known.empty else "none taken"))
     rows.append(("Coders", ", ".join(coders) or "none"))
-    for a, b in coder_pairs(study) if pairs is None else pairs:
-        overall = agreement(study, [a, b]).iloc[-1]
+    for (a, b), table in agreements.items():
+        overall = table.iloc[-1]
         rows.append((f"Agreement {a} / {b} (by turn)", f"{overall.percent_agreement:.0%}, kappa {overall.kappa:.2f}, alpha {overall.alpha:.2f}"))
-    replaced = deidentification(study)
     rows.append(("De-identification", f"{int(replaced['replacements'].sum())} replacements" if not replaced.empty else "not run"))
-    rows.append(("Audit trail entries", len(audit.log(study))))
+    rows.append(("Audit trail entries", entries))
     return pd.DataFrame(rows, columns=["item", "value"]).astype({"value": str})
 
 
@@ -102,10 +111,10 @@ def _candidates(study: Study) -> pd.DataFrame:
     return found[["candidate", "label", "size", "disciplines", "groups"]]
 
 
-def _guest(study: Study) -> pd.DataFrame:
+def _guest(curve: pd.DataFrame) -> pd.DataFrame:
     """Guest et al.'s runs with the defaults (base 4, run 2, 5%), or an empty table with too few groups."""
     try:
-        runs = guest_saturation(study)
+        runs = guest_runs(curve)
         return runs.assign(ratio=runs["ratio"].round(3), groups_needed=runs["groups_needed"].map(lambda n: "" if pd.isna(n) else str(n)))
     except ChorusError:
         return pd.DataFrame(columns=["base", "run_start", "run_groups", "new_in_run", "base_codes", "ratio", "saturated", "groups_needed"])
@@ -122,8 +131,10 @@ def tables(
     found = themes(study, rule)
     people = sample(study)
     pairs = coder_pairs(study) if coders is None else [(a, b) for i, a in enumerate(coders) for b in coders[i + 1:]]
+    agreements = {(a, b): agreement(study, [a, b]) for a, b in pairs}
+    known, replaced, curve = versions(study), deidentification(study), saturation(study)
     out = {
-        "methods": methods(study, pairs),
+        "methods": _methods(study, people, known, agreements, replaced),
         "sample_participants": people["participants"],
         "sample_groups": people["groups"],
         "talk_share": talk_share(study),
@@ -137,13 +148,13 @@ def tables(
             columns=["theme", "text", "speaker", "discipline", "group", "turn"],
         ),
         "agreement": pd.concat(
-            [agreement(study, [a, b]).assign(coders=f"{a} / {b}") for a, b in pairs], ignore_index=True
-        ) if pairs else pd.DataFrame(columns=["coders", "code"]),
-        "saturation": saturation(study),
-        "saturation_runs": _guest(study),
-        "codebook_versions": versions(study),
+            [table.assign(coders=f"{a} / {b}") for (a, b), table in agreements.items()], ignore_index=True
+        ) if agreements else pd.DataFrame(columns=["coders", "code"]),
+        "saturation": curve,
+        "saturation_runs": _guest(curve),
+        "codebook_versions": known,
         "audit_summary": audit.summary(study),
-        "deidentification": deidentification(study),
+        "deidentification": replaced,
         "suggestions": suggestion_summary(study),
         "candidate_codes": _candidates(study),
     }

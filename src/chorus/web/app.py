@@ -289,13 +289,10 @@ def create_app(study: Study, secure_cookies: bool = False) -> FastAPI:
         coder: str | None = None, viewer: _Viewer = Depends(needs("viewer")),
     ) -> Response:
         found = analysis.segments(study, code=code or None, discipline=discipline or None, group=group or None, coder=coder or None)
-        options = {
-            "code": sorted(codebook.codebook(study)["path"]), "discipline": sorted(found["discipline"].dropna().unique()) if discipline is None else [],
-        }
         return pages.TemplateResponse(
             request, "segments.html",
             {"study": study.name, "viewer": viewer, "rows": found.head(500).to_dict("records"), "total": len(found),
-             "filters": {"code": code or "", "discipline": discipline or "", "group": group or "", "coder": coder or ""}, "codes": options["code"]},
+             "filters": {"code": code or "", "discipline": discipline or "", "group": group or "", "coder": coder or ""}, "codes": sorted(codebook.codebook(study)["path"])},
         )
 
     route("/roster", "GET", "viewer")
