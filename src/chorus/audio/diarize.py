@@ -1,0 +1,201 @@
+"""Who spoke when, on this machine: speaker turns from a recording, speakers not yet named.
+
+The default backend embeds overlapping 1.6 s windows of speech with the GE2E
+speaker encoder that ships inside the ``resemblyzer`` package (its weights are in
+the wheel, nothing is downloaded), then clusters the windows by cosine
+similarity with spectral clustering, choosing the number of speakers by the
+largest eigengap within the bounds the roster allows. The result is anonymous
+speakers ``S1``, ``S2``, ... numbered in order of first speech; :mod:`chorus.audio.roster`
+names them.
+
+A pyannote pipeline is used instead when the user has one on disk
+(``diarizer="pyannote:/path/to/pipeline"``, with ``pyannote.audio`` installed);
+it is never fetched from a hub.
+
+>>> turns = diarize(audio, max_speakers=8)          # doctest: +SKIP
+>>> turns[0]                                          # doctest: +SKIP
+SpeakerTurn(speaker='S1', start=0.27, end=5.57, words='')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from chorus.audio.evaluate import SpeakerTurn
+from chorus.audio.media import SAMPLE_RATE, Audio, speech_regions
+from chorus.errors import ChorusError
+
+WINDOW = 1.6  # seconds of audio per speaker embedding, fixed by the encoder
+RATE = 4.0  # embeddings per second of audio
+
+
+class Diarizer(Protocol):
+    """A diarization backend: anonymous speaker turns for a recording."""
+
+    def __call__(self, audio: Audio, min_speakers: int, max_speakers: int) -> list[SpeakerTurn]: ...
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Speaker embeddings of windows of speech, each with the time at its centre."""
+
+    centres: np.ndarray  # seconds
+    embeddings: np.ndarray  # one unit vector per row
+
+
+def _resemblyzer() -> Any:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # webrtcvad's pkg_resources deprecation notice
+        import resemblyzer
+    return resemblyzer
+
+
+@lru_cache(maxsize=1)
+def speaker_encoder() -> Any:
+    """The packaged GE2E speaker encoder, loaded once (on the CPU: it is small)."""
+    return _resemblyzer().VoiceEncoder(device="cpu", verbose=False)
+
+
+def speaker_windows(audio: Audio, rate: float = RATE) -> Windows:
+    """Speaker embeddings of the windows whose centre falls in speech."""
+    samples = _resemblyzer().audio.normalize_volume(audio.samples, -30, increase_only=True)
+    _, embeddings, splits = speaker_encoder().embed_utterance(samples, return_partials=True, rate=rate, min_coverage=0.5)
+    centres = np.array([(s.start + s.stop) / 2 / SAMPLE_RATE for s in splits])
+    in_speech = np.zeros(len(centres), dtype=bool)
+    for start, end in speech_regions(audio):
+        in_speech |= (centres >= start) & (centres < end)
+    return Windows(centres[in_speech], embeddings[in_speech])
+
+
+def voice_print(audio: Audio) -> np.ndarray:
+    """One unit vector for the voice in ``audio`` (an enrolment clip), from its speech only."""
+    windows = speaker_windows(audio, rate=2.0)
+    if not len(windows.embeddings):
+        windows = speaker_windows(audio.with_all_speech(), rate=2.0)
+    mean = windows.embeddings.mean(axis=0)
+    return mean / np.linalg.norm(mean)
+
+
+def _affinity(embeddings: np.ndarray) -> np.ndarray:
+    """Cosine affinity, each row kept to its strongest neighbours and symmetrised (Wang et al., 2018)."""
+    similarity = np.clip(embeddings @ embeddings.T, 0.0, 1.0)
+    n = len(similarity)
+    keep = max(2, int(np.ceil(0.25 * n)))
+    threshold = -np.sort(-similarity, axis=1)[:, keep - 1 : keep]
+    pruned = np.where(similarity >= threshold, similarity, 0.01 * similarity)
+    return np.maximum(pruned, pruned.T)
+
+
+def cluster(embeddings: np.ndarray, min_speakers: int = 1, max_speakers: int = 10, seed: int = 0) -> np.ndarray:
+    """A speaker number per embedding, the count chosen by the largest eigengap in [min, max]."""
+    from scipy.linalg import eigh
+    from scipy.sparse.csgraph import laplacian
+    from sklearn.cluster import KMeans
+
+    n = len(embeddings)
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    max_speakers = max(1, min(max_speakers, n))
+    min_speakers = max(1, min(min_speakers, max_speakers))
+    if max_speakers == 1:
+        return np.zeros(n, dtype=int)
+    graph = laplacian(_affinity(embeddings), normed=True)
+    values, vectors = eigh(graph)
+    gaps = np.diff(values[: max_speakers + 1])
+    k = min_speakers + int(np.argmax(gaps[min_speakers - 1 : max_speakers]))
+    spectral = vectors[:, :k]
+    spectral = spectral / np.maximum(np.linalg.norm(spectral, axis=1, keepdims=True), 1e-12)
+    return KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(spectral)
+
+
+def _smooth(labels: np.ndarray, width: int = 5) -> np.ndarray:
+    """Majority label over a running window, so one odd window does not make a turn."""
+    if len(labels) < width:
+        return labels
+    half = width // 2
+    padded = np.pad(labels, half, mode="edge")
+    counts = np.stack([np.bincount(padded[i : i + width], minlength=labels.max() + 1) for i in range(len(labels))])
+    return counts.argmax(axis=1)
+
+
+def label_regions(audio: Audio, windows: Windows, labels: np.ndarray) -> list[SpeakerTurn]:
+    """Speaker turns: each stretch of speech given the label of the nearest window, runs merged."""
+    if not len(labels):
+        return []
+    step = 0.05
+    turns: list[SpeakerTurn] = []
+    for start, end in speech_regions(audio):
+        times = np.arange(start, end, step)
+        nearest = np.searchsorted(windows.centres, times).clip(1, len(windows.centres) - 1)
+        left_closer = np.abs(windows.centres[nearest - 1] - times) <= np.abs(windows.centres[nearest] - times)
+        nearest = np.where(left_closer, nearest - 1, nearest)
+        who = labels[nearest]
+        edges = np.flatnonzero(np.diff(who)) + 1
+        for a, b in zip(np.r_[0, edges], np.r_[edges, len(who)]):
+            turns.append(SpeakerTurn(str(who[a]), float(times[a]), float(min(times[b - 1] + step, end))))
+    # S1, S2, ... in order of first speech
+    order: dict[str, str] = {}
+    for t in turns:
+        order.setdefault(t.speaker, f"S{len(order) + 1}")
+    return [SpeakerTurn(order[t.speaker], t.start, t.end) for t in turns]
+
+
+def resemblyzer_diarizer(audio: Audio, min_speakers: int = 1, max_speakers: int = 10) -> list[SpeakerTurn]:
+    """Anonymous speaker turns from the packaged GE2E encoder and spectral clustering."""
+    windows = speaker_windows(audio)
+    labels = _smooth(cluster(windows.embeddings, min_speakers, max_speakers))
+    return label_regions(audio, windows, labels)
+
+
+def pyannote_diarizer(pipeline_path: str | Path) -> Diarizer:
+    """A diarizer running the pyannote pipeline stored at ``pipeline_path`` (never fetched from a hub)."""
+    path = Path(pipeline_path)
+    if not path.exists():
+        raise ChorusError(f"no pyannote pipeline at {path}; give the folder holding its config.yaml")
+    try:
+        from pyannote.audio import Pipeline
+    except ImportError:
+        raise ChorusError('the pyannote diarizer needs pyannote.audio: pip install "pyannote.audio"') from None
+    pipeline = Pipeline.from_pretrained(path)
+
+    def run(audio: Audio, min_speakers: int = 1, max_speakers: int = 10) -> list[SpeakerTurn]:
+        import torch
+
+        waveform = {"waveform": torch.from_numpy(audio.samples[None, :]), "sample_rate": SAMPLE_RATE}
+        result = pipeline(waveform, min_speakers=min_speakers, max_speakers=max_speakers)
+        annotation = getattr(result, "speaker_diarization", result)
+        turns = [SpeakerTurn(str(s), seg.start, seg.end) for seg, _, s in annotation.itertracks(yield_label=True)]
+        order: dict[str, str] = {}
+        for t in sorted(turns, key=lambda t: t.start):
+            order.setdefault(t.speaker, f"S{len(order) + 1}")
+        return [SpeakerTurn(order[t.speaker], t.start, t.end) for t in turns]
+
+    return run
+
+
+def diarizer(name: str = "resemblyzer") -> Diarizer:
+    """The backend called ``name``: ``resemblyzer`` (packaged) or ``pyannote:/path/to/pipeline``."""
+    if name == "resemblyzer":
+        return resemblyzer_diarizer
+    if name.startswith("pyannote:"):
+        return pyannote_diarizer(name.split(":", 1)[1])
+    raise ChorusError(f"unknown diarizer {name!r}; use 'resemblyzer' or 'pyannote:/path/to/pipeline'")
+
+
+def diarize(
+    audio: Audio,
+    min_speakers: int = 1,
+    max_speakers: int = 10,
+    backend: str | Diarizer = "resemblyzer",
+) -> list[SpeakerTurn]:
+    """Anonymous speaker turns (S1, S2, ... by first speech) for ``audio``."""
+    run: Callable[..., list[SpeakerTurn]] = diarizer(backend) if isinstance(backend, str) else backend
+    return run(audio, min_speakers, max_speakers)

@@ -1,0 +1,51 @@
+"""A spoken focus-group exchange, a small roster for it, and one transcription of it shared by the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chorus.audio.synthetic import FOCUS_GROUP, SpokenConversation, missing_tools, speak
+from tests.helpers import require
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "audio"
+ROSTER = """id,pseudonym,discipline,care_team,group,role
+F1,Reyes,,,FG01;FG02,facilitator
+P01,Nina,nurse,Leukemia,FG01;FG02,participant
+P02,Omar,physician,Leukemia,FG01;FG02,participant
+P03,Priya,psychosocial clinician,Leukemia,FG01;FG02,participant
+"""
+GROUPS = "group,date\nFG01,2024-02-06\nFG02,2024-02-13\n"
+# who each voice of the script is on the roster
+CAST = {"Facilitator": "F1", "Nurse": "P01", "Physician": "P02", "Social worker": "P03"}
+
+
+def need_voices() -> None:
+    if missing := missing_tools():
+        require(" and ".join(missing), f"apt-get install {' '.join(missing)} (the spoken test audio)")
+
+
+@pytest.fixture(scope="session")
+def conversation(tmp_path_factory: pytest.TempPathFactory) -> SpokenConversation:
+    need_voices()
+    return speak(FOCUS_GROUP, tmp_path_factory.mktemp("audio") / "FG01.wav")
+
+
+@pytest.fixture(scope="session")
+def heard(conversation: SpokenConversation):
+    from chorus.audio.media import load_audio
+    from chorus.audio.transcribe import transcribe_audio
+
+    return transcribe_audio(load_audio(conversation.path), min_speakers=4, max_speakers=4)
+
+
+def roster_study(study, folder: Path):
+    """``study`` with the four-person roster of the spoken exchange, in groups FG01 and FG02."""
+    from chorus.ingest import import_groups, import_roster
+
+    (folder / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    (folder / "groups.csv").write_text(GROUPS, encoding="utf-8")
+    import_roster(study, folder / "roster.csv")
+    import_groups(study, folder / "groups.csv")
+    return study
