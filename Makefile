@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_qdpx.py
 	$(BIN)/python benchmarks/bench_assist.py
 	$(BIN)/python benchmarks/bench_web.py
+	$(BIN)/python benchmarks/bench_audio.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

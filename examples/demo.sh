@@ -61,3 +61,15 @@ chorus deid find --out deid-review.csv
 # Exchange: the whole study for MAXQDA, NVivo or ATLAS.ti (REFI-QDA), and the codebook alone.
 chorus export pc-study.qdpx
 chorus codebook export codebook.qdc
+
+# From a recording: a pilot exchange spoken here by espeak-ng in four voices (the demo ships no
+# recordings of real people), transcribed locally with speakers named from a mapping file
+# (the facilitator is found as the one asking questions). Last, so the report above is of the written transcripts.
+if command -v espeak-ng >/dev/null && command -v sox >/dev/null; then
+  mkdir -p recordings
+  python -c "from chorus.audio.synthetic import FOCUS_GROUP, speak; speak(FOCUS_GROUP, 'recordings/FG01-pilot.wav')"
+  printf 'speaker,participant\nS2,Adaeze\nS3,Bernard\nS4,Camila\n' > pilot-speakers.csv
+  chorus transcribe recordings/FG01-pilot.wav --group FG01 --speakers 4 --mapping pilot-speakers.csv --no-ask --out FG01-pilot.vtt
+else
+  echo "skipped transcribing a recording: needs espeak-ng and sox to speak one (apt-get install espeak-ng sox)"
+fi

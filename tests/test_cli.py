@@ -97,7 +97,8 @@ def test_export_and_import_a_refi_qda_project_and_codebook(demo_study: Path, tmp
     run("chorus", "codebook", "export", str(tmp_path / "pc.qdc"), cwd=demo_study)
     run("chorus", "init", str(tmp_path / "copy"), cwd=tmp_path)
     out = run("chorus", "import", str(tmp_path / "pc.qdpx"), cwd=tmp_path / "copy").stdout
-    assert "8 transcripts" in out and "12 codes" in out
+    # the eight written transcripts, and the pilot recording the demo transcribes
+    assert "9 transcripts" in out and "12 codes" in out
     before = run("chorus", "matrix", "--count", "participants", cwd=demo_study).stdout
     after = run("chorus", "matrix", "--count", "participants", cwd=tmp_path / "copy").stdout
     assert before == after
@@ -133,3 +134,11 @@ def test_rigour_commands_agreement_versions_log_and_deid(demo_study: Path, tmp_p
     assert curve.cumulative_codes.is_monotonic_increasing and curve.new_codes.sum() == curve.cumulative_codes.iloc[-1]
     scores = run("chorus", "deid", "evaluate", str(ROOT / "tests" / "data" / "deid" / "labelled.txt"), cwd=tmp_path).stdout
     assert "names" in scores and "recall" in scores
+
+
+def test_demo_transcribes_a_spoken_pilot_with_speakers_named_from_the_roster(demo_study: Path):
+    vtt = (demo_study / "FG01-pilot.vtt").read_text()
+    voices = {line.split(">")[0][3:] for line in vtt.splitlines() if line.startswith("<v ")}
+    assert voices == {"Reyes", "Adaeze", "Bernard", "Camila"}  # the facilitator found by the questions asked
+    shown = run("chorus", "transcripts", "show", "FG01-pilot", cwd=demo_study).stdout
+    assert "palliative" in shown and "physician" in shown

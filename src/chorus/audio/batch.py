@@ -105,9 +105,7 @@ def plan(
         groups = {g.name: g for g in session.scalars(select(Group))}
         if group is not None and group not in groups:
             raise InputError(f"no group {group!r} on the roster")
-        sizes = dict(
-            session.execute(select(Membership.group_id, func.count()).group_by(Membership.group_id)).tuples().all()
-        )
+        sizes = dict(session.execute(select(Membership.group_id, func.count()).group_by(Membership.group_id)).all())
         facilitators: dict[int, list[str]] = {}
         for group_id, key in session.execute(
             select(Membership.group_id, Participant.key)

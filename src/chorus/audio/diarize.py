@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from chorus.audio.evaluate import SpeakerTurn
-from chorus.audio.media import SAMPLE_RATE, Audio, speech_regions
+from chorus.audio.media import SAMPLE_RATE, Audio, cpu_threads, speech_regions
 from chorus.errors import ChorusError
 
 WINDOW = 1.6  # seconds of audio per speaker embedding, fixed by the encoder
@@ -66,6 +66,9 @@ def speaker_encoder() -> Any:
 
 def speaker_windows(audio: Audio, rate: float = RATE) -> Windows:
     """Speaker embeddings of the windows whose centre falls in speech."""
+    import torch
+
+    torch.set_num_threads(cpu_threads())
     samples = _resemblyzer().audio.normalize_volume(audio.samples, -30, increase_only=True)
     _, embeddings, splits = speaker_encoder().embed_utterance(samples, return_partials=True, rate=rate, min_coverage=0.5)
     centres = np.array([(s.start + s.stop) / 2 / SAMPLE_RATE for s in splits])

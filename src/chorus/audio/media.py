@@ -14,6 +14,7 @@ runs.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -120,3 +121,16 @@ def _find_speech(audio: Audio) -> list[tuple[float, float]]:
 def speech_regions(audio: Audio) -> list[tuple[float, float]]:
     """Where ``audio`` holds speech, in seconds."""
     return list(audio.regions) if audio.regions is not None else _find_speech(audio)
+
+
+def cpu_threads() -> int:
+    """CPU threads the models may use: a Dask worker's share of the machine on a worker, else every core.
+
+    Two workers on two cores each running two threads would fight over the cores.
+    """
+    try:
+        from distributed import get_worker
+
+        return max(1, get_worker().state.nthreads)
+    except (ImportError, ValueError):
+        return os.cpu_count() or 1

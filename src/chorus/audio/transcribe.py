@@ -14,7 +14,6 @@ that moment, and consecutive words of one speaker make a turn.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,7 +24,7 @@ import numpy as np
 
 from chorus.audio.diarize import Diarizer, diarize
 from chorus.audio.evaluate import SpeakerTurn
-from chorus.audio.media import Audio
+from chorus.audio.media import Audio, cpu_threads
 from chorus.errors import ChorusError
 
 DEFAULT_MODEL = "tiny.en"
@@ -111,15 +110,15 @@ def resolve_device(device: str = "auto") -> tuple[str, str]:
 
 
 @lru_cache(maxsize=2)
-def _whisper(path: str, device: str, compute_type: str) -> Any:
+def _whisper(path: str, device: str, compute_type: str, threads: int) -> Any:
     from faster_whisper import WhisperModel
 
-    return WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=os.cpu_count() or 1)
+    return WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=threads)
 
 
 def warm_up(model: str = DEFAULT_MODEL, device: str = "auto", diarizer: str | Diarizer = "resemblyzer") -> None:
     """Load the models now, so that timings measure transcription, not loading."""
-    _whisper(str(model_path(model)), *resolve_device(device))
+    _whisper(str(model_path(model)), *resolve_device(device), cpu_threads())
     if diarizer == "resemblyzer":
         from chorus.audio.diarize import speaker_encoder
 
@@ -149,7 +148,7 @@ def recognise(
     are already caught before decoding.
     """
     where, compute_type = resolve_device(device)
-    whisper = _whisper(str(model_path(model)), where, compute_type)
+    whisper = _whisper(str(model_path(model)), where, compute_type, cpu_threads())
     segments, _ = whisper.transcribe(
         audio.samples,
         language=language if not model.endswith(".en") or language == "en" else "en",

@@ -14,13 +14,14 @@ takes effect at once. Changes are logged in the audit trail under the user.
 
 from __future__ import annotations
 
+import mimetypes
 import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import BaseModel, Field
@@ -50,6 +51,21 @@ def _secret(study: Study) -> str:
         path.touch(mode=0o600)
         path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
     return path.read_text(encoding="utf-8").strip()
+
+
+def coded_pieces(text: str, start: int, end: int, codings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A turn's text cut where codings start and end: each piece with the codings covering it.
+
+    >>> [(p["text"], len(p["codings"])) for p in coded_pieces("abcdef", 0, 6, [{"start": 2, "end": 4}])]
+    [('ab', 0), ('cd', 1), ('ef', 0)]
+    """
+    inside = [c for c in codings if c["start"] < end and c["end"] > start]
+    cuts = sorted({start, end} | {min(max(c[k], start), end) for c in inside for k in ("start", "end")})
+    pieces = []
+    for a, b in zip(cuts, cuts[1:]):
+        covering = [c for c in inside if c["start"] <= a and c["end"] >= b]
+        pieces.append({"text": text[a:b], "codings": covering})
+    return pieces
 
 
 class NewCoding(BaseModel):
@@ -212,17 +228,39 @@ def create_app(study: Study, secure_cookies: bool = False) -> FastAPI:
             transcript = session.scalar(select(Transcript).where(Transcript.name == name))
             if transcript is None:
                 raise HTTPException(404, f"no transcript called {name!r}")
-            turns = [
-                {"ordinal": t.ordinal, "speaker": t.speaker_label, "discipline": p.discipline, "role": p.role, "start": t.start, "end": t.end,
-                 "text": transcript.text[t.start:t.end], "time": t.start_time}
-                for t, p in session.execute(select(Turn, Participant).join(Participant).where(Turn.transcript_id == transcript.id).order_by(Turn.ordinal))
-            ]
             codings = [
                 {"id": c.id, "code": code_path(c.code), "colour": c.code.colour or "#999999", "coder": c.coder.name, "start": c.start, "end": c.end}
                 for c in session.scalars(select(Coding).where(Coding.transcript_id == transcript.id).order_by(Coding.start))
             ]
+            turns = [
+                {"ordinal": t.ordinal, "speaker": t.speaker_label, "discipline": p.discipline, "role": p.role, "start": t.start, "end": t.end,
+                 "text": transcript.text[t.start:t.end], "time": t.start_time, "end_time": t.end_time,
+                 "pieces": coded_pieces(transcript.text, t.start, t.end, codings)}
+                for t, p in session.execute(select(Turn, Participant).join(Participant).where(Turn.transcript_id == transcript.id).order_by(Turn.ordinal))
+            ]
             code_names = sorted(code_path(c) for c in session.scalars(select(Code)))
-            return {"name": transcript.name, "group": transcript.group.name, "turns": turns, "codings": codings, "codes": code_names}
+            timed = any(t["time"] is not None for t in turns)
+            return {"name": transcript.name, "group": transcript.group.name, "turns": turns, "codings": codings, "codes": code_names,
+                    "audio": timed and recording_of(transcript) is not None}
+
+    def recording_of(transcript: Transcript) -> Path | None:
+        """The recording a transcript was made from or its group's recording, if the file is there."""
+        given = (transcript.media or {}).get("path") or transcript.group.recording_path
+        if not given:
+            return None
+        path = Path(given) if Path(given).is_absolute() else study.folder / given
+        return path if path.is_file() else None
+
+    route("/transcripts/{name}/audio", "GET", "viewer")
+
+    @app.get("/transcripts/{name}/audio")
+    def transcript_audio(name: str, _: _Viewer = Depends(needs("viewer"))) -> Response:
+        with study.reading() as session:
+            transcript = session.scalar(select(Transcript).where(Transcript.name == name))
+            path = recording_of(transcript) if transcript is not None else None
+        if path is None:
+            raise HTTPException(404, f"no recording for transcript {name!r}")
+        return FileResponse(path, media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream")
 
     route("/api/transcripts/{name}", "GET", "viewer")
 

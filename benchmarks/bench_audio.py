@@ -1,0 +1,160 @@
+"""Benchmark: transcription and diarization, speed and quality, on this machine's CPU (and CUDA when present).
+
+1. Per clip and model: real-time factor (seconds of work per second of audio,
+   models loaded beforehand) with diarization, and against a baseline measured in
+   the same run, transcription alone (what was measured before Chorus had
+   diarization). Quality: WER and cpWER where the reference has words (the
+   espeak-ng focus group made here), DER with a 0.25 s collar counting
+   overlapped speech and outside it (AMI clips), against a baseline diarizer in
+   the same run that gives all speech to one speaker.
+2. Batch: the same recordings transcribed one after another here and on a
+   two-worker local Dask cluster; wall time per file, ratio Dask/local.
+
+Targets (issue 4): real-time factor <= 0.15 with diarization on 2 CPU cores with
+tiny.en; DER <= 0.30 on the AMI clips (collar 0.25 s); cpWER <= 0.45 on real
+meeting speech with per-speaker reference words; Dask no slower per file.
+
+    make bench            # or: python benchmarks/bench_audio.py [--models tiny.en /path/to/large-v3] [--files 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from chorus.audio.evaluate import SpeakerTurn, cp_wer, der, in_order, read_rttm, wer, words_by_speaker  # noqa: E402
+from chorus.audio.media import load_audio, speech_regions  # noqa: E402
+from chorus.audio.synthetic import FOCUS_GROUP, missing_tools, speak  # noqa: E402
+from chorus.audio.diarize import speaker_encoder  # noqa: E402
+from chorus.audio.transcribe import _whisper, recognise, resolve_device, transcribe_audio, warm_up  # noqa: E402
+
+DATA = ROOT / "tests" / "data" / "audio"
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def clips(folder: Path) -> list[tuple[str, Path, list[SpeakerTurn]]]:
+    """(name, recording, reference) for the spoken focus group and the AMI clips."""
+    found = []
+    if not missing_tools():
+        spoken = speak(FOCUS_GROUP, folder / "focus-group.wav")
+        found.append(("espeak focus group (4 voices, 56 s)", spoken.path, spoken.reference))
+    else:
+        print(f"(no espeak-ng/sox: the spoken focus group is left out; apt-get install {' '.join(missing_tools())})")
+    found.append(("AMI sample (2 speakers, 30 s)", DATA / "sample.wav", read_rttm(DATA / "sample.rttm")))
+    found.append(("AMI tst00 (4 speakers, overlaps, 30 s)", DATA / "tst00.wav", read_rttm(DATA / "tst00.rttm")))
+    return found
+
+
+def quality(models: list[str], devices: list[str], folder: Path) -> None:
+    print("\n1. Per clip: real-time factor (baseline: transcription alone) and quality (DER baseline: one speaker)")
+    header = f"{'clip':40} {'model':10} {'device':6} {'RTF':>6} {'RTF asr':>8} {'ratio':>6} {'WER':>6} {'cpWER':>6} {'DER':>6} {'DER-ov':>7} {'DER 1spk':>9}"
+    print(header)
+    for name, path, reference in clips(folder):
+        audio = load_audio(path)
+        count = len({t.speaker for t in reference})
+        for model in models:
+            for device in devices:
+                warm_up(model, device)
+                started = time.perf_counter()
+                recognise(audio, model, device)
+                asr = (time.perf_counter() - started) / audio.duration
+                started = time.perf_counter()
+                result = transcribe_audio(audio, model, device, count, count)
+                full = (time.perf_counter() - started) / audio.duration
+                words = [t for t in reference if t.words]
+                w = wer(in_order(words), in_order(result.speaker_turns())).rate if words else float("nan")
+                cp = cp_wer(words_by_speaker(words), words_by_speaker(result.speaker_turns())).rate if words else float("nan")
+                one = [SpeakerTurn("S1", a, b) for a, b in speech_regions(audio)]
+                print(
+                    f"{name:40} {Path(model).name:10} {device:6} {full:6.3f} {asr:8.3f} {full / asr:6.2f} {w:6.3f} {cp:6.3f} "
+                    f"{der(reference, result.diarization).rate:6.3f} {der(reference, result.diarization, skip_overlap=True).rate:7.3f} "
+                    f"{der(reference, one).rate:9.3f}"
+                )
+        if "tst00" in name:
+            floor = der(reference, _best_single(reference)).rate
+            speech = sum(t.end - t.start for t in reference)
+            print(f"{'':40} tst00 holds {speech:.0f} s of reference speech in {audio.duration:.0f} s: the best possible "
+                  f"one-speaker-at-a-time answer has DER {floor:.2f} (overlap counted)")
+    print(f"peak memory {peak_mib():.0f} MiB")
+
+
+def _best_single(reference: list[SpeakerTurn]) -> list[SpeakerTurn]:
+    """The best one-speaker-at-a-time answer: at every 10 ms, one of the reference speakers talking then."""
+    step = 0.01
+    end = max(t.end for t in reference)
+    turns: list[SpeakerTurn] = []
+    for i in range(int(end / step)):
+        at = i * step
+        talking = sorted(t.speaker for t in reference if t.start <= at < t.end)
+        if talking:
+            if turns and turns[-1].speaker == talking[0] and abs(turns[-1].end - at) < step / 2:
+                turns[-1] = SpeakerTurn(talking[0], turns[-1].start, at + step)
+            else:
+                turns.append(SpeakerTurn(talking[0], at, at + step))
+    return turns
+
+
+def batch(files: int, folder: Path) -> None:
+    from distributed import LocalCluster
+
+    import chorus
+    from chorus.audio import batch as audio_batch
+    from chorus.ingest import import_groups, import_roster
+    from tests.audio.conftest import GROUPS, ROSTER
+
+    print(f"\n2. Batch of {files} recordings: one after another here, and on a two-worker local Dask cluster")
+    if missing_tools():
+        print("(left out: needs espeak-ng and sox)")
+        return
+    spoken = speak(FOCUS_GROUP, folder / "spoken.wav")
+    recordings = folder / "recordings"
+    recordings.mkdir()
+    for n in range(files):
+        shutil.copy(spoken.path, recordings / f"FG0{1 + n % 2}_{n}.wav")
+    (folder / "roster.csv").write_text(ROSTER)
+    (folder / "groups.csv").write_text(GROUPS)
+    timings = {}
+    for how in ("local", "dask"):
+        study = chorus.init(folder / f"study-{how}")
+        import_roster(study, folder / "roster.csv")
+        import_groups(study, folder / "groups.csv")
+        todo, _ = audio_batch.plan(study, [recordings])
+        if how == "local":
+            _whisper.cache_clear()  # cold, like each worker: model loading counts on both sides
+            speaker_encoder.cache_clear()
+            started = time.perf_counter()
+            audio_batch.transcribe_recordings(study, todo)
+        else:
+            with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+                started = time.perf_counter()
+                audio_batch.transcribe_recordings(study, todo, cluster=cluster.scheduler_address)
+        timings[how] = (time.perf_counter() - started) / files
+        study.close()
+    print(f"per file: local {timings['local']:.1f} s, Dask 2 workers {timings['dask']:.1f} s "
+          f"(ratio Dask/local {timings['dask'] / timings['local']:.2f}; model loading on the workers included)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", nargs="+", default=["tiny.en"], help="packaged model names or CTranslate2 model folders")
+    parser.add_argument("--files", type=int, default=4, help="recordings in the batch comparison")
+    args = parser.parse_args()
+    devices = ["cpu"] + (["cuda"] if resolve_device("auto")[0] == "cuda" else [])
+    with tempfile.TemporaryDirectory() as folder:
+        quality(args.models, devices, Path(folder))
+        batch(args.files, Path(folder))
+
+
+if __name__ == "__main__":
+    main()
