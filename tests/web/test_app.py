@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import socket
 import threading
 import time
@@ -24,9 +25,23 @@ from chorus.web.app import ROUTE_ROLES, create_app  # noqa: E402
 PASSWORD = "correct horse battery"
 
 
+AUDIO = Path(__file__).resolve().parents[1] / "data" / "audio" / "sample.wav"
+
+
+def with_recording(study, group: str) -> None:
+    """Give ``group`` a recording in the study folder (a real 30 s call, standing in for the session's audio)."""
+    from chorus.ingest import import_groups
+
+    (study.folder / "recordings").mkdir(exist_ok=True)
+    shutil.copy(AUDIO, study.folder / "recordings" / f"{group}.wav")
+    (study.folder / "recordings.csv").write_text(f"group,recording\n{group},recordings/{group}.wav\n")
+    import_groups(study, study.folder / "recordings.csv")
+
+
 @pytest.fixture
 def web(study):
     load_demo(study, transcripts=["FG01"])
+    with_recording(study, "FG01")
     for name, role in [("olive", "owner"), ("cora", "coder"), ("vic", "viewer"), ("cole", "coder")]:
         users.add_user(study, name, PASSWORD, role)
     return study
@@ -207,3 +222,53 @@ def test_in_a_browser_a_coder_selects_text_codes_it_and_sees_it_in_the_matrix(we
         turn = session.scalar(select(Turn).join(Transcript).where(Transcript.name == "FG01", Turn.ordinal == 2))
         assert (coded[0].start, coded[0].end) == (turn.start, turn.start + 25)
     assert (tmp_path / "transcript.png").stat().st_size > 10_000
+
+
+def test_a_timed_transcript_plays_its_recording_in_sync_and_shows_coded_spans(web, tmp_path: Path):
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+
+    from chorus.coding.codings import apply_code
+    from chorus.ingest import import_transcripts
+    from tests.helpers import DEMO
+
+    import_transcripts(web, [DEMO / "transcripts" / "FG02.vtt"])
+    with_recording(web, "FG02")
+    with web.reading() as session:
+        turn = session.scalar(select(Turn).join(Transcript).where(Transcript.name == "FG02", Turn.ordinal == 3))
+        span = (turn.start + 4, turn.start + 30)
+    apply_code(web, "FG02", "Funding", "cora", start=span[0], end=span[1])
+    client, _ = signed_in(web, "vic")
+    assert client.get("/transcripts/FG02/audio", headers={"Range": "bytes=0-99"}).status_code == 206  # seekable
+    assert client.get("/transcripts/FG02/audio").content == AUDIO.read_bytes()
+    browser_path = chromium()
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(web), host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(base + "/login")
+            page.fill("input[name=name]", "vic")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.goto(base + "/transcripts/FG02")
+            mark = page.locator(".turn").nth(2).locator(".said mark")
+            assert mark.count() == 1 and "Funding" in mark.get_attribute("title")
+            with web.reading() as session:
+                text = session.scalar(select(Transcript.text).where(Transcript.name == "FG02"))
+            assert mark.inner_text() == text[span[0] : span[1]]
+            third = page.locator(".turn").nth(2)
+            third.locator(".seek").click()
+            page.wait_for_selector(".turn.playing", timeout=10_000)
+            assert third.get_attribute("class").split() == ["turn", "playing"]
+            at = page.evaluate("document.getElementById('audio').currentTime")
+            assert at == pytest.approx(float(third.get_attribute("data-time")), abs=1.0)
+            page.screenshot(path=str(tmp_path / "audio.png"))
+            browser.close()
+    finally:
+        server.should_exit = True
