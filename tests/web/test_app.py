@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -14,50 +10,14 @@ from sqlalchemy import select
 
 from chorus.study import audit
 from chorus.study.models import Coding, Transcript, Turn
-from tests.helpers import chromium, load_demo
+from tests.helpers import chromium
 
 fastapi = pytest.importorskip("fastapi", reason="the web app needs its extra: pip install 'chorus-qda[web]'")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from chorus.web import users  # noqa: E402
 from chorus.web.app import ROUTE_ROLES, create_app  # noqa: E402
-
-PASSWORD = "correct horse battery"
-
-
-AUDIO = Path(__file__).resolve().parents[1] / "data" / "audio" / "sample.wav"
-
-
-def with_recording(study, group: str) -> None:
-    """Give ``group`` a recording in the study folder (a real 30 s call, standing in for the session's audio)."""
-    from chorus.ingest import import_groups
-
-    (study.folder / "recordings").mkdir(exist_ok=True)
-    shutil.copy(AUDIO, study.folder / "recordings" / f"{group}.wav")
-    (study.folder / "recordings.csv").write_text(f"group,recording\n{group},recordings/{group}.wav\n")
-    import_groups(study, study.folder / "recordings.csv")
-
-
-@pytest.fixture
-def web(study):
-    load_demo(study, transcripts=["FG01"])
-    with_recording(study, "FG01")
-    for name, role in [("olive", "owner"), ("cora", "coder"), ("vic", "viewer"), ("cole", "coder")]:
-        users.add_user(study, name, PASSWORD, role)
-    return study
-
-
-def signed_in(study, name: str | None) -> tuple[TestClient, str]:
-    client = TestClient(create_app(study), follow_redirects=False)
-    page = client.get("/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    if name is None:
-        return client, csrf
-    response = client.post("/login", data={"name": name, "password": PASSWORD, "csrf": csrf})
-    assert response.status_code == 303 and response.headers["location"] == "/"
-    token = re.search(r'const csrf = "([^"]+)"', client.get("/transcripts/FG01").text).group(1)
-    return client, token
-
+from tests.web.conftest import AUDIO, PASSWORD, serving, sign_in, signed_in, with_recording  # noqa: E402
 
 def a_span(study) -> tuple[int, int]:
     with study.reading() as session:
@@ -162,60 +122,44 @@ def test_sign_in_refuses_wrong_passwords_and_forged_requests(web):
     assert "$argon2" not in log and "(hidden)" in log
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_in_a_browser_a_coder_selects_text_codes_it_and_sees_it_in_the_matrix(web, tmp_path: Path):
-    import uvicorn
     from playwright.sync_api import sync_playwright
 
     browser_path = chromium()
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(web), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(base + "/transcripts/FG01")
-            assert page.url.endswith("/login")  # signed out: sent to sign in
-            page.fill("input[name=name]", "cora")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(base + "/")
-            page.screenshot(path=str(tmp_path / "home.png"))
-            page.click("text=FG01")
-            page.fill("#code", "Challenges/Funding")  # before selecting: typing would move the selection
-            said = page.locator(".turn").nth(1).locator(".said")
-            said.evaluate("""node => { const r = document.createRange(); r.setStart(node.firstChild, 0); r.setEnd(node.firstChild, 25);
-                                      const s = window.getSelection(); s.removeAllRanges(); s.addRange(r); }""")
-            page.click("#apply")
-            page.wait_for_selector(".margin span:has-text('Funding')")
-            page.screenshot(path=str(tmp_path / "transcript.png"), full_page=False)
-            page.goto(base + "/matrix?count=segments")
-            row = page.locator("tr", has_text="Funding").first
-            assert "1" in row.inner_text()
-            row.locator("a", has_text="1").first.click()  # a matrix cell opens its segments
-            page.wait_for_url(re.compile(r".*/segments\?code=.*discipline=physician"))
-            assert "1 coded segments" in page.content()
-            page.click("text=Sign out")
-            page.wait_for_url(base + "/login")
-            viewer = browser.new_page()
-            viewer.goto(base + "/login")
-            viewer.fill("input[name=name]", "vic")
-            viewer.fill("input[name=password]", PASSWORD)
-            viewer.click("button[type=submit]")
-            viewer.goto(base + "/transcripts/FG01")
-            assert viewer.locator("#apply").count() == 0 and "coding needs the coder role" in viewer.content()
-            browser.close()
-    finally:
-        server.should_exit = True
+    with serving(web) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(base + "/transcripts/FG01")
+        assert page.url.endswith("/login")  # signed out: sent to sign in
+        page.fill("input[name=name]", "cora")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(base + "/")
+        page.screenshot(path=str(tmp_path / "home.png"))
+        page.click("text=FG01")
+        page.fill("#code", "Challenges/Funding")  # before selecting: typing would move the selection
+        said = page.locator(".turn").nth(1).locator(".said")
+        said.evaluate("""node => { const r = document.createRange(); r.setStart(node.firstChild, 0); r.setEnd(node.firstChild, 25);
+                                  const s = window.getSelection(); s.removeAllRanges(); s.addRange(r); }""")
+        page.click("#apply")
+        page.wait_for_selector(".margin span:has-text('Funding')")
+        page.screenshot(path=str(tmp_path / "transcript.png"), full_page=False)
+        page.goto(base + "/matrix?count=segments")
+        row = page.locator("tr", has_text="Funding").first
+        assert "1" in row.inner_text()
+        row.locator("a", has_text="1").first.click()  # a matrix cell opens its segments
+        page.wait_for_url(re.compile(r".*/segments\?code=.*discipline=physician"))
+        assert "1 coded segments" in page.content()
+        page.click("text=Sign out")
+        page.wait_for_url(base + "/login")
+        viewer = browser.new_page()
+        viewer.goto(base + "/login")
+        viewer.fill("input[name=name]", "vic")
+        viewer.fill("input[name=password]", PASSWORD)
+        viewer.click("button[type=submit]")
+        viewer.goto(base + "/transcripts/FG01")
+        assert viewer.locator("#apply").count() == 0 and "coding needs the coder role" in viewer.content()
+        browser.close()
     with web.reading() as session:
         coded = session.scalars(select(Coding)).all()
         assert len(coded) == 1 and coded[0].coder.name == "cora"
@@ -225,7 +169,6 @@ def test_in_a_browser_a_coder_selects_text_codes_it_and_sees_it_in_the_matrix(we
 
 
 def test_a_timed_transcript_plays_its_recording_in_sync_and_shows_coded_spans(web, tmp_path: Path):
-    import uvicorn
     from playwright.sync_api import sync_playwright
 
     from chorus.coding.codings import apply_code
@@ -242,33 +185,21 @@ def test_a_timed_transcript_plays_its_recording_in_sync_and_shows_coded_spans(we
     assert client.get("/transcripts/FG02/audio", headers={"Range": "bytes=0-99"}).status_code == 206  # seekable
     assert client.get("/transcripts/FG02/audio").content == AUDIO.read_bytes()
     browser_path = chromium()
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(web), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(base + "/login")
-            page.fill("input[name=name]", "vic")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.goto(base + "/transcripts/FG02")
-            mark = page.locator(".turn").nth(2).locator(".said mark")
-            assert mark.count() == 1 and "Funding" in mark.get_attribute("title")
-            with web.reading() as session:
-                text = session.scalar(select(Transcript.text).where(Transcript.name == "FG02"))
-            assert mark.inner_text() == text[span[0] : span[1]]
-            third = page.locator(".turn").nth(2)
-            third.locator(".seek").click()
-            page.wait_for_selector(".turn.playing", timeout=10_000)
-            assert third.get_attribute("class").split() == ["turn", "playing"]
-            at = page.evaluate("document.getElementById('audio').currentTime")
-            assert at == pytest.approx(float(third.get_attribute("data-time")), abs=1.0)
-            page.screenshot(path=str(tmp_path / "audio.png"))
-            browser.close()
-    finally:
-        server.should_exit = True
+    with serving(web) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        sign_in(page, base, "vic")
+        page.goto(base + "/transcripts/FG02")
+        mark = page.locator(".turn").nth(2).locator(".said mark")
+        assert mark.count() == 1 and "Funding" in mark.get_attribute("title")
+        with web.reading() as session:
+            text = session.scalar(select(Transcript.text).where(Transcript.name == "FG02"))
+        assert mark.inner_text() == text[span[0] : span[1]]
+        third = page.locator(".turn").nth(2)
+        third.locator(".seek").click()
+        page.wait_for_selector(".turn.playing", timeout=10_000)
+        assert third.get_attribute("class").split() == ["turn", "playing"]
+        at = page.evaluate("document.getElementById('audio').currentTime")
+        assert at == pytest.approx(float(third.get_attribute("data-time")), abs=1.0)
+        page.screenshot(path=str(tmp_path / "audio.png"))
+        browser.close()

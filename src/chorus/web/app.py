@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import mimetypes
 import secrets
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi import Depends, FastAPI, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -40,6 +43,8 @@ COOKIE = "chorus_session"
 SESSION_SECONDS = 12 * 3600
 SECRET_FILE = ".chorus-web-secret"
 MAX_BODY = 1 * 1024 * 1024
+#: Larger bodies allowed on the upload routes (bytes); every other request is held to MAX_BODY.
+UPLOAD_LIMITS = {"/api/transcripts": 20 * 1024 * 1024, "/api/import": 512 * 1024 * 1024}
 PALETTE = {"physician": "#4e79a7", "nurse": "#59a14f", "APP": "#f28e2b", "psychosocial clinician": "#b07aa1"}
 #: Who may use each route (path, method) -> lowest role; routes not listed are public.
 ROUTE_ROLES: dict[tuple[str, str], str] = {}
@@ -77,6 +82,12 @@ class NewCoding(BaseModel):
     end: int = Field(ge=1)
 
 
+class MergeInto(BaseModel):
+    """The code another is merged into."""
+
+    target: str = Field(min_length=1, max_length=400)
+
+
 class NewMemo(BaseModel):
     """A memo's text."""
 
@@ -100,6 +111,7 @@ class CodeChange(BaseModel):
     definition: str | None = Field(default=None, max_length=20_000)
     inclusion: str | None = Field(default=None, max_length=20_000)
     exclusion: str | None = Field(default=None, max_length=20_000)
+    parent: str | None = Field(default=None, max_length=400)  # "" for the top level
     example: str | None = Field(default=None, max_length=20_000)
 
 
@@ -108,11 +120,61 @@ class _Viewer:
         self.id, self.name, self.role, self.csrf = user_id, name, role, csrf
 
 
+class BodyLimit:
+    """Refuse request bodies over the route's limit with 413, counting the bytes as they arrive.
+
+    The Content-Length header is checked first; a body sent in chunks without one
+    is counted as it streams and cut off at the limit (the app sees the client
+    leave), so an upload cannot fill the disk by leaving the header out.
+    """
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = UPLOAD_LIMITS.get(scope["path"], MAX_BODY)
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > limit:
+            await self._refuse(send, limit)
+            return
+        seen, over = 0, False
+
+        async def counted() -> dict[str, Any]:
+            nonlocal seen, over
+            if over:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    over = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def answered(message: dict[str, Any]) -> None:
+            if not over:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await self._refuse(send, limit)
+
+        await self.app(scope, counted, answered)
+
+    @staticmethod
+    async def _refuse(send: Any, limit: int) -> None:
+        response = JSONResponse({"error": f"request bodies here are limited to {limit // 1024} KiB"}, status_code=413)
+        await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+
 def create_app(study: Study, secure_cookies: bool = False) -> FastAPI:
     """The web app over ``study``."""
     app = FastAPI(title=f"Chorus: {study.name}", docs_url=None, redoc_url=None, openapi_url=None)
     signer = URLSafeTimedSerializer(_secret(study), salt="chorus-session")
     pages = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+    app.add_middleware(BodyLimit)
 
     def session_of(request: Request) -> dict[str, Any]:
         raw = request.cookies.get(COOKIE)
@@ -163,9 +225,7 @@ def create_app(study: Study, secure_cookies: bool = False) -> FastAPI:
         return JSONResponse({"error": str(exc)}, status_code=400)
 
     @app.middleware("http")
-    async def bounded(request: Request, call_next):  # noqa: ANN001, ANN202 - Starlette middleware
-        if int(request.headers.get("content-length") or 0) > MAX_BODY:
-            return JSONResponse({"error": f"request bodies are limited to {MAX_BODY // 1024} KiB"}, status_code=413)
+    async def secured(request: Request, call_next):  # noqa: ANN001, ANN202 - Starlette middleware
         response = await call_next(request)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
@@ -308,13 +368,16 @@ def create_app(study: Study, secure_cookies: bool = False) -> FastAPI:
 
     @app.patch("/api/codes/{path:path}")
     def edit_code(path: str, change: CodeChange, viewer: _Viewer = Depends(needs("owner"))) -> dict[str, Any]:
-        fields = {k: v for k, v in change.model_dump(exclude={"version", "name"}).items() if v is not None}
+        fields = {k: v for k, v in change.model_dump(exclude={"version", "name", "parent"}).items() if v is not None}
         try:
             with acting_as(viewer.name):
                 if fields:
                     codebook.describe(study, path, version=change.version, **fields)
                 if change.name:
                     codebook.rename(study, path, change.name, version=None if fields else change.version)
+                if change.parent is not None:
+                    renamed = f"{path.rsplit('/', 1)[0]}/{change.name}" if change.name and "/" in path else change.name or path
+                    codebook.move(study, renamed, change.parent or None)
         except EditConflict as exc:
             raise HTTPException(409, str(exc)) from None
         return {"ok": True}
@@ -375,6 +438,71 @@ def create_app(study: Study, secure_cookies: bool = False) -> FastAPI:
             export_qdpx(study, path)
             data = path.read_bytes()
         return Response(data, media_type="application/zip", headers={"Content-Disposition": 'attachment; filename="study.qdpx"'})
+
+    def uploaded(upload: UploadFile, folder: Path, allowed: tuple[str, ...]) -> Path:
+        """The upload saved under its own base name in ``folder``; the name is never a path."""
+        name = Path((upload.filename or "").replace("\\", "/")).name
+        if not name or name.startswith(".") or Path(name).suffix.lower() not in allowed:
+            raise HTTPException(400, f"{name or 'the file'}: expected one of {', '.join(allowed)}")
+        path = folder / name
+        with path.open("wb") as out:
+            shutil.copyfileobj(upload.file, out)
+        return path
+
+    @contextmanager
+    def naming_uploads(folder: str) -> Iterator[None]:
+        """Errors name the uploaded file as the user called it, not the temporary folder it sat in."""
+        try:
+            yield
+        except ChorusError as exc:
+            raise HTTPException(400, str(exc).replace(folder + "/", "")) from None
+
+    route("/api/transcripts", "POST", "owner")
+
+    @app.post("/api/transcripts", status_code=201)
+    def upload_transcripts(
+        files: list[UploadFile], group: str | None = Form(None, max_length=100), viewer: _Viewer = Depends(needs("owner"))
+    ) -> dict[str, Any]:
+        from chorus.ingest import import_transcripts
+        from chorus.ingest.transcripts import FORMATS
+
+        with tempfile.TemporaryDirectory() as folder:
+            paths = [uploaded(f, Path(folder), FORMATS) for f in files]
+            with naming_uploads(folder), acting_as(viewer.name):
+                warnings = import_transcripts(study, paths, group=group or None)
+        return {"imported": [p.stem for p in paths], "warnings": [w.replace(folder + "/", "") for w in warnings]}
+
+    route("/api/import", "POST", "owner")
+
+    @app.post("/api/import", status_code=201)
+    def upload_project(
+        file: UploadFile, discipline: str | None = Form(None, max_length=200), viewer: _Viewer = Depends(needs("owner"))
+    ) -> dict[str, Any]:
+        from chorus.interop import import_qdpx
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = uploaded(file, Path(folder), (".qdpx",))
+            with naming_uploads(folder), acting_as(viewer.name):
+                report = import_qdpx(study, path, variables={discipline: "discipline"} if discipline else None)
+        return {"codes": report.codes, "transcripts": report.sources, "codings": report.codings, "participants": report.cases,
+                "memos": report.notes, "coders": report.users, "skipped": report.skipped}
+
+    route("/codes", "GET", "viewer")
+
+    @app.get("/codes", response_class=HTMLResponse)
+    def codes_page(request: Request, viewer: _Viewer = Depends(needs("viewer"))) -> Response:
+        return pages.TemplateResponse(
+            request, "codes.html",
+            {"study": study.name, "viewer": viewer, "codes": codebook.codebook(study).to_dict("records"),
+             "can_edit": viewer.role == "owner", "can_add": rank(viewer.role) >= rank("coder")},
+        )
+
+    route("/api/codes/{path:path}/merge", "POST", "owner")
+
+    @app.post("/api/codes/{path:path}/merge")
+    def merge_code(path: str, into: MergeInto, viewer: _Viewer = Depends(needs("owner"))) -> dict[str, int]:
+        with acting_as(viewer.name):
+            return {"moved": codebook.merge(study, path, into.target)}
 
     route("/matrix", "GET", "viewer")
 

@@ -1,0 +1,91 @@
+"""The web tests' study with four accounts, and helpers to sign in through the API or a browser."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import load_demo
+
+pytest.importorskip("fastapi", reason="the web app needs its extra: pip install 'chorus-qda[web]'")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from chorus.web import users  # noqa: E402
+from chorus.web.app import create_app  # noqa: E402
+
+PASSWORD = "correct horse battery"
+
+
+AUDIO = Path(__file__).resolve().parents[1] / "data" / "audio" / "sample.wav"
+
+
+def with_recording(study, group: str) -> None:
+    """Give ``group`` a recording in the study folder (a real 30 s call, standing in for the session's audio)."""
+    from chorus.ingest import import_groups
+
+    (study.folder / "recordings").mkdir(exist_ok=True)
+    shutil.copy(AUDIO, study.folder / "recordings" / f"{group}.wav")
+    (study.folder / "recordings.csv").write_text(f"group,recording\n{group},recordings/{group}.wav\n")
+    import_groups(study, study.folder / "recordings.csv")
+
+
+@pytest.fixture
+def web(study):
+    load_demo(study, transcripts=["FG01"])
+    with_recording(study, "FG01")
+    for name, role in [("olive", "owner"), ("cora", "coder"), ("vic", "viewer"), ("cole", "coder")]:
+        users.add_user(study, name, PASSWORD, role)
+    return study
+
+
+def signed_in(study, name: str | None) -> tuple[TestClient, str]:
+    client = TestClient(create_app(study), follow_redirects=False)
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    if name is None:
+        return client, csrf
+    response = client.post("/login", data={"name": name, "password": PASSWORD, "csrf": csrf})
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    token = re.search(r'const csrf = "([^"]+)"', client.get("/codes").text).group(1)
+    return client, token
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(study) -> Iterator[str]:
+    """The app on a free loopback port in a thread; yields its base URL."""
+    import uvicorn
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(study), host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+
+
+def sign_in(page, base: str, name: str) -> None:
+    """Sign in through the login form."""
+    page.goto(base + "/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+
+
