@@ -30,11 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chorus.audio.evaluate import SpeakerTurn, cp_wer, der, in_order, read_rttm, wer, words_by_speaker  # noqa: E402
+from chorus.audio.evaluate import SpeakerTurn, cp_wer, der, in_order, read_reference, read_rttm, wer, words_by_speaker  # noqa: E402
 from chorus.audio.media import load_audio, speech_regions  # noqa: E402
 from chorus.audio.synthetic import FOCUS_GROUP, missing_tools, speak  # noqa: E402
 from chorus.audio.diarize import speaker_encoder  # noqa: E402
-from chorus.audio.transcribe import _whisper, recognise, resolve_device, transcribe_audio, warm_up  # noqa: E402
+from chorus.audio.transcribe import SPLIT_MODELS, _whisper, recognise, resolve_device, transcribe_audio, warm_up  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "audio"
 
@@ -43,26 +43,33 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def clips(folder: Path) -> list[tuple[str, Path, list[SpeakerTurn]]]:
-    """(name, recording, reference) for the spoken focus group and the AMI clips."""
-    found = []
+Clip = tuple[str, Path, list[SpeakerTurn], list[SpeakerTurn]]  # name, recording, who spoke when, who said what
+
+
+def clips(folder: Path, more: list[list[str]]) -> list[Clip]:
+    """The spoken focus group, the AMI clips (who spoke when only) and any clips given."""
+    found: list[Clip] = []
     if not missing_tools():
         spoken = speak(FOCUS_GROUP, folder / "focus-group.wav")
-        found.append(("espeak focus group (4 voices, 56 s)", spoken.path, spoken.reference))
+        found.append(("espeak focus group (4 voices, 56 s)", spoken.path, spoken.reference, spoken.reference))
     else:
         print(f"(no espeak-ng/sox: the spoken focus group is left out; apt-get install {' '.join(missing_tools())})")
-    found.append(("AMI sample (2 speakers, 30 s)", DATA / "sample.wav", read_rttm(DATA / "sample.rttm")))
-    found.append(("AMI tst00 (4 speakers, overlaps, 30 s)", DATA / "tst00.wav", read_rttm(DATA / "tst00.rttm")))
+    found.append(("AMI sample (2 speakers, 30 s)", DATA / "sample.wav", read_rttm(DATA / "sample.rttm"), []))
+    found.append(("AMI tst00 (4 speakers, overlaps, 30 s)", DATA / "tst00.wav", read_rttm(DATA / "tst00.rttm"), []))
+    for recording, *references in more:
+        said = [t for r in references if not r.endswith(".rttm") for t in read_reference(r)]
+        when = [t for r in references if r.endswith(".rttm") for t in read_rttm(r)] or [t for t in said if t.end > t.start]
+        found.append((Path(recording).name, Path(recording), when, said))
     return found
 
 
-def quality(models: list[str], devices: list[str], folder: Path) -> None:
+def quality(models: list[str], devices: list[str], folder: Path, more: list[list[str]]) -> None:
     print("\n1. Per clip: real-time factor (baseline: transcription alone) and quality (DER baseline: one speaker)")
     header = f"{'clip':40} {'model':10} {'device':6} {'RTF':>6} {'RTF asr':>8} {'ratio':>6} {'WER':>6} {'cpWER':>6} {'DER':>6} {'DER-ov':>7} {'DER 1spk':>9}"
     print(header)
-    for name, path, reference in clips(folder):
+    for name, path, reference, said in clips(folder, more):
         audio = load_audio(path)
-        count = len({t.speaker for t in reference})
+        count = len({t.speaker for t in reference or said})
         for model in models:
             for device in devices:
                 warm_up(model, device)
@@ -72,14 +79,14 @@ def quality(models: list[str], devices: list[str], folder: Path) -> None:
                 started = time.perf_counter()
                 result = transcribe_audio(audio, model, device, count, count)
                 full = (time.perf_counter() - started) / audio.duration
-                words = [t for t in reference if t.words]
+                words = [t for t in said if t.words]
                 w = wer(in_order(words), in_order(result.speaker_turns())).rate if words else float("nan")
                 cp = cp_wer(words_by_speaker(words), words_by_speaker(result.speaker_turns())).rate if words else float("nan")
                 one = [SpeakerTurn("S1", a, b) for a, b in speech_regions(audio)]
                 print(
                     f"{name:40} {Path(model).name:10} {device:6} {full:6.3f} {asr:8.3f} {full / asr:6.2f} {w:6.3f} {cp:6.3f} "
-                    f"{der(reference, result.diarization).rate:6.3f} {der(reference, result.diarization, skip_overlap=True).rate:7.3f} "
-                    f"{der(reference, one).rate:9.3f}"
+                    + (f"{der(reference, result.diarization).rate:6.3f} {der(reference, result.diarization, skip_overlap=True).rate:7.3f} "
+                       f"{der(reference, one).rate:9.3f}" if reference else f"{'':6} {'':7} {'':9}")
                 )
         if "tst00" in name:
             floor = der(reference, _best_single(reference)).rate
@@ -145,14 +152,23 @@ def batch(files: int, folder: Path) -> None:
           f"(ratio Dask/local {timings['dask'] / timings['local']:.2f}; model loading on the workers included)")
 
 
+def available_models() -> list[str]:
+    """tiny.en, and the split packaged models that are installed."""
+    import importlib.util
+
+    return ["tiny.en"] + [name for name, packages in SPLIT_MODELS.items() if all(importlib.util.find_spec(p) for p in packages)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="+", default=["tiny.en"], help="packaged model names or CTranslate2 model folders")
+    parser.add_argument("--models", nargs="+", default=available_models(), help="packaged model names or CTranslate2 model folders")
     parser.add_argument("--files", type=int, default=4, help="recordings in the batch comparison")
+    parser.add_argument("--clip", nargs="+", action="append", default=[], metavar=("RECORDING", "REFERENCE"),
+                        help="score another clip: its recording, then references (.stm/.json/transcript for words, .rttm for times)")
     args = parser.parse_args()
     devices = ["cpu"] + (["cuda"] if resolve_device("auto")[0] == "cuda" else [])
     with tempfile.TemporaryDirectory() as folder:
-        quality(args.models, devices, Path(folder))
+        quality(args.models, devices, Path(folder), args.clip)
         batch(args.files, Path(folder))
 
 

@@ -77,6 +77,8 @@ def test_references_round_trip_and_errors_name_the_place(tmp_path) -> None:
     turns = [SpeakerTurn("A", 0.5, 2.0, "Hello, team."), SpeakerTurn("B", 2.2, 3.1, "Hi")]
     write_stm(turns, tmp_path / "ref.stm", "talk")
     assert read_reference(tmp_path / "ref.stm") == turns
+    (tmp_path / "ref.txt").write_text("A: Hello, team.\nB: Hi\n")  # any transcript Chorus imports
+    assert [(t.speaker, t.words) for t in read_reference(tmp_path / "ref.txt")] == [("A", "Hello, team."), ("B", "Hi")]
     (tmp_path / "bad.rttm").write_text("SPEAKER talk 1 0.5 oops <NA> <NA> A <NA> <NA>\n")
     with pytest.raises(InputError, match=r"bad\.rttm, line 1: expected a number of seconds, found 'oops'"):
         read_rttm(tmp_path / "bad.rttm")

