@@ -960,20 +960,22 @@ def users_role(name: str, role: str) -> None:
 
 @app.command()
 def serve(
+    studies: Annotated[Optional[list[Path]], typer.Argument(help="Study folders to serve together (default: this study).")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     secure_cookies: Annotated[bool, typer.Option(help="Mark session cookies Secure (behind an HTTPS proxy).")] = False,
 ) -> None:
-    """Start the web app on this study's store."""
+    """Start the web app on this study, or on several with a page listing them (each keeps its own accounts)."""
     import uvicorn
 
-    from chorus.web.app import create_app
+    from chorus.web.app import create_server
 
-    study = _open()
-    if web_users.users(study).empty:
-        raise ChorusError("no accounts yet; create one first: chorus users add NAME --role owner")
-    console.print(f"Chorus on http://{host}:{port} ({study.name}); stop with Ctrl-C")
-    uvicorn.run(create_app(study, secure_cookies=secure_cookies), host=host, port=port, log_level="warning", access_log=False)
+    opened = [chorus.open(folder) for folder in studies] if studies else [_open()]
+    for study in opened:
+        if web_users.users(study).empty:
+            raise ChorusError(f"no accounts yet in {study.folder}; create one first: chorus users add NAME --role owner")
+    console.print(f"Chorus on http://{host}:{port} ({', '.join(s.name for s in opened)}); stop with Ctrl-C")
+    uvicorn.run(create_server(opened, secure_cookies=secure_cookies), host=host, port=port, log_level="warning", access_log=False)
 
 
 # --- exchange (REFI-QDA) -------------------------------------------------------------

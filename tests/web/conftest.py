@@ -65,12 +65,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(study) -> Iterator[str]:
-    """The app on a free loopback port in a thread; yields its base URL."""
+def serving(study, app=None) -> Iterator[str]:
+    """The app (by default ``study``'s) on a free loopback port in a thread; yields its base URL."""
     import uvicorn
 
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(study), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app or create_app(study), host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)

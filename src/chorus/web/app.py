@@ -15,10 +15,11 @@ takes effect at once. Changes are logged in the audit trail under the user.
 from __future__ import annotations
 
 import mimetypes
+import re
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -135,7 +136,8 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = UPLOAD_LIMITS.get(scope["path"], MAX_BODY)
+        path, root = scope["path"], scope.get("root_path", "")
+        limit = UPLOAD_LIMITS.get(path[len(root) :] if root and path.startswith(root) else path, MAX_BODY)
         declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > limit:
             await self._refuse(send, limit)
@@ -169,11 +171,12 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": response.body})
 
 
-def create_app(study: Study, secure_cookies: bool = False) -> FastAPI:
-    """The web app over ``study``."""
+def create_app(study: Study, secure_cookies: bool = False, root: str = "") -> FastAPI:
+    """The web app over ``study``, served at ``root`` (``/studies/pc-study`` beside other studies; empty alone)."""
     app = FastAPI(title=f"Chorus: {study.name}", docs_url=None, redoc_url=None, openapi_url=None)
     signer = URLSafeTimedSerializer(_secret(study), salt="chorus-session")
     pages = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+    pages.env.globals["root"] = root
     app.add_middleware(BodyLimit)
 
     def session_of(request: Request) -> dict[str, Any]:
@@ -186,7 +189,9 @@ def create_app(study: Study, secure_cookies: bool = False) -> FastAPI:
             return {}
 
     def set_session(response: Response, data: dict[str, Any]) -> None:
-        response.set_cookie(COOKIE, signer.dumps(data), max_age=SESSION_SECONDS, httponly=True, samesite="strict", secure=secure_cookies)
+        response.set_cookie(
+            COOKIE, signer.dumps(data), max_age=SESSION_SECONDS, path=root or "/", httponly=True, samesite="strict", secure=secure_cookies
+        )
 
     def needs(role: str):  # noqa: ANN202 - a FastAPI dependency
         def check(request: Request) -> _Viewer:
@@ -216,8 +221,8 @@ def create_app(study: Study, secure_cookies: bool = False) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def refused(request: Request, exc: HTTPException) -> Response:
-        if exc.status_code == 401 and request.method == "GET" and not request.url.path.startswith("/api/"):
-            return RedirectResponse("/login", status_code=303)
+        if exc.status_code == 401 and request.method == "GET" and "/api/" not in request.url.path:
+            return RedirectResponse(f"{root}/login", status_code=303)
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
 
     @app.exception_handler(ChorusError)
@@ -251,8 +256,8 @@ def create_app(study: Study, secure_cookies: bool = False) -> FastAPI:
             raise HTTPException(403, "missing or wrong CSRF token; reload the page")
         found = verify(study, name, password)
         if found is None:
-            return RedirectResponse("/login?failed=true", status_code=303)
-        response = RedirectResponse("/", status_code=303)
+            return RedirectResponse(f"{root}/login?failed=true", status_code=303)
+        response = RedirectResponse(f"{root}/", status_code=303)
         set_session(response, {"uid": found[0], "csrf": secrets.token_urlsafe(24)})  # a new token for the new session
         return response
 
@@ -260,8 +265,8 @@ def create_app(study: Study, secure_cookies: bool = False) -> FastAPI:
 
     @app.post("/logout")
     def logout(_: _Viewer = Depends(needs("viewer"))) -> Response:
-        response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(COOKIE)
+        response = RedirectResponse(f"{root}/login", status_code=303)
+        response.delete_cookie(COOKIE, path=root or "/")
         return response
 
     route("/", "GET", "viewer")
@@ -514,3 +519,27 @@ def create_app(study: Study, secure_cookies: bool = False) -> FastAPI:
         return pages.TemplateResponse(request, "matrix.html", {"study": study.name, "viewer": viewer, "count": count, "m": frame})
 
     return app
+
+
+def create_server(studies: Sequence[Study], secure_cookies: bool = False) -> FastAPI:
+    """The web app for one study at ``/``, or for several, each at ``/studies/<folder>`` with a page listing them.
+
+    Each study keeps its own accounts, roles and session cookie (scoped to its path).
+    """
+    if len(studies) == 1:
+        return create_app(studies[0], secure_cookies)
+    server = FastAPI(title="Chorus", docs_url=None, redoc_url=None, openapi_url=None)
+    pages = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+    listed: list[tuple[str, str]] = []
+    for study in studies:
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", study.folder.resolve().name).strip("-") or "study"
+        while any(slug == taken for taken, _ in listed):
+            slug += "-2"
+        listed.append((slug, study.name))
+        server.mount(f"/studies/{slug}", create_app(study, secure_cookies, root=f"/studies/{slug}"))
+
+    @server.get("/", response_class=HTMLResponse)
+    def studies_page(request: Request) -> Response:
+        return pages.TemplateResponse(request, "studies.html", {"study": "Studies", "studies": listed, "root": ""})
+
+    return server
