@@ -408,7 +408,7 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "") -> Fa
         with study.reading() as session:
             people = participants(session, facilitators=True)
         people = people.drop(columns=["participant_id"]).fillna("")
-        sample = analysis.sample(study)["groups"].fillna("")
+        sample = analysis.sample(study)["groups"].astype(object).fillna("")
         return pages.TemplateResponse(request, "tables.html", {
             "study": study.name, "viewer": viewer, "title": "Roster and groups",
             "tables": [("Participants", people), ("Focus groups", sample)],
