@@ -54,3 +54,28 @@ def test_audio_evaluate_scores_a_recording_against_its_reference(tmp_path: Path)
     assert {"real_time_factor", "der", "der_skip_overlap"} <= set(rows)
     der = float(rows["der"].split("│")[3])
     assert der < 0.10
+
+
+def test_the_prompt_names_speakers_one_by_one_and_leaves_blank_ones_unidentified(heard, monkeypatch, capsys) -> None:
+    import typer
+
+    from chorus import cli
+    from chorus.audio.batch import Heard, Job
+    from chorus.audio.media import Recording
+    from chorus.audio.speakers import Naming
+
+    answers = {"S2": "Nina", "S3": ""}
+    asked: list[str] = []
+
+    def answer(question: str, **_: object) -> str:
+        speaker = question.split()[2].rstrip("?")
+        asked.append(speaker)
+        return answers.get(speaker, "")
+
+    monkeypatch.setattr(typer, "prompt", answer)
+    job = Job(Path("FG01.wav"), "FG01", "FG01", (4, 4), "F1")
+    named = cli._ask_names(Heard(job, Recording(Path("FG01.wav"), "a" * 64, 56.0), heard), {"S1": Naming("F1", "asks the most questions")})
+    assert asked == ["S2", "S3", "S4"]
+    assert {s: n.participant for s, n in named.items()} == {"S1": "F1", "S2": "Nina"}
+    shown = capsys.readouterr().err
+    assert "S1 = F1 (asks the most questions)" in shown and "S2 said:" in shown and "For me it means" in shown
