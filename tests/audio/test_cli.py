@@ -6,6 +6,10 @@ import shutil
 import wave
 from pathlib import Path
 
+from sqlalchemy import select
+
+import chorus
+from chorus.study.models import Transcript
 from tests.audio.conftest import DATA, GROUPS, ROSTER
 from tests.test_cli import run
 
@@ -22,12 +26,14 @@ def _study(tmp_path: Path) -> Path:
 
 def test_transcribe_names_speakers_from_a_mapping_and_writes_webvtt(tmp_path: Path, conversation) -> None:
     folder = _study(tmp_path)
-    recording = shutil.copy(conversation.path, tmp_path / "FG01.wav")
+    recording = shutil.copy(conversation.path, folder / "FG01.wav")
     (tmp_path / "speakers.csv").write_text("speaker,participant\nS2,Nina\nS3,Omar\nS4,P03\n")
     done = run("chorus", "transcribe", recording, "--mapping", str(tmp_path / "speakers.csv"), "--out", "FG01.vtt", cwd=folder)
     assert "FG01: added, " in done.stderr and "unidentified" not in done.stderr
     vtt = (folder / "FG01.vtt").read_text()
     assert vtt.startswith("WEBVTT") and "<v Reyes>Thank you all for coming." in vtt and "<v Omar>" in vtt
+    with chorus.open(folder).reading() as session:  # the recording is inside the study folder: kept relative
+        assert session.scalar(select(Transcript.media))["path"] == "FG01.wav"
     shown = run("chorus", "transcripts", "show", "FG01", cwd=folder).stdout
     assert "nurse" in shown and "physician" in shown
     again = run("chorus", "transcribe", recording, cwd=folder)
