@@ -68,8 +68,8 @@ def test_unnamed_speakers_stay_marked_never_assigned(study, tmp_path, conversati
 
 def test_a_speaker_named_as_someone_outside_the_group_is_refused(study, tmp_path, conversation, heard, naming) -> None:
     roster_study(study, tmp_path)
-    with unchanged(study), pytest.raises(InputError, match=r"speaker S2 is named 'P99', who is not a member of group FG01"):
-        store_transcript(study, _recording(conversation), heard, "FG01", {**naming, "S2": Naming("P99", "mapping file")})
+    with unchanged(study), pytest.raises(InputError, match=r"speaker S2 is named 'P99' \(speakers\.csv, line 3\), who is not a member of group FG01"):
+        store_transcript(study, _recording(conversation), heard, "FG01", {**naming, "S2": Naming("P99", "speakers.csv, line 3")})
 
 
 def test_rerunning_the_same_recording_changes_nothing(study, tmp_path, conversation, heard, naming) -> None:
@@ -128,10 +128,10 @@ def test_speakers_are_named_from_a_mapping_file_and_the_questions_they_ask(tmp_p
     assert guess_facilitator(heard) == "S1"
     (tmp_path / "map.csv").write_text("group,speaker,participant\nFG01,S2,P01\nFG02,S2,P02\nFG01,S3,\n")
     mapping = read_mapping(tmp_path / "map.csv", "FG01")
-    assert mapping == {"S2": "P01"}
+    assert mapping == {"S2": Naming("P01", "map.csv, line 2")}
     named = name_speakers(heard, mapping, {"S4": Naming("P03", "voice 0.81")}, facilitator="F1")
     assert {s: (n.participant, n.how) for s, n in named.items()} == {
-        "S1": ("F1", "asks the most questions"), "S2": ("P01", "mapping file"), "S4": ("P03", "voice 0.81")
+        "S1": ("F1", "asks the most questions"), "S2": ("P01", "map.csv, line 2"), "S4": ("P03", "voice 0.81")
     }
     (tmp_path / "bad.csv").write_text("who,participant\nS1,P01\n")
     with pytest.raises(InputError, match=r"bad\.csv, line 2: a mapping row needs a 'speaker' column"):

@@ -93,7 +93,7 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.audio.store.store_transcript": lambda s, p: _audio("store").store_transcript(
         s, _heard(p).recording, _machine_transcript(), "FG01", {"S2": _audio("speakers").Naming("P01", "mapping file")}
     ),
-    "chorus.audio.batch.keep": lambda s, p: _audio("batch").keep(s, _heard(p), {"S2": "P02"}),
+    "chorus.audio.batch.keep": lambda s, p: _audio("batch").keep(s, _heard(p), {"S2": _audio("speakers").Naming("P02", "map.csv, line 2")}),
     "chorus.audio.batch.transcribe_recordings": lambda s, p: _audio("batch").transcribe_recordings(
         s, [_audio("batch").Job(_a_recording(p), "FG01", "FG01-call", (2, 2), None)]
     ),

@@ -155,7 +155,7 @@ Ask = Callable[[Heard, dict[str, Naming]], dict[str, Naming]]
 def keep(
     study: Study,
     heard: Heard,
-    mapping: dict[str, str] | None = None,
+    mapping: dict[str, Naming] | None = None,
     ask: Ask | None = None,
     replace_existing: bool = False,
 ) -> Stored:
@@ -170,7 +170,7 @@ def transcribe_recordings(
     study: Study,
     jobs: list[Job],
     options: Options = Options(),
-    mappings: Callable[[Job], dict[str, str]] | None = None,
+    mappings: Callable[[Job], dict[str, Naming]] | None = None,
     ask: Ask | None = None,
     replace_existing: bool = False,
     cluster: str | None = None,

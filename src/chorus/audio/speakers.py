@@ -42,10 +42,10 @@ class Naming:
     how: str
 
 
-def read_mapping(path: str | Path, group: str | None = None) -> dict[str, str]:
-    """Speaker -> participant from a CSV/XLSX mapping file; rows for other groups are skipped."""
+def read_mapping(path: str | Path, group: str | None = None) -> dict[str, Naming]:
+    """Speaker -> participant from a CSV/XLSX mapping file, each naming its row; other groups' rows are skipped."""
     path = Path(path)
-    mapping: dict[str, str] = {}
+    mapping: dict[str, Naming] = {}
     for row in read_table(path):
         if "speaker" not in row.values:
             raise InputError("a mapping row needs a 'speaker' column (S1, S2, ...)", path=path, place=row.place)
@@ -53,10 +53,10 @@ def read_mapping(path: str | Path, group: str | None = None) -> dict[str, str]:
         if group is not None and row_group and row_group != group:
             continue
         speaker, participant = str(row.values["speaker"]).strip(), str(row.values.get("participant", "")).strip()
-        if speaker in mapping and mapping[speaker] != participant:
+        if speaker in mapping and mapping[speaker].participant != participant:
             raise InputError(f"speaker {speaker!r} is mapped twice", path=path, place=row.place)
         if participant:
-            mapping[speaker] = participant
+            mapping[speaker] = Naming(participant, f"{path.name}, {row.place}")
     return mapping
 
 
@@ -112,18 +112,16 @@ def match_voices(
 
 def name_speakers(
     result: MachineTranscript,
-    mapping: dict[str, str] | None = None,
+    mapping: dict[str, Naming] | None = None,
     voices: dict[str, Naming] | None = None,
     facilitator: str | None = None,
 ) -> dict[str, Naming]:
     """Every speaker that can be named without asking: mapping file, then voices, then questions.
 
-    ``voices`` is what :func:`match_voices` found; ``facilitator`` is the group's
+    ``mapping`` is what :func:`read_mapping` read; ``voices`` what :func:`match_voices` found; ``facilitator`` the group's
     one facilitator (roster id), when it has exactly one.
     """
-    named = dict(voices or {})
-    for speaker, participant in (mapping or {}).items():
-        named[speaker] = Naming(participant, "mapping file")
+    named = {**(voices or {}), **(mapping or {})}
     if facilitator is not None and facilitator not in {n.participant for n in named.values()}:
         asker = guess_facilitator(result)
         if asker is not None and asker not in named:

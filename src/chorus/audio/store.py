@@ -47,10 +47,11 @@ def stored_recording(study: Study, name: str) -> dict | None:
         return session.scalar(select(Transcript.media).where(Transcript.name == name))
 
 
-def _participant(session: Session, group: Group, who: str, speaker: str) -> Participant:
+def _participant(session: Session, group: Group, naming: Naming, speaker: str) -> Participant:
+    who = naming.participant
     member = SpeakerMatcher(session, group).match(who) or next((p for p in group.members if p.key == who), None)
     if member is None:
-        raise InputError(f"speaker {speaker} is named {who!r}, who is not a member of group {group.name}")
+        raise InputError(f"speaker {speaker} is named {who!r} ({naming.how}), who is not a member of group {group.name}")
     return member
 
 
@@ -116,7 +117,7 @@ def store_transcript(
                 f"transcript {name!r} is already in the study from another recording or file; "
                 "replace it (--replace: codings whose text is unchanged are kept) or give another --name"
             )
-        people = {s: _participant(session, the_group, n.participant, s) for s, n in naming.items() if s in result.speakers}
+        people = {s: _participant(session, the_group, n, s) for s, n in naming.items() if s in result.speakers}
         unidentified = [s for s in result.speakers if s not in people]
         for speaker in unidentified:
             people[speaker] = _unidentified(session, the_group, speaker)
