@@ -101,3 +101,18 @@ def test_a_long_recording_clusters_a_sample_and_assigns_the_rest() -> None:
     sampled = cluster(windows.embeddings, 2, 2, most=30)  # as if the recording were long
     hypothesis = label_regions(audio, windows, sampled)
     assert der(read_rttm(DATA / "sample.rttm"), hypothesis).rate < 0.10
+
+
+def test_long_recordings_are_recognised_in_pieces_cut_in_silences(conversation, monkeypatch) -> None:
+    from chorus.audio import transcribe
+
+    audio = load_audio(conversation.path)
+    whole = transcribe.recognise(audio)
+    monkeypatch.setattr(transcribe, "PIECE", 15.0)
+    cuts = transcribe.pieces(audio, 15.0)
+    assert len(cuts) >= 3 and cuts[0][0] == 0.0 and cuts[-1][1] == audio.duration
+    for _, cut in cuts[:-1]:  # every cut falls in a pause, not inside speech
+        assert not any(a < cut < b for a, b in audio.regions)
+    pieced = transcribe.recognise(audio, on_progress=lambda f: None)
+    assert all(a.start <= b.start for a, b in zip(pieced, pieced[1:]))  # times run on across the cuts
+    assert wer(" ".join(w.text for w in whole), " ".join(w.text for w in pieced)).rate < 0.1

@@ -26,7 +26,7 @@ import numpy as np
 
 from chorus.audio.diarize import Diarizer, diarize
 from chorus.audio.evaluate import SpeakerTurn
-from chorus.audio.media import Audio, cpu_threads
+from chorus.audio.media import SAMPLE_RATE, Audio, cpu_threads, speech_regions
 from chorus.errors import ChorusError
 
 DEFAULT_MODEL = "tiny.en"
@@ -197,21 +197,41 @@ def recognise(
     """
     where, compute_type = resolve_device(device)
     whisper = _whisper(str(model_path(model)), where, compute_type, cpu_threads())
-    segments, _ = whisper.transcribe(
-        audio.samples,
-        language=language if not model.endswith(".en") or language == "en" else "en",
-        word_timestamps=True,
-        vad_filter=vad,
-        initial_prompt=prompt or None,
-        hotwords=hotwords or None,
-        condition_on_previous_text=False,
-    )
     words = []
-    for segment in segments:  # decoded lazily, one segment at a time
-        words.extend(Word(w.word, float(w.start), float(w.end), float(w.probability)) for w in segment.words or ())
-        if on_progress is not None:
-            on_progress(min(segment.end / max(audio.duration, 1e-9), 1.0))
+    for start, end in pieces(audio):
+        segments, _ = whisper.transcribe(
+            audio.samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)],
+            language=language if not model.endswith(".en") or language == "en" else "en",
+            word_timestamps=True,
+            vad_filter=vad,
+            initial_prompt=prompt or None,
+            hotwords=hotwords or None,
+            condition_on_previous_text=False,
+        )
+        for segment in segments:  # decoded lazily, one segment at a time
+            words.extend(Word(w.word, start + w.start, start + w.end, float(w.probability)) for w in segment.words or ())
+            if on_progress is not None:
+                on_progress(min((start + segment.end) / max(audio.duration, 1e-9), 1.0))
     return words
+
+
+PIECE = 600.0  # seconds of audio recognised at a time: Whisper's features for the whole piece are in memory
+
+
+def pieces(audio: Audio, length: float = PIECE) -> list[tuple[float, float]]:
+    """The recording cut into stretches of about ``length`` seconds, each cut in the silence nearest the mark.
+
+    >>> pieces(Audio(Path("x.wav"), np.zeros(16000 * 35, np.float32), "", ((0, 9), (11, 18), (22, 29), (31, 35))), length=10)
+    [(0.0, 10.0), (10.0, 20.0), (20.0, 35.0)]
+    """
+    gaps = [(a_end + b_start) / 2 for (_, a_end), (b_start, _) in zip(speech_regions(audio), speech_regions(audio)[1:])]
+    cuts, at = [0.0], 0.0
+    while audio.duration - at > length * 1.5:
+        mark = at + length
+        near = [g for g in gaps if at + length / 2 < g < at + length * 1.5]
+        at = min(near, key=lambda g: abs(g - mark)) if near else mark
+        cuts.append(float(at))
+    return list(zip(cuts, cuts[1:] + [audio.duration]))
 
 
 PHRASE_GAP = 0.3  # seconds of silence between words that may separate two speakers
