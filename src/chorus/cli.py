@@ -23,15 +23,15 @@ import chorus
 from chorus import analysis, coding, ingest, interop, privacy, report
 from chorus.analysis.frames import participants, turns
 from chorus.assist import candidates as assist_candidates
+from chorus.assist import llm
+from chorus.assist import suggest as suggestions
+from chorus.assist.candidates import candidate_codes
 from chorus.audio import batch
 from chorus.audio.batch import Heard
 from chorus.audio.export import export_transcript
 from chorus.audio.quality import evaluate_recording
 from chorus.audio.speakers import Naming, read_mapping
 from chorus.audio.store import Stored
-from chorus.assist import llm
-from chorus.assist import suggest as suggestions
-from chorus.assist.candidates import candidate_codes
 from chorus.coding import codes, versions
 from chorus.errors import ChorusError
 from chorus.ingest.files import read_table

@@ -136,7 +136,7 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
 
 #: Library functions that take a study and only read it (embedding caches aside: derived data, not logged).
 READS = {
-    "chorus.audio.batch.plan", "chorus.audio.store.stored_recording", "chorus.audio.export.export_transcript",
+    "chorus.audio.batch.plan", "chorus.audio.export.export_transcript",
     "chorus.analysis.saturation.saturation", "chorus.analysis.saturation.guest_saturation",
     "chorus.assist.embeddings.embed", "chorus.assist.embeddings.segment_table", "chorus.assist.candidates.candidate_codes",
     "chorus.assist.candidates.uncoded", "chorus.assist.suggest.suggestion_summary", "chorus.assist.suggest.evaluate",

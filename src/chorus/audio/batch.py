@@ -12,7 +12,8 @@ the same paths on the workers (a shared file system), and the results come back
 to this process, which alone writes to the study. A lab with a Slurm GPU
 cluster starts the workers with dask-jobqueue (see the README).
 
->>> stored = transcribe_recordings(study, ["recordings/"], group_from_filename=True)   # doctest: +SKIP
+>>> todo, done = plan(study, ["recordings/"])        # doctest: +SKIP
+>>> stored = transcribe_recordings(study, todo)       # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from sqlalchemy import func, select
 
 from chorus.audio.media import FORMATS, Recording, file_sha256, load_audio
 from chorus.audio.speakers import Naming, enrolment_clips, match_voices, name_speakers
-from chorus.audio.store import Stored, store_transcript, stored_recording
+from chorus.audio.store import Stored, store_transcript
 from chorus.audio.transcribe import DEFAULT_MODEL, MachineTranscript, transcribe_audio
 from chorus.errors import ChorusError, InputError
 from chorus.ingest.transcripts import group_for
-from chorus.study.models import Group, Membership, Participant
+from chorus.study.models import Group, Membership, Participant, Transcript
 from chorus.study.store import Study
 
 
@@ -113,17 +114,16 @@ def plan(
             .where(Participant.role == "facilitator")
         ):
             facilitators.setdefault(group_id, []).append(key)
-        jobs = []
+        recorded = dict(session.execute(select(Transcript.name, Transcript.media)).all())
+        todo, done = [], []
         for path in files:
             the_group = groups[group] if group is not None else group_for(path, groups)
             size = sizes.get(the_group.id, 0)
             count = speakers or ((size, size) if size else (1, 10))
             leads = facilitators.get(the_group.id, [])
-            jobs.append(Job(path, the_group.name, name or path.stem, count, leads[0] if len(leads) == 1 else None))
-    todo, done = [], []
-    for job in jobs:
-        stored = stored_recording(study, job.name)
-        (done if stored and stored.get("sha256") == file_sha256(job.path) else todo).append(job)
+            job = Job(path, the_group.name, name or path.stem, count, leads[0] if len(leads) == 1 else None)
+            stored = (recorded.get(job.name) or {}).get("sha256")  # hash the file only when there is one to compare
+            (done if stored and stored == file_sha256(path) else todo).append(job)
     return todo, done
 
 

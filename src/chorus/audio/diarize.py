@@ -156,7 +156,7 @@ def _smooth(labels: np.ndarray, width: int = 5) -> np.ndarray:
 
 
 def label_regions(audio: Audio, windows: Windows, labels: np.ndarray) -> list[SpeakerTurn]:
-    """Speaker turns: each stretch of speech given the label of the nearest window, runs merged."""
+    """Speaker turns: each stretch of speech given the cluster label of the nearest window, runs merged."""
     if not len(labels):
         return []
     step = 0.05
@@ -170,9 +170,13 @@ def label_regions(audio: Audio, windows: Windows, labels: np.ndarray) -> list[Sp
         edges = np.flatnonzero(np.diff(who)) + 1
         for a, b in zip(np.r_[0, edges], np.r_[edges, len(who)]):
             turns.append(SpeakerTurn(str(who[a]), float(times[a]), float(min(times[b - 1] + step, end))))
-    # S1, S2, ... in order of first speech
+    return turns
+
+
+def _numbered(turns: list[SpeakerTurn]) -> list[SpeakerTurn]:
+    """The turns with their speakers renamed S1, S2, ... in order of first speech, whatever the backend called them."""
     order: dict[str, str] = {}
-    for t in turns:
+    for t in sorted(turns, key=lambda t: t.start):
         order.setdefault(t.speaker, f"S{len(order) + 1}")
     return [SpeakerTurn(order[t.speaker], t.start, t.end) for t in turns]
 
@@ -201,11 +205,7 @@ def pyannote_diarizer(pipeline_path: str | Path) -> Diarizer:
         waveform = {"waveform": torch.from_numpy(audio.samples[None, :]), "sample_rate": SAMPLE_RATE}
         result = pipeline(waveform, min_speakers=min_speakers, max_speakers=max_speakers)
         annotation = getattr(result, "speaker_diarization", result)
-        turns = [SpeakerTurn(str(s), seg.start, seg.end) for seg, _, s in annotation.itertracks(yield_label=True)]
-        order: dict[str, str] = {}
-        for t in sorted(turns, key=lambda t: t.start):
-            order.setdefault(t.speaker, f"S{len(order) + 1}")
-        return [SpeakerTurn(order[t.speaker], t.start, t.end) for t in turns]
+        return [SpeakerTurn(str(s), seg.start, seg.end) for seg, _, s in annotation.itertracks(yield_label=True)]
 
     return run
 
@@ -227,4 +227,4 @@ def diarize(
 ) -> list[SpeakerTurn]:
     """Anonymous speaker turns (S1, S2, ... by first speech) for ``audio``."""
     run: Callable[..., list[SpeakerTurn]] = diarizer(backend) if isinstance(backend, str) else backend
-    return run(audio, min_speakers, max_speakers)
+    return _numbered(run(audio, min_speakers, max_speakers))

@@ -41,12 +41,6 @@ class Stored:
     lost: list[tuple[int, str, str]] = field(default_factory=list)
 
 
-def stored_recording(study: Study, name: str) -> dict | None:
-    """The recording a stored transcript was made from (path, sha256, ...), or None."""
-    with study.reading() as session:
-        return session.scalar(select(Transcript.media).where(Transcript.name == name))
-
-
 def _participant(session: Session, group: Group, naming: Naming, speaker: str) -> Participant:
     who = naming.participant
     member = SpeakerMatcher(session, group).match(who) or next((p for p in group.members if p.key == who), None)

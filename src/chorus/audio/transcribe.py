@@ -201,7 +201,7 @@ def recognise(
     for start, end in pieces(audio):
         segments, _ = whisper.transcribe(
             audio.samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)],
-            language=language if not model.endswith(".en") or language == "en" else "en",
+            language="en" if model.endswith(".en") else language,  # English-only models know no other
             word_timestamps=True,
             vad_filter=vad,
             initial_prompt=prompt or None,
