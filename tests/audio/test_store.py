@@ -41,6 +41,7 @@ def test_named_speakers_become_their_participants_with_word_times(study, tmp_pat
         assert [t.participant.key for t in transcript.turns][:4] == ["F1", "P01", "P02", "P03"]
         assert transcript.text.startswith("Reyes: Thank you all for coming.")
         assert transcript.media["sha256"] == "a" * 64 and transcript.media["model"] == "tiny.en"
+        assert transcript.media["speaker_count"] == [4, 4] and transcript.media["speakers"]["S2"]["participant"] == "P01"
         assert transcript.media["path"] == str(conversation.path.resolve())  # outside the study folder: absolute
         for turn, spoken in zip(transcript.turns, heard.turns):
             assert turn.speaker_label == spoken.speaker

@@ -30,6 +30,7 @@ from chorus.audio.media import SAMPLE_RATE, Audio, cpu_threads, speech_regions
 from chorus.errors import ChorusError
 
 DEFAULT_MODEL = "tiny.en"
+SEED = 0  # for Whisper's temperature fallback
 
 
 @dataclass(frozen=True)
@@ -197,8 +198,12 @@ def recognise(
     """
     where, compute_type = resolve_device(device)
     whisper = _whisper(str(model_path(model)), where, compute_type, cpu_threads())
+    import ctranslate2
+
     words = []
-    for start, end in pieces(audio):
+    for start, end in pieces(audio, PIECE):
+        # Whisper falls back to sampling when greedy decoding looks wrong: seeded, the same audio gives the same words
+        ctranslate2.set_random_seed(SEED)
         segments, _ = whisper.transcribe(
             audio.samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)],
             language="en" if model.endswith(".en") else language,  # English-only models know no other
@@ -219,17 +224,21 @@ PIECE = 600.0  # seconds of audio recognised at a time: Whisper's features for t
 
 
 def pieces(audio: Audio, length: float = PIECE) -> list[tuple[float, float]]:
-    """The recording cut into stretches of about ``length`` seconds, each cut in the silence nearest the mark.
+    """The recording cut into stretches of about ``length`` seconds, each cut in the longest pause near the mark.
+
+    The longest pause, because that is most likely between two turns rather than
+    inside a sentence, so no piece starts in the middle of someone's words.
 
     >>> pieces(Audio(Path("x.wav"), np.zeros(16000 * 35, np.float32), "", ((0, 9), (11, 18), (22, 29), (31, 35))), length=10)
     [(0.0, 10.0), (10.0, 20.0), (20.0, 35.0)]
     """
-    gaps = [(a_end + b_start) / 2 for (_, a_end), (b_start, _) in zip(speech_regions(audio), speech_regions(audio)[1:])]
+    regions = speech_regions(audio)
+    gaps = [(b_start - a_end, (a_end + b_start) / 2) for (_, a_end), (b_start, _) in zip(regions, regions[1:])]
     cuts, at = [0.0], 0.0
     while audio.duration - at > length * 1.5:
         mark = at + length
-        near = [g for g in gaps if at + length / 2 < g < at + length * 1.5]
-        at = min(near, key=lambda g: abs(g - mark)) if near else mark
+        near = [(width, -abs(middle - mark), middle) for width, middle in gaps if at + length / 2 < middle < at + length * 1.5]
+        at = max(near)[2] if near else mark
         cuts.append(float(at))
     return list(zip(cuts, cuts[1:] + [audio.duration]))
 
@@ -305,6 +314,6 @@ def transcribe_audio(
         "device": resolve_device(device)[0],
         "diarizer": diarizer if isinstance(diarizer, str) else getattr(diarizer, "__name__", "custom"),
         "vad": vad,
-        "speakers": [min_speakers, max_speakers],
+        "speaker_count": [min_speakers, max_speakers],  # bounds given; "speakers" in the store holds who they were
     }
     return MachineTranscript(attribute(words, speakers), audio.duration, settings, speakers)
