@@ -113,6 +113,7 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.coding.codes.describe": lambda s, _: codes.describe(s, "Funding", definition="Money for the service."),
     "chorus.coding.codes.merge": lambda s, _: codes.merge(s, "Collaboration", "Communication"),
     "chorus.coding.codes.move": lambda s, _: codes.move(s, "Funding", None),
+    "chorus.coding.codes.edit": lambda s, _: codes.edit(s, "Funding", new_name="Money", parent="", definition="Money for posts"),
     "chorus.coding.codes.rename": lambda s, _: codes.rename(s, "Funding", "Money"),
     "chorus.coding.codings.apply_code": lambda s, _: apply_code(s, "FG01", "Funding", "ann", turn=4),
     "chorus.coding.codings.remove_code": lambda s, _: remove_code(s, "FG01", "Funding", "ann", turn=2),

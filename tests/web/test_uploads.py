@@ -159,3 +159,16 @@ def test_in_a_browser_an_owner_uploads_a_transcript_and_edits_a_code(web, tmp_pa
     assert _transcripts(web) == ["FG01", "FG02"]
     with web.reading() as session:
         assert session.scalar(select(Code.definition).where(Code.name == "Funding")) == "Money for palliative care positions and services."
+
+
+def test_a_code_edit_that_fails_part_way_changes_nothing(web) -> None:
+    client, csrf = signed_in(web, "olive")
+    with web.reading() as session:
+        version = session.scalar(select(Code.version).where(Code.name == "Funding"))
+    client.post("/api/codes", json={"name": "Money"}, headers={"X-CSRF-Token": csrf})  # a top-level code of the new name
+    with unchanged(web):  # the rename would do, the move to the top clashes: the definition is not kept either
+        clash = client.patch(
+            "/api/codes/Challenges/Funding", json={"version": version, "definition": "new", "name": "Money", "parent": ""},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert clash.status_code == 400 and "there is already a code 'Money' there" in clash.json()["error"]

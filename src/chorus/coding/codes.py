@@ -31,45 +31,75 @@ def _check_version(code: Code, version: int | None) -> None:
         )
 
 
+def _describe(code: Code, fields: dict[str, str | None]) -> None:
+    unknown = set(fields) - set(CODE_FIELDS)
+    if unknown:
+        raise ChorusError(f"unknown code fields: {', '.join(sorted(unknown))}")
+    for key, value in fields.items():
+        setattr(code, key, check_colour(value) if key == "colour" else value)
+
+
+def _rename(session, code: Code, new_name: str) -> None:  # noqa: ANN001 - Session
+    new_name = new_name.strip()
+    if not new_name or "/" in new_name:
+        raise ChorusError(f"code name {new_name!r} must be non-empty and contain no '/'")
+    if sibling(session, code.parent, new_name) is not None:
+        raise ChorusError(f"a code {new_name!r} already sits beside {code.name!r}")
+    code.name = new_name
+
+
+def _move(session, code: Code, parent: str | None) -> None:  # noqa: ANN001 - Session
+    new_parent = find_code(session, parent) if parent else None
+    if new_parent is not None and new_parent in descendants(code):
+        raise ChorusError(f"cannot move {code.name!r} under itself or one of its subcodes")
+    if sibling(session, new_parent, code.name) not in (None, code):
+        raise ChorusError(f"there is already a code {code.name!r} there; rename one first")
+    code.parent = new_parent
+
+
 def describe(study: Study, name: str, version: int | None = None, **fields: str | None) -> None:
     """Change a code's colour, definition, inclusion or exclusion criteria, or example.
 
     With ``version`` (as read with the code), the change is refused with
     :class:`EditConflict` if someone changed the code in between.
     """
-    unknown = set(fields) - set(CODE_FIELDS)
-    if unknown:
-        raise ChorusError(f"unknown code fields: {', '.join(sorted(unknown))}")
-    with study.transaction() as session:
-        code = find_code(session, name)
-        _check_version(code, version)
-        for key, value in fields.items():
-            setattr(code, key, check_colour(value) if key == "colour" else value)
+    edit(study, name, version, **fields)
 
 
 def rename(study: Study, name: str, new_name: str, version: int | None = None) -> None:
     """Give a code a new name; its codings and subcodes stay with it (``version``: as in :func:`describe`)."""
-    new_name = new_name.strip()
-    if not new_name or "/" in new_name:
-        raise ChorusError(f"code name {new_name!r} must be non-empty and contain no '/'")
-    with study.transaction() as session:
-        code = find_code(session, name)
-        _check_version(code, version)
-        if sibling(session, code.parent, new_name) is not None:
-            raise ChorusError(f"a code {new_name!r} already sits beside {code.name!r}")
-        code.name = new_name
+    edit(study, name, version, new_name=new_name)
 
 
 def move(study: Study, name: str, parent: str | None) -> None:
     """Put a code (with its subcodes and codings) under another parent, or at the top."""
+    edit(study, name, parent=parent or "")
+
+
+def edit(
+    study: Study,
+    name: str,
+    version: int | None = None,
+    new_name: str | None = None,
+    parent: str | None = None,
+    **fields: str | None,
+) -> None:
+    """Describe, rename and move a code in one transaction: all of it is done, or none.
+
+    ``parent`` is the code to move it under (``""``: the top level; ``None``: where
+    it is). With ``version``, the edit is refused with :class:`EditConflict` if
+    someone changed the code since it was read.
+
+    >>> edit(study, "Challenges/Funding", version=3, new_name="Money", parent="", colour="#e15759")  # doctest: +SKIP
+    """
     with study.transaction() as session:
         code = find_code(session, name)
-        new_parent = find_code(session, parent) if parent else None
-        if new_parent is not None and new_parent in descendants(code):
-            raise ChorusError(f"cannot move {code.name!r} under itself or one of its subcodes")
-        if sibling(session, new_parent, code.name) not in (None, code):
-            raise ChorusError(f"there is already a code {code.name!r} there; rename one first")
-        code.parent = new_parent
+        _check_version(code, version)
+        _describe(code, fields)
+        if new_name is not None:
+            _rename(session, code, new_name)
+        if parent is not None:
+            _move(session, code, parent)
 
 
 def _fold_into(session, source: Code, target: Code) -> int:  # noqa: ANN001 - Session

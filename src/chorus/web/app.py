@@ -376,13 +376,7 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "") -> Fa
         fields = {k: v for k, v in change.model_dump(exclude={"version", "name", "parent"}).items() if v is not None}
         try:
             with acting_as(viewer.name):
-                if fields:
-                    codebook.describe(study, path, version=change.version, **fields)
-                if change.name:
-                    codebook.rename(study, path, change.name, version=None if fields else change.version)
-                if change.parent is not None:
-                    renamed = f"{path.rsplit('/', 1)[0]}/{change.name}" if change.name and "/" in path else change.name or path
-                    codebook.move(study, renamed, change.parent or None)
+                codebook.edit(study, path, change.version, new_name=change.name or None, parent=change.parent, **fields)
         except EditConflict as exc:
             raise HTTPException(409, str(exc)) from None
         return {"ok": True}
@@ -454,13 +448,16 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "") -> Fa
             shutil.copyfileobj(upload.file, out)
         return path
 
+    def as_uploaded(text: str, folder: str) -> str:
+        """``text`` naming the uploaded files as the user called them, not the temporary folder they sat in."""
+        return text.replace(folder + "/", "")
+
     @contextmanager
     def naming_uploads(folder: str) -> Iterator[None]:
-        """Errors name the uploaded file as the user called it, not the temporary folder it sat in."""
         try:
             yield
         except ChorusError as exc:
-            raise HTTPException(400, str(exc).replace(folder + "/", "")) from None
+            raise HTTPException(400, as_uploaded(str(exc), folder)) from None
 
     route("/api/transcripts", "POST", "owner")
 
@@ -475,7 +472,7 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "") -> Fa
             paths = [uploaded(f, Path(folder), FORMATS) for f in files]
             with naming_uploads(folder), acting_as(viewer.name):
                 warnings = import_transcripts(study, paths, group=group or None)
-        return {"imported": [p.stem for p in paths], "warnings": [w.replace(folder + "/", "") for w in warnings]}
+        return {"imported": [p.stem for p in paths], "warnings": [as_uploaded(w, folder) for w in warnings]}
 
     route("/api/import", "POST", "owner")
 
