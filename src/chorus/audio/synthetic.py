@@ -90,7 +90,8 @@ def speak(
                 ["espeak-ng", "-v", chosen[speaker], "-s", str(words_per_minute), "-w", str(raw), words],
                 check=True, capture_output=True,
             )
-            subprocess.run(["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", str(resampled)], check=True, capture_output=True)
+            # no dither (-D): sox dithers with fresh noise each run, and the same script must give the same audio
+            subprocess.run(["sox", "-D", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", str(resampled)], check=True, capture_output=True)
             samples = np.trim_zeros(_read_wav(resampled))
             reference.append(SpeakerTurn(speaker, round(at, 3), round(at + len(samples) / SAMPLE_RATE, 3), words))
             pieces += [samples, gap]
