@@ -32,8 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chorus.audio.evaluate import SpeakerTurn, cp_wer, der, in_order, read_reference, read_rttm, wer, words_by_speaker  # noqa: E402
+from chorus.audio.evaluate import SpeakerTurn, der, read_reference  # noqa: E402
 from chorus.audio.media import load_audio, speech_regions  # noqa: E402
+from chorus.audio.quality import score  # noqa: E402
 from chorus.audio.synthetic import FOCUS_GROUP, missing_tools, speak  # noqa: E402
 from chorus.audio.transcribe import SPLIT_MODELS, recognise, resolve_device, transcribe_audio, warm_up  # noqa: E402
 
@@ -44,7 +45,7 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-Clip = tuple[str, Path, list[SpeakerTurn], list[SpeakerTurn]]  # name, recording, who spoke when, who said what
+Clip = tuple[str, Path, list[list[SpeakerTurn]]]  # name, recording, references (RTTMs last: their times score DER)
 
 
 def clips(folder: Path, more: list[list[str]]) -> list[Clip]:
@@ -52,15 +53,13 @@ def clips(folder: Path, more: list[list[str]]) -> list[Clip]:
     found: list[Clip] = []
     if not missing_tools():
         spoken = speak(FOCUS_GROUP, folder / "focus-group.wav")
-        found.append(("espeak focus group (4 voices, 56 s)", spoken.path, spoken.reference, spoken.reference))
+        found.append(("espeak focus group (4 voices, 56 s)", spoken.path, [spoken.reference]))
     else:
         print(f"(no espeak-ng/sox: the spoken focus group is left out; apt-get install {' '.join(missing_tools())})")
-    found.append(("AMI sample (2 speakers, 30 s)", DATA / "sample.wav", read_rttm(DATA / "sample.rttm"), []))
-    found.append(("AMI tst00 (4 speakers, overlaps, 30 s)", DATA / "tst00.wav", read_rttm(DATA / "tst00.rttm"), []))
+    found.append(("AMI sample (2 speakers, 30 s)", DATA / "sample.wav", [read_reference(DATA / "sample.rttm")]))
+    found.append(("AMI tst00 (4 speakers, overlaps, 30 s)", DATA / "tst00.wav", [read_reference(DATA / "tst00.rttm")]))
     for recording, *references in more:
-        said = [t for r in references if not r.endswith(".rttm") for t in read_reference(r)]
-        when = [t for r in references if r.endswith(".rttm") for t in read_rttm(r)] or [t for t in said if t.end > t.start]
-        found.append((Path(recording).name, Path(recording), when, said))
+        found.append((Path(recording).name, Path(recording), [read_reference(r) for r in sorted(references, key=lambda r: r.endswith(".rttm"))]))
     return found
 
 
@@ -68,9 +67,12 @@ def quality(models: list[str], devices: list[str], folder: Path, more: list[list
     print("\n1. Per clip: real-time factor (baseline: transcription alone) and quality (DER baseline: one speaker)")
     header = f"{'clip':40} {'model':10} {'device':6} {'RTF':>6} {'RTF asr':>8} {'ratio':>6} {'WER':>6} {'cpWER':>6} {'DER':>6} {'DER-ov':>7} {'DER 1spk':>9}"
     print(header)
-    for name, path, reference, said in clips(folder, more):
+    for name, path, references in clips(folder, more):
         audio = load_audio(path)
-        count = len({t.speaker for t in reference or said})
+        timed = [r for r in references if any(t.end > t.start for t in r)]
+        when = timed[-1] if timed else []
+        count = len({t.speaker for t in when or references[0]})
+        one = der(when, [SpeakerTurn("S1", a, b) for a, b in speech_regions(audio)]).rate if when else float("nan")
         for model in models:
             for device in devices:
                 warm_up(model, device)
@@ -80,18 +82,13 @@ def quality(models: list[str], devices: list[str], folder: Path, more: list[list
                 started = time.perf_counter()
                 result = transcribe_audio(audio, model, device, count, count)
                 full = (time.perf_counter() - started) / audio.duration
-                words = [t for t in said if t.words]
-                w = wer(in_order(words), in_order(result.speaker_turns())).rate if words else float("nan")
-                cp = cp_wer(words_by_speaker(words), words_by_speaker(result.speaker_turns())).rate if words else float("nan")
-                one = [SpeakerTurn("S1", a, b) for a, b in speech_regions(audio)]
-                print(
-                    f"{name:40} {Path(model).name:10} {device:6} {full:6.3f} {asr:8.3f} {full / asr:6.2f} {w:6.3f} {cp:6.3f} "
-                    + (f"{der(reference, result.diarization).rate:6.3f} {der(reference, result.diarization, skip_overlap=True).rate:7.3f} "
-                       f"{der(reference, one).rate:9.3f}" if reference else f"{'':6} {'':7} {'':9}")
-                )
+                measures = {measure: value for reference in references for measure, value in score(reference, result).items()}
+                rates = [measures.get(m, float("nan")) for m in ("wer", "cp_wer", "der", "der_skip_overlap")]
+                print(f"{name:40} {Path(model).name:10} {device:6} {full:6.3f} {asr:8.3f} {full / asr:6.2f} "
+                      + " ".join(f"{r:6.3f}" for r in rates) + f" {one:9.3f}")
         if "tst00" in name:
-            floor = der(reference, _best_single(reference)).rate
-            speech = sum(t.end - t.start for t in reference)
+            floor = der(when, _best_single(when)).rate
+            speech = sum(t.end - t.start for t in when)
             print(f"{'':40} tst00 holds {speech:.0f} s of reference speech in {audio.duration:.0f} s: the best possible "
                   f"one-speaker-at-a-time answer has DER {floor:.2f} (overlap counted)")
     print(f"peak memory {peak_mib():.0f} MiB")

@@ -235,14 +235,16 @@ def read_reference(path: str | Path) -> list[SpeakerTurn]:
     """Speaker turns with words from an STM file, a SegLST JSON file, or (no words) an RTTM file.
 
     A transcript in any format Chorus imports (.vtt, .srt, .txt, .md, .docx with
-    ``Name: text`` turns) is a reference too: for cpWER its times are not needed.
+    ``Name: text`` turns) is a reference too: for cpWER its times are not needed,
+    and unless every turn has a start and an end it is read without times.
     """
     path = Path(path)
     if path.suffix.lower() == ".rttm":
         return read_rttm(path)
     if path.suffix.lower() in TRANSCRIPT_FORMATS:
         turns, _ = parse_transcript(path)
-        return [SpeakerTurn(t.speaker, t.start_time or 0.0, t.end_time or t.start_time or 0.0, t.text) for t in turns]
+        timed = all(t.start_time is not None and t.end_time is not None for t in turns)  # else no times at all: no DER
+        return [SpeakerTurn(t.speaker, t.start_time if timed else 0.0, t.end_time if timed else 0.0, t.text) for t in turns]
     if path.suffix.lower() == ".json":
         try:
             items = json.loads(path.read_text(encoding="utf-8"))

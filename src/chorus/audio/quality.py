@@ -1,6 +1,8 @@
 """Scoring transcription of one recording against a reference: WER, cpWER, DER and speed.
 
 >>> evaluate_recording("tst00.wav", ["tst00.rttm"])      # doctest: +SKIP
+>>> score(read_reference("FG01.stm"), transcribe_audio(load_audio("FG01.wav")))  # doctest: +SKIP
+{'wer': 0.09, 'cp_wer': 0.09, 'der': 0.06, 'der_skip_overlap': 0.05}
 """
 
 from __future__ import annotations
@@ -11,10 +13,30 @@ from pathlib import Path
 
 import pandas as pd
 
-from chorus.audio.evaluate import cp_wer, der, in_order, read_reference, words_by_speaker, wer
+from chorus.audio.evaluate import SpeakerTurn, cp_wer, der, in_order, read_reference, words_by_speaker, wer
 from chorus.audio.media import load_audio
-from chorus.audio.transcribe import transcribe_audio, warm_up
+from chorus.audio.transcribe import MachineTranscript, transcribe_audio, warm_up
 from chorus.errors import ChorusError
+
+
+def score(reference: Sequence[SpeakerTurn], result: MachineTranscript, collar: float = 0.25) -> dict[str, float]:
+    """What ``reference`` can measure of ``result``, as error rates.
+
+    ``wer`` (speakers ignored) and ``cp_wer`` (each reference speaker paired with
+    one heard speaker) when the reference has words; ``der`` (overlapped speech
+    scored) and ``der_skip_overlap`` when it has times, ``collar`` seconds around
+    its boundaries left out. A transcript reference without times gives no DER:
+    scoring it would count every heard second as a false alarm.
+    """
+    found: dict[str, float] = {}
+    if any(t.words for t in reference):
+        heard = result.speaker_turns()
+        found["wer"] = wer(in_order(reference), in_order(heard)).rate
+        found["cp_wer"] = cp_wer(words_by_speaker(reference), words_by_speaker(heard)).rate
+    if any(t.end > t.start for t in reference):
+        found["der"] = der(reference, result.diarization, collar).rate
+        found["der_skip_overlap"] = der(reference, result.diarization, collar, skip_overlap=True).rate
+    return found
 
 
 def evaluate_recording(
@@ -29,12 +51,12 @@ def evaluate_recording(
     """Transcribe ``recording`` (nothing stored) and score it against each reference file.
 
     One row per measure: ``real_time_factor`` (seconds of work per second of
-    audio, model loading excluded), and per reference ``wer`` and ``cp_wer``
-    (STM/JSON) or ``der`` and ``der_skip_overlap`` (RTTM, ``collar`` seconds).
+    audio, model loading excluded), and per reference what :func:`score` can
+    measure with it (WER and cpWER with words, DER with times).
     The number of speakers is the reference's unless ``speakers`` is given.
     """
     if not references:
-        raise ChorusError("give at least one reference (.stm, .json or .rttm)")
+        raise ChorusError("give at least one reference (.stm, .json, .rttm or a transcript)")
     refs = {Path(r): read_reference(r) for r in references}
     count = speakers or max(len({t.speaker for t in turns}) for turns in refs.values())
     audio = load_audio(recording)
@@ -44,11 +66,5 @@ def evaluate_recording(
     elapsed = time.perf_counter() - started
     rows = [{"measure": "real_time_factor", "reference": "", "value": elapsed / audio.duration}]
     for path, turns in refs.items():
-        if any(t.words for t in turns):
-            hypothesis = result.speaker_turns()
-            rows.append({"measure": "wer", "reference": path.name, "value": wer(in_order(turns), in_order(hypothesis)).rate})
-            scored = cp_wer(words_by_speaker(turns), words_by_speaker(hypothesis))
-            rows.append({"measure": "cp_wer", "reference": path.name, "value": scored.rate})
-        rows.append({"measure": "der", "reference": path.name, "value": der(turns, result.diarization, collar).rate})
-        rows.append({"measure": "der_skip_overlap", "reference": path.name, "value": der(turns, result.diarization, collar, skip_overlap=True).rate})
+        rows += [{"measure": measure, "reference": path.name, "value": value} for measure, value in score(turns, result, collar).items()]
     return pd.DataFrame(rows)
