@@ -161,18 +161,23 @@ def test_de_identification_keeps_word_times_on_their_words(study, tmp_path, conv
 
     from chorus.privacy import apply, restore
 
-    roster_study(study, tmp_path)
-    store_transcript(study, _recording(conversation), heard, "FG01", naming)
-    with study.reading() as session:
-        before = session.scalar(select(Transcript.text))
-    word = "families"
-    at = before.index(word)
-    findings = pd.DataFrame([{"transcript": "FG01", "start": at, "end": at + len(word), "tag": "[PLACE-1]", "text": word, "decision": "accept"}])
-    apply(study, findings, tmp_path / "locked" / "key.json")
+    def spans_of(session) -> tuple[str, list[tuple[int, int]]]:
+        transcript = session.scalar(select(Transcript))
+        return transcript.text, [(int(a), int(b)) for turn in transcript.turns for a, b, _, _ in turn.words]
 
     def words_of(session) -> list[str]:
-        transcript = session.scalar(select(Transcript))
-        return [transcript.text[int(a) : int(b)] for turn in transcript.turns for a, b, _, _ in turn.words]
+        text, spans = spans_of(session)
+        return [text[a:b] for a, b in spans]
+
+    roster_study(study, tmp_path)
+    store_transcript(study, _recording(conversation), heard, "FG01", naming)
+    with study.reading() as session:  # a word heard once, whatever tiny.en heard
+        text, spans = spans_of(session)
+        said = words_of(session)
+        at, end = next((a, b) for (a, b), w in zip(spans, said) if len(w) >= 6 and said.count(w) == 1)
+        word = text[at:end]
+    findings = pd.DataFrame([{"transcript": "FG01", "start": at, "end": end, "tag": "[PLACE-1]", "text": word, "decision": "accept"}])
+    apply(study, findings, tmp_path / "locked" / "key.json")
 
     with study.reading() as session:
         said = words_of(session)
