@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from chorus.audio.diarize import diarize
-from chorus.audio.evaluate import cp_wer, der, in_order, read_rttm, wer, words_by_speaker
+from chorus.audio.evaluate import SpeakerTurn, cp_wer, der, in_order, read_rttm, wer, words_by_speaker
 from chorus.audio.media import load_audio
 from chorus.audio.transcribe import Word, attribute, model_path, phrases, resolve_device
-from chorus.audio.evaluate import SpeakerTurn
 from chorus.errors import ChorusError
 from tests.audio.conftest import DATA
 
@@ -101,6 +101,18 @@ def test_a_long_recording_clusters_a_sample_and_assigns_the_rest() -> None:
     sampled = cluster(windows.embeddings, 2, 2, most=30)  # as if the recording were long
     hypothesis = label_regions(audio, windows, sampled)
     assert der(read_rttm(DATA / "sample.rttm"), hypothesis).rate < 0.10
+
+
+def test_speaker_features_are_computed_a_piece_at_a_time_as_if_whole() -> None:
+    from resemblyzer.audio import wav_to_mel_spectrogram
+
+    from chorus.audio.diarize import mel_frames
+
+    samples = load_audio(DATA / "sample.wav").samples
+    whole = wav_to_mel_spectrogram(samples)  # Resemblyzer's own call: the whole recording at once
+    assert np.allclose(mel_frames(samples, len(whole), chunk=1.37), whole, rtol=1e-5, atol=1e-7)  # cuts fall anywhere
+    longer = mel_frames(samples, len(whole) + 20)  # the encoder's last window may reach past the end: silence
+    assert np.allclose(longer[: len(whole)], whole, rtol=1e-5, atol=1e-7) and not longer[len(whole) + 2 :].any()
 
 
 def test_long_recordings_are_recognised_in_pieces_cut_in_silences(conversation, monkeypatch) -> None:

@@ -34,6 +34,7 @@ from chorus.errors import ChorusError
 WINDOW = 1.6  # seconds of audio per speaker embedding, fixed by the encoder
 RATE = 4.0  # embeddings per second of audio
 BATCH = 256  # windows through the encoder at once
+MEL_CHUNK = 60.0  # seconds of audio whose spectrogram is computed at once
 MOST_CLUSTERED = 2000  # windows clustered directly (about 8 minutes of speech); the rest join the nearest cluster
 
 
@@ -78,12 +79,11 @@ def speaker_windows(audio: Audio, rate: float = RATE) -> Windows:
     encoder, resemblyzer = speaker_encoder(), _resemblyzer()
     samples = resemblyzer.audio.normalize_volume(audio.samples, -30, increase_only=True)
     wav_slices, mel_slices = encoder.compute_partial_slices(len(samples), rate, 0.5)
-    samples = np.pad(samples, (0, max(wav_slices[-1].stop - len(samples), 0)))
     centres = np.array([(s.start + s.stop) / 2 / SAMPLE_RATE for s in wav_slices])
     in_speech = np.zeros(len(centres), dtype=bool)
     for start, end in speech_regions(audio):
         in_speech |= (centres >= start) & (centres < end)
-    mel = resemblyzer.audio.wav_to_mel_spectrogram(samples)
+    mel = mel_frames(samples, mel_slices[-1].stop)
     chosen = [s for s, keep in zip(mel_slices, in_speech) if keep]
     pieces = [np.zeros((0, 256), dtype=np.float32)]
     with torch.no_grad():
@@ -91,6 +91,30 @@ def speaker_windows(audio: Audio, rate: float = RATE) -> Windows:
             batch = torch.from_numpy(np.stack([mel[s] for s in chosen[at : at + BATCH]]))
             pieces.append(encoder(batch).numpy())
     return Windows(centres[in_speech], np.concatenate(pieces))
+
+
+def mel_frames(samples: np.ndarray, count: int, chunk: float = MEL_CHUNK) -> np.ndarray:
+    """The speaker encoder's mel frames of ``samples``: ``count`` frames 10 ms apart, silence past the end.
+
+    The same frames as Resemblyzer's ``wav_to_mel_spectrogram`` (librosa centres each
+    25 ms frame on its 10 ms step), ``chunk`` seconds of audio at a time: that call
+    takes the Fourier transform of the whole recording at once, about 0.8 GB for an hour.
+    """
+    import librosa
+    from resemblyzer import hparams
+
+    n_fft = int(SAMPLE_RATE * hparams.mel_window_length / 1000)
+    hop = int(SAMPLE_RATE * hparams.mel_window_step / 1000)
+    per_chunk = max(1, int(chunk * SAMPLE_RATE) // hop)
+    frames = np.empty((count, hparams.mel_n_channels), dtype=np.float32)
+    for first in range(0, count, per_chunk):
+        last = min(first + per_chunk, count)
+        start, end = first * hop - n_fft // 2, (last - 1) * hop - n_fft // 2 + n_fft  # frame i: samples around i * hop
+        piece = samples[max(start, 0) : max(min(end, len(samples)), 0)]
+        piece = np.pad(piece, (max(-start, 0), end - start - max(-start, 0) - len(piece)))
+        mel = librosa.feature.melspectrogram(y=piece, sr=SAMPLE_RATE, n_fft=n_fft, hop_length=hop, n_mels=hparams.mel_n_channels, center=False)
+        frames[first:last] = mel.T
+    return frames
 
 
 def voice_print(audio: Audio) -> np.ndarray:
