@@ -356,7 +356,7 @@ app.add_typer(audio_app, name="audio")
 @audio_app.command("evaluate")
 def audio_evaluate(
     recording: Annotated[Path, typer.Argument(help="The recording.")],
-    reference: Annotated[list[Path], typer.Option(help="Reference: .stm or SegLST .json (who said what: cpWER and WER), .rttm (who spoke when: DER). Repeatable.")],
+    reference: Annotated[list[Path], typer.Option(help="Reference: .stm, SegLST .json or a transcript (who said what: WER, cpWER; DER too when every turn is timed), .rttm (who spoke when: DER). Repeatable.")],
     model: Annotated[str, typer.Option(help="Whisper model: 'tiny.en' or a model folder.")] = "tiny.en",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     diarizer: Annotated[str, typer.Option(help="'resemblyzer' or 'pyannote:/path'.")] = "resemblyzer",
