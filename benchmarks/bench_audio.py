@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chorus.audio.evaluate import SpeakerTurn, der, read_reference  # noqa: E402
+from chorus.audio.evaluate import SpeakerTurn, der, read_reference, timed  # noqa: E402
 from chorus.audio.media import load_audio, speech_regions  # noqa: E402
 from chorus.audio.quality import score  # noqa: E402
 from chorus.audio.synthetic import FOCUS_GROUP, missing_tools, speak  # noqa: E402
@@ -69,8 +69,7 @@ def quality(models: list[str], devices: list[str], folder: Path, more: list[list
     print(header)
     for name, path, references in clips(folder, more):
         audio = load_audio(path)
-        timed = [r for r in references if any(t.end > t.start for t in r)]
-        when = timed[-1] if timed else []
+        when = next((r for r in reversed(references) if timed(r)), [])
         count = len({t.speaker for t in when or references[0]})
         one = der(when, [SpeakerTurn("S1", a, b) for a, b in speech_regions(audio)]).rate if when else float("nan")
         for model in models:

@@ -110,8 +110,10 @@ def mel_frames(samples: np.ndarray, count: int, chunk: float = MEL_CHUNK) -> np.
     for first in range(0, count, per_chunk):
         last = min(first + per_chunk, count)
         start, end = first * hop - n_fft // 2, (last - 1) * hop - n_fft // 2 + n_fft  # frame i: samples around i * hop
-        piece = samples[max(start, 0) : max(min(end, len(samples)), 0)]
-        piece = np.pad(piece, (max(-start, 0), end - start - max(-start, 0) - len(piece)))
+        piece = np.zeros(end - start, dtype=samples.dtype)  # silence before the start and past the end
+        inside = slice(max(start, 0), min(end, len(samples)))
+        if inside.stop > inside.start:
+            piece[inside.start - start : inside.stop - start] = samples[inside]
         mel = librosa.feature.melspectrogram(y=piece, sr=SAMPLE_RATE, n_fft=n_fft, hop_length=hop, n_mels=hparams.mel_n_channels, center=False)
         frames[first:last] = mel.T
     return frames
@@ -153,9 +155,9 @@ def cluster(
     if n == 0:
         return np.zeros(0, dtype=int)
     if n > most:
-        sample = np.linspace(0, n - 1, most).round().astype(int)
-        labels = cluster(embeddings[sample], min_speakers, max_speakers, seed, most)
-        centres = np.stack([embeddings[sample][labels == k].mean(axis=0) for k in range(labels.max() + 1)])
+        sampled = embeddings[np.linspace(0, n - 1, most).round().astype(int)]
+        labels = cluster(sampled, min_speakers, max_speakers, seed, most)
+        centres = np.stack([sampled[labels == k].mean(axis=0) for k in range(labels.max() + 1)])
         return np.argmax(embeddings @ (centres / np.linalg.norm(centres, axis=1, keepdims=True)).T, axis=1)
     max_speakers = max(1, min(max_speakers, n - 1))
     min_speakers = max(1, min(min_speakers, max_speakers))

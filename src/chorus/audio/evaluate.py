@@ -136,6 +136,11 @@ def in_order(turns: Iterable[SpeakerTurn]) -> str:
     return " ".join(t.words for t in sorted(turns, key=lambda t: (t.start, t.end)))
 
 
+def timed(turns: Iterable[SpeakerTurn]) -> bool:
+    """Whether ``turns`` say when each speaker spoke (so DER can be scored), not only what was said."""
+    return any(t.end > t.start for t in turns)
+
+
 def words_by_speaker(turns: Iterable[SpeakerTurn]) -> dict[str, str]:
     """Each speaker's words in time order, the input :func:`cp_wer` takes."""
     joined: dict[str, list[str]] = defaultdict(list)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from chorus.audio.evaluate import SpeakerTurn, cp_wer, der, in_order, read_reference, words_by_speaker, wer
+from chorus.audio.evaluate import SpeakerTurn, cp_wer, der, in_order, read_reference, timed, words_by_speaker, wer
 from chorus.audio.media import load_audio
 from chorus.audio.transcribe import MachineTranscript, transcribe_audio, warm_up
 from chorus.errors import ChorusError
@@ -33,7 +33,7 @@ def score(reference: Sequence[SpeakerTurn], result: MachineTranscript, collar: f
         heard = result.speaker_turns()
         found["wer"] = wer(in_order(reference), in_order(heard)).rate
         found["cp_wer"] = cp_wer(words_by_speaker(reference), words_by_speaker(heard)).rate
-    if any(t.end > t.start for t in reference):
+    if timed(reference):
         found["der"] = der(reference, result.diarization, collar).rate
         found["der_skip_overlap"] = der(reference, result.diarization, collar, skip_overlap=True).rate
     return found

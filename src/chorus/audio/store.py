@@ -91,9 +91,9 @@ def store_transcript(
     """
     name = name or recording.path.stem
     naming = naming or {}
-    where = recording.path.resolve()  # inside the study folder: relative, so the folder can move
+    where, folder = recording.path.resolve(), study.folder.resolve()  # inside the study folder: relative, so it can move
     media = {
-        "path": str(where.relative_to(study.folder.resolve()) if where.is_relative_to(study.folder.resolve()) else where),
+        "path": str(where.relative_to(folder) if where.is_relative_to(folder) else where),
         "sha256": recording.sha256,
         "duration": round(recording.duration, 3),
         **result.settings,
