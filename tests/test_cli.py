@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -77,6 +78,8 @@ def test_commands_work_from_another_folder_with_study_option(demo_study: Path, t
         (["code", "FG01", "--turn", "3", "--code", "Fundng"], "no code 'Fundng'"),
         (["matrix", "--by", "shoe_size"], "cannot split by 'shoe_size'"),
         (["roster", "import", str(DEMO / "codebook.csv")], "no id given"),
+        # the way out is named as the command's option, not as the library's parameter
+        (["themes", "--min-share", "2"], "--min-share is a fraction between 0 and 1"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(demo_study: Path, args: list[str], message: str):
@@ -84,6 +87,15 @@ def test_bad_input_exits_2_with_one_line(demo_study: Path, args: list[str], mess
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+
+
+def test_a_fully_coded_study_is_told_the_option_that_clusters_coded_segments(demo_study: Path, tmp_path: Path):
+    study = tmp_path / "coded"
+    shutil.copytree(demo_study, study)
+    run("chorus", "autocode", "--code", "Funding", "--pattern", ".", "--scope", "turn", "--coder", "everything", cwd=study)
+    result = run("chorus", "suggest", "codes", cwd=study, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: no uncoded segments left; cluster the coded ones too with --include-coded"
 
 
 def test_help_speaks_the_researchers_language():

@@ -682,7 +682,7 @@ def saturation_command(
         try:
             runs = analysis.guest_saturation(study, base, run, threshold, by)
         except ChorusError as exc:
-            console.print(f"[dim]Guest, Namey & Chen: {exc}[/dim]")
+            console.print(f"[dim]Guest, Namey & Chen: {exc.for_command_line()}[/dim]")
             return
     _show(runs.round(3), f"Guest, Namey & Chen (base {base}, run {run}, threshold {threshold:.0%})")
 
@@ -1057,5 +1057,5 @@ def main() -> None:
     try:
         app()
     except ChorusError as exc:
-        errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        errors.print(f"error: {exc.for_command_line()}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -6,11 +6,47 @@ prints its message on one line and exits with status 2. Anything else is a bug.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 
 class ChorusError(Exception):
-    """A problem with the researcher's input or request, explained in plain words."""
+    """A problem with the researcher's input or request, explained in plain words.
+
+    When the way out is an argument the caller can give, the message names it as
+    ``{name}`` and ``arguments`` holds the value to give, so each caller reads its
+    own spelling: Python ``include_coded=True``, the command line ``--include-coded``
+    (:meth:`for_command_line`). A value of ``None`` names the argument alone.
+
+    >>> error = ChorusError("no uncoded segments left; cluster them all with {include_coded}",
+    ...                     arguments={"include_coded": True})
+    >>> str(error)
+    'no uncoded segments left; cluster them all with include_coded=True'
+    >>> error.for_command_line()
+    'no uncoded segments left; cluster them all with --include-coded'
+    """
+
+    def __init__(self, message: str, *, arguments: Mapping[str, Any] | None = None):
+        self.template = message
+        self.arguments = dict(arguments or {})
+        super().__init__(self._spelled(python=True))
+
+    def _spelled(self, python: bool) -> str:
+        if not self.arguments:
+            return self.template
+        names = {}
+        for name, value in self.arguments.items():
+            if python:
+                names[name] = name if value is None else f"{name}={value!r}"
+            else:
+                option = "--" + name.replace("_", "-")
+                names[name] = option if value is None or value is True else f"{option} {value}"
+        return self.template.format(**names)
+
+    def for_command_line(self) -> str:
+        """The message with arguments spelled as the ``chorus`` command's options."""
+        return self._spelled(python=False)
 
 
 class InputError(ChorusError):

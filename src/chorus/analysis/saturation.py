@@ -67,7 +67,7 @@ def saturation(study: Study, by: str | None = None) -> pd.DataFrame:
     if by is None:
         return _curve(order, found)
     if by not in found.columns:
-        raise ChorusError(f"cannot split saturation by {by!r}; use discipline or care_team")
+        raise ChorusError(f"cannot split saturation {{by}} {by!r}; use discipline or care_team", arguments={"by": None})
     curves = []
     for value, mine in found.groupby(found[by].fillna("(none)")):
         spoken = order[order["group"].isin(set(mine["group"]))]
@@ -92,7 +92,10 @@ def guest_saturation(study: Study, base: int = 4, run: int = 2, threshold: float
 def guest_runs(curves: pd.DataFrame, base: int = 4, run: int = 2, threshold: float = 0.05, by: str | None = None) -> pd.DataFrame:
     """:func:`guest_saturation` from curves :func:`saturation` already gave (split ``by`` the same column)."""
     if base < 1 or run < 1 or not 0 <= threshold < 1:
-        raise ChorusError("base and run are numbers of groups (1 or more); threshold is a share such as 0.05")
+        raise ChorusError(
+            "{base} and {run} are numbers of groups (1 or more); {threshold} is a share such as 0.05",
+            arguments={"base": None, "run": None, "threshold": None},
+        )
     columns = ["base", "run_start", "run_groups", "new_in_run", "base_codes", "ratio", "saturated", "groups_needed"]
     parts = []
     for value, curve in (curves.groupby(by) if by else [(None, curves)]):

@@ -40,9 +40,9 @@ class Rule:
 
     def __post_init__(self) -> None:
         if self.combine not in ("or", "and"):
-            raise ChorusError(f"combine must be 'or' or 'and', not {self.combine!r}")
+            raise ChorusError(f"{{combine}} must be 'or' or 'and', not {self.combine!r}", arguments={"combine": None})
         if not 0 <= self.min_share <= 1:
-            raise ChorusError(f"min_share is a fraction between 0 and 1, not {self.min_share}")
+            raise ChorusError(f"{{min_share}} is a fraction between 0 and 1, not {self.min_share}", arguments={"min_share": None})
 
     def holds(self, groups: int, share: float) -> bool:
         """Whether a discipline with these figures raised the theme."""

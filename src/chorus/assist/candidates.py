@@ -97,7 +97,7 @@ def candidate_codes(
     if not include_coded:
         table = uncoded(study, table)
     if table.empty:
-        raise ChorusError("no uncoded segments left; pass include_coded to cluster everything")
+        raise ChorusError("no uncoded segments left; cluster the coded ones too with {include_coded}", arguments={"include_coded": True})
     vectors = embed(study, table["text"].tolist())
     labels, centres = cluster(vectors, k, seed)
     terms = class_tfidf(table["text"].tolist(), labels)

@@ -250,7 +250,10 @@ def _reviewed(findings: pd.DataFrame | str | Path, accept_all: bool) -> pd.DataF
         raise InputError(f"decision of finding {frame.iloc[unknown[0]].get('id', unknown[0] + 1)} is neither accept nor reject", path=source, place=where.get(unknown[0]))
     pending = int((decisions == "").sum())
     if pending:
-        raise ChorusError(f"{pending} findings have no decision yet; review each (accept/reject) before applying, or pass accept_all after reading them")
+        raise ChorusError(
+            f"{pending} findings have no decision yet; review each (accept/reject) before applying, or give {{accept_all}} after reading them",
+            arguments={"accept_all": True},
+        )
     return frame[decisions.isin(ACCEPT).to_numpy()]
 
 
