@@ -2,21 +2,37 @@
 # The demo study end to end with the chorus command: roster, transcripts, codebook,
 # coding (by pattern and by hand), analysis by discipline and the findings report.
 # Usage: examples/demo.sh OUTPUT_FOLDER   (run by `make demo`)
+# Each step prints one line; what the commands print goes to demo-log.txt in the study folder,
+# and the tables to the files the steps name.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)/pc-study"
 out="${1:?give the folder to build the demo study in}"
 rm -rf "$out"
-chorus init "$out" --name "Palliative care in pediatric oncology (demo)"
-cd "$out"
+mkdir -p "$(dirname "$out")"
+study="$(cd "$(dirname "$out")" && pwd)/$(basename "$out")"
+log="$(mktemp)"
+step() {  # step "what it does" command...: one line on screen, the command's output in the log
+  [ -z "$1" ] || printf '  %s\n' "$1"
+  shift
+  if ! "$@" >>"$log" 2>&1; then
+    echo "failed: $*" >&2
+    tail -n 20 "$log" >&2
+    exit 1
+  fi
+}
+trap 'mv -f "$log" "$study/demo-log.txt" 2>/dev/null || true' EXIT
 
-chorus roster import "$here/roster.csv"
-chorus groups import "$here/groups.csv"
-chorus transcripts import "$here"/transcripts/*
-chorus codebook import "$here/codebook.csv"
-chorus codebook snapshot --label "codebook before coding"
+echo "Building the demo study in $out"
+step "create the study (SQLite store)" chorus init "$study" --name "Palliative care in pediatric oncology (demo)"
+cd "$study"
+step "roster: 37 participants and 2 facilitators" chorus roster import "$here/roster.csv"
+step "8 focus groups" chorus groups import "$here/groups.csv"
+step "transcripts (.docx, .vtt, .txt, .md)" chorus transcripts import "$here"/transcripts/*
+step "codebook: 12 codes under Benefits and Challenges" chorus codebook import "$here/codebook.csv"
+step "codebook version 1" chorus codebook snapshot --label "codebook before coding"
 
 # First pass by pattern (coder "autocoder"); each rule codes the sentence around a hit.
-code() { chorus autocode --coder autocoder --scope sentence --code "$1" --pattern "$2"; }
+code() { step "code by pattern: $1" chorus autocode --coder autocoder --scope sentence --code "$1" --pattern "$2"; }
 code "Early integration" 'at diagnosis|from day one|early integration|early palliative|\bearl(y|ier) (referral|involvement|consult)|(brought|bring|involved|introduce[sd]?|seen)\b[^.]{0,40}\bearl(y|ier)\b|the earlier the better|when the diagnosis is made|moment of diagnosis'
 code "Normalizing palliative care" 'normali[sz]e|\bnormal\b|routine|standard (part|of care)|ordinary|special (event|consult)|like the dietitian|part of (every|what every)|for every family'
 code "Collaboration" 'collaborat|team ?work|huddle|interdisciplinary|on the same page|as (a|one) team|co-?manage|partnership|work(ing)? closely|plan together|share tips'
@@ -29,47 +45,61 @@ code "Staff moral distress" 'moral distress|burn ?out|cried|lost sleep|stays wit
 code "Education and training" 'training|\btaught\b|teach|education|curriculum|simulation|workshop|course|lecture|onboarding|\blearn(ed)?\b'
 
 # Second pass by hand (coder "analyst"): what the patterns cannot see.
-chorus code FG06 --turn 10 --code "Early integration" --coder analyst
-chorus code FG03 --turn 21 --code "Family perceptions of palliative care" --coder analyst
+step "code by hand: FG06 turn 10, FG03 turn 21" \
+  chorus code FG06 --turn 10 --code "Early integration" --coder analyst
+step "" chorus code FG03 --turn 21 --code "Family perceptions of palliative care" --coder analyst
 # A second coder (ben) codes four groups independently, by turn, for intercoder agreement.
-second() { chorus autocode --coder ben --scope turn --transcript FG01 --transcript FG02 --transcript FG03 --transcript FG04 --code "$1" --keywords "$2"; }
+second() { step "second coder: $1 in FG01-FG04" chorus autocode --coder ben --scope turn --transcript FG01 --transcript FG02 --transcript FG03 --transcript FG04 --code "$1" --keywords "$2"; }
 second "Funding" "funding,budget,billable,reimbursement,grant,money,insurance"
 second "Collaboration" "team,together,huddle,collaboration,partnership"
 second "Communication" "conversation,conversations,language,words,script"
 second "Medical opposition" "resist,resists,pushback,ready,giving up,territory"
 second "Early integration" "diagnosis,early,earlier"
-chorus agreement --coders autocoder,ben --code Funding --code Collaboration --code Communication \
+step "intercoder agreement -> agreement.csv, disagreements.csv" \
+  chorus agreement --coders autocoder,ben --code Funding --code Collaboration --code Communication \
   --code "Medical opposition" --code "Early integration" --out agreement.csv --disagreements disagreements.csv
-chorus codebook snapshot --label "after the first coding pass"
+step "codebook version 2" chorus codebook snapshot --label "after the first coding pass"
 
-chorus memo add "Physicians frame early integration as a question of timing and capacity; nurses as making palliative care ordinary." --code "Early integration" --coder analyst
+step "a memo on Early integration" chorus memo add "Physicians frame early integration as a question of timing and capacity; nurses as making palliative care ordinary." --code "Early integration" --coder analyst
 
-chorus matrix --by discipline --count participants --out matrix_participants.csv
-chorus themes --out themes.csv
-chorus saturation --out saturation.csv
+step "code x discipline matrix -> matrix_participants.csv" \
+  chorus matrix --by discipline --count participants --out matrix_participants.csv
+step "themes by discipline -> themes.csv" chorus themes --out themes.csv
+step "saturation across groups -> saturation.csv" chorus saturation --out saturation.csv
 
 # AI assistance, locally: candidate codes from the text, and suggestions for one code to accept or reject.
-chorus suggest codes --include-coded --out candidates.csv
-chorus suggest codings --code Funding --out suggestions.csv
-chorus report --out findings.html --agreement autocoder,ben
-chorus log --out audit-log.csv
+step "candidate codes, found locally -> candidates.csv" chorus suggest codes --include-coded --out candidates.csv
+step "suggested Funding codings -> suggestions.csv" chorus suggest codings --code Funding --out suggestions.csv
+step "findings report -> findings.html, findings_tables/" chorus report --out findings.html --agreement autocoder,ben
+step "audit trail -> audit-log.csv" chorus log --out audit-log.csv
 
 # De-identification: findings to review (the demo's transcripts are already pseudonymised;
 # a real study reviews deid-review.csv, then: chorus deid apply deid-review.csv --key ../locked/key.json).
-chorus deid find --out deid-review.csv
+step "de-identification findings to review -> deid-review.csv" chorus deid find --out deid-review.csv
 
 # Exchange: the whole study for MAXQDA, NVivo or ATLAS.ti (REFI-QDA), and the codebook alone.
-chorus export pc-study.qdpx
-chorus codebook export codebook.qdc
+step "REFI-QDA project for MAXQDA, NVivo, ATLAS.ti -> pc-study.qdpx" chorus export pc-study.qdpx
+step "REFI-QDA codebook -> codebook.qdc" chorus codebook export codebook.qdc
 
 # From a recording: a pilot exchange spoken here by espeak-ng in four voices (the demo ships no
 # recordings of real people), transcribed locally with speakers named from a mapping file
 # (the facilitator is found as the one asking questions). Last, so the report above is of the written transcripts.
 if command -v espeak-ng >/dev/null && command -v sox >/dev/null; then
   mkdir -p recordings
-  python -c "from chorus.audio.synthetic import FOCUS_GROUP, speak; speak(FOCUS_GROUP, 'recordings/FG01-pilot.wav')"
+  step "speak a pilot recording (espeak-ng, four voices)" \
+    python -c "from chorus.audio.synthetic import FOCUS_GROUP, speak; speak(FOCUS_GROUP, 'recordings/FG01-pilot.wav')"
   printf 'speaker,participant\nS2,Adaeze\nS3,Bernard\nS4,Camila\n' > pilot-speakers.csv
-  chorus transcribe recordings/FG01-pilot.wav --group FG01 --speakers 4 --mapping pilot-speakers.csv --no-ask --out FG01-pilot.vtt
+  step "transcribe it locally, speakers named -> FG01-pilot.vtt" \
+    chorus transcribe recordings/FG01-pilot.wav --group FG01 --speakers 4 --mapping pilot-speakers.csv --no-ask --out FG01-pilot.vtt
 else
-  echo "skipped transcribing a recording: needs espeak-ng and sox to speak one (apt-get install espeak-ng sox)"
+  echo "  skipped transcribing a recording: needs espeak-ng and sox to speak one"
+  echo "  (apt-get install espeak-ng sox, or brew install espeak-ng sox)"
 fi
+
+cat <<DONE
+
+Done. Open the findings report: $out/findings.html
+  its tables: $out/findings_tables/ (CSV, and all in tables.xlsx)
+  for MAXQDA, NVivo or ATLAS.ti: $out/pc-study.qdpx and codebook.qdc
+  what each step printed: $out/demo-log.txt
+DONE
