@@ -88,3 +88,25 @@ def code_demo(study: Study) -> Study:
     for code, pattern in demo_rules():
         autocode(study, code, "autocoder", pattern=pattern, scope="sentence")
     return study
+
+
+def long_transcript(study: Study, folder: Path, name: str, turns: int, group: str = "FG01") -> str:
+    """Import a transcript ``name`` of ``turns`` turns into ``group``, its roster members taking turns; returns the name.
+
+    The size of a 90-minute focus group (600-900 turns) for tests that a cost does not grow with length;
+    the facilitator says nothing, so every turn counts in analysis.
+    """
+    from sqlalchemy import select
+
+    from chorus.study.models import Group, Membership, Participant
+
+    with study.reading() as session:
+        people = session.scalars(
+            select(Participant.pseudonym).join(Membership).join(Group)
+            .where(Group.name == group, Participant.role == "participant").order_by(Participant.pseudonym)
+        ).all()
+    lines = [f"{people[i % len(people)]}: Turn {i + 1} on funding, roles and early referral. It goes on a while." for i in range(turns)]
+    path = folder / f"{name}.txt"
+    path.write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+    import_transcripts(study, [path], group=group)
+    return name

@@ -71,3 +71,22 @@ def test_rule_and_wording():
         Rule(combine="xor")
     assert plural("APP") == "APPs" and plural("nurse") == "nurses" and plural("psychosocial clinicians") == "psychosocial clinicians"
     assert format_p(0.0001) == "< 0.001" and format_p(0.04) == "= 0.040"
+
+
+@pytest.mark.parametrize(("raised", "sizes"), [((4, 0, 1), (5, 5, 5)), ((3, 5, 2, 1), (9, 8, 10, 10)), ((1, 0, 2), (3, 4, 6))])
+def test_the_monte_carlo_p_value_is_the_exact_permutation_p_value_within_its_error(raised, sizes):
+    """Under shuffling, each discipline's count of raisers is multivariate hypergeometric: enumerate it exactly."""
+    names = [f"d{i}" for i in range(len(sizes))]
+    p, test = difference_test(pd.Series(dict(zip(names, raised))), pd.Series(dict(zip(names, sizes))))
+    assert test == "chi-square (Monte Carlo)"
+    totals, observed = np.array(sizes), np.array(raised)
+    expected = totals * observed.sum() / totals.sum()
+
+    def statistic(o: np.ndarray) -> float:
+        return float((((o - expected) ** 2) / expected).sum() + ((((totals - o) - (totals - expected)) ** 2) / (totals - expected)).sum())
+
+    outcomes = [np.array(o) for o in np.ndindex(*(n + 1 for n in sizes)) if sum(o) == observed.sum()]
+    exact = sum(
+        stats.multivariate_hypergeom.pmf(x=o, m=totals, n=observed.sum()) for o in outcomes if statistic(o) >= statistic(observed) - 1e-12
+    )
+    assert p == pytest.approx(exact, abs=4 * np.sqrt(exact * (1 - exact) / 10_000) + 1e-4)  # four standard errors of 10,000 draws

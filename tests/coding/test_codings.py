@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from chorus.analysis import segments
 from chorus.coding import apply_code, remove_code, remove_coding
 from chorus.errors import ChorusError
 from chorus.study.lookup import find_transcript
-from chorus.study.models import Coding
-from tests.helpers import load_demo, unchanged
+from chorus.study.models import Coding, Transcript, Turn
+from tests.helpers import load_demo, long_transcript, unchanged
 
 
 @pytest.fixture
@@ -97,3 +100,48 @@ def test_codings_are_removed_by_turn_or_id(fg01):
     remove_coding(fg01, second)
     with fg01.reading() as session:
         assert session.scalar(select(func.count(Coding.id))) == 0
+
+
+@contextmanager
+def counted(study) -> Iterator[dict]:
+    """Counts the SQL statements sent, and collects the turns read as objects, while the block runs."""
+    seen: dict = {"statements": 0, "turns": set()}
+
+    def statement(*_: object) -> None:
+        seen["statements"] += 1
+
+    def turn(target: Turn, _: object) -> None:
+        seen["turns"].add(target.ordinal)
+
+    event.listen(study.engine, "before_cursor_execute", statement)
+    event.listen(Turn, "load", turn)
+    try:
+        yield seen
+    finally:
+        event.remove(study.engine, "before_cursor_execute", statement)
+        event.remove(Turn, "load", turn)
+
+
+def test_one_coding_costs_the_same_in_a_short_and_a_90_minute_transcript(study, tmp_path):
+    load_demo(study, transcripts=[])
+    sizes = {"short": 40, "long": 900}
+    for name, turns in sizes.items():
+        long_transcript(study, tmp_path, name, turns)
+    apply_code(study, "short", "Education and training", "ann", turn=1)  # the coder's first coding also records the coder
+    costs = {}
+    for name, turns in sizes.items():
+        with study.reading() as session:
+            middle = session.scalar(select(Turn).join(Transcript).where(Transcript.name == name, Turn.ordinal == turns // 2))
+            following = session.scalar(select(Turn).join(Transcript).where(Transcript.name == name, Turn.ordinal == turns // 2 + 1))
+            across = (middle.end - 10, following.start + 10)
+        with counted(study) as by_turn:
+            apply_code(study, name, "Funding", "ann", turn=turns // 2)
+        with counted(study) as by_span:
+            coding_id = apply_code(study, name, "Collaboration", "ann", start=across[0], end=across[1])
+        costs[name] = (by_turn["statements"], by_span["statements"])
+        assert by_turn["turns"] == {turns // 2} and by_span["turns"] == {turns // 2, turns // 2 + 1}  # only the turns covered are read
+        found = segments(study, code="Collaboration", transcript=name)
+        assert list(found["coding_id"]) == [coding_id, coding_id] and list(found["turn"]) == [turns // 2, turns // 2 + 1]
+    assert costs["short"] == costs["long"]
+    with pytest.raises(ChorusError, match="there is no turn 901; the transcript has turns 1-900"):
+        apply_code(study, "long", "Funding", "ann", turn=901)

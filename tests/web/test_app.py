@@ -203,3 +203,51 @@ def test_a_timed_transcript_plays_its_recording_in_sync_and_shows_coded_spans(we
         assert at == pytest.approx(float(third.get_attribute("data-time")), abs=1.0)
         page.screenshot(path=str(tmp_path / "audio.png"))
         browser.close()
+
+
+def test_a_turn_shows_exactly_the_codings_that_overlap_it(web):
+    from chorus.coding import apply_code, autocode
+    from chorus.web.app import transcript_view
+
+    with web.reading() as session:
+        turns = session.execute(select(Turn.start, Turn.end).join(Transcript).where(Transcript.name == "FG01").order_by(Turn.start)).all()
+    apply_code(web, "FG01", "Collaboration", "ann", start=turns[3].end - 5, end=turns[5].start + 5)  # across three turns
+    apply_code(web, "FG01", "Communication", "ann", start=turns[7].start, end=turns[7].start + 3)
+    autocode(web, "Funding", "ben", pattern=r"fund|team|care", scope="match")
+    with web.reading() as session:
+        view = transcript_view(session, session.scalar(select(Transcript).where(Transcript.name == "FG01")))
+    codings = view["codings"]
+    assert len(codings) > 15
+    for turn in view["turns"]:
+        expected = {c["id"] for c in codings if c["start"] < turn["end"] and c["end"] > turn["start"]}
+        assert {c["id"] for c in turn["codings"]} == expected
+        assert "".join(p["text"] for p in turn["pieces"]) == turn["text"]
+        at = turn["start"]
+        for piece in turn["pieces"]:
+            covering = {c["id"] for c in codings if c["start"] <= at and c["end"] >= at + len(piece["text"])}
+            assert {c["id"] for c in piece["codings"]} == covering & expected
+            at += len(piece["text"])
+
+
+def test_a_transcript_page_takes_the_same_queries_whatever_its_length_and_codings(web, tmp_path: Path):
+    from sqlalchemy import event
+
+    from chorus.coding import autocode
+    from tests.helpers import long_transcript
+
+    long_transcript(web, tmp_path, "FG01-long", 900)
+    autocode(web, "Funding", "ann", pattern="funding|roles", scope="match")
+    client, _ = signed_in(web, "vic")
+    counts = {}
+    for name in ("FG01", "FG01-long"):
+        statements = []
+        listener = lambda *_: statements.append(1)  # noqa: E731
+        event.listen(web.engine, "before_cursor_execute", listener)
+        try:
+            page = client.get(f"/transcripts/{name}")
+        finally:
+            event.remove(web.engine, "before_cursor_execute", listener)
+        assert page.status_code == 200
+        counts[name] = len(statements)
+    assert page.text.count('class="turn"') == 900 and page.text.count("<mark") >= 1800
+    assert counts["FG01"] == counts["FG01-long"]

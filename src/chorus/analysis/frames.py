@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from chorus.errors import ChorusError
@@ -140,6 +140,33 @@ def attribute_of(people: pd.DataFrame, group_table: pd.DataFrame, by: str) -> tu
     return by, people[["participant_id", by]]
 
 
+def rows_frame(session: Session, query: Select) -> pd.DataFrame:
+    """A query's rows as a DataFrame, read from the driver's cursor.
+
+    A Row object per row costs more than the query at 20,000 rows, so the driver's
+    tuples go to pandas as they are: for columns of numbers and text (the driver's
+    own types are what the store holds), not for columns SQLAlchemy converts, such
+    as date-times on SQLite.
+    """
+    result = session.connection().execute(query)
+    try:
+        return pd.DataFrame(result.cursor.fetchall(), columns=list(result.keys()))
+    finally:
+        result.close()
+
+
+def span_texts(session: Session, transcript_ids: pd.Series, starts: pd.Series, ends: pd.Series) -> list[str]:
+    """The text of each span ``[start, end)`` of its transcript.
+
+    Each transcript's text is read once and sliced here: asking the database for
+    each span's substring reads the whole text again per row (a 90-minute group is
+    ~100 KB), which made a study-wide table take seconds.
+    """
+    used = [int(t) for t in pd.unique(transcript_ids)]
+    texts = dict(session.execute(select(Transcript.id, Transcript.text).where(Transcript.id.in_(used))).tuples().all()) if used else {}
+    return [texts[t][a:b] for t, a, b in zip(transcript_ids.tolist(), starts.tolist(), ends.tolist())]
+
+
 def turns(session: Session, facilitators: bool = True) -> pd.DataFrame:
     """Every turn with its transcript, group, speaker and the speaker's discipline and words."""
     query = (
@@ -157,7 +184,7 @@ def turns(session: Session, facilitators: bool = True) -> pd.DataFrame:
             Turn.end,
             Turn.start_time,
             Turn.end_time,
-            func.substr(Transcript.text, Turn.start + 1, Turn.end - Turn.start).label("text"),
+            Turn.transcript_id,
         )
         .join(Transcript, Transcript.id == Turn.transcript_id)
         .join(Group, Group.id == Transcript.group_id)
@@ -166,10 +193,11 @@ def turns(session: Session, facilitators: bool = True) -> pd.DataFrame:
     )
     if not facilitators:
         query = query.where(Participant.role == "participant")
-    frame = pd.DataFrame(session.execute(query).mappings().all())
+    frame = rows_frame(session, query)
     if frame.empty:
         return pd.DataFrame(columns=["turn_id", "transcript", "group", "turn", "speaker", "text", "words"])
-    return frame.assign(words=frame["text"].str.split().str.len())
+    text = span_texts(session, frame["transcript_id"], frame["start"], frame["end"])
+    return frame.drop(columns="transcript_id").assign(text=text, words=[len(t.split()) for t in text])
 
 
 def members(session: Session) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from chorus.analysis import frames
 from chorus.errors import ChorusError
-from chorus.study.models import Coding, CodingTurn
+from chorus.study.models import Coding, CodingTurn, Group, Transcript, Turn
 from chorus.study.store import Study
 
 Count = Literal["segments", "participants", "groups", "share"]
@@ -130,7 +130,16 @@ def sample(study: Study) -> dict[str, pd.DataFrame]:
         people = frames.participants(session)
         group_table = frames.groups(session)
         membership = frames.members(session)
-        turn_table = frames.turns(session, facilitators=True)
+        # what the group table needs of each turn: its group, words and times (not its text or speaker)
+        turn_table = frames.rows_frame(
+            session,
+            select(Turn.transcript_id, Group.name.label("group"), Turn.start, Turn.end, Turn.start_time, Turn.end_time)
+            .join(Transcript, Transcript.id == Turn.transcript_id)
+            .join(Group, Group.id == Transcript.group_id),
+        )
+        if not turn_table.empty:
+            texts = frames.span_texts(session, turn_table["transcript_id"], turn_table["start"], turn_table["end"])
+            turn_table["words"] = [len(t.split()) for t in texts]
     if people.empty:
         by_discipline = pd.DataFrame()
     else:
@@ -139,12 +148,20 @@ def sample(study: Study) -> dict[str, pd.DataFrame]:
         )
         by_discipline.index.name, by_discipline.columns.name = "discipline", None
         by_discipline = by_discipline.reset_index()
+    # per group in one pass over the turns (not one filter of the whole table per group)
+    if turn_table.empty:
+        spoken = pd.DataFrame(columns=["turns", "words", "first", "last"])
+    else:
+        timed = turn_table.assign(
+            _first=turn_table[["start_time", "end_time"]].astype(float).min(axis=1),
+            _last=turn_table[["start_time", "end_time"]].astype(float).max(axis=1),
+        )
+        spoken = timed.groupby("group").agg(turns=("start", "size"), words=("words", "sum"), first=("_first", "min"), last=("_last", "max"))
+    placed = membership.merge(people, on="participant_id")
     rows = []
     for group in group_table.itertuples():
-        ids = set(membership.loc[membership["group_id"] == group.group_id, "participant_id"])
-        present = people[people["participant_id"].isin(ids)]
-        spoken = turn_table[turn_table["group"] == group.group] if not turn_table.empty else turn_table
-        times = spoken[["start_time", "end_time"]].stack() if not spoken.empty else pd.Series(dtype=float)
+        present = placed[placed["group_id"] == group.group_id]
+        said = spoken.loc[group.group] if group.group in spoken.index else None
         rows.append(
             {
                 "group": group.group,
@@ -152,9 +169,9 @@ def sample(study: Study) -> dict[str, pd.DataFrame]:
                 "disciplines": ", ".join(sorted(present["discipline"].dropna().unique())),
                 "care_teams": ", ".join(sorted(present["care_team"].dropna().unique())),
                 "participants": len(present),
-                "turns": len(spoken),
-                "words": int(spoken["words"].sum()) if not spoken.empty else 0,
-                "minutes": round((times.max() - times.min()) / 60, 1) if len(times) else None,
+                "turns": int(said["turns"]) if said is not None else 0,
+                "words": int(said["words"]) if said is not None else 0,
+                "minutes": round((said["last"] - said["first"]) / 60, 1) if said is not None and pd.notna(said["first"]) else None,
             }
         )
     return {"participants": by_discipline, "groups": pd.DataFrame(rows)}

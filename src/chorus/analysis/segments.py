@@ -10,7 +10,8 @@ import re
 from collections.abc import Sequence
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 from chorus.analysis import frames
 from chorus.errors import ChorusError
@@ -33,67 +34,95 @@ def segments(
     transcript: str | None = None,
     subcodes: bool = True,
     facilitators: bool = False,
+    limit: int | None = None,
 ) -> pd.DataFrame:
     """Coded segments with their code, coder, speaker, discipline, group and text.
 
     One row per coding and turn it overlaps (its ``start``/``end`` clipped to that
     turn). ``code`` includes the code's subcodes unless ``subcodes`` is False.
+    ``limit`` keeps the first rows only (a page shows 500; :func:`count_segments`
+    says how many there are in all).
     """
     with study.reading() as session:
-        query = (
-            select(
-                Coding.id.label("coding_id"),
-                Coding.code_id,
-                Coder.name.label("coder"),
-                Transcript.name.label("transcript"),
-                Group.name.label("group"),
-                Turn.ordinal.label("turn"),
-                Participant.pseudonym.label("speaker"),
-                Participant.discipline,
-                Participant.care_team,
-                func.max(Coding.start, Turn.start).label("start")
-                if study.dialect == "sqlite"
-                else func.greatest(Coding.start, Turn.start).label("start"),
-                func.min(Coding.end, Turn.end).label("end")
-                if study.dialect == "sqlite"
-                else func.least(Coding.end, Turn.end).label("end"),
-                Turn.start_time,
-                Transcript.text.label("_text"),
-            )
-            .select_from(CodingTurn)
-            .join(Coding, Coding.id == CodingTurn.coding_id)
-            .join(Turn, Turn.id == CodingTurn.turn_id)
-            .join(Participant, Participant.id == Turn.participant_id)
-            .join(Transcript, Transcript.id == Coding.transcript_id)
-            .join(Group, Group.id == Transcript.group_id)
-            .join(Coder, Coder.id == Coding.coder_id)
-            .order_by(Transcript.name, Coding.start, Coding.id, Turn.ordinal)
-        )
-        if code is not None:
-            names = [code] if isinstance(code, str) else list(code)
-            ids: set[int] = set()
-            for name in names:
-                found = find_code(session, name)
-                ids.update(c.id for c in (descendants(found) if subcodes else [found]))
-            query = query.where(Coding.code_id.in_(ids))
-        if discipline is not None:
-            query = query.where(func.lower(Participant.discipline) == discipline.lower())
-        if group is not None:
-            query = query.where(Group.name == group)
-        if coder is not None:
-            query = query.where(Coder.name == coder)
-        if transcript is not None:
-            query = query.where(Transcript.name == transcript)
-        if not facilitators:
-            query = query.where(Participant.role == "participant")
-        rows = session.execute(query).mappings().all()
+        query = _segment_query(session, study, code, discipline, group, coder, transcript, subcodes, facilitators)
+        frame = frames.rows_frame(session, query if limit is None else query.limit(limit))
+        if frame.empty:
+            return pd.DataFrame(columns=SEGMENT_COLUMNS)
         paths = {c.id: code_path(c) for c in session.scalars(select(Code))}
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return pd.DataFrame(columns=SEGMENT_COLUMNS)
-    frame["code"] = frame["code_id"].map(paths)
-    frame["text"] = [t[a:b] for t, a, b in zip(frame["_text"], frame["start"], frame["end"])]
+        frame["code"] = frame["code_id"].map(paths)
+        frame["text"] = frames.span_texts(session, frame["transcript_id"], frame["start"], frame["end"])
+    frame["start_time"] = frame["start_time"].astype(float)  # seconds, NaN where untimed, whichever rows came back
     return frame[SEGMENT_COLUMNS].reset_index(drop=True)
+
+
+def count_segments(
+    study: Study,
+    code: str | Sequence[str] | None = None,
+    discipline: str | None = None,
+    group: str | None = None,
+    coder: str | None = None,
+    transcript: str | None = None,
+    subcodes: bool = True,
+    facilitators: bool = False,
+) -> int:
+    """How many rows :func:`segments` gives for the same filters, counted in the database."""
+    with study.reading() as session:
+        query = _segment_query(session, study, code, discipline, group, coder, transcript, subcodes, facilitators)
+        return int(session.scalar(select(func.count()).select_from(query.order_by(None).subquery())))
+
+
+def _segment_query(
+    session: Session, study: Study, code: str | Sequence[str] | None, discipline: str | None, group: str | None,
+    coder: str | None, transcript: str | None, subcodes: bool, facilitators: bool,
+) -> Select:
+    """The query behind :func:`segments` and :func:`count_segments`, filters applied."""
+    query = (
+        select(
+            Coding.id.label("coding_id"),
+            Coding.code_id,
+            Coder.name.label("coder"),
+            Transcript.name.label("transcript"),
+            Group.name.label("group"),
+            Turn.ordinal.label("turn"),
+            Participant.pseudonym.label("speaker"),
+            Participant.discipline,
+            Participant.care_team,
+            func.max(Coding.start, Turn.start).label("start")
+            if study.dialect == "sqlite"
+            else func.greatest(Coding.start, Turn.start).label("start"),
+            func.min(Coding.end, Turn.end).label("end")
+            if study.dialect == "sqlite"
+            else func.least(Coding.end, Turn.end).label("end"),
+            Turn.start_time,
+            Coding.transcript_id,
+        )
+        .select_from(CodingTurn)
+        .join(Coding, Coding.id == CodingTurn.coding_id)
+        .join(Turn, Turn.id == CodingTurn.turn_id)
+        .join(Participant, Participant.id == Turn.participant_id)
+        .join(Transcript, Transcript.id == Coding.transcript_id)
+        .join(Group, Group.id == Transcript.group_id)
+        .join(Coder, Coder.id == Coding.coder_id)
+        .order_by(Transcript.name, Coding.start, Coding.id, Turn.ordinal)
+    )
+    if code is not None:
+        names = [code] if isinstance(code, str) else list(code)
+        ids: set[int] = set()
+        for name in names:
+            found = find_code(session, name)
+            ids.update(c.id for c in (descendants(found) if subcodes else [found]))
+        query = query.where(Coding.code_id.in_(ids))
+    if discipline is not None:
+        query = query.where(func.lower(Participant.discipline) == discipline.lower())
+    if group is not None:
+        query = query.where(Group.name == group)
+    if coder is not None:
+        query = query.where(Coder.name == coder)
+    if transcript is not None:
+        query = query.where(Transcript.name == transcript)
+    if not facilitators:
+        query = query.where(Participant.role == "participant")
+    return query
 
 
 # --- boolean queries ----------------------------------------------------------------------

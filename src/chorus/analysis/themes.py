@@ -81,12 +81,8 @@ def difference_test(raised: pd.Series, sizes: pd.Series, seed: int = 0) -> tuple
     chi2, p, _, expected = stats.chi2_contingency(table, correction=False)
     if (expected >= 5).all():
         return float(p), "chi-square"
-    labels = np.repeat(np.arange(len(sizes)), sizes.to_numpy())
-    outcome = np.concatenate([np.r_[np.ones(r), np.zeros(n - r)] for r, n in zip(raised, sizes)])
-    rng = np.random.default_rng(seed)
-    draws = 10_000
-    totals = np.bincount(labels, minlength=len(sizes))
-    expected_raised = totals * outcome.mean()
+    totals = sizes.to_numpy()
+    expected_raised = totals * table[:, 0].sum() / totals.sum()
     expected_not = totals - expected_raised
 
     def statistic(observed: np.ndarray) -> np.ndarray:
@@ -94,39 +90,42 @@ def difference_test(raised: pd.Series, sizes: pd.Series, seed: int = 0) -> tuple
             ((totals - observed) - expected_not) ** 2 / expected_not
         ).sum(-1)
 
-    shuffled = np.array([np.bincount(labels, weights=rng.permutation(outcome), minlength=len(sizes)) for _ in range(draws)])
+    # Shuffling who raised it among all participants leaves each discipline a multivariate hypergeometric
+    # count of them: drawn directly, 10,000 draws cost what a few permutations did.
+    draws = 10_000
+    shuffled = np.random.default_rng(seed).multivariate_hypergeometric(totals, int(table[:, 0].sum()), size=draws)
     p = (1 + (statistic(shuffled) >= statistic(table[:, 0]) - 1e-12).sum()) / (draws + 1)
     return float(p), "chi-square (Monte Carlo)"
 
 
+def _quotable(evidence: pd.DataFrame) -> pd.DataFrame:
+    """Segments ordered for quoting: closest to 35 words first, then by transcript and place (sorted once, for every theme)."""
+    fit = [abs(len(text.split()) - 35) for text in evidence["text"].tolist()]
+    return evidence.assign(_fit=fit).sort_values(["_fit", "transcript", "start"], kind="stable").drop(columns="_fit")
+
+
 def _quotes(rows: pd.DataFrame, raising: list[str], limit: int) -> list[dict[str, str]]:
-    """Quotes from those who raised the theme: one per speaker, across disciplines, of quotable length."""
-    if rows.empty:
-        return []
-    words = rows["text"].str.split().str.len()
-    candidates = rows.assign(
-        words=words,
-        fit=(words - 35).abs(),
-        raised=rows["discipline"].isin(raising),
-    ).sort_values(["raised", "fit", "transcript", "start"], ascending=[False, True, True, True])
-    candidates = candidates.drop_duplicates("speaker")
-    others = sorted(set(candidates["discipline"].dropna()) - set(raising))
+    """Quotes from those who raised the theme: one per speaker, across disciplines, of quotable length.
+
+    ``rows`` come in :func:`_quotable`'s order; each speaker's first row there is theirs.
+    """
+    records = list(zip(*(rows[c].tolist() for c in ("text", "speaker", "discipline", "group", "turn"))))
+    raised = set(raising)
+    best: dict[str, tuple] = {}
+    for record in [r for r in records if r[2] in raised] + [r for r in records if r[2] not in raised]:
+        best.setdefault(record[1], record)
+    pools: dict[str, list[tuple]] = {}
+    for record in best.values():
+        pools.setdefault(record[2], []).append(record)
+    others = sorted(d for d in pools if isinstance(d, str) and d not in raised)
     picked: list[dict[str, str]] = []
     for circle in (raising, others):  # those who raised it first, in turn; then the rest
-        pools = [candidates[candidates["discipline"] == d] for d in circle]
-        for depth in range(max((len(p) for p in pools), default=0)):
-            for pool in pools:
+        circle_pools = [pools.get(d, []) for d in circle]
+        for depth in range(max((len(p) for p in circle_pools), default=0)):
+            for pool in circle_pools:
                 if depth < len(pool) and len(picked) < limit:
-                    row = pool.iloc[depth]
-                    picked.append(
-                        {
-                            "text": _trim(row["text"]),
-                            "speaker": row["speaker"],
-                            "discipline": row["discipline"],
-                            "group": row["group"],
-                            "turn": int(row["turn"]),
-                        }
-                    )
+                    text, speaker, discipline, group, turn = pool[depth]
+                    picked.append({"text": _trim(text), "speaker": speaker, "discipline": discipline, "group": group, "turn": int(turn)})
     return picked
 
 
@@ -157,7 +156,8 @@ def themes(study: Study, rule: Rule | None = None, quotes: int = 3) -> pd.DataFr
     totals = rolled.groupby("code_id").agg(
         segments=("segments", "sum"), participants=("participant_id", "nunique"), groups=("group_id", "nunique")
     )
-    evidence = segments(study)
+    evidence = _quotable(segments(study))
+    codes_of = evidence.groupby("code", sort=False).indices  # code path -> positions of its segments
     rows = []
     for code in code_table.itertuples():
         if code.code_id not in totals.index:
@@ -177,7 +177,7 @@ def themes(study: Study, rule: Rule | None = None, quotes: int = 3) -> pd.DataFr
         p_value, test = difference_test(pd.Series({d: v["participants"] for d, v in per.items()}), sizes)
         label = f"{code.code} ({', '.join(plural(d) for d in raising)})" if raising else f"{code.code} (no discipline by the rule)"
         prefix = code.path + "/"
-        mine = evidence[(evidence["code"] == code.path) | evidence["code"].str.startswith(prefix)]
+        mine = evidence.iloc[np.sort(np.concatenate([[], *(at for path, at in codes_of.items() if path == code.path or path.startswith(prefix))]).astype(int))]
         rows.append(
             {
                 "code": code.path,

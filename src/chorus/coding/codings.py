@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chorus.errors import ChorusError
@@ -21,7 +21,11 @@ from chorus.study.store import Study
 
 
 class TurnIndex:
-    """Finds the turns a span overlaps in one transcript, by binary search."""
+    """Finds the turns a span overlaps in one transcript, by binary search over all its turns, loaded once.
+
+    For coding many spans of a transcript at once (autocoding, imports); a single
+    coding asks the database for its few turns instead (:func:`overlapping_turns`).
+    """
 
     def __init__(self, transcript: Transcript):
         self.turns: list[Turn] = list(transcript.turns)
@@ -38,16 +42,35 @@ class TurnIndex:
                 found.append(turn)
         return found
 
-    def by_ordinal(self, ordinal: int) -> Turn:
-        """The turn numbered ``ordinal`` (1 is the first)."""
-        if not 1 <= ordinal <= len(self.turns):
-            raise ChorusError(f"there is no turn {ordinal}; the transcript has turns 1-{len(self.turns)}")
-        return self.turns[ordinal - 1]
+
+def overlapping_turns(session: Session, transcript: Transcript, start: int, end: int) -> list[Turn]:
+    """The turns whose words intersect ``[start, end)``, found by the turn index: the other turns are not loaded."""
+    return list(
+        session.scalars(
+            select(Turn).where(Turn.transcript_id == transcript.id, Turn.start < end, Turn.end > start).order_by(Turn.start)
+        )
+    )
 
 
-def check_span(transcript: Transcript, start: int, end: int) -> None:
+def numbered_turn(session: Session, transcript: Transcript, ordinal: int) -> Turn:
+    """The turn numbered ``ordinal`` (1 is the first), loaded alone."""
+    turn = session.scalar(select(Turn).where(Turn.transcript_id == transcript.id, Turn.ordinal == ordinal))
+    if turn is None:
+        count = session.scalar(select(func.count()).select_from(Turn).where(Turn.transcript_id == transcript.id))
+        raise ChorusError(f"there is no turn {ordinal}; the transcript has turns 1-{count}")
+    return turn
+
+
+def text_length(session: Session, transcript: Transcript) -> int:
+    """How many characters the transcript's text has, counted by the database when the text is not loaded."""
+    if "text" in transcript.__dict__:
+        return len(transcript.text)
+    return int(session.scalar(select(func.length(Transcript.text)).where(Transcript.id == transcript.id)))
+
+
+def check_span(session: Session, transcript: Transcript, start: int, end: int) -> None:
     """Refuse spans outside the text or empty, naming the transcript and its length."""
-    length = len(transcript.text)
+    length = text_length(session, transcript)
     if not (isinstance(start, int) and isinstance(end, int)):
         raise ChorusError("span start and end must be whole numbers (character offsets)")
     if not 0 <= start < end <= length:
@@ -81,8 +104,12 @@ def add_coding(
     end: int,
     index: TurnIndex | None = None,
 ) -> Coding:
-    """Store one validated coding with its speaker attribution, in the caller's transaction."""
-    check_span(transcript, start, end)
+    """Store one validated coding with its speaker attribution, in the caller's transaction.
+
+    ``index`` serves many codings of one transcript; without it, only the turns the
+    span overlaps are read, so one coding costs the same in a short or a long transcript.
+    """
+    check_span(session, transcript, start, end)
     clash = overlapping_codings(session, transcript, code, coder, start, end)
     if clash:
         other = clash[0]
@@ -90,7 +117,7 @@ def add_coding(
             f"span [{start}, {end}) overlaps coding #{other.id} [{other.start}, {other.end}) of "
             f"{code.name!r} by {coder.name} in {transcript.name!r}; remove that coding or code one span"
         )
-    turns = (index or TurnIndex(transcript)).overlapping(start, end)
+    turns = index.overlapping(start, end) if index else overlapping_turns(session, transcript, start, end)
     if not turns:
         raise ChorusError(f"span [{start}, {end}) holds only a speaker's name, no one's words")
     coding = Coding(transcript=transcript, code=code, coder=coder, start=start, end=end)
@@ -100,11 +127,11 @@ def add_coding(
     return coding
 
 
-def _span(index: TurnIndex, turn: int | None, start: int | None, end: int | None) -> tuple[int, int]:
+def _span(session: Session, transcript: Transcript, turn: int | None, start: int | None, end: int | None) -> tuple[int, int]:
     if turn is not None:
         if start is not None or end is not None:
             raise ChorusError("give either a turn or a span (start and end), not both")
-        chosen = index.by_ordinal(turn)
+        chosen = numbered_turn(session, transcript, turn)
         return chosen.start, chosen.end
     if start is None or end is None:
         raise ChorusError("give a turn (--turn N) or a span (--start and --end)")
@@ -126,12 +153,9 @@ def apply_code(
     412
     """
     with study.transaction() as session:
-        the_transcript = find_transcript(session, transcript)
-        index = TurnIndex(the_transcript)
-        first, last = _span(index, turn, start, end)
-        coding = add_coding(
-            session, the_transcript, find_code(session, code), get_coder(session, coder), first, last, index
-        )
+        the_transcript = find_transcript(session, transcript, text=False)
+        first, last = _span(session, the_transcript, turn, start, end)
+        coding = add_coding(session, the_transcript, find_code(session, code), get_coder(session, coder), first, last)
         return coding.id
 
 
@@ -146,9 +170,9 @@ def remove_code(
 ) -> int:
     """Remove the coder's codings of ``code`` that intersect a turn or span; returns how many."""
     with study.transaction() as session:
-        the_transcript = find_transcript(session, transcript)
-        first, last = _span(TurnIndex(the_transcript), turn, start, end)
-        check_span(the_transcript, first, last)
+        the_transcript = find_transcript(session, transcript, text=False)
+        first, last = _span(session, the_transcript, turn, start, end)
+        check_span(session, the_transcript, first, last)
         found = overlapping_codings(
             session, the_transcript, find_code(session, code), get_coder(session, coder), first, last
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from chorus.errors import NotFound
 from chorus.study.models import Code, Coder, Group, Participant, Transcript
@@ -82,13 +82,18 @@ def find_group(session: Session, name: str) -> Group:
     return group
 
 
-def find_transcript(session: Session, name: str) -> Transcript:
-    """The transcript called ``name``, or the only transcript of the group called ``name``."""
-    transcript = session.scalar(select(Transcript).where(Transcript.name == name))
+def find_transcript(session: Session, name: str, text: bool = True) -> Transcript:
+    """The transcript called ``name``, or the only transcript of the group called ``name``.
+
+    ``text=False`` leaves its text unread until it is used (a 90-minute group is ~100 KB),
+    for writes that need only the transcript's identity.
+    """
+    options = () if text else (defer(Transcript.text),)
+    transcript = session.scalar(select(Transcript).where(Transcript.name == name).options(*options))
     if transcript is not None:
         return transcript
     of_group = session.scalars(
-        select(Transcript).join(Group).where(Group.name == name)
+        select(Transcript).join(Group).where(Group.name == name).options(*options)
     ).all()
     if len(of_group) == 1:
         return of_group[0]

@@ -14,11 +14,13 @@ takes effect at once. Changes are logged in the audit trail under the user.
 
 from __future__ import annotations
 
+import bisect
 import mimetypes
 import re
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,14 +31,15 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from chorus import analysis, coding
 from chorus.analysis.frames import participants
 from chorus.coding import codes as codebook
 from chorus.errors import ChorusError, EditConflict
 from chorus.study.lookup import code_path
-from chorus.study.models import Code, Coder, Coding, Participant, Transcript, Turn, User
+from chorus.study.models import Code, Coder, Coding, Group, Participant, Transcript, Turn, User
 from chorus.study.store import Study, acting_as
 from chorus.web.users import rank, verify
 
@@ -72,6 +75,48 @@ def coded_pieces(text: str, start: int, end: int, codings: list[dict[str, Any]])
         covering = [c for c in inside if c["start"] <= a and c["end"] >= b]
         pieces.append({"text": text[a:b], "codings": covering})
     return pieces
+
+
+def transcript_view(session: Session, transcript: Transcript) -> dict[str, Any]:
+    """A transcript's turns, each with the codings that overlap it and its text cut into coded pieces.
+
+    Work grows with turns plus codings (each coding is placed by a binary search
+    over the turns' starts), so a 900-turn group with thousands of codings renders
+    as fast per turn as a short one. Three queries, whatever the size.
+    """
+    codes = {c.id: (code_path(c), c.colour or "#999999") for c in session.scalars(select(Code))}
+    codings = [
+        {"id": coding_id, "code": codes[code_id][0], "colour": codes[code_id][1], "coder": coder, "start": start, "end": end}
+        for coding_id, code_id, coder, start, end in session.execute(
+            select(Coding.id, Coding.code_id, Coder.name, Coding.start, Coding.end)
+            .join(Coder, Coder.id == Coding.coder_id)
+            .where(Coding.transcript_id == transcript.id)
+            .order_by(Coding.start, Coding.id)
+        )
+    ]
+    rows = session.execute(
+        select(Turn.ordinal, Turn.speaker_label, Participant.discipline, Participant.role, Turn.start, Turn.end, Turn.start_time, Turn.end_time)
+        .join(Participant, Participant.id == Turn.participant_id)
+        .where(Turn.transcript_id == transcript.id)
+        .order_by(Turn.start)
+    ).all()
+    starts = [row.start for row in rows]
+    overlapping: list[list[dict[str, Any]]] = [[] for _ in rows]
+    for c in codings:
+        at = max(bisect.bisect_right(starts, c["start"]) - 1, 0)
+        while at < len(rows) and rows[at].start < c["end"]:
+            if rows[at].end > c["start"]:
+                overlapping[at].append(c)
+            at += 1
+    text = transcript.text
+    turns = [
+        {"ordinal": row.ordinal, "speaker": row.speaker_label, "discipline": row.discipline, "role": row.role, "start": row.start,
+         "end": row.end, "text": text[row.start : row.end], "time": row.start_time, "end_time": row.end_time,
+         "codings": mine, "pieces": coded_pieces(text, row.start, row.end, mine)}
+        for row, mine in zip(rows, overlapping)
+    ]
+    turns.sort(key=lambda t: t["ordinal"])
+    return {"turns": turns, "codings": codings, "codes": sorted(path for path, _ in codes.values())}
 
 
 class NewCoding(BaseModel):
@@ -231,7 +276,10 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "") -> Fa
 
     @app.middleware("http")
     async def secured(request: Request, call_next):  # noqa: ANN001, ANN202 - Starlette middleware
+        started = time.perf_counter()
         response = await call_next(request)
+        # the app's own time, shown by browsers' developer tools and read by benchmarks/bench_pages.py
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Content-Security-Policy"] = "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'"
@@ -274,7 +322,13 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "") -> Fa
     @app.get("/", response_class=HTMLResponse)
     def home(request: Request, viewer: _Viewer = Depends(needs("viewer"))) -> Response:
         with study.reading() as session:
-            transcripts = [(t.name, t.group.name, len(t.turns)) for t in session.scalars(select(Transcript).order_by(Transcript.name))]
+            transcripts = session.execute(
+                select(Transcript.name, Group.name, func.count(Turn.id))
+                .join(Group, Group.id == Transcript.group_id)
+                .outerjoin(Turn, Turn.transcript_id == Transcript.id)
+                .group_by(Transcript.id, Transcript.name, Group.name)
+                .order_by(Transcript.name)
+            ).tuples().all()
         tree = codebook.codebook(study)
         return pages.TemplateResponse(request, "index.html", {"study": study.name, "viewer": viewer, "transcripts": transcripts, "codes": tree.to_dict("records")})
 
@@ -293,20 +347,9 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "") -> Fa
             transcript = session.scalar(select(Transcript).where(Transcript.name == name))
             if transcript is None:
                 raise HTTPException(404, f"no transcript called {name!r}")
-            codings = [
-                {"id": c.id, "code": code_path(c.code), "colour": c.code.colour or "#999999", "coder": c.coder.name, "start": c.start, "end": c.end}
-                for c in session.scalars(select(Coding).where(Coding.transcript_id == transcript.id).order_by(Coding.start))
-            ]
-            turns = [
-                {"ordinal": t.ordinal, "speaker": t.speaker_label, "discipline": p.discipline, "role": p.role, "start": t.start, "end": t.end,
-                 "text": transcript.text[t.start:t.end], "time": t.start_time, "end_time": t.end_time,
-                 "pieces": coded_pieces(transcript.text, t.start, t.end, codings)}
-                for t, p in session.execute(select(Turn, Participant).join(Participant).where(Turn.transcript_id == transcript.id).order_by(Turn.ordinal))
-            ]
-            code_names = sorted(code_path(c) for c in session.scalars(select(Code)))
-            timed = any(t["time"] is not None for t in turns)
-            return {"name": transcript.name, "group": transcript.group.name, "turns": turns, "codings": codings, "codes": code_names,
-                    "audio": timed and recording_of(transcript) is not None}
+            view = transcript_view(session, transcript)
+            timed = any(t["time"] is not None for t in view["turns"])
+            return {"name": transcript.name, "group": transcript.group.name, **view, "audio": timed and recording_of(transcript) is not None}
 
     def recording_of(transcript: Transcript) -> Path | None:
         """The recording a transcript was made from or its group's recording, if the file is there."""
@@ -388,10 +431,11 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "") -> Fa
         request: Request, code: str | None = None, discipline: str | None = None, group: str | None = None,
         coder: str | None = None, viewer: _Viewer = Depends(needs("viewer")),
     ) -> Response:
-        found = analysis.segments(study, code=code or None, discipline=discipline or None, group=group or None, coder=coder or None)
+        filters = {"code": code or None, "discipline": discipline or None, "group": group or None, "coder": coder or None}
+        found = analysis.segments(study, **filters, limit=500)
         return pages.TemplateResponse(
             request, "segments.html",
-            {"study": study.name, "viewer": viewer, "rows": found.head(500).to_dict("records"), "total": len(found),
+            {"study": study.name, "viewer": viewer, "rows": found.to_dict("records"), "total": analysis.count_segments(study, **filters),
              "filters": {"code": code or "", "discipline": discipline or "", "group": group or "", "coder": coder or ""}, "codes": sorted(codebook.codebook(study)["path"])},
         )
 

@@ -1,0 +1,120 @@
+"""Benchmark: every page of the web app at a real study's size, next to the same pages on the demo study.
+
+The reference-size study (24 groups of 900 turns, about 20,000 codings by three
+coders; ``benchmarks/reference_study.py``) and the demo study (8 groups of about
+40 turns, coded as ``make demo`` codes them) are each served by ``chorus serve``
+in a process of its own on loopback. One signed-in user loads each page 20 times
+in turn; the app's own time per request comes back in its ``Server-Timing``
+header. Printed per page: server p50 and p95, the size of the page, and the ratio
+to the demo's p95 (the baseline of this run). Target (issue 16): every page under
+300 ms p95 server-side at the reference size. Then one coding written and removed
+through the API, 50 times, on a 900-turn and on a 40-turn transcript: a write
+should not cost more on a longer transcript.
+
+    make bench            # or: python benchmarks/bench_pages.py [--repeat 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import chorus  # noqa: E402
+from chorus.web import users  # noqa: E402
+from reference_study import build  # noqa: E402
+from tests.helpers import code_demo  # noqa: E402
+
+PASSWORD = "benchmark password"
+PAGES = ["/", "/transcripts/FG01", "/api/transcripts/FG01", "/segments", "/segments?code=Funding", "/themes",
+         "/matrix", "/matrix?count=segments", "/codes", "/roster"]
+
+
+def served(study: chorus.Study):  # noqa: ANN201 - a subprocess
+    """``chorus serve`` for the study in its own process on a free loopback port; returns (process, base URL)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "chorus"), "--study", str(study.folder), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    for _ in range(400):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def measure(study: chorus.Study, repeat: int) -> dict[str, dict[str, float]]:
+    """Server time (ms) and size (KiB) of each page, and the cost of a coding write on a short and a long transcript."""
+    import httpx
+
+    users.add_user(study, "bench", PASSWORD, "coder")
+    process, base = served(study)
+    results: dict[str, dict[str, float]] = {}
+    try:
+        with httpx.Client(base_url=base, timeout=120) as client:
+            csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+            client.post("/login", data={"name": "bench", "password": PASSWORD, "csrf": csrf})
+            token = re.search(r'const csrf = "([^"]+)"', client.get("/codes").text).group(1)
+            for page in PAGES:
+                client.get(page)  # once to warm imports and the connection
+                server, size = [], 0
+                for _ in range(repeat):
+                    response = client.get(page)
+                    response.raise_for_status()
+                    server.append(float(re.search(r"dur=([0-9.]+)", response.headers["server-timing"]).group(1)))
+                    size = len(response.content) / 1024
+                results[page] = {"p50": float(np.percentile(server, 50)), "p95": float(np.percentile(server, 95)), "kib": size}
+            turn = client.get("/api/transcripts/FG01").json()["turns"][10]
+            body = {"transcript": "FG01", "code": "Funding", "start": turn["start"], "end": turn["start"] + 12}
+            took = []
+            for _ in range(50):
+                made = client.post("/api/codings", json=body, headers={"X-CSRF-Token": token})
+                gone = client.delete(f"/api/codings/{made.json()['id']}", headers={"X-CSRF-Token": token})
+                took += [float(re.search(r"dur=([0-9.]+)", r.headers["server-timing"]).group(1)) for r in (made, gone)]
+            turns = len(client.get("/api/transcripts/FG01").json()["turns"])
+            results["write"] = {"p50": float(np.percentile(took, 50)), "p95": float(np.percentile(took, 95)), "turns": turns}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        reference = build(Path(tmp) / "reference")
+        print(f"built the reference-size study in {time.perf_counter() - started:.0f} s")
+        demo = code_demo(chorus.init(Path(tmp) / "demo"))
+        big = measure(reference, args.repeat)
+        small = measure(demo, args.repeat)
+    print(f"{'page':<24}{'reference p50':>14}{'p95':>8}{'KiB':>7}{'demo p95':>10}{'ratio':>7}  target p95 < 300 ms")
+    for page in PAGES:
+        b, s = big[page], small[page]
+        print(f"{page:<24}{b['p50']:>11.0f} ms{b['p95']:>5.0f} ms{b['kib']:>7.0f}{s['p95']:>7.0f} ms{b['p95'] / s['p95']:>6.1f}x  "
+              f"{'met' if b['p95'] < 300 else 'NOT met'}")
+    long_write, short_write = big["write"], small["write"]
+    print(f"a coding written or removed through the API: {long_write['p50']:.1f} ms p50 on a {long_write['turns']:.0f}-turn transcript, "
+          f"{short_write['p50']:.1f} ms on a {short_write['turns']:.0f}-turn one (x{long_write['p50'] / short_write['p50']:.2f})")
+
+
+if __name__ == "__main__":
+    main()
