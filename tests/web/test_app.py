@@ -207,7 +207,7 @@ def test_a_timed_transcript_plays_its_recording_in_sync_and_shows_coded_spans(we
 
 def test_a_turn_shows_exactly_the_codings_that_overlap_it(web):
     from chorus.coding import apply_code, autocode
-    from chorus.web.app import transcript_view
+    from chorus.web.routes.transcripts import transcript_view
 
     with web.reading() as session:
         turns = session.execute(select(Turn.start, Turn.end).join(Transcript).where(Transcript.name == "FG01").order_by(Turn.start)).all()

@@ -1,0 +1,46 @@
+"""What every route reads from the app it runs in: the study, the page templates, and how to render one.
+
+Templates live in folders named after the route modules that render them
+(``transcripts/transcript.html`` for :mod:`chorus.web.routes.transcripts`);
+``base.html`` frames them all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from fastapi.templating import Jinja2Templates
+
+from chorus.study.store import Study
+from chorus.web.security import Needs, Viewer
+
+TEMPLATES = Path(__file__).parent / "templates"
+#: Discipline colours of the speaker names on transcript pages.
+PALETTE = {"physician": "#4e79a7", "nurse": "#59a14f", "APP": "#f28e2b", "psychosocial clinician": "#b07aa1"}
+
+
+def templates(root: str) -> Jinja2Templates:
+    """The page templates of an app served at ``root`` (links in pages start with it)."""
+    found = Jinja2Templates(directory=str(TEMPLATES))
+    found.env.globals["root"] = root
+    return found
+
+
+def study_of(request: Request) -> Study:
+    """The study the app serves."""
+    return request.app.state.study
+
+
+StudyOf = Annotated[Study, Depends(study_of)]
+#: The signed-in user, refused below the role the name says.
+ViewerRole = Annotated[Viewer, Depends(Needs("viewer"))]
+CoderRole = Annotated[Viewer, Depends(Needs("coder"))]
+OwnerRole = Annotated[Viewer, Depends(Needs("owner"))]
+
+
+def render(request: Request, template: str, viewer: Viewer | None, **context: Any) -> Response:
+    """The page ``template`` with the study's name and the viewer, for the nav bar, added to ``context``."""
+    state = request.app.state
+    return state.pages.TemplateResponse(request, template, {"study": state.study.name, "viewer": viewer, **context})

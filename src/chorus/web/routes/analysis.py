@@ -1,0 +1,52 @@
+"""Analysis pages: retrieved segments, the roster, themes by discipline, and the code x discipline matrix."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse
+
+from chorus import analysis
+from chorus.analysis.frames import participants
+from chorus.coding import codes as codebook
+from chorus.web.pages import StudyOf, ViewerRole, render
+
+router = APIRouter()
+#: Rows a segments page shows; the page says how many there are in all.
+SEGMENTS_SHOWN = 500
+
+
+@router.get("/segments", response_class=HTMLResponse)
+def segments_page(
+    request: Request, study: StudyOf, viewer: ViewerRole, code: str | None = None, discipline: str | None = None,
+    group: str | None = None, coder: str | None = None,
+) -> Response:
+    filters = {"code": code or None, "discipline": discipline or None, "group": group or None, "coder": coder or None}
+    found = analysis.segments(study, **filters, limit=SEGMENTS_SHOWN)
+    return render(
+        request, "analysis/segments.html", viewer,
+        rows=found.to_dict("records"), total=analysis.count_segments(study, **filters),
+        filters={k: v or "" for k, v in filters.items()}, codes=sorted(codebook.codebook(study)["path"]),
+    )
+
+
+@router.get("/roster", response_class=HTMLResponse)
+def roster_page(request: Request, study: StudyOf, viewer: ViewerRole) -> Response:
+    with study.reading() as session:
+        people = participants(session, facilitators=True)
+    people = people.drop(columns=["participant_id"]).fillna("")
+    sample = analysis.sample(study)["groups"].astype(object).fillna("")
+    return render(request, "analysis/tables.html", viewer, title="Roster and groups", tables=[("Participants", people), ("Focus groups", sample)])
+
+
+@router.get("/themes", response_class=HTMLResponse)
+def themes_page(request: Request, study: StudyOf, viewer: ViewerRole) -> Response:
+    found = analysis.themes(study, quotes=2)
+    return render(request, "analysis/themes.html", viewer, themes=found.to_dict("records"))
+
+
+@router.get("/matrix", response_class=HTMLResponse)
+def matrix_page(request: Request, study: StudyOf, viewer: ViewerRole, count: str = "participants") -> Response:
+    if count not in ("segments", "participants", "groups", "share"):
+        raise HTTPException(400, "count is segments, participants, groups or share")
+    frame = analysis.matrix(study, by="discipline", count=count)  # type: ignore[arg-type]
+    return render(request, "analysis/matrix.html", viewer, count=count, m=frame)

@@ -1,0 +1,119 @@
+"""Coding: codings and memos through the JSON API, and the code system page with its edits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from chorus import coding
+from chorus.coding import codes as codebook
+from chorus.errors import EditConflict
+from chorus.study.models import Coder, Coding
+from chorus.study.store import acting_as
+from chorus.web.pages import CoderRole, OwnerRole, StudyOf, ViewerRole, render
+from chorus.web.users import rank
+
+router = APIRouter()
+
+
+class NewCoding(BaseModel):
+    """A span of a transcript to code."""
+
+    transcript: str = Field(max_length=200)
+    code: str = Field(max_length=400)
+    start: int = Field(ge=0)
+    end: int = Field(ge=1)
+
+
+class MergeInto(BaseModel):
+    """The code another is merged into."""
+
+    target: str = Field(min_length=1, max_length=400)
+
+
+class NewMemo(BaseModel):
+    """A memo's text."""
+
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class NewCode(BaseModel):
+    """A code to add to the codebook."""
+
+    name: str = Field(min_length=1, max_length=200)
+    parent: str | None = Field(default=None, max_length=400)
+    colour: str | None = Field(default=None, max_length=7)
+
+
+class CodeChange(BaseModel):
+    """Changes to a code, with the version the editor saw (a newer one means someone else changed it)."""
+
+    version: int
+    name: str | None = Field(default=None, max_length=200)
+    colour: str | None = Field(default=None, max_length=7)
+    definition: str | None = Field(default=None, max_length=20_000)
+    inclusion: str | None = Field(default=None, max_length=20_000)
+    exclusion: str | None = Field(default=None, max_length=20_000)
+    parent: str | None = Field(default=None, max_length=400)  # "" for the top level
+    example: str | None = Field(default=None, max_length=20_000)
+
+
+@router.post("/api/codings", status_code=201)
+def add_coding(new: NewCoding, study: StudyOf, viewer: CoderRole) -> dict[str, int]:
+    with acting_as(viewer.name):
+        coding_id = coding.apply_code(study, new.transcript, new.code, viewer.name, start=new.start, end=new.end)
+    return {"id": coding_id}
+
+
+@router.delete("/api/codings/{coding_id}", status_code=204)
+def remove_coding(coding_id: int, study: StudyOf, viewer: CoderRole) -> Response:
+    with study.reading() as session:
+        owner = session.scalar(select(Coder.name).join(Coding, Coding.coder_id == Coder.id).where(Coding.id == coding_id))
+    if owner is None:
+        raise HTTPException(404, f"there is no coding #{coding_id}")
+    if owner != viewer.name and viewer.role != "owner":
+        raise HTTPException(403, f"coding #{coding_id} is {owner}'s; coders remove only their own")
+    with acting_as(viewer.name):
+        coding.remove_coding(study, coding_id)
+    return Response(status_code=204)
+
+
+@router.post("/api/codings/{coding_id}/memo", status_code=201)
+def memo_on_coding(coding_id: int, memo: NewMemo, study: StudyOf, viewer: CoderRole) -> dict[str, int]:
+    with acting_as(viewer.name):
+        return {"id": coding.add_memo(study, memo.text, viewer.name, coding=coding_id)}
+
+
+@router.post("/api/codes", status_code=201)
+def new_code(new: NewCode, study: StudyOf, viewer: CoderRole) -> dict[str, str]:
+    with acting_as(viewer.name):
+        return {"path": codebook.add(study, new.name, new.parent, **({"colour": new.colour} if new.colour else {}))}
+
+
+@router.patch("/api/codes/{path:path}")
+def edit_code(path: str, change: CodeChange, study: StudyOf, viewer: OwnerRole) -> dict[str, Any]:
+    fields = {k: v for k, v in change.model_dump(exclude={"version", "name", "parent"}).items() if v is not None}
+    try:
+        with acting_as(viewer.name):
+            codebook.edit(study, path, change.version, new_name=change.name or None, parent=change.parent, **fields)
+    except EditConflict as exc:
+        raise HTTPException(409, str(exc)) from None
+    return {"ok": True}
+
+
+@router.get("/codes", response_class=HTMLResponse)
+def codes_page(request: Request, study: StudyOf, viewer: ViewerRole) -> Response:
+    return render(
+        request, "coding/codes.html", viewer,
+        codes=codebook.codebook(study).to_dict("records"), can_edit=viewer.role == "owner", can_add=rank(viewer.role) >= rank("coder"),
+    )
+
+
+@router.post("/api/codes/{path:path}/merge")
+def merge_code(path: str, into: MergeInto, study: StudyOf, viewer: OwnerRole) -> dict[str, int]:
+    with acting_as(viewer.name):
+        return {"moved": codebook.merge(study, path, into.target)}

@@ -1,0 +1,135 @@
+"""Transcripts: the coding page with its recording, its JSON, and uploading transcript files."""
+
+from __future__ import annotations
+
+import bisect
+import mimetypes
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chorus.study.lookup import code_path
+from chorus.study.models import Code, Coder, Coding, Participant, Transcript, Turn
+from chorus.study.store import Study, acting_as
+from chorus.web.pages import PALETTE, OwnerRole, StudyOf, ViewerRole, render
+from chorus.web.uploads import as_uploaded, naming_uploads, uploaded
+from chorus.web.users import rank
+
+router = APIRouter()
+
+
+def coded_pieces(text: str, start: int, end: int, codings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A turn's text cut where codings start and end: each piece with the codings covering it.
+
+    >>> [(p["text"], len(p["codings"])) for p in coded_pieces("abcdef", 0, 6, [{"start": 2, "end": 4}])]
+    [('ab', 0), ('cd', 1), ('ef', 0)]
+    """
+    inside = [c for c in codings if c["start"] < end and c["end"] > start]
+    cuts = sorted({start, end} | {min(max(c[k], start), end) for c in inside for k in ("start", "end")})
+    pieces = []
+    for a, b in zip(cuts, cuts[1:]):
+        covering = [c for c in inside if c["start"] <= a and c["end"] >= b]
+        pieces.append({"text": text[a:b], "codings": covering})
+    return pieces
+
+
+def transcript_view(session: Session, transcript: Transcript) -> dict[str, Any]:
+    """A transcript's turns, each with the codings that overlap it and its text cut into coded pieces.
+
+    Work grows with turns plus codings (each coding is placed by a binary search
+    over the turns' starts), so a 900-turn group with thousands of codings renders
+    as fast per turn as a short one. Three queries, whatever the size.
+    """
+    codes = {c.id: (code_path(c), c.colour or "#999999") for c in session.scalars(select(Code))}
+    codings = [
+        {"id": coding_id, "code": codes[code_id][0], "colour": codes[code_id][1], "coder": coder, "start": start, "end": end}
+        for coding_id, code_id, coder, start, end in session.execute(
+            select(Coding.id, Coding.code_id, Coder.name, Coding.start, Coding.end)
+            .join(Coder, Coder.id == Coding.coder_id)
+            .where(Coding.transcript_id == transcript.id)
+            .order_by(Coding.start, Coding.id)
+        )
+    ]
+    rows = session.execute(
+        select(Turn.ordinal, Turn.speaker_label, Participant.discipline, Participant.role, Turn.start, Turn.end, Turn.start_time, Turn.end_time)
+        .join(Participant, Participant.id == Turn.participant_id)
+        .where(Turn.transcript_id == transcript.id)
+        .order_by(Turn.start)
+    ).all()
+    starts = [row.start for row in rows]
+    overlapping: list[list[dict[str, Any]]] = [[] for _ in rows]
+    for c in codings:
+        at = max(bisect.bisect_right(starts, c["start"]) - 1, 0)
+        while at < len(rows) and rows[at].start < c["end"]:
+            if rows[at].end > c["start"]:
+                overlapping[at].append(c)
+            at += 1
+    text = transcript.text
+    turns = [
+        {"ordinal": row.ordinal, "speaker": row.speaker_label, "discipline": row.discipline, "role": row.role, "start": row.start,
+         "end": row.end, "text": text[row.start : row.end], "time": row.start_time, "end_time": row.end_time,
+         "codings": mine, "pieces": coded_pieces(text, row.start, row.end, mine)}
+        for row, mine in zip(rows, overlapping)
+    ]
+    turns.sort(key=lambda t: t["ordinal"])
+    return {"turns": turns, "codings": codings, "codes": sorted(path for path, _ in codes.values())}
+
+
+def recording_of(study: Study, transcript: Transcript) -> Path | None:
+    """The recording a transcript was made from or its group's recording, if the file is there."""
+    given = (transcript.media or {}).get("path") or transcript.group.recording_path
+    if not given:
+        return None
+    path = Path(given) if Path(given).is_absolute() else study.folder / given
+    return path if path.is_file() else None
+
+
+def transcript_data(study: Study, name: str) -> dict[str, Any]:
+    """What the transcript page shows, as the JSON API gives it too."""
+    with study.reading() as session:
+        transcript = session.scalar(select(Transcript).where(Transcript.name == name))
+        if transcript is None:
+            raise HTTPException(404, f"no transcript called {name!r}")
+        view = transcript_view(session, transcript)
+        timed = any(t["time"] is not None for t in view["turns"])
+        return {"name": transcript.name, "group": transcript.group.name, **view, "audio": timed and recording_of(study, transcript) is not None}
+
+
+@router.get("/transcripts/{name}", response_class=HTMLResponse)
+def transcript_page(request: Request, name: str, study: StudyOf, viewer: ViewerRole) -> Response:
+    data = transcript_data(study, name)
+    return render(request, "transcripts/transcript.html", viewer, t=data, palette=PALETTE, can_code=rank(viewer.role) >= rank("coder"))
+
+
+@router.get("/transcripts/{name}/audio")
+def transcript_audio(name: str, study: StudyOf, _: ViewerRole) -> Response:
+    with study.reading() as session:
+        transcript = session.scalar(select(Transcript).where(Transcript.name == name))
+        path = recording_of(study, transcript) if transcript is not None else None
+    if path is None:
+        raise HTTPException(404, f"no recording for transcript {name!r}")
+    return FileResponse(path, media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+
+
+@router.get("/api/transcripts/{name}")
+def transcript_api(name: str, study: StudyOf, _: ViewerRole) -> dict[str, Any]:
+    return transcript_data(study, name)
+
+
+@router.post("/api/transcripts", status_code=201)
+def upload_transcripts(
+    files: list[UploadFile], study: StudyOf, viewer: OwnerRole, group: str | None = Form(None, max_length=100)
+) -> dict[str, Any]:
+    from chorus.ingest import import_transcripts
+    from chorus.ingest.transcripts import FORMATS
+
+    with tempfile.TemporaryDirectory() as folder:
+        paths = [uploaded(f, Path(folder), FORMATS) for f in files]
+        with naming_uploads(folder), acting_as(viewer.name):
+            warnings = import_transcripts(study, paths, group=group or None)
+    return {"imported": [p.stem for p in paths], "warnings": [as_uploaded(w, folder) for w in warnings]}

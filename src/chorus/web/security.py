@@ -1,0 +1,153 @@
+"""Who is asking, and may they: signed session cookies, the role check with its CSRF check, body limits.
+
+Every route but the login page and the health check depends on :class:`Needs`
+with the lowest role that may use it; :func:`chorus.web.app.create_app` reads the
+role back from each route's dependencies, so the route table itself says who may
+use what (and a test walks it).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from chorus.study.models import User
+from chorus.study.store import Study
+from chorus.web.users import rank
+
+COOKIE = "chorus_session"
+SESSION_SECONDS = 12 * 3600
+SECRET_FILE = ".chorus-web-secret"
+MAX_BODY = 1 * 1024 * 1024
+#: Larger bodies allowed on the upload routes (bytes); every other request is held to MAX_BODY.
+UPLOAD_LIMITS = {"/api/transcripts": 20 * 1024 * 1024, "/api/import": 512 * 1024 * 1024}
+
+
+def study_secret(study: Study) -> str:
+    """The key that signs the study's session cookies, made once and kept beside its store (mode 600)."""
+    path = study.folder / SECRET_FILE
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
+
+
+class Sessions:
+    """Signed session cookies (HttpOnly, SameSite=Strict, Secure behind HTTPS) holding a user id and a CSRF token."""
+
+    def __init__(self, study: Study, root: str, secure: bool):
+        self.signer = URLSafeTimedSerializer(study_secret(study), salt="chorus-session")
+        self.path, self.secure = root or "/", secure
+
+    def read(self, request: Request) -> dict[str, Any]:
+        """The session the request carries, or an empty one when it has none or a forged or stale one."""
+        raw = request.cookies.get(COOKIE)
+        if not raw:
+            return {}
+        try:
+            return self.signer.loads(raw, max_age=SESSION_SECONDS)
+        except BadSignature:
+            return {}
+
+    def write(self, response: Response, data: dict[str, Any]) -> None:
+        """Set the session on the response."""
+        response.set_cookie(
+            COOKIE, self.signer.dumps(data), max_age=SESSION_SECONDS, path=self.path, httponly=True, samesite="strict", secure=self.secure
+        )
+
+    def end(self, response: Response) -> None:
+        """Remove the session cookie."""
+        response.delete_cookie(COOKIE, path=self.path)
+
+
+class Viewer:
+    """The signed-in user of a request: id, name, role and the session's CSRF token."""
+
+    def __init__(self, user_id: int, name: str, role: str, csrf: str):
+        self.id, self.name, self.role, self.csrf = user_id, name, role, csrf
+
+
+class Needs:
+    """A route's dependency: the signed-in :class:`Viewer`, refused below ``role`` or, on a change, without the CSRF token.
+
+    The user and role are read from the store on every request, so a changed role
+    takes effect at once; the token comes in the ``X-CSRF-Token`` header (or the
+    ``csrf`` query parameter of the sign-out form).
+    """
+
+    def __init__(self, role: str):
+        self.role = role
+
+    def __call__(self, request: Request) -> Viewer:
+        state = request.app.state
+        data = state.sessions.read(request)
+        user_id = data.get("uid")
+        found = None
+        if user_id is not None:
+            with state.study.reading() as session:
+                user = session.get(User, user_id)
+                found = (user.id, user.name, user.role) if user else None
+        if found is None:
+            raise HTTPException(401, "sign in first")
+        viewer = Viewer(*found, data.get("csrf", ""))
+        if request.method not in ("GET", "HEAD"):
+            sent = request.headers.get("x-csrf-token") or request.query_params.get("csrf") or ""
+            if not data.get("csrf") or not secrets.compare_digest(sent, data["csrf"]):
+                raise HTTPException(403, "missing or wrong CSRF token; reload the page")
+        if rank(viewer.role) < rank(self.role):
+            raise HTTPException(403, f"this needs the {self.role} role; you are a {viewer.role}")
+        return viewer
+
+
+class BodyLimit:
+    """Refuse request bodies over the route's limit with 413, counting the bytes as they arrive.
+
+    The Content-Length header is checked first; a body sent in chunks without one
+    is counted as it streams and cut off at the limit (the app sees the client
+    leave), so an upload cannot fill the disk by leaving the header out.
+    """
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path, root = scope["path"], scope.get("root_path", "")
+        limit = UPLOAD_LIMITS.get(path[len(root) :] if root and path.startswith(root) else path, MAX_BODY)
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > limit:
+            await self._refuse(send, limit)
+            return
+        seen, over = 0, False
+
+        async def counted() -> dict[str, Any]:
+            nonlocal seen, over
+            if over:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    over = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def answered(message: dict[str, Any]) -> None:
+            if not over:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await self._refuse(send, limit)
+
+        await self.app(scope, counted, answered)
+
+    @staticmethod
+    async def _refuse(send: Any, limit: int) -> None:
+        response = JSONResponse({"error": f"request bodies here are limited to {limit // 1024} KiB"}, status_code=413)
+        await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+        await send({"type": "http.response.body", "body": response.body})
