@@ -392,10 +392,19 @@ def codebook_import(
     with _open() as study:
         if file.suffix.lower() == ".qdc":
             report = interop.import_qdc(study, file)
-            console.print(f"{report.codes} codes read from {file.name}")
+            console.print(f"{report.codes} codes and {report.code_sets} code sets read from {file.name}")
+            for skipped in report.skipped:
+                errors.print(f"skipped: {skipped}", markup=False, highlight=False)
             return
         summary = ingest.import_codebook(study, file, _mapping(map))
     console.print(f"{summary.added} codes added, {summary.updated} updated")
+
+
+@codebook_app.command("sets")
+def codebook_sets(out: OutOption = None) -> None:
+    """The code sets (MAXQDA code sets, ATLAS.ti code groups) and the codes in each."""
+    with _open() as study:
+        _show(codes.code_sets(study), "Code sets", out)
 
 
 @codebook_app.command("export")
@@ -1032,7 +1041,8 @@ def import_command(
                 mapping = {answer: "discipline"} if answer else {}
     console.print(
         f"imported {file.name}: {report.codes} codes, {report.sources} transcripts, {report.codings} codings, "
-        f"{report.cases} participants, {report.variables} variables, {report.notes} memos, {report.users} coders"
+        f"{report.cases} participants, {report.variables} variables, {report.notes} memos, {report.users} coders, "
+        f"{report.code_sets} code sets"
     )
     for skipped in report.skipped:
         errors.print(f"skipped: {skipped}", markup=False, highlight=False)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from chorus.errors import ChorusError, EditConflict
 from chorus.study.codebook import CODE_FIELDS, add_code, check_colour, sibling
 from chorus.study.lookup import all_codes, code_path, descendants, find_code
-from chorus.study.models import Code, Coding, Memo
+from chorus.study.models import Code, CodeSet, Coding, Memo
 from chorus.study.store import Study
 
 
@@ -171,6 +171,22 @@ def delete(study: Study, name: str, discard_codings: bool = False) -> int:
         session.flush()
         session.delete(code)
         return discarded
+
+
+def code_sets(study: Study) -> pd.DataFrame:
+    """The code sets (MAXQDA's code sets, ATLAS.ti's code groups): one row per set and member code, in code order.
+
+    >>> code_sets(study)                                       # doctest: +SKIP
+              set                   code  description
+    0  Barriers  Challenges/Funding           ...
+    """
+    with study.reading() as session:
+        rows = [
+            {"set": code_set.name, "code": code_path(code), "description": code_set.description or ""}
+            for code_set in session.scalars(select(CodeSet).order_by(CodeSet.name))
+            for code in code_set.codes
+        ]
+    return pd.DataFrame(rows, columns=["set", "code", "description"])
 
 
 def codebook(study: Study) -> pd.DataFrame:

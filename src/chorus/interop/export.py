@@ -15,7 +15,8 @@ What goes where in QDA-XML:
 - participants -> ``Cases`` with variables (``id``, ``discipline``, ``care_team``,
   ``role`` and every roster attribute), ``SourceRef`` and ``SelectionRef`` to
   where they speak; groups -> ``Sets`` of their transcripts and the ``group`` and
-  ``group_date`` variables of each source;
+  ``group_date`` variables of each source; code sets -> ``Sets`` of ``MemberCode``s
+  (in the QDC codebook too);
 - a group's recording -> ``AudioSource`` whose ``Transcript`` shares the text
   file and carries a ``SyncPoint`` at each timed turn's start and end.
 
@@ -52,7 +53,7 @@ from chorus.interop.qdaxml import (
     variable_type,
 )
 from chorus.study.lookup import all_codes
-from chorus.study.models import Code, Coder, Coding, Group, Memo, Participant, StudyInfo, Transcript, Turn
+from chorus.study.models import Code, Coder, Coding, CodeSet, Group, Memo, Participant, StudyInfo, Transcript, Turn
 from chorus.study.store import Study
 
 Progress = Callable[[int, int], None]
@@ -119,6 +120,7 @@ class _Project:
             session.scalars(select(Participant).where(Participant.role != "unattributed").order_by(Participant.key))
         )
         self.groups = {g.id: g for g in session.scalars(select(Group).order_by(Group.name))}
+        self.code_sets = list(session.scalars(select(CodeSet).order_by(CodeSet.name)))
         self.transcripts = [
             (t.id, t.name, t.group_id, t.guid, t.imported_at)
             for t in session.execute(
@@ -171,6 +173,21 @@ def _write_codes(out: _Writer, project: _Project, with_notes: bool) -> None:
     for top in children[None]:
         write(top)
     out.write("</Codes>")
+
+
+def _write_code_sets(out: _Writer, project: _Project, member: str) -> None:
+    """Each code set as a ``<Set>`` of ``<MemberCode>``s (inside an open ``<Sets>``).
+
+    ``member`` is the attribute naming the code: ``targetGUID`` in a project, ``guid`` in a codebook (as its schema has it).
+    """
+    in_tree = {code.id: n for n, code in enumerate(project.codes)}  # members in the codebook's order, parents first
+    for code_set in project.code_sets:
+        out.write(f"<Set{_attrs(guid=project.guid('code_set', code_set.id, code_set.guid), name=code_set.name)}>")
+        if code_set.description:
+            out.element("Description", code_set.description)
+        for code in sorted(code_set.codes, key=lambda c: in_tree[c.id]):
+            out.element("MemberCode", **{member: project.guid("code", code.id, code.guid)})
+        out.write("</Set>")
 
 
 def _case_variables(project: _Project) -> tuple[dict[str, tuple[str, str]], list[dict[str, Any]]]:
@@ -365,8 +382,9 @@ def export_qdpx(study: Study, path: str | Path, progress: Progress | None = None
                             out.element("PlainTextContent", memo.text)
                             out.write("</Note>")
                         out.write("</Notes>")
-                    if project.groups:
+                    if project.groups or project.code_sets:
                         out.write("<Sets>")
+                        _write_code_sets(out, project, "targetGUID")
                         for group in project.groups.values():
                             out.write(f"<Set{_attrs(guid=project.guid('group', group.id, group.guid), name=group.name)}>")
                             for transcript_id, _, group_id, stored, _ in project.transcripts:
@@ -398,6 +416,10 @@ def export_qdc(study: Study, path: str | Path) -> int:
                 out.write('<?xml version="1.0" encoding="utf-8"?>\n')
                 out.write(f"<CodeBook{_attrs(xmlns=CODEBOOK_NS, origin='Chorus')}>")
                 _write_codes(out, project, with_notes=False)
+                if project.code_sets:
+                    out.write("<Sets>")
+                    _write_code_sets(out, project, "guid")
+                    out.write("</Sets>")
                 out.write("</CodeBook>\n")
                 out.flush()
             partial.replace(path)

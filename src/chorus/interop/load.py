@@ -16,7 +16,9 @@ How a project becomes a study:
   is all that person's; else each line is a turn, ``Name: ...`` lines matched to
   the cases, others marked unattributed;
 - a source's group is its ``group`` variable, else the ``Set`` it is in, else a
-  group of its own named after it;
+  group of its own named after it; a ``Set`` of codes (MAXQDA's code sets, ATLAS.ti's
+  code groups) becomes a code set, in a QDC codebook too; what a set holds that
+  Chorus does not keep (notes, sources already in a group) is listed in the report;
 - codings keep their coder, time and GUIDs; notes become memos on what refers
   to them.
 
@@ -71,6 +73,7 @@ from chorus.study.lookup import coder as get_coder
 from chorus.study.models import (
     Code,
     Coder,
+    CodeSet,
     Coding,
     CodingTurn,
     Group,
@@ -101,6 +104,7 @@ class ImportReport:
     variables: int = 0
     notes: int = 0
     users: int = 0
+    code_sets: int = 0
     skipped: list[str] = field(default_factory=list)
 
 
@@ -591,11 +595,30 @@ class _Importer:
         self.notes.append((element.get("guid", "").lower(), content, element.get("creatingUser"), parse_stamp(element.get("creationDateTime"))))
 
     def on_set(self, element: Element) -> None:
-        members = [c.get("targetGUID", "").lower() for c in element if local(c.tag) == "MemberSource"]
-        moving = [self.transcripts[m] for m in members if m in self.transcripts and m not in self.grouped]
+        name = element.get("name") or element.get("guid", "")
+        # a project's MemberCode says targetGUID; the codebook schema's says guid
+        members = [(local(c.tag), (c.get("targetGUID") or c.get("guid") or "").lower()) for c in element]
+        codes = [guid for tag, guid in members if tag == "MemberCode"]
+        if codes:
+            self.on_code_set(element, name, codes)
+        notes = sum(tag == "MemberNote" for tag, _ in members)
+        if notes:
+            self.skip(f"set {name!r}: its {notes} note(s) are kept as memos, but not as members of a set")
+        sources = [guid for tag, guid in members if tag == "MemberSource"]
+        moving = [self.transcripts[m] for m in sources if m in self.transcripts and m not in self.grouped]
+        grouped = [self.transcripts[m] for m in sources if m in self.grouped and m in self.transcripts]
+        for transcript in grouped:
+            if transcript.group.name == name:  # the set is the focus group its sources' variables name: keep its identity
+                transcript.group.guid = transcript.group.guid or checked_guid(element.get("guid"))
+        elsewhere = sorted(t.name for t in grouped if t.group.name != name)
+        if elsewhere:
+            self.skip(
+                f"set {name!r}: {', '.join(elsewhere)} stay(s) in the focus group the source variables name; "
+                "a transcript belongs to one group, so the set is not kept"
+            )
         if not moving:
             return
-        group = self.group(element.get("name") or element.get("guid", ""), None)
+        group = self.group(name, None)
         group.guid = group.guid or checked_guid(element.get("guid"))
         for transcript in moving:
             old = transcript.group
@@ -609,6 +632,26 @@ class _Importer:
             if not self.session.scalar(select(Transcript.id).where(Transcript.group_id == old.id)):
                 self.session.delete(old)
         self.session.flush()
+
+    def on_code_set(self, element: Element, name: str, guids: list[str]) -> None:
+        """A set of codes: kept as a code set (matched by GUID, else by name), its members the codes it names."""
+        guid = (element.get("guid") or "").lower()
+        code_set = self.session.scalar(select(CodeSet).where(CodeSet.guid == guid)) if guid else None
+        code_set = code_set or self.session.scalar(select(CodeSet).where(CodeSet.name == name))
+        if code_set is None:
+            code_set = CodeSet(name=name)
+            self.session.add(code_set)
+        code_set.guid = code_set.guid or checked_guid(guid)
+        description = next((c.text for c in element if local(c.tag) == "Description"), None)
+        if description:
+            code_set.description = description
+        unknown = [g for g in guids if g not in self.codes]
+        if unknown:
+            self.skip(f"set {name!r}: {len(unknown)} member code(s) not in the codebook ({', '.join(unknown[:3])}) are not kept")
+        for code in dict.fromkeys(self.codes[g] for g in guids if g in self.codes):
+            if code not in code_set.codes:
+                code_set.codes.append(code)
+        self.report.code_sets += 1
 
     def finish(self) -> None:
         for guid, content, user, created in self.notes:
@@ -939,8 +982,12 @@ def import_qdc(study: Study, path: str | Path, limits: Limits = DEFAULT_LIMITS) 
             root = element.getroottree().getroot()
             if local(root.tag) != "CodeBook":
                 raise InputError(f"the root element is <{local(root.tag)}>, not <CodeBook>; is this a QDC codebook?", path=path)
-            if element.getparent() is root:
+            if element.getparent() is root and local(element.tag) == "Codes":
                 importer.on_codes(element)
+            elif element.getparent() is root and local(element.tag) == "Sets":
+                for child in element:
+                    if local(child.tag) == "Set":
+                        importer.on_set(child)
         if importer.report.codes == 0:
             raise InputError("the codebook holds no codes", path=path)
     return importer.report

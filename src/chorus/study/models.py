@@ -196,6 +196,28 @@ class Code(Base):
     children: Mapped[list[Code]] = relationship(back_populates="parent", order_by="Code.position")
 
 
+class CodeSetMember(Base):
+    """A code's place in a code set (a code may be in several sets)."""
+
+    __tablename__ = "code_set_member"
+
+    code_set_id: Mapped[int] = mapped_column(ForeignKey("code_set.id", ondelete="CASCADE"), primary_key=True)
+    code_id: Mapped[int] = mapped_column(ForeignKey("code.id", ondelete="CASCADE"), primary_key=True)
+
+
+class CodeSet(Base):
+    """A named set of codes from anywhere in the tree: MAXQDA's code sets, ATLAS.ti's code groups (REFI-QDA ``<Set>``)."""
+
+    __tablename__ = "code_set"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str | None] = mapped_column(String(38))  # REFI-QDA identity, kept from imports
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+
+    codes: Mapped[list[Code]] = relationship(secondary="code_set_member", order_by="Code.position")
+
+
 class Coder(Base):
     """A person (or, later, a machine suggester) who applies codes."""
 

@@ -107,9 +107,11 @@ def edit_code(path: str, change: CodeChange, study: StudyOf, viewer: OwnerRole) 
 
 @router.get("/codes", response_class=HTMLResponse)
 def codes_page(request: Request, study: StudyOf, viewer: ViewerRole) -> Response:
+    sets = codebook.code_sets(study)
     return render(
         request, "coding/codes.html", viewer,
         codes=codebook.codebook(study).to_dict("records"), can_edit=viewer.role == "owner", can_add=rank(viewer.role) >= rank("coder"),
+        sets=[(name, members.to_dict("records")) for name, members in sets.groupby("set", sort=True)],
     )
 
 
