@@ -12,6 +12,8 @@ whether disciplines differ in raising it and with quotes from those who raised i
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +75,13 @@ def difference_test(raised: pd.Series, sizes: pd.Series, seed: int = 0) -> tuple
     """
     sizes = sizes[sizes > 0]
     raised = raised.reindex(sizes.index).fillna(0).astype(int)
-    table = np.array([raised.to_numpy(), (sizes - raised).to_numpy()]).T
+    return _tested(tuple(int(r) for r in raised), tuple(int(n) for n in sizes), seed)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tested(raised: tuple[int, ...], sizes: tuple[int, ...], seed: int) -> tuple[float | None, str]:
+    """:func:`difference_test` on plain counts; remembered, since the same table comes back on every view of the themes."""
+    table = np.array([raised, np.subtract(sizes, raised)]).T
     if len(sizes) < 2 or table[:, 0].sum() == 0 or table[:, 1].sum() == 0:
         return None, "not testable"
     if len(sizes) == 2:
@@ -81,7 +89,7 @@ def difference_test(raised: pd.Series, sizes: pd.Series, seed: int = 0) -> tuple
     chi2, p, _, expected = stats.chi2_contingency(table, correction=False)
     if (expected >= 5).all():
         return float(p), "chi-square"
-    totals = sizes.to_numpy()
+    totals = np.array(sizes)
     expected_raised = totals * table[:, 0].sum() / totals.sum()
     expected_not = totals - expected_raised
 
@@ -156,6 +164,9 @@ def themes(study: Study, rule: Rule | None = None, quotes: int = 3) -> pd.DataFr
     totals = rolled.groupby("code_id").agg(
         segments=("segments", "sum"), participants=("participant_id", "nunique"), groups=("group_id", "nunique")
     )
+    by_code: dict[int, dict[str, tuple[int, int]]] = {}  # code -> discipline -> (groups, participants)
+    for code_id, value, groups, said in zip(*(table[c].tolist() for c in ("code_id", "value", "groups", "participants"))):
+        by_code.setdefault(code_id, {})[value] = (int(groups), int(said))
     evidence = _quotable(segments(study))
     codes_of = evidence.groupby("code", sort=False).indices  # code path -> positions of its segments
     rows = []
@@ -164,11 +175,10 @@ def themes(study: Study, rule: Rule | None = None, quotes: int = 3) -> pd.DataFr
             continue
         if code.depth == 0 and code.code_id not in own and code_table["parent_id"].eq(code.code_id).any():
             continue  # a heading such as "Benefits" that only gathers themes
-        figures = table[table["code_id"] == code.code_id].set_index("value")
+        figures = by_code.get(code.code_id, {})
         per = {}
         for discipline, size in sizes.items():
-            groups = int(figures["groups"].get(discipline, 0))
-            said = int(figures["participants"].get(discipline, 0))
+            groups, said = figures.get(discipline, (0, 0))
             share = said / size if size else 0.0
             per[discipline] = {
                 "groups": groups, "participants": said, "share": round(share, 4), "raised": rule.holds(groups, share),
