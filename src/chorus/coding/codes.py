@@ -181,10 +181,11 @@ def code_sets(study: Study) -> pd.DataFrame:
     0  Barriers  Challenges/Funding           ...
     """
     with study.reading() as session:
+        in_tree = {code.id: n for n, code in enumerate(all_codes(session))}
         rows = [
             {"set": code_set.name, "code": code_path(code), "description": code_set.description or ""}
             for code_set in session.scalars(select(CodeSet).order_by(CodeSet.name))
-            for code in code_set.codes
+            for code in sorted(code_set.codes, key=lambda c: in_tree[c.id])
         ]
     return pd.DataFrame(rows, columns=["set", "code", "description"])
 
