@@ -25,7 +25,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_matrix.py
 	$(BIN)/python benchmarks/bench_qdpx.py
 	$(BIN)/python benchmarks/bench_assist.py
-	$(BIN)/python benchmarks/bench_web.py
+	$(BIN)/python benchmarks/bench_web.py --workers 1 2
 	$(BIN)/python benchmarks/bench_pages.py
 	$(BIN)/python benchmarks/bench_audio.py
 

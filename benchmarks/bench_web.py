@@ -99,7 +99,7 @@ async def load(base: str, names: list[str], chosen: list[tuple[str, int, int]], 
     return latencies, errors, alive
 
 
-def run(label: str, study: chorus.Study, coders: int, seconds: float, think: float) -> None:
+def run(label: str, study: chorus.Study, coders: int, seconds: float, think: float, workers: int = 1) -> None:
     load_demo(study)
     names = [f"coder{i:02d}" for i in range(coders)]
     for name in names:
@@ -109,7 +109,8 @@ def run(label: str, study: chorus.Study, coders: int, seconds: float, think: flo
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = subprocess.Popen(  # its own process: the load generator must not share the server's interpreter
-        [str(Path(sys.executable).parent / "chorus"), "--study", str(study.folder), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [str(Path(sys.executable).parent / "chorus"), "--study", str(study.folder), "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:
@@ -143,7 +144,7 @@ def run(label: str, study: chorus.Study, coders: int, seconds: float, think: flo
         timings.append((time.perf_counter() - t) / 2)
     direct = float(np.median(timings)) * 1000
     print(
-        f"{label}, {coders} coders, {'about one action every ' + format(think, 'g') + ' s each' if think else 'as fast as the server answers'}: "
+        f"{label}, {workers} server process{'es' if workers > 1 else ''}, {coders} coders, {'about one action every ' + format(think, 'g') + ' s each' if think else 'as fast as the server answers'}: "
         f"{len(ms):,} requests in {seconds:.0f} s ({len(ms) / seconds:,.0f}/s); "
         f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms; {len(errors)} errors"
         f" [target p95 < 100 ms: {'met' if p95 < 100 else 'NOT met'}]"
@@ -159,11 +160,12 @@ def main() -> None:
     parser.add_argument("--coders", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--think", type=float, nargs="+", default=[1.0, 0.0], help="seconds between a coder's actions (0: no pause)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1], help="server processes (chorus serve --workers)")
     args = parser.parse_args()
     url = os.environ.get("CHORUS_TEST_POSTGRES")
-    for think in args.think:
+    for think, workers in [(t, w) for t in args.think for w in args.workers]:
         with tempfile.TemporaryDirectory() as tmp:
-            run("SQLite", chorus.init(Path(tmp) / "sqlite"), args.coders, args.seconds, think)
+            run("SQLite", chorus.init(Path(tmp) / "sqlite"), args.coders, args.seconds, think, workers)
             if not url:
                 print("PostgreSQL: not measured (set CHORUS_TEST_POSTGRES, as .ci/services.sh does)")
                 continue
@@ -178,7 +180,7 @@ def main() -> None:
             try:
                 separator = "&" if "?" in url else "?"
                 study = chorus.init(Path(tmp) / "pg", db=f"{url}{separator}options=-csearch_path%3D{schema}")
-                run("PostgreSQL", study, args.coders, args.seconds, think)
+                run("PostgreSQL", study, args.coders, args.seconds, think, workers)
                 study.close()
             finally:
                 with admin.begin() as connection:

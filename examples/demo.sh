@@ -99,7 +99,7 @@ fi
 cat <<DONE
 
 Done. Open the findings report: $out/findings.html
-  its tables: $out/findings_tables/ (CSV, and all in tables.xlsx)
-  for MAXQDA, NVivo or ATLAS.ti: $out/pc-study.qdpx and codebook.qdc
+  its tables:       $out/findings_tables/ (CSV; all in tables.xlsx)
+  MAXQDA, NVivo, ATLAS.ti: $out/pc-study.qdpx, codebook.qdc
   what each step printed: $out/demo-log.txt
 DONE

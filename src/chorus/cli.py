@@ -973,18 +973,30 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     secure_cookies: Annotated[bool, typer.Option(help="Mark session cookies Secure (behind an HTTPS proxy).")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes answering requests (a team on a machine with more cores).")] = 1,
 ) -> None:
     """Start the web app on this study, or on several with a page listing them (each keeps its own accounts)."""
+    import json
+    import os
+
     import uvicorn
 
-    from chorus.web.app import create_server
+    from chorus.web.app import SERVE_SETTINGS, create_server
 
     opened = [chorus.open(folder) for folder in studies] if studies else [_open()]
     for study in opened:
         if web_users.users(study).empty:
             raise ChorusError(f"no accounts yet in {study.folder}; create one first: chorus users add NAME --role owner")
-    console.print(f"Chorus on http://{host}:{port} ({', '.join(s.name for s in opened)}); stop with Ctrl-C")
-    uvicorn.run(create_server(opened, secure_cookies=secure_cookies), host=host, port=port, log_level="warning", access_log=False)
+    processes = f", {workers} worker processes" if workers > 1 else ""
+    console.print(f"Chorus on http://{host}:{port} ({', '.join(s.name for s in opened)}{processes}); stop with Ctrl-C")
+    options = {"host": host, "port": port, "log_level": "warning", "access_log": False}
+    if workers == 1:
+        uvicorn.run(create_server(opened, secure_cookies=secure_cookies), **options)
+        return
+    os.environ[SERVE_SETTINGS] = json.dumps({"studies": [str(s.folder.resolve()) for s in opened], "secure_cookies": secure_cookies})
+    for study in opened:
+        study.close()  # each worker opens its own connections
+    uvicorn.run("chorus.web.app:server_from_environment", factory=True, workers=workers, **options)
 
 
 # --- exchange (REFI-QDA) -------------------------------------------------------------

@@ -13,21 +13,28 @@ session's CSRF token. Changes are logged in the audit trail under the user.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 
 from chorus.errors import ChorusError
+from chorus.study import store
 from chorus.study.store import Study
 from chorus.web.pages import templates
 from chorus.web.routes import accounts, analysis, coding, exchange, studies, transcripts
 from chorus.web.security import UPLOAD_LIMITS, BodyLimit, Needs, Sessions
 
-__all__ = ["ROUTE_ROLES", "UPLOAD_LIMITS", "create_app", "create_server"]
+__all__ = ["ROUTE_ROLES", "SERVE_SETTINGS", "UPLOAD_LIMITS", "create_app", "create_server", "server_from_environment"]
+
+#: The environment variable that tells each worker process of ``chorus serve --workers N`` what to serve.
+SERVE_SETTINGS = "CHORUS_SERVE"
 
 #: Who may use each route (path, method) -> lowest role, read from the routes' dependencies; routes not listed are public.
 ROUTE_ROLES: dict[tuple[str, str], str] = {}
@@ -105,3 +112,14 @@ def create_server(studies: Sequence[Study], secure_cookies: bool = False) -> Fas
         return server.state.pages.TemplateResponse(request, "studies/studies.html", {"study": "Studies", "studies": listed, "viewer": None})
 
     return server
+
+
+def server_from_environment() -> FastAPI:
+    """The server for the study folders :data:`SERVE_SETTINGS` names (JSON: ``studies``, ``secure_cookies``).
+
+    Each worker process of ``chorus serve --workers N`` builds its own app this way
+    and opens its own connections to the same stores; sessions and CSRF tokens are
+    signed with each study's key on disk, so any worker can answer any request.
+    """
+    settings = json.loads(os.environ[SERVE_SETTINGS])
+    return create_server([store.open(Path(folder)) for folder in settings["studies"]], secure_cookies=settings["secure_cookies"])

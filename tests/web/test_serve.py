@@ -1,0 +1,62 @@
+"""``chorus serve --workers N``: several server processes over one store, any of them answering any request."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from chorus.study.models import Coding, Transcript, Turn
+from tests.web.conftest import PASSWORD
+
+httpx = pytest.importorskip("httpx")
+psutil = pytest.importorskip("psutil")
+
+
+def test_two_worker_processes_share_sessions_tokens_and_the_store(web):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    chorus_command = str(Path(sys.executable).parent / "chorus")
+    server = subprocess.Popen(
+        [chorus_command, "--study", str(web.folder), "serve", "--port", str(port), "--workers", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        workers = [p for p in psutil.Process(server.pid).children(recursive=True) if "python" in p.name().lower() or "chorus" in " ".join(p.cmdline())]
+        assert len(workers) >= 2, [p.cmdline() for p in workers]
+        # a new connection for every request, so the kernel hands them to either process
+        with httpx.Client(base_url=base, limits=httpx.Limits(max_keepalive_connections=0), timeout=30) as client:
+            csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+            assert client.post("/login", data={"name": "cora", "password": PASSWORD, "csrf": csrf}).status_code == 303
+            token = re.search(r'const csrf = "([^"]+)"', client.get("/codes").text).group(1)
+            with web.reading() as session:
+                turns = session.execute(select(Turn.start).join(Transcript).where(Transcript.name == "FG01").order_by(Turn.start)).scalars().all()
+            made = []
+            for start in turns[1:21]:
+                response = client.post("/api/codings", json={"transcript": "FG01", "code": "Funding", "start": start, "end": start + 5},
+                                       headers={"X-CSRF-Token": token})
+                assert response.status_code == 201, response.text
+                made.append(response.json()["id"])
+                assert client.get("/segments?code=Funding").status_code == 200
+            for coding_id in made[:10]:
+                assert client.delete(f"/api/codings/{coding_id}", headers={"X-CSRF-Token": token}).status_code == 204
+        with web.reading() as session:
+            assert session.scalar(select(func.count()).select_from(Coding)) == 10
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=30)
+    assert "2 worker processes" in out
