@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import chorus  # noqa: E402
 from chorus.web import users  # noqa: E402
 from reference_study import build  # noqa: E402
+from served import served  # noqa: E402
 from tests.helpers import code_demo  # noqa: E402
 
 PASSWORD = "benchmark password"
@@ -41,57 +40,34 @@ PAGES = ["/", "/transcripts/FG01", "/api/transcripts/FG01", "/segments", "/segme
          "/matrix", "/matrix?count=segments", "/codes", "/roster"]
 
 
-def served(study: chorus.Study):  # noqa: ANN201 - a subprocess
-    """``chorus serve`` for the study in its own process on a free loopback port; returns (process, base URL)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "chorus"), "--study", str(study.folder), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    for _ in range(400):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    return process, f"http://127.0.0.1:{port}"
-
-
 def measure(study: chorus.Study, repeat: int) -> dict[str, dict[str, float]]:
     """Server time (ms) and size (KiB) of each page, and the cost of a coding write on a short and a long transcript."""
     import httpx
 
     users.add_user(study, "bench", PASSWORD, "coder")
-    process, base = served(study)
     results: dict[str, dict[str, float]] = {}
-    try:
-        with httpx.Client(base_url=base, timeout=120) as client:
-            csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
-            client.post("/login", data={"name": "bench", "password": PASSWORD, "csrf": csrf})
-            token = re.search(r'const csrf = "([^"]+)"', client.get("/codes").text).group(1)
-            for page in PAGES:
-                client.get(page)  # once to warm imports and the connection
-                server, size = [], 0
-                for _ in range(repeat):
-                    response = client.get(page)
-                    response.raise_for_status()
-                    server.append(float(re.search(r"dur=([0-9.]+)", response.headers["server-timing"]).group(1)))
-                    size = len(response.content) / 1024
-                results[page] = {"p50": float(np.percentile(server, 50)), "p95": float(np.percentile(server, 95)), "kib": size}
-            turn = client.get("/api/transcripts/FG01").json()["turns"][10]
-            body = {"transcript": "FG01", "code": "Funding", "start": turn["start"], "end": turn["start"] + 12}
-            took = []
-            for _ in range(50):
-                made = client.post("/api/codings", json=body, headers={"X-CSRF-Token": token})
-                gone = client.delete(f"/api/codings/{made.json()['id']}", headers={"X-CSRF-Token": token})
-                took += [float(re.search(r"dur=([0-9.]+)", r.headers["server-timing"]).group(1)) for r in (made, gone)]
-            turns = len(client.get("/api/transcripts/FG01").json()["turns"])
-            results["write"] = {"p50": float(np.percentile(took, 50)), "p95": float(np.percentile(took, 95)), "turns": turns}
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with served(study.folder) as base, httpx.Client(base_url=base, timeout=120) as client:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+        client.post("/login", data={"name": "bench", "password": PASSWORD, "csrf": csrf})
+        token = re.search(r'const csrf = "([^"]+)"', client.get("/codes").text).group(1)
+        for page in PAGES:
+            client.get(page)  # once to warm imports and the connection
+            server, size = [], 0
+            for _ in range(repeat):
+                response = client.get(page)
+                response.raise_for_status()
+                server.append(float(re.search(r"dur=([0-9.]+)", response.headers["server-timing"]).group(1)))
+                size = len(response.content) / 1024
+            results[page] = {"p50": float(np.percentile(server, 50)), "p95": float(np.percentile(server, 95)), "kib": size}
+        turn = client.get("/api/transcripts/FG01").json()["turns"][10]
+        body = {"transcript": "FG01", "code": "Funding", "start": turn["start"], "end": turn["start"] + 12}
+        took = []
+        for _ in range(50):
+            made = client.post("/api/codings", json=body, headers={"X-CSRF-Token": token})
+            gone = client.delete(f"/api/codings/{made.json()['id']}", headers={"X-CSRF-Token": token})
+            took += [float(re.search(r"dur=([0-9.]+)", r.headers["server-timing"]).group(1)) for r in (made, gone)]
+        turns = len(client.get("/api/transcripts/FG01").json()["turns"])
+        results["write"] = {"p50": float(np.percentile(took, 50)), "p95": float(np.percentile(took, 95)), "turns": turns}
     return results
 
 

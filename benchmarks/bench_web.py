@@ -21,8 +21,6 @@ import argparse
 import asyncio
 import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,11 +30,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import chorus  # noqa: E402
 from chorus.coding import apply_code, remove_coding  # noqa: E402
 from chorus.study.models import Coding, Transcript, Turn  # noqa: E402
 from chorus.web import users  # noqa: E402
+from served import served  # noqa: E402
 from tests.helpers import load_demo  # noqa: E402
 
 PASSWORD = "benchmark password"
@@ -105,25 +105,8 @@ def run(label: str, study: chorus.Study, coders: int, seconds: float, think: flo
     for name in names:
         users.add_user(study, name, PASSWORD, "coder")
     chosen = spans(study, coders)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(  # its own process: the load generator must not share the server's interpreter
-        [str(Path(sys.executable).parent / "chorus"), "--study", str(study.folder), "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        latencies, errors, alive = asyncio.run(load(f"http://127.0.0.1:{port}", names, chosen, seconds, think))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with served(study.folder, workers) as base:
+        latencies, errors, alive = asyncio.run(load(base, names, chosen, seconds, think))
     from sqlalchemy import func, select
 
     with study.reading() as session:
