@@ -187,7 +187,8 @@ def themes(study: Study, rule: Rule | None = None, quotes: int = 3) -> pd.DataFr
         p_value, test = difference_test(pd.Series({d: v["participants"] for d, v in per.items()}), sizes)
         label = f"{code.code} ({', '.join(plural(d) for d in raising)})" if raising else f"{code.code} (no discipline by the rule)"
         prefix = code.path + "/"
-        mine = evidence.iloc[np.sort(np.concatenate([[], *(at for path, at in codes_of.items() if path == code.path or path.startswith(prefix))]).astype(int))]
+        positions = [at for path, at in codes_of.items() if path == code.path or path.startswith(prefix)]
+        mine = evidence.iloc[np.sort(np.concatenate(positions))] if positions else evidence.iloc[:0]
         rows.append(
             {
                 "code": code.path,

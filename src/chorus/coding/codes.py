@@ -7,7 +7,7 @@ from sqlalchemy import func, select, update
 
 from chorus.errors import ChorusError, EditConflict
 from chorus.study.codebook import CODE_FIELDS, add_code, check_colour, sibling
-from chorus.study.lookup import all_codes, code_path, descendants, find_code
+from chorus.study.lookup import all_codes, code_path, descendants, find_code, in_codebook_order
 from chorus.study.models import Code, CodeSet, Coding, Memo
 from chorus.study.store import Study
 
@@ -181,11 +181,11 @@ def code_sets(study: Study) -> pd.DataFrame:
     0  Barriers  Challenges/Funding           ...
     """
     with study.reading() as session:
-        in_tree = {code.id: n for n, code in enumerate(all_codes(session))}
+        codebook = all_codes(session)
         rows = [
             {"set": code_set.name, "code": code_path(code), "description": code_set.description or ""}
             for code_set in session.scalars(select(CodeSet).order_by(CodeSet.name))
-            for code in sorted(code_set.codes, key=lambda c: in_tree[c.id])
+            for code in in_codebook_order(code_set.codes, codebook)
         ]
     return pd.DataFrame(rows, columns=["set", "code", "description"])
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from chorus.errors import ChorusError
@@ -63,7 +63,7 @@ def numbered_turn(session: Session, transcript: Transcript, ordinal: int) -> Tur
 
 def text_length(session: Session, transcript: Transcript) -> int:
     """How many characters the transcript's text has, counted by the database when the text is not loaded."""
-    if "text" in transcript.__dict__:
+    if "text" not in inspect(transcript).unloaded:
         return len(transcript.text)
     return int(session.scalar(select(func.length(Transcript.text)).where(Transcript.id == transcript.id)))
 

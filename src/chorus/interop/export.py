@@ -52,7 +52,7 @@ from chorus.interop.qdaxml import (
     stamp,
     variable_type,
 )
-from chorus.study.lookup import all_codes
+from chorus.study.lookup import all_codes, in_codebook_order
 from chorus.study.models import Code, Coder, Coding, CodeSet, Group, Memo, Participant, StudyInfo, Transcript, Turn
 from chorus.study.store import Study
 
@@ -180,12 +180,11 @@ def _write_code_sets(out: _Writer, project: _Project, member: str) -> None:
 
     ``member`` is the attribute naming the code: ``targetGUID`` in a project, ``guid`` in a codebook (as its schema has it).
     """
-    in_tree = {code.id: n for n, code in enumerate(project.codes)}  # members in the codebook's order, parents first
     for code_set in project.code_sets:
         out.write(f"<Set{_attrs(guid=project.guid('code_set', code_set.id, code_set.guid), name=code_set.name)}>")
         if code_set.description:
             out.element("Description", code_set.description)
-        for code in sorted(code_set.codes, key=lambda c: in_tree[c.id]):
+        for code in in_codebook_order(code_set.codes, project.codes):
             out.element("MemberCode", **{member: project.guid("code", code.id, code.guid)})
         out.write("</Set>")
 

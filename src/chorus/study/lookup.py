@@ -8,6 +8,7 @@ name, created on first use.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
@@ -48,6 +49,12 @@ def all_codes(session: Session) -> list[Code]:
 
     walk(None)
     return ordered
+
+
+def in_codebook_order(codes: Iterable[Code], codebook: Sequence[Code]) -> list[Code]:
+    """``codes`` (a code set's, say) in the order ``codebook`` (:func:`all_codes`) lists them: parents first."""
+    place = {code.id: n for n, code in enumerate(codebook)}
+    return sorted(codes, key=lambda code: place[code.id])
 
 
 def find_code(session: Session, name: str) -> Code:
