@@ -68,9 +68,10 @@ def test_the_guard_takes_pins_with_markers_and_comments():
     assert unsound_pins(text, "constraints.txt") == []
 
 
-def test_every_pin_in_constraints_is_name_equals_version():
-    path = ROOT / "constraints.txt"
-    problems = unsound_pins(path.read_text(), path.name)
+@pytest.mark.parametrize("name", ["constraints.txt", "benchmarks/peers/taguette.txt", "benchmarks/peers/pyqdpx.txt"])
+def test_every_pin_is_name_equals_version(name: str):
+    path = ROOT / name
+    problems = unsound_pins(path.read_text(), name)
     assert not problems, "\n".join(problems)
 
 

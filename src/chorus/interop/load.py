@@ -66,6 +66,7 @@ from chorus.interop.qdaxml import (
     parse_stamp,
     parse_value,
     split_description,
+    turns_from_lines,
 )
 from chorus.interop.safety import DEFAULT_LIMITS, Element, Limits, QdpxArchive, local, parse_events
 from chorus.study.codebook import add_code, sibling
@@ -89,8 +90,6 @@ Positions = Literal["auto", "codepoints", "utf16"]
 Progress = Callable[[int, int], None]
 UNATTRIBUTED = "(unattributed)"
 FIELDS = set(CASE_FIELDS)  # the case variables that are participant fields, not attributes
-_LINE = re.compile(r"[^\r\n]+")
-_SPEAKER = re.compile(r"^\s*([^:\r\n]{1,80}):\s*")
 
 
 @dataclass
@@ -324,9 +323,8 @@ class _Importer:
         self.people[guid] = person
         for selection in selections:
             self.turn_owner[selection] = person
-        if not selections:
-            for source in sources:
-                self.sole_case[source].append(person)
+        for source in sources:
+            self.sole_case[source].append(person)
         self.report.cases += 1
 
     def variable_value(self, element: Element) -> tuple[str | None, Any]:
@@ -450,22 +448,10 @@ class _Importer:
         if not spans:
             sole = self.sole_case.get(source.guid, [])
             by_name = {p.pseudonym.casefold(): p for p in self.people.values()}
-            for line in _LINE.finditer(source.text):
-                said = line.group()
-                if not said.strip():
-                    continue
-                start = line.start() + len(said) - len(said.lstrip())
-                end = line.start() + len(said.rstrip())
-                speaker = _SPEAKER.match(said)
-                if speaker and speaker.group(1).strip().casefold() in by_name:
-                    person = by_name[speaker.group(1).strip().casefold()]
-                    start = line.start() + speaker.end()
-                elif len(sole) == 1:
-                    person = sole[0]
-                else:
-                    person = self.unattributed()
-                if start < end:
-                    spans.append((start, end, person))
+            spans = [
+                (start, end, person or self.unattributed())
+                for start, end, person in turns_from_lines(source.text, by_name, sole[0] if len(sole) == 1 else None)
+            ]
         ids = reserve_ids(self.session, Turn.__table__, len(spans))
         bulk_insert(
             self.session, Turn.__table__, ("id", "transcript_id", "ordinal", "participant_id", "speaker_label", "start", "end"),

@@ -14,7 +14,8 @@ import uuid
 from datetime import date, datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
@@ -30,6 +31,40 @@ CODE_SECTIONS = {"inclusion": "Inclusion: ", "exclusion": "Exclusion: ", "exampl
 UTF16_ORIGINS = ("nvivo", "maxqda", "atlas")
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_LINE = re.compile(r"[^\r\n]+")
+_SPEAKER = re.compile(r"^\s*([^:\r\n]{1,80}):\s*")
+Speaker = TypeVar("Speaker")
+
+
+def turns_from_lines(text: str, by_name: Mapping[str, Speaker], sole: Speaker | None) -> list[tuple[int, int, Speaker | None]]:
+    """A source's speaker turns read from its lines: ``(start, end, speaker)``, ``None`` where nobody is known.
+
+    A line ``Name: what was said`` is that person's turn when ``Name`` (any case)
+    is in ``by_name``, its span starting after the name; any other line belongs
+    to ``sole`` (the one case the source is about), else to nobody. This is how
+    Chorus writes a transcript's text, and how plain focus-group transcripts from
+    other tools read, so an export names no turn selections that other tools
+    would take for codings; the export checks each text reads back this way.
+
+    >>> turns_from_lines("Ana: Yes.\\nBo: No.", {"ana": "A", "bo": "B"}, None)
+    [(5, 9, 'A'), (14, 17, 'B')]
+    """
+    turns: list[tuple[int, int, Speaker | None]] = []
+    for line in _LINE.finditer(text):
+        said = line.group()
+        if not said.strip():
+            continue
+        start = line.start() + len(said) - len(said.lstrip())
+        end = line.start() + len(said.rstrip())
+        speaker = _SPEAKER.match(said)
+        person = by_name.get(speaker.group(1).strip().casefold()) if speaker else None
+        if person is not None:
+            start = line.start() + speaker.end()  # type: ignore[union-attr]
+        else:
+            person = sole
+        if start < end:
+            turns.append((start, end, person))
+    return turns
 
 
 def schema_path(name: str) -> Path:
