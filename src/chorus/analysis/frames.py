@@ -163,7 +163,7 @@ def span_texts(session: Session, transcript_ids: pd.Series, starts: pd.Series, e
     ~100 KB), which made a study-wide table take seconds.
     """
     used = [int(t) for t in pd.unique(transcript_ids)]
-    texts = dict(session.execute(select(Transcript.id, Transcript.text).where(Transcript.id.in_(used))).tuples().all()) if used else {}
+    texts = dict(session.execute(select(Transcript.id, Transcript.text).where(Transcript.id.in_(used))).all()) if used else {}
     return [texts[t][a:b] for t, a, b in zip(transcript_ids.tolist(), starts.tolist(), ends.tolist())]
 
 

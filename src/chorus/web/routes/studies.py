@@ -27,6 +27,6 @@ def home(request: Request, study: StudyOf, viewer: ViewerRole) -> Response:
             .outerjoin(Turn, Turn.transcript_id == Transcript.id)
             .group_by(Transcript.id, Transcript.name, Group.name)
             .order_by(Transcript.name)
-        ).tuples().all()
+        ).all()
     tree = codebook.codebook(study)
     return render(request, "studies/index.html", viewer, transcripts=transcripts, codes=tree.to_dict("records"))
