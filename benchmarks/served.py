@@ -1,4 +1,4 @@
-"""``chorus serve`` in a process of its own on a free loopback port, for the web benchmarks.
+"""A web server (``chorus serve``, or a peer's) in a process of its own on a free loopback port.
 
 Its own process: the load generator must not share the server's interpreter.
 """
@@ -8,25 +8,26 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 
 @contextmanager
-def served(folder: Path, workers: int = 1) -> Iterator[str]:
-    """The study in ``folder`` served until the block ends; yields the base URL once the port answers."""
+def serving(command: Callable[[int], list[str]]) -> Iterator[str]:
+    """``command(port)`` run until the block ends; yields the base URL once the port answers."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "chorus"), "--study", str(folder), "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    log = tempfile.TemporaryFile()  # not a pipe: a server that logs each request would fill it and stall
+    server = subprocess.Popen(command(port), stdout=subprocess.DEVNULL, stderr=log)
     try:
         for _ in range(400):
+            if server.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"{command(port)[0]} stopped at start: {log.read().decode()[-2000:]}")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
                 break
@@ -36,3 +37,12 @@ def served(folder: Path, workers: int = 1) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
+
+
+def served(folder: Path, workers: int = 1) -> Iterator[str]:
+    """The study in ``folder`` served by ``chorus serve`` until the block ends."""
+    chorus = str(Path(sys.executable).parent / "chorus")
+    return serving(
+        lambda port: [chorus, "--study", str(folder), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    )

@@ -34,12 +34,22 @@ def test_parents_may_come_after_children_and_reimport_updates(study, tmp_path: P
     assert book.at["Challenges/Funding", "definition"] == "Money for services"
 
 
+def test_a_code_named_by_its_path_goes_under_its_parent(study, tmp_path: Path):
+    """Taguette's codebook tables name each tag by its path and have no parent column."""
+    path = tmp_path / "tags.csv"
+    path.write_text("tag,description\nChallenges/Funding,Money\nChallenges,Barriers\n")
+    assert import_codebook(study, path, {"tag": "code"}).added == 2
+    book = codes.codebook(study).set_index("path")
+    assert (book.at["Challenges/Funding", "definition"], book.at["Challenges", "definition"]) == ("Money", "Barriers")
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         ("code,parent\nFunding,Nowhere\n", "line 2: parent 'Nowhere' is not a code"),
         ("code,colour\nFunding,red\n", "line 2: colour 'red' is not of the form #rrggbb"),
-        ("code,parent\nA/B,\n", "line 2: code name 'A/B'"),
+        ("code,parent\nX,\nA/B,X\n", "line 3: code name 'A/B'"),
+        ("code\nA/B\n", "line 2: parent 'A' is not a code"),
         ("parent\nX\n", "line 2: no code name given"),
     ],
 )

@@ -6,7 +6,7 @@ import pandas as pd
 from sqlalchemy import func, select, update
 
 from chorus.errors import ChorusError, EditConflict
-from chorus.study.codebook import CODE_FIELDS, add_code, check_colour, sibling
+from chorus.study.codebook import CODE_FIELDS, add_code, check_colour, code_description, sibling
 from chorus.study.lookup import all_codes, code_path, descendants, find_code, in_codebook_order
 from chorus.study.models import Code, CodeSet, Coding, Memo
 from chorus.study.store import Study
@@ -191,7 +191,12 @@ def code_sets(study: Study) -> pd.DataFrame:
 
 
 def codebook(study: Study) -> pd.DataFrame:
-    """The codebook as a table: path, name, parent, colour, definition, criteria, example, codings, version."""
+    """The codebook as a table: path, name, parent, colour, definition, criteria, example, codings, version.
+
+    ``description`` holds the definition and criteria in one text, as REFI-QDA
+    writes them, for tools with one description field (Taguette reads the
+    saved table as a codebook by its ``path`` and ``description`` columns).
+    """
     with study.reading() as session:
         counts = dict(session.execute(select(Coding.code_id, func.count()).group_by(Coding.code_id)).all())
         rows = [
@@ -200,9 +205,10 @@ def codebook(study: Study) -> pd.DataFrame:
                 "code": c.name,
                 "parent": code_path(c.parent) if c.parent else "",
                 **{k: getattr(c, k) or "" for k in CODE_FIELDS},
+                "description": code_description(c.definition, c.inclusion, c.exclusion, c.example),
                 "codings": counts.get(c.id, 0),
                 "version": c.version,
             }
             for c in all_codes(session)
         ]
-    return pd.DataFrame(rows, columns=["path", "code", "parent", *CODE_FIELDS, "codings", "version"])
+    return pd.DataFrame(rows, columns=["path", "code", "parent", *CODE_FIELDS, "description", "codings", "version"])

@@ -1,7 +1,10 @@
 """Codebooks from CSV or XLSX: one row per code, its parent, and how to apply it.
 
-Columns: ``code`` (the name), ``parent`` (a name or path, empty at the top),
-``definition``, ``inclusion``, ``exclusion``, ``example``, ``colour``. Parents may
+Columns: ``code`` (the name, or its path ``Parent/Name`` when ``parent`` is
+empty, as Taguette writes its tags), ``parent`` (a name or path, empty at the top),
+``definition``, ``inclusion``, ``exclusion``, ``example``, ``colour``; or, as
+Taguette and REFI-QDA keep it, one ``description`` (criteria on lines of their
+own, ``Inclusion: ...``) for whichever of those fields has no column. Parents may
 come after their children in the file. Codes that already exist (same path) are
 updated, so a revised codebook can be imported again.
 """
@@ -13,7 +16,7 @@ from pathlib import Path
 from chorus.errors import ChorusError, InputError
 from chorus.ingest.files import read_table
 from chorus.ingest.roster import ImportSummary, _text
-from chorus.study.codebook import CODE_FIELDS, add_code, check_colour, sibling
+from chorus.study.codebook import CODE_FIELDS, add_code, check_colour, sibling, split_description
 from chorus.study.lookup import PATH_SEPARATOR, code_path
 from chorus.study.models import Code
 from chorus.study.store import Study
@@ -34,6 +37,10 @@ def import_codebook(
         if "code" not in row.values:
             raise InputError("no code name given", path=path, place=row.place)
         parent = _text(row.values.get("parent", ""))
+        name = _text(row.values["code"])
+        if not parent and PATH_SEPARATOR in name.strip(PATH_SEPARATOR):
+            parent, _, name = name.strip(PATH_SEPARATOR).rpartition(PATH_SEPARATOR)
+            row.values["code"] = name
         pending.append((row, parent.split(PATH_SEPARATOR) if parent else []))
     summary = ImportSummary()
     with study.transaction() as session:
@@ -59,7 +66,9 @@ def import_codebook(
                     waiting.append((row, parent_parts))
                     continue
                 name = _text(row.values["code"])
-                fields = {k: _text(row.values[k]) for k in CODE_FIELDS if k in row.values}
+                described = split_description(_text(row.values["description"])) if "description" in row.values else {}
+                fields = {k: v for k, v in described.items() if v is not None and k not in row.values}
+                fields |= {k: _text(row.values[k]) for k in CODE_FIELDS if k in row.values}
                 try:
                     code = sibling(session, parent, name)
                     if code is None:

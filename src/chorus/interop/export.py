@@ -50,12 +50,12 @@ from chorus.interop.qdaxml import (
     VALUE_ELEMENTS,
     Guids,
     clean,
-    code_description,
     format_value,
     stamp,
     turns_from_lines,
     variable_type,
 )
+from chorus.study.codebook import code_description
 from chorus.study.lookup import all_codes, in_codebook_order
 from chorus.study.models import Code, Coder, Coding, CodeSet, Group, Memo, Participant, StudyInfo, Transcript, Turn
 from chorus.study.store import Study

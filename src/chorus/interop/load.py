@@ -65,11 +65,10 @@ from chorus.interop.qdaxml import (
     checked_guid,
     parse_stamp,
     parse_value,
-    split_description,
     turns_from_lines,
 )
 from chorus.interop.safety import DEFAULT_LIMITS, Element, Limits, QdpxArchive, local, parse_events
-from chorus.study.codebook import add_code, sibling
+from chorus.study.codebook import add_code, sibling, split_description
 from chorus.study.lookup import coder as get_coder
 from chorus.study.models import (
     Code,

@@ -25,8 +25,6 @@ CASE_FIELDS = {"id": "key", "discipline": "discipline", "care_team": "care_team"
 #: Source variables that say which group (session) a transcript belongs to; the
 #: group's other attributes travel as source variables named ``group_<attribute>``.
 GROUP_VARIABLE, GROUP_DATE_VARIABLE, GROUP_PREFIX = "group", "group_date", "group_"
-#: Description lines that carry the code fields QDA-XML has no element for.
-CODE_SECTIONS = {"inclusion": "Inclusion: ", "exclusion": "Exclusion: ", "example": "Example: "}
 #: Tools that count positions in UTF-16 code units (.NET, Qt) rather than in code points.
 UTF16_ORIGINS = ("nvivo", "maxqda", "atlas")
 
@@ -145,30 +143,6 @@ def parse_stamp(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def code_description(definition: str | None, inclusion: str | None, exclusion: str | None, example: str | None) -> str:
-    """A code's definition and criteria as one QDA-XML Description."""
-    parts = [definition or ""]
-    for field, value in (("inclusion", inclusion), ("exclusion", exclusion), ("example", example)):
-        if value:
-            parts.append(CODE_SECTIONS[field] + value)
-    return "\n".join(parts).strip("\n")
-
-
-def split_description(text: str | None) -> dict[str, str | None]:
-    """The fields of a Description written by :func:`code_description` (others: all definition)."""
-    fields: dict[str, str | None] = {"definition": None, "inclusion": None, "exclusion": None, "example": None}
-    definition: list[str] = []
-    for line in (text or "").splitlines():
-        for field, label in CODE_SECTIONS.items():
-            if line.startswith(label):
-                fields[field] = line[len(label):]
-                break
-        else:
-            definition.append(line)
-    fields["definition"] = "\n".join(definition).strip() or None
-    return fields
 
 
 def variable_type(values: list[Any]) -> str:

@@ -20,6 +20,8 @@ PALETTE = (
 )
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 CODE_FIELDS = ("colour", "definition", "inclusion", "exclusion", "example")
+#: Description lines that carry the criteria where a tool has one description field.
+CODE_SECTIONS = {"inclusion": "Inclusion: ", "exclusion": "Exclusion: ", "example": "Example: "}
 
 
 def check_colour(colour: str | None) -> str | None:
@@ -59,3 +61,27 @@ def add_code(session: Session, name: str, parent: Code | None = None, **fields: 
     session.add(code)
     session.flush()
     return code
+
+
+def code_description(definition: str | None, inclusion: str | None, exclusion: str | None, example: str | None) -> str:
+    """A code's definition and criteria as one description: for QDA-XML, Taguette and any tool with one field."""
+    parts = [definition or ""]
+    for field, value in (("inclusion", inclusion), ("exclusion", exclusion), ("example", example)):
+        if value:
+            parts.append(CODE_SECTIONS[field] + value)
+    return "\n".join(parts).strip("\n")
+
+
+def split_description(text: str | None) -> dict[str, str | None]:
+    """The fields of a Description written by :func:`code_description` (others: all definition)."""
+    fields: dict[str, str | None] = {"definition": None, "inclusion": None, "exclusion": None, "example": None}
+    definition: list[str] = []
+    for line in (text or "").splitlines():
+        for field, label in CODE_SECTIONS.items():
+            if line.startswith(label):
+                fields[field] = line[len(label):]
+                break
+        else:
+            definition.append(line)
+    fields["definition"] = "\n".join(definition).strip() or None
+    return fields
