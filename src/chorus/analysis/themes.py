@@ -106,16 +106,28 @@ def _tested(raised: tuple[int, ...], sizes: tuple[int, ...], seed: int) -> tuple
     return float(p), "chi-square (Monte Carlo)"
 
 
-def _quotable(evidence: pd.DataFrame) -> pd.DataFrame:
-    """Segments ordered for quoting: closest to 35 words first, then by transcript and place (sorted once, for every theme)."""
-    fit = [abs(len(text.split()) - 35) for text in evidence["text"].tolist()]
-    return evidence.assign(_fit=fit).sort_values(["_fit", "transcript", "start"], kind="stable").drop(columns="_fit")
+def _best_per_speaker(evidence: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The segments in quoting order, and each speaker's best place in it for each code.
+
+    Quoting order: closest to 35 words first, then by transcript and place. A
+    theme quotes each speaker at most once, with their first segment in that
+    order among its code's and subcodes', so a speaker's best place per code
+    (thousands of rows, not every segment) is all a theme needs.
+    """
+    fit = np.abs(np.fromiter((len(t.split()) for t in evidence["text"].tolist()), dtype=np.int64, count=len(evidence)) - 35)
+    transcript = pd.factorize(evidence["transcript"], sort=True)[0]
+    ordered = evidence.iloc[np.lexsort((evidence["start"].to_numpy(), transcript, fit))].reset_index(drop=True)
+    best = (
+        ordered[["code", "speaker"]].assign(place=np.arange(len(ordered)))
+        .groupby(["code", "speaker"], sort=False)["place"].min().reset_index()
+    )
+    return ordered, best
 
 
 def _quotes(rows: pd.DataFrame, raising: list[str], limit: int) -> list[dict[str, str]]:
     """Quotes from those who raised the theme: one per speaker, across disciplines, of quotable length.
 
-    ``rows`` come in :func:`_quotable`'s order; each speaker's first row there is theirs.
+    ``rows`` come in quoting order (see :func:`_best_per_speaker`); each speaker's first row there is theirs.
     """
     records = list(zip(*(rows[c].tolist() for c in ("text", "speaker", "discipline", "group", "turn"))))
     raised = set(raising)
@@ -167,8 +179,7 @@ def themes(study: Study, rule: Rule | None = None, quotes: int = 3) -> pd.DataFr
     by_code: dict[int, dict[str, tuple[int, int]]] = {}  # code -> discipline -> (groups, participants)
     for code_id, value, groups, said in zip(*(table[c].tolist() for c in ("code_id", "value", "groups", "participants"))):
         by_code.setdefault(code_id, {})[value] = (int(groups), int(said))
-    evidence = _quotable(segments(study))
-    codes_of = evidence.groupby("code", sort=False).indices  # code path -> positions of its segments
+    evidence, best = _best_per_speaker(segments(study))
     rows = []
     for code in code_table.itertuples():
         if code.code_id not in totals.index:
@@ -187,8 +198,8 @@ def themes(study: Study, rule: Rule | None = None, quotes: int = 3) -> pd.DataFr
         p_value, test = difference_test(pd.Series({d: v["participants"] for d, v in per.items()}), sizes)
         label = f"{code.code} ({', '.join(plural(d) for d in raising)})" if raising else f"{code.code} (no discipline by the rule)"
         prefix = code.path + "/"
-        positions = [at for path, at in codes_of.items() if path == code.path or path.startswith(prefix)]
-        mine = evidence.iloc[np.sort(np.concatenate(positions))] if positions else evidence.iloc[:0]
+        subtree = best[(best["code"] == code.path) | best["code"].str.startswith(prefix)]
+        mine = evidence.iloc[np.sort(subtree.groupby("speaker", sort=False)["place"].min().to_numpy())]
         rows.append(
             {
                 "code": code.path,
