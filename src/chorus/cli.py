@@ -970,26 +970,51 @@ def users_role(name: str, role: str) -> None:
 @app.command()
 def serve(
     studies: Annotated[Optional[list[Path]], typer.Argument(help="Study folders to serve together (default: this study).")] = None,
+    home: Annotated[
+        Optional[Path], typer.Option(help="A folder of studies, created in the browser: the first run prints a one-time setup link.")
+    ] = None,
+    db: Annotated[
+        Optional[str], typer.Option(help="With --home: the server's PostgreSQL (postgresql://user@host/db) for studies created there.")
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     secure_cookies: Annotated[bool, typer.Option(help="Mark session cookies Secure (behind an HTTPS proxy).")] = False,
     workers: Annotated[int, typer.Option(min=1, help="Server processes answering requests (a team on a machine with more cores).")] = 1,
 ) -> None:
-    """Start the web app on this study, or on several with a page listing them (each keeps its own accounts)."""
+    """Start the web app on this study, on several with a page listing them, or on a home of studies made in the browser."""
     import json
     import os
 
     import uvicorn
 
-    from chorus.web.app import SERVE_SETTINGS, create_server
+    from chorus.web.app import SERVE_SETTINGS, create_home_server, create_server
+    from chorus.web.home import SETUP_MINUTES, Home
 
+    processes = f", {workers} worker processes" if workers > 1 else ""
+    options = {"host": host, "port": port, "log_level": "warning", "access_log": False}
+    if home is not None:
+        if studies:
+            raise ChorusError("give either study folders or --home, not both")
+        the_home = Home(home, db)
+        console.print(f"Chorus on http://{host}:{port} (studies in {the_home.folder}{processes}); stop with Ctrl-C")
+        if not the_home.has_owner():
+            link = f"http://{host}:{port}/setup?token={the_home.setup_token()}"
+            console.print(f"First run: open this link to create the server's owner (once, within {SETUP_MINUTES} minutes):")
+            console.print(link, soft_wrap=True, markup=False, highlight=False)
+        if workers == 1:
+            uvicorn.run(create_home_server(the_home, secure_cookies=secure_cookies), **options)
+            return
+        os.environ[SERVE_SETTINGS] = json.dumps({"home": str(the_home.folder), "db": db, "secure_cookies": secure_cookies})
+        the_home.close()
+        uvicorn.run("chorus.web.app:server_from_environment", factory=True, workers=workers, **options)
+        return
+    if db is not None:
+        raise ChorusError("--db names the server's database for studies created under --home; a study's own store is in its folder")
     opened = [chorus.open(folder) for folder in studies] if studies else [_open()]
     for study in opened:
         if web_users.users(study).empty:
             raise ChorusError(f"no accounts yet in {study.folder}; create one first: chorus users add NAME --role owner")
-    processes = f", {workers} worker processes" if workers > 1 else ""
     console.print(f"Chorus on http://{host}:{port} ({', '.join(s.name for s in opened)}{processes}); stop with Ctrl-C")
-    options = {"host": host, "port": port, "log_level": "warning", "access_log": False}
     if workers == 1:
         uvicorn.run(create_server(opened, secure_cookies=secure_cookies), **options)
         return

@@ -106,6 +106,7 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.assist.llm.configure": lambda s, _: _assist("llm").configure(s, "http://127.0.0.1:8081/v1", "other-model"),
     "chorus.assist.llm.forget": lambda s, _: _assist("llm").forget(s),
     "chorus.web.users.add_user": lambda s, _: _web().add_user(s, "cora", "a long enough password", "coder"),
+    "chorus.web.users.add_account": lambda s, _: _web().add_account(s, "cora", _web().hash_password("a long enough password"), "coder"),
     "chorus.web.users.set_role": lambda s, _: (_web().add_user(s, "cora", "a long enough password", "coder"), _web().set_role(s, "cora", "owner")),
     "chorus.coding.autocode.autocode": lambda s, _: autocode(s, "Funding", "robot", pattern="fund", scope="sentence"),
     "chorus.coding.codes.add": lambda s, _: codes.add(s, "Hope", definition="Talk of hope"),

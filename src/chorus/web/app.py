@@ -23,15 +23,19 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
+from starlette.routing import Mount, Router
+from starlette.types import Receive, Scope, Send
 
 from chorus.errors import ChorusError
 from chorus.study import store
 from chorus.study.store import Study
+from chorus.web.home import Home
 from chorus.web.pages import templates
 from chorus.web.routes import accounts, analysis, coding, exchange, studies, transcripts
+from chorus.web.routes import home as home_pages
 from chorus.web.security import UPLOAD_LIMITS, BodyLimit, Needs, Sessions
 
-__all__ = ["ROUTE_ROLES", "SERVE_SETTINGS", "UPLOAD_LIMITS", "create_app", "create_server", "server_from_environment"]
+__all__ = ["ROUTE_ROLES", "SERVE_SETTINGS", "UPLOAD_LIMITS", "create_app", "create_home_server", "create_server", "server_from_environment"]
 
 #: The environment variable that tells each worker process of ``chorus serve --workers N`` what to serve.
 SERVE_SETTINGS = "CHORUS_SERVE"
@@ -56,7 +60,7 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "") -> Fa
     """The web app over ``study``, served at ``root`` (``/studies/pc-study`` beside other studies; empty alone)."""
     app = FastAPI(title=f"Chorus: {study.name}", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.study, app.state.root = study, root
-    app.state.sessions = Sessions(study, root, secure_cookies)
+    app.state.sessions = Sessions(study.folder, root, secure_cookies)
     app.state.pages = templates(root)
     app.add_middleware(BodyLimit)
     for router in ROUTERS:  # their routes side by side in the app's own table (no prefixes or router-wide dependencies to merge)
@@ -114,12 +118,59 @@ def create_server(studies: Sequence[Study], secure_cookies: bool = False) -> Fas
     return server
 
 
+class _StudyApps:
+    """The apps of a home's studies under ``/studies/<folder>/``, each made on its first request.
+
+    Made on demand, so a study created in the browser is served by every worker
+    process of ``chorus serve --workers N``, not only by the one that created it.
+    """
+
+    def __init__(self, home: Home, secure_cookies: bool):
+        self.home, self.secure_cookies = home, secure_cookies
+        self.router = Router()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path, root = scope["path"], scope.get("root_path", "")
+            slug = (path[len(root) :] if path.startswith(root) else path).lstrip("/").split("/", 1)[0]
+            if slug and not any(isinstance(r, Mount) and r.path == f"/{slug}" for r in self.router.routes):
+                try:
+                    study = self.home.study(slug)
+                except ChorusError:
+                    response = JSONResponse({"error": f"there is no study {slug!r} on this server"}, status_code=404)
+                    await response(scope, receive, send)
+                    return
+                self.router.routes.append(Mount(f"/{slug}", create_app(study, self.secure_cookies, root=f"/studies/{slug}")))
+        await self.router(scope, receive, send)
+
+
+def create_home_server(home: Home, secure_cookies: bool = False) -> FastAPI:
+    """The server for a home (``chorus serve --home DIR``): setup, the studies, creating one; each study under ``/studies/<folder>/``."""
+    server = FastAPI(title="Chorus", docs_url=None, redoc_url=None, openapi_url=None)
+    server.state.home, server.state.root = home, ""
+    server.state.pages = templates("")
+    server.state.sessions = Sessions(home.folder, "", secure_cookies, cookie="chorus_home")
+    server.add_middleware(BodyLimit)
+    server.router.routes.extend(home_pages.router.routes)
+    server.mount("/studies", _StudyApps(home, secure_cookies))
+
+    @server.exception_handler(HTTPException)
+    async def refused(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 401 and request.method == "GET":
+            return RedirectResponse("/login", status_code=303)
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+
+    return server
+
+
 def server_from_environment() -> FastAPI:
-    """The server for the study folders :data:`SERVE_SETTINGS` names (JSON: ``studies``, ``secure_cookies``).
+    """The server :data:`SERVE_SETTINGS` describes (JSON: ``studies`` or ``home`` and ``db``, ``secure_cookies``).
 
     Each worker process of ``chorus serve --workers N`` builds its own app this way
     and opens its own connections to the same stores; sessions and CSRF tokens are
-    signed with each study's key on disk, so any worker can answer any request.
+    signed with keys kept on disk, so any worker can answer any request.
     """
     settings = json.loads(os.environ[SERVE_SETTINGS])
+    if settings.get("home"):
+        return create_home_server(Home(settings["home"], settings.get("db")), secure_cookies=settings["secure_cookies"])
     return create_server([store.open(Path(folder)) for folder in settings["studies"]], secure_cookies=settings["secure_cookies"])

@@ -40,7 +40,7 @@ CoderRole = Annotated[Viewer, Depends(Needs("coder"))]
 OwnerRole = Annotated[Viewer, Depends(Needs("owner"))]
 
 
-def render(request: Request, template: str, viewer: Viewer | None, **context: Any) -> Response:
+def render(request: Request, template: str, viewer: Viewer | None, status: int = 200, **context: Any) -> Response:
     """The page ``template`` with the study's name and the viewer, for the nav bar, added to ``context``."""
     state = request.app.state
-    return state.pages.TemplateResponse(request, template, {"study": state.study.name, "viewer": viewer, **context})
+    return state.pages.TemplateResponse(request, template, {"study": state.study.name, "viewer": viewer, **context}, status_code=status)

@@ -9,6 +9,7 @@ use what (and a test walks it).
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException, Request, Response
@@ -16,7 +17,6 @@ from fastapi.responses import JSONResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from chorus.study.models import User
-from chorus.study.store import Study
 from chorus.web.users import rank
 
 COOKIE = "chorus_session"
@@ -27,9 +27,9 @@ MAX_BODY = 1 * 1024 * 1024
 UPLOAD_LIMITS = {"/api/transcripts": 20 * 1024 * 1024, "/api/import": 512 * 1024 * 1024}
 
 
-def study_secret(study: Study) -> str:
-    """The key that signs the study's session cookies, made once and kept beside its store (mode 600)."""
-    path = study.folder / SECRET_FILE
+def folder_secret(folder: Path) -> str:
+    """The key that signs the session cookies of a study (or a server's home), made once and kept in its folder (mode 600)."""
+    path = folder / SECRET_FILE
     if not path.exists():
         path.touch(mode=0o600)
         path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
@@ -37,15 +37,19 @@ def study_secret(study: Study) -> str:
 
 
 class Sessions:
-    """Signed session cookies (HttpOnly, SameSite=Strict, Secure behind HTTPS) holding a user id and a CSRF token."""
+    """Signed session cookies (HttpOnly, SameSite=Strict, Secure behind HTTPS) holding a user id and a CSRF token.
 
-    def __init__(self, study: Study, root: str, secure: bool):
-        self.signer = URLSafeTimedSerializer(study_secret(study), salt="chorus-session")
-        self.path, self.secure = root or "/", secure
+    A study's cookie is scoped to the path it is served at; a server home's has a
+    name of its own, since its path (``/``) covers every study's.
+    """
+
+    def __init__(self, folder: Path, root: str, secure: bool, cookie: str = COOKIE):
+        self.signer = URLSafeTimedSerializer(folder_secret(folder), salt="chorus-session")
+        self.path, self.secure, self.cookie = root or "/", secure, cookie
 
     def read(self, request: Request) -> dict[str, Any]:
         """The session the request carries, or an empty one when it has none or a forged or stale one."""
-        raw = request.cookies.get(COOKIE)
+        raw = request.cookies.get(self.cookie)
         if not raw:
             return {}
         try:
@@ -56,12 +60,12 @@ class Sessions:
     def write(self, response: Response, data: dict[str, Any]) -> None:
         """Set the session on the response."""
         response.set_cookie(
-            COOKIE, self.signer.dumps(data), max_age=SESSION_SECONDS, path=self.path, httponly=True, samesite="strict", secure=self.secure
+            self.cookie, self.signer.dumps(data), max_age=SESSION_SECONDS, path=self.path, httponly=True, samesite="strict", secure=self.secure
         )
 
     def end(self, response: Response) -> None:
         """Remove the session cookie."""
-        response.delete_cookie(COOKIE, path=self.path)
+        response.delete_cookie(self.cookie, path=self.path)
 
 
 class Viewer:

@@ -4,7 +4,7 @@ Roles: ``viewer`` reads everything; ``coder`` also codes, uncodes and writes
 memos (their codings are under the coder of their own name, so agreement can be
 computed); ``owner`` also edits the codebook and manages the study. There is no
 default account and no default password: accounts are made with
-``chorus users add NAME --role ROLE``.
+``chorus users add NAME --role ROLE``, or by a study's owners in the browser.
 """
 
 from __future__ import annotations
@@ -39,18 +39,45 @@ def rank(role: str) -> int:
     return ROLES.index(role)
 
 
-def add_user(study: Study, name: str, password: str, role: str) -> None:
-    """Create an account; the password is kept only as an argon2id hash."""
-    if role not in ROLES:
-        raise ChorusError(f"role {role!r} is not one of {', '.join(ROLES)}")
+def check_account(name: str, password: str) -> None:
+    """Refuse a name or password an account cannot have, saying what it needs."""
     if not name.strip() or len(name) > 100:
         raise ChorusError("a user name is 1 to 100 characters")
     if len(password) < MIN_PASSWORD:
         raise ChorusError(f"passwords are at least {MIN_PASSWORD} characters")
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash kept instead of a password."""
+    return _hasher()[0].hash(password)
+
+
+def password_matches(password_hash: str | None, password: str) -> bool:
+    """Whether ``password`` is the one hashed (None: no such account; it takes as long either way)."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    hasher, dummy = _hasher()
+    try:
+        hasher.verify(password_hash or dummy, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return password_hash is not None
+
+
+def add_user(study: Study, name: str, password: str, role: str) -> None:
+    """Create an account; the password is kept only as an argon2id hash."""
+    check_account(name, password)
+    add_account(study, name, hash_password(password), role)
+
+
+def add_account(study: Study, name: str, password_hash: str, role: str) -> None:
+    """Create an account from a password hash already made (a server owner becoming a new study's owner)."""
+    if role not in ROLES:
+        raise ChorusError(f"role {role!r} is not one of {', '.join(ROLES)}")
     with study.transaction() as session:
         if session.scalar(select(User).where(User.name == name)) is not None:
             raise ChorusError(f"there is already a user called {name!r}")
-        session.add(User(name=name, password_hash=_hasher()[0].hash(password), role=role))
+        session.add(User(name=name, password_hash=password_hash, role=role))
 
 
 def set_role(study: Study, name: str, role: str) -> None:
@@ -76,11 +103,6 @@ def verify(study: Study, name: str, password: str) -> tuple[int, str, str] | Non
     with study.reading() as session:
         user = session.scalar(select(User).where(User.name == name))
         found = (user.id, user.name, user.role, user.password_hash) if user else None
-    from argon2.exceptions import InvalidHashError, VerificationError
-
-    hasher, dummy = _hasher()
-    try:
-        hasher.verify(found[3] if found else dummy, password)
-    except (VerificationError, InvalidHashError):
+    if not password_matches(found[3] if found else None, password):
         return None
     return found[:3] if found else None

@@ -1,4 +1,4 @@
-"""Signing in and out."""
+"""Signing in and out, and the study's people: who may read, code or own it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import secrets
 from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from chorus.web.pages import StudyOf, ViewerRole, render
-from chorus.web.users import verify
+from chorus.errors import ChorusError
+from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, render
+from chorus.web.users import ROLES, add_user, users, verify
 
 router = APIRouter()
 
@@ -43,3 +44,23 @@ def logout(request: Request, _: ViewerRole) -> Response:
     response = RedirectResponse(f"{request.app.state.root}/login", status_code=303)
     request.app.state.sessions.end(response)
     return response
+
+
+@router.get("/people", response_class=HTMLResponse)
+def people_page(request: Request, study: StudyOf, viewer: OwnerRole, added: str = "") -> Response:
+    """The study's accounts and their roles, and the form that adds one (owners)."""
+    return render(request, "accounts/people.html", viewer, people=users(study).to_dict("records"), roles=ROLES, added=added)
+
+
+@router.post("/people")
+def add_person(
+    request: Request, study: StudyOf, viewer: OwnerRole, name: str = Form(max_length=100), role: str = Form(max_length=20),
+    password: str = Form(max_length=1000),
+) -> Response:
+    """Give a person an account in the study with a role and a first password, as ``chorus users add`` does."""
+    try:
+        add_user(study, name.strip(), password, role)
+    except ChorusError as exc:
+        return render(request, "accounts/people.html", viewer, status=400, people=users(study).to_dict("records"), roles=ROLES,
+                      error=str(exc), name=name, role=role)
+    return RedirectResponse(f"{request.app.state.root}/people?added={name.strip()}", status_code=303)

@@ -1,0 +1,132 @@
+"""A server's home page: first-run setup, the server owners' sign-in, the list of studies, creating one.
+
+Served at the root of ``chorus serve --home DIR``; each study's own pages are
+under ``/studies/<folder>/`` with their own accounts (see :mod:`chorus.web.home`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from chorus.errors import ChorusError
+from chorus.web.home import Home
+
+router = APIRouter()
+
+
+class ServerOwner:
+    """The signed-in owner of the server: id, name and the session's CSRF token."""
+
+    def __init__(self, owner_id: int, name: str, csrf: str):
+        self.id, self.name, self.csrf = owner_id, name, csrf
+        self.role = "server owner"
+
+
+def server_owner(request: Request) -> ServerOwner:
+    """A route's dependency: the server owner signed in, with the CSRF token on a change."""
+    state = request.app.state
+    data = state.sessions.read(request)
+    name = state.home.owner(data["uid"]) if "uid" in data else None
+    if name is None:
+        raise HTTPException(401, "sign in first")
+    if request.method not in ("GET", "HEAD"):
+        sent = request.headers.get("x-csrf-token") or request.query_params.get("csrf") or ""
+        if not secrets.compare_digest(sent, data.get("csrf", "")):
+            raise HTTPException(403, "missing or wrong CSRF token; reload the page")
+    return ServerOwner(data["uid"], name, data.get("csrf", ""))
+
+
+OwnerOfServer = Annotated[ServerOwner, Depends(server_owner)]
+
+
+def _home(request: Request) -> Home:
+    return request.app.state.home
+
+
+def _page(request: Request, template: str, viewer: ServerOwner | None, status: int = 200, **context: object) -> Response:
+    return request.app.state.pages.TemplateResponse(
+        request, f"home/{template}", {"study": "Chorus", "viewer": viewer, "home_nav": True, **context}, status_code=status
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+def home_page(request: Request) -> Response:
+    """Every study on the server; for a signed-in owner, the form that creates one."""
+    home = _home(request)
+    data = request.app.state.sessions.read(request)
+    name = home.owner(data["uid"]) if "uid" in data else None
+    viewer = ServerOwner(data["uid"], name, data.get("csrf", "")) if name else None
+    return _page(request, "home.html", viewer, studies=home.studies(), set_up=home.has_owner(), storage="PostgreSQL" if home.db else "SQLite")
+
+
+@router.post("/studies")
+def create_study(request: Request, owner: OwnerOfServer, folder: str = Form(max_length=100), title: str = Form(max_length=400)) -> Response:
+    """Create a study; its creator is its first owner, with the same name and password."""
+    home = _home(request)
+    try:
+        home.create_study(folder.strip(), title, owner.name)
+    except ChorusError as exc:
+        return _page(request, "home.html", owner, status=400, studies=home.studies(), set_up=True, error=str(exc), folder=folder, title=title,
+                     storage="PostgreSQL" if home.db else "SQLite")
+    return RedirectResponse(f"/studies/{folder.strip()}/", status_code=303)
+
+
+@router.get("/setup", response_class=HTMLResponse)
+def setup_page(request: Request, token: str = "") -> Response:
+    """The first owner's form, for whoever holds the setup link."""
+    good = _home(request).token_is_good(token)
+    return _page(request, "setup.html", None, status=200 if good else 410, token=token, good=good)
+
+
+@router.post("/setup")
+def set_up(
+    request: Request, token: str = Form(max_length=200), name: str = Form(max_length=100),
+    password: str = Form(max_length=1000), again: str = Form(max_length=1000),
+) -> Response:
+    """Create the first owner with the setup token, and sign them in."""
+    home = _home(request)
+    try:
+        if password != again:
+            raise ChorusError("the two passwords differ")
+        home.redeem(token, name.strip(), password)
+    except ChorusError as exc:
+        good = home.token_is_good(token)
+        return _page(request, "setup.html", None, status=400 if good else 410, token=token, good=good, error=str(exc), name=name)
+    found = home.verify(name.strip(), password)
+    response = RedirectResponse("/", status_code=303)
+    request.app.state.sessions.write(response, {"uid": found[0], "csrf": secrets.token_urlsafe(24)})
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, failed: bool = False) -> Response:
+    sessions = request.app.state.sessions
+    csrf = sessions.read(request).get("csrf") or secrets.token_urlsafe(24)
+    response = _page(request, "login.html", None, csrf=csrf, failed=failed)
+    sessions.write(response, {"csrf": csrf})
+    return response
+
+
+@router.post("/login")
+def login(request: Request, name: str = Form(max_length=100), password: str = Form(max_length=1000), csrf: str = Form("")) -> Response:
+    sessions = request.app.state.sessions
+    expected = sessions.read(request).get("csrf", "")
+    if not expected or not secrets.compare_digest(csrf, expected):
+        raise HTTPException(403, "missing or wrong CSRF token; reload the page")
+    found = _home(request).verify(name, password)
+    if found is None:
+        return RedirectResponse("/login?failed=true", status_code=303)
+    response = RedirectResponse("/", status_code=303)
+    sessions.write(response, {"uid": found[0], "csrf": secrets.token_urlsafe(24)})
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, _: OwnerOfServer) -> Response:
+    response = RedirectResponse("/", status_code=303)
+    request.app.state.sessions.end(response)
+    return response
