@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from chorus.errors import InputError
-from chorus.ingest import import_groups, import_roster
+from chorus.ingest import RosterProblems, import_groups, import_roster, import_roster_and_groups, roster_problems
 from chorus.study.models import Group, Participant, SpeakerAlias
 from tests.helpers import DEMO, unchanged
 
@@ -88,3 +88,37 @@ def test_a_bad_group_date_is_refused(study, tmp_path: Path):
     path = write(tmp_path / "g.csv", "group,date\nFG01,12/03/2024\n")
     with unchanged(study), pytest.raises(InputError, match="g.csv, line 2: date '12/03/2024' is not YYYY-MM-DD"):
         import_groups(study, path)
+
+
+BAD_ROSTER = (
+    "id,pseudonym,discipline,group\n"
+    "P01,Adaeze,physician,FG01\n"
+    "P02,Bernard,,FG01\n"  # line 3: no discipline
+    "P01,Camila,nurse,FG01\n"  # line 4: id P01 again
+    "P04,Dmitri,nurse,FG09\n"  # line 5: FG09 has no row in the groups table
+)
+
+
+def test_every_problem_is_listed_by_row_and_column_and_nothing_is_stored(study, tmp_path: Path):
+    roster, groups = write(tmp_path / "roster.csv", BAD_ROSTER), write(tmp_path / "groups.csv", "group,date\nFG01,2024-02-06\nFG02,6 Feb\n")
+    found = [(p.file, p.place, p.column) for p in roster_problems(study, roster, groups)]
+    assert found == [
+        ("roster.csv", "line 3", "discipline"), ("roster.csv", "line 4", "id"), ("groups.csv", "line 3", "date"), ("roster.csv", "line 5", "group"),
+    ]
+    with unchanged(study), pytest.raises(RosterProblems, match="4 problem") as refused:
+        import_roster_and_groups(study, roster, groups)
+    assert str(refused.value.problems[1]) == "roster.csv, line 4, column id: duplicate id 'P01' (first on line 2)"
+
+
+def test_a_table_that_cannot_be_read_is_one_problem_naming_the_file(study, tmp_path: Path):
+    broken = tmp_path / "roster.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not really a workbook")
+    [problem] = roster_problems(study, broken)
+    assert problem.file == "roster.xlsx" and "not a readable .xlsx workbook" in problem.message
+
+
+def test_a_clean_roster_and_groups_are_stored_together(study):
+    summary = import_roster_and_groups(study, DEMO / "roster.csv", DEMO / "groups.csv")
+    assert summary.added == 39 and roster_problems(study, DEMO / "roster.csv", DEMO / "groups.csv") == []
+    with study.reading() as session:
+        assert session.scalar(select(Group).where(Group.name == "FG01")).date == date(2024, 2, 6)

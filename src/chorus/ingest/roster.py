@@ -47,17 +47,112 @@ def _split(value: Any) -> list[str]:
     return [part.strip() for part in _text(value).split(";") if part.strip()]
 
 
-def _check_unique(rows: list[Row], column: str, path: Path) -> None:
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a roster or groups table: the file, the row and column it is in, and what."""
+
+    file: str
+    place: str  # "line 3", "row 3"; empty for the file as a whole
+    column: str  # empty for the row as a whole
+    message: str
+
+    def __str__(self) -> str:
+        where = ", ".join(part for part in (self.file, self.place, f"column {self.column}" if self.column else "") if part)
+        return f"{where}: {self.message}"
+
+
+class RosterProblems(InputError):
+    """Everything wrong in the tables of an import that stored nothing, each problem in :attr:`problems`."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        shown = "; ".join(str(p) for p in problems[:5])
+        more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        super().__init__(f"{len(problems)} problem(s), nothing stored: {shown}{more}")
+
+
+def _read(path: Path, rename: dict[str, str] | None, problems: list[Problem]) -> list[Row]:
+    """The table's rows, or none and a problem when the file cannot be read (encoding, format, empty)."""
+    try:
+        return read_table(path, rename)
+    except InputError as exc:
+        problems.append(Problem(path.name, exc.place or "", "", exc.reason))
+        return []
+
+
+def _duplicates(rows: list[Row], column: str, path: Path) -> list[Problem]:
     first: dict[str, str] = {}
+    found = []
     for row in rows:
         value = _text(row.values.get(column, ""))
         if not value:
             continue
         if value in first:
-            raise InputError(
-                f"duplicate {column} {value!r} (first on {first[value]})", path=path, place=row.place
-            )
-        first[value] = row.place
+            found.append(Problem(path.name, row.place, column, f"duplicate {column} {value!r} (first on {first[value]})"))
+        else:
+            first[value] = row.place
+    return found
+
+
+def _roster_problems(session: Session, rows: list[Row], path: Path) -> list[Problem]:
+    found = []
+    for row in rows:
+        for required in ("id", "pseudonym"):
+            if required not in row.values:
+                found.append(Problem(path.name, row.place, required, f"no {required} given"))
+        role = _text(row.values.get("role", "participant")).lower()
+        if role not in ROLES:
+            found.append(Problem(path.name, row.place, "role", f"role {role!r} is neither 'participant' nor 'facilitator'"))
+        if role == "participant" and "discipline" not in row.values:
+            found.append(Problem(path.name, row.place, "discipline", "a participant needs a discipline"))
+        if "id" in row.values and "pseudonym" in row.values:
+            key, pseudonym = _text(row.values["id"]), _text(row.values["pseudonym"])
+            holder = session.scalar(select(Participant.key).where(Participant.pseudonym == pseudonym))
+            if holder is not None and holder != key:
+                found.append(Problem(path.name, row.place, "pseudonym", f"pseudonym {pseudonym!r} already belongs to participant {holder!r}"))
+    return found + _duplicates(rows, "id", path) + _duplicates(rows, "pseudonym", path)
+
+
+def _group_problems(rows: list[Row], path: Path) -> list[Problem]:
+    found = []
+    for row in rows:
+        if "group" not in row.values:
+            found.append(Problem(path.name, row.place, "group", "no group name given"))
+        if "date" in row.values:
+            try:
+                _parse_date(row.values["date"], path, row.place)
+            except InputError as exc:
+                found.append(Problem(path.name, row.place, "date", exc.reason))
+    return found + _duplicates(rows, "group", path)
+
+
+def roster_problems(
+    study: Study, roster: str | Path, groups: str | Path | None = None, rename: dict[str, str] | None = None
+) -> list[Problem]:
+    """Every problem that would stop importing ``roster`` (and ``groups``), found without storing anything.
+
+    Besides each row's own problems: a file that cannot be read (format,
+    encoding), and, with a groups table, each roster group that neither the
+    table nor the study has.
+
+    >>> roster_problems(study, "participants.csv", "groups.csv")     # doctest: +SKIP
+    [Problem(file='participants.csv', place='line 4', column='discipline', message='a participant needs a discipline')]
+    """
+    roster = Path(roster)
+    problems: list[Problem] = []
+    people = _read(roster, rename, problems)
+    sessions = _read(Path(groups), rename, problems) if groups is not None else []
+    with study.reading() as session:
+        problems += _roster_problems(session, people, roster)
+        if groups is not None:
+            problems += _group_problems(sessions, Path(groups))
+            known = {_text(r.values["group"]) for r in sessions if "group" in r.values}
+            known |= set(session.scalars(select(Group.name)))
+            for row in people:
+                for name in _split(row.values.get("group", "")):
+                    if name not in known:
+                        problems.append(Problem(roster.name, row.place, "group", f"group {name!r} has no row in {Path(groups).name}"))
+    return problems
 
 
 def _group(session: Session, name: str) -> Group:
@@ -69,71 +164,98 @@ def _group(session: Session, name: str) -> Group:
     return group
 
 
+def _refuse(problems: list[Problem], path: Path) -> None:
+    """Stop an import at its first problem, named by file and place (the CLI's one-line error)."""
+    if problems:
+        first = problems[0]
+        raise InputError(first.message, path=path, place=first.place or None)
+
+
 def import_roster(
     study: Study, path: str | Path, rename: dict[str, str] | None = None
 ) -> ImportSummary:
     """Add or update the participants and facilitators listed in a CSV or XLSX roster.
 
     Nothing is stored unless every row is valid: duplicate ids or pseudonyms, a
-    missing discipline or an unknown role stop the import with the row named.
+    missing discipline or an unknown role stop the import with the row named
+    (:func:`roster_problems` lists them all).
 
     >>> import_roster(study, "participants.csv")                # doctest: +SKIP
     ImportSummary(added=32, updated=0, warnings=[])
     """
     path = Path(path)
     rows = read_table(path, rename)
-    for row in rows:
-        for required in ("id", "pseudonym"):
-            if required not in row.values:
-                raise InputError(f"no {required} given", path=path, place=row.place)
-        role = _text(row.values.get("role", "participant")).lower()
-        if role not in ROLES:
-            raise InputError(
-                f"role {role!r} is neither 'participant' nor 'facilitator'", path=path, place=row.place
-            )
-        if role == "participant" and "discipline" not in row.values:
-            raise InputError("a participant needs a discipline", path=path, place=row.place)
-    _check_unique(rows, "id", path)
-    _check_unique(rows, "pseudonym", path)
-
     summary = ImportSummary()
     with study.transaction() as session:
-        for row in rows:
-            values = row.values
-            key = _text(values["id"])
-            pseudonym = _text(values["pseudonym"])
-            person = session.scalar(select(Participant).where(Participant.key == key))
-            holder = session.scalar(select(Participant).where(Participant.pseudonym == pseudonym))
-            if holder is not None and holder.key != key:
-                raise InputError(
-                    f"pseudonym {pseudonym!r} already belongs to participant {holder.key!r}",
-                    path=path,
-                    place=row.place,
-                )
-            if person is None:
-                person = Participant(key=key)
-                session.add(person)
-                summary.added += 1
-            else:
-                summary.updated += 1
-            person.pseudonym = pseudonym
-            person.discipline = _text(values["discipline"]) if "discipline" in values else None
-            person.care_team = _text(values["care_team"]) if "care_team" in values else None
-            person.role = _text(values.get("role", "participant")).lower()
-            person.attributes = {
-                k: v.isoformat() if isinstance(v, (date, datetime)) else v
-                for k, v in values.items()
-                if k not in ROSTER_FIELDS
-            }
-            person.groups = [_group(session, name) for name in _split(values.get("group", ""))]
-            session.flush()
-            session.execute(delete(SpeakerAlias).where(SpeakerAlias.participant_id == person.id))
-            for alias in _split(values.get("aliases", "")):
-                session.add(SpeakerAlias(alias=alias, participant_id=person.id))
-            if not person.groups:
-                summary.warnings.append(f"{path.name}, {row.place}: {pseudonym} is in no group")
-        session.flush()
+        _refuse(_roster_problems(session, rows, path), path)
+        _store_roster(session, rows, path, summary)
     return summary
+
+
+def import_groups(
+    study: Study, path: str | Path, rename: dict[str, str] | None = None
+) -> ImportSummary:
+    """Add or update groups (sessions) from a table: ``group, date, recording`` and attributes.
+
+    Dates order the groups for saturation; other columns (site, duration, ...)
+    are kept as the group's attributes.
+    """
+    path = Path(path)
+    rows = read_table(path, rename)
+    _refuse(_group_problems(rows, path), path)
+    summary = ImportSummary()
+    with study.transaction() as session:
+        _store_groups(session, rows, path, summary)
+    return summary
+
+
+def import_roster_and_groups(
+    study: Study, roster: str | Path, groups: str | Path | None = None, rename: dict[str, str] | None = None
+) -> ImportSummary:
+    """Groups, then the roster, in one transaction; refused with every problem (:class:`RosterProblems`) if any.
+
+    What the web app's roster upload stores after its preview.
+    """
+    problems = roster_problems(study, roster, groups, rename)
+    if problems:
+        raise RosterProblems(problems)
+    summary = ImportSummary()
+    with study.transaction() as session:
+        if groups is not None:
+            _store_groups(session, read_table(Path(groups), rename), Path(groups), ImportSummary())
+        _store_roster(session, read_table(Path(roster), rename), Path(roster), summary)
+    return summary
+
+
+def _store_roster(session: Session, rows: list[Row], path: Path, summary: ImportSummary) -> None:
+    for row in rows:
+        values = row.values
+        key = _text(values["id"])
+        pseudonym = _text(values["pseudonym"])
+        person = session.scalar(select(Participant).where(Participant.key == key))
+        if person is None:
+            person = Participant(key=key)
+            session.add(person)
+            summary.added += 1
+        else:
+            summary.updated += 1
+        person.pseudonym = pseudonym
+        person.discipline = _text(values["discipline"]) if "discipline" in values else None
+        person.care_team = _text(values["care_team"]) if "care_team" in values else None
+        person.role = _text(values.get("role", "participant")).lower()
+        person.attributes = {
+            k: v.isoformat() if isinstance(v, (date, datetime)) else v
+            for k, v in values.items()
+            if k not in ROSTER_FIELDS
+        }
+        person.groups = [_group(session, name) for name in _split(values.get("group", ""))]
+        session.flush()
+        session.execute(delete(SpeakerAlias).where(SpeakerAlias.participant_id == person.id))
+        for alias in _split(values.get("aliases", "")):
+            session.add(SpeakerAlias(alias=alias, participant_id=person.id))
+        if not person.groups:
+            summary.warnings.append(f"{path.name}, {row.place}: {pseudonym} is in no group")
+    session.flush()
 
 
 def _parse_date(value: Any, path: Path, place: str) -> date:
@@ -147,32 +269,17 @@ def _parse_date(value: Any, path: Path, place: str) -> date:
         raise InputError(f"date {value!r} is not YYYY-MM-DD", path=path, place=place) from None
 
 
-def import_groups(
-    study: Study, path: str | Path, rename: dict[str, str] | None = None
-) -> ImportSummary:
-    """Add or update groups (sessions) from a table: ``group, date, recording`` and attributes.
-
-    Dates order the groups for saturation; other columns (site, duration, ...)
-    are kept as the group's attributes.
-    """
-    path = Path(path)
-    rows = read_table(path, rename)
-    _check_unique(rows, "group", path)
-    summary = ImportSummary()
-    with study.transaction() as session:
-        for row in rows:
-            if "group" not in row.values:
-                raise InputError("no group name given", path=path, place=row.place)
-            name = _text(row.values["group"])
-            existing = session.scalar(select(Group).where(Group.name == name))
-            group = _group(session, name)
-            summary.added += existing is None
-            summary.updated += existing is not None
-            if "date" in row.values:
-                group.date = _parse_date(row.values["date"], path, row.place)
-            if "recording" in row.values:
-                group.recording_path = _text(row.values["recording"])
-            group.attributes = {
-                k: _text(v) for k, v in row.values.items() if k not in GROUP_FIELDS
-            }
-    return summary
+def _store_groups(session: Session, rows: list[Row], path: Path, summary: ImportSummary) -> None:
+    for row in rows:
+        name = _text(row.values["group"])
+        existing = session.scalar(select(Group).where(Group.name == name))
+        group = _group(session, name)
+        summary.added += existing is None
+        summary.updated += existing is not None
+        if "date" in row.values:
+            group.date = _parse_date(row.values["date"], path, row.place)
+        if "recording" in row.values:
+            group.recording_path = _text(row.values["recording"])
+        group.attributes = {
+            k: _text(v) for k, v in row.values.items() if k not in GROUP_FIELDS
+        }
