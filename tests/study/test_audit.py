@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 import chorus
 from chorus.coding import add_memo, apply_code, autocode, codes, remove_code, remove_coding
-from chorus.ingest import import_codebook, import_groups, import_roster, import_transcripts
+from chorus.ingest import import_codebook, import_groups, import_roster, import_roster_and_groups, import_transcripts
 from chorus.ingest.transcripts import remove_transcript
 from chorus.interop import import_qdc, import_qdpx
 from chorus.study import audit
@@ -126,6 +126,9 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.ingest.roster.import_roster": lambda s, tmp: import_roster(
         s, _file(tmp, "roster.csv", "id,pseudonym,discipline,care_team,group\nP999,Nurse Zed,nurse,solid tumor,FG01\n")
     ),
+    "chorus.ingest.roster.import_roster_and_groups": lambda s, tmp: import_roster_and_groups(
+        s, _file(tmp, "roster.csv", "id,pseudonym,discipline,group\nP998,Nurse Yan,nurse,FG98\n"), _file(tmp, "g.csv", "group,date\nFG98,2024-05-02\n")
+    ),
     "chorus.ingest.transcripts.import_transcripts": lambda s, _: import_transcripts(s, [DEMO / "transcripts" / "FG03.txt"]),
     "chorus.ingest.transcripts.remove_transcript": lambda s, _: remove_transcript(s, "FG02"),
     "chorus.interop.load.import_qdc": lambda s, tmp: import_qdc(s, _file(tmp, "x.qdc", QDC)),
@@ -143,7 +146,7 @@ READS = {
     "chorus.assist.embeddings.embed", "chorus.assist.embeddings.segment_table", "chorus.assist.candidates.candidate_codes",
     "chorus.assist.candidates.uncoded", "chorus.assist.suggest.suggestion_summary", "chorus.assist.suggest.evaluate",
     "chorus.assist.llm.configured", "chorus.assist.llm.summaries", "chorus.assist.llm.label_candidates",
-    "chorus.web.users.users", "chorus.web.users.verify",
+    "chorus.web.users.users", "chorus.web.users.verify", "chorus.ingest.roster.roster_problems", "chorus.ingest.roster.roster_preview",
     "chorus.analysis.agreement.agreement", "chorus.analysis.agreement.disagreements",
     "chorus.analysis.agreement.segment_agreement", "chorus.analysis.agreement.unit_codings",
     "chorus.analysis.matrix.cooccurrence", "chorus.analysis.matrix.matrix", "chorus.analysis.matrix.sample",

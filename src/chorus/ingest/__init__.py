@@ -1,7 +1,7 @@
 """Getting a study's material in: roster, groups, codebook and transcripts from researchers' files."""
 
 from chorus.ingest.codebook import import_codebook
-from chorus.ingest.roster import ImportSummary, Problem, RosterProblems, import_groups, import_roster, import_roster_and_groups, roster_problems
+from chorus.ingest.roster import ImportSummary, Problem, RosterProblems, import_groups, import_roster, import_roster_and_groups, roster_preview, roster_problems
 from chorus.ingest.transcripts import import_transcripts, parse, remove_transcript
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "import_roster_and_groups",
     "Problem",
     "RosterProblems",
+    "roster_preview",
     "roster_problems",
     "import_transcripts",
     "parse",

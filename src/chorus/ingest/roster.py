@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -153,6 +154,29 @@ def roster_problems(
                     if name not in known:
                         problems.append(Problem(roster.name, row.place, "group", f"group {name!r} has no row in {Path(groups).name}"))
     return problems
+
+
+def roster_preview(
+    study: Study, roster: str | Path, groups: str | Path | None = None, rename: dict[str, str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What importing the tables would store: their rows, each marked ``new`` or ``updated`` (column ``change``).
+
+    For tables :func:`roster_problems` finds nothing wrong with; shown before anything is stored.
+    """
+    people = read_table(Path(roster), rename)
+    sessions = read_table(Path(groups), rename) if groups is not None else []
+    with study.reading() as session:
+        keys = set(session.scalars(select(Participant.key)))
+        names = set(session.scalars(select(Group.name)))
+
+    def table(rows: list[Row], key: str, known: set[str]) -> pd.DataFrame:
+        frame = pd.DataFrame([{k: _text(v) for k, v in r.values.items()} for r in rows]).fillna("")
+        if frame.empty:
+            return frame
+        change = ["updated" if _text(r.values.get(key, "")) in known else "new" for r in rows]
+        return frame.assign(change=change)[["change", *frame.columns]]
+
+    return table(people, "id", keys), table(sessions, "group", names)
 
 
 def _group(session: Session, name: str) -> Group:

@@ -31,7 +31,7 @@ from chorus.study import store
 from chorus.study.store import Study
 from chorus.web.home import Home
 from chorus.web.pages import templates
-from chorus.web.routes import accounts, analysis, coding, exchange, studies, transcripts
+from chorus.web.routes import accounts, analysis, coding, exchange, roster, studies, transcripts
 from chorus.web.routes import home as home_pages
 from chorus.web.security import UPLOAD_LIMITS, BodyLimit, Needs, Sessions
 
@@ -42,7 +42,7 @@ SERVE_SETTINGS = "CHORUS_SERVE"
 
 #: Who may use each route (path, method) -> lowest role, read from the routes' dependencies; routes not listed are public.
 ROUTE_ROLES: dict[tuple[str, str], str] = {}
-ROUTERS = (accounts.router, studies.router, transcripts.router, coding.router, analysis.router, exchange.router)
+ROUTERS = (accounts.router, studies.router, roster.router, transcripts.router, coding.router, analysis.router, exchange.router)
 
 
 def _role_of(dependant) -> str | None:  # noqa: ANN001 - FastAPI's Dependant

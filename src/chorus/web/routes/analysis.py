@@ -1,4 +1,4 @@
-"""Analysis pages: retrieved segments, the roster, themes by discipline, and the code x discipline matrix."""
+"""Analysis pages: retrieved segments, themes by discipline, and the code x discipline matrix."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
 from chorus import analysis
-from chorus.analysis.frames import participants
 from chorus.coding import codes as codebook
 from chorus.web.pages import StudyOf, ViewerRole, render
 
@@ -27,15 +26,6 @@ def segments_page(
         rows=found.to_dict("records"), total=analysis.count_segments(study, **filters),
         filters={k: v or "" for k, v in filters.items()}, codes=sorted(codebook.codebook(study)["path"]),
     )
-
-
-@router.get("/roster", response_class=HTMLResponse)
-def roster_page(request: Request, study: StudyOf, viewer: ViewerRole) -> Response:
-    with study.reading() as session:
-        people = participants(session, facilitators=True)
-    people = people.drop(columns=["participant_id"]).fillna("")
-    sample = analysis.sample(study)["groups"].astype(object).fillna("")
-    return render(request, "analysis/tables.html", viewer, title="Roster and groups", tables=[("Participants", people), ("Focus groups", sample)])
 
 
 @router.get("/themes", response_class=HTMLResponse)

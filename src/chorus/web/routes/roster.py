@@ -1,0 +1,102 @@
+"""The roster and the groups: the tables, and (owners) uploading them with a preview before anything is stored.
+
+An upload is checked first (:func:`chorus.ingest.roster_problems`): every problem
+is listed by file, row and column and nothing is stored; clean tables are shown
+as they would be stored, each row new or updated, and stored on confirmation,
+both in one transaction, as ``chorus roster import`` and ``chorus groups import`` do.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import time
+from pathlib import Path
+
+from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from chorus import analysis, ingest
+from chorus.analysis.frames import participants
+from chorus.errors import ChorusError
+from chorus.study.store import Study, acting_as
+from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, render
+from chorus.web.uploads import uploaded
+
+router = APIRouter()
+TABLES = (".csv", ".xlsx")
+#: Where checked uploads wait for their confirmation, inside the study folder; a day later they are gone.
+WAITING = ".uploads"
+_UPLOAD = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _waiting(study: Study, upload: str) -> Path:
+    if not _UPLOAD.match(upload):
+        raise HTTPException(400, "no such upload; upload the tables again")
+    folder = study.folder / WAITING / upload
+    if not folder.is_dir():
+        raise HTTPException(400, "this upload is no longer waiting (stored already, or over a day old); upload the tables again")
+    return folder
+
+
+def _tables(folder: Path) -> tuple[Path, Path | None]:
+    roster = next(folder.glob("roster/*"))
+    groups = next(folder.glob("groups/*"), None)
+    return roster, groups
+
+
+def _roster_tables(request: Request, study: Study, viewer, **context: object) -> Response:
+    with study.reading() as session:
+        people = participants(session, facilitators=True)
+    people = people.drop(columns=["participant_id"]).fillna("")
+    sample = analysis.sample(study)["groups"].astype(object).fillna("")
+    return render(request, "roster/roster.html", viewer, tables=[("Participants", people), ("Focus groups", sample)], **context)
+
+
+@router.get("/roster", response_class=HTMLResponse)
+def roster_page(request: Request, study: StudyOf, viewer: ViewerRole, stored: str = "") -> Response:
+    return _roster_tables(request, study, viewer, stored=stored)
+
+
+@router.post("/roster/check", response_class=HTMLResponse)
+def check_roster(request: Request, study: StudyOf, viewer: OwnerRole, roster: UploadFile, groups: UploadFile | None = None) -> Response:
+    """Check uploaded roster and groups tables; list every problem, or show what would be stored."""
+    waiting = study.folder / WAITING
+    for old in waiting.glob("*") if waiting.is_dir() else []:
+        if time.time() - old.stat().st_mtime > 86400:
+            shutil.rmtree(old, ignore_errors=True)
+    upload = secrets.token_hex(16)
+    folder = waiting / upload
+    try:
+        (folder / "roster").mkdir(parents=True)
+        roster_path = uploaded(roster, folder / "roster", TABLES)
+        groups_path = None
+        if groups is not None and groups.filename:
+            (folder / "groups").mkdir()
+            groups_path = uploaded(groups, folder / "groups", TABLES)
+        problems = ingest.roster_problems(study, roster_path, groups_path)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    if problems:
+        shutil.rmtree(folder, ignore_errors=True)
+        return render(request, "roster/check.html", viewer, status=400, problems=problems)
+    people, sessions = ingest.roster_preview(study, roster_path, groups_path)
+    return render(request, "roster/check.html", viewer, problems=[], people=people, groups=sessions, upload=upload,
+                  files=[p.name for p in (roster_path, groups_path) if p is not None])
+
+
+@router.post("/roster/store")
+def store_roster(request: Request, study: StudyOf, viewer: OwnerRole, upload: str = Form(max_length=40)) -> Response:
+    """Store a checked upload, all or nothing, under the signed-in owner's name in the audit trail."""
+    folder = _waiting(study, upload)
+    roster, groups = _tables(folder)
+    try:
+        with acting_as(viewer.name):
+            summary = ingest.import_roster_and_groups(study, roster, groups)
+    except ChorusError as exc:  # the store changed since the check (someone else's import)
+        raise HTTPException(400, str(exc).replace(str(folder) + "/", "")) from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return RedirectResponse(f"{request.app.state.root}/roster?stored={summary.added + summary.updated}", status_code=303)

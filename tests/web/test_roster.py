@@ -1,0 +1,67 @@
+"""Uploading the roster and groups in the browser: every problem listed and nothing stored, or a preview, then all at once."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from chorus.study import audit
+from chorus.study.models import Group, Participant
+from tests.helpers import DEMO, unchanged
+
+pytest.importorskip("fastapi", reason="the web app needs its extra: pip install 'chorus-qda[web]'")
+
+from chorus.web import users  # noqa: E402
+from tests.web.conftest import PASSWORD, signed_in  # noqa: E402
+
+BAD = b"id,pseudonym,discipline,group\nP01,Adaeze,physician,FG01\nP02,Bernard,,FG01\nP01,Camila,nurse,FG01\n"
+
+
+@pytest.fixture
+def fresh(study):
+    """A study with accounts and nothing else, as a new study made in the browser is."""
+    for name, role in [("olive", "owner"), ("cora", "coder")]:
+        users.add_user(study, name, PASSWORD, role)
+    return study
+
+
+def test_a_roster_with_two_bad_rows_lists_both_and_stores_nothing(fresh):
+    client, csrf = signed_in(fresh, "olive")
+    files = {"roster": ("roster.csv", BAD, "text/csv"), "groups": ("groups.csv", (DEMO / "groups.csv").read_bytes(), "text/csv")}
+    with unchanged(fresh):
+        checked = client.post(f"/roster/check?csrf={csrf}", files=files)
+    assert checked.status_code == 400
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", checked.text)
+    assert [r[:3] for r in rows] == [("roster.csv", "line 3", "discipline"), ("roster.csv", "line 4", "id")]
+    assert "nothing was stored" in checked.text
+    assert not list((fresh.folder / ".uploads").glob("*"))
+
+
+def test_clean_tables_are_previewed_then_stored_together_under_the_owner(fresh):
+    client, csrf = signed_in(fresh, "olive")
+    files = {"roster": ("roster.csv", (DEMO / "roster.csv").read_bytes(), "text/csv"),
+             "groups": ("groups.csv", (DEMO / "groups.csv").read_bytes(), "text/csv")}
+    with unchanged(fresh):
+        checked = client.post(f"/roster/check?csrf={csrf}", files=files)
+    assert checked.status_code == 200 and "39 people (39 new, 0 updated)" in checked.text and "Adaeze" in checked.text
+    upload = re.search(r'name="upload" value="([0-9a-f]+)"', checked.text).group(1)
+    stored = client.post(f"/roster/store?csrf={csrf}", data={"upload": upload})
+    assert stored.status_code == 303 and stored.headers["location"] == "/roster?stored=39"
+    with fresh.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Participant)) == 39
+        assert session.scalar(select(Group.date).where(Group.name == "FG01")).isoformat() == "2024-02-06"
+    assert set(audit.log(fresh, entity="participant").actor) == {"olive"}
+    assert "Adaeze" in client.get("/roster").text
+    again = client.post(f"/roster/store?csrf={csrf}", data={"upload": upload})
+    assert again.status_code == 400 and "no longer waiting" in again.json()["error"]
+    assert client.post(f"/roster/store?csrf={csrf}", data={"upload": "../../etc"}).status_code == 400
+
+
+def test_only_owners_upload_rosters(fresh):
+    coder, csrf = signed_in(fresh, "cora")
+    files = {"roster": ("roster.csv", (DEMO / "roster.csv").read_bytes(), "text/csv")}
+    with unchanged(fresh):
+        assert coder.post(f"/roster/check?csrf={csrf}", files=files).status_code == 403
+    assert "Upload the roster" not in coder.get("/roster").text
