@@ -999,7 +999,7 @@ def serve(
         console.print(f"Chorus on http://{host}:{port} (studies in {the_home.folder}{processes}); stop with Ctrl-C")
         if not the_home.has_owner():
             link = f"http://{host}:{port}/setup?token={the_home.setup_token()}"
-            console.print(f"First run: open this link to create the server's owner (once, within {SETUP_MINUTES} minutes):")
+            console.print(f"First run: open this link once, within {SETUP_MINUTES} minutes, to create the owner:")
             console.print(link, soft_wrap=True, markup=False, highlight=False)
         if workers == 1:
             uvicorn.run(create_home_server(the_home, secure_cookies=secure_cookies), **options)
