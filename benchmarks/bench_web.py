@@ -1,18 +1,23 @@
-"""Benchmark: 50 coders applying and removing codings at once for 30 s against the web app (loopback only).
+"""Benchmark: 50 coders coding and uncoding spans at once for 30 s, Chorus beside Taguette 1.5.2 (loopback only).
 
 Each coder signs in with their own account and, in a loop, codes a span of one
 of their own turns and removes it again: at a person's pace (a pause of about
 a second, drawn at random, before each action) and then as fast as the server
-answers, to show where it saturates. The
-app runs in uvicorn on 127.0.0.1 over a study on SQLite and, when
-``CHORUS_TEST_POSTGRES`` names a server, on PostgreSQL. Reported: requests,
-p50/p95/p99 latency, errors; then the store is checked against what the
-coders were told: every coding reported made and not removed is there, nothing
-else is (no lost or duplicated codings). Baseline in the same run: the same
-library calls made directly, one at a time, without HTTP. Target (issue 7):
-p95 under 100 ms with zero lost or duplicated codings.
+answers, to show where it saturates. Two sets of transcripts: the demo study's
+eight (about 40 turns each) and one 900-turn transcript (a 90-minute group),
+where every coder codes in the same long transcript.
 
-    make bench            # or: python benchmarks/bench_web.py [--coders 50 --seconds 30]
+Chorus runs in uvicorn (``chorus serve``, 1 and 2 processes) over a study on
+SQLite and, when ``CHORUS_TEST_POSTGRES`` names a server, on PostgreSQL.
+Taguette 1.5.2, the open-source web QDA tool, runs as its own multi-user server
+from its own venv (``benchmarks/peers``) on SQLite, with the same transcripts
+as documents, the same code as a tag, the same 50 accounts and the same spans
+(tag a span, untag it), in the same run. Reported for each: requests, p50/p95/
+p99 latency, errors, and Chorus's ratio to Taguette; then each store is checked
+against what the coders were told (nothing lost or duplicated). Baseline for
+Chorus: the same library calls made directly, one at a time, without HTTP.
+
+    make bench            # or: python benchmarks/bench_web.py [--coders 50 --seconds 30 --workers 1 2]
 """
 
 from __future__ import annotations
@@ -24,118 +29,218 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import chorus  # noqa: E402
 from chorus.coding import apply_code, remove_coding  # noqa: E402
 from chorus.study.models import Coding, Transcript, Turn  # noqa: E402
 from chorus.web import users  # noqa: E402
-from served import served  # noqa: E402
-from tests.helpers import load_demo  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from benchmarks.peers import PeerMissing  # noqa: E402
+from benchmarks.peers.taguette_server import Served, sign_in, taguette_served  # noqa: E402
+from benchmarks.served import served  # noqa: E402
+from tests.helpers import load_demo, long_transcript  # noqa: E402
 
 PASSWORD = "benchmark password"
+CODE = "Funding"
+SETS = {"demo": "the demo's 8 transcripts (~40 turns each)", "long": "one 900-turn transcript"}
 
 
-def spans(study: chorus.Study, coders: int) -> list[tuple[str, int, int]]:
+@dataclass
+class Measured:
+    """One run's figures: latencies in ms, errors, and the store check."""
+
+    ms: np.ndarray
+    seconds: float
+    errors: list[str]
+    check: str
+
+    @property
+    def rate(self) -> float:
+        return len(self.ms) / self.seconds
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.ms, q)) if len(self.ms) else float("nan")
+
+    def line(self, label: str) -> str:
+        p50, p95, p99 = (self.percentile(q) for q in (50, 95, 99))
+        return (
+            f"  {label:<32} {len(self.ms):>6,} requests ({self.rate:>4,.0f}/s); "
+            f"p50 {p50:>6.1f} ms, p95 {p95:>6.1f} ms, p99 {p99:>6.1f} ms; {len(self.errors)} errors"
+        )
+
+
+def prepare(study: chorus.Study, which: str, folder: Path) -> None:
+    """The demo study; for ``long``, one 900-turn transcript besides."""
+    load_demo(study)
+    if which == "long":
+        long_transcript(study, folder, "FG-long", 900)
+
+
+def spans(study: chorus.Study, coders: int, which: str) -> list[tuple[str, int, int]]:
     """One span per coder: the first 30 characters of a participant's turn, each coder their own."""
-    from sqlalchemy import select
-
+    query = select(Transcript.name, Turn.start, Turn.end).join(Transcript).where(Turn.end - Turn.start > 40)
+    if which == "long":
+        query = query.where(Transcript.name == "FG-long")
     with study.reading() as session:
-        rows = session.execute(
-            select(Transcript.name, Turn.start, Turn.end).join(Transcript).where(Turn.end - Turn.start > 40).order_by(Transcript.name, Turn.start)
-        ).all()
+        rows = session.execute(query.order_by(Transcript.name, Turn.start)).all()
     return [(name, start, start + 30) for name, start, _ in rows[:coders]]
 
 
-async def coder(
-    client, name: str, span: tuple[str, int, int], until: float, think: float, latencies: list[float], errors: list[str], alive: set[int]
-) -> None:
+@dataclass
+class Signed:
+    """A signed-in coder's way to code its span on one server, and to remove the coding made."""
+
+    path: str
+    body: dict
+    headers: dict[str, str]
+    removal: Callable[[dict], str]
+
+
+async def chorus_signed(client, name: str, span: tuple[str, int, int], _: object = None) -> Signed:
     page = await client.get("/login")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     await client.post("/login", data={"name": name, "password": PASSWORD, "csrf": csrf})
     token = re.search(r'const csrf = "([^"]+)"', (await client.get(f"/transcripts/{span[0]}")).text).group(1)
-    headers = {"X-CSRF-Token": token}
-    body = {"transcript": span[0], "code": "Funding", "start": span[1], "end": span[2]}
-    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    body = {"transcript": span[0], "code": CODE, "start": span[1], "end": span[2]}
+    return Signed("/api/codings", body, {"X-CSRF-Token": token}, lambda made: f"/api/codings/{made['id']}")
+
+
+async def taguette_signed(client, name: str, span: tuple[str, int, int], served: Served) -> Signed:
+    headers = await sign_in(client, name, PASSWORD)
+    document = f"/api/project/{served.project}/document/{served.documents[span[0]]}/highlight"
+    body = {"start_offset": span[1], "end_offset": span[2], "tags": [served.tags[CODE]]}
+    return Signed(f"{document}/new", body, headers, lambda made: f"{document}/{made['id']}")
+
+
+async def coder(client, signed: Signed, seed: int, until: float, think: float, latencies: list[float], errors: list[str], alive: set[int]) -> None:
+    """Code the span, remove the coding, again until ``until``; every request timed, every coding told made tracked."""
+    rng = np.random.default_rng(seed)
     await asyncio.sleep(rng.uniform(0, think))  # coders do not start in step
     while time.perf_counter() < until:
         await asyncio.sleep(rng.exponential(think) if think else 0)
         start = time.perf_counter()
-        made = await client.post("/api/codings", json=body, headers=headers)
+        made = await client.post(signed.path, json=signed.body, headers=signed.headers)
         latencies.append(time.perf_counter() - start)
-        if made.status_code != 201:
+        if not made.is_success:
             errors.append(f"POST {made.status_code} {made.text[:80]}")
             continue
-        coding_id = made.json()["id"]
-        alive.add(coding_id)
+        alive.add(made.json()["id"])
         await asyncio.sleep(rng.exponential(think) if think else 0)
         start = time.perf_counter()
-        gone = await client.delete(f"/api/codings/{coding_id}", headers=headers)
+        gone = await client.delete(signed.removal(made.json()), headers=signed.headers)
         latencies.append(time.perf_counter() - start)
-        if gone.status_code == 204:
-            alive.discard(coding_id)
+        if gone.is_success:
+            alive.discard(made.json()["id"])
         else:
             errors.append(f"DELETE {gone.status_code} {gone.text[:80]}")
 
 
-async def load(base: str, names: list[str], chosen: list[tuple[str, int, int]], seconds: float, think: float) -> tuple[list[float], list[str], set[int]]:
+async def load(
+    base: str, sign: Callable[..., Awaitable[Signed]], names: list[str], chosen: list[tuple[str, int, int]], seconds: float, think: float,
+    served: Served | None = None,
+) -> tuple[list[float], list[str], set[int]]:
+    """Every coder signs in first; then all code for ``seconds``."""
     import httpx
 
     latencies: list[float] = []
     errors: list[str] = []
     alive: set[int] = set()
-    until = time.perf_counter() + seconds
     clients = [httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=30) for _ in names]
     try:
-        await asyncio.gather(*(coder(c, n, s, until, think, latencies, errors, alive) for c, n, s in zip(clients, names, chosen)))
+        signed = await asyncio.gather(*(sign(c, n, s, served) for c, n, s in zip(clients, names, chosen)))
+        until = time.perf_counter() + seconds
+        await asyncio.gather(*(coder(c, g, i, until, think, latencies, errors, alive) for i, (c, g) in enumerate(zip(clients, signed))))
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
     return latencies, errors, alive
 
 
-def run(label: str, study: chorus.Study, coders: int, seconds: float, think: float, workers: int = 1) -> None:
-    load_demo(study)
+def checked(alive: set[int], stored: set[int], duplicates: int) -> str:
+    lost, extra = alive - stored, stored - alive
+    return f"{len(lost)} lost, {len(extra)} unexpected, {duplicates} duplicated"
+
+
+def run_chorus(study: chorus.Study, which: str, folder: Path, coders: int, seconds: float, think: float, workers: int) -> Measured:
+    from sqlalchemy import func, select
+
+    prepare(study, which, folder)
     names = [f"coder{i:02d}" for i in range(coders)]
     for name in names:
         users.add_user(study, name, PASSWORD, "coder")
-    chosen = spans(study, coders)
+    chosen = spans(study, coders, which)
     with served(study.folder, workers) as base:
-        latencies, errors, alive = asyncio.run(load(base, names, chosen, seconds, think))
-    from sqlalchemy import func, select
-
+        latencies, errors, alive = asyncio.run(load(base, chorus_signed, names, chosen, seconds, think))
     with study.reading() as session:
         stored = set(session.scalars(select(Coding.id)))
+        key = (Coding.transcript_id, Coding.start, Coding.end, Coding.coder_id)
         duplicates = session.execute(
-            select(func.count()).select_from(select(Coding.transcript_id, Coding.start, Coding.end, Coding.coder_id).group_by(Coding.transcript_id, Coding.start, Coding.end, Coding.coder_id).having(func.count() > 1).subquery())
+            select(func.count()).select_from(select(*key).group_by(*key).having(func.count() > 1).subquery())
         ).scalar()
-    lost, extra = alive - stored, stored - alive
-    ms = np.array(latencies) * 1000
-    p50, p95, p99 = np.percentile(ms, [50, 95, 99]) if len(ms) else (float("nan"),) * 3
-    # baseline: the same library calls, one at a time, no HTTP
-    name, start, end = chosen[0]
+    return Measured(np.array(latencies) * 1000, seconds, errors, checked(alive, stored, duplicates))
+
+
+def run_taguette(which: str, folder: Path, coders: int, seconds: float, think: float) -> Measured:
+    """The same coders, transcripts and spans against Taguette, its store checked the same way."""
+    import sqlite3
+
+    reference = chorus.init(folder / "reference")
+    prepare(reference, which, folder)
+    chosen = spans(reference, coders, which)
+    with reference.reading() as session:
+        documents = dict(session.execute(select(Transcript.name, Transcript.text)).all())
+    reference.close()
+    names = [f"coder{i:02d}" for i in range(coders)]
+    with taguette_served(folder, names, PASSWORD, documents, {CODE: ""}) as taguette:
+        latencies, errors, alive = asyncio.run(load(taguette.base, taguette_signed, names, chosen, seconds, think, taguette))
+    with sqlite3.connect(folder / "taguette.sqlite3") as store:
+        stored = {row[0] for row in store.execute("SELECT id FROM highlights")}
+        duplicates = store.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM highlights GROUP BY document_id, start_offset, end_offset HAVING count(*) > 1)"
+        ).fetchone()[0]
+    return Measured(np.array(latencies) * 1000, seconds, errors, checked(alive, stored, duplicates))
+
+
+def baseline(study: chorus.Study, span: tuple[str, int, int]) -> float:
+    """The same write and removal as library calls, one at a time, no HTTP: ms per call."""
+    name, start, end = span
     timings = []
     for _ in range(50):
         t = time.perf_counter()
-        coding_id = apply_code(study, name, "Funding", "baseline", start=start, end=end)
+        coding_id = apply_code(study, name, CODE, "baseline", start=start, end=end)
         remove_coding(study, coding_id)
         timings.append((time.perf_counter() - t) / 2)
-    direct = float(np.median(timings)) * 1000
-    print(
-        f"{label}, {workers} server process{'es' if workers > 1 else ''}, {coders} coders, {'about one action every ' + format(think, 'g') + ' s each' if think else 'as fast as the server answers'}: "
-        f"{len(ms):,} requests in {seconds:.0f} s ({len(ms) / seconds:,.0f}/s); "
-        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms; {len(errors)} errors"
-        f" [target p95 < 100 ms: {'met' if p95 < 100 else 'NOT met'}]"
-    )
-    print(f"  store check: {len(lost)} lost, {len(extra)} unexpected, {duplicates} duplicated codings; "
-          f"baseline (library call, no HTTP, one at a time): {direct:.1f} ms per write, so p50 is x{p50 / direct:.1f} of it")
-    if errors:
-        print(f"  first errors: {errors[:3]}")
+    return float(np.median(timings)) * 1000
+
+
+def postgres_study(url: str, folder: Path) -> tuple[chorus.Study, object]:
+    """A study in a schema of its own on the PostgreSQL server; the second value drops the schema."""
+    from sqlalchemy import create_engine, text
+
+    from chorus.study.store import _normalise_url
+
+    schema = f"bench_{os.getpid()}_{time.monotonic_ns()}"
+    admin = create_engine(_normalise_url(url))
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in url else "?"
+    study = chorus.init(folder, db=f"{url}{separator}options=-csearch_path%3D{schema}")
+
+    def drop() -> None:
+        study.close()
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
+
+    return study, drop
 
 
 def main() -> None:
@@ -144,31 +249,42 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--think", type=float, nargs="+", default=[1.0, 0.0], help="seconds between a coder's actions (0: no pause)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1], help="server processes (chorus serve --workers)")
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS), help="which transcripts")
     args = parser.parse_args()
     url = os.environ.get("CHORUS_TEST_POSTGRES")
-    for think, workers in [(t, w) for t in args.think for w in args.workers]:
+    for which, think in [(w, t) for w in args.sets for t in args.think]:
+        pace_text = f"about one action every {think:g} s each" if think else "as fast as the server answers"
+        print(f"{SETS[which]}, {args.coders} coders, {pace_text}, {args.seconds:.0f} s each:")
         with tempfile.TemporaryDirectory() as tmp:
-            run("SQLite", chorus.init(Path(tmp) / "sqlite"), args.coders, args.seconds, think, workers)
-            if not url:
-                print("PostgreSQL: not measured (set CHORUS_TEST_POSTGRES, as .ci/services.sh does)")
-                continue
-            from sqlalchemy import create_engine, text
-
-            from chorus.study.store import _normalise_url
-
-            schema = f"bench_{os.getpid()}"
-            admin = create_engine(_normalise_url(url))
-            with admin.begin() as connection:
-                connection.execute(text(f"CREATE SCHEMA {schema}"))
             try:
-                separator = "&" if "?" in url else "?"
-                study = chorus.init(Path(tmp) / "pg", db=f"{url}{separator}options=-csearch_path%3D{schema}")
-                run("PostgreSQL", study, args.coders, args.seconds, think, workers)
-                study.close()
-            finally:
-                with admin.begin() as connection:
-                    connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                admin.dispose()
+                rival = run_taguette(which, Path(tmp) / "taguette", args.coders, args.seconds, think)
+                print(rival.line("Taguette 1.5.2, SQLite") + f"; store: {rival.check}")
+            except PeerMissing as missing:
+                rival = None
+                print(f"  Taguette: not measured, needs {missing}")
+            stores = [("SQLite", lambda folder: (chorus.init(folder), lambda: None))]
+            if url:
+                stores.append(("PostgreSQL", lambda folder: postgres_study(url, folder)))
+            for (store, make), workers in [(s, w) for s in stores for w in args.workers]:
+                study, drop = make(Path(tmp) / f"{store}-{workers}")
+                try:
+                    ours = run_chorus(study, which, Path(tmp), args.coders, args.seconds, think, workers)
+                    direct = baseline(study, spans(study, 1, which)[0])
+                finally:
+                    drop()
+                label = f"Chorus, {store}, {workers} process{'es' if workers > 1 else ''}"
+                print(ours.line(label) + f"; store: {ours.check}")
+                ratio = ""
+                if rival is not None and len(rival.ms) and len(ours.ms):
+                    ratio = (f"vs Taguette: throughput x{ours.rate / rival.rate:.2f}, "
+                             f"p50 x{ours.percentile(50) / rival.percentile(50):.2f}, p95 x{ours.percentile(95) / rival.percentile(95):.2f}; ")
+                print(f"    {ratio}library call without HTTP {direct:.1f} ms, p50 is x{ours.percentile(50) / direct:.1f} of it")
+                if ours.errors:
+                    print(f"    first errors: {ours.errors[:3]}")
+            if not url:
+                print("  Chorus on PostgreSQL: not measured (set CHORUS_TEST_POSTGRES, as .ci/services.sh does)")
+            if rival is not None and rival.errors:
+                print(f"  Taguette's first errors: {rival.errors[:3]}")
 
 
 if __name__ == "__main__":
