@@ -56,6 +56,33 @@ def _versions():
     return importlib.import_module("chorus.coding.versions")
 
 
+def _jobs():
+    return importlib.import_module("chorus.audio.jobs")
+
+
+def _study_recording(study, content: bytes | None = None) -> str:
+    """A recording of group FG03 in the study folder: the real 30 s sample, or ``content``."""
+    (study.folder / "recordings").mkdir(exist_ok=True)
+    path = study.folder / "recordings" / "FG03.wav"
+    path.write_bytes(content if content is not None else (Path(__file__).resolve().parents[1] / "data" / "audio" / "sample.wav").read_bytes())
+    return "recordings/FG03.wav"
+
+
+def _stranded_job(study) -> None:
+    """A job left running, as a server killed mid-job leaves it (written as a worker writes progress: unlogged)."""
+    job = _jobs().submit(study, _study_recording(study), "FG03", "auditor")
+    with study.engine.begin() as connection:
+        connection.execute(update(importlib.import_module("chorus.study.models").Job).values(state="running", worker="gone:1"))
+    return job
+
+
+def _named_job(study) -> None:
+    job = _jobs().submit(study, _study_recording(study), "FG03", "auditor")
+    _jobs().run_next(study, "test:1")
+    speakers = sorted({t.speaker for t in _jobs().heard_of(study, job).result.turns})
+    _jobs().name_speakers_of(study, job, {speakers[0]: "P11"}, "auditor")
+
+
 def _privacy():
     return importlib.import_module("chorus.privacy.deidentify")
 
@@ -105,6 +132,11 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     ),
     "chorus.assist.llm.configure": lambda s, _: _assist("llm").configure(s, "http://127.0.0.1:8081/v1", "other-model"),
     "chorus.assist.llm.forget": lambda s, _: _assist("llm").forget(s),
+    "chorus.audio.jobs.submit": lambda s, _: _jobs().submit(s, _study_recording(s), "FG03", "auditor"),
+    "chorus.audio.jobs.cancel": lambda s, _: _jobs().cancel(s, _jobs().submit(s, _study_recording(s), "FG03", "auditor"), "auditor"),
+    "chorus.audio.jobs.recover": lambda s, _: (_stranded_job(s), _jobs().recover(s)),
+    "chorus.audio.jobs.run_next": lambda s, _: (_jobs().submit(s, _study_recording(s, b"RIFF....WAVEnot sound"), "FG03", "auditor"), _jobs().run_next(s, "test:1")),
+    "chorus.audio.jobs.name_speakers_of": lambda s, _: _named_job(s),
     "chorus.web.users.add_user": lambda s, _: _web().add_user(s, "cora", "a long enough password", "coder"),
     "chorus.web.users.add_account": lambda s, _: _web().add_account(s, "cora", _web().hash_password("a long enough password"), "coder"),
     "chorus.web.users.set_role": lambda s, _: (_web().add_user(s, "cora", "a long enough password", "coder"), _web().set_role(s, "cora", "owner")),
@@ -147,6 +179,7 @@ READS = {
     "chorus.assist.candidates.uncoded", "chorus.assist.suggest.suggestion_summary", "chorus.assist.suggest.evaluate",
     "chorus.assist.llm.configured", "chorus.assist.llm.summaries", "chorus.assist.llm.label_candidates",
     "chorus.web.users.users", "chorus.web.users.verify", "chorus.ingest.roster.roster_problems", "chorus.ingest.roster.roster_preview",
+    "chorus.audio.jobs.jobs", "chorus.audio.jobs.heard_of",
     "chorus.analysis.agreement.agreement", "chorus.analysis.agreement.disagreements",
     "chorus.analysis.agreement.segment_agreement", "chorus.analysis.agreement.unit_codings",
     "chorus.analysis.matrix.cooccurrence", "chorus.analysis.matrix.matrix", "chorus.analysis.matrix.sample",

@@ -390,3 +390,30 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))  # argon2id; never the password
     role: Mapped[str] = mapped_column(String(10))  # owner, coder, viewer
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Job(Base):
+    """Work the server does in the background for a person, such as transcribing a recording.
+
+    States: ``queued``, ``running`` (``stage`` and ``fraction`` done), ``naming``
+    (heard; waiting for someone to name its speakers), ``done``, ``failed`` (with
+    the reason in ``error``), ``cancelled``. Progress is written outside the audit
+    trail; submitting, cancelling and finishing are in it.
+    """
+
+    __tablename__ = "job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # transcribe
+    state: Mapped[str] = mapped_column(String(20), default="queued")
+    stage: Mapped[str | None] = mapped_column(String(100))
+    fraction: Mapped[float] = mapped_column(Float, default=0.0)
+    recording: Mapped[str] = mapped_column(String(500))  # relative to the study folder
+    group_name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))  # the transcript's name
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str | None] = mapped_column(String(100))  # host:pid of the process running it

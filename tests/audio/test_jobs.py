@@ -1,0 +1,82 @@
+"""Background transcription jobs: queued, run by a worker, named, stored once; cancelled or failed jobs store nothing."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from sqlalchemy import func, select
+
+from chorus.audio import jobs
+from chorus.errors import ChorusError
+from chorus.study.models import Job, Transcript
+from tests.audio.conftest import roster_study
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def recorded(study, tmp_path, conversation):
+    roster_study(study, tmp_path)
+    (study.folder / "recordings").mkdir()
+    shutil.copy(conversation.path, study.folder / "recordings" / "FG01.wav")
+    return study
+
+
+def transcripts(study) -> int:
+    with study.reading() as session:
+        return session.scalar(select(func.count()).select_from(Transcript))
+
+
+def test_a_job_is_heard_then_stored_once_its_speakers_are_named(recorded):
+    job = jobs.submit(recorded, "recordings/FG01.wav", "FG01", "olive")
+    assert [j["state"] for j in jobs.jobs(recorded)] == ["queued"]
+    assert jobs.run_next(recorded, "test:1") == job and transcripts(recorded) == 0  # nothing stored before the names
+    [shown] = jobs.jobs(recorded)
+    assert shown["state"] == "naming" and shown["fraction"] == 1.0
+    heard = jobs.heard_of(recorded, job)
+    speakers = sorted({t.speaker for t in heard.result.turns})
+    assert len(speakers) == 4
+    names = dict(zip(speakers, ["F1", "P01", "P02", None]))  # one speaker left unidentified
+    stored = jobs.name_speakers_of(recorded, job, names, "olive")
+    assert stored.status == "added" and stored.unidentified == [speakers[3]]
+    assert jobs.jobs(recorded)[0]["state"] == "done" and not list((recorded.folder / jobs.WAITING).glob("*"))
+    assert transcripts(recorded) == 1
+    assert jobs.run_next(recorded, "test:1") is None
+
+
+def test_a_job_left_running_by_a_stopped_server_is_queued_again_and_finishes_once(recorded):
+    job = jobs.submit(recorded, "recordings/FG01.wav", "FG01", "olive")
+    with recorded.transaction() as session:  # as a worker killed mid-job leaves it
+        session.get(Job, job).state, session.get(Job, job).worker = "running", "gone:99"
+    assert jobs.recover(recorded) == 1
+    assert jobs.run_next(recorded, "test:2") == job and jobs.jobs(recorded)[0]["state"] == "naming"
+
+
+def test_a_cancelled_job_stores_nothing(recorded, monkeypatch):
+    job = jobs.submit(recorded, "recordings/FG01.wav", "FG01", "olive")
+    real = jobs.hear
+
+    def cancelled_midway(planned, options, progress=None):
+        jobs.cancel(recorded, job, "olive")
+        monkeypatch.setattr(jobs, "PROGRESS_EVERY", 0.0)
+        return real(planned, options, progress)
+
+    monkeypatch.setattr(jobs, "hear", cancelled_midway)
+    jobs.run_next(recorded, "test:3")
+    assert transcripts(recorded) == 0
+    assert jobs.jobs(recorded)[0]["state"] == "cancelled"
+    assert not (recorded.folder / jobs.WAITING).exists() or not list((recorded.folder / jobs.WAITING).glob("*"))
+    with pytest.raises(ChorusError, match="cancelled"):
+        jobs.cancel(recorded, job, "olive")
+
+
+def test_a_recording_that_is_not_sound_fails_with_a_reason_and_stores_nothing(recorded):
+    (recorded.folder / "recordings" / "FG02.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really")
+    job = jobs.submit(recorded, "recordings/FG02.wav", "FG02", "olive")
+    jobs.run_next(recorded, "test:4")
+    [failed] = jobs.jobs(recorded)
+    assert failed["state"] == "failed" and "FG02.wav" in failed["error"]
+    with pytest.raises(ChorusError, match="no group 'FG09'"):
+        jobs.submit(recorded, "recordings/FG01.wav", "FG09", "olive")
+    assert jobs.jobs(recorded)[0]["id"] == job
