@@ -65,18 +65,34 @@ def test_a_cancelled_job_stores_nothing(recorded, monkeypatch):
     monkeypatch.setattr(jobs, "hear", cancelled_midway)
     jobs.run_next(recorded, "test:3")
     assert transcripts(recorded) == 0
-    assert jobs.jobs(recorded)[0]["state"] == "cancelled"
+    assert jobs.jobs(recorded)[0]["state"] == "cancelled" and not (recorded.folder / "recordings" / "FG01.wav").exists()
     assert not (recorded.folder / jobs.WAITING).exists() or not list((recorded.folder / jobs.WAITING).glob("*"))
     with pytest.raises(ChorusError, match="cancelled"):
         jobs.cancel(recorded, job, "olive")
 
 
-def test_a_recording_that_is_not_sound_fails_with_a_reason_and_stores_nothing(recorded):
-    (recorded.folder / "recordings" / "FG02.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really")
-    job = jobs.submit(recorded, "recordings/FG02.wav", "FG02", "olive")
+def silent_wav(path, seconds: float = 3.0):
+    import wave
+
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(b"\x00\x00" * int(16000 * seconds))
+    return path
+
+
+def test_bad_recordings_are_refused_at_once_or_fail_with_their_reason_and_store_nothing(recorded):
+    junk = recorded.folder / "recordings" / "FG02.wav"
+    junk.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really")
+    with pytest.raises(ChorusError, match="FG02.wav: cannot be read as audio"):
+        jobs.submit(recorded, "recordings/FG02.wav", "FG02", "olive")
+    silent_wav(recorded.folder / "recordings" / "quiet.wav")
+    job = jobs.submit(recorded, "recordings/quiet.wav", "FG02", "olive")
     jobs.run_next(recorded, "test:4")
     [failed] = jobs.jobs(recorded)
-    assert failed["state"] == "failed" and "FG02.wav" in failed["error"]
+    assert failed["id"] == job and failed["state"] == "failed" and failed["error"].startswith("recordings/quiet.wav: no speech found")
+    assert not (recorded.folder / "recordings" / "quiet.wav").exists()
+    assert transcripts(recorded) == 0
     with pytest.raises(ChorusError, match="no group 'FG09'"):
         jobs.submit(recorded, "recordings/FG01.wav", "FG09", "olive")
-    assert jobs.jobs(recorded)[0]["id"] == job

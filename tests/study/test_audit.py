@@ -68,6 +68,20 @@ def _study_recording(study, content: bytes | None = None) -> str:
     return "recordings/FG03.wav"
 
 
+def _silence() -> bytes:
+    """Three seconds of a silent WAV: a recording with no speech in it."""
+    import io
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(b"\x00\x00" * 48000)
+    return buffer.getvalue()
+
+
 def _stranded_job(study) -> None:
     """A job left running, as a server killed mid-job leaves it (written as a worker writes progress: unlogged)."""
     job = _jobs().submit(study, _study_recording(study), "FG03", "auditor")
@@ -135,7 +149,7 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.audio.jobs.submit": lambda s, _: _jobs().submit(s, _study_recording(s), "FG03", "auditor"),
     "chorus.audio.jobs.cancel": lambda s, _: _jobs().cancel(s, _jobs().submit(s, _study_recording(s), "FG03", "auditor"), "auditor"),
     "chorus.audio.jobs.recover": lambda s, _: (_stranded_job(s), _jobs().recover(s)),
-    "chorus.audio.jobs.run_next": lambda s, _: (_jobs().submit(s, _study_recording(s, b"RIFF....WAVEnot sound"), "FG03", "auditor"), _jobs().run_next(s, "test:1")),
+    "chorus.audio.jobs.run_next": lambda s, _: (_jobs().submit(s, _study_recording(s, _silence()), "FG03", "auditor"), _jobs().run_next(s, "test:1")),
     "chorus.audio.jobs.name_speakers_of": lambda s, _: _named_job(s),
     "chorus.web.users.add_user": lambda s, _: _web().add_user(s, "cora", "a long enough password", "coder"),
     "chorus.web.users.add_account": lambda s, _: _web().add_account(s, "cora", _web().hash_password("a long enough password"), "coder"),

@@ -7,7 +7,7 @@ heard beside the store until someone names the speakers, when it is stored as
 the transcript in one transaction (:func:`chorus.audio.batch.keep`). So nothing
 half-written enters the study: a worker killed mid-job leaves a ``running``
 job that :func:`recover` queues again when the server starts, and a cancelled
-job leaves nothing.
+or failed job leaves nothing, its recording included (failed: with its reason).
 
 >>> job = submit(study, "recordings/FG05.wav", "FG05", "olive")     # doctest: +SKIP
 >>> run_next(study, "host:123")                                        # a worker's loop  # doctest: +SKIP
@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from chorus.audio.batch import Heard, Job as Planned, Options, hear, keep, plan
+from chorus.audio.media import probe
 from chorus.audio.speakers import Naming
 from chorus.audio.store import Stored
 from chorus.errors import ChorusError
@@ -47,11 +48,14 @@ class Cancelled(Exception):
 def submit(study: Study, recording: str | Path, group: str, by: str, name: str | None = None) -> int:
     """Queue a transcription of ``recording`` (a file in the study folder) for ``group``; returns the job's id.
 
-    Checked as ``chorus transcribe`` checks it first: the group must be on the roster.
+    Checked first: the file must be a recording with a sound track (its header
+    only; a truncated or silent one fails when heard, with the reason) and the
+    group must be on the roster.
     """
     path = Path(recording)
     full = path if path.is_absolute() else study.folder / path
-    plan(study, [full], group=group, name=name)  # refuses an unknown group or a file that is not there
+    probe(full)  # a file that is not a recording is refused now, not when its turn comes
+    plan(study, [full], group=group, name=name)  # refuses an unknown group
     with acting_as(by), study.transaction() as session:
         job = Job(kind="transcribe", state="queued", fraction=0.0, recording=str(full.relative_to(study.folder)),
                   group_name=group, name=name or full.stem, created_by=by)
@@ -81,7 +85,9 @@ def cancel(study: Study, job_id: int, by: str) -> None:
         if job.state not in ("queued", "running", "naming"):
             raise ChorusError(f"job {job_id} is {job.state}; only queued, running or naming jobs can be cancelled")
         job.state, job.finished_at = "cancelled", utcnow()
+        recording = study.folder / job.recording
     _forget(study, job_id)
+    recording.unlink(missing_ok=True)
 
 
 def recover(study: Study) -> int:
@@ -132,10 +138,10 @@ def run_next(study: Study, worker: str, options: Options = Options()) -> int | N
             _forget(study, job_id)
     except Cancelled:
         _forget(study, job_id)
-    except ChorusError as exc:
-        _finish(study, job_id, by, "failed", error=str(exc))
     except Exception as exc:  # noqa: BLE001 - a job's failure is reported on its page, not raised in the worker
-        _finish(study, job_id, by, "failed", error=f"{Path(path).name} could not be transcribed: {exc}")
+        reason = str(exc) if isinstance(exc, ChorusError) else f"{Path(path).name} could not be transcribed: {exc}"
+        _finish(study, job_id, by, "failed", error=reason.replace(str(study.folder) + "/", ""))
+        path.unlink(missing_ok=True)  # uploaded for this job; nothing of it stays
     return job_id
 
 

@@ -71,11 +71,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_audio(path: str | Path, require_speech: bool = True) -> Audio:
-    """The recording at ``path`` as 16 kHz mono samples, with its speech regions found.
+def _unreadable(path: Path, error: Exception) -> AudioError:
+    hint = "" if path.suffix.lower() in FORMATS else f"; recordings are read as {', '.join(FORMATS)}"
+    return AudioError(f"cannot be read as audio ({error}){hint}", path=path)
 
-    Raises :class:`AudioError` for a missing, empty, corrupt, soundless or (with
-    ``require_speech``) silent file.
+
+def probe(path: str | Path) -> None:
+    """Refuse at once a file that is missing, empty, not a media file, or without a sound track.
+
+    Reads only the file's header, so an upload is answered in a moment; what only
+    decoding finds (a truncated or silent recording) :func:`load_audio` reports.
     """
     path = Path(path)
     if not path.is_file():
@@ -83,18 +88,30 @@ def load_audio(path: str | Path, require_speech: bool = True) -> Audio:
     if path.stat().st_size == 0:
         raise AudioError("the file is empty (0 bytes)", path=path)
     import av
-    from faster_whisper.audio import decode_audio
 
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             if not container.streams.audio:
                 raise AudioError("the file holds no sound track (is it a recording?)", path=path)
-        samples = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
-    except AudioError:
-        raise
     except (av.error.FFmpegError, ValueError, OSError, IndexError) as error:
-        hint = "" if path.suffix.lower() in FORMATS else f"; recordings are read as {', '.join(FORMATS)}"
-        raise AudioError(f"cannot be read as audio ({error}){hint}", path=path) from None
+        raise _unreadable(path, error) from None
+
+
+def load_audio(path: str | Path, require_speech: bool = True) -> Audio:
+    """The recording at ``path`` as 16 kHz mono samples, with its speech regions found.
+
+    Raises :class:`AudioError` for a missing, empty, corrupt, soundless or (with
+    ``require_speech``) silent file.
+    """
+    path = Path(path)
+    probe(path)
+    import av
+    from faster_whisper.audio import decode_audio
+
+    try:
+        samples = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
+    except (av.error.FFmpegError, ValueError, OSError, IndexError) as error:
+        raise _unreadable(path, error) from None
     if len(samples) < SAMPLE_RATE // 10:
         raise AudioError(f"the recording is too short to hold speech ({len(samples) / SAMPLE_RATE:.2f} s)", path=path)
     audio = Audio(path, samples.astype(np.float32, copy=False), file_sha256(path))
