@@ -981,13 +981,20 @@ def serve(
     secure_cookies: Annotated[bool, typer.Option(help="Mark session cookies Secure (behind an HTTPS proxy).")] = False,
     workers: Annotated[int, typer.Option(min=1, help="Server processes answering requests (a team on a machine with more cores).")] = 1,
 ) -> None:
-    """Start the web app on this study, on several with a page listing them, or on a home of studies made in the browser."""
+    """Start the web app on this study, on several with a page listing them, or on a home of studies made in the browser.
+
+    Recordings uploaded in the browser are transcribed by as many background
+    worker processes as --workers names, at lowered priority; jobs a stopped
+    server left running are queued again at start.
+    """
     import json
+    import multiprocessing
     import os
 
     import uvicorn
 
-    from chorus.web.app import SERVE_SETTINGS, create_home_server, create_server
+    from chorus.audio import jobs
+    from chorus.web.app import SERVE_SETTINGS, create_home_server, create_server, job_worker, served_studies
     from chorus.web.home import SETUP_MINUTES, Home
 
     processes = f", {workers} worker processes" if workers > 1 else ""
@@ -996,32 +1003,41 @@ def serve(
         if studies:
             raise ChorusError("give either study folders or --home, not both")
         the_home = Home(home, db)
+        settings = {"home": str(the_home.folder), "db": db, "secure_cookies": secure_cookies}
         console.print(f"Chorus on http://{host}:{port} (studies in {the_home.folder}{processes}); stop with Ctrl-C")
         if not the_home.has_owner():
             link = f"http://{host}:{port}/setup?token={the_home.setup_token()}"
             console.print(f"First run: open this link once, within {SETUP_MINUTES} minutes, to create the owner:")
             console.print(link, soft_wrap=True, markup=False, highlight=False)
-        if workers == 1:
-            uvicorn.run(create_home_server(the_home, secure_cookies=secure_cookies), **options)
+        app_now = create_home_server(the_home, secure_cookies=secure_cookies) if workers == 1 else None
+    else:
+        if db is not None:
+            raise ChorusError("--db names the server's database for studies created under --home; a study's own store is in its folder")
+        opened = [chorus.open(folder) for folder in studies] if studies else [_open()]
+        for study in opened:
+            if web_users.users(study).empty:
+                raise ChorusError(f"no accounts yet in {study.folder}; create one first: chorus users add NAME --role owner")
+        settings = {"studies": [str(s.folder.resolve()) for s in opened], "secure_cookies": secure_cookies}
+        console.print(f"Chorus on http://{host}:{port} ({', '.join(s.name for s in opened)}{processes}); stop with Ctrl-C")
+        app_now = create_server(opened, secure_cookies=secure_cookies) if workers == 1 else None
+    requeued = sum(jobs.recover(study) for study in served_studies(settings)())
+    if requeued:
+        console.print(f"{requeued} transcription job(s) left running when the server stopped: queued again")
+    spawn = multiprocessing.get_context("spawn")
+    job_workers = [spawn.Process(target=job_worker, args=(json.dumps(settings),), daemon=True) for _ in range(workers)]
+    for worker in job_workers:
+        worker.start()
+    try:
+        if app_now is not None:
+            uvicorn.run(app_now, **options)
             return
-        os.environ[SERVE_SETTINGS] = json.dumps({"home": str(the_home.folder), "db": db, "secure_cookies": secure_cookies})
-        the_home.close()
+        os.environ[SERVE_SETTINGS] = json.dumps(settings)
         uvicorn.run("chorus.web.app:server_from_environment", factory=True, workers=workers, **options)
-        return
-    if db is not None:
-        raise ChorusError("--db names the server's database for studies created under --home; a study's own store is in its folder")
-    opened = [chorus.open(folder) for folder in studies] if studies else [_open()]
-    for study in opened:
-        if web_users.users(study).empty:
-            raise ChorusError(f"no accounts yet in {study.folder}; create one first: chorus users add NAME --role owner")
-    console.print(f"Chorus on http://{host}:{port} ({', '.join(s.name for s in opened)}{processes}); stop with Ctrl-C")
-    if workers == 1:
-        uvicorn.run(create_server(opened, secure_cookies=secure_cookies), **options)
-        return
-    os.environ[SERVE_SETTINGS] = json.dumps({"studies": [str(s.folder.resolve()) for s in opened], "secure_cookies": secure_cookies})
-    for study in opened:
-        study.close()  # each worker opens its own connections
-    uvicorn.run("chorus.web.app:server_from_environment", factory=True, workers=workers, **options)
+    finally:
+        for worker in job_workers:
+            worker.terminate()
+        for worker in job_workers:
+            worker.join(timeout=10)
 
 
 # --- exchange (REFI-QDA) -------------------------------------------------------------

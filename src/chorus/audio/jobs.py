@@ -45,6 +45,10 @@ class Cancelled(Exception):
     """The job was cancelled while it ran."""
 
 
+class Superseded(Exception):
+    """The job is another worker's now (this one's server stopped and the job was queued again)."""
+
+
 def submit(study: Study, recording: str | Path, group: str, by: str, name: str | None = None) -> int:
     """Queue a transcription of ``recording`` (a file in the study folder) for ``group``; returns the job's id.
 
@@ -122,8 +126,10 @@ def run_next(study: Study, worker: str, options: Options = Options()) -> int | N
         last[0] = time.monotonic()
         with study.engine.begin() as connection:  # progress is not a change to the study: outside the audit trail
             state, owner = connection.execute(select(Job.state, Job.worker).where(Job.id == job_id)).one()
-            if state != "running" or owner != worker:  # cancelled, or queued again after this worker's server stopped
+            if state == "cancelled":
                 raise Cancelled
+            if state != "running" or owner != worker:
+                raise Superseded
             connection.execute(update(Job).where(Job.id == job_id).values(stage=stage, fraction=fraction))
 
     try:
@@ -131,13 +137,15 @@ def run_next(study: Study, worker: str, options: Options = Options()) -> int | N
         heard = hear(planned, options, progress)
         waiting = study.folder / WAITING
         waiting.mkdir(exist_ok=True)
-        partial = waiting / f"{job_id}.heard.partial"
+        partial = waiting / f"{job_id}.heard.{os.getpid()}.partial"
         partial.write_bytes(pickle.dumps(heard))
         partial.replace(waiting / f"{job_id}.heard")
         if not _finish(study, job_id, by, "naming", stage="waiting for speaker names", fraction=1.0):
             _forget(study, job_id)
     except Cancelled:
         _forget(study, job_id)
+    except Superseded:
+        pass  # the job's new worker writes its result
     except Exception as exc:  # noqa: BLE001 - a job's failure is reported on its page, not raised in the worker
         reason = str(exc) if isinstance(exc, ChorusError) else f"{Path(path).name} could not be transcribed: {exc}"
         _finish(study, job_id, by, "failed", error=reason.replace(str(study.folder) + "/", ""))

@@ -17,8 +17,9 @@ import json
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -31,7 +32,7 @@ from chorus.study import store
 from chorus.study.store import Study
 from chorus.web.home import Home
 from chorus.web.pages import templates
-from chorus.web.routes import accounts, analysis, coding, exchange, roster, studies, transcripts
+from chorus.web.routes import accounts, analysis, coding, exchange, recordings, roster, studies, transcripts
 from chorus.web.routes import home as home_pages
 from chorus.web.security import UPLOAD_LIMITS, BodyLimit, Needs, Sessions
 
@@ -42,7 +43,7 @@ SERVE_SETTINGS = "CHORUS_SERVE"
 
 #: Who may use each route (path, method) -> lowest role, read from the routes' dependencies; routes not listed are public.
 ROUTE_ROLES: dict[tuple[str, str], str] = {}
-ROUTERS = (accounts.router, studies.router, roster.router, transcripts.router, coding.router, analysis.router, exchange.router)
+ROUTERS = (accounts.router, studies.router, roster.router, recordings.router, transcripts.router, coding.router, analysis.router, exchange.router)
 
 
 def _role_of(dependant) -> str | None:  # noqa: ANN001 - FastAPI's Dependant
@@ -161,6 +162,23 @@ def create_home_server(home: Home, secure_cookies: bool = False) -> FastAPI:
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
 
     return server
+
+
+def served_studies(settings: dict[str, Any]) -> Callable[[], list[Study]]:
+    """The studies a server's settings name: its study folders, or every study in its home (as it is now)."""
+    if settings.get("home"):
+        home = Home(settings["home"], settings.get("db"))
+        return lambda: [home.study(slug) for slug, _ in home.studies()]
+    opened = [store.open(Path(folder)) for folder in settings["studies"]]
+    return lambda: opened
+
+
+def job_worker(settings: str) -> None:
+    """A job worker process of ``chorus serve``: runs the served studies' queued jobs until its server stops."""
+    from chorus.audio import jobs
+
+    parent = os.getppid()
+    jobs.work(served_studies(json.loads(settings)), stop=lambda: os.getppid() != parent)
 
 
 def server_from_environment() -> FastAPI:

@@ -24,7 +24,10 @@ SESSION_SECONDS = 12 * 3600
 SECRET_FILE = ".chorus-web-secret"
 MAX_BODY = 1 * 1024 * 1024
 #: Larger bodies allowed on the upload routes (bytes); every other request is held to MAX_BODY.
-UPLOAD_LIMITS = {"/api/transcripts": 20 * 1024 * 1024, "/api/import": 512 * 1024 * 1024, "/roster/check": 20 * 1024 * 1024}
+UPLOAD_LIMITS = {
+    "/api/transcripts": 20 * 1024 * 1024, "/api/import": 512 * 1024 * 1024, "/roster/check": 20 * 1024 * 1024,
+    "/api/recordings": 4 * 1024 * 1024 * 1024,  # a 90-minute group filmed on a phone
+}
 
 
 def folder_secret(folder: Path) -> str:

@@ -1,0 +1,134 @@
+"""Recordings: uploaded, transcribed as background jobs with live progress, and their speakers named.
+
+The page polls the job list once a second, so progress shows without a reload.
+Uploads stream to disk (the body is never held in memory) and go to the study's
+``recordings`` folder; each becomes a job (:mod:`chorus.audio.jobs`) that a
+worker process of ``chorus serve`` runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from sqlalchemy import select
+
+from chorus.errors import ChorusError
+from chorus.study.models import Group, Job
+from chorus.study.store import Study
+from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, render
+
+router = APIRouter()
+RECORDINGS = "recordings"
+
+
+def _jobs() -> Any:
+    from chorus.audio import jobs
+
+    return jobs
+
+
+def _saved(upload: UploadFile, study: Study) -> Path:
+    """The upload in the study's recordings folder under its own base name (numbered if taken)."""
+    from chorus.audio.media import FORMATS
+
+    name = Path((upload.filename or "").replace("\\", "/")).name
+    if not name or name.startswith(".") or Path(name).suffix.lower() not in FORMATS:
+        raise ChorusError(f"{name or 'the file'}: recordings are {', '.join(FORMATS)}")
+    folder = study.folder / RECORDINGS
+    folder.mkdir(exist_ok=True)
+    path, number = folder / name, 1
+    while path.exists():
+        number += 1
+        path = folder / f"{Path(name).stem}-{number}{Path(name).suffix}"
+    with path.open("wb") as out:
+        shutil.copyfileobj(upload.file, out, length=1024 * 1024)
+    return path
+
+
+@router.get("/recordings", response_class=HTMLResponse)
+def recordings_page(request: Request, study: StudyOf, viewer: ViewerRole) -> Response:
+    with study.reading() as session:
+        groups = list(session.scalars(select(Group.name).order_by(Group.name)))
+    return render(request, "recordings/recordings.html", viewer, jobs=_jobs().jobs(study), groups=groups)
+
+
+@router.get("/api/jobs")
+def jobs_api(study: StudyOf, _: ViewerRole) -> list[dict[str, Any]]:
+    return _jobs().jobs(study)
+
+
+@router.post("/api/recordings", status_code=201)
+def upload_recordings(
+    files: list[UploadFile], study: StudyOf, viewer: OwnerRole, group: str | None = Form(None, max_length=100)
+) -> dict[str, Any]:
+    """Each recording saved and queued as a transcription job; one that cannot be is removed and named in the error."""
+    from chorus.ingest.transcripts import group_for
+
+    made = []
+    for upload in files:
+        path = None
+        try:
+            path = _saved(upload, study)
+            with study.reading() as session:
+                the_group = group or group_for(path, {g.name: g for g in session.scalars(select(Group))}).name
+            made.append(_jobs().submit(study, path.relative_to(study.folder), the_group, viewer.name))
+        except ChorusError as exc:
+            if path is not None:
+                path.unlink(missing_ok=True)
+            message = str(exc).replace(str(study.folder / RECORDINGS) + "/", "")
+            raise HTTPException(400, f"{message}{'; the others were queued' if made else ''}") from None
+    return {"jobs": made}
+
+
+@router.post("/api/jobs/{job_id}/cancel")
+def cancel_job(job_id: int, study: StudyOf, viewer: OwnerRole) -> dict[str, str]:
+    _jobs().cancel(study, job_id, viewer.name)
+    return {"state": "cancelled"}
+
+
+@router.get("/jobs/{job_id}/audio")
+def job_audio(job_id: int, study: StudyOf, _: OwnerRole) -> Response:
+    """The job's recording, for the speaker page's play buttons (the browser asks for ranges)."""
+    with study.reading() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise HTTPException(404, f"there is no job {job_id}")
+        return FileResponse(study.folder / job.recording)
+
+
+@router.get("/jobs/{job_id}/speakers", response_class=HTMLResponse)
+def speakers_page(request: Request, job_id: int, study: StudyOf, viewer: OwnerRole) -> Response:
+    """Each heard speaker with their first lines and a few seconds of their voice, and a choice among the group's people."""
+    from chorus.audio.speakers import name_speakers
+
+    heard = _jobs().heard_of(study, job_id)
+    proposed = name_speakers(heard.result, None, heard.voices, heard.job.facilitator)
+    speakers: dict[str, dict[str, Any]] = {}
+    for turn in heard.result.turns:
+        entry = speakers.setdefault(turn.speaker, {"speaker": turn.speaker, "lines": [], "start": turn.start, "end": turn.end})
+        if len(entry["lines"]) < 3 and turn.text.strip():
+            entry["lines"].append(turn.text.strip())
+        if entry["end"] - entry["start"] < 4 and turn.start <= entry["end"] + 0.5:
+            entry["end"] = max(entry["end"], turn.end)
+    with study.reading() as session:
+        group = session.scalar(select(Group).where(Group.name == heard.job.group))
+        people = [(p.key, p.pseudonym, p.discipline or p.role) for p in group.members] if group else []
+    for entry in speakers.values():
+        entry["proposed"] = proposed[entry["speaker"]].participant if entry["speaker"] in proposed else ""
+        entry["how"] = proposed[entry["speaker"]].how if entry["speaker"] in proposed else ""
+    return render(request, "recordings/speakers.html", viewer, job_id=job_id, job=heard.job, speakers=list(speakers.values()), people=people)
+
+
+@router.post("/jobs/{job_id}/speakers")
+async def name_speakers(request: Request, job_id: int, study: StudyOf, viewer: OwnerRole) -> Response:
+    """Store the transcript with the names chosen; a speaker left unidentified stays S<n>."""
+    form = await request.form()
+    names = {key.removeprefix("speaker-"): (str(value) or None) for key, value in form.items() if key.startswith("speaker-")}
+    if not names:
+        raise HTTPException(400, "no speaker names were sent")
+    stored = _jobs().name_speakers_of(study, job_id, names, viewer.name)
+    return RedirectResponse(f"{request.app.state.root}/transcripts/{stored.name}", status_code=303)

@@ -1,0 +1,157 @@
+"""Recordings in the browser: uploaded, transcribed as jobs by the server's workers, speakers named, bad files refused."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from chorus.audio import jobs
+from chorus.study.models import Transcript, Turn
+from tests.audio.conftest import conversation, roster_study  # noqa: F401 - the spoken exchange, a fixture
+from tests.helpers import unchanged
+
+pytest.importorskip("fastapi", reason="the web app needs its extra: pip install 'chorus-qda[web]'")
+
+from chorus.web import users  # noqa: E402
+from tests.web.conftest import PASSWORD, signed_in  # noqa: E402
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def recorded(study, tmp_path):
+    roster_study(study, tmp_path)
+    for name, role in [("olive", "owner"), ("cora", "coder")]:
+        users.add_user(study, name, PASSWORD, role)
+    return study
+
+
+def transcripts(study) -> int:
+    with study.reading() as session:
+        return session.scalar(select(func.count()).select_from(Transcript))
+
+
+def test_an_uploaded_recording_is_heard_by_a_worker_and_stored_with_the_names_chosen(recorded, conversation):
+    client, csrf = signed_in(recorded, "olive")
+    wav = conversation.path.read_bytes()
+    made = client.post("/api/recordings", files=[("files", ("FG01.wav", wav, "audio/wav")), ("files", ("FG02.wav", wav, "audio/wav"))],
+                       headers={"X-CSRF-Token": csrf})
+    assert made.status_code == 201 and len(made.json()["jobs"]) == 2  # two at once
+    assert [j["state"] for j in client.get("/api/jobs").json()] == ["queued", "queued"]
+    first = min(made.json()["jobs"])
+    assert jobs.run_next(recorded, "test:1") == first  # what a worker process of chorus serve does
+    shown = {j["id"]: j for j in client.get("/api/jobs").json()}
+    assert shown[first]["state"] == "naming" and transcripts(recorded) == 0
+    page = client.get(f"/jobs/{first}/speakers")
+    assert page.status_code == 200
+    speakers = re.findall(r'name="speaker-(S\d+)"', page.text)
+    assert len(speakers) == 4 and "Nina (nurse)" in page.text
+    assert client.get(f"/jobs/{first}/audio").headers["content-type"].startswith("audio/")
+    names = {f"speaker-{s}": who for s, who in zip(speakers, ["F1", "P01", "P02", ""])}  # the last left unidentified
+    stored = client.post(f"/jobs/{first}/speakers?csrf={csrf}", data=names)
+    assert stored.status_code == 303 and stored.headers["location"] == "/transcripts/FG01"
+    with recorded.reading() as session:
+        keys = {t.participant.key for t in session.scalars(select(Turn).join(Transcript).where(Transcript.name == "FG01"))}
+    assert {"F1", "P01", "P02"} <= keys
+    assert {j["id"]: j["state"] for j in client.get("/api/jobs").json()}[first] == "done"
+    second = max(made.json()["jobs"])
+    assert client.post(f"/api/jobs/{second}/cancel", headers={"X-CSRF-Token": csrf}).json() == {"state": "cancelled"}
+    assert jobs.run_next(recorded, "test:1") is None and transcripts(recorded) == 1
+    assert sorted(p.name for p in (recorded.folder / "recordings").iterdir()) == ["FG01.wav"]
+
+
+def test_bad_recordings_get_a_message_and_leave_nothing(recorded, monkeypatch):
+    client, csrf = signed_in(recorded, "olive")
+    with unchanged(recorded):
+        junk = client.post("/api/recordings", files={"files": ("FG01.wav", b"RIFF\x00\x00\x00\x00WAVE junk", "audio/wav")}, headers={"X-CSRF-Token": csrf})
+        assert junk.status_code == 400 and junk.json()["error"].startswith("FG01.wav: cannot be read as audio")
+        empty = client.post("/api/recordings", files={"files": ("FG01.m4a", b"", "audio/mp4")}, headers={"X-CSRF-Token": csrf})
+        assert empty.status_code == 400 and "empty" in empty.json()["error"]
+        notes = client.post("/api/recordings", files={"files": ("notes.txt", b"hello", "text/plain")}, headers={"X-CSRF-Token": csrf})
+        assert notes.status_code == 400 and "recordings are .wav" in notes.json()["error"]
+        monkeypatch.setitem(__import__("chorus.web.security", fromlist=["x"]).UPLOAD_LIMITS, "/api/recordings", 1000)
+        big = client.post("/api/recordings", files={"files": ("FG01.wav", b"x" * 5000, "audio/wav")}, headers={"X-CSRF-Token": csrf})
+        assert big.status_code == 413 and "limited to" in big.json()["error"]
+    assert not list((recorded.folder / "recordings").glob("*")) if (recorded.folder / "recordings").exists() else True
+
+
+def test_coders_see_the_jobs_but_cannot_upload_or_cancel(recorded, conversation):
+    coder, csrf = signed_in(recorded, "cora")
+    assert coder.get("/recordings").status_code == 200 and "Upload and transcribe" not in coder.get("/recordings").text
+    with unchanged(recorded):
+        refused = coder.post("/api/recordings", files={"files": ("FG01.wav", conversation.path.read_bytes(), "audio/wav")}, headers={"X-CSRF-Token": csrf})
+    assert refused.status_code == 403
+
+
+def _serve(folder: Path, port: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "chorus"), "--study", str(folder), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+
+
+def _wait(check, seconds: float = 120.0):
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError("waited in vain")
+
+
+def test_a_job_survives_the_server_killed_mid_transcription(recorded, conversation):
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    long = recorded.folder / "long.wav"  # the exchange three times over, so there is time to kill it mid-way
+    subprocess.run(["sox", str(conversation.path), str(conversation.path), str(conversation.path), str(long)], check=True) if shutil.which("sox") else shutil.copy(conversation.path, long)
+    server = _serve(recorded.folder, port)
+    try:
+        client = httpx.Client(base_url=base, timeout=30)
+        _wait(lambda: _answers(client))
+        page = client.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        client.post("/login", data={"name": "olive", "password": PASSWORD, "csrf": csrf})
+        token = re.search(r'const csrf = "([^"]+)"', client.get("/recordings").text).group(1)
+        made = client.post("/api/recordings", files={"files": ("FG01.wav", long.read_bytes(), "audio/wav")}, headers={"X-CSRF-Token": token})
+        assert made.status_code == 201, made.text
+        _wait(lambda: any(j["state"] == "running" and j["fraction"] > 0 for j in client.get("/api/jobs").json()))
+        os.killpg(server.pid, signal.SIGKILL)  # the server and its workers, mid-job
+        server.wait(timeout=30)
+        assert [j["state"] for j in jobs.jobs(recorded)] == ["running"] and transcripts(recorded) == 0
+        server = _serve(recorded.folder, port)
+        _wait(lambda: _answers(client))
+        job = _wait(lambda: next((j for j in client.get("/api/jobs").json() if j["state"] == "naming"), None), seconds=300)
+        speakers = re.findall(r'name="speaker-(S\d+)"', client.get(f"/jobs/{job['id']}/speakers").text)
+        stored = client.post(f"/jobs/{job['id']}/speakers?csrf={token}", data={f"speaker-{s}": "" for s in speakers})
+        assert stored.status_code == 303
+        assert transcripts(recorded) == 1 and [j["state"] for j in jobs.jobs(recorded)] == ["done"]
+    finally:
+        try:
+            os.killpg(server.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        server.wait(timeout=30)
+
+
+def _answers(client) -> bool:
+    import httpx
+
+    try:
+        return client.get("/healthz").status_code == 200
+    except httpx.HTTPError:
+        return False
