@@ -175,6 +175,7 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.ingest.roster.import_roster_and_groups": lambda s, tmp: import_roster_and_groups(
         s, _file(tmp, "roster.csv", "id,pseudonym,discipline,group\nP998,Nurse Yan,nurse,FG98\n"), _file(tmp, "g.csv", "group,date\nFG98,2024-05-02\n")
     ),
+    "chorus.ingest.editing.edit_turn": lambda s, _: importlib.import_module("chorus.ingest.editing").edit_turn(s, "FG01", 2, text="Heard again."),
     "chorus.ingest.transcripts.import_transcripts": lambda s, _: import_transcripts(s, [DEMO / "transcripts" / "FG03.txt"]),
     "chorus.ingest.transcripts.remove_transcript": lambda s, _: remove_transcript(s, "FG02"),
     "chorus.interop.load.import_qdc": lambda s, tmp: import_qdc(s, _file(tmp, "x.qdc", QDC)),

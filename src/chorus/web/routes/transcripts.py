@@ -1,4 +1,4 @@
-"""Transcripts: the coding page with its recording, its JSON, and uploading transcript files."""
+"""Transcripts: the coding page with its recording, its JSON, uploading transcript files, and fixing a turn."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chorus.study.lookup import code_path
+from chorus.errors import ChorusError
+from chorus.study.lookup import code_path, find_transcript
 from chorus.study.models import Code, Coder, Coding, Participant, Transcript, Turn
 from chorus.study.store import Study, acting_as
 from chorus.web.pages import PALETTE, OwnerRole, StudyOf, ViewerRole, render
@@ -103,7 +104,7 @@ def transcript_data(study: Study, name: str) -> dict[str, Any]:
 @router.get("/transcripts/{name}", response_class=HTMLResponse)
 def transcript_page(request: Request, name: str, study: StudyOf, viewer: ViewerRole) -> Response:
     data = transcript_data(study, name)
-    return render(request, "transcripts/transcript.html", viewer, t=data, palette=PALETTE, can_code=rank(viewer.role) >= rank("coder"))
+    return render(request, "transcripts/transcript.html", viewer, t=data, palette=PALETTE, can_code=rank(viewer.role) >= rank("coder"), can_edit=viewer.role == "owner")
 
 
 @router.get("/transcripts/{name}/audio")
@@ -133,3 +134,39 @@ def upload_transcripts(
         with naming_uploads(folder), acting_as(viewer.name):
             warnings = import_transcripts(study, paths, group=group or None)
     return {"imported": [p.stem for p in paths], "warnings": [as_uploaded(w, folder) for w in warnings]}
+
+
+def _turn_context(study: Study, name: str, ordinal: int) -> dict[str, Any]:
+    with study.reading() as session:
+        transcript = find_transcript(session, name)
+        turn = session.scalar(select(Turn).where(Turn.transcript_id == transcript.id, Turn.ordinal == ordinal))
+        if turn is None:
+            raise HTTPException(404, f"{transcript.name} has no turn {ordinal}")
+        people = [(p.key, p.pseudonym, p.discipline or p.role) for p in transcript.group.members]
+        if turn.participant not in transcript.group.members:
+            people.append((turn.participant.key, turn.participant.pseudonym, turn.participant.role))
+        return {"name": transcript.name, "ordinal": ordinal, "text": transcript.text[turn.start:turn.end],
+                "speaker": turn.participant.key, "people": people, "turns": len(transcript.turns)}
+
+
+@router.get("/transcripts/{name}/turns/{ordinal}", response_class=HTMLResponse)
+def turn_editor(request: Request, name: str, ordinal: int, study: StudyOf, viewer: OwnerRole) -> Response:
+    """One turn's text and speaker, to fix what the recogniser misheard (owners)."""
+    return render(request, "transcripts/turn.html", viewer, **_turn_context(study, name, ordinal))
+
+
+@router.post("/transcripts/{name}/turns/{ordinal}")
+def edit_turn_page(
+    request: Request, name: str, ordinal: int, study: StudyOf, viewer: OwnerRole,
+    text: str = Form(max_length=100_000), speaker: str = Form(max_length=100),
+) -> Response:
+    """Store the fixed turn; codings on unchanged words stay, the audit trail records the change."""
+    from chorus.ingest.editing import edit_turn
+
+    try:
+        with acting_as(viewer.name):
+            edit_turn(study, name, ordinal, text=text, speaker=speaker)
+    except ChorusError as exc:
+        context = {**_turn_context(study, name, ordinal), "text": text, "speaker": speaker, "error": str(exc)}
+        return render(request, "transcripts/turn.html", viewer, status=400, **context)
+    return RedirectResponse(f"{request.app.state.root}/transcripts/{name}#turn-{ordinal}", status_code=303)
