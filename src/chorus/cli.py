@@ -967,6 +967,16 @@ def users_role(name: str, role: str) -> None:
     console.print(f"{name} is now {role}")
 
 
+def _keys_folder(keys: Path | None, served: list[Path]) -> str | None:
+    """The key folder as the server keeps it, refused inside anything it serves."""
+    if keys is None:
+        return None
+    for folder in served:
+        if keys.resolve().is_relative_to(folder.resolve()):
+            raise ChorusError(f"--keys {keys} is inside {folder}; key files hold what de-identification removed: keep them outside every study")
+    return str(keys.resolve())
+
+
 @app.command()
 def serve(
     studies: Annotated[Optional[list[Path]], typer.Argument(help="Study folders to serve together (default: this study).")] = None,
@@ -980,6 +990,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     secure_cookies: Annotated[bool, typer.Option(help="Mark session cookies Secure (behind an HTTPS proxy).")] = False,
     workers: Annotated[int, typer.Option(min=1, help="Server processes answering requests (a team on a machine with more cores).")] = 1,
+    keys: Annotated[
+        Optional[Path], typer.Option(help="Folder outside every study for de-identification key files made in the browser.")
+    ] = None,
 ) -> None:
     """Start the web app on this study, on several with a page listing them, or on a home of studies made in the browser.
 
@@ -993,7 +1006,7 @@ def serve(
 
     import uvicorn
 
-    from chorus.audio import jobs
+    from chorus.study import jobs
     from chorus.web.app import SERVE_SETTINGS, create_home_server, create_server, job_worker, served_studies
     from chorus.web.home import SETUP_MINUTES, Home
 
@@ -1003,13 +1016,13 @@ def serve(
         if studies:
             raise ChorusError("give either study folders or --home, not both")
         the_home = Home(home, db)
-        settings = {"home": str(the_home.folder), "db": db, "secure_cookies": secure_cookies}
+        settings = {"home": str(the_home.folder), "db": db, "secure_cookies": secure_cookies, "keys": _keys_folder(keys, [the_home.folder])}
         console.print(f"Chorus on http://{host}:{port} (studies in {the_home.folder}{processes}); stop with Ctrl-C")
         if not the_home.has_owner():
             link = f"http://{host}:{port}/setup?token={the_home.setup_token()}"
             console.print(f"First run: open this link once, within {SETUP_MINUTES} minutes, to create the owner:")
             console.print(link, soft_wrap=True, markup=False, highlight=False)
-        app_now = create_home_server(the_home, secure_cookies=secure_cookies) if workers == 1 else None
+        app_now = create_home_server(the_home, secure_cookies=secure_cookies, keys=keys) if workers == 1 else None
     else:
         if db is not None:
             raise ChorusError("--db names the server's database for studies created under --home; a study's own store is in its folder")
@@ -1017,9 +1030,10 @@ def serve(
         for study in opened:
             if web_users.users(study).empty:
                 raise ChorusError(f"no accounts yet in {study.folder}; create one first: chorus users add NAME --role owner")
-        settings = {"studies": [str(s.folder.resolve()) for s in opened], "secure_cookies": secure_cookies}
+        settings = {"studies": [str(s.folder.resolve()) for s in opened], "secure_cookies": secure_cookies,
+                    "keys": _keys_folder(keys, [s.folder for s in opened])}
         console.print(f"Chorus on http://{host}:{port} ({', '.join(s.name for s in opened)}{processes}); stop with Ctrl-C")
-        app_now = create_server(opened, secure_cookies=secure_cookies) if workers == 1 else None
+        app_now = create_server(opened, secure_cookies=secure_cookies, keys=keys) if workers == 1 else None
     requeued = sum(jobs.recover(study) for study in served_studies(settings)())
     if requeued:
         console.print(f"{requeued} transcription job(s) left running when the server stopped: queued again")

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from chorus.audio import jobs
+from chorus.study import jobs as queue
 from chorus.errors import ChorusError
 from chorus.study.models import Job, Transcript
 from tests.audio.conftest import roster_study
@@ -30,9 +31,9 @@ def transcripts(study) -> int:
 
 def test_a_job_is_heard_then_stored_once_its_speakers_are_named(recorded):
     job = jobs.submit(recorded, "recordings/FG01.wav", "FG01", "olive")
-    assert [j["state"] for j in jobs.jobs(recorded)] == ["queued"]
+    assert [j["state"] for j in queue.jobs(recorded)] == ["queued"]
     assert jobs.run_next(recorded, "test:1") == job and transcripts(recorded) == 0  # nothing stored before the names
-    [shown] = jobs.jobs(recorded)
+    [shown] = queue.jobs(recorded)
     assert shown["state"] == "naming" and shown["fraction"] == 1.0
     heard = jobs.heard_of(recorded, job)
     speakers = sorted({t.speaker for t in heard.result.turns})
@@ -40,7 +41,7 @@ def test_a_job_is_heard_then_stored_once_its_speakers_are_named(recorded):
     names = dict(zip(speakers, ["F1", "P01", "P02", None]))  # one speaker left unidentified
     stored = jobs.name_speakers_of(recorded, job, names, "olive")
     assert stored.status == "added" and stored.unidentified == [speakers[3]]
-    assert jobs.jobs(recorded)[0]["state"] == "done" and not list((recorded.folder / jobs.WAITING).glob("*"))
+    assert queue.jobs(recorded)[0]["state"] == "done" and not list((recorded.folder / queue.WAITING).glob("*"))
     assert transcripts(recorded) == 1
     assert jobs.run_next(recorded, "test:1") is None
 
@@ -49,8 +50,8 @@ def test_a_job_left_running_by_a_stopped_server_is_queued_again_and_finishes_onc
     job = jobs.submit(recorded, "recordings/FG01.wav", "FG01", "olive")
     with recorded.transaction() as session:  # as a worker killed mid-job leaves it
         session.get(Job, job).state, session.get(Job, job).worker = "running", "gone:99"
-    assert jobs.recover(recorded) == 1
-    assert jobs.run_next(recorded, "test:2") == job and jobs.jobs(recorded)[0]["state"] == "naming"
+    assert queue.recover(recorded) == 1
+    assert jobs.run_next(recorded, "test:2") == job and queue.jobs(recorded)[0]["state"] == "naming"
 
 
 def test_a_cancelled_job_stores_nothing(recorded, monkeypatch):
@@ -58,17 +59,17 @@ def test_a_cancelled_job_stores_nothing(recorded, monkeypatch):
     real = jobs.hear
 
     def cancelled_midway(planned, options, progress=None):
-        jobs.cancel(recorded, job, "olive")
-        monkeypatch.setattr(jobs, "PROGRESS_EVERY", 0.0)
+        queue.cancel(recorded, job, "olive")
+        monkeypatch.setattr(queue, "PROGRESS_EVERY", 0.0)
         return real(planned, options, progress)
 
     monkeypatch.setattr(jobs, "hear", cancelled_midway)
     jobs.run_next(recorded, "test:3")
     assert transcripts(recorded) == 0
-    assert jobs.jobs(recorded)[0]["state"] == "cancelled" and not (recorded.folder / "recordings" / "FG01.wav").exists()
-    assert not (recorded.folder / jobs.WAITING).exists() or not list((recorded.folder / jobs.WAITING).glob("*"))
+    assert queue.jobs(recorded)[0]["state"] == "cancelled" and not (recorded.folder / "recordings" / "FG01.wav").exists()
+    assert not (recorded.folder / queue.WAITING).exists() or not list((recorded.folder / queue.WAITING).glob("*"))
     with pytest.raises(ChorusError, match="cancelled"):
-        jobs.cancel(recorded, job, "olive")
+        queue.cancel(recorded, job, "olive")
 
 
 def silent_wav(path, seconds: float = 3.0):
@@ -90,7 +91,7 @@ def test_bad_recordings_are_refused_at_once_or_fail_with_their_reason_and_store_
     silent_wav(recorded.folder / "recordings" / "quiet.wav")
     job = jobs.submit(recorded, "recordings/quiet.wav", "FG02", "olive")
     jobs.run_next(recorded, "test:4")
-    [failed] = jobs.jobs(recorded)
+    [failed] = queue.jobs(recorded)
     assert failed["id"] == job and failed["state"] == "failed" and failed["error"].startswith("recordings/quiet.wav: no speech found")
     assert not (recorded.folder / "recordings" / "quiet.wav").exists()
     assert transcripts(recorded) == 0

@@ -97,6 +97,21 @@ def _named_job(study) -> None:
     _jobs().name_speakers_of(study, job, {speakers[0]: "P11"}, "auditor")
 
 
+def _queue():
+    return importlib.import_module("chorus.study.jobs")
+
+
+def _review():
+    return importlib.import_module("chorus.privacy.review")
+
+
+def _reviewed_job(study, tmp: Path) -> None:
+    job = _review().submit(study, "auditor")
+    _queue().run_next(study, "test:1", {"deidentify": _review().run})
+    findings = _review().findings_of(study, job)
+    _review().apply_review(study, job, {int(i): "accept" for i in findings["id"]}, {}, tmp / "keys", "auditor")
+
+
 def _privacy():
     return importlib.import_module("chorus.privacy.deidentify")
 
@@ -147,10 +162,18 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.assist.llm.configure": lambda s, _: _assist("llm").configure(s, "http://127.0.0.1:8081/v1", "other-model"),
     "chorus.assist.llm.forget": lambda s, _: _assist("llm").forget(s),
     "chorus.audio.jobs.submit": lambda s, _: _jobs().submit(s, _study_recording(s), "FG03", "auditor"),
-    "chorus.audio.jobs.cancel": lambda s, _: _jobs().cancel(s, _jobs().submit(s, _study_recording(s), "FG03", "auditor"), "auditor"),
-    "chorus.audio.jobs.recover": lambda s, _: (_stranded_job(s), _jobs().recover(s)),
+    "chorus.study.jobs.submit": lambda s, _: _queue().submit(s, "deidentify", "auditor", "de-identification"),
+    "chorus.study.jobs.cancel": lambda s, _: _queue().cancel(s, _jobs().submit(s, _study_recording(s), "FG03", "auditor"), "auditor"),
+    "chorus.study.jobs.recover": lambda s, _: (_stranded_job(s), _queue().recover(s)),
+    "chorus.study.jobs.run_next": lambda s, _: (_jobs().submit(s, _study_recording(s, _silence()), "FG03", "auditor"), _queue().run_next(s, "test:1", {"transcribe": _jobs().run})),
+    "chorus.study.jobs.finish": lambda s, _: _queue().finish(s, _queue().submit(s, "deidentify", "auditor", "x"), "auditor", "failed", error="stopped"),
+    "chorus.study.jobs.keep_result": lambda s, _: _queue().keep_result(s, _queue().submit(s, "deidentify", "auditor", "x"), "r", b"1", "auditor", "review", "waiting"),
     "chorus.audio.jobs.run_next": lambda s, _: (_jobs().submit(s, _study_recording(s, _silence()), "FG03", "auditor"), _jobs().run_next(s, "test:1")),
     "chorus.audio.jobs.name_speakers_of": lambda s, _: _named_job(s),
+    "chorus.privacy.review.submit": lambda s, _: _review().submit(s, "auditor"),
+    "chorus.privacy.review.run": lambda s, _: _review().run(s, _queue().job(s, _review().submit(s, "auditor")), lambda *_: None),
+    "chorus.privacy.review.apply_review": _reviewed_job,
+    "chorus.audio.jobs.run": lambda s, _: _jobs().run(s, _queue().job(s, _jobs().submit(s, _study_recording(s), "FG03", "auditor")), lambda *_: None),
     "chorus.web.users.add_user": lambda s, _: _web().add_user(s, "cora", "a long enough password", "coder"),
     "chorus.web.users.add_account": lambda s, _: _web().add_account(s, "cora", _web().hash_password("a long enough password"), "coder"),
     "chorus.web.users.set_role": lambda s, _: (_web().add_user(s, "cora", "a long enough password", "coder"), _web().set_role(s, "cora", "owner")),
@@ -194,7 +217,8 @@ READS = {
     "chorus.assist.candidates.uncoded", "chorus.assist.suggest.suggestion_summary", "chorus.assist.suggest.evaluate",
     "chorus.assist.llm.configured", "chorus.assist.llm.summaries", "chorus.assist.llm.label_candidates",
     "chorus.web.users.users", "chorus.web.users.verify", "chorus.ingest.roster.roster_problems", "chorus.ingest.roster.roster_preview",
-    "chorus.audio.jobs.jobs", "chorus.audio.jobs.heard_of",
+    "chorus.audio.jobs.heard_of", "chorus.study.jobs.jobs", "chorus.study.jobs.job", "chorus.study.jobs.result",
+    "chorus.study.jobs.forget", "chorus.privacy.review.findings_of",
     "chorus.analysis.agreement.agreement", "chorus.analysis.agreement.disagreements",
     "chorus.analysis.agreement.segment_agreement", "chorus.analysis.agreement.unit_codings",
     "chorus.analysis.matrix.cooccurrence", "chorus.analysis.matrix.matrix", "chorus.analysis.matrix.sample",

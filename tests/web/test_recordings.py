@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from chorus.audio import jobs
+from chorus.study import jobs as queue
 from chorus.study.models import Transcript, Turn
 from tests.audio.conftest import conversation, roster_study  # noqa: F401 - the spoken exchange, a fixture
 from tests.helpers import unchanged
@@ -132,14 +133,14 @@ def test_a_job_survives_the_server_killed_mid_transcription(recorded, conversati
         _wait(lambda: any(j["state"] == "running" and j["fraction"] > 0 for j in client.get("/api/jobs").json()))
         os.killpg(server.pid, signal.SIGKILL)  # the server and its workers, mid-job
         server.wait(timeout=30)
-        assert [j["state"] for j in jobs.jobs(recorded)] == ["running"] and transcripts(recorded) == 0
+        assert [j["state"] for j in queue.jobs(recorded)] == ["running"] and transcripts(recorded) == 0
         server = _serve(recorded.folder, port)
         _wait(lambda: _answers(client))
         job = _wait(lambda: next((j for j in client.get("/api/jobs").json() if j["state"] == "naming"), None), seconds=300)
         speakers = re.findall(r'name="speaker-(S\d+)"', client.get(f"/jobs/{job['id']}/speakers").text)
         stored = client.post(f"/jobs/{job['id']}/speakers?csrf={token}", data={f"speaker-{s}": "" for s in speakers})
         assert stored.status_code == 303
-        assert transcripts(recorded) == 1 and [j["state"] for j in jobs.jobs(recorded)] == ["done"]
+        assert transcripts(recorded) == 1 and [j["state"] for j in queue.jobs(recorded)] == ["done"]
     finally:
         try:
             os.killpg(server.pid, signal.SIGTERM)

@@ -32,7 +32,7 @@ from chorus.study import store
 from chorus.study.store import Study
 from chorus.web.home import Home
 from chorus.web.pages import templates
-from chorus.web.routes import accounts, analysis, coding, exchange, recordings, roster, studies, transcripts
+from chorus.web.routes import accounts, analysis, coding, exchange, privacy, recordings, roster, studies, transcripts
 from chorus.web.routes import home as home_pages
 from chorus.web.security import UPLOAD_LIMITS, BodyLimit, Needs, Sessions
 
@@ -43,7 +43,7 @@ SERVE_SETTINGS = "CHORUS_SERVE"
 
 #: Who may use each route (path, method) -> lowest role, read from the routes' dependencies; routes not listed are public.
 ROUTE_ROLES: dict[tuple[str, str], str] = {}
-ROUTERS = (accounts.router, studies.router, roster.router, recordings.router, transcripts.router, coding.router, analysis.router, exchange.router)
+ROUTERS = (accounts.router, studies.router, roster.router, recordings.router, transcripts.router, privacy.router, coding.router, analysis.router, exchange.router)
 
 
 def _role_of(dependant) -> str | None:  # noqa: ANN001 - FastAPI's Dependant
@@ -57,10 +57,13 @@ def _role_of(dependant) -> str | None:  # noqa: ANN001 - FastAPI's Dependant
     return None
 
 
-def create_app(study: Study, secure_cookies: bool = False, root: str = "") -> FastAPI:
-    """The web app over ``study``, served at ``root`` (``/studies/pc-study`` beside other studies; empty alone)."""
+def create_app(study: Study, secure_cookies: bool = False, root: str = "", keys: Path | None = None) -> FastAPI:
+    """The web app over ``study``, served at ``root`` (``/studies/pc-study`` beside other studies; empty alone).
+
+    ``keys`` is the folder, outside the study, where de-identification writes its key files.
+    """
     app = FastAPI(title=f"Chorus: {study.name}", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.study, app.state.root = study, root
+    app.state.study, app.state.root, app.state.keys = study, root, keys
     app.state.sessions = Sessions(study.folder, root, secure_cookies)
     app.state.pages = templates(root)
     app.add_middleware(BodyLimit)
@@ -95,13 +98,13 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "") -> Fa
     return app
 
 
-def create_server(studies: Sequence[Study], secure_cookies: bool = False) -> FastAPI:
+def create_server(studies: Sequence[Study], secure_cookies: bool = False, keys: Path | None = None) -> FastAPI:
     """The web app for one study at ``/``, or for several, each at ``/studies/<folder>`` with a page listing them.
 
     Each study keeps its own accounts, roles and session cookie (scoped to its path).
     """
     if len(studies) == 1:
-        return create_app(studies[0], secure_cookies)
+        return create_app(studies[0], secure_cookies, keys=keys)
     server = FastAPI(title="Chorus", docs_url=None, redoc_url=None, openapi_url=None)
     server.state.pages = templates("")
     listed: list[tuple[str, str]] = []
@@ -110,7 +113,7 @@ def create_server(studies: Sequence[Study], secure_cookies: bool = False) -> Fas
         while any(slug == taken for taken, _ in listed):
             slug += "-2"
         listed.append((slug, study.name))
-        server.mount(f"/studies/{slug}", create_app(study, secure_cookies, root=f"/studies/{slug}"))
+        server.mount(f"/studies/{slug}", create_app(study, secure_cookies, root=f"/studies/{slug}", keys=keys / slug if keys else None))
 
     @server.get("/", response_class=HTMLResponse)
     def studies_page(request: Request) -> Response:
@@ -126,8 +129,8 @@ class _StudyApps:
     process of ``chorus serve --workers N``, not only by the one that created it.
     """
 
-    def __init__(self, home: Home, secure_cookies: bool):
-        self.home, self.secure_cookies = home, secure_cookies
+    def __init__(self, home: Home, secure_cookies: bool, keys: Path | None):
+        self.home, self.secure_cookies, self.keys = home, secure_cookies, keys
         self.router = Router()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -141,11 +144,12 @@ class _StudyApps:
                     response = JSONResponse({"error": f"there is no study {slug!r} on this server"}, status_code=404)
                     await response(scope, receive, send)
                     return
-                self.router.routes.append(Mount(f"/{slug}", create_app(study, self.secure_cookies, root=f"/studies/{slug}")))
+                keys = self.keys / slug if self.keys else None
+                self.router.routes.append(Mount(f"/{slug}", create_app(study, self.secure_cookies, root=f"/studies/{slug}", keys=keys)))
         await self.router(scope, receive, send)
 
 
-def create_home_server(home: Home, secure_cookies: bool = False) -> FastAPI:
+def create_home_server(home: Home, secure_cookies: bool = False, keys: Path | None = None) -> FastAPI:
     """The server for a home (``chorus serve --home DIR``): setup, the studies, creating one; each study under ``/studies/<folder>/``."""
     server = FastAPI(title="Chorus", docs_url=None, redoc_url=None, openapi_url=None)
     server.state.home, server.state.root = home, ""
@@ -153,7 +157,7 @@ def create_home_server(home: Home, secure_cookies: bool = False) -> FastAPI:
     server.state.sessions = Sessions(home.folder, "", secure_cookies, cookie="chorus_home")
     server.add_middleware(BodyLimit)
     server.router.routes.extend(home_pages.router.routes)
-    server.mount("/studies", _StudyApps(home, secure_cookies))
+    server.mount("/studies", _StudyApps(home, secure_cookies, keys))
 
     @server.exception_handler(HTTPException)
     async def refused(request: Request, exc: HTTPException) -> Response:
@@ -175,10 +179,13 @@ def served_studies(settings: dict[str, Any]) -> Callable[[], list[Study]]:
 
 def job_worker(settings: str) -> None:
     """A job worker process of ``chorus serve``: runs the served studies' queued jobs until its server stops."""
-    from chorus.audio import jobs
+    from chorus.audio import jobs as transcription
+    from chorus.privacy import review
+    from chorus.study import jobs
 
     parent = os.getppid()
-    jobs.work(served_studies(json.loads(settings)), stop=lambda: os.getppid() != parent)
+    runners = {transcription.KIND: transcription.run, review.KIND: review.run}
+    jobs.work(served_studies(json.loads(settings)), stop=lambda: os.getppid() != parent, runners=runners)
 
 
 def server_from_environment() -> FastAPI:
@@ -189,6 +196,7 @@ def server_from_environment() -> FastAPI:
     signed with keys kept on disk, so any worker can answer any request.
     """
     settings = json.loads(os.environ[SERVE_SETTINGS])
+    keys = Path(settings["keys"]) if settings.get("keys") else None
     if settings.get("home"):
-        return create_home_server(Home(settings["home"], settings.get("db")), secure_cookies=settings["secure_cookies"])
-    return create_server([store.open(Path(folder)) for folder in settings["studies"]], secure_cookies=settings["secure_cookies"])
+        return create_home_server(Home(settings["home"], settings.get("db")), secure_cookies=settings["secure_cookies"], keys=keys)
+    return create_server([store.open(Path(folder)) for folder in settings["studies"]], secure_cookies=settings["secure_cookies"], keys=keys)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from chorus.errors import ChorusError
 from chorus.study.models import Group, Job
+from chorus.study import jobs as queue
 from chorus.study.store import Study
 from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, render
 
@@ -53,12 +54,13 @@ def _saved(upload: UploadFile, study: Study) -> Path:
 def recordings_page(request: Request, study: StudyOf, viewer: ViewerRole) -> Response:
     with study.reading() as session:
         groups = list(session.scalars(select(Group.name).order_by(Group.name)))
-    return render(request, "recordings/recordings.html", viewer, jobs=_jobs().jobs(study), groups=groups)
+    return render(request, "recordings/recordings.html", viewer, groups=groups)
 
 
 @router.get("/api/jobs")
-def jobs_api(study: StudyOf, _: ViewerRole) -> list[dict[str, Any]]:
-    return _jobs().jobs(study)
+def jobs_api(study: StudyOf, _: ViewerRole, kind: str | None = None) -> list[dict[str, Any]]:
+    """The study's background jobs (transcriptions, de-identification), newest first, as the pages poll them."""
+    return queue.jobs(study, kind)
 
 
 @router.post("/api/recordings", status_code=201)
@@ -86,7 +88,7 @@ def upload_recordings(
 
 @router.post("/api/jobs/{job_id}/cancel")
 def cancel_job(job_id: int, study: StudyOf, viewer: OwnerRole) -> dict[str, str]:
-    _jobs().cancel(study, job_id, viewer.name)
+    queue.cancel(study, job_id, viewer.name)
     return {"state": "cancelled"}
 
 

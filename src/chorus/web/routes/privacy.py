@@ -1,0 +1,70 @@
+"""De-identification in the browser (owners): the finder as a background job, a review table, then apply.
+
+The key file that holds the originals goes to the folder the server's operator
+named (``chorus serve --keys DIR``), outside every study; it is never offered for
+download, and restoring from it stays a command for the operator.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+
+from chorus.errors import ChorusError
+from chorus.study import jobs as queue
+from chorus.web.pages import OwnerRole, StudyOf, render
+
+router = APIRouter()
+
+
+def _review() -> Any:
+    from chorus.privacy import review
+
+    return review
+
+
+def _keys(request: Request) -> Path | None:
+    return getattr(request.app.state, "keys", None)
+
+
+@router.get("/deidentify", response_class=HTMLResponse)
+def deidentify_page(request: Request, study: StudyOf, viewer: OwnerRole) -> Response:
+    return render(request, "privacy/deidentify.html", viewer, keys=_keys(request))
+
+
+@router.post("/api/deidentify", status_code=201)
+def start_finding(study: StudyOf, viewer: OwnerRole) -> dict[str, int]:
+    """Queue the search of every transcript for protected health information."""
+    return {"job": _review().submit(study, viewer.name)}
+
+
+@router.get("/deidentify/{job_id}", response_class=HTMLResponse)
+def review_page(request: Request, job_id: int, study: StudyOf, viewer: OwnerRole) -> Response:
+    """Each finding in its sentence with its proposed tag, to accept, reject or re-tag, one by one or by kind."""
+    findings = _review().findings_of(study, job_id)
+    rows = []
+    for row in findings.itertuples():
+        context, words = str(row.context), str(row.text)
+        at = context.find(words)
+        before, after = (context[:at], context[at + len(words):]) if at >= 0 else (context, "")
+        rows.append({"id": int(row.id), "transcript": row.transcript, "turn": int(row.turn), "kind": row.kind, "tag": row.tag,
+                     "before": before, "words": words, "after": after})
+    kinds = sorted({r["kind"] for r in rows})
+    return render(request, "privacy/review.html", viewer, job_id=job_id, rows=rows, kinds=kinds, keys=_keys(request))
+
+
+@router.post("/deidentify/{job_id}", response_class=HTMLResponse)
+async def apply_page(request: Request, job_id: int, study: StudyOf, viewer: OwnerRole) -> Response:
+    """Apply the accepted findings; the page says where the key file went."""
+    form = await request.form()
+    decisions = {int(m.group(1)): str(v) for k, v in form.items() if (m := re.fullmatch(r"decision-(\d+)", k))}
+    tags = {int(m.group(1)): str(v) for k, v in form.items() if (m := re.fullmatch(r"tag-(\d+)", k))}
+    try:
+        key, counts = _review().apply_review(study, job_id, decisions, tags, _keys(request), viewer.name)
+    except ChorusError as exc:
+        return render(request, "privacy/deidentify.html", viewer, status=400, keys=_keys(request), error=str(exc), job_id=job_id)
+    return render(request, "privacy/deidentify.html", viewer, keys=_keys(request), applied=counts, key=key)

@@ -1,0 +1,64 @@
+"""De-identification in the browser: the finder as a job, the review table, apply with the key outside the study."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from chorus.privacy import review
+from chorus.study import jobs as queue
+from chorus.study.models import Transcript
+from tests.helpers import unchanged
+from tests.privacy.test_deidentify import _spacy, with_phi  # noqa: F401 - fixtures
+
+pytest.importorskip("fastapi", reason="the web app needs its extra: pip install 'chorus-qda[web]'")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from chorus.web import users  # noqa: E402
+from chorus.web.app import create_app  # noqa: E402
+from tests.web.conftest import PASSWORD  # noqa: E402
+
+
+def owner_of(study, keys: Path | None, name: str = "olive", role: str = "owner") -> tuple[TestClient, str]:
+    users.add_user(study, name, PASSWORD, role)
+    client = TestClient(create_app(study, keys=keys), follow_redirects=False)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+    client.post("/login", data={"name": name, "password": PASSWORD, "csrf": csrf})
+    return client, re.search(r'const csrf = "([^"]+)"', client.get("/codes").text).group(1)
+
+
+def test_findings_are_reviewed_in_the_browser_and_the_key_goes_where_the_operator_said(with_phi, tmp_path: Path):
+    client, csrf = owner_of(with_phi, tmp_path / "keys")
+    assert str(tmp_path / "keys") in client.get("/deidentify").text
+    job = client.post("/api/deidentify", headers={"X-CSRF-Token": csrf}).json()["job"]
+    assert queue.run_next(with_phi, "test:1", {review.KIND: review.run}) == job  # a worker process's turn
+    page = client.get(f"/deidentify/{job}")
+    assert page.status_code == 200 and "<mark>Emma Rodriguez</mark>" in page.text
+    ids = re.findall(r'name="decision-(\d+)"', page.text)
+    kinds = dict(re.findall(r'<tr data-kind="(\w+)"><td>\w+</td><td>….*?<mark>(.*?)</mark>', page.text))
+    memphis = [i for i, words in zip(ids, re.findall(r"<mark>(.*?)</mark>", page.text)) if words == "Memphis"]
+    form = {f"decision-{i}": "accept" for i in ids} | {f"decision-{i}": "reject" for i in memphis}
+    done = client.post(f"/deidentify/{job}?csrf={csrf}", data=form)
+    assert done.status_code == 200 and "Applied" in done.text and "not offered for download" in done.text and kinds
+    [key] = (tmp_path / "keys").iterdir()
+    assert str(key) in done.text
+    with with_phi.reading() as session:
+        text = session.scalar(select(Transcript.text))
+    assert "Emma Rodriguez" not in text and "Memphis" in text
+
+
+def test_without_a_key_folder_the_findings_cannot_be_applied_and_coders_cannot_start(with_phi, tmp_path: Path):
+    client, csrf = owner_of(with_phi, None)
+    assert "--keys DIR" in client.get("/deidentify").text
+    job = client.post("/api/deidentify", headers={"X-CSRF-Token": csrf}).json()["job"]
+    queue.run_next(with_phi, "test:1", {review.KIND: review.run})
+    ids = re.findall(r'name="decision-(\d+)"', client.get(f"/deidentify/{job}").text)
+    with unchanged(with_phi):
+        refused = client.post(f"/deidentify/{job}?csrf={csrf}", data={f"decision-{i}": "accept" for i in ids})
+    assert refused.status_code == 400 and "--keys DIR" in refused.text
+    coder, coder_csrf = owner_of(with_phi, None, "cora", "coder")
+    assert coder.post("/api/deidentify", headers={"X-CSRF-Token": coder_csrf}).status_code == 403
+    assert coder.get(f"/deidentify/{job}").status_code == 403
