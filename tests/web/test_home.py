@@ -188,3 +188,14 @@ def test_every_home_route_but_the_public_ones_needs_a_signed_in_server_owner_and
     for path, method in guarded:
         assert anonymous.request(method, path).status_code == 401, path
         assert ann.request(method, path).status_code == 403, f"{path} without the CSRF token"
+
+
+def test_a_homes_studies_take_uploads_up_to_their_own_limits(tmp_path: Path):
+    home = Home(tmp_path / "home")
+    ann = set_up(home)
+    ann.post(f"/studies?csrf={csrf_of(ann.get('/').text)}", data={"folder": "pc-study", "title": "T"})
+    study_sign_in(ann, "pc-study", "ann")
+    token = re.search(r'const csrf = "([^"]+)"', ann.get("/studies/pc-study/recordings").text).group(1)
+    two_mib = b"RIFF" + b"\x00" * (2 * 1024 * 1024)
+    answer = ann.post("/studies/pc-study/api/recordings", files={"files": ("FG01.wav", two_mib, "audio/wav")}, headers={"X-CSRF-Token": token})
+    assert answer.status_code == 400 and "which group" in answer.json()["error"]  # read, past the 1 MiB limit of other requests

@@ -8,6 +8,7 @@ use what (and a test walks it).
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ COOKIE = "chorus_session"
 SESSION_SECONDS = 12 * 3600
 SECRET_FILE = ".chorus-web-secret"
 MAX_BODY = 1 * 1024 * 1024
+_STUDY_PREFIX = re.compile(r"^/studies/[^/]+(?=/)")
 #: Larger bodies allowed on the upload routes (bytes); every other request is held to MAX_BODY.
 UPLOAD_LIMITS = {
     "/api/transcripts": 20 * 1024 * 1024, "/api/import": 512 * 1024 * 1024, "/roster/check": 20 * 1024 * 1024,
@@ -126,7 +128,8 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         path, root = scope["path"], scope.get("root_path", "")
-        limit = UPLOAD_LIMITS.get(path[len(root) :] if root and path.startswith(root) else path, MAX_BODY)
+        route = _STUDY_PREFIX.sub("", path[len(root) :] if root and path.startswith(root) else path)  # a home's study
+        limit = UPLOAD_LIMITS.get(route, MAX_BODY)
         declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > limit:
             await self._refuse(send, limit)

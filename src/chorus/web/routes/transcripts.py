@@ -57,7 +57,8 @@ def transcript_view(session: Session, transcript: Transcript) -> dict[str, Any]:
         )
     ]
     rows = session.execute(
-        select(Turn.ordinal, Turn.speaker_label, Participant.discipline, Participant.role, Turn.start, Turn.end, Turn.start_time, Turn.end_time)
+        select(Turn.ordinal, Turn.speaker_label, Participant.pseudonym, Participant.discipline, Participant.role, Turn.start, Turn.end,
+               Turn.start_time, Turn.end_time)
         .join(Participant, Participant.id == Turn.participant_id)
         .where(Turn.transcript_id == transcript.id)
         .order_by(Turn.start)
@@ -72,7 +73,7 @@ def transcript_view(session: Session, transcript: Transcript) -> dict[str, Any]:
             at += 1
     text = transcript.text
     turns = [
-        {"ordinal": row.ordinal, "speaker": row.speaker_label, "discipline": row.discipline, "role": row.role, "start": row.start,
+        {"ordinal": row.ordinal, "speaker": row.pseudonym, "label": row.speaker_label, "discipline": row.discipline, "role": row.role, "start": row.start,
          "end": row.end, "text": text[row.start : row.end], "time": row.start_time, "end_time": row.end_time,
          "codings": mine, "pieces": coded_pieces(text, row.start, row.end, mine)}
         for row, mine in zip(rows, overlapping)
