@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_assist.py
 	$(BIN)/python benchmarks/bench_web.py --workers 1 2
 	$(BIN)/python benchmarks/bench_pages.py
+	$(BIN)/python benchmarks/bench_jobs.py
 	$(BIN)/python benchmarks/bench_audio.py
 
 # For contributors, not a set-up step: regenerate constraints.txt from pyproject.toml. uv resolves from the
