@@ -170,6 +170,33 @@ def roster_list(out: OutOption = None) -> None:
     _show(frame, "Roster", out)
 
 
+@roster_app.command("edit")
+def roster_edit(
+    who: Annotated[str, typer.Argument(help="The person's roster id or pseudonym.")],
+    pseudonym: Annotated[Optional[str], typer.Option(help="A new pseudonym (only before they speak in a transcript).")] = None,
+    discipline: Annotated[Optional[str], typer.Option(help="Their discipline.")] = None,
+    care_team: Annotated[Optional[str], typer.Option(help="Their care team ('' to clear).")] = None,
+    role: Annotated[Optional[str], typer.Option(help="participant or facilitator.")] = None,
+    groups: Annotated[Optional[str], typer.Option(help="The groups they were in, separated by ';' (replaces the list).")] = None,
+) -> None:
+    """Change one person on the roster; the audit trail keeps the change."""
+    with _open() as study:
+        ingest.edit_participant(study, who, pseudonym, discipline, care_team, role, groups.split(";") if groups is not None else None)
+    console.print(f"updated {who}")
+
+
+@groups_app.command("edit")
+def groups_edit(
+    name: Annotated[str, typer.Argument(help="The group.")],
+    date: Annotated[Optional[str], typer.Option(help="Its date, YYYY-MM-DD ('' to clear).")] = None,
+    recording: Annotated[Optional[str], typer.Option(help="Its recording's path ('' to clear).")] = None,
+) -> None:
+    """Change a group's date or recording; the audit trail keeps the change."""
+    with _open() as study:
+        ingest.edit_group(study, name, date, recording)
+    console.print(f"updated {name}")
+
+
 @groups_app.command("import")
 def groups_import(
     file: Annotated[Path, typer.Argument(help="CSV or XLSX: group, date (YYYY-MM-DD), recording (+ any attributes).")],

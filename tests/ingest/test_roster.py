@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from chorus.errors import InputError
+from chorus.errors import ChorusError, InputError
 from chorus.ingest import RosterProblems, import_groups, import_roster, import_roster_and_groups, roster_problems
 from chorus.study.models import Group, Participant, SpeakerAlias
 from tests.helpers import DEMO, unchanged
@@ -122,3 +122,31 @@ def test_a_clean_roster_and_groups_are_stored_together(study):
     assert summary.added == 39 and roster_problems(study, DEMO / "roster.csv", DEMO / "groups.csv") == []
     with study.reading() as session:
         assert session.scalar(select(Group).where(Group.name == "FG01")).date == date(2024, 2, 6)
+
+
+def test_one_person_or_group_is_edited_in_place_and_audited(study):
+    from chorus.ingest import edit_group, edit_participant, import_transcripts
+    from chorus.study import audit
+
+    import_roster(study, DEMO / "roster.csv")
+    import_groups(study, DEMO / "groups.csv")
+    edit_participant(study, "P02", discipline="APP", care_team="", groups=["FG01", "FG03"])
+    edit_group(study, "FG01", date="2024-02-07")
+    with study.reading() as session:
+        bernard = session.scalar(select(Participant).where(Participant.key == "P02"))
+        assert (bernard.discipline, bernard.care_team, sorted(g.name for g in bernard.groups)) == ("APP", None, ["FG01", "FG03"])
+        assert session.scalar(select(Group.date).where(Group.name == "FG01")) == date(2024, 2, 7)
+    assert {"participant", "focus_group"} <= set(audit.log(study).entity)
+    edit_participant(study, "Bernard", pseudonym="Bertrand")
+    import_transcripts(study, [DEMO / "transcripts" / "FG03.txt"])
+    with unchanged(study):
+        for change, message in [
+            ({"pseudonym": "Adaeze"}, "already belongs"), ({"discipline": ""}, "needs a discipline"), ({"role": "boss"}, "neither"),
+            ({"groups": ["FG99"]}, "no group 'FG99'"),
+        ]:
+            with pytest.raises(ChorusError, match=message):
+                edit_participant(study, "P02", **change)
+        with pytest.raises(ChorusError, match="speaks in a transcript"):
+            edit_participant(study, "P11", pseudonym="Kay")
+        with pytest.raises(InputError, match="not YYYY-MM-DD"):
+            edit_group(study, "FG01", date="7 Feb")

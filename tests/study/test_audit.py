@@ -198,6 +198,8 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.ingest.roster.import_roster_and_groups": lambda s, tmp: import_roster_and_groups(
         s, _file(tmp, "roster.csv", "id,pseudonym,discipline,group\nP998,Nurse Yan,nurse,FG98\n"), _file(tmp, "g.csv", "group,date\nFG98,2024-05-02\n")
     ),
+    "chorus.ingest.roster.edit_participant": lambda s, _: importlib.import_module("chorus.ingest").edit_participant(s, "P02", care_team="Solid Tumor"),
+    "chorus.ingest.roster.edit_group": lambda s, _: importlib.import_module("chorus.ingest").edit_group(s, "FG01", date="2024-02-07"),
     "chorus.ingest.editing.edit_turn": lambda s, _: importlib.import_module("chorus.ingest.editing").edit_turn(s, "FG01", 2, text="Heard again."),
     "chorus.ingest.transcripts.import_transcripts": lambda s, _: import_transcripts(s, [DEMO / "transcripts" / "FG03.txt"]),
     "chorus.ingest.transcripts.remove_transcript": lambda s, _: remove_transcript(s, "FG02"),

@@ -65,3 +65,27 @@ def test_only_owners_upload_rosters(fresh):
     with unchanged(fresh):
         assert coder.post(f"/roster/check?csrf={csrf}", files=files).status_code == 403
     assert "Upload the roster" not in coder.get("/roster").text
+
+
+def test_owners_correct_one_person_or_group_in_place(fresh):
+    from chorus.ingest import import_roster_and_groups
+
+    import_roster_and_groups(fresh, DEMO / "roster.csv", DEMO / "groups.csv")
+    client, csrf = signed_in(fresh, "olive")
+    assert 'href="/roster/people/P02"' in client.get("/roster").text
+    page = client.get("/roster/people/P02")
+    assert page.status_code == 200 and 'value="Bernard"' in page.text
+    saved = client.post(f"/roster/people/P02?csrf={csrf}", data={"pseudonym": "Bernard", "discipline": "APP", "care_team": "", "role": "participant",
+                                                                 "groups": ["FG01", "FG03"]})
+    assert saved.status_code == 303
+    with fresh.reading() as session:
+        bernard = session.scalar(select(Participant).where(Participant.key == "P02"))
+        assert (bernard.discipline, sorted(g.name for g in bernard.groups)) == ("APP", ["FG01", "FG03"])
+    assert audit.log(fresh, entity="participant").actor.iloc[-1] == "olive"
+    with unchanged(fresh):
+        refused = client.post(f"/roster/people/P02?csrf={csrf}", data={"pseudonym": "Adaeze", "discipline": "APP", "role": "participant"})
+    assert refused.status_code == 400 and "already belongs" in refused.text
+    assert client.post(f"/roster/groups/FG01?csrf={csrf}", data={"date": "2024-02-07"}).status_code == 303
+    assert client.post(f"/roster/groups/FG01?csrf={csrf}", data={"date": "7 Feb"}).status_code == 400
+    coder, _ = signed_in(fresh, "cora")
+    assert coder.get("/roster/people/P02").status_code == 403

@@ -19,9 +19,9 @@ import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from chorus.errors import InputError
+from chorus.errors import ChorusError, InputError
 from chorus.ingest.files import Row, read_table
-from chorus.study.models import Group, Participant, SpeakerAlias
+from chorus.study.models import Group, Participant, SpeakerAlias, Turn
 from chorus.study.store import Study
 
 ROLES = ("participant", "facilitator")
@@ -307,3 +307,52 @@ def _store_groups(session: Session, rows: list[Row], path: Path, summary: Import
         group.attributes = {
             k: _text(v) for k, v in row.values.items() if k not in GROUP_FIELDS
         }
+
+
+def edit_participant(
+    study: Study, who: str, pseudonym: str | None = None, discipline: str | None = None, care_team: str | None = None,
+    role: str | None = None, groups: list[str] | None = None,
+) -> None:
+    """Change one person on the roster (by roster id or pseudonym), in one transaction, in the audit trail.
+
+    Only what is given changes; ``""`` clears the care team. The pseudonym stays
+    once the person speaks in a transcript, since transcripts show it before
+    each of their turns: change it by importing the corrected transcript.
+    """
+    from chorus.study.lookup import find_group, find_participant
+
+    with study.transaction() as session:
+        person = find_participant(session, who)
+        if pseudonym is not None and pseudonym.strip() != person.pseudonym:
+            pseudonym = pseudonym.strip()
+            if not pseudonym or len(pseudonym) > 200:
+                raise ChorusError("a pseudonym is 1 to 200 characters")
+            if session.scalar(select(Participant.key).where(Participant.pseudonym == pseudonym)) is not None:
+                raise ChorusError(f"pseudonym {pseudonym!r} already belongs to another participant")
+            if session.scalar(select(Turn.id).where(Turn.participant_id == person.id).limit(1)) is not None:
+                raise ChorusError(f"{person.pseudonym} speaks in a transcript under that name; the pseudonym cannot change here")
+            person.pseudonym = pseudonym
+        if role is not None:
+            if role not in ROLES:
+                raise ChorusError(f"role {role!r} is neither 'participant' nor 'facilitator'")
+            person.role = role
+        if discipline is not None:
+            person.discipline = discipline.strip() or None
+        if person.role == "participant" and not person.discipline:
+            raise ChorusError("a participant needs a discipline")
+        if care_team is not None:
+            person.care_team = care_team.strip() or None
+        if groups is not None:
+            person.groups = [find_group(session, name.strip()) for name in groups if name.strip()]
+
+
+def edit_group(study: Study, name: str, date: str | None = None, recording: str | None = None) -> None:
+    """Change a group's date (YYYY-MM-DD; ``""`` clears it) or its recording's path, in the audit trail."""
+    from chorus.study.lookup import find_group
+
+    with study.transaction() as session:
+        group = find_group(session, name)
+        if date is not None:
+            group.date = _parse_date(date, Path(name), "date") if date.strip() else None
+        if recording is not None:
+            group.recording_path = recording.strip() or None

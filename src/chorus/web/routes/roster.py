@@ -16,10 +16,12 @@ from pathlib import Path
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
 
 from chorus import analysis, ingest
 from chorus.analysis.frames import participants
 from chorus.errors import ChorusError
+from chorus.study.models import Participant
 from chorus.study.store import Study, acting_as
 from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, render
 from chorus.web.uploads import uploaded
@@ -55,8 +57,8 @@ def _roster_tables(request: Request, study: Study, viewer, **context: object) ->
 
 
 @router.get("/roster", response_class=HTMLResponse)
-def roster_page(request: Request, study: StudyOf, viewer: ViewerRole, stored: str = "") -> Response:
-    return _roster_tables(request, study, viewer, stored=stored)
+def roster_page(request: Request, study: StudyOf, viewer: ViewerRole, stored: str = "", edited: str = "") -> Response:
+    return _roster_tables(request, study, viewer, stored=stored, edited=edited)
 
 
 @router.post("/roster/check", response_class=HTMLResponse)
@@ -100,3 +102,58 @@ def store_roster(request: Request, study: StudyOf, viewer: OwnerRole, upload: st
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return RedirectResponse(f"{request.app.state.root}/roster?stored={summary.added + summary.updated}", status_code=303)
+
+
+def _person_form(study: Study, key: str) -> dict[str, object]:
+    from chorus.study.lookup import find_participant
+    from chorus.study.models import Group
+
+    with study.reading() as session:
+        person = find_participant(session, key)
+        disciplines = sorted({d for d in session.scalars(select(Participant.discipline)) if d})
+        return {"key": person.key, "pseudonym": person.pseudonym, "discipline": person.discipline or "", "care_team": person.care_team or "",
+                "role": person.role, "member_of": [g.name for g in person.groups], "disciplines": disciplines,
+                "groups": list(session.scalars(select(Group.name).order_by(Group.name)))}
+
+
+@router.get("/roster/people/{key}", response_class=HTMLResponse)
+def person_page(request: Request, key: str, study: StudyOf, viewer: OwnerRole) -> Response:
+    """One person on the roster, to correct in place (owners)."""
+    return render(request, "roster/person.html", viewer, **_person_form(study, key))
+
+
+@router.post("/roster/people/{key}")
+async def edit_person(request: Request, key: str, study: StudyOf, viewer: OwnerRole) -> Response:
+    form = await request.form()
+    try:
+        with acting_as(viewer.name):
+            ingest.edit_participant(
+                study, key, pseudonym=str(form.get("pseudonym", "")), discipline=str(form.get("discipline", "")),
+                care_team=str(form.get("care_team", "")), role=str(form.get("role", "participant")), groups=[str(g) for g in form.getlist("groups")],
+            )
+    except ChorusError as exc:
+        return render(request, "roster/person.html", viewer, status=400, error=str(exc), **_person_form(study, key))
+    return RedirectResponse(f"{request.app.state.root}/roster?edited={key}", status_code=303)
+
+
+@router.get("/roster/groups/{name}", response_class=HTMLResponse)
+def group_page(request: Request, name: str, study: StudyOf, viewer: OwnerRole) -> Response:
+    """One group's date and recording, to correct in place (owners)."""
+    from chorus.study.lookup import find_group
+
+    with study.reading() as session:
+        group = find_group(session, name)
+        context = {"name": group.name, "date": group.date.isoformat() if group.date else "", "recording": group.recording_path or ""}
+    return render(request, "roster/group.html", viewer, **context)
+
+
+@router.post("/roster/groups/{name}")
+def edit_group_page(
+    request: Request, name: str, study: StudyOf, viewer: OwnerRole, date: str = Form("", max_length=20), recording: str = Form("", max_length=500),
+) -> Response:
+    try:
+        with acting_as(viewer.name):
+            ingest.edit_group(study, name, date=date, recording=recording)
+    except ChorusError as exc:
+        return render(request, "roster/group.html", viewer, status=400, error=str(exc), name=name, date=date, recording=recording)
+    return RedirectResponse(f"{request.app.state.root}/roster?edited={name}", status_code=303)
