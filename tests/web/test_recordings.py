@@ -156,3 +156,21 @@ def _answers(client) -> bool:
         return client.get("/healthz").status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_two_uploads_at_once_of_files_with_one_name_become_two_jobs(recorded, conversation):
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = [signed_in(recorded, "olive") for _ in range(2)]
+    wav = conversation.path.read_bytes()
+
+    def upload(client_and_token):
+        client, csrf = client_and_token
+        return client.post("/api/recordings", files={"files": ("FG01.wav", wav, "audio/wav")}, headers={"X-CSRF-Token": csrf})
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(upload, clients))
+    assert [a.status_code for a in answers] == [201, 201]
+    assert sorted(p.name for p in (recorded.folder / "recordings").iterdir()) == ["FG01-2.wav", "FG01.wav"]
+    assert [j["state"] for j in queue.jobs(recorded)] == ["queued", "queued"]
+    assert all((recorded.folder / "recordings" / name).read_bytes() == wav for name in ("FG01.wav", "FG01-2.wav"))

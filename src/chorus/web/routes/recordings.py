@@ -42,10 +42,14 @@ def _saved(upload: UploadFile, study: Study) -> Path:
     folder = study.folder / RECORDINGS
     folder.mkdir(exist_ok=True)
     path, number = folder / name, 1
-    while path.exists():
-        number += 1
-        path = folder / f"{Path(name).stem}-{number}{Path(name).suffix}"
-    with path.open("wb") as out:
+    while True:
+        try:
+            out = path.open("xb")  # made only if new: two uploads of FG01.wav at once get two files
+            break
+        except FileExistsError:
+            number += 1
+            path = folder / f"{Path(name).stem}-{number}{Path(name).suffix}"
+    with out:
         shutil.copyfileobj(upload.file, out, length=1024 * 1024)
     return path
 
