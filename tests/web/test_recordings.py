@@ -80,9 +80,12 @@ def test_bad_recordings_get_a_message_and_leave_nothing(recorded, monkeypatch):
         assert empty.status_code == 400 and "empty" in empty.json()["error"]
         notes = client.post("/api/recordings", files={"files": ("notes.txt", b"hello", "text/plain")}, headers={"X-CSRF-Token": csrf})
         assert notes.status_code == 400 and "recordings are .wav" in notes.json()["error"]
-        monkeypatch.setitem(__import__("chorus.web.security", fromlist=["x"]).UPLOAD_LIMITS, "/api/recordings", 1000)
-        big = client.post("/api/recordings", files={"files": ("FG01.wav", b"x" * 5000, "audio/wav")}, headers={"X-CSRF-Token": csrf})
-        assert big.status_code == 413 and "limited to" in big.json()["error"]
+    assert client.post(f"/recordings/limit?csrf={csrf}", data={"mib": "1"}).status_code == 303  # the owner lowers the limit to 1 MiB
+    with unchanged(recorded):
+        big = client.post("/api/recordings", files={"files": ("FG01.wav", b"x" * (2 * 2**20), "audio/wav")}, headers={"X-CSRF-Token": csrf})
+        assert big.status_code == 413 and "limited to 1 MiB" in big.json()["error"]
+    assert client.post(f"/recordings/limit?csrf={csrf}", data={"mib": "8192"}).status_code == 303
+    assert 'value="8192"' in client.get("/recordings").text
     assert not list((recorded.folder / "recordings").glob("*")) if (recorded.folder / "recordings").exists() else True
 
 

@@ -35,6 +35,9 @@ from chorus.web.pages import templates
 from chorus.web.routes import accounts, analysis, coding, exchange, privacy, recordings, roster, studies, transcripts
 from chorus.web.routes import home as home_pages
 from chorus.web.security import UPLOAD_LIMITS, BodyLimit, Needs, Sessions
+from chorus.web.uploads import MOST_RECORDING_MIB, recording_limit
+
+RECORDINGS_ROUTE = "/api/recordings"
 
 __all__ = ["ROUTE_ROLES", "SERVE_SETTINGS", "UPLOAD_LIMITS", "create_app", "create_home_server", "create_server", "server_from_environment"]
 
@@ -66,7 +69,7 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "", keys:
     app.state.study, app.state.root, app.state.keys = study, root, keys
     app.state.sessions = Sessions(study.folder, root, secure_cookies)
     app.state.pages = templates(root)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, limit_of=lambda route: recording_limit(study) * 2**20 if route == RECORDINGS_ROUTE else None)
     for router in ROUTERS:  # their routes side by side in the app's own table (no prefixes or router-wide dependencies to merge)
         app.router.routes.extend(router.routes)
     for route in app.routes:
@@ -155,7 +158,7 @@ def create_home_server(home: Home, secure_cookies: bool = False, keys: Path | No
     server.state.home, server.state.root = home, ""
     server.state.pages = templates("")
     server.state.sessions = Sessions(home.folder, "", secure_cookies, cookie="chorus_home")
-    server.add_middleware(BodyLimit)
+    server.add_middleware(BodyLimit, limit_of=lambda route: MOST_RECORDING_MIB * 2**20 if route == RECORDINGS_ROUTE else None)  # each study holds to its own
     server.router.routes.extend(home_pages.router.routes)
     server.mount("/studies", _StudyApps(home, secure_cookies, keys))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import HTTPException, Request, Response
@@ -26,10 +27,7 @@ SECRET_FILE = ".chorus-web-secret"
 MAX_BODY = 1 * 1024 * 1024
 _STUDY_PREFIX = re.compile(r"^/studies/[^/]+(?=/)")
 #: Larger bodies allowed on the upload routes (bytes); every other request is held to MAX_BODY.
-UPLOAD_LIMITS = {
-    "/api/transcripts": 20 * 1024 * 1024, "/api/import": 512 * 1024 * 1024, "/roster/check": 20 * 1024 * 1024,
-    "/api/recordings": 4 * 1024 * 1024 * 1024,  # a 90-minute group filmed on a phone
-}
+UPLOAD_LIMITS = {"/api/transcripts": 20 * 1024 * 1024, "/api/import": 512 * 1024 * 1024, "/roster/check": 20 * 1024 * 1024}
 
 
 def folder_secret(folder: Path) -> str:
@@ -118,10 +116,12 @@ class BodyLimit:
     The Content-Length header is checked first; a body sent in chunks without one
     is counted as it streams and cut off at the limit (the app sees the client
     leave), so an upload cannot fill the disk by leaving the header out.
+    ``limit_of(route)`` gives a route's limit where it is not fixed (a study's
+    recordings, whose owner may raise it); else :data:`UPLOAD_LIMITS`.
     """
 
-    def __init__(self, app: Any):
-        self.app = app
+    def __init__(self, app: Any, limit_of: Callable[[str], int | None] | None = None):
+        self.app, self.limit_of = app, limit_of
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -129,7 +129,7 @@ class BodyLimit:
             return
         path, root = scope["path"], scope.get("root_path", "")
         route = _STUDY_PREFIX.sub("", path[len(root) :] if root and path.startswith(root) else path)  # a home's study
-        limit = UPLOAD_LIMITS.get(route, MAX_BODY)
+        limit = (self.limit_of(route) if self.limit_of else None) or UPLOAD_LIMITS.get(route, MAX_BODY)
         declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > limit:
             await self._refuse(send, limit)
@@ -158,6 +158,7 @@ class BodyLimit:
 
     @staticmethod
     async def _refuse(send: Any, limit: int) -> None:
-        response = JSONResponse({"error": f"request bodies here are limited to {limit // 1024} KiB"}, status_code=413)
+        size = f"{limit // 2**20} MiB" if limit >= 2**20 else f"{limit // 1024} KiB"
+        response = JSONResponse({"error": f"request bodies here are limited to {size}"}, status_code=413)
         await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
         await send({"type": "http.response.body", "body": response.body})

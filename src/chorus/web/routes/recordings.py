@@ -19,7 +19,8 @@ from sqlalchemy import select
 from chorus.errors import ChorusError
 from chorus.study.models import Group, Job
 from chorus.study import jobs as queue
-from chorus.study.store import Study
+from chorus.study.store import Study, acting_as
+from chorus.web.uploads import MOST_RECORDING_MIB, recording_limit, set_recording_limit
 from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, render
 
 router = APIRouter()
@@ -58,7 +59,15 @@ def _saved(upload: UploadFile, study: Study) -> Path:
 def recordings_page(request: Request, study: StudyOf, viewer: ViewerRole) -> Response:
     with study.reading() as session:
         groups = list(session.scalars(select(Group.name).order_by(Group.name)))
-    return render(request, "recordings/recordings.html", viewer, groups=groups)
+    return render(request, "recordings/recordings.html", viewer, groups=groups, limit=recording_limit(study), most=MOST_RECORDING_MIB)
+
+
+@router.post("/recordings/limit")
+def raise_limit(request: Request, study: StudyOf, viewer: OwnerRole, mib: int = Form(ge=1, le=MOST_RECORDING_MIB)) -> Response:
+    """How large one upload of recordings may be (owners): a long group filmed in high quality needs more."""
+    with acting_as(viewer.name):
+        set_recording_limit(study, mib)
+    return RedirectResponse(f"{request.app.state.root}/recordings", status_code=303)
 
 
 @router.get("/api/jobs")
