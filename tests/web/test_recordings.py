@@ -177,3 +177,24 @@ def test_two_uploads_at_once_of_files_with_one_name_become_two_jobs(recorded, co
     assert sorted(p.name for p in (recorded.folder / "recordings").iterdir()) == ["FG01-2.wav", "FG01.wav"]
     assert [j["state"] for j in queue.jobs(recorded)] == ["queued", "queued"]
     assert all((recorded.folder / "recordings" / name).read_bytes() == wav for name in ("FG01.wav", "FG01-2.wav"))
+
+
+def test_voice_clips_make_the_speaker_page_propose_names(recorded, conversation, tmp_path):
+    from chorus.audio.synthetic import FOCUS_GROUP, VOICES, speak
+
+    client, csrf = signed_in(recorded, "olive")
+    voices = dict(zip(("Facilitator", "Nurse", "Physician", "Social worker"), VOICES))  # as the exchange was spoken
+    clips = []
+    for who, name in (("Nurse", "Nina"), ("Physician", "P02")):
+        lines = [(who, said) for speaker, said in FOCUS_GROUP if speaker == who]
+        clips.append(("files", (f"{name}.wav", speak(lines, tmp_path / f"{name}.wav", voices).path.read_bytes(), "audio/wav")))
+    made = client.post("/api/enrolment", files=clips, headers={"X-CSRF-Token": csrf})
+    assert made.status_code == 201 and made.json() == {"clips": ["P01", "P02"]}
+    stranger = client.post("/api/enrolment", files={"files": ("Zed.wav", b"RIFF", "audio/wav")}, headers={"X-CSRF-Token": csrf})
+    assert stranger.status_code == 400 and "name the clip after the person" in stranger.json()["error"]
+    assert "clips of P01, P02" in client.get("/recordings").text
+    job = client.post("/api/recordings", files={"files": ("FG01.wav", conversation.path.read_bytes(), "audio/wav")}, headers={"X-CSRF-Token": csrf}).json()["jobs"][0]
+    jobs.run_next(recorded, "test:1")
+    page = client.get(f"/jobs/{job}/speakers").text
+    proposed = dict(re.findall(r'<option value="(P0\d)" selected>.*?</option>.*?proposed: (voice [\d.]+)', page, re.S))
+    assert set(proposed) == {"P01", "P02"}, page

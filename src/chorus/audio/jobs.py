@@ -14,6 +14,7 @@ names the speakers, when it is stored as the transcript in one transaction
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 from chorus.audio.batch import Heard, Options, hear, keep, plan
@@ -26,6 +27,8 @@ from chorus.study.store import Study, acting_as
 
 KIND = "transcribe"
 HEARD = "heard"
+#: The study's voice clips, one per participant named by roster id (``P07.wav``): matched to the voices heard.
+ENROLMENT = "enrolment"
 
 
 def submit(study: Study, recording: str | Path, group: str, by: str, name: str | None = None) -> int:
@@ -43,8 +46,15 @@ def submit(study: Study, recording: str | Path, group: str, by: str, name: str |
 
 
 def run(study: Study, job: Job, report: queue.Report, options: Options = Options()) -> None:
-    """The worker's part: hear the recording and keep what it heard until its speakers are named."""
+    """The worker's part: hear the recording and keep what it heard until its speakers are named.
+
+    With voice clips in the study's ``enrolment`` folder, the voices heard are
+    matched to them, and the speaker page proposes those names.
+    """
     [planned], _ = plan(study, [study.folder / job.recording], group=job.group_name, name=job.name)
+    clips = study.folder / ENROLMENT
+    if options.enrolment is None and clips.is_dir() and any(clips.iterdir()):
+        options = replace(options, enrolment=str(clips))
     heard = hear(planned, options, lambda _job, stage, fraction: report(stage, fraction))
     queue.keep_result(study, job.id, HEARD, pickle.dumps(heard), job.created_by, "naming", "waiting for speaker names")
 

@@ -21,9 +21,14 @@ from chorus.study.store import Study
 DEFAULT_RECORDING_MIB, MOST_RECORDING_MIB = 4096, 65536
 
 
+def base_name(upload: UploadFile) -> str:
+    """The uploaded file's own name, never a path (a browser on Windows may send ``C:\\...``)."""
+    return Path((upload.filename or "").replace("\\", "/")).name
+
+
 def uploaded(upload: UploadFile, folder: Path, allowed: tuple[str, ...]) -> Path:
     """The upload saved under its own base name in ``folder``; the name is never a path."""
-    name = Path((upload.filename or "").replace("\\", "/")).name
+    name = base_name(upload)
     if not name or name.startswith(".") or Path(name).suffix.lower() not in allowed:
         raise HTTPException(400, f"{name or 'the file'}: expected one of {', '.join(allowed)}")
     path = folder / name

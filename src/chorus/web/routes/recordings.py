@@ -20,7 +20,7 @@ from chorus.errors import ChorusError
 from chorus.study.models import Group, Job
 from chorus.study import jobs as queue
 from chorus.study.store import Study, acting_as
-from chorus.web.uploads import MOST_RECORDING_MIB, recording_limit, set_recording_limit
+from chorus.web.uploads import MOST_RECORDING_MIB, base_name, recording_limit, set_recording_limit
 from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, render
 
 router = APIRouter()
@@ -37,7 +37,7 @@ def _saved(upload: UploadFile, study: Study) -> Path:
     """The upload in the study's recordings folder under its own base name (numbered if taken)."""
     from chorus.audio.media import FORMATS
 
-    name = Path((upload.filename or "").replace("\\", "/")).name
+    name = base_name(upload)
     if not name or name.startswith(".") or Path(name).suffix.lower() not in FORMATS:
         raise ChorusError(f"{name or 'the file'}: recordings are {', '.join(FORMATS)}")
     folder = study.folder / RECORDINGS
@@ -59,7 +59,10 @@ def _saved(upload: UploadFile, study: Study) -> Path:
 def recordings_page(request: Request, study: StudyOf, viewer: ViewerRole) -> Response:
     with study.reading() as session:
         groups = list(session.scalars(select(Group.name).order_by(Group.name)))
-    return render(request, "recordings/recordings.html", viewer, groups=groups, limit=recording_limit(study), most=MOST_RECORDING_MIB)
+    from chorus.audio.jobs import ENROLMENT
+
+    clips = sorted(p.stem for p in (study.folder / ENROLMENT).iterdir()) if (study.folder / ENROLMENT).is_dir() else []
+    return render(request, "recordings/recordings.html", viewer, groups=groups, limit=recording_limit(study), most=MOST_RECORDING_MIB, clips=clips)
 
 
 @router.post("/recordings/limit")
@@ -97,6 +100,40 @@ def upload_recordings(
             message = str(exc).replace(str(study.folder / RECORDINGS) + "/", "")
             raise HTTPException(400, f"{message}{'; the others were queued' if made else ''}") from None
     return {"jobs": made}
+
+
+@router.post("/api/enrolment", status_code=201)
+def upload_clips(files: list[UploadFile], study: StudyOf, viewer: OwnerRole) -> dict[str, list[str]]:
+    """Voice clips, one per person, named by their roster id or pseudonym (Nina.wav): the speaker page then proposes them."""
+    from chorus.audio.jobs import ENROLMENT
+    from chorus.audio.media import FORMATS, probe
+    from chorus.study.lookup import find_participant
+
+    folder = study.folder / ENROLMENT
+    folder.mkdir(exist_ok=True)
+    kept = []
+    for upload in files:
+        name = base_name(upload)
+        suffix = Path(name).suffix.lower()
+        if suffix not in FORMATS:
+            raise HTTPException(400, f"{name or 'the file'}: voice clips are recordings ({', '.join(FORMATS)})")
+        with study.reading() as session:
+            try:
+                key = find_participant(session, Path(name).stem).key
+            except ChorusError as exc:
+                raise HTTPException(400, f"{name}: name the clip after the person it is ({exc})") from None
+        for old in folder.glob(f"{key}.*"):
+            old.unlink()
+        path = folder / f"{key}{suffix}"
+        with path.open("wb") as out:
+            shutil.copyfileobj(upload.file, out, length=1024 * 1024)
+        try:
+            probe(path)
+        except ChorusError as exc:
+            path.unlink(missing_ok=True)
+            raise HTTPException(400, str(exc).replace(str(folder) + "/", "")) from None
+        kept.append(key)
+    return {"clips": kept}
 
 
 @router.post("/api/jobs/{job_id}/cancel")
