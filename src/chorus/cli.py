@@ -1020,6 +1020,9 @@ def serve(
     keys: Annotated[
         Optional[Path], typer.Option(help="Folder outside every study for de-identification key files made in the browser.")
     ] = None,
+    cluster: Annotated[
+        Optional[str], typer.Option(help="Transcribe uploaded recordings on this Dask cluster (tcp://host:8786), as chorus transcribe does.")
+    ] = None,
 ) -> None:
     """Start the web app on this study, on several with a page listing them, or on a home of studies made in the browser.
 
@@ -1061,6 +1064,7 @@ def serve(
                     "keys": _keys_folder(keys, [s.folder for s in opened])}
         console.print(f"Chorus on http://{host}:{port} ({', '.join(s.name for s in opened)}{processes}); stop with Ctrl-C")
         app_now = create_server(opened, secure_cookies=secure_cookies, keys=keys) if workers == 1 else None
+    settings["cluster"] = cluster
     requeued = sum(jobs.recover(study) for study in served_studies(settings)())
     if requeued:
         console.print(f"{requeued} transcription job(s) left running when the server stopped: queued again")

@@ -97,3 +97,13 @@ def test_bad_recordings_are_refused_at_once_or_fail_with_their_reason_and_store_
     assert transcripts(recorded) == 0
     with pytest.raises(ChorusError, match="no group 'FG09'"):
         jobs.submit(recorded, "recordings/FG01.wav", "FG09", "olive")
+
+
+def test_a_job_can_be_heard_on_a_dask_cluster(recorded):
+    from distributed import LocalCluster
+
+    job = jobs.submit(recorded, "recordings/FG01.wav", "FG01", "olive")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        assert jobs.run_next(recorded, "test:5", cluster=cluster.scheduler_address) == job
+    assert queue.jobs(recorded)[0]["state"] == "naming"
+    assert len({t.speaker for t in jobs.heard_of(recorded, job).result.turns}) == 4

@@ -14,10 +14,12 @@ names the speakers, when it is stored as the transcript in one transaction
 from __future__ import annotations
 
 import pickle
+import time
 from dataclasses import replace
 from pathlib import Path
 
 from chorus.audio.batch import Heard, Options, hear, keep, plan
+from chorus.audio.batch import Job as Planned
 from chorus.audio.media import probe
 from chorus.audio.speakers import Naming
 from chorus.audio.store import Stored
@@ -45,23 +47,44 @@ def submit(study: Study, recording: str | Path, group: str, by: str, name: str |
     return queue.submit(study, KIND, by, name or full.stem, recording=str(full.relative_to(study.folder)), group=group)
 
 
-def run(study: Study, job: Job, report: queue.Report, options: Options = Options()) -> None:
+def run(study: Study, job: Job, report: queue.Report, options: Options = Options(), cluster: str | None = None) -> None:
     """The worker's part: hear the recording and keep what it heard until its speakers are named.
 
     With voice clips in the study's ``enrolment`` folder, the voices heard are
-    matched to them, and the speaker page proposes those names.
+    matched to them, and the speaker page proposes those names. With ``cluster``
+    (``tcp://host:8786``) the hearing runs on that Dask cluster, as ``chorus
+    transcribe --cluster`` runs it (the recording at the same path there).
     """
     [planned], _ = plan(study, [study.folder / job.recording], group=job.group_name, name=job.name)
     clips = study.folder / ENROLMENT
     if options.enrolment is None and clips.is_dir() and any(clips.iterdir()):
         options = replace(options, enrolment=str(clips))
-    heard = hear(planned, options, lambda _job, stage, fraction: report(stage, fraction))
+    if cluster is None:
+        heard = hear(planned, options, lambda _job, stage, fraction: report(stage, fraction))
+    else:
+        heard = _on_cluster(cluster, planned, options, report)
     queue.keep_result(study, job.id, HEARD, pickle.dumps(heard), job.created_by, "naming", "waiting for speaker names")
 
 
-def run_next(study: Study, worker: str, options: Options = Options()) -> int | None:
-    """Run the oldest queued transcription here (what a worker process does); its id, or None."""
-    return queue.run_next(study, worker, {KIND: lambda s, j, r: run(s, j, r, options)})
+def _on_cluster(cluster: str, planned: Planned, options: Options, report: queue.Report) -> Heard:
+    """Hear one recording as a task on the Dask cluster, reporting (and so checking for cancellation) while it runs."""
+    from distributed import Client
+
+    with Client(cluster) as client:
+        future = client.submit(hear, planned, options, key=f"chorus-job-{planned.name}-{time.time_ns()}", pure=False)
+        try:
+            while not future.done():
+                report("heard on the Dask cluster", 0.0)
+                time.sleep(0.5)
+            return future.result()
+        except BaseException:
+            future.cancel()
+            raise
+
+
+def run_next(study: Study, worker: str, options: Options = Options(), cluster: str | None = None) -> int | None:
+    """Run the oldest queued transcription (what a worker process does); its id, or None."""
+    return queue.run_next(study, worker, {KIND: lambda s, j, r: run(s, j, r, options, cluster)})
 
 
 def heard_of(study: Study, job_id: int) -> Heard:

@@ -186,9 +186,10 @@ def job_worker(settings: str) -> None:
     from chorus.privacy import review
     from chorus.study import jobs
 
-    parent = os.getppid()
-    runners = {transcription.KIND: transcription.run, review.KIND: review.run}
-    jobs.work(served_studies(json.loads(settings)), stop=lambda: os.getppid() != parent, runners=runners)
+    parent, config = os.getppid(), json.loads(settings)
+    cluster = config.get("cluster")
+    runners = {transcription.KIND: lambda s, j, r: transcription.run(s, j, r, cluster=cluster), review.KIND: review.run}
+    jobs.work(served_studies(config), stop=lambda: os.getppid() != parent, runners=runners)
 
 
 def server_from_environment() -> FastAPI:
