@@ -24,7 +24,7 @@ from tests.helpers import unchanged
 pytest.importorskip("fastapi", reason="the web app needs its extra: pip install 'chorus-qda[web]'")
 
 from chorus.web import users  # noqa: E402
-from tests.web.conftest import PASSWORD, signed_in  # noqa: E402
+from tests.web.conftest import AUDIO, PASSWORD, signed_in  # noqa: E402
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
@@ -78,6 +78,8 @@ def test_bad_recordings_get_a_message_and_leave_nothing(recorded, monkeypatch):
         assert junk.status_code == 400 and junk.json()["error"].startswith("FG01.wav: cannot be read as audio")
         empty = client.post("/api/recordings", files={"files": ("FG01.m4a", b"", "audio/mp4")}, headers={"X-CSRF-Token": csrf})
         assert empty.status_code == 400 and "empty" in empty.json()["error"]
+        cut = client.post("/api/recordings", files={"files": ("FG01.wav", AUDIO.read_bytes()[:40], "audio/wav")}, headers={"X-CSRF-Token": csrf})
+        assert cut.status_code == 400 and cut.json()["error"].startswith("FG01.wav: cannot be read as audio")  # truncated in its header
         notes = client.post("/api/recordings", files={"files": ("notes.txt", b"hello", "text/plain")}, headers={"X-CSRF-Token": csrf})
         assert notes.status_code == 400 and "recordings are .wav" in notes.json()["error"]
     assert client.post(f"/recordings/limit?csrf={csrf}", data={"mib": "1"}).status_code == 303  # the owner lowers the limit to 1 MiB
