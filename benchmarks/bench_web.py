@@ -125,10 +125,17 @@ async def coder(client, signed: Signed, seed: int, until: float, think: float, l
     """Code the span, remove the coding, again until ``until``; every request timed, every coding told made tracked."""
     rng = np.random.default_rng(seed)
     await asyncio.sleep(rng.uniform(0, think))  # coders do not start in step
+    import httpx
+
     while time.perf_counter() < until:
         await asyncio.sleep(rng.exponential(think) if think else 0)
         start = time.perf_counter()
-        made = await client.post(signed.path, json=signed.body, headers=signed.headers)
+        try:
+            made = await client.post(signed.path, json=signed.body, headers=signed.headers)
+        except httpx.TransportError as exc:  # the connection dropped: an error to count, not the end of the run
+            latencies.append(time.perf_counter() - start)
+            errors.append(f"POST {type(exc).__name__}")
+            continue
         latencies.append(time.perf_counter() - start)
         if not made.is_success:
             errors.append(f"POST {made.status_code} {made.text[:80]}")
@@ -136,7 +143,12 @@ async def coder(client, signed: Signed, seed: int, until: float, think: float, l
         alive.add(made.json()["id"])
         await asyncio.sleep(rng.exponential(think) if think else 0)
         start = time.perf_counter()
-        gone = await client.delete(signed.removal(made.json()), headers=signed.headers)
+        try:
+            gone = await client.delete(signed.removal(made.json()), headers=signed.headers)
+        except httpx.TransportError as exc:  # whether it was removed is unknown: the store check tells
+            latencies.append(time.perf_counter() - start)
+            errors.append(f"DELETE {type(exc).__name__}")
+            continue
         latencies.append(time.perf_counter() - start)
         if gone.is_success:
             alive.discard(made.json()["id"])
