@@ -166,7 +166,9 @@ async def load(
     latencies: list[float] = []
     errors: list[str] = []
     alive: set[int] = set()
-    clients = [httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=30) for _ in names]
+    # idle connections dropped before a server drops them (uvicorn after 5 s): signing 50 in takes longer than that
+    limits = httpx.Limits(keepalive_expiry=4)
+    clients = [httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=30, limits=limits) for _ in names]
     try:
         signed = await asyncio.gather(*(sign(c, n, s, served) for c, n, s in zip(clients, names, chosen)))
         until = time.perf_counter() + seconds
