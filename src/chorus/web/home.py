@@ -98,8 +98,8 @@ class Home:
             expires = connection.execute(select(_tokens.c.expires_at).where(_tokens.c.digest == _digest(token))).scalar()
         return expires is not None and _aware(expires) > _now() and not self.has_owner()
 
-    def redeem(self, token: str, name: str, password: str) -> None:
-        """Create the first owner with the setup token, which then stops working (also for a second, racing request)."""
+    def redeem(self, token: str, name: str, password: str) -> int:
+        """Create the first owner with the setup token, which then stops working (also for a second, racing request); their id."""
         users.check_account(name, password)
         password_hash = users.hash_password(password)
         with self.engine.begin() as connection:
@@ -108,7 +108,7 @@ class Home:
             ).rowcount
             if used != 1 or connection.execute(select(_owners.c.id).limit(1)).first() is not None:
                 raise ChorusError("this setup link is used or out of date; restart chorus serve for a new one")
-            connection.execute(_owners.insert().values(name=name, password_hash=password_hash, created_at=_now()))
+            return connection.execute(_owners.insert().values(name=name, password_hash=password_hash, created_at=_now())).inserted_primary_key[0]
 
     def verify(self, name: str, password: str) -> tuple[int, str] | None:
         """``(id, name)`` of the server owner when the password is right, else None (as long either way)."""

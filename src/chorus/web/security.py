@@ -66,6 +66,28 @@ class Sessions:
             self.cookie, self.signer.dumps(data), max_age=SESSION_SECONDS, path=self.path, httponly=True, samesite="strict", secure=self.secure
         )
 
+    def signed_out_page(self, response: Response, token: str) -> Response:
+        """``response`` keeping ``token`` (from :meth:`form_token`) as the signed-out session's CSRF token."""
+        self.write(response, {"csrf": token})
+        return response
+
+    def form_token(self, request: Request) -> str:
+        """The CSRF token a signed-out form (sign-in) carries: the session's, or a new one."""
+        return self.read(request).get("csrf") or secrets.token_urlsafe(24)
+
+    def check(self, request: Request, sent: str | None = None) -> dict[str, Any]:
+        """The session, refused (403) unless ``sent`` (else the request's ``X-CSRF-Token`` header or ``csrf`` query) is its token."""
+        data = self.read(request)
+        if sent is None:
+            sent = request.headers.get("x-csrf-token") or request.query_params.get("csrf") or ""
+        if not data.get("csrf") or not secrets.compare_digest(sent, data["csrf"]):
+            raise HTTPException(403, "missing or wrong CSRF token; reload the page")
+        return data
+
+    def sign_in(self, response: Response, user_id: int) -> None:
+        """A new session for ``user_id`` on ``response``, with a new CSRF token."""
+        self.write(response, {"uid": user_id, "csrf": secrets.token_urlsafe(24)})
+
     def end(self, response: Response) -> None:
         """Remove the session cookie."""
         response.delete_cookie(self.cookie, path=self.path)
@@ -102,9 +124,7 @@ class Needs:
             raise HTTPException(401, "sign in first")
         viewer = Viewer(*found, data.get("csrf", ""))
         if request.method not in ("GET", "HEAD"):
-            sent = request.headers.get("x-csrf-token") or request.query_params.get("csrf") or ""
-            if not data.get("csrf") or not secrets.compare_digest(sent, data["csrf"]):
-                raise HTTPException(403, "missing or wrong CSRF token; reload the page")
+            state.sessions.check(request)
         if rank(viewer.role) < rank(self.role):
             raise HTTPException(403, f"this needs the {self.role} role; you are a {viewer.role}")
         return viewer

@@ -6,7 +6,6 @@ under ``/studies/<folder>/`` with their own accounts (see :mod:`chorus.web.home`
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
@@ -34,9 +33,7 @@ def server_owner(request: Request) -> ServerOwner:
     if name is None:
         raise HTTPException(401, "sign in first")
     if request.method not in ("GET", "HEAD"):
-        sent = request.headers.get("x-csrf-token") or request.query_params.get("csrf") or ""
-        if not secrets.compare_digest(sent, data.get("csrf", "")):
-            raise HTTPException(403, "missing or wrong CSRF token; reload the page")
+        state.sessions.check(request)
     return ServerOwner(data["uid"], name, data.get("csrf", ""))
 
 
@@ -92,36 +89,31 @@ def set_up(
     try:
         if password != again:
             raise ChorusError("the two passwords differ")
-        home.redeem(token, name.strip(), password)
+        owner = home.redeem(token, name.strip(), password)
     except ChorusError as exc:
         good = home.token_is_good(token)
         return _page(request, "setup.html", None, status=400 if good else 410, token=token, good=good, error=str(exc), name=name)
-    found = home.verify(name.strip(), password)
     response = RedirectResponse("/", status_code=303)
-    request.app.state.sessions.write(response, {"uid": found[0], "csrf": secrets.token_urlsafe(24)})
+    request.app.state.sessions.sign_in(response, owner)
     return response
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, failed: bool = False) -> Response:
     sessions = request.app.state.sessions
-    csrf = sessions.read(request).get("csrf") or secrets.token_urlsafe(24)
-    response = _page(request, "login.html", None, csrf=csrf, failed=failed)
-    sessions.write(response, {"csrf": csrf})
-    return response
+    csrf = sessions.form_token(request)
+    return sessions.signed_out_page(_page(request, "login.html", None, csrf=csrf, failed=failed), csrf)
 
 
 @router.post("/login")
 def login(request: Request, name: str = Form(max_length=100), password: str = Form(max_length=1000), csrf: str = Form("")) -> Response:
     sessions = request.app.state.sessions
-    expected = sessions.read(request).get("csrf", "")
-    if not expected or not secrets.compare_digest(csrf, expected):
-        raise HTTPException(403, "missing or wrong CSRF token; reload the page")
+    sessions.check(request, csrf)
     found = _home(request).verify(name, password)
     if found is None:
         return RedirectResponse("/login?failed=true", status_code=303)
     response = RedirectResponse("/", status_code=303)
-    sessions.write(response, {"uid": found[0], "csrf": secrets.token_urlsafe(24)})
+    sessions.sign_in(response, found[0])
     return response
 
 
