@@ -1037,7 +1037,7 @@ def serve(
     import uvicorn
 
     from chorus.study import jobs
-    from chorus.web.app import SERVE_SETTINGS, create_home_server, create_server, job_worker, served_studies
+    from chorus.web.app import SERVE_SETTINGS, create_home_server, create_server, job_worker
     from chorus.web.home import SETUP_MINUTES, Home
 
     processes = f", {workers} worker processes" if workers > 1 else ""
@@ -1053,6 +1053,7 @@ def serve(
             console.print(f"First run: open this link once, within {SETUP_MINUTES} minutes, to create the owner:")
             console.print(link, soft_wrap=True, markup=False, highlight=False)
         app_now = create_home_server(the_home, secure_cookies=secure_cookies, keys=keys) if workers == 1 else None
+        served = [the_home.study(slug) for slug, _ in the_home.studies()]
     else:
         if db is not None:
             raise ChorusError("--db names the server's database for studies created under --home; a study's own store is in its folder")
@@ -1064,8 +1065,9 @@ def serve(
                     "keys": _keys_folder(keys, [s.folder for s in opened])}
         console.print(f"Chorus on http://{host}:{port} ({', '.join(s.name for s in opened)}{processes}); stop with Ctrl-C")
         app_now = create_server(opened, secure_cookies=secure_cookies, keys=keys) if workers == 1 else None
+        served = opened
     settings["cluster"] = cluster
-    requeued = sum(jobs.recover(study) for study in served_studies(settings)())
+    requeued = sum(jobs.recover(study) for study in served)  # the studies this process opened already
     if requeued:
         console.print(f"{requeued} transcription job(s) left running when the server stopped: queued again")
     spawn = multiprocessing.get_context("spawn")

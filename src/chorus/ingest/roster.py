@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from chorus.errors import ChorusError, InputError
 from chorus.ingest.files import Row, read_table
+from chorus.study.lookup import find_group, find_participant
 from chorus.study.models import Group, Participant, SpeakerAlias, Turn
 from chorus.study.store import Study
 
@@ -319,8 +320,6 @@ def edit_participant(
     once the person speaks in a transcript, since transcripts show it before
     each of their turns: change it by importing the corrected transcript.
     """
-    from chorus.study.lookup import find_group, find_participant
-
     with study.transaction() as session:
         person = find_participant(session, who)
         if pseudonym is not None and pseudonym.strip() != person.pseudonym:
@@ -348,8 +347,6 @@ def edit_participant(
 
 def edit_group(study: Study, name: str, date: str | None = None, recording: str | None = None) -> None:
     """Change a group's date (YYYY-MM-DD; ``""`` clears it) or its recording's path, in the audit trail."""
-    from chorus.study.lookup import find_group
-
     with study.transaction() as session:
         group = find_group(session, name)
         if date is not None:
