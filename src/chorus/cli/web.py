@@ -1,0 +1,145 @@
+"""The web app: its accounts (``chorus users``) and ``chorus serve``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+import chorus
+from chorus.cli.common import OutOption, console, open_study, show
+from chorus.errors import ChorusError
+from chorus.web import users as web_users
+
+#: This stage's top-level commands (``chorus COMMAND``), listed by :mod:`chorus.cli` in its order.
+commands = typer.Typer()
+
+users_app = typer.Typer(help="Accounts of the web app, with their role: owner, coder or viewer.", no_args_is_help=True)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="The account's name (their codings are under the coder of this name).")],
+    role: Annotated[str, typer.Option(help="owner, coder or viewer.")],
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input (for scripts).")] = False,
+) -> None:
+    """Create an account; there is no default password, so you give one now."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with open_study() as study:
+        web_users.add_user(study, name, password, role)
+    console.print(f"user {name!r} added as {role}")
+
+
+@users_app.command("list")
+def users_list(out: OutOption = None) -> None:
+    """The accounts and their roles."""
+    with open_study() as study:
+        show(web_users.users(study), "Users", out)
+
+
+@users_app.command("role")
+def users_role(name: str, role: str) -> None:
+    """Change what a user may do (owner, coder, viewer)."""
+    with open_study() as study:
+        web_users.set_role(study, name, role)
+    console.print(f"{name} is now {role}")
+
+
+def _keys_folder(keys: Path | None, served: list[Path]) -> str | None:
+    """The key folder as the server keeps it, refused inside anything it serves."""
+    if keys is None:
+        return None
+    for folder in served:
+        if keys.resolve().is_relative_to(folder.resolve()):
+            raise ChorusError(f"--keys {keys} is inside {folder}; key files hold what de-identification removed: keep them outside every study")
+    return str(keys.resolve())
+
+
+@commands.command()
+def serve(
+    studies: Annotated[Optional[list[Path]], typer.Argument(help="Study folders to serve together (default: this study).")] = None,
+    home: Annotated[
+        Optional[Path], typer.Option(help="A folder of studies, created in the browser: the first run prints a one-time setup link.")
+    ] = None,
+    db: Annotated[
+        Optional[str], typer.Option(help="With --home: the server's PostgreSQL (postgresql://user@host/db) for studies created there.")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    secure_cookies: Annotated[bool, typer.Option(help="Mark session cookies Secure (behind an HTTPS proxy).")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes answering requests (a team on a machine with more cores).")] = 1,
+    keys: Annotated[
+        Optional[Path], typer.Option(help="Folder outside every study for de-identification key files made in the browser.")
+    ] = None,
+    cluster: Annotated[
+        Optional[str], typer.Option(help="Transcribe uploaded recordings on this Dask cluster (tcp://host:8786), as chorus transcribe does.")
+    ] = None,
+) -> None:
+    """Start the web app on this study, on several with a page listing them, or on a home of studies made in the browser.
+
+    Recordings uploaded in the browser are transcribed by as many background
+    worker processes as --workers names, at lowered priority; jobs a stopped
+    server left running are queued again at start.
+    """
+    import json
+    import multiprocessing
+    import os
+
+    import uvicorn
+
+    from chorus.study import jobs
+    from chorus.web.app import SERVE_SETTINGS, create_home_server, create_server, job_worker
+    from chorus.web.home import SETUP_MINUTES, Home
+
+    processes = f", {workers} worker processes" if workers > 1 else ""
+    options = {"host": host, "port": port, "log_level": "warning", "access_log": False}
+    if home is not None:
+        if studies:
+            raise ChorusError("give either study folders or --home, not both")
+        the_home = Home(home, db)
+        settings = {"home": str(the_home.folder), "db": db, "secure_cookies": secure_cookies, "keys": _keys_folder(keys, [the_home.folder])}
+        console.print(f"Chorus on http://{host}:{port} (studies in {the_home.folder}{processes}); stop with Ctrl-C")
+        if not the_home.has_owner():
+            link = f"http://{host}:{port}/setup?token={the_home.setup_token()}"
+            console.print(f"First run: open this link once, within {SETUP_MINUTES} minutes, to create the owner:")
+            console.print(link, soft_wrap=True, markup=False, highlight=False)
+        app_now = create_home_server(the_home, secure_cookies=secure_cookies, keys=keys) if workers == 1 else None
+        served = [the_home.study(slug) for slug, _ in the_home.studies()]
+    else:
+        if db is not None:
+            raise ChorusError("--db names the server's database for studies created under --home; a study's own store is in its folder")
+        opened = [chorus.open(folder) for folder in studies] if studies else [open_study()]
+        for study in opened:
+            if web_users.users(study).empty:
+                raise ChorusError(f"no accounts yet in {study.folder}; create one first: chorus users add NAME --role owner")
+        settings = {"studies": [str(s.folder.resolve()) for s in opened], "secure_cookies": secure_cookies,
+                    "keys": _keys_folder(keys, [s.folder for s in opened])}
+        console.print(f"Chorus on http://{host}:{port} ({', '.join(s.name for s in opened)}{processes}); stop with Ctrl-C")
+        app_now = create_server(opened, secure_cookies=secure_cookies, keys=keys) if workers == 1 else None
+        served = opened
+    settings["cluster"] = cluster
+    requeued = sum(jobs.recover(study) for study in served)  # the studies this process opened already
+    if requeued:
+        console.print(f"{requeued} transcription job(s) left running when the server stopped: queued again")
+    spawn = multiprocessing.get_context("spawn")
+    job_workers = [spawn.Process(target=job_worker, args=(json.dumps(settings),), daemon=True) for _ in range(workers)]
+    for worker in job_workers:
+        worker.start()
+    try:
+        if app_now is not None:
+            uvicorn.run(app_now, **options)
+            return
+        os.environ[SERVE_SETTINGS] = json.dumps(settings)
+        uvicorn.run("chorus.web.app:server_from_environment", factory=True, workers=workers, **options)
+    finally:
+        for worker in job_workers:
+            worker.terminate()
+        for worker in job_workers:
+            worker.join(timeout=10)
+
+
