@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from chorus.errors import ChorusError
 from chorus.study.codebook import CODE_FIELDS
@@ -29,13 +30,15 @@ from chorus.study.store import Study
 _COMPARED = ("path", *CODE_FIELDS)
 
 
+def entries(session: Session) -> list[dict[str, Any]]:
+    """The codebook as a version keeps it: each code's id, path, name and fields."""
+    return [{"id": c.id, "path": code_path(c), "name": c.name, **{k: getattr(c, k) for k in CODE_FIELDS}} for c in all_codes(session)]
+
+
 def snapshot(study: Study, label: str | None = None) -> int:
     """Store the codebook as it is now as the next version; returns its number."""
     with study.transaction() as session:
-        codes = [
-            {"id": c.id, "path": code_path(c), "name": c.name, **{k: getattr(c, k) for k in CODE_FIELDS}}
-            for c in all_codes(session)
-        ]
+        codes = entries(session)
         if not codes:
             raise ChorusError("the codebook is empty; import or add codes before taking a version")
         number = (session.scalar(select(func.max(CodebookVersion.number))) or 0) + 1
@@ -68,8 +71,13 @@ def diff(study: Study, old: int, new: int) -> pd.DataFrame:
     ``change`` is ``added``, ``removed``, ``renamed``, ``moved`` or ``redefined``
     (any of colour, definition, inclusion, exclusion, example).
     """
-    before = {c["id"]: c for c in _version(study, old)}
-    after = {c["id"]: c for c in _version(study, new)}
+    return changes(_version(study, old), _version(study, new))
+
+
+def changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> pd.DataFrame:
+    """What changed between two codebooks as :func:`entries` gives them, as :func:`diff` says it."""
+    before = {c["id"]: c for c in old}
+    after = {c["id"]: c for c in new}
     rows = []
     for key in sorted(after.keys() - before.keys(), key=lambda k: after[k]["path"]):
         rows.append({"change": "added", "code": after[key]["path"], "field": "", "before": "", "after": after[key]["path"]})

@@ -10,11 +10,11 @@ import or edit is stored whole or not at all.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -137,6 +137,32 @@ def acting_as(name: str) -> Iterator[None]:
         ACTING.reset(token)
 
 
+#: Inside :func:`rehearsal`: what to read from a transaction before it is rolled back instead of committed.
+REHEARSING: ContextVar[Callable[[Session], None] | None] = ContextVar("chorus_rehearsing", default=None)
+T = TypeVar("T")
+
+
+@contextmanager
+def rehearsal(look: Callable[[Session], T]) -> Iterator[list[T]]:
+    """Transactions inside run to the end and are then rolled back: a preview of what a change would store.
+
+    Just before each rolls back, ``look`` reads its session (the change flushed,
+    not committed); the list yielded collects what it read, one item per
+    transaction. Nothing is stored, the audit trail included.
+
+    >>> with rehearsal(lambda s: s.scalar(select(func.count(Code.id)))) as seen:   # doctest: +SKIP
+    ...     import_codebook(study, "codebook.csv")
+    >>> seen                                                                    # doctest: +SKIP
+    [19]
+    """
+    seen: list[T] = []
+    token = REHEARSING.set(lambda session: seen.append(look(session)))
+    try:
+        yield seen
+    finally:
+        REHEARSING.reset(token)
+
+
 def _alembic_config(connection) -> Config:  # noqa: ANN001 - SQLAlchemy Connection
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -184,7 +210,13 @@ class Study:
         session.info["actor"] = actor or ACTING.get() or self.actor
         try:
             yield session
-            session.commit()
+            rehearsing = REHEARSING.get()
+            if rehearsing is None:
+                session.commit()
+            else:
+                session.flush()
+                rehearsing(session)
+                session.rollback()
         except BaseException:
             session.rollback()
             raise

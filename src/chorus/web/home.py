@@ -23,7 +23,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, create_engine, delete, select, text, update
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, create_engine, delete, select, text
 from sqlalchemy.exc import IntegrityError
 
 from chorus.errors import ChorusError

@@ -6,7 +6,10 @@ A study's recordings may be as large as its owner allows (:func:`set_recording_l
 
 from __future__ import annotations
 
+import re
+import secrets
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +20,9 @@ from chorus.errors import ChorusError
 from chorus.study.models import StudyInfo
 from chorus.study.store import Study
 
+#: Where checked uploads wait for their confirmation, inside the study folder; a day later they are gone.
+WAITING = ".uploads"
+_UPLOAD = re.compile(r"^[0-9a-f]{32}$")
 #: A recording upload's limit unless the study's owner sets another (MiB), and the most it may be.
 DEFAULT_RECORDING_MIB, MOST_RECORDING_MIB = 4096, 65536
 
@@ -49,6 +55,37 @@ def naming_uploads(folder: str) -> Iterator[None]:
         yield
     except ChorusError as exc:
         raise HTTPException(400, as_uploaded(str(exc), folder)) from None
+
+
+@contextmanager
+def holding(study: Study) -> Iterator[tuple[str, Path]]:
+    """A new folder where an upload waits between its check and its confirmation: ``(its token, the folder)``.
+
+    The folder is removed if the check fails with an exception; uploads left
+    waiting over a day are removed whenever a new one is held.
+    """
+    waiting = study.folder / WAITING
+    for old in waiting.glob("*") if waiting.is_dir() else []:
+        if time.time() - old.stat().st_mtime > 86400:
+            shutil.rmtree(old, ignore_errors=True)
+    token = secrets.token_hex(16)
+    folder = waiting / token
+    folder.mkdir(parents=True)
+    try:
+        yield token, folder
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def held(study: Study, token: str) -> Path:
+    """The folder of an upload waiting for its confirmation, refused when it is not waiting (any more)."""
+    if not _UPLOAD.match(token):
+        raise HTTPException(400, "no such upload; upload the file again")
+    folder = study.folder / WAITING / token
+    if not folder.is_dir():
+        raise HTTPException(400, "this upload is no longer waiting (stored already, or over a day old); upload the file again")
+    return folder
 
 
 def recording_limit(study: Study) -> int:

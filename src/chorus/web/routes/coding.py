@@ -1,20 +1,23 @@
-"""Coding: codings and memos through the JSON API, and the code system page with its edits."""
+"""Coding: codings and memos through the JSON API, the code system page with its edits, codebook imports and versions."""
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from chorus import coding
+from chorus import coding, interop
 from chorus.coding import codes as codebook
-from chorus.errors import EditConflict
+from chorus.coding import versions
+from chorus.errors import ChorusError, EditConflict
 from chorus.study.models import Coder, Coding
 from chorus.study.store import acting_as
 from chorus.web.pages import CoderRole, OwnerRole, StudyOf, ViewerRole, render
+from chorus.web.uploads import as_uploaded, held, holding, uploaded
 from chorus.web.users import rank
 
 router = APIRouter()
@@ -105,14 +108,76 @@ def edit_code(path: str, change: CodeChange, study: StudyOf, viewer: OwnerRole) 
     return {"ok": True}
 
 
-@router.get("/codes", response_class=HTMLResponse)
-def codes_page(request: Request, study: StudyOf, viewer: ViewerRole) -> Response:
+def _codes_page(request: Request, study: StudyOf, viewer: ViewerRole, status: int = 200, **context: Any) -> Response:
     sets = codebook.code_sets(study)
     return render(
-        request, "coding/codes.html", viewer,
+        request, "coding/codes.html", viewer, status=status,
         codes=codebook.codebook(study).to_dict("records"), can_edit=viewer.role == "owner", can_add=rank(viewer.role) >= rank("coder"),
         sets=[(name, members.to_dict("records")) for name, members in sets.groupby("set", sort=True)],
+        versions=versions.versions(study).to_dict("records"), **context,
     )
+
+
+@router.get("/codes", response_class=HTMLResponse)
+def codes_page(request: Request, study: StudyOf, viewer: ViewerRole, imported: str = "", kept: int | None = None) -> Response:
+    return _codes_page(request, study, viewer, imported=imported, kept=kept)
+
+
+@router.post("/codes/check", response_class=HTMLResponse)
+def check_codebook(request: Request, study: StudyOf, viewer: OwnerRole, codebook_file: UploadFile) -> Response:
+    """What importing an uploaded codebook (CSV, XLSX or QDC) would add and change; nothing is stored yet."""
+    with holding(study) as (upload, folder):
+        path = uploaded(codebook_file, folder, interop.CODEBOOK_FILES)
+        try:
+            found = interop.codebook_changes(study, path)
+        except ChorusError as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            return _codes_page(request, study, viewer, status=400, error=as_uploaded(str(exc), str(folder)))
+    if found.empty:
+        shutil.rmtree(folder, ignore_errors=True)
+    return render(request, "coding/import.html", viewer, changes=found.to_dict("records"), upload=upload, file=path.name,
+                  counts=found["change"].value_counts().to_dict(), clashes=int(((found["change"] == "redefined") & (found["before"] != "")).sum()))
+
+
+@router.post("/codes/store")
+def store_codebook(request: Request, study: StudyOf, viewer: OwnerRole, upload: str = Form(max_length=40)) -> Response:
+    """Import a checked codebook, all or nothing, under the signed-in owner's name in the audit trail."""
+    folder = held(study, upload)
+    path = next(folder.iterdir())
+    try:
+        with acting_as(viewer.name):
+            interop.import_codebook_file(study, path)
+    except ChorusError as exc:  # the codebook changed since the check
+        raise HTTPException(400, as_uploaded(str(exc), str(folder))) from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return RedirectResponse(f"{request.app.state.root}/codes?imported={path.name}", status_code=303)
+
+
+@router.post("/codes/versions")
+def keep_version(request: Request, study: StudyOf, viewer: OwnerRole, label: str = Form("", max_length=200)) -> Response:
+    """Keep the codebook as it is now as a numbered version, as ``chorus codebook snapshot`` does."""
+    try:
+        with acting_as(viewer.name):
+            number = versions.snapshot(study, label.strip() or None)
+    except ChorusError as exc:
+        return _codes_page(request, study, viewer, status=400, error=str(exc))
+    return RedirectResponse(f"{request.app.state.root}/codes?kept={number}", status_code=303)
+
+
+@router.get("/codes/versions", response_class=HTMLResponse)
+def versions_page(request: Request, study: StudyOf, viewer: ViewerRole, old: int | None = None, new: int | None = None) -> Response:
+    """The codebook's versions, and what changed between two of them, as ``chorus codebook diff`` says."""
+    kept = versions.versions(study)
+    numbers = list(kept["number"])
+    old = old if old is not None else (numbers[-2] if len(numbers) > 1 else None)
+    new = new if new is not None else (numbers[-1] if numbers else None)
+    try:
+        changed = versions.diff(study, old, new).to_dict("records") if old is not None and new is not None else None
+    except ChorusError as exc:
+        return render(request, "coding/versions.html", viewer, status=400, versions=kept.to_dict("records"), error=str(exc), old=old, new=new, changes=None)
+    return render(request, "coding/versions.html", viewer, versions=kept.to_dict("records"), old=old, new=new, changes=changed,
+                  by_version=versions.codings_by_version(study).to_dict("records"))
 
 
 @router.post("/api/codes/{path:path}/merge")

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from chorus.errors import ChorusError
-from chorus.study import jobs as queue
 from chorus.web.pages import OwnerRole, StudyOf, render
 
 router = APIRouter()

@@ -8,10 +8,7 @@ both in one transaction, as ``chorus roster import`` and ``chorus groups import`
 
 from __future__ import annotations
 
-import re
-import secrets
 import shutil
-import time
 from pathlib import Path
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFile
@@ -24,22 +21,10 @@ from chorus.errors import ChorusError
 from chorus.study.models import Participant
 from chorus.study.store import Study, acting_as
 from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, render
-from chorus.web.uploads import uploaded
+from chorus.web.uploads import held, holding, uploaded
 
 router = APIRouter()
 TABLES = (".csv", ".xlsx")
-#: Where checked uploads wait for their confirmation, inside the study folder; a day later they are gone.
-WAITING = ".uploads"
-_UPLOAD = re.compile(r"^[0-9a-f]{32}$")
-
-
-def _waiting(study: Study, upload: str) -> Path:
-    if not _UPLOAD.match(upload):
-        raise HTTPException(400, "no such upload; upload the tables again")
-    folder = study.folder / WAITING / upload
-    if not folder.is_dir():
-        raise HTTPException(400, "this upload is no longer waiting (stored already, or over a day old); upload the tables again")
-    return folder
 
 
 def _tables(folder: Path) -> tuple[Path, Path | None]:
@@ -64,23 +49,14 @@ def roster_page(request: Request, study: StudyOf, viewer: ViewerRole, stored: st
 @router.post("/roster/check", response_class=HTMLResponse)
 def check_roster(request: Request, study: StudyOf, viewer: OwnerRole, roster: UploadFile, groups: UploadFile | None = None) -> Response:
     """Check uploaded roster and groups tables; list every problem, or show what would be stored."""
-    waiting = study.folder / WAITING
-    for old in waiting.glob("*") if waiting.is_dir() else []:
-        if time.time() - old.stat().st_mtime > 86400:
-            shutil.rmtree(old, ignore_errors=True)
-    upload = secrets.token_hex(16)
-    folder = waiting / upload
-    try:
-        (folder / "roster").mkdir(parents=True)
+    with holding(study) as (upload, folder):
+        (folder / "roster").mkdir()
         roster_path = uploaded(roster, folder / "roster", TABLES)
         groups_path = None
         if groups is not None and groups.filename:
             (folder / "groups").mkdir()
             groups_path = uploaded(groups, folder / "groups", TABLES)
         problems = ingest.roster_problems(study, roster_path, groups_path)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
     if problems:
         shutil.rmtree(folder, ignore_errors=True)
         return render(request, "roster/check.html", viewer, status=400, problems=problems)
@@ -92,7 +68,7 @@ def check_roster(request: Request, study: StudyOf, viewer: OwnerRole, roster: Up
 @router.post("/roster/store")
 def store_roster(request: Request, study: StudyOf, viewer: OwnerRole, upload: str = Form(max_length=40)) -> Response:
     """Store a checked upload, all or nothing, under the signed-in owner's name in the audit trail."""
-    folder = _waiting(study, upload)
+    folder = held(study, upload)
     roster, groups = _tables(folder)
     try:
         with acting_as(viewer.name):
