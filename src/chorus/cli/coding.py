@@ -183,7 +183,7 @@ def autocode(
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     if dry_run:
-        show(frame, f"Would code {code}", out)
+        show(frame.drop(columns=["before", "after"]), f"Would code {code}", out, saved=frame)
     counts = frame["status"].value_counts()
     summary = ", ".join(f"{n} {status}" for status, n in counts.items()) or "no matches"
     console.print(f"{code}: {summary}")

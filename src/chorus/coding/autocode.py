@@ -23,19 +23,22 @@ from chorus.study.store import Study
 
 Scope = Literal["match", "sentence", "turn"]
 SCOPES: tuple[str, ...] = ("match", "sentence", "turn")
+#: Characters of the turn shown before and after each unit found (a preview reads the unit in its context).
+CONTEXT = 80
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
 
 
 def compile_pattern(pattern: str | None = None, keywords: Sequence[str] | None = None, ignore_case: bool = True) -> re.Pattern[str]:
     """One regular expression from a pattern or from keywords (matched as whole words)."""
+    keywords = [k.strip() for k in keywords or [] if k.strip()]
     if (pattern is None) == (not keywords):
         raise ChorusError("give either a pattern or a keyword list, not both or neither")
-    source = pattern if pattern is not None else r"\b(?:" + "|".join(re.escape(k.strip()) for k in keywords or [] if k.strip()) + r")\b"
+    source = pattern if pattern is not None else r"\b(?:" + "|".join(re.escape(k) for k in keywords) + r")\b"
     try:
         compiled = re.compile(source, re.IGNORECASE if ignore_case else 0)
     except re.error as exc:
         raise ChorusError(f"pattern {source!r} is not a valid regular expression: {exc}") from None
-    if compiled.search(""):
+    if any(m.end() == m.start() for m in compiled.finditer("a word, and another.")):  # "", "x?", a lone word boundary
         raise ChorusError(f"pattern {source!r} matches empty text and would code everything")
     return compiled
 
@@ -79,7 +82,8 @@ def autocode(
     """Code the units (match, sentence or turn) where the pattern or keywords occur.
 
     Returns one row per unit found: transcript, turn, speaker, start, end, text,
-    and ``status`` (``coded``, ``already coded``, or ``would code`` in a dry run).
+    ``status`` (``coded``, ``already coded``, or ``would code`` in a dry run),
+    and up to :data:`CONTEXT` characters of the turn ``before`` and ``after`` it.
 
     >>> autocode(study, "Funding", "ann", pattern=r"fund|budget|reimburs")   # doctest: +SKIP
     """
@@ -120,6 +124,8 @@ def autocode(
                             "end": end,
                             "text": text[start:end],
                             "status": status,
+                            "before": text[max(turn.start, start - CONTEXT) : start],
+                            "after": text[end : min(turn.end, end + CONTEXT)],
                         }
                     )
             if progress is not None:

@@ -1,0 +1,84 @@
+"""Autocoding: every match of a pattern or keyword list, previewed in its context, coded on confirmation.
+
+The preview and the coding are the same call, :func:`chorus.coding.autocode`
+(the preview as its dry run), so what is confirmed is what is coded; the
+codings are the signed-in coder's, in the audit trail under their name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
+
+from chorus import coding
+from chorus.coding import codes as codebook
+from chorus.coding.autocode import SCOPES
+from chorus.errors import ChorusError
+from chorus.study.models import Transcript
+from chorus.study.store import Study, acting_as
+from chorus.web.pages import CoderRole, StudyOf, render
+
+router = APIRouter()
+#: Units a preview lists; the counts per transcript cover them all.
+PREVIEW_SHOWN = 300
+
+
+def _choices(study: Study) -> dict[str, Any]:
+    with study.reading() as session:
+        names = list(session.scalars(select(Transcript.name).order_by(Transcript.name)))
+    return {"codes": list(codebook.codebook(study)["path"]), "transcripts": names, "scopes": SCOPES}
+
+
+async def _asked(request: Request) -> dict[str, Any]:
+    """The autocoding the form asks for, as :func:`chorus.coding.autocode`'s arguments."""
+    form = await request.form()
+    words = str(form.get("keywords", "")).strip()
+    return {
+        "code": str(form.get("code", "")), "pattern": str(form.get("pattern", "")) or None,
+        "keywords": [w for w in words.split(",") if w.strip()] or None,
+        "scope": str(form.get("scope", "turn")), "transcripts": [str(t) for t in form.getlist("transcripts")] or None,
+        "include_facilitators": form.get("include_facilitators") == "on", "ignore_case": form.get("case_sensitive") != "on",
+    }
+
+
+def _form(asked: dict[str, Any]) -> dict[str, Any]:
+    """The form's fields as the page shows them again."""
+    return {**asked, "keywords": ", ".join(asked["keywords"] or []), "pattern": asked["pattern"] or "", "transcripts": asked["transcripts"] or []}
+
+
+@router.get("/autocode", response_class=HTMLResponse)
+def autocode_page(request: Request, study: StudyOf, viewer: CoderRole, coded: int | None = None, code: str = "") -> Response:
+    """The autocoding form (coders)."""
+    asked = {"code": code, "pattern": "", "keywords": "", "scope": "turn", "transcripts": [], "include_facilitators": False, "ignore_case": True}
+    return render(request, "autocode/autocode.html", viewer, asked=asked, coded=coded, **_choices(study))
+
+
+@router.post("/autocode/preview", response_class=HTMLResponse)
+async def preview_autocode(request: Request, study: StudyOf, viewer: CoderRole) -> Response:
+    """Every unit the autocoding would code, in its context, with a count per transcript; nothing is stored."""
+    asked = await _asked(request)
+    try:
+        found = coding.autocode(study, coder=viewer.name, dry_run=True, **asked)
+    except ChorusError as exc:
+        return render(request, "autocode/autocode.html", viewer, status=400, asked=_form(asked), error=str(exc), **_choices(study))
+    counts = found.groupby("transcript")["status"].value_counts().unstack(fill_value=0).reset_index() if not found.empty else found
+    return render(
+        request, "autocode/autocode.html", viewer, asked=_form(asked), found=found.head(PREVIEW_SHOWN).to_dict("records"), total=len(found),
+        would=int((found["status"] == "would code").sum()) if not found.empty else 0, counts=counts.to_dict("records"), **_choices(study),
+    )
+
+
+@router.post("/autocode")
+async def apply_autocode(request: Request, study: StudyOf, viewer: CoderRole) -> Response:
+    """Code what the preview showed, as the signed-in coder."""
+    asked = await _asked(request)
+    try:
+        with acting_as(viewer.name):
+            found = coding.autocode(study, coder=viewer.name, **asked)
+    except ChorusError as exc:
+        return render(request, "autocode/autocode.html", viewer, status=400, asked=_form(asked), error=str(exc), **_choices(study))
+    coded = int((found["status"] == "coded").sum()) if not found.empty else 0
+    return RedirectResponse(f"{request.app.state.root}/autocode?coded={coded}&code={asked['code']}", status_code=303)
