@@ -205,6 +205,7 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.ingest.transcripts.import_transcripts": lambda s, _: import_transcripts(s, [DEMO / "transcripts" / "FG03.txt"]),
     "chorus.ingest.transcripts.remove_transcript": lambda s, _: remove_transcript(s, "FG02"),
     "chorus.interop.load.import_qdc": lambda s, tmp: import_qdc(s, _file(tmp, "x.qdc", QDC)),
+    "chorus.interop.codebooks.import_codebook_file": lambda s, tmp: importlib.import_module("chorus.interop").import_codebook_file(s, _file(tmp, "y.qdc", QDC)),
     "chorus.interop.load.import_qdpx": lambda s, tmp: import_qdpx(
         s, tiny.write(tmp, tiny.project_xml().replace('name="FG01"', 'name="FG11"')), variables={"Profession": "discipline"}
     ),
@@ -222,6 +223,7 @@ READS = {
     "chorus.web.users.users", "chorus.web.users.verify", "chorus.ingest.roster.roster_problems", "chorus.ingest.roster.roster_preview",
     "chorus.audio.jobs.heard_of", "chorus.study.jobs.jobs", "chorus.study.jobs.job", "chorus.study.jobs.result",
     "chorus.study.jobs.forget", "chorus.privacy.review.findings_of", "chorus.web.uploads.recording_limit",
+    "chorus.web.uploads.holding", "chorus.web.uploads.held", "chorus.interop.codebooks.codebook_changes",
     "chorus.analysis.agreement.agreement", "chorus.analysis.agreement.disagreements",
     "chorus.analysis.agreement.segment_agreement", "chorus.analysis.agreement.unit_codings",
     "chorus.analysis.matrix.cooccurrence", "chorus.analysis.matrix.matrix", "chorus.analysis.matrix.sample",

@@ -94,7 +94,8 @@ def test_every_route_needs_a_session_the_right_role_and_a_csrf_token(web):
         "/api/codings/{coding_id}/memo": {"text": "a memo"}, "/api/codes/{path:path}": {"version": 1, "definition": "x"},
     }
     for (path, method), role in ROUTE_ROLES.items():
-        url = path.replace("{name}", "FG01").replace("{coding_id}", "1").replace("{path:path}", "Funding").replace("{ordinal}", "2").replace("{job_id}", "1")
+        url = {"/segments.{fmt}": "/segments.csv", "/transcripts/{name}/export.{fmt}": "/transcripts/FG01/export.txt"}.get(path, path)
+        url = url.replace("{name}", "FG01").replace("{coding_id}", "1").replace("{path:path}", "Funding").replace("{ordinal}", "2").replace("{job_id}", "1")
         refused = anonymous.request(method, url, json=bodies.get(path))
         assert refused.status_code in (401, 303), (path, method)
         if method == "GET":

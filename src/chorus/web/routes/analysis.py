@@ -1,37 +1,91 @@
-"""Analysis pages: retrieved segments, themes by discipline, and the code x discipline matrix."""
+"""Analysis pages: retrieved segments (and their download), themes by discipline under an editable rule,
+the code x discipline matrix, saturation, co-occurrence and talk share.
+
+Each page shows what the CLI command of the same name prints, from the same
+library call, with the command's options as the page's fields.
+"""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
 from chorus import analysis
+from chorus.analysis.saturation import guest_runs
 from chorus.coding import codes as codebook
+from chorus.errors import ChorusError
+from chorus.report import save_table
+from chorus.report.charts import bars
 from chorus.web.pages import StudyOf, ViewerRole, render
 
 router = APIRouter()
-#: Rows a segments page shows; the page says how many there are in all.
+#: Rows a segments page shows; the page says how many there are in all, and the download holds them all.
 SEGMENTS_SHOWN = 500
+#: The formats a table is downloaded in, and their media types.
+TABLE_FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def table_download(frame: pd.DataFrame, name: str, fmt: str) -> Response:
+    """``frame`` as a CSV or XLSX attachment called ``name.fmt``, written as ``--out`` writes it."""
+    if fmt not in TABLE_FORMATS:
+        raise HTTPException(404, f"tables are downloaded as {' or '.join(TABLE_FORMATS)}")
+    with tempfile.TemporaryDirectory() as folder:
+        data = save_table(frame, Path(folder) / f"{name}.{fmt}").read_bytes()
+    return Response(data, media_type=TABLE_FORMATS[fmt], headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+
+
+def _segment_filters(code: str | None, discipline: str | None, group: str | None, coder: str | None, transcript: str | None) -> dict[str, Any]:
+    return {"code": code or None, "discipline": discipline or None, "group": group or None, "coder": coder or None, "transcript": transcript or None}
 
 
 @router.get("/segments", response_class=HTMLResponse)
 def segments_page(
     request: Request, study: StudyOf, viewer: ViewerRole, code: str | None = None, discipline: str | None = None,
-    group: str | None = None, coder: str | None = None,
+    group: str | None = None, coder: str | None = None, transcript: str | None = None,
 ) -> Response:
-    filters = {"code": code or None, "discipline": discipline or None, "group": group or None, "coder": coder or None}
+    filters = _segment_filters(code, discipline, group, coder, transcript)
     found = analysis.segments(study, **filters, limit=SEGMENTS_SHOWN)
     return render(
         request, "analysis/segments.html", viewer,
         rows=found.to_dict("records"), total=analysis.count_segments(study, **filters),
         filters={k: v or "" for k, v in filters.items()}, codes=sorted(codebook.codebook(study)["path"]),
+        query=str(request.url.query),
     )
 
 
+@router.get("/segments.{fmt}")
+def segments_download(
+    fmt: str, study: StudyOf, _: ViewerRole, code: str | None = None, discipline: str | None = None,
+    group: str | None = None, coder: str | None = None, transcript: str | None = None,
+) -> Response:
+    """Every segment the filters retrieve, as ``chorus segments --out`` saves them."""
+    return table_download(analysis.segments(study, **_segment_filters(code, discipline, group, coder, transcript)), "segments", fmt)
+
+
+def theme_rule(min_groups: int, min_share: float, combine: str) -> analysis.Rule:
+    """The rule a page's fields name, refused (400) with what is wrong."""
+    try:
+        return analysis.Rule(min_groups, min_share, combine)
+    except ChorusError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
 @router.get("/themes", response_class=HTMLResponse)
-def themes_page(request: Request, study: StudyOf, viewer: ViewerRole) -> Response:
-    found = analysis.themes(study, quotes=2)
-    return render(request, "analysis/themes.html", viewer, themes=found.to_dict("records"))
+def themes_page(request: Request, study: StudyOf, viewer: ViewerRole, min_groups: int = 2, min_share: float = 0.10, combine: str = "or") -> Response:
+    """Themes with the disciplines that raised them under the rule in the fields (as ``chorus themes``)."""
+    try:
+        rule = analysis.Rule(min_groups, min_share, combine)
+    except ChorusError as exc:
+        return render(request, "analysis/themes.html", viewer, status=400, themes=[], error=str(exc), rule=None,
+                      fields={"min_groups": min_groups, "min_share": min_share, "combine": combine}, query="")
+    found = analysis.themes(study, rule, quotes=2)
+    return render(request, "analysis/themes.html", viewer, themes=found.to_dict("records"), rule=str(rule),
+                  fields={"min_groups": min_groups, "min_share": min_share, "combine": combine}, query=str(request.url.query))
 
 
 @router.get("/matrix", response_class=HTMLResponse)
@@ -40,3 +94,39 @@ def matrix_page(request: Request, study: StudyOf, viewer: ViewerRole, count: str
         raise HTTPException(400, "count is segments, participants, groups or share")
     frame = analysis.matrix(study, by="discipline", count=count)  # type: ignore[arg-type]
     return render(request, "analysis/matrix.html", viewer, count=count, m=frame)
+
+
+@router.get("/saturation", response_class=HTMLResponse)
+def saturation_page(
+    request: Request, study: StudyOf, viewer: ViewerRole, base: int = 4, run: int = 2, threshold: float = 0.05, by: str = "",
+) -> Response:
+    """New codes group by group and Guest, Namey & Chen's runs, with the method's parameters as fields (as ``chorus saturation``)."""
+    fields = {"base": base, "run": run, "threshold": threshold, "by": by}
+    try:
+        curve = analysis.saturation(study, by or None)
+    except ChorusError as exc:
+        return render(request, "analysis/saturation.html", viewer, status=400, error=str(exc), fields=fields, curve=[], runs=[], chart="")
+    try:  # the curve stands without the runs, as the CLI prints it before saying why there are none
+        runs, why = guest_runs(curve, base, run, threshold, by or None).round(3).to_dict("records"), ""
+    except ChorusError as exc:
+        runs, why = [], str(exc)
+    chart = bars(curve.set_index("group")["cumulative_codes"], "Codes found so far, group by group", "{:.0f}") if not by and not curve.empty else ""
+    return render(request, "analysis/saturation.html", viewer, fields=fields, curve=curve.to_dict("records"), runs=runs, why=why,
+                  chart=chart, columns=list(curve.columns))
+
+
+@router.get("/cooccurrence", response_class=HTMLResponse)
+def cooccurrence_page(request: Request, study: StudyOf, viewer: ViewerRole) -> Response:
+    """Code x code: turns in which both were applied (as ``chorus cooccurrence``)."""
+    return render(request, "analysis/cooccurrence.html", viewer, m=analysis.cooccurrence(study))
+
+
+@router.get("/talk", response_class=HTMLResponse)
+def talk_page(request: Request, study: StudyOf, viewer: ViewerRole) -> Response:
+    """Who talked how much: words, turns and speakers per discipline and per speaker (as ``chorus talk``)."""
+    tables = []
+    for by, title in (("discipline", "By discipline"), ("pseudonym", "By speaker")):
+        frame = analysis.talk_share(study, by)
+        chart = bars(frame.set_index(by)["share"], f"Share of words spoken, {title.lower()}") if by == "discipline" and not frame.empty else ""
+        tables.append((title, frame.sort_values("share", ascending=False), chart))
+    return render(request, "analysis/talk.html", viewer, tables=tables)

@@ -1,4 +1,5 @@
-"""What leaves and enters the study whole: the findings report, the REFI-QDA project out and in."""
+"""What leaves and enters the study whole: the findings report and its tables, the REFI-QDA project out and in,
+the codebook as QDC, a transcript for Word, media players or MAXQDA."""
 
 from __future__ import annotations
 
@@ -6,24 +7,65 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Form, Response, UploadFile
+from fastapi import APIRouter, Form, HTTPException, Response, UploadFile
 from fastapi.responses import HTMLResponse
 
 from chorus.study.store import acting_as
 from chorus.web.pages import OwnerRole, StudyOf, ViewerRole
+from chorus.web.routes.analysis import TABLE_FORMATS, theme_rule
 from chorus.web.uploads import naming_uploads, uploaded
 
 router = APIRouter()
 
 
+def _attachment(data: bytes, name: str, media_type: str) -> Response:
+    return Response(data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 @router.get("/report")
-def report_download(study: StudyOf, _: ViewerRole) -> Response:
+def report_download(study: StudyOf, _: ViewerRole, min_groups: int = 2, min_share: float = 0.10, combine: str = "or") -> Response:
+    """The findings report (self-contained HTML) under the theme rule given, as ``chorus report`` writes it."""
     from chorus.report import build
 
     with tempfile.TemporaryDirectory() as folder:
-        written = build(study, Path(folder) / "findings.html")
+        written = build(study, Path(folder) / "findings.html", theme_rule(min_groups, min_share, combine))
         html = written.html.read_text(encoding="utf-8")
     return HTMLResponse(html, headers={"Content-Disposition": 'attachment; filename="findings.html"'})
+
+
+@router.get("/report/tables.xlsx")
+def report_tables_download(study: StudyOf, _: ViewerRole, min_groups: int = 2, min_share: float = 0.10, combine: str = "or") -> Response:
+    """Every table of the findings report as the sheets of one workbook."""
+    from chorus.report import tables, write_tables
+
+    with tempfile.TemporaryDirectory() as folder:
+        named, _found = tables(study, theme_rule(min_groups, min_share, combine))
+        data = write_tables(named, Path(folder)).read_bytes()
+    return _attachment(data, "tables.xlsx", TABLE_FORMATS["xlsx"])
+
+
+@router.get("/codebook.qdc")
+def codebook_download(study: StudyOf, _: ViewerRole) -> Response:
+    """The codebook as a REFI-QDA codebook for MAXQDA, NVivo, ATLAS.ti or QualCoder (as ``chorus codebook export``)."""
+    from chorus.interop import export_qdc
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "codebook.qdc"
+        export_qdc(study, path)
+        return _attachment(path.read_bytes(), "codebook.qdc", "application/xml")
+
+
+@router.get("/transcripts/{name}/export.{fmt}")
+def transcript_download(name: str, fmt: str, study: StudyOf, _: ViewerRole) -> Response:
+    """A transcript with speakers and time stamps, as ``chorus transcripts export`` writes it (docx, vtt, srt, txt)."""
+    from chorus.audio.export import FORMATS, export_transcript
+
+    if f".{fmt}" not in FORMATS:
+        raise HTTPException(404, f"transcripts are downloaded as {', '.join(f[1:] for f in FORMATS)}")
+    types = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "vtt": "text/vtt"}
+    with tempfile.TemporaryDirectory() as folder:
+        path = export_transcript(study, name, Path(folder) / f"{name}.{fmt}")
+        return _attachment(path.read_bytes(), path.name, types.get(fmt, "text/plain; charset=utf-8"))
 
 
 @router.get("/export.qdpx")

@@ -99,7 +99,7 @@ def transcript_data(study: Study, name: str) -> dict[str, Any]:
             raise HTTPException(404, f"no transcript called {name!r}")
         view = transcript_view(session, transcript)
         timed = any(t["time"] is not None for t in view["turns"])
-        return {"name": transcript.name, "group": transcript.group.name, **view, "audio": timed and recording_of(study, transcript) is not None}
+        return {"name": transcript.name, "group": transcript.group.name, **view, "timed": timed, "audio": timed and recording_of(study, transcript) is not None}
 
 
 @router.get("/transcripts/{name}", response_class=HTMLResponse)

@@ -1,0 +1,69 @@
+"""Analysis pages: the same figures as the CLI's commands, with their options as fields, and the downloads."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+
+import pandas as pd
+
+from chorus import analysis
+from chorus.coding import apply_code
+from tests.web.conftest import signed_in
+
+
+def test_the_theme_rule_is_edited_on_the_page_and_the_report_follows_it(web):
+    viewer, _ = signed_in(web, "vic")
+    strict = analysis.Rule(5, 0.9, "and")
+    page = viewer.get("/themes?min_groups=5&min_share=0.9&combine=and")
+    assert f"Rule: {strict}." in html.unescape(page.text)
+    link = re.search(r'id="report" href="([^"]+)"', page.text).group(1).replace("&amp;", "&")
+    report = viewer.get(link)
+    assert report.status_code == 200 and str(strict) in html.unescape(report.text) and "attachment" in report.headers["content-disposition"]
+    assert str(analysis.Rule()) not in html.unescape(report.text)
+    bad = viewer.get("/themes?min_share=2")
+    assert bad.status_code == 400 and "min_share is a fraction between 0 and 1" in bad.text
+    assert viewer.get("/report?combine=xor").status_code == 400
+    tables = pd.read_excel(io.BytesIO(viewer.get("/report/tables.xlsx?min_groups=5").content), sheet_name=None)
+    assert "themes" in tables
+
+
+def test_saturation_cooccurrence_and_talk_show_what_the_library_computes(web):
+    apply_code(web, "FG01", "Funding", "cora", turn=2)
+    apply_code(web, "FG01", "Collaboration", "cora", turn=2)
+    viewer, _ = signed_in(web, "vic")
+    curve = analysis.saturation(web)
+    page = viewer.get("/saturation?base=1&run=1&threshold=0.5")
+    assert page.status_code == 200
+    for row in curve.itertuples():
+        assert f"<td>{row.group}</td><td>{row.new_codes}</td><td>{row.cumulative_codes}</td>" in page.text
+    assert "groups with coded words" in viewer.get("/saturation").text, "too few groups for the runs: said, the curve still shown"
+    assert "numbers of groups" in viewer.get("/saturation?base=0").text
+    both = analysis.cooccurrence(web).loc["Challenges/Funding", "Benefits/Collaboration"]
+    assert both >= 1 and re.search(rf">{both}</td>", viewer.get("/cooccurrence").text)
+    talk = viewer.get("/talk").text
+    for row in analysis.talk_share(web, "discipline").itertuples():
+        assert f"{row.share * 100:.1f}%" in talk
+    assert "By speaker" in talk or "by speaker" in talk
+
+
+def test_segments_download_with_the_filters_of_the_page(web):
+    apply_code(web, "FG01", "Funding", "cora", turn=2)
+    apply_code(web, "FG01", "Funding", "cole", turn=3)
+    viewer, _ = signed_in(web, "vic")
+    page = viewer.get("/segments?code=Funding&coder=cora")
+    link = re.search(r'id="segments-csv" href="([^"]+)"', page.text).group(1).replace("&amp;", "&")
+    table = pd.read_csv(io.StringIO(viewer.get(link).text))
+    assert list(table["coder"]) == ["cora"] and len(table) == len(analysis.segments(web, code="Funding", coder="cora"))
+    assert viewer.get("/segments.pdf").status_code == 404
+
+
+def test_downloads_of_the_codebook_and_a_transcript(web):
+    viewer, _ = signed_in(web, "vic")
+    qdc = viewer.get("/codebook.qdc")
+    assert qdc.status_code == 200 and b"<CodeBook" in qdc.content
+    docx = viewer.get("/transcripts/FG01/export.docx")
+    assert docx.content[:2] == b"PK" and 'filename="FG01.docx"' in docx.headers["content-disposition"]
+    assert "FG01" in viewer.get("/transcripts/FG01/export.txt").text or viewer.get("/transcripts/FG01/export.txt").status_code == 200
+    assert viewer.get("/transcripts/FG01/export.exe").status_code == 404
