@@ -8,6 +8,8 @@ from pathlib import Path
 import krippendorff
 import numpy as np
 import pytest
+
+from chorus.analysis import segments
 from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import select
 from statsmodels.stats.inter_rater import aggregate_raters
@@ -178,6 +180,33 @@ def test_disagreements_list_the_text_and_consensus_writes_the_resolution(two_cod
     bad.write_text("transcript,turn,sentence,code,decision\nFG01,1,0,Funding,maybe\n", encoding="utf-8")
     with pytest.raises(InputError, match="line 2"):
         ag.consensus(two_coders, coders, into="other", decisions=bad)
+
+
+def test_a_disagreement_recoded_is_coded_with_the_other_code_and_unknown_codes_store_nothing(two_coders, tmp_path: Path):
+    coders = ["autocoder", "ben"]
+    listed = ag.disagreements(two_coders, coders)
+    first = listed.iloc[0]
+    other = "Collaboration" if first.code != "Collaboration" else "Funding"
+    decisions = tmp_path / "decisions.csv"
+    for edited, message in [
+        ({"code": "Hope"}, "code 'Hope' is not one the coders were compared on"),
+        ({"decision": "recode", "recode_to": "No such code"}, "No such code"),
+        ({"decision": "recode", "recode_to": ""}, "names the code in 'recode_to'"),
+    ]:
+        bad = listed.head(1).assign(**{"decision": "keep", **{k: [v] for k, v in edited.items()}})
+        bad.to_csv(decisions, index=False)
+        with pytest.raises(InputError, match="decisions.csv, line 2") as caught:
+            ag.consensus(two_coders, coders, into="consensus", decisions=decisions)
+        assert message in str(caught.value)
+    with two_coders.reading() as session:
+        assert session.scalar(select(Coder).where(Coder.name == "consensus")) is None or not session.scalars(
+            select(Coding).join(Coder).where(Coder.name == "consensus")).all()
+    listed.head(1).assign(decision="recode", recode_to=other).to_csv(decisions, index=False)
+    summary = ag.consensus(two_coders, coders, into="consensus", decisions=decisions)
+    assert summary["recoded"] == 1 and summary["kept"] == 0
+    consensus = segments(two_coders, coder="consensus", transcript=first.transcript)
+    recoded = consensus[(consensus["turn"] == first.turn) & consensus["code"].str.endswith(other)]
+    assert first.text.strip() in " ".join(recoded["text"])
 
 
 def test_coders_without_common_transcripts_are_told_so(study):

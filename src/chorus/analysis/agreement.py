@@ -36,8 +36,9 @@ from sqlalchemy import select
 from chorus.coding.autocode import sentence_spans
 from chorus.coding.codings import TurnIndex, add_coding
 from chorus.errors import ChorusError, InputError
-from chorus.ingest.files import read_table
+from chorus.ingest.files import Row, read_table
 from chorus.study.lookup import coder as get_coder
+from chorus.study.lookup import find_code
 from chorus.study.models import Code, Coder, Coding, Transcript, Turn
 from chorus.study.store import Study
 
@@ -247,8 +248,9 @@ def disagreements(study: Study, coders: Sequence[str], unit: Unit = "turn", code
     """The units where the coders disagree, with their text, to resolve together.
 
     Columns: ``transcript, turn, sentence, speaker, code, coded_by, not_coded_by,
-    text`` and an empty ``decision`` for the meeting to fill in (``keep`` or
-    ``drop``) before :func:`consensus` reads it back.
+    text``, and an empty ``decision`` and ``recode_to`` for the meeting to fill in
+    (``keep``, ``drop``, or ``recode`` with the code it should have had) before
+    :func:`consensus` reads it back.
     """
     table = unit_codings(study, coders, unit, codes)
     rows = []
@@ -260,9 +262,9 @@ def disagreements(study: Study, coders: Sequence[str], unit: Unit = "turn", code
                 "transcript": u.transcript, "turn": u.turn, "sentence": u.sentence, "speaker": u.speaker, "code": code,
                 "coded_by": ", ".join(c for c, r in zip(table.coders, ratings[index]) if r),
                 "not_coded_by": ", ".join(c for c, r in zip(table.coders, ratings[index]) if not r),
-                "text": table.texts[u.transcript][u.start:u.end], "decision": "",
+                "text": table.texts[u.transcript][u.start:u.end], "decision": "", "recode_to": "",
             })
-    columns = ["transcript", "turn", "sentence", "speaker", "code", "coded_by", "not_coded_by", "text", "decision"]
+    columns = ["transcript", "turn", "sentence", "speaker", "code", "coded_by", "not_coded_by", "text", "decision", "recode_to"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -323,63 +325,86 @@ def _share(agree: int, disagree: int) -> float:
     return agree / (agree + disagree) if agree + disagree else float("nan")
 
 
+#: What a meeting may decide about a disagreement.
+DECISIONS = ("keep", "drop", "recode")
+
+
 def consensus(
-    study: Study, coders: Sequence[str], into: str = "consensus", unit: Unit = "turn", decisions: str | Path | None = None,
-    codes: Iterable[str] | None = None,
+    study: Study, coders: Sequence[str], into: str = "consensus", unit: Unit = "turn",
+    decisions: str | Path | Sequence[Row] | None = None, codes: Iterable[str] | None = None,
 ) -> dict[str, int]:
     """Write the consensus coding under coder ``into``: what all coders agreed on, plus resolved disagreements.
 
-    ``decisions`` is the :func:`disagreements` table (CSV/XLSX) with its
-    ``decision`` column filled in: ``keep`` codes the unit, ``drop`` leaves it;
-    a disagreement without a decision stays uncoded and is counted as
-    ``unresolved``. Agreed units keep the coders' own spans within the unit
-    (their union). All in one transaction.
+    ``decisions`` is the :func:`disagreements` table (CSV/XLSX, or its rows as
+    the web page sends them) with its ``decision`` column filled in: ``keep``
+    codes the unit, ``drop`` leaves it, ``recode`` codes it with the code in
+    ``recode_to`` instead; a disagreement without a decision stays uncoded and is
+    counted as ``unresolved``. Agreed units keep the coders' own spans within
+    the unit (their union). All in one transaction; a decision naming a code the
+    comparison does not hold, or one that is not in the codebook, stores nothing.
+
+    >>> consensus(study, ["ann", "ben"], decisions="disagreements.csv")    # doctest: +SKIP
+    {'agreed': 41, 'kept': 6, 'dropped': 3, 'recoded': 1, 'unresolved': 0}
     """
     table = unit_codings(study, coders, unit, codes)
-    keep: set[tuple[str, int, int, str]] = set()
-    dropped: set[tuple[str, int, int, str]] = set()
-    if decisions is not None:
-        for row in read_table(decisions):
-            decision = str(row.values.get("decision") or "").strip().casefold()
-            if not decision:
-                continue
-            try:
-                key = (str(row.values["transcript"]), int(row.values["turn"]), int(row.values["sentence"]), str(row.values["code"]))
-            except KeyError as exc:
-                raise InputError(f"no {exc.args[0]!r} value; keep the columns chorus agreement wrote", path=decisions, place=row.place) from None
-            except (TypeError, ValueError):
-                raise InputError("turn and sentence must be whole numbers", path=decisions, place=row.place) from None
-            if decision == "keep":
-                keep.add(key)
-            elif decision == "drop":
-                dropped.add(key)
-            else:
-                raise InputError(f"decision {decision!r} is neither 'keep' nor 'drop'", path=decisions, place=row.place)
-    summary = {"agreed": 0, "kept": 0, "dropped": 0, "unresolved": 0}
+    decided = _decisions(decisions, set(table.codes)) if decisions is not None else {}
+    summary = {"agreed": 0, "kept": 0, "dropped": 0, "recoded": 0, "unresolved": 0}
     with study.transaction() as session:
         coder = get_coder(session, into)
         if session.scalar(select(Coding.id).where(Coding.coder_id == coder.id).limit(1)) is not None:
             raise ChorusError(f"coder {into!r} already has codings; choose a new name for the consensus (--into)")
         transcripts = {t.name: t for t in session.scalars(select(Transcript).where(Transcript.name.in_(table.texts)))}
         code_rows = {c.name: c for c in session.scalars(select(Code).where(Code.name.in_(table.codes)))}
+        for _, recoded, place in decided.values():
+            if recoded and recoded not in code_rows:
+                try:
+                    code_rows[recoded] = find_code(session, recoded)
+                except ChorusError as exc:
+                    raise InputError(str(exc), path=decisions if isinstance(decisions, (str, Path)) else None, place=place) from None
         indexes = {name: TurnIndex(t) for name, t in transcripts.items()}
         for code in table.codes:
             ratings = table.ratings(code)
             for index in np.flatnonzero(ratings.max(axis=1) == 1):
                 u = table.units[index]
-                key = (u.transcript, u.turn, u.sentence, code)
+                decision, recoded, _ = decided.get((u.transcript, u.turn, u.sentence, code), ("", "", ""))
+                target = code
                 if ratings[index].min() == 1:
                     spans = [s for c in table.coders for s in table.spans.get((code, c, index), [])]
                     summary["agreed"] += 1
-                elif key in keep:
-                    spans = [(u.start, u.end)]
-                    summary["kept"] += 1
+                elif decision in ("keep", "recode"):
+                    spans, target = [(u.start, u.end)], recoded or code
+                    summary["kept" if decision == "keep" else "recoded"] += 1
                 else:
-                    summary["dropped" if key in dropped else "unresolved"] += 1
+                    summary["dropped" if decision == "drop" else "unresolved"] += 1
                     continue
                 for start, end in _union(spans):
-                    add_coding(session, transcripts[u.transcript], code_rows[code], coder, start, end, index=indexes[u.transcript])
+                    add_coding(session, transcripts[u.transcript], code_rows[target], coder, start, end, index=indexes[u.transcript])
     return summary
+
+
+def _decisions(given: str | Path | Sequence[Row], compared: set[str]) -> dict[tuple[str, int, int, str], tuple[str, str, str]]:
+    """The decided disagreements: (transcript, turn, sentence, code) -> (decision, code to recode to, place)."""
+    path = Path(given) if isinstance(given, (str, Path)) else None
+    decided = {}
+    for row in read_table(path) if path is not None else given:
+        decision = str(row.values.get("decision") or "").strip().casefold()
+        if not decision:
+            continue
+        try:
+            key = (str(row.values["transcript"]), int(row.values["turn"]), int(row.values["sentence"]), str(row.values["code"]))
+        except KeyError as exc:
+            raise InputError(f"no {exc.args[0]!r} value; keep the columns chorus agreement wrote", path=path, place=row.place) from None
+        except (TypeError, ValueError):
+            raise InputError("turn and sentence must be whole numbers", path=path, place=row.place) from None
+        if decision not in DECISIONS:
+            raise InputError(f"decision {decision!r} is not one of {', '.join(DECISIONS)}", path=path, place=row.place)
+        if key[3] not in compared:
+            raise InputError(f"code {key[3]!r} is not one the coders were compared on ({', '.join(sorted(compared))})", path=path, place=row.place)
+        recoded = str(row.values.get("recode_to") or "").strip()
+        if decision == "recode" and not recoded:
+            raise InputError("a 'recode' decision names the code in 'recode_to'", path=path, place=row.place)
+        decided[key] = (decision, recoded if decision == "recode" else "", row.place)
+    return decided
 
 
 def _union(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -47,7 +47,7 @@ def agreement_command(
         if disagreements is not None:
             listed = analysis.disagreements(study, names, unit=unit, codes=code)  # type: ignore[arg-type]
             report.save_table(listed, disagreements)
-            console.print(f"{len(listed)} disagreements saved to {disagreements}; fill in 'decision' (keep/drop), then: chorus consensus")
+            console.print(f"{len(listed)} disagreements saved to {disagreements}; fill in 'decision' (keep, drop, or recode with the code in 'recode_to'), then: chorus consensus")
 
 
 @commands.command("consensus")
@@ -64,7 +64,7 @@ def consensus_command(
         summary = analysis.consensus(study, coder_names(coders, more), into=into, unit=unit, decisions=decisions, codes=code)  # type: ignore[arg-type]
     console.print(
         f"consensus coder {into!r}: {summary['agreed']} agreed units, {summary['kept']} kept and "
-        f"{summary['dropped']} dropped by decision, {summary['unresolved']} still unresolved"
+        f"{summary['dropped']} dropped and {summary['recoded']} recoded by decision, {summary['unresolved']} still unresolved"
     )
 
 
