@@ -1,0 +1,106 @@
+"""Rigour: agreement between coders, the disagreements decided one by one and the consensus written,
+and the audit trail (owners).
+
+The figures are those of ``chorus agreement`` (the same call, shown rounded as
+the CLI shows them), the consensus is written by :func:`chorus.analysis.consensus`
+from the page's decisions as from a decisions file.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from chorus import analysis
+from chorus.analysis.agreement import DECISIONS
+from chorus.coding import codes as codebook
+from chorus.errors import ChorusError
+from chorus.ingest.files import Row
+from chorus.report.build import coder_pairs
+from chorus.study import audit
+from chorus.study.store import Study, acting_as
+from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, render
+from chorus.web.routes.analysis import table_download
+
+router = APIRouter()
+#: The statistics the agreement table shows, in the order ``chorus agreement --out`` saves them.
+STATISTICS = ["units", "coded", "percent_agreement", "kappa", "cohen_kappa", "fleiss_kappa", "brennan_prediger", "alpha"]
+#: Audit entries an audit-trail page lists, newest first.
+AUDIT_SHOWN = 300
+
+
+def _comparison(study: Study, coders: list[str], unit: str, code: list[str], chance: str, **context: Any) -> dict[str, Any]:
+    """The page's context: the choices, and (two coders or more) the agreement table and the disagreements."""
+    known = sorted({name for pair in coder_pairs(study) for name in pair})
+    page: dict[str, Any] = {"known": known, "coders": coders, "unit": unit, "code": code, "chance": chance,
+                            "codes": list(codebook.codebook(study)["path"]), "decisions": DECISIONS, **context}
+    if len(coders) >= 2:
+        table = analysis.agreement(study, coders, unit=unit, codes=code or None, chance=chance)  # type: ignore[arg-type]
+        page["table"] = table[["code", *STATISTICS]].round(3).to_dict("records")
+        page["disagreements"] = analysis.disagreements(study, coders, unit=unit, codes=code or None).to_dict("records")  # type: ignore[arg-type]
+    return page
+
+
+@router.get("/agreement", response_class=HTMLResponse)
+def agreement_page(
+    request: Request, study: StudyOf, viewer: ViewerRole, coders: list[str] = Query(default=[]), unit: str = "turn",
+    code: list[str] = Query(default=[]), chance: str = "cohen", written: str = "",
+) -> Response:
+    """Agreement per code and over all codes between the chosen coders, and their disagreements with the text."""
+    try:
+        return render(request, "rigour/agreement.html", viewer, **_comparison(study, coders, unit, code, chance, written=written))
+    except ChorusError as exc:
+        return render(request, "rigour/agreement.html", viewer, status=400, **{**_comparison(study, [], unit, code, chance, error=str(exc)), "coders": coders})
+
+
+@router.get("/agreement/disagreements.{fmt}")
+def disagreements_download(
+    fmt: str, study: StudyOf, _: ViewerRole, coders: list[str] = Query(default=[]), unit: str = "turn", code: list[str] = Query(default=[]),
+) -> Response:
+    """The disagreements with an empty decision column, to decide in a meeting, as ``chorus agreement --disagreements`` saves them."""
+    return table_download(analysis.disagreements(study, coders, unit=unit, codes=code or None), "disagreements", fmt)  # type: ignore[arg-type]
+
+
+@router.post("/consensus")
+async def write_consensus(request: Request, study: StudyOf, viewer: OwnerRole) -> Response:
+    """Write the consensus coding from the page's decisions, as ``chorus consensus`` does from a decisions file."""
+    form = await request.form()
+    coders, unit, code = [str(c) for c in form.getlist("coders")], str(form.get("unit", "turn")), [str(c) for c in form.getlist("code")]
+    into = str(form.get("into", "")).strip() or "consensus"
+    fields = ("transcript", "turn", "sentence", "code_of", "decision", "recode_to")
+    columns = [form.getlist(f) for f in fields]
+    rows = [Row({"transcript": t, "turn": n, "sentence": s, "code": c, "decision": d, "recode_to": r}, f"disagreement {i}")
+            for i, (t, n, s, c, d, r) in enumerate(zip(*columns), start=1)]
+    try:
+        with acting_as(viewer.name):
+            summary = analysis.consensus(study, coders, into=into, unit=unit, decisions=rows, codes=code or None)  # type: ignore[arg-type]
+    except ChorusError as exc:
+        return render(request, "rigour/agreement.html", viewer, status=400, **_comparison(study, coders, unit, code, "cohen", error=str(exc)))
+    written = f"{into}: " + ", ".join(f"{n} {what}" for what, n in summary.items())
+    query = urlencode([*(("coders", c) for c in coders), ("unit", unit), *(("code", c) for c in code), ("written", written)])
+    return RedirectResponse(f"{request.app.state.root}/agreement?{query}", status_code=303)
+
+
+def _changed(before: str | None, after: str | None) -> str:
+    """The fields an audit entry changed, by name only: their values may be what participants said."""
+    old, new = json.loads(before) if before else {}, json.loads(after) if after else {}
+    return ", ".join(sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k)))
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, study: StudyOf, viewer: OwnerRole, entity: str = "", actor: str = "", action: str = "") -> Response:
+    """The audit trail, newest first, filtered by record, person and action; what changed, never the transcript text."""
+    try:
+        trail = audit.log(study, entity=entity or None, actor=actor or None)
+    except ChorusError as exc:
+        return render(request, "rigour/audit.html", viewer, status=400, error=str(exc), rows=[], total=0,
+                      filters={"entity": entity, "actor": actor, "action": action})
+    if action:
+        trail = trail[trail["action"] == action]
+    shown = trail.iloc[::-1].head(AUDIT_SHOWN)
+    rows = [{**r, "fields": _changed(r.pop("before"), r.pop("after"))} for r in shown.to_dict("records")]
+    return render(request, "rigour/audit.html", viewer, rows=rows, total=len(trail), filters={"entity": entity, "actor": actor, "action": action})

@@ -1,0 +1,71 @@
+"""Agreement and consensus in the browser: the CLI's figures, disagreements decided one by one, the consensus written."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from chorus import analysis
+from chorus.coding import apply_code
+from tests.study.test_audit import table_rows
+from tests.web.conftest import signed_in
+
+
+def two_coders(study) -> None:
+    for turn in (2, 3, 5):
+        apply_code(study, "FG01", "Funding", "cora", turn=turn)
+    for turn in (2, 4):
+        apply_code(study, "FG01", "Funding", "cole", turn=turn)
+    for turn in (3, 6):
+        apply_code(study, "FG01", "Collaboration", "cole", turn=turn)
+
+
+def decided(page: str, choices: dict[int, tuple[str, str]], into: str) -> dict[str, list[str]]:
+    """The consensus form as a browser sends it, with ``choices`` (row -> decision, recode to) made."""
+    form: dict[str, list[str]] = {"coders": ["cora", "cole"], "unit": ["turn"], "into": [into]}
+    rows = re.findall(r'name="transcript" value="([^"]+)"><input type="hidden" name="turn" value="([^"]+)">'
+                      r'<input type="hidden" name="sentence" value="([^"]+)"><input type="hidden" name="code_of" value="([^"]+)"', page)
+    for i, (transcript, turn, sentence, code) in enumerate(rows):
+        decision, recode = choices.get(i, ("", ""))
+        for key, value in (("transcript", transcript), ("turn", turn), ("sentence", sentence), ("code_of", html.unescape(code)),
+                           ("decision", decision), ("recode_to", recode)):
+            form.setdefault(key, []).append(value)
+    return form
+
+
+def test_the_agreement_page_shows_the_cli_figures_and_the_owner_writes_the_consensus(web):
+    two_coders(web)
+    owner, csrf = signed_in(web, "olive")
+    page = owner.get("/agreement?coders=cora&coders=cole&unit=turn").text
+    table = analysis.agreement(web, ["cora", "cole"], unit="turn").round(3)
+    for row in table.itertuples():
+        cells = re.search(rf"<td>{re.escape(row.code)}</td>(.*?)</tr>", page).group(1)
+        shown = re.findall(r'<td class="num">([^<]*)</td>', cells)
+        expected = ["" if v != v else str(v) for v in (row.units, row.coded, row.percent_agreement, row.kappa, row.cohen_kappa,
+                                                       row.fleiss_kappa, row.brennan_prediger, row.alpha)]
+        assert shown == expected, row.code
+    listed = analysis.disagreements(web, ["cora", "cole"])
+    assert page.count('name="decision"') == len(listed) >= 3
+
+    stored = table_rows(web)
+    bad = owner.post(f"/consensus?csrf={csrf}", data=decided(page, {0: ("recode", "No such code")}, "agreed"))
+    assert bad.status_code == 400 and "disagreement 1: no code 'No such code'" in html.unescape(bad.text)
+    assert table_rows(web) == stored, "a bad decision stores nothing"
+
+    choices = {0: ("keep", ""), 1: ("drop", ""), 2: ("recode", "Benefits/Communication")}
+    done = owner.post(f"/consensus?csrf={csrf}", data=decided(page, choices, "agreed"))
+    assert done.status_code == 303 and "1+kept%2C+1+dropped%2C+1+recoded" in done.headers["location"]
+    consensus = analysis.segments(web, coder="agreed")
+    assert "Benefits/Communication" in set(consensus["code"])
+    assert owner.post(f"/consensus?csrf={csrf}", data=decided(page, choices, "agreed")).status_code == 400, "a consensus coder is new"
+    coder, coder_csrf = signed_in(web, "cora")
+    assert coder.post(f"/consensus?csrf={coder_csrf}", data=decided(page, choices, "other")).status_code == 403
+    assert "Write the consensus" not in coder.get("/agreement?coders=cora&coders=cole").text
+
+
+def test_too_few_coders_or_none_in_common_are_explained(web):
+    two_coders(web)
+    viewer, _ = signed_in(web, "vic")
+    assert 'id="agreement"' not in viewer.get("/agreement?coders=cora").text
+    alone = viewer.get("/agreement?coders=cora&coders=vic")
+    assert alone.status_code == 400 and re.search(r'role="alert">[^<]+', alone.text)
