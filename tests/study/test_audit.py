@@ -178,6 +178,13 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.web.users.add_user": lambda s, _: _web().add_user(s, "cora", "a long enough password", "coder"),
     "chorus.web.users.add_account": lambda s, _: _web().add_account(s, "cora", _web().hash_password("a long enough password"), "coder"),
     "chorus.web.users.set_role": lambda s, _: (_web().add_user(s, "cora", "a long enough password", "coder"), _web().set_role(s, "cora", "owner")),
+    "chorus.web.users.set_active": lambda s, _: (_web().add_user(s, "cora", "a long enough password", "coder"), _web().set_active(s, "cora", False)),
+    "chorus.web.users.set_password": lambda s, _: (_web().add_user(s, "cora", "a long enough password", "coder"), _web().set_password(s, "cora", "another long password")),
+    "chorus.web.users.change_password": lambda s, _: (
+        _web().add_user(s, "cora", "a long enough password", "coder"), _web().change_password(s, "cora", "a long enough password", "another long password")),
+    "chorus.web.users.reset_link_token": lambda s, _: (_web().add_user(s, "cora", "a long enough password", "coder"), _web().reset_link_token(s, "cora")),
+    "chorus.web.users.reset_password": lambda s, _: (
+        _web().add_user(s, "cora", "a long enough password", "coder"), _web().reset_password(s, _web().reset_link_token(s, "cora"), "another long password")),
     "chorus.coding.autocode.autocode": lambda s, _: autocode(s, "Funding", "robot", pattern="fund", scope="sentence"),
     "chorus.coding.codes.add": lambda s, _: codes.add(s, "Hope", definition="Talk of hope"),
     "chorus.coding.codes.delete": lambda s, _: codes.delete(s, "Collaboration", discard_codings=True),

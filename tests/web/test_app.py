@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from chorus import coding
 from chorus.study import audit
 from chorus.study.models import Coding, Transcript, Turn
 from tests.helpers import chromium
@@ -81,11 +82,13 @@ def codes_table(study):
 
 
 def test_every_route_needs_a_session_the_right_role_and_a_csrf_token(web):
+    for coder, turn in (("cora", 2), ("cole", 3)):  # two coders of one transcript, for the pages that compare coders
+        coding.apply_code(web, "FG01", "Funding", coder, turn=turn)
     app = create_app(web)
     anonymous = TestClient(app, follow_redirects=False)
     viewer, viewer_csrf = signed_in(web, "vic")
     coder, coder_csrf = signed_in(web, "cora")
-    public = {("/login", "GET"), ("/login", "POST"), ("/healthz", "GET")}
+    public = {("/login", "GET"), ("/login", "POST"), ("/reset", "GET"), ("/reset", "POST"), ("/healthz", "GET")}
     routes = {(r.path, m) for r in app.routes if hasattr(r, "methods") for m in r.methods if m != "HEAD"}
     assert routes - public == set(ROUTE_ROLES), "every route states who may use it"
     start, end = a_span(web)
@@ -94,7 +97,8 @@ def test_every_route_needs_a_session_the_right_role_and_a_csrf_token(web):
         "/api/codings/{coding_id}/memo": {"text": "a memo"}, "/api/codes/{path:path}": {"version": 1, "definition": "x"},
     }
     for (path, method), role in ROUTE_ROLES.items():
-        url = {"/segments.{fmt}": "/segments.csv", "/transcripts/{name}/export.{fmt}": "/transcripts/FG01/export.txt"}.get(path, path)
+        url = {"/segments.{fmt}": "/segments.csv", "/transcripts/{name}/export.{fmt}": "/transcripts/FG01/export.txt",
+               "/agreement/disagreements.{fmt}": "/agreement/disagreements.csv?coders=cora&coders=cole"}.get(path, path)
         url = url.replace("{name}", "FG01").replace("{coding_id}", "1").replace("{path:path}", "Funding").replace("{ordinal}", "2").replace("{job_id}", "1")
         refused = anonymous.request(method, url, json=bodies.get(path))
         assert refused.status_code in (401, 303), (path, method)

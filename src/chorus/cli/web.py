@@ -50,6 +50,34 @@ def users_role(name: str, role: str) -> None:
     console.print(f"{name} is now {role}")
 
 
+@users_app.command("deactivate")
+def users_deactivate(name: str) -> None:
+    """Stop an account from signing in; its next request in the web app is refused (its codings stay)."""
+    with open_study() as study:
+        web_users.set_active(study, name, False)
+    console.print(f"{name} is deactivated")
+
+
+@users_app.command("activate")
+def users_activate(name: str) -> None:
+    """Let a deactivated account sign in again."""
+    with open_study() as study:
+        web_users.set_active(study, name, True)
+    console.print(f"{name} can sign in again")
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    name: str,
+    password_stdin: Annotated[bool, typer.Option(help="Read the new password from standard input (for scripts).")] = False,
+) -> None:
+    """Give an account a new password (any reset link made in the browser stops working)."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with open_study() as study:
+        web_users.set_password(study, name, password)
+    console.print(f"{name} has a new password")
+
+
 def _keys_folder(keys: Path | None, served: list[Path]) -> str | None:
     """The key folder as the server keeps it, refused inside anything it serves."""
     if keys is None:

@@ -39,7 +39,7 @@ from chorus.study.models import AuditEntry, Base, utcnow
 #: the embedding cache, derived from transcript text.
 UNLOGGED = frozenset({"audit_log", "coding_turn", "alembic_version", "embedding"})
 _TEXT_COLUMNS = {("transcript", "text")}  # logged as hash and length only
-_SECRET_COLUMNS = {("app_user", "password_hash")}  # logged as "(hidden)": a hash still invites guessing
+_SECRET_COLUMNS = {("app_user", "password_hash"), ("app_user", "reset_digest")}  # logged as "(hidden)": a hash still invites guessing
 
 
 def default_actor() -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     LargeBinary,
     DateTime,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -390,6 +392,27 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))  # argon2id; never the password
     role: Mapped[str] = mapped_column(String(10))  # owner, coder, viewer
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())  # a deactivated person is refused at once
+    reset_digest: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of a one-time password-reset token, never the token
+    reset_expires: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BlindRound(Base):
+    """A round of independent coding: while it is open, its coders see and count only their own codings.
+
+    Opened by an owner naming the coders and the transcripts they code; closed
+    by an owner, after which agreement between them is computed on those transcripts.
+    """
+
+    __tablename__ = "blind_round"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str | None] = mapped_column(String(200))
+    coders: Mapped[list[str]] = mapped_column(JSON)
+    transcripts: Mapped[list[str]] = mapped_column(JSON)
+    opened_by: Mapped[str] = mapped_column(String(100))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Job(Base):

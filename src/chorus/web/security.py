@@ -104,7 +104,7 @@ class Needs:
     """A route's dependency: the signed-in :class:`Viewer`, refused below ``role`` or, on a change, without the CSRF token.
 
     The user and role are read from the store on every request, so a changed role
-    takes effect at once; the token comes in the ``X-CSRF-Token`` header (or the
+    or a deactivation takes effect at once; the token comes in the ``X-CSRF-Token`` header (or the
     ``csrf`` query parameter of the sign-out form).
     """
 
@@ -119,7 +119,7 @@ class Needs:
         if user_id is not None:
             with state.study.reading() as session:
                 user = session.get(User, user_id)
-                found = (user.id, user.name, user.role) if user else None
+                found = (user.id, user.name, user.role) if user and user.active else None
         if found is None:
             raise HTTPException(401, "sign in first")
         viewer = Viewer(*found, data.get("csrf", ""))

@@ -10,17 +10,22 @@ default account and no default password: accounts are made with
 from __future__ import annotations
 
 import functools
+import hashlib
+import secrets
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
 
 from chorus.errors import ChorusError
-from chorus.study.models import User
+from chorus.study.models import User, utcnow
 from chorus.study.store import Study
 
 ROLES = ("viewer", "coder", "owner")
 MIN_PASSWORD = 10
+#: How long a password-reset link works.
+RESET_HOURS = 24
 
 
 @functools.lru_cache(maxsize=1)
@@ -80,29 +85,92 @@ def add_account(study: Study, name: str, password_hash: str, role: str) -> None:
         session.add(User(name=name, password_hash=password_hash, role=role))
 
 
+def _account(session: Any, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        known = ", ".join(session.scalars(select(User.name).order_by(User.name)))
+        raise ChorusError(f"there is no user called {name!r} (users: {known or 'none yet'})")
+    return user
+
+
+def _owners_left(session: Any, without: User) -> bool:
+    return session.scalar(select(User.id).where(User.role == "owner", User.active, User.id != without.id).limit(1)) is not None
+
+
 def set_role(study: Study, name: str, role: str) -> None:
-    """Change what a user may do."""
+    """Change what a user may do; the last active owner stays an owner."""
     if role not in ROLES:
         raise ChorusError(f"role {role!r} is not one of {', '.join(ROLES)}")
     with study.transaction() as session:
-        user = session.scalar(select(User).where(User.name == name))
-        if user is None:
-            raise ChorusError(f"there is no user called {name!r}")
+        user = _account(session, name)
+        if user.role == "owner" and role != "owner" and not _owners_left(session, user):
+            raise ChorusError(f"{name} is the study's last owner; make someone else an owner first")
         user.role = role
 
 
+def set_active(study: Study, name: str, active: bool) -> None:
+    """Deactivate an account (its next request is refused, its codings stay) or activate it again."""
+    with study.transaction() as session:
+        user = _account(session, name)
+        if not active and user.role == "owner" and not _owners_left(session, user):
+            raise ChorusError(f"{name} is the study's last owner; make someone else an owner first")
+        user.active = active
+
+
+def reset_link_token(study: Study, name: str) -> str:
+    """A one-time token for ``name`` to choose a new password with, good for :data:`RESET_HOURS`.
+
+    Their old password stops working at once; only the token's SHA-256 is kept,
+    so the link is shown once, to the owner who asked for it, and cannot be read back.
+    """
+    token = secrets.token_urlsafe(32)
+    with study.transaction() as session:
+        user = _account(session, name)
+        user.password_hash = hash_password(secrets.token_urlsafe(32))  # nobody knows it
+        user.reset_digest = hashlib.sha256(token.encode()).hexdigest()
+        user.reset_expires = utcnow() + timedelta(hours=RESET_HOURS)
+    return token
+
+
+def reset_password(study: Study, token: str, password: str) -> str:
+    """Set a new password with a reset token, which then stops working; the account's name."""
+    with study.transaction() as session:
+        user = session.scalar(select(User).where(User.reset_digest == hashlib.sha256(token.encode()).hexdigest()))
+        expires = user.reset_expires if user else None
+        if user is None or expires is None or (expires if expires.tzinfo else expires.replace(tzinfo=utcnow().tzinfo)) < utcnow():
+            raise ChorusError("this reset link is used up or out of date; ask an owner for a new one")
+        check_account(user.name, password)
+        user.password_hash, user.reset_digest, user.reset_expires = hash_password(password), None, None
+        return user.name
+
+
+def set_password(study: Study, name: str, password: str) -> None:
+    """Give an account a new password (an owner at the terminal: ``chorus users reset-password``); any reset link stops working."""
+    check_account(name, password)
+    with study.transaction() as session:
+        user = _account(session, name)
+        user.password_hash, user.reset_digest, user.reset_expires = hash_password(password), None, None
+
+
+def change_password(study: Study, name: str, current: str, new: str) -> None:
+    """Change one's own password, knowing the current one."""
+    if verify(study, name, current) is None:
+        raise ChorusError("the current password is not right")
+    set_password(study, name, new)
+
+
 def users(study: Study) -> pd.DataFrame:
-    """The accounts: ``name, role, created_at`` (never their hashes)."""
+    """The accounts: ``name, role, active, created_at`` (never their hashes)."""
     with study.reading() as session:
-        rows = session.execute(select(User.name, User.role, User.created_at).order_by(User.name)).all()
-    return pd.DataFrame(rows, columns=["name", "role", "created_at"])
+        rows = session.execute(select(User.name, User.role, User.active, User.created_at).order_by(User.name)).all()
+    return pd.DataFrame(rows, columns=["name", "role", "active", "created_at"])
 
 
 def verify(study: Study, name: str, password: str) -> tuple[int, str, str] | None:
-    """``(id, name, role)`` when the password is right, else None (taking as long either way)."""
+    """``(id, name, role)`` when the password is right and the account active, else None (taking as long either way)."""
     with study.reading() as session:
         user = session.scalar(select(User).where(User.name == name))
-        found = (user.id, user.name, user.role, user.password_hash) if user else None
+        found = (user.id, user.name, user.role, user.password_hash if user.active else None) if user else None
     if not password_matches(found[3] if found else None, password):
         return None
     return found[:3] if found else None

@@ -1,4 +1,5 @@
-"""Signing in and out, and the study's people: who may read, code or own it."""
+"""Signing in and out, the study's people (who may read, code or own it; deactivated; reset by a one-time link),
+and each person's own password."""
 
 from __future__ import annotations
 
@@ -6,17 +7,19 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from chorus.errors import ChorusError
+from chorus.study.store import acting_as
 from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, render
+from chorus.web import users as accounts
 from chorus.web.users import ROLES, add_user, users, verify
 
 router = APIRouter()
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, failed: bool = False) -> Response:
+def login_page(request: Request, failed: bool = False, reset: str = "") -> Response:
     sessions = request.app.state.sessions
     csrf = sessions.form_token(request)
-    return sessions.signed_out_page(render(request, "accounts/login.html", None, csrf=csrf, failed=failed), csrf)
+    return sessions.signed_out_page(render(request, "accounts/login.html", None, csrf=csrf, failed=failed, reset=reset), csrf)
 
 
 @router.post("/login")
@@ -40,10 +43,89 @@ def logout(request: Request, _: ViewerRole) -> Response:
     return response
 
 
+def _people(request: Request, study: StudyOf, viewer: OwnerRole, status: int = 200, **context: object) -> Response:
+    return render(request, "accounts/people.html", viewer, status=status, people=users(study).to_dict("records"), roles=ROLES, **context)
+
+
 @router.get("/people", response_class=HTMLResponse)
-def people_page(request: Request, study: StudyOf, viewer: OwnerRole, added: str = "") -> Response:
+def people_page(request: Request, study: StudyOf, viewer: OwnerRole, added: str = "", changed: str = "") -> Response:
     """The study's accounts and their roles, and the form that adds one (owners)."""
-    return render(request, "accounts/people.html", viewer, people=users(study).to_dict("records"), roles=ROLES, added=added)
+    return _people(request, study, viewer, added=added, changed=changed)
+
+
+@router.post("/people/{name}")
+def change_person(
+    request: Request, name: str, study: StudyOf, viewer: OwnerRole, role: str = Form("", max_length=20), active: str = Form("", max_length=5),
+) -> Response:
+    """Change a person's role, or deactivate (their next request is refused) or activate them, as ``chorus users`` does."""
+    try:
+        with acting_as(viewer.name):
+            if role:
+                accounts.set_role(study, name, role)
+            if active:
+                accounts.set_active(study, name, active == "yes")
+    except ChorusError as exc:
+        return _people(request, study, viewer, status=400, error_of_people=str(exc))
+    what = f"is now a {role}" if role else ("can sign in again" if active == "yes" else "is deactivated: their next request is refused")
+    return RedirectResponse(f"{request.app.state.root}/people?changed={name} {what}", status_code=303)
+
+
+@router.post("/people/{name}/reset", response_class=HTMLResponse)
+def reset_link(request: Request, name: str, study: StudyOf, viewer: OwnerRole) -> Response:
+    """A one-time link for ``name`` to choose a new password; shown this once (their old password stops working)."""
+    try:
+        with acting_as(viewer.name):
+            token = accounts.reset_link_token(study, name)
+    except ChorusError as exc:
+        return _people(request, study, viewer, status=400, error_of_people=str(exc))
+    link = f"{request.base_url.scheme}://{request.headers.get('host', 'localhost')}{request.app.state.root}/reset?token={token}"
+    return _people(request, study, viewer, reset_for=name, reset_link=link, hours=accounts.RESET_HOURS)
+
+
+@router.get("/reset", response_class=HTMLResponse)
+def reset_page(request: Request, token: str = "") -> Response:
+    """Where a reset link leads: a form for the new password."""
+    sessions = request.app.state.sessions
+    csrf = sessions.form_token(request)
+    return sessions.signed_out_page(render(request, "accounts/reset.html", None, csrf=csrf, token=token), csrf)
+
+
+@router.post("/reset", response_class=HTMLResponse)
+def reset(
+    request: Request, study: StudyOf, token: str = Form(max_length=100), password: str = Form(max_length=1000),
+    again: str = Form(max_length=1000), csrf: str = Form(""),
+) -> Response:
+    sessions = request.app.state.sessions
+    sessions.check(request, csrf)
+    try:
+        if password != again:
+            raise ChorusError("the two passwords differ")
+        with acting_as("(reset link)"):
+            name = accounts.reset_password(study, token, password)
+    except ChorusError as exc:
+        return sessions.signed_out_page(render(request, "accounts/reset.html", None, status=400, csrf=csrf, token=token, error=str(exc)), csrf)
+    return RedirectResponse(f"{request.app.state.root}/login?reset={name}", status_code=303)
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_page(request: Request, viewer: ViewerRole, changed: bool = False) -> Response:
+    """The signed-in person's own account: change the password."""
+    return render(request, "accounts/account.html", viewer, changed=changed)
+
+
+@router.post("/account", response_class=HTMLResponse)
+def change_own_password(
+    request: Request, study: StudyOf, viewer: ViewerRole, current: str = Form(max_length=1000), password: str = Form(max_length=1000),
+    again: str = Form(max_length=1000),
+) -> Response:
+    try:
+        if password != again:
+            raise ChorusError("the two new passwords differ")
+        with acting_as(viewer.name):
+            accounts.change_password(study, viewer.name, current, password)
+    except ChorusError as exc:
+        return render(request, "accounts/account.html", viewer, status=400, error=str(exc))
+    return RedirectResponse(f"{request.app.state.root}/account?changed=true", status_code=303)
 
 
 @router.post("/people")
@@ -55,6 +137,5 @@ def add_person(
     try:
         add_user(study, name.strip(), password, role)
     except ChorusError as exc:
-        return render(request, "accounts/people.html", viewer, status=400, people=users(study).to_dict("records"), roles=ROLES,
-                      error=str(exc), name=name, role=role)
+        return _people(request, study, viewer, status=400, error=str(exc), name=name, role=role)
     return RedirectResponse(f"{request.app.state.root}/people?added={name.strip()}", status_code=303)
