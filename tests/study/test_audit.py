@@ -178,6 +178,9 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.web.users.add_user": lambda s, _: _web().add_user(s, "cora", "a long enough password", "coder"),
     "chorus.web.users.add_account": lambda s, _: _web().add_account(s, "cora", _web().hash_password("a long enough password"), "coder"),
     "chorus.web.users.set_role": lambda s, _: (_web().add_user(s, "cora", "a long enough password", "coder"), _web().set_role(s, "cora", "owner")),
+    "chorus.coding.rounds.open_round": lambda s, _: importlib.import_module("chorus.coding.rounds").open_round(s, ["ann", "ben"], ["FG01"]),
+    "chorus.coding.rounds.close_round": lambda s, _: (
+        importlib.import_module("chorus.coding.rounds").open_round(s, ["ann", "ben"], ["FG01"]), importlib.import_module("chorus.coding.rounds").close_round(s)),
     "chorus.web.users.set_active": lambda s, _: (_web().add_user(s, "cora", "a long enough password", "coder"), _web().set_active(s, "cora", False)),
     "chorus.web.users.set_password": lambda s, _: (_web().add_user(s, "cora", "a long enough password", "coder"), _web().set_password(s, "cora", "another long password")),
     "chorus.web.users.change_password": lambda s, _: (
@@ -230,7 +233,7 @@ READS = {
     "chorus.web.users.users", "chorus.web.users.verify", "chorus.ingest.roster.roster_problems", "chorus.ingest.roster.roster_preview",
     "chorus.audio.jobs.heard_of", "chorus.study.jobs.jobs", "chorus.study.jobs.job", "chorus.study.jobs.result",
     "chorus.study.jobs.forget", "chorus.privacy.review.findings_of", "chorus.web.uploads.recording_limit",
-    "chorus.web.uploads.holding", "chorus.web.uploads.held", "chorus.interop.codebooks.codebook_changes",
+    "chorus.web.uploads.holding", "chorus.web.uploads.held", "chorus.coding.rounds.rounds", "chorus.coding.rounds.blind", "chorus.interop.codebooks.codebook_changes",
     "chorus.analysis.agreement.agreement", "chorus.analysis.agreement.disagreements",
     "chorus.analysis.agreement.segment_agreement", "chorus.analysis.agreement.unit_codings",
     "chorus.analysis.matrix.cooccurrence", "chorus.analysis.matrix.matrix", "chorus.analysis.matrix.sample",

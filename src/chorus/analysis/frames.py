@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from chorus.errors import ChorusError
 from chorus.study.lookup import all_codes, code_path
 from chorus.study.models import CodingTurn, Group, Membership, Participant, Transcript, Turn
+from chorus.study.seeing import narrowed
 
 PARTICIPANT_COLUMNS = ("discipline", "care_team", "role")
 
@@ -106,10 +107,12 @@ def attribution_counts(session: Session, facilitators: bool = False) -> pd.DataF
     query = select(
         CodingTurn.code_id, CodingTurn.participant_id, CodingTurn.transcript_id, func.count().label("segments")
     ).group_by(CodingTurn.code_id, CodingTurn.participant_id, CodingTurn.transcript_id)
+    query = narrowed(query)
     connection = session.connection()
     cursor = connection.connection.cursor()
     try:
-        cursor.execute(str(query.compile(dialect=connection.dialect)))
+        compiled = query.compile(dialect=connection.dialect)
+        cursor.execute(str(compiled), [compiled.params[k] for k in compiled.positiontup] if compiled.positional else compiled.params)
         rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 4)
         counts = pd.DataFrame(rows, columns=["code_id", "participant_id", "transcript_id", "segments"])
     finally:
@@ -148,7 +151,7 @@ def rows_frame(session: Session, query: Select) -> pd.DataFrame:
     own types are what the store holds), not for columns SQLAlchemy converts, such
     as date-times on SQLite.
     """
-    result = session.connection().execute(query)
+    result = session.connection().execute(narrowed(query))
     try:
         return pd.DataFrame(result.cursor.fetchall(), columns=list(result.keys()))
     finally:

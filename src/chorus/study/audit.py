@@ -28,10 +28,11 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, event, insert, inspect, select
+from sqlalchemy import Table, event, insert, inspect, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from chorus.errors import ChorusError
+from chorus.study import seeing
 from chorus.study.models import AuditEntry, Base, utcnow
 
 #: Tables whose changes are not logged: the log itself, coding_turn, which the
@@ -192,6 +193,9 @@ def log(study: Any, entity: str | None = None, entity_id: int | None = None, act
         query = query.where(AuditEntry.entity_id == entity_id)
     if actor is not None:
         query = query.where(AuditEntry.actor == actor)
+    blind = seeing.SEEING.get()
+    if blind is not None:  # a coder in a blind round: others' coding is not theirs to see, even as a count
+        query = query.where(or_(AuditEntry.entity.notin_(seeing.CODING_RECORDS), AuditEntry.actor == blind))
     with study.reading() as session:
         rows = [
             {

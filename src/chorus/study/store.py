@@ -26,7 +26,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from chorus.errors import StudyError
-from chorus.study import audit
+from chorus.study import audit, seeing
 from chorus.study.models import StudyInfo
 
 CONFIG_FILE = "chorus.json"
@@ -192,6 +192,7 @@ class Study:
         self.actor = audit.default_actor()  # who the audit log names for changes made through this object
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         audit.watch(self._sessions)
+        event.listen(self._sessions, "do_orm_execute", seeing.only_seen)
 
     @property
     def dialect(self) -> str:

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import re
 import secrets
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
 
+from chorus.coding.rounds import blind_in
 from chorus.study.models import User
+from chorus.study.seeing import SEEING
 from chorus.web.users import rank
 
 COOKIE = "chorus_session"
@@ -94,10 +97,10 @@ class Sessions:
 
 
 class Viewer:
-    """The signed-in user of a request: id, name, role and the session's CSRF token."""
+    """The signed-in user of a request: id, name, role, the session's CSRF token, and whether a blind round hides others' codings."""
 
-    def __init__(self, user_id: int, name: str, role: str, csrf: str):
-        self.id, self.name, self.role, self.csrf = user_id, name, role, csrf
+    def __init__(self, user_id: int, name: str, role: str, csrf: str, blind: bool = False):
+        self.id, self.name, self.role, self.csrf, self.blind = user_id, name, role, csrf, blind
 
 
 class Needs:
@@ -105,13 +108,21 @@ class Needs:
 
     The user and role are read from the store on every request, so a changed role
     or a deactivation takes effect at once; the token comes in the ``X-CSRF-Token`` header (or the
-    ``csrf`` query parameter of the sign-out form).
+    ``csrf`` query parameter of the sign-out form). A coder in an open blind round
+    sees only their own codings for the rest of the request: the dependency is
+    asynchronous so that what it sets (:func:`chorus.study.seeing.seeing_only`'s
+    context) holds in the route that runs after it.
     """
 
     def __init__(self, role: str):
         self.role = role
 
-    def __call__(self, request: Request) -> Viewer:
+    async def __call__(self, request: Request) -> Viewer:
+        viewer = await run_in_threadpool(self._viewer, request)
+        SEEING.set(viewer.name if viewer.blind else None)  # this request's context: its route and template see only these codings
+        return viewer
+
+    def _viewer(self, request: Request) -> Viewer:
         state = request.app.state
         data = state.sessions.read(request)
         user_id = data.get("uid")
@@ -119,10 +130,10 @@ class Needs:
         if user_id is not None:
             with state.study.reading() as session:
                 user = session.get(User, user_id)
-                found = (user.id, user.name, user.role) if user and user.active else None
+                found = (user.id, user.name, user.role, data.get("csrf", ""), blind_in(session, user.name)) if user and user.active else None
         if found is None:
             raise HTTPException(401, "sign in first")
-        viewer = Viewer(*found, data.get("csrf", ""))
+        viewer = Viewer(*found)
         if request.method not in ("GET", "HEAD"):
             state.sessions.check(request)
         if rank(viewer.role) < rank(self.role):

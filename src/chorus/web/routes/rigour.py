@@ -1,5 +1,5 @@
-"""Rigour: agreement between coders, the disagreements decided one by one and the consensus written,
-and the audit trail (owners).
+"""Rigour: blind rounds of independent coding, agreement between coders, the disagreements decided one by one
+and the consensus written, and the audit trail (owners).
 
 The figures are those of ``chorus agreement`` (the same call, shown rounded as
 the CLI shows them), the consensus is written by :func:`chorus.analysis.consensus`
@@ -12,19 +12,23 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
 
 from chorus import analysis
 from chorus.analysis.agreement import DECISIONS
 from chorus.coding import codes as codebook
+from chorus.coding import rounds
 from chorus.errors import ChorusError
 from chorus.ingest.files import Row
 from chorus.report.build import coder_pairs
 from chorus.study import audit
+from chorus.study.models import Transcript
 from chorus.study.store import Study, acting_as
 from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, render
 from chorus.web.routes.analysis import table_download
+from chorus.web.users import rank, users
 
 router = APIRouter()
 #: The statistics the agreement table shows, in the order ``chorus agreement --out`` saves them.
@@ -104,3 +108,44 @@ def audit_page(request: Request, study: StudyOf, viewer: OwnerRole, entity: str 
     shown = trail.iloc[::-1].head(AUDIT_SHOWN)
     rows = [{**r, "fields": _changed(r.pop("before"), r.pop("after"))} for r in shown.to_dict("records")]
     return render(request, "rigour/audit.html", viewer, rows=rows, total=len(trail), filters={"entity": entity, "actor": actor, "action": action})
+
+
+def _rounds_page(request: Request, study: Study, viewer: Any, status: int = 200, **context: Any) -> Response:
+    people = users(study)
+    coders = [p["name"] for p in people.to_dict("records") if p["active"] and rank(p["role"]) >= rank("coder")]
+    with study.reading() as session:
+        transcripts = list(session.scalars(select(Transcript.name).order_by(Transcript.name)))
+    kept = rounds.rounds(study)
+    return render(request, "rigour/rounds.html", viewer, status=status, rounds=kept.to_dict("records"), coders=coders, transcripts=transcripts,
+                  open=bool((kept["closed_at"].isna()).any()) if not kept.empty else False, **context)
+
+
+@router.get("/rounds", response_class=HTMLResponse)
+def rounds_page(request: Request, study: StudyOf, viewer: OwnerRole) -> Response:
+    """Blind rounds: open one naming coders and transcripts, close the open one (owners)."""
+    return _rounds_page(request, study, viewer)
+
+
+@router.post("/rounds")
+async def open_round(request: Request, study: StudyOf, viewer: OwnerRole) -> Response:
+    """Open a blind round: its coders see and count only their own codings until it is closed."""
+    form = await request.form()
+    coders, transcripts = [str(c) for c in form.getlist("coders")], [str(t) for t in form.getlist("transcripts")]
+    try:
+        with acting_as(viewer.name):
+            rounds.open_round(study, coders, transcripts, str(form.get("label", "")).strip() or None)
+    except ChorusError as exc:
+        return _rounds_page(request, study, viewer, status=400, error=str(exc))
+    return RedirectResponse(f"{request.app.state.root}/rounds", status_code=303)
+
+
+@router.post("/rounds/close")
+def close_round(request: Request, study: StudyOf, viewer: OwnerRole, unit: str = Form("turn", max_length=10)) -> Response:
+    """Close the open round and go to the agreement of its coders."""
+    try:
+        with acting_as(viewer.name):
+            closed = rounds.close_round(study)
+    except ChorusError as exc:
+        return _rounds_page(request, study, viewer, status=400, error=str(exc))
+    query = urlencode([*(("coders", c) for c in closed["coders"]), ("unit", unit)])
+    return RedirectResponse(f"{request.app.state.root}/agreement?{query}", status_code=303)
