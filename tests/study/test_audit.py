@@ -228,7 +228,7 @@ READS = {
     "chorus.audio.batch.plan", "chorus.audio.export.export_transcript",
     "chorus.analysis.saturation.saturation", "chorus.analysis.saturation.guest_saturation",
     "chorus.assist.embeddings.embed", "chorus.assist.embeddings.segment_table", "chorus.assist.candidates.candidate_codes",
-    "chorus.assist.candidates.uncoded", "chorus.assist.suggest.suggestion_summary", "chorus.assist.suggest.evaluate",
+    "chorus.assist.candidates.uncoded", "chorus.assist.suggest.suggestion_summary", "chorus.assist.suggest.pending", "chorus.assist.suggest.evaluate",
     "chorus.assist.llm.configured", "chorus.assist.llm.summaries", "chorus.assist.llm.label_candidates",
     "chorus.web.users.users", "chorus.web.users.verify", "chorus.ingest.roster.roster_problems", "chorus.ingest.roster.roster_preview",
     "chorus.audio.jobs.heard_of", "chorus.study.jobs.jobs", "chorus.study.jobs.job", "chorus.study.jobs.result",

@@ -99,7 +99,7 @@ def test_every_route_needs_a_session_the_right_role_and_a_csrf_token(web):
     for (path, method), role in ROUTE_ROLES.items():
         url = {"/segments.{fmt}": "/segments.csv", "/transcripts/{name}/export.{fmt}": "/transcripts/FG01/export.txt",
                "/agreement/disagreements.{fmt}": "/agreement/disagreements.csv?coders=cora&coders=cole"}.get(path, path)
-        url = url.replace("{name}", "FG01").replace("{coding_id}", "1").replace("{path:path}", "Funding").replace("{ordinal}", "2").replace("{job_id}", "1")
+        url = url.replace("{name}", "FG01").replace("{coding_id}", "1").replace("{path:path}", "Funding").replace("{ordinal}", "2").replace("{job_id}", "1").replace("{suggestion}/{decision}", "1/accept")
         refused = anonymous.request(method, url, json=bodies.get(path))
         assert refused.status_code in (401, 303), (path, method)
         if method == "GET":

@@ -27,7 +27,7 @@ from chorus.coding.codings import TurnIndex, add_coding
 from chorus.errors import ChorusError
 from chorus.study.lookup import coder as get_coder
 from chorus.study.lookup import code_path, find_code
-from chorus.study.models import Code, Coding, Suggestion, Transcript, utcnow
+from chorus.study.models import Code, Coding, Suggestion, Transcript, Turn, utcnow
 from chorus.study.store import Study
 
 MIN_EXAMPLES = 5
@@ -149,6 +149,32 @@ def decide(study: Study, suggestions: Sequence[int], decision: Literal["accept",
             found.status = "accepted" if decision == "accept" else "rejected"
             found.decided_by, found.decided_at = who.name, utcnow()
     return len(suggestions)
+
+
+def pending(study: Study, code: str | None = None) -> pd.DataFrame:
+    """The suggestions waiting for a decision, most confident first: the queue a coder works through.
+
+    Columns as :func:`suggest` returns them (``example`` is the closest coded
+    segment's text when it was proposed, empty if that coding is gone).
+    """
+    with study.reading() as session:
+        query = select(Suggestion).where(Suggestion.status == "pending").order_by(Suggestion.confidence.desc(), Suggestion.id)
+        if code:
+            query = query.where(Suggestion.code_id == find_code(session, code).id)
+        rows = []
+        for found in session.scalars(query):
+            text = found.transcript.text
+            turn = session.scalar(
+                select(Turn).where(Turn.transcript_id == found.transcript_id, Turn.start <= found.start, Turn.end > found.start)
+            )
+            example = session.get(Coding, found.example_coding_id) if found.example_coding_id else None
+            rows.append({
+                "suggestion": found.id, "code": code_path(found.code), "confidence": round(found.confidence, 3),
+                "transcript": found.transcript.name, "turn": turn.ordinal if turn else None,
+                "speaker": turn.participant.pseudonym if turn else "", "discipline": (turn.participant.discipline or "") if turn else "",
+                "text": text[found.start : found.end], "example": example.transcript.text[example.start : example.end] if example else "",
+            })
+    return pd.DataFrame(rows, columns=["suggestion", "code", "confidence", "transcript", "turn", "speaker", "discipline", "text", "example"])
 
 
 def suggestion_summary(study: Study) -> pd.DataFrame:

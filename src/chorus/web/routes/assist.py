@@ -1,0 +1,138 @@
+"""The AI queue, locally: suggestions one at a time (accept or reject, by button or key), candidate codes from
+the uncoded data (adopt as a new code, merge into one, dismiss), and the optional language model's names for
+them, after showing what would be sent where.
+
+Every decision goes through :mod:`chorus.assist`'s own calls (the ones ``chorus
+accept``, ``chorus reject`` and ``chorus suggest adopt`` make), under the signed-in
+coder's name. While a blind round hides others' codings from a coder, their queue
+is closed: suggestions are learned from everyone's codings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Form, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from chorus.assist import candidates as candidate_codes
+from chorus.assist import llm
+from chorus.assist import suggest as suggestions
+from chorus.coding import codes as codebook
+from chorus.errors import ChorusError
+from chorus.study.lookup import PATH_SEPARATOR
+from chorus.study.store import Study, acting_as
+from chorus.web.pages import CoderRole, StudyOf, render
+from chorus.web.security import Viewer
+
+router = APIRouter()
+
+
+BLIND = "a blind round is open: the AI queue learns from everyone's codings, so it waits until the round is closed"
+
+
+def _not_blind(viewer: Viewer) -> None:
+    if viewer.blind:
+        raise HTTPException(403, BLIND)
+
+
+@router.get("/suggestions", response_class=HTMLResponse)
+def suggestions_page(request: Request, study: StudyOf, viewer: CoderRole, made: int | None = None) -> Response:
+    """The suggestions waiting for a decision, one at a time (a: accept, r: reject, j/k: next/previous)."""
+    if viewer.blind:
+        return render(request, "assist/suggestions.html", viewer, status=403, queue=[], codes=[], threshold=0, error=BLIND)
+    queue = suggestions.pending(study)
+    return render(request, "assist/suggestions.html", viewer, queue=queue.to_dict("records"), made=made,
+                  codes=list(codebook.codebook(study)["path"]), threshold=suggestions.THRESHOLD)
+
+
+@router.post("/suggestions", response_class=HTMLResponse)
+def make_suggestions(
+    request: Request, study: StudyOf, viewer: CoderRole, code: str = Form("", max_length=400), threshold: float = Form(suggestions.THRESHOLD),
+) -> Response:
+    """Learn from the codings and propose new ones (as ``chorus suggest codings``); they join the queue."""
+    _not_blind(viewer)
+    try:
+        with acting_as(viewer.name):
+            made = suggestions.suggest(study, code=code or None, threshold=threshold)
+    except ChorusError as exc:
+        return render(request, "assist/suggestions.html", viewer, status=400, queue=suggestions.pending(study).to_dict("records"),
+                      codes=list(codebook.codebook(study)["path"]), threshold=threshold, error=str(exc))
+    return RedirectResponse(f"{request.app.state.root}/suggestions?made={len(made)}", status_code=303)
+
+
+@router.post("/api/suggestions/{suggestion}/{decision}")
+def decide(suggestion: int, decision: str, study: StudyOf, viewer: CoderRole) -> dict[str, Any]:
+    """Accept (the passage is coded, by you) or reject one suggestion, as ``chorus accept`` and ``chorus reject`` do."""
+    _not_blind(viewer)
+    if decision not in ("accept", "reject"):
+        raise HTTPException(404, "decide accept or reject")
+    with acting_as(viewer.name):
+        suggestions.decide(study, [suggestion], decision, viewer.name)  # type: ignore[arg-type]
+    return {"suggestion": suggestion, "decision": decision}
+
+
+def _candidates(study: Study, seed: int) -> Any:
+    return candidate_codes.candidate_codes(study, seed=seed)
+
+
+@router.get("/candidates", response_class=HTMLResponse)
+def candidates_page(request: Request, study: StudyOf, viewer: CoderRole, seed: int = 0, adopted: str = "") -> Response:
+    """Candidate codes: clusters of similar uncoded passages with their words, sources and central quotes."""
+    if viewer.blind:
+        return render(request, "assist/candidates.html", viewer, status=403, candidates=[], error=BLIND, seed=seed, codes=[], adopted="")
+    try:
+        found = _candidates(study, seed)
+    except ChorusError as exc:
+        return render(request, "assist/candidates.html", viewer, status=400, candidates=[], error=str(exc), seed=seed, codes=[], adopted=adopted)
+    return render(request, "assist/candidates.html", viewer, candidates=found.to_dict("records"), seed=seed, adopted=adopted,
+                  codes=list(codebook.codebook(study)["path"]), endpoint=_endpoint(study))
+
+
+def _endpoint(study: Study) -> llm.Endpoint | None:
+    try:
+        return llm.configured(study)
+    except ChorusError:
+        return None
+
+
+@router.post("/candidates/adopt")
+def adopt(
+    request: Request, study: StudyOf, viewer: CoderRole, segments: str = Form(max_length=2_000_000), name: str = Form("", max_length=200),
+    parent: str = Form("", max_length=400), into: str = Form("", max_length=400), seed: int = Form(0),
+) -> Response:
+    """Make a candidate a new code (``name`` under ``parent``), or merge it into an existing code (``into``), and code its passages."""
+    _not_blind(viewer)
+    if into:
+        parent, _, name = into.rpartition(PATH_SEPARATOR)
+    try:
+        if not name.strip():
+            raise ChorusError("name the new code, or choose the code to merge the candidate into")
+        with acting_as(viewer.name):
+            coded = candidate_codes.accept(study, segments.split(), name.strip(), viewer.name, parent or None)
+    except ChorusError as exc:
+        found = _candidates(study, seed)
+        return render(request, "assist/candidates.html", viewer, status=400, candidates=found.to_dict("records"), seed=seed,
+                      codes=list(codebook.codebook(study)["path"]), error=str(exc), adopted="", endpoint=_endpoint(study))
+    return RedirectResponse(f"{request.app.state.root}/candidates?seed={seed}&adopted={name.strip()} ({coded} passages coded)", status_code=303)
+
+
+@router.post("/candidates/names", response_class=HTMLResponse)
+def llm_names(request: Request, study: StudyOf, viewer: CoderRole, send: str = Form(""), seed: int = Form(0)) -> Response:
+    """Names for the candidates from the configured language model: first what would be sent where; sent only on ``send``."""
+    _not_blind(viewer)
+    shown: list[str] = []
+
+    def confirm(disclosure: str) -> bool:
+        shown.append(disclosure)
+        return send == "yes"
+
+    found = _candidates(study, seed)
+    try:
+        named = llm.label_candidates(study, found, confirm)
+    except ChorusError as exc:
+        return render(request, "assist/candidates.html", viewer, status=400, candidates=found.to_dict("records"), seed=seed,
+                      codes=list(codebook.codebook(study)["path"]), error=str(exc), adopted="", endpoint=_endpoint(study))
+    return render(request, "assist/candidates.html", viewer, candidates=named.to_dict("records"), seed=seed, adopted="",
+                  codes=list(codebook.codebook(study)["path"]), disclosure=shown[0] if shown and send != "yes" else "",
+                  sent=send == "yes", endpoint=_endpoint(study))

