@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -70,6 +70,17 @@ def chromium() -> str:
         require("Chromium", "apt-get install chromium")
     return path
 
+
+
+def shooter(page, folder: Path) -> Callable[[str], None]:
+    """A function that keeps a full-page screenshot of a Playwright ``page``, numbered in the order taken, in ``folder``."""
+    count = [0]
+
+    def shot(name: str) -> None:
+        count[0] += 1
+        page.screenshot(path=str(folder / f"{count[0]:02d}-{name}.png"), full_page=True)
+
+    return shot
 
 
 def demo_rules() -> list[tuple[str, str]]:

@@ -71,6 +71,10 @@ def test_the_language_model_is_shown_what_it_would_get_and_nothing_is_sent_unles
     assert asked.status_code == 200 and disclosure and "127.0.0.1" in disclosure.group(1) and "Send it" in asked.text
     sent = coder.post(f"/candidates/names?csrf={csrf}", data={"send": "yes"})
     assert sent.status_code == 400, "port 9 refuses: the error is on the page"
+    assert "summarise each theme" in coder.get("/themes").text
+    asked = coder.post(f"/summaries?csrf={csrf}", data={"send": ""})
+    assert asked.status_code == 200 and "127.0.0.1" in re.search(r'id="disclosure"[^>]*>([^<]+)', asked.text).group(1)
+    assert coder.post(f"/summaries?csrf={csrf}", data={"send": "yes"}).status_code == 400
 
 
 def test_a_blind_coder_has_no_queue(coded):

@@ -17,7 +17,7 @@ import pytest
 
 from chorus.audio.synthetic import FOCUS_GROUP, speak
 from tests.audio.conftest import GROUPS, ROSTER, need_voices
-from tests.helpers import chromium
+from tests.helpers import chromium, shooter
 
 pytest.importorskip("playwright", reason="the browser tests need playwright")
 PASSWORD = "a long enough passphrase"
@@ -55,7 +55,7 @@ def test_a_researcher_runs_the_first_half_of_a_study_in_the_browser(tmp_path: Pa
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            shot = _shooter(page, shots)
+            shot = shooter(page, shots)
             _wait_for(lambda: _answers(page, link))
             shot("setup")
             page.fill("input[name=name]", "olive")
@@ -162,16 +162,6 @@ def _port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _shooter(page, folder: Path):
-    count = [0]
-
-    def shot(name: str) -> None:
-        count[0] += 1
-        page.screenshot(path=str(folder / f"{count[0]:02d}-{name}.png"), full_page=True)
-
-    return shot
 
 
 def _answers(page, link: str) -> bool:

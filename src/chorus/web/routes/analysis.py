@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
 from chorus import analysis
+from chorus.assist import llm
 from chorus.analysis.saturation import guest_runs
 from chorus.coding import codes as codebook
 from chorus.errors import ChorusError
@@ -84,7 +85,11 @@ def themes_page(request: Request, study: StudyOf, viewer: ViewerRole, min_groups
         return render(request, "analysis/themes.html", viewer, status=400, themes=[], error=str(exc), rule=None,
                       fields={"min_groups": min_groups, "min_share": min_share, "combine": combine}, query="")
     found = analysis.themes(study, rule, quotes=2)
-    return render(request, "analysis/themes.html", viewer, themes=found.to_dict("records"), rule=str(rule),
+    try:
+        endpoint = llm.configured(study)
+    except ChorusError:
+        endpoint = None
+    return render(request, "analysis/themes.html", viewer, themes=found.to_dict("records"), rule=str(rule), endpoint=endpoint,
                   fields={"min_groups": min_groups, "min_share": min_share, "combine": combine}, query=str(request.url.query))
 
 

@@ -1,6 +1,6 @@
 """The AI queue, locally: suggestions one at a time (accept or reject, by button or key), candidate codes from
 the uncoded data (adopt as a new code, merge into one, dismiss), and the optional language model's names for
-them, after showing what would be sent where.
+them and summaries of the themes, after showing what would be sent where.
 
 Every decision goes through :mod:`chorus.assist`'s own calls (the ones ``chorus
 accept``, ``chorus reject`` and ``chorus suggest adopt`` make), under the signed-in
@@ -136,3 +136,21 @@ def llm_names(request: Request, study: StudyOf, viewer: CoderRole, send: str = F
     return render(request, "assist/candidates.html", viewer, candidates=named.to_dict("records"), seed=seed, adopted="",
                   codes=list(codebook.codebook(study)["path"]), disclosure=shown[0] if shown and send != "yes" else "",
                   sent=send == "yes", endpoint=_endpoint(study))
+
+
+@router.post("/summaries", response_class=HTMLResponse)
+def llm_summaries(request: Request, study: StudyOf, viewer: CoderRole, send: str = Form("")) -> Response:
+    """Theme summaries by the configured language model (as ``chorus suggest summaries``): what would be sent where first."""
+    _not_blind(viewer)
+    shown: list[str] = []
+
+    def confirm(disclosure: str) -> bool:
+        shown.append(disclosure)
+        return send == "yes"
+
+    try:
+        found = llm.summaries(study, confirm)
+    except ChorusError as exc:
+        return render(request, "assist/summaries.html", viewer, status=400, error=str(exc), summaries=[], disclosure="")
+    return render(request, "assist/summaries.html", viewer, summaries=found.to_dict("records"), disclosure=shown[0] if shown and send != "yes" else "",
+                  endpoint=_endpoint(study))

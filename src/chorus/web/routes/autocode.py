@@ -38,7 +38,7 @@ async def _asked(request: Request) -> dict[str, Any]:
     words = str(form.get("keywords", "")).strip()
     return {
         "code": str(form.get("code", "")), "pattern": str(form.get("pattern", "")) or None,
-        "keywords": [w for w in words.split(",") if w.strip()] or None,
+        "keywords": [w.strip() for w in words.split(",") if w.strip()] or None,
         "scope": str(form.get("scope", "turn")), "transcripts": [str(t) for t in form.getlist("transcripts")] or None,
         "include_facilitators": form.get("include_facilitators") == "on", "ignore_case": form.get("case_sensitive") != "on",
     }

