@@ -51,7 +51,7 @@ def _raised_messages() -> list[tuple[str, int, str, set[str]]]:
             visit(child, names, where)
 
     for path in SRC.rglob("*.py"):
-        if "web" in path.relative_to(SRC).parts or path.name == "cli.py":
+        if {"web", "cli"} & set(path.relative_to(SRC).parts):  # the shells spell options their own way
             continue
         visit(ast.parse(path.read_text(), str(path)), frozenset(), str(path.relative_to(SRC)))
     return found

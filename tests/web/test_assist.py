@@ -53,6 +53,8 @@ def test_candidates_are_adopted_or_merged_and_bad_names_stored_nothing(coded):
     assert len(segments(coded, code="Benefits/Hope", coder="cora")) >= len(members[0].split())
     merged = coder.post(f"/candidates/adopt?csrf={csrf}", data={"segments": members[-1], "into": "Challenges/Funding"})
     assert merged.status_code == 303
+    clash = coder.post(f"/candidates/adopt?csrf={csrf}", data={"segments": members[1], "name": "Funding", "parent": "Challenges"})
+    assert clash.status_code == 400 and "there is already a code 'Challenges/Funding'" in html.unescape(clash.text)
     unnamed = coder.post(f"/candidates/adopt?csrf={csrf}", data={"segments": members[1], "name": " "})
     assert unnamed.status_code == 400 and "name the new code" in unnamed.text
     broken = coder.post(f"/candidates/adopt?csrf={csrf}", data={"segments": "FG99@1-2", "name": "Other"})

@@ -25,7 +25,7 @@ from chorus.coding.codings import TurnIndex, add_coding
 from chorus.errors import ChorusError
 from chorus.study.codebook import add_code, sibling
 from chorus.study.lookup import coder as get_coder
-from chorus.study.lookup import find_code
+from chorus.study.lookup import code_path, find_code
 from chorus.study.models import Coding, Transcript
 from chorus.study.store import Study
 
@@ -126,18 +126,24 @@ def _counted(values: pd.Series) -> str:
 
 
 def accept(
-    study: Study, segments: Sequence[str], name: str, coder: str, parent: str | None = None, definition: str | None = None
+    study: Study, segments: Sequence[str], name: str, coder: str, parent: str | None = None, definition: str | None = None,
+    new: bool = False,
 ) -> int:
     """Make a candidate a code: create ``name`` (under ``parent``) and code the ticked ``segments``; returns how many.
 
     ``segments`` are ids from :func:`candidate_codes` (``transcript@start-end``);
-    one that no longer fits its transcript stops everything.
+    one that no longer fits its transcript stops everything. A code of that name
+    already there is used (a merge), unless ``new`` asks for a new code: then the
+    clash is refused.
     """
     if not segments:
         raise ChorusError("tick at least one segment to code with the new code")
     with study.transaction() as session:
         above = find_code(session, parent) if parent else None
-        code = sibling(session, above, name) or add_code(session, name, above, definition=definition)
+        code = sibling(session, above, name)
+        if code is not None and new:
+            raise ChorusError(f"there is already a code {code_path(code)!r}; merge the candidate into it, or give another name")
+        code = code or add_code(session, name, above, definition=definition)
         who = get_coder(session, coder)
         indexes: dict[str, tuple[Transcript, TurnIndex]] = {}
         for segment in segments:

@@ -103,13 +103,14 @@ def adopt(
 ) -> Response:
     """Make a candidate a new code (``name`` under ``parent``), or merge it into an existing code (``into``), and code its passages."""
     _not_blind(viewer)
+    new = not into
     if into:
         parent, _, name = into.rpartition(PATH_SEPARATOR)
     try:
         if not name.strip():
             raise ChorusError("name the new code, or choose the code to merge the candidate into")
         with acting_as(viewer.name):
-            coded = candidate_codes.accept(study, segments.split(), name.strip(), viewer.name, parent or None)
+            coded = candidate_codes.accept(study, segments.split(), name.strip(), viewer.name, parent or None, new=new)
     except ChorusError as exc:
         found = _candidates(study, seed)
         return render(request, "assist/candidates.html", viewer, status=400, candidates=found.to_dict("records"), seed=seed,
