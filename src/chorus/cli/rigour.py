@@ -54,7 +54,7 @@ def agreement_command(
 def consensus_command(
     coders: CodersOption,
     more: MoreCoders = None,
-    decisions: Annotated[Optional[Path], typer.Option(help="The disagreements file with its 'decision' column filled in.")] = None,
+    decisions: Annotated[Optional[Path], typer.Option(help="The disagreements file with its 'decision' column filled in: keep, drop, or recode (with the code in 'recode_to').")] = None,
     into: Annotated[str, typer.Option(help="The coder the consensus coding is stored under.")] = "consensus",
     unit: UnitOption = "turn",
     code: CodeFilter = None,
