@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench install lock clean
+.PHONY: demo test bench install lock clean docs-check
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+# Render the demo's Word manuscript as LibreOffice does (PDF, and a PNG per page in build/docs-check/) to look at
+# every page: needs Debian's libreoffice-writer-nogui and poppler-utils (not installed by make test).
+docs-check: demo
+	rm -rf build/docs-check && mkdir -p build/docs-check
+	soffice --headless --convert-to pdf --outdir build/docs-check build/demo-study/findings.docx
+	pdftoppm -r 80 -png build/docs-check/findings.pdf build/docs-check/page
+	@echo "look at every page: build/docs-check/page-*.png"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_matrix.py

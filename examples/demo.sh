@@ -70,7 +70,8 @@ step "saturation across groups -> saturation.csv" chorus saturation --out satura
 # AI assistance, locally: candidate codes from the text, and suggestions for one code to accept or reject.
 step "candidate codes, found locally -> candidates.csv" chorus suggest codes --include-coded --out candidates.csv
 step "suggested Funding codings -> suggestions.csv" chorus suggest codings --code Funding --out suggestions.csv
-step "findings report -> findings.html, findings_tables/" chorus report --out findings.html --agreement autocoder,ben
+step "findings report -> findings.html, findings_tables/, findings.docx" chorus report --out findings.html --agreement autocoder,ben \
+    --docx findings.docx --characteristics years_in_oncology --quotes 2
 step "audit trail -> audit-log.csv" chorus log --out audit-log.csv
 
 # De-identification: findings to review (the demo's transcripts are already pseudonymised;
@@ -100,6 +101,7 @@ cat <<DONE
 
 Done. Open the findings report: $out/findings.html
   its tables:       $out/findings_tables/ (CSV; all in tables.xlsx)
+  the manuscript:   $out/findings.docx (methods, Table 1, Table 2, figures, COREQ)
   MAXQDA, NVivo, ATLAS.ti: $out/pc-study.qdpx, codebook.qdc
   what each step printed: $out/demo-log.txt
 DONE

@@ -31,6 +31,10 @@ def demo_study(tmp_path_factory) -> Path:
 
 
 def test_demo_ends_with_a_report_whose_themes_follow_the_rule(demo_study: Path):
+    from docx import Document
+
+    draft = Document(str(demo_study / "findings.docx"))  # make demo writes the manuscript draft too
+    assert [c.text for c in draft.tables[0].rows[0].cells][0] == "Characteristic" and len(draft.tables) == 3
     html = (demo_study / "findings.html").read_text()
     study = chorus.open(demo_study)
     rule = Rule()

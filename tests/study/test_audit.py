@@ -242,7 +242,7 @@ READS = {
     "chorus.coding.versions.versions", "chorus.coding.versions.diff", "chorus.coding.versions.codings_by_version",
     "chorus.interop.export.export_qdc", "chorus.interop.export.export_qdpx", "chorus.privacy.deidentify.find",
     "chorus.privacy.deidentify.summary", "chorus.report.build.build", "chorus.report.build.tables",
-    "chorus.report.build.methods", "chorus.report.build.coder_pairs", "chorus.study.audit.log", "chorus.study.audit.summary",
+    "chorus.report.build.methods", "chorus.report.build.coder_pairs", "chorus.report.manuscript.manuscript", "chorus.study.audit.log", "chorus.study.audit.summary",
 }
 
 

@@ -67,3 +67,7 @@ def test_downloads_of_the_codebook_and_a_transcript(web):
     assert docx.content[:2] == b"PK" and 'filename="FG01.docx"' in docx.headers["content-disposition"]
     assert "FG01" in viewer.get("/transcripts/FG01/export.txt").text or viewer.get("/transcripts/FG01/export.txt").status_code == 200
     assert viewer.get("/transcripts/FG01/export.exe").status_code == 404
+    word = viewer.get("/report.docx?min_groups=1&combine=and&min_share=0.5&characteristics=years_in_oncology")
+    assert word.status_code == 200 and word.content[:2] == b"PK" and 'filename="findings.docx"' in word.headers["content-disposition"]
+    bad = viewer.get("/report.docx?characteristics=shoe_size")
+    assert bad.status_code == 400 and "no roster column 'shoe_size'" in bad.json()["error"]

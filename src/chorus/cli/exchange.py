@@ -81,10 +81,19 @@ def report_command(
     out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path("findings.html"),
     min_groups: MinGroups = 2, min_share: MinShare = 0.10, combine: Combine = "or",
     agreement: Annotated[Optional[str], typer.Option(help="Coders whose agreement to report, e.g. 'ann,ben' (default: every pair with a transcript in common).")] = None,
+    docx: Annotated[Optional[Path], typer.Option(help="Also write the manuscript draft in Word: methods, Table 1, Table 2, figures, COREQ.")] = None,
+    characteristics: Annotated[Optional[str], typer.Option(help="With --docx: roster columns Table 1 also describes, e.g. 'years_in_practice,gender'.")] = None,
+    quotes: Annotated[int, typer.Option(help="With --docx: an appendix of up to this many quotes per theme and discipline.")] = 0,
 ) -> None:
-    """Write the findings report (self-contained HTML) and all its tables as CSV and XLSX."""
+    """Write the findings report (self-contained HTML) and all its tables as CSV and XLSX (and, with --docx, the Word draft)."""
+    rule = analysis.Rule(min_groups, min_share, combine)
     with open_study() as study, console.status("writing the report"):
         coders = coder_names([agreement]) if agreement else None
-        written = report.build(study, out, analysis.Rule(min_groups, min_share, combine), coders)
+        written = report.build(study, out, rule, coders)
+        if docx is not None:
+            wanted = [c.strip() for c in (characteristics or "").split(",") if c.strip()]
+            report.manuscript(study, docx, rule, coders, characteristics=wanted, quotes=quotes)
     console.print(f"report: {written.html.resolve()}")
     console.print(f"tables: {written.tables_dir.resolve()} (CSV, and {written.workbook.name})")
+    if docx is not None:
+        console.print(f"manuscript: {docx.resolve()}")

@@ -33,6 +33,20 @@ def report_download(study: StudyOf, _: ViewerRole, min_groups: int = 2, min_shar
     return HTMLResponse(html, headers={"Content-Disposition": 'attachment; filename="findings.html"'})
 
 
+@router.get("/report.docx")
+def manuscript_download(
+    study: StudyOf, _: ViewerRole, min_groups: int = 2, min_share: float = 0.10, combine: str = "or", characteristics: str = "", quotes: int = 0,
+) -> Response:
+    """The manuscript draft in Word under the theme rule given, as ``chorus report --docx`` writes it."""
+    from chorus.report import manuscript
+
+    with tempfile.TemporaryDirectory() as folder:
+        wanted = [c.strip() for c in characteristics.split(",") if c.strip()]
+        path = manuscript(study, Path(folder) / "findings.docx", theme_rule(min_groups, min_share, combine), characteristics=wanted,
+                          quotes=min(max(quotes, 0), 20))
+        return _attachment(path.read_bytes(), "findings.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+
+
 @router.get("/report/tables.xlsx")
 def report_tables_download(study: StudyOf, _: ViewerRole, min_groups: int = 2, min_share: float = 0.10, combine: str = "or") -> Response:
     """Every table of the findings report as the sheets of one workbook."""

@@ -1,0 +1,110 @@
+"""The Word manuscript, read back with python-docx: its numbers are the HTML report's, its figures have alt text,
+COREQ has 32 rows, and no roster id or de-identified original is anywhere in it."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from chorus.analysis import Rule
+from chorus.analysis.frames import participants
+from chorus.errors import ChorusError
+from chorus.ingest import import_transcripts
+from chorus.report import build, manuscript, tables
+from tests.helpers import code_demo
+
+pytest.importorskip("spacy", reason="the de-identification check needs the privacy extra: pip install 'chorus-qda[privacy]'")
+
+
+@pytest.fixture
+def drafted(study, tmp_path: Path):
+    """The demo coded by pattern, a transcript naming a patient de-identified, then the manuscript and the HTML report."""
+    from chorus.privacy import deidentify
+
+    coded = code_demo(study)
+    said = tmp_path / "FG12.txt"
+    said.write_text("Adaeze: I still think about Emma Rodriguez and her family, and what funding we never had for them.\n")
+    import_transcripts(coded, [said], group="FG01")
+    deidentify.apply(coded, deidentify.find(coded, transcripts=["FG12"]), tmp_path / "key.json", accept_all=True)
+    rule = Rule(2, 0.10, "or")
+    path = manuscript(coded, tmp_path / "findings.docx", rule, characteristics=["years_in_oncology"], quotes=2)
+    html = build(coded, tmp_path / "findings.html", rule).html.read_text(encoding="utf-8")
+    return coded, Document(str(path)), path, html, rule
+
+
+def text_of(document) -> str:
+    return "\n".join(p.text for p in document.paragraphs)
+
+
+def test_the_draft_has_its_sections_captions_and_figures_with_alt_text(drafted):
+    _, document, path, _, _ = drafted
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    for wanted in ("Methods", "Participants and setting", "Coding and agreement", "Saturation", "Results",
+                   "Appendix: COREQ checklist", "Appendix: quotes by theme and discipline"):
+        assert wanted in headings
+    captions = [p.text for p in document.paragraphs if p.style.name == "Caption"]
+    assert [c.split(".")[0] for c in captions] == ["Table 1", "Table 2", "Figure 1", "Figure 2", "Table A1"]
+    xml = zipfile.ZipFile(path).read("word/document.xml").decode("utf-8")
+    described = re.findall(r'<wp:docPr [^>]*descr="([^"]+)"', xml)
+    assert len(described) == 2 and described[0].startswith("Heatmap of themes by discipline") and described[1].startswith("Saturation curve")
+    assert xml.count("<w:tblHeader") == 3, "each table repeats its header row on a new page"
+
+
+def test_table_one_and_table_two_hold_the_html_reports_numbers(drafted):
+    study, document, _, html, rule = drafted
+    named, found = tables(study, rule)
+    first, second = document.tables[0], document.tables[1]
+    header = [c.text for c in first.rows[0].cells]
+    sample = named["sample_participants"].set_index("discipline")["total"]
+    total = int(sample["total"])
+    assert header[1] == f"All (n = {total})" and f"{total} participants" in text_of(document)
+    rows = {r.cells[0].text.strip(): [c.text for c in r.cells] for r in first.rows}
+    for discipline, n in sample.drop("total").items():
+        assert rows[discipline][1] == f"{n} ({n / total:.0%})"
+        assert f"<td class=\"num\">{n}</td>" in html or f">{n}<" in html
+    with study.reading() as session:
+        years = participants(session)["years_in_oncology"].astype(float)
+    assert rows["Years in oncology, median (IQR)"][1] == f"{years.median():g} ({years.quantile(0.25):g}-{years.quantile(0.75):g})"
+    shown = {r.cells[0].text: [c.text for c in r.cells] for r in second.rows[1:]}
+    assert {"Benefits", "Challenges"} <= set(shown), "themes under their parents"
+    for theme in found.itertuples():
+        row = shown[theme.theme]
+        assert row[2] == str(theme.participants) and row[3] == str(theme.groups)
+        assert theme.label in html
+        for discipline in theme.disciplines:
+            assert discipline in row[1]
+    assert f"a discipline raised a theme when the theme was {rule}" in "\n".join(p.text for p in document.paragraphs).replace("A discipline", "a discipline")
+
+
+def test_coreq_has_its_32_items_and_says_what_the_study_cannot_know(drafted):
+    _, document, _, _, _ = drafted
+    checklist = document.tables[2]
+    assert len(checklist.rows) == 33 and [c.text for c in checklist.rows[0].cells][0] == "No."
+    answers = {r.cells[0].text: r.cells[3].text for r in checklist.rows[1:]}
+    assert answers["1"].endswith("to be completed by the authors.") and answers["9"] == "To be completed by the authors."
+    assert "participants in" in answers["12"] and answers["24"].startswith("Coders: autocoder")
+    assert "Guest, Namey & Chen" in answers["22"] and answers["27"].startswith("Chorus ")
+
+
+def test_no_roster_id_and_no_de_identified_original_is_anywhere_in_it(drafted):
+    study, _, path, _, _ = drafted
+    with study.reading() as session:
+        keys = set(participants(session, facilitators=True)["key"])
+    everything = " ".join(zipfile.ZipFile(path).read(name).decode("utf-8", "ignore") for name in zipfile.ZipFile(path).namelist()
+                          if name.endswith(".xml"))
+    assert "Emma" not in everything and "Rodriguez" not in everything
+    found = {k for k in keys if re.search(rf"\b{re.escape(k)}\b", everything)}
+    assert not found, f"roster ids in the document: {sorted(found)}"
+
+
+def test_bad_arguments_are_refused_before_anything_is_written(study, tmp_path: Path):
+    code_demo(study)
+    with pytest.raises(ChorusError, match="no roster column 'shoe_size'"):
+        manuscript(study, tmp_path / "a.docx", characteristics=["shoe_size"])
+    with pytest.raises(ChorusError, match="written as .docx"):
+        manuscript(study, tmp_path / "a.pdf")
+    assert not list(tmp_path.glob("a.*"))
