@@ -308,7 +308,7 @@ def _table(document: Any, caption: str, frame: pd.DataFrame, note: str | None = 
     for cell, column in zip(table.rows[0].cells, shown):
         cell.text = column
         cell.paragraphs[0].runs[0].bold = True
-    _repeat_header(table.rows[0])
+    _row_property(table.rows[0], "w:tblHeader")
     for record in frame.to_dict("records"):
         cells = table.add_row().cells
         if record.get("_heading"):  # a parent heading its themes: one cell across the row
@@ -323,6 +323,7 @@ def _table(document: Any, caption: str, frame: pd.DataFrame, note: str | None = 
         for i, column in enumerate(table.columns):
             column.width = Inches(widths[min(i, len(widths) - 1)])
     for number, row in enumerate(table.rows):
+        _row_property(row, "w:cantSplit")  # a theme and its quotes are read together
         for i, cell in enumerate(row.cells):
             if widths:
                 cell.width = Inches(widths[min(i, len(widths) - 1)])
@@ -333,14 +334,14 @@ def _table(document: Any, caption: str, frame: pd.DataFrame, note: str | None = 
         document.add_paragraph(f"Note. {note}").runs[0].font.size = Pt(9)
 
 
-def _repeat_header(row: Any) -> None:
+def _row_property(row: Any, name: str) -> None:
+    """Switch a row property on (``w:tblHeader``: repeated on each page; ``w:cantSplit``: kept on one page)."""
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
 
-    properties = row._tr.get_or_add_trPr()
-    header = OxmlElement("w:tblHeader")
-    header.set(qn("w:val"), "true")
-    properties.append(header)
+    switch = OxmlElement(name)
+    switch.set(qn("w:val"), "true")
+    row._tr.get_or_add_trPr().append(switch)
 
 
 def _figure(document: Any, image: bytes, caption: str, alt: str) -> None:
