@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from docx import Document
 
+import chorus
+
 from chorus.analysis import Rule
 from chorus.analysis.frames import participants
 from chorus.errors import ChorusError
@@ -20,12 +22,17 @@ from tests.helpers import code_demo
 pytest.importorskip("spacy", reason="the de-identification check needs the privacy extra: pip install 'chorus-qda[privacy]'")
 
 
-@pytest.fixture
-def drafted(study, tmp_path: Path):
-    """The demo coded by pattern, a transcript naming a patient de-identified, then the manuscript and the HTML report."""
+@pytest.fixture(scope="module")
+def drafted(tmp_path_factory):
+    """The demo coded by pattern, a transcript naming a patient de-identified, then the manuscript and the HTML report.
+
+    Written once for the module, in SQLite: the document only reads the store, through the functions the
+    report's own tests run on both stores.
+    """
     from chorus.privacy import deidentify
 
-    coded = code_demo(study)
+    tmp_path = tmp_path_factory.mktemp("manuscript")
+    coded = code_demo(chorus.init(tmp_path / "pc-study"))
     said = tmp_path / "FG12.txt"
     said.write_text("Adaeze: I still think about Emma Rodriguez and her family, and what funding we never had for them.\n")
     import_transcripts(coded, [said], group="FG01")
