@@ -71,6 +71,8 @@ def test_rule_and_wording():
         Rule(combine="xor")
     assert plural("APP") == "APPs" and plural("nurse") == "nurses" and plural("psychosocial clinicians") == "psychosocial clinicians"
     assert format_p(0.0001) == "< 0.001" and format_p(0.04) == "= 0.040"
+    assert str(Rule(1, 0.5, "and")) == "raised in at least 1 group and by at least 50% of the discipline's participants"
+    assert str(Rule()) == "raised in at least 2 groups or by at least 10% of the discipline's participants"
 
 
 @pytest.mark.parametrize(("raised", "sizes"), [((4, 0, 1), (5, 5, 5)), ((3, 5, 2, 1), (9, 8, 10, 10)), ((1, 0, 2), (3, 4, 6))])

@@ -111,6 +111,12 @@ def test_every_route_needs_a_session_the_right_role_and_a_csrf_token(web):
     assert coder.post("/api/codings", json=bodies["/api/codings"], headers={"X-CSRF-Token": viewer_csrf}).status_code == 403  # another session's token
 
 
+def test_no_answer_is_cached_or_leaks_its_address_to_other_sites(web):
+    viewer, _ = signed_in(web, "vic")
+    for answer in (viewer.get("/login"), viewer.get("/transcripts/FG01"), viewer.get("/api/transcripts/FG01"), viewer.get("/segments.csv")):
+        assert answer.headers["Cache-Control"] == "no-store" and answer.headers["Referrer-Policy"] == "no-referrer", answer.url
+
+
 def test_sign_in_refuses_wrong_passwords_and_forged_requests(web):
     client, csrf = signed_in(web, None)
     wrong = client.post("/login", data={"name": "cora", "password": "not the password", "csrf": csrf})

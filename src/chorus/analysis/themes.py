@@ -52,7 +52,8 @@ class Rule:
         return (by_groups or by_share) if self.combine == "or" else (by_groups and by_share)
 
     def __str__(self) -> str:
-        return f"raised in at least {self.min_groups} groups {self.combine} by at least {self.min_share:.0%} of the discipline's participants"
+        groups = "group" if self.min_groups == 1 else "groups"
+        return f"raised in at least {self.min_groups} {groups} {self.combine} by at least {self.min_share:.0%} of the discipline's participants"
 
 
 def format_p(p_value: float | None) -> str:

@@ -94,6 +94,9 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "", keys:
         # the app's own time, shown by browsers' developer tools and read by benchmarks/bench_pages.py
         response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
         response.headers["X-Content-Type-Options"] = "nosniff"
+        # study text (what participants said) stays out of caches and out of the Referer other sites see
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Content-Security-Policy"] = "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'"
         return response
