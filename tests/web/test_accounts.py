@@ -76,6 +76,8 @@ def test_everyone_changes_their_own_password(web):
 def test_the_audit_trail_page_lists_changes_without_their_text(web):
     owner, csrf = signed_in(web, "olive")
     owner.post("/api/codes", json={"name": "Hope"}, headers={"X-CSRF-Token": csrf})
+    everything = owner.get("/audit")  # inserts (no before) and deletes (no after) side by side
+    assert everything.status_code == 200 and "insert" in everything.text
     page = owner.get("/audit?actor=olive")
     assert page.status_code == 200 and "code #" in page.text
     said = log(web, entity="transcript")["after"].dropna().iloc[0]

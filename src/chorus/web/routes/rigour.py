@@ -91,7 +91,7 @@ async def write_consensus(request: Request, study: StudyOf, viewer: OwnerRole) -
 
 def _changed(before: str | None, after: str | None) -> str:
     """The fields an audit entry changed, by name only: their values may be what participants said."""
-    old, new = json.loads(before) if before else {}, json.loads(after) if after else {}
+    old, new = (json.loads(side) if isinstance(side, str) else {} for side in (before, after))  # none: pandas may give NaN
     return ", ".join(sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k)))
 
 
