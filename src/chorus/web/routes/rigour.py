@@ -12,6 +12,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
+import pandas as pd
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
@@ -106,7 +107,8 @@ def audit_page(request: Request, study: StudyOf, viewer: OwnerRole, entity: str 
     if action:
         trail = trail[trail["action"] == action]
     shown = trail.iloc[::-1].head(AUDIT_SHOWN)
-    rows = [{**r, "fields": _changed(r.pop("before"), r.pop("after"))} for r in shown.to_dict("records")]
+    rows = [{**r, "entity_id": "" if pd.isna(r["entity_id"]) else int(r["entity_id"]), "fields": _changed(r.pop("before"), r.pop("after"))}
+            for r in shown.to_dict("records")]
     return render(request, "rigour/audit.html", viewer, rows=rows, total=len(trail), filters={"entity": entity, "actor": actor, "action": action})
 
 
