@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, Request, Response
+from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from chorus.study.store import Study
@@ -44,3 +46,13 @@ def render(request: Request, template: str, viewer: Viewer | None, status: int =
     """The page ``template`` with the study's name and the viewer, for the nav bar, added to ``context``."""
     state = request.app.state
     return state.pages.TemplateResponse(request, template, {"study": state.study.name, "viewer": viewer, **context}, status_code=status)
+
+
+def back_to(request: Request, path: str, **query: object) -> Response:
+    """After a form is done: a redirect (303) to ``path`` of this app, its ``query`` encoded (names and codes may hold ``&`` or ``/``; a list repeats its key)."""
+    return RedirectResponse(f"{request.app.state.root}{path}" + (f"?{urlencode(query, doseq=True)}" if query else ""), status_code=303)
+
+
+def attachment(data: bytes, name: str, media_type: str) -> Response:
+    """``data`` as a download called ``name``."""
+    return Response(data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from chorus.errors import ChorusError
 from chorus.study.store import acting_as
-from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, render
+from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, back_to, render
 from chorus.web import users as accounts
 from chorus.web.users import ROLES, add_user, users, verify
 
@@ -67,7 +67,7 @@ def change_person(
     except ChorusError as exc:
         return _people(request, study, viewer, status=400, error_of_people=str(exc))
     what = f"is now a {role}" if role else ("can sign in again" if active == "yes" else "is deactivated: their next request is refused")
-    return RedirectResponse(f"{request.app.state.root}/people?changed={name} {what}", status_code=303)
+    return back_to(request, "/people", changed=f"{name} {what}")
 
 
 @router.post("/people/{name}/reset", response_class=HTMLResponse)
@@ -78,7 +78,7 @@ def reset_link(request: Request, name: str, study: StudyOf, viewer: OwnerRole) -
             token = accounts.reset_link_token(study, name)
     except ChorusError as exc:
         return _people(request, study, viewer, status=400, error_of_people=str(exc))
-    link = f"{request.base_url.scheme}://{request.headers.get('host', 'localhost')}{request.app.state.root}/reset?token={token}"
+    link = f"{str(request.base_url).rstrip('/')}{request.app.state.root}/reset?token={token}"  # the base is the server's, not the study's
     return _people(request, study, viewer, reset_for=name, reset_link=link, hours=accounts.RESET_HOURS)
 
 
@@ -104,7 +104,7 @@ def reset(
             name = accounts.reset_password(study, token, password)
     except ChorusError as exc:
         return sessions.signed_out_page(render(request, "accounts/reset.html", None, status=400, csrf=csrf, token=token, error=str(exc)), csrf)
-    return RedirectResponse(f"{request.app.state.root}/login?reset={name}", status_code=303)
+    return back_to(request, "/login", reset=name)
 
 
 @router.get("/account", response_class=HTMLResponse)
@@ -125,7 +125,7 @@ def change_own_password(
             accounts.change_password(study, viewer.name, current, password)
     except ChorusError as exc:
         return render(request, "accounts/account.html", viewer, status=400, error=str(exc))
-    return RedirectResponse(f"{request.app.state.root}/account?changed=true", status_code=303)
+    return back_to(request, "/account", changed="true")
 
 
 @router.post("/people")
@@ -138,4 +138,4 @@ def add_person(
         add_user(study, name.strip(), password, role)
     except ChorusError as exc:
         return _people(request, study, viewer, status=400, error=str(exc), name=name, role=role)
-    return RedirectResponse(f"{request.app.state.root}/people?added={name.strip()}", status_code=303)
+    return back_to(request, "/people", added=name.strip())

@@ -22,7 +22,7 @@ from chorus.coding import codes as codebook
 from chorus.errors import ChorusError
 from chorus.report import save_table
 from chorus.report.charts import bars
-from chorus.web.pages import StudyOf, ViewerRole, render
+from chorus.web.pages import StudyOf, ViewerRole, attachment, render
 
 router = APIRouter()
 #: Rows a segments page shows; the page says how many there are in all, and the download holds them all.
@@ -37,7 +37,7 @@ def table_download(frame: pd.DataFrame, name: str, fmt: str) -> Response:
         raise HTTPException(404, f"tables are downloaded as {' or '.join(TABLE_FORMATS)}")
     with tempfile.TemporaryDirectory() as folder:
         data = save_table(frame, Path(folder) / f"{name}.{fmt}").read_bytes()
-    return Response(data, media_type=TABLE_FORMATS[fmt], headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+    return attachment(data, f"{name}.{fmt}", TABLE_FORMATS[fmt])
 
 
 def _segment_filters(code: str | None, discipline: str | None, group: str | None, coder: str | None, transcript: str | None) -> dict[str, Any]:

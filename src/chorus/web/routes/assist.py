@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 
 from chorus.assist import candidates as candidate_codes
 from chorus.assist import llm
@@ -22,7 +22,7 @@ from chorus.coding import codes as codebook
 from chorus.errors import ChorusError
 from chorus.study.lookup import PATH_SEPARATOR
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import CoderRole, StudyOf, render
+from chorus.web.pages import CoderRole, StudyOf, back_to, render
 from chorus.web.security import Viewer
 
 router = APIRouter()
@@ -58,7 +58,7 @@ def make_suggestions(
     except ChorusError as exc:
         return render(request, "assist/suggestions.html", viewer, status=400, queue=suggestions.pending(study).to_dict("records"),
                       codes=list(codebook.codebook(study)["path"]), threshold=threshold, error=str(exc))
-    return RedirectResponse(f"{request.app.state.root}/suggestions?made={len(made)}", status_code=303)
+    return back_to(request, "/suggestions", made=len(made))
 
 
 @router.post("/api/suggestions/{suggestion}/{decision}")
@@ -115,7 +115,7 @@ def adopt(
         found = _candidates(study, seed)
         return render(request, "assist/candidates.html", viewer, status=400, candidates=found.to_dict("records"), seed=seed,
                       codes=list(codebook.codebook(study)["path"]), error=str(exc), adopted="", endpoint=_endpoint(study))
-    return RedirectResponse(f"{request.app.state.root}/candidates?seed={seed}&adopted={name.strip()} ({coded} passages coded)", status_code=303)
+    return back_to(request, "/candidates", seed=seed, adopted=f"{name.strip()} ({coded} passages coded)")
 
 
 @router.post("/candidates/names", response_class=HTMLResponse)

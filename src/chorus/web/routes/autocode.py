@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from chorus import coding
@@ -19,7 +19,7 @@ from chorus.coding.autocode import SCOPES
 from chorus.errors import ChorusError
 from chorus.study.models import Transcript
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import CoderRole, StudyOf, render
+from chorus.web.pages import CoderRole, StudyOf, back_to, render
 
 router = APIRouter()
 #: Units a preview lists; the counts per transcript cover them all.
@@ -81,4 +81,4 @@ async def apply_autocode(request: Request, study: StudyOf, viewer: CoderRole) ->
     except ChorusError as exc:
         return render(request, "autocode/autocode.html", viewer, status=400, asked=_form(asked), error=str(exc), **_choices(study))
     coded = int((found["status"] == "coded").sum()) if not found.empty else 0
-    return RedirectResponse(f"{request.app.state.root}/autocode?coded={coded}&code={asked['code']}", status_code=303)
+    return back_to(request, "/autocode", coded=coded, code=asked["code"])

@@ -6,7 +6,7 @@ import shutil
 from typing import Any
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -16,7 +16,7 @@ from chorus.coding import versions
 from chorus.errors import ChorusError, EditConflict
 from chorus.study.models import Coder, Coding
 from chorus.study.store import acting_as
-from chorus.web.pages import CoderRole, OwnerRole, StudyOf, ViewerRole, render
+from chorus.web.pages import CoderRole, OwnerRole, StudyOf, ViewerRole, back_to, render
 from chorus.web.uploads import as_uploaded, held, holding, uploaded
 from chorus.web.users import rank
 
@@ -151,7 +151,7 @@ def store_codebook(request: Request, study: StudyOf, viewer: OwnerRole, upload: 
         raise HTTPException(400, as_uploaded(str(exc), str(folder))) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return RedirectResponse(f"{request.app.state.root}/codes?imported={path.name}", status_code=303)
+    return back_to(request, "/codes", imported=path.name)
 
 
 @router.post("/codes/versions")
@@ -162,7 +162,7 @@ def keep_version(request: Request, study: StudyOf, viewer: OwnerRole, label: str
             number = versions.snapshot(study, label.strip() or None)
     except ChorusError as exc:
         return _codes_page(request, study, viewer, status=400, error=str(exc))
-    return RedirectResponse(f"{request.app.state.root}/codes?kept={number}", status_code=303)
+    return back_to(request, "/codes", kept=number)
 
 
 @router.get("/codes/versions", response_class=HTMLResponse)

@@ -8,18 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Form, HTTPException, Response, UploadFile
-from fastapi.responses import HTMLResponse
 
 from chorus.study.store import acting_as
-from chorus.web.pages import OwnerRole, StudyOf, ViewerRole
+from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, attachment
 from chorus.web.routes.analysis import TABLE_FORMATS, theme_rule
 from chorus.web.uploads import naming_uploads, uploaded
 
 router = APIRouter()
-
-
-def _attachment(data: bytes, name: str, media_type: str) -> Response:
-    return Response(data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/report")
@@ -29,8 +24,7 @@ def report_download(study: StudyOf, _: ViewerRole, min_groups: int = 2, min_shar
 
     with tempfile.TemporaryDirectory() as folder:
         written = build(study, Path(folder) / "findings.html", theme_rule(min_groups, min_share, combine))
-        html = written.html.read_text(encoding="utf-8")
-    return HTMLResponse(html, headers={"Content-Disposition": 'attachment; filename="findings.html"'})
+        return attachment(written.html.read_bytes(), "findings.html", "text/html; charset=utf-8")
 
 
 @router.get("/report.docx")
@@ -44,7 +38,7 @@ def manuscript_download(
         wanted = [c.strip() for c in characteristics.split(",") if c.strip()]
         path = manuscript(study, Path(folder) / "findings.docx", theme_rule(min_groups, min_share, combine), characteristics=wanted,
                           quotes=min(max(quotes, 0), 20))
-        return _attachment(path.read_bytes(), "findings.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+        return attachment(path.read_bytes(), "findings.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 
 @router.get("/report/tables.xlsx")
@@ -55,7 +49,7 @@ def report_tables_download(study: StudyOf, _: ViewerRole, min_groups: int = 2, m
     with tempfile.TemporaryDirectory() as folder:
         named, _found = tables(study, theme_rule(min_groups, min_share, combine))
         data = write_tables(named, Path(folder)).read_bytes()
-    return _attachment(data, "tables.xlsx", TABLE_FORMATS["xlsx"])
+    return attachment(data, "tables.xlsx", TABLE_FORMATS["xlsx"])
 
 
 @router.get("/codebook.qdc")
@@ -66,7 +60,7 @@ def codebook_download(study: StudyOf, _: ViewerRole) -> Response:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "codebook.qdc"
         export_qdc(study, path)
-        return _attachment(path.read_bytes(), "codebook.qdc", "application/xml")
+        return attachment(path.read_bytes(), "codebook.qdc", "application/xml")
 
 
 @router.get("/transcripts/{name}/export.{fmt}")
@@ -79,7 +73,7 @@ def transcript_download(name: str, fmt: str, study: StudyOf, _: ViewerRole) -> R
     types = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "vtt": "text/vtt"}
     with tempfile.TemporaryDirectory() as folder:
         path = export_transcript(study, name, Path(folder) / f"{name}.{fmt}")
-        return _attachment(path.read_bytes(), path.name, types.get(fmt, "text/plain; charset=utf-8"))
+        return attachment(path.read_bytes(), path.name, types.get(fmt, "text/plain; charset=utf-8"))
 
 
 @router.get("/export.qdpx")
@@ -90,7 +84,7 @@ def export_download(study: StudyOf, _: OwnerRole) -> Response:
         path = Path(folder) / "study.qdpx"
         export_qdpx(study, path)
         data = path.read_bytes()
-    return Response(data, media_type="application/zip", headers={"Content-Disposition": 'attachment; filename="study.qdpx"'})
+    return attachment(data, "study.qdpx", "application/zip")
 
 
 @router.post("/api/import", status_code=201)

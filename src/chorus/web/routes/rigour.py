@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode
 
 import pandas as pd
 from fastapi import APIRouter, Form, Query, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from chorus import analysis
@@ -27,7 +26,7 @@ from chorus.report.build import coder_pairs
 from chorus.study import audit
 from chorus.study.models import Transcript
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, render
+from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, back_to, render
 from chorus.web.routes.analysis import table_download
 from chorus.web.users import rank, users
 
@@ -86,8 +85,7 @@ async def write_consensus(request: Request, study: StudyOf, viewer: OwnerRole) -
     except ChorusError as exc:
         return render(request, "rigour/agreement.html", viewer, status=400, **_comparison(study, coders, unit, code, "cohen", error=str(exc)))
     written = f"{into}: " + ", ".join(f"{n} {what}" for what, n in summary.items())
-    query = urlencode([*(("coders", c) for c in coders), ("unit", unit), *(("code", c) for c in code), ("written", written)])
-    return RedirectResponse(f"{request.app.state.root}/agreement?{query}", status_code=303)
+    return back_to(request, "/agreement", coders=coders, unit=unit, code=code, written=written)
 
 
 def _changed(before: str | None, after: str | None) -> str:
@@ -138,7 +136,7 @@ async def open_round(request: Request, study: StudyOf, viewer: OwnerRole) -> Res
             rounds.open_round(study, coders, transcripts, str(form.get("label", "")).strip() or None)
     except ChorusError as exc:
         return _rounds_page(request, study, viewer, status=400, error=str(exc))
-    return RedirectResponse(f"{request.app.state.root}/rounds", status_code=303)
+    return back_to(request, "/rounds")
 
 
 @router.post("/rounds/close")
@@ -149,5 +147,4 @@ def close_round(request: Request, study: StudyOf, viewer: OwnerRole, unit: str =
             closed = rounds.close_round(study)
     except ChorusError as exc:
         return _rounds_page(request, study, viewer, status=400, error=str(exc))
-    query = urlencode([*(("coders", c) for c in closed["coders"]), ("unit", unit)])
-    return RedirectResponse(f"{request.app.state.root}/agreement?{query}", status_code=303)
+    return back_to(request, "/agreement", coders=closed["coders"], unit=unit)

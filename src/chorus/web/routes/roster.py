@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from chorus import analysis, ingest
@@ -20,7 +20,7 @@ from chorus.analysis.frames import participants
 from chorus.errors import ChorusError
 from chorus.study.models import Participant
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, render
+from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, back_to, render
 from chorus.web.uploads import held, holding, uploaded
 
 router = APIRouter()
@@ -77,7 +77,7 @@ def store_roster(request: Request, study: StudyOf, viewer: OwnerRole, upload: st
         raise HTTPException(400, str(exc).replace(str(folder) + "/", "")) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return RedirectResponse(f"{request.app.state.root}/roster?stored={summary.added + summary.updated}", status_code=303)
+    return back_to(request, "/roster", stored=summary.added + summary.updated)
 
 
 def _person_form(study: Study, key: str) -> dict[str, object]:
@@ -109,7 +109,7 @@ async def edit_person(request: Request, key: str, study: StudyOf, viewer: OwnerR
             )
     except ChorusError as exc:
         return render(request, "roster/person.html", viewer, status=400, error=str(exc), **_person_form(study, key))
-    return RedirectResponse(f"{request.app.state.root}/roster?edited={key}", status_code=303)
+    return back_to(request, "/roster", edited=key)
 
 
 @router.get("/roster/groups/{name}", response_class=HTMLResponse)
@@ -132,4 +132,4 @@ def edit_group_page(
             ingest.edit_group(study, name, date=date, recording=recording)
     except ChorusError as exc:
         return render(request, "roster/group.html", viewer, status=400, error=str(exc), name=name, date=date, recording=recording)
-    return RedirectResponse(f"{request.app.state.root}/roster?edited={name}", status_code=303)
+    return back_to(request, "/roster", edited=name)
