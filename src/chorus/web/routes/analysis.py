@@ -16,13 +16,13 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
 from chorus import analysis
-from chorus.assist import llm
 from chorus.analysis.saturation import guest_runs
 from chorus.coding import codes as codebook
 from chorus.errors import ChorusError
 from chorus.report import save_table
 from chorus.report.charts import bars
 from chorus.web.pages import StudyOf, ViewerRole, attachment, render
+from chorus.web.routes.assist import language_model
 
 router = APIRouter()
 #: Rows a segments page shows; the page says how many there are in all, and the download holds them all.
@@ -85,11 +85,7 @@ def themes_page(request: Request, study: StudyOf, viewer: ViewerRole, min_groups
         return render(request, "analysis/themes.html", viewer, status=400, themes=[], error=str(exc), rule=None,
                       fields={"min_groups": min_groups, "min_share": min_share, "combine": combine}, query="")
     found = analysis.themes(study, rule, quotes=2)
-    try:
-        endpoint = llm.configured(study)
-    except ChorusError:
-        endpoint = None
-    return render(request, "analysis/themes.html", viewer, themes=found.to_dict("records"), rule=str(rule), endpoint=endpoint,
+    return render(request, "analysis/themes.html", viewer, themes=found.to_dict("records"), rule=str(rule), endpoint=language_model(study),
                   fields={"min_groups": min_groups, "min_share": min_share, "combine": combine}, query=str(request.url.query))
 
 

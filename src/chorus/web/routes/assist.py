@@ -85,15 +85,39 @@ def candidates_page(request: Request, study: StudyOf, viewer: CoderRole, seed: i
         found = _candidates(study, seed)
     except ChorusError as exc:
         return render(request, "assist/candidates.html", viewer, status=400, candidates=[], error=str(exc), seed=seed, codes=[], adopted=adopted)
-    return render(request, "assist/candidates.html", viewer, candidates=found.to_dict("records"), seed=seed, adopted=adopted,
-                  codes=list(codebook.codebook(study)["path"]), endpoint=_endpoint(study))
+    return _candidates_page(request, study, viewer, found, seed, adopted=adopted)
 
 
-def _endpoint(study: Study) -> llm.Endpoint | None:
+def _candidates_page(
+    request: Request, study: Study, viewer: Viewer, found: Any, seed: int, status: int = 200, adopted: str = "", **context: Any
+) -> Response:
+    """The candidates page over ``found``, with the codes to merge into and the language model on offer."""
+    return render(request, "assist/candidates.html", viewer, status=status, candidates=found.to_dict("records"), seed=seed,
+                  codes=list(codebook.codebook(study)["path"]), endpoint=language_model(study), adopted=adopted, **context)
+
+
+def language_model(study: Study) -> llm.Endpoint | None:
+    """The language model the study names, or None (it is off by default): pages offer it only when there is one."""
     try:
         return llm.configured(study)
     except ChorusError:
         return None
+
+
+class Asking:
+    """A ``confirm`` for :mod:`chorus.assist.llm` that keeps the disclosure to show, and says yes only once the person said send."""
+
+    def __init__(self, send: str):
+        self.send, self.disclosure = send == "yes", ""
+
+    def __call__(self, disclosure: str) -> bool:
+        self.disclosure = disclosure
+        return self.send
+
+    @property
+    def to_show(self) -> str:
+        """What the page shows before anything is sent ('' once sent)."""
+        return "" if self.send else self.disclosure
 
 
 @router.post("/candidates/adopt")
@@ -112,9 +136,7 @@ def adopt(
         with acting_as(viewer.name):
             coded = candidate_codes.accept(study, segments.split(), name.strip(), viewer.name, parent or None, new=new)
     except ChorusError as exc:
-        found = _candidates(study, seed)
-        return render(request, "assist/candidates.html", viewer, status=400, candidates=found.to_dict("records"), seed=seed,
-                      codes=list(codebook.codebook(study)["path"]), error=str(exc), adopted="", endpoint=_endpoint(study))
+        return _candidates_page(request, study, viewer, _candidates(study, seed), seed, status=400, error=str(exc))
     return back_to(request, "/candidates", seed=seed, adopted=f"{name.strip()} ({coded} passages coded)")
 
 
@@ -122,36 +144,23 @@ def adopt(
 def llm_names(request: Request, study: StudyOf, viewer: CoderRole, send: str = Form(""), seed: int = Form(0)) -> Response:
     """Names for the candidates from the configured language model: first what would be sent where; sent only on ``send``."""
     _not_blind(viewer)
-    shown: list[str] = []
-
-    def confirm(disclosure: str) -> bool:
-        shown.append(disclosure)
-        return send == "yes"
-
+    asking = Asking(send)
     found = _candidates(study, seed)
     try:
-        named = llm.label_candidates(study, found, confirm)
+        named = llm.label_candidates(study, found, asking)
     except ChorusError as exc:
-        return render(request, "assist/candidates.html", viewer, status=400, candidates=found.to_dict("records"), seed=seed,
-                      codes=list(codebook.codebook(study)["path"]), error=str(exc), adopted="", endpoint=_endpoint(study))
-    return render(request, "assist/candidates.html", viewer, candidates=named.to_dict("records"), seed=seed, adopted="",
-                  codes=list(codebook.codebook(study)["path"]), disclosure=shown[0] if shown and send != "yes" else "",
-                  sent=send == "yes", endpoint=_endpoint(study))
+        return _candidates_page(request, study, viewer, found, seed, status=400, error=str(exc))
+    return _candidates_page(request, study, viewer, named, seed, disclosure=asking.to_show, sent=asking.send)
 
 
 @router.post("/summaries", response_class=HTMLResponse)
 def llm_summaries(request: Request, study: StudyOf, viewer: CoderRole, send: str = Form("")) -> Response:
     """Theme summaries by the configured language model (as ``chorus suggest summaries``): what would be sent where first."""
     _not_blind(viewer)
-    shown: list[str] = []
-
-    def confirm(disclosure: str) -> bool:
-        shown.append(disclosure)
-        return send == "yes"
-
+    asking = Asking(send)
     try:
-        found = llm.summaries(study, confirm)
+        found = llm.summaries(study, asking)
     except ChorusError as exc:
         return render(request, "assist/summaries.html", viewer, status=400, error=str(exc), summaries=[], disclosure="")
-    return render(request, "assist/summaries.html", viewer, summaries=found.to_dict("records"), disclosure=shown[0] if shown and send != "yes" else "",
-                  endpoint=_endpoint(study))
+    return render(request, "assist/summaries.html", viewer, summaries=found.to_dict("records"), disclosure=asking.to_show,
+                  endpoint=language_model(study))
