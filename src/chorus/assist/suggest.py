@@ -27,7 +27,7 @@ from chorus.coding.codings import TurnIndex, add_coding
 from chorus.errors import ChorusError
 from chorus.study.lookup import coder as get_coder
 from chorus.study.lookup import code_path, find_code
-from chorus.study.models import Code, Coding, Suggestion, Transcript, Turn, utcnow
+from chorus.study.models import Code, Coding, Suggestion, Transcript, utcnow
 from chorus.study.store import Study
 
 MIN_EXAMPLES = 5
@@ -162,11 +162,12 @@ def pending(study: Study, code: str | None = None) -> pd.DataFrame:
         if code:
             query = query.where(Suggestion.code_id == find_code(session, code).id)
         rows = []
+        indexes: dict[int, TurnIndex] = {}  # each transcript's turns read once, not once per suggestion
         for found in session.scalars(query):
             text = found.transcript.text
-            turn = session.scalar(
-                select(Turn).where(Turn.transcript_id == found.transcript_id, Turn.start <= found.start, Turn.end > found.start)
-            )
+            if found.transcript_id not in indexes:
+                indexes[found.transcript_id] = TurnIndex(found.transcript)
+            turn = next(iter(indexes[found.transcript_id].overlapping(found.start, found.start + 1)), None)  # the turn it starts in
             example = session.get(Coding, found.example_coding_id) if found.example_coding_id else None
             rows.append({
                 "suggestion": found.id, "code": code_path(found.code), "confidence": round(found.confidence, 3),
