@@ -234,7 +234,7 @@ READS = {
     "chorus.audio.jobs.heard_of", "chorus.study.jobs.jobs", "chorus.study.jobs.job", "chorus.study.jobs.result",
     "chorus.study.jobs.forget", "chorus.privacy.review.findings_of", "chorus.web.uploads.recording_limit",
     "chorus.web.uploads.holding", "chorus.web.uploads.held", "chorus.coding.rounds.rounds", "chorus.coding.rounds.blind", "chorus.interop.codebooks.codebook_changes",
-    "chorus.analysis.agreement.agreement", "chorus.analysis.agreement.disagreements",
+    "chorus.analysis.agreement.agreement", "chorus.analysis.agreement.disagreements", "chorus.analysis.agreement.comparison",
     "chorus.analysis.agreement.segment_agreement", "chorus.analysis.agreement.unit_codings",
     "chorus.analysis.matrix.cooccurrence", "chorus.analysis.matrix.matrix", "chorus.analysis.matrix.sample",
     "chorus.analysis.matrix.talk_share", "chorus.analysis.segments.query", "chorus.analysis.segments.segments", "chorus.analysis.segments.count_segments", "chorus.coding.codes.code_sets",

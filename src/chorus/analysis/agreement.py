@@ -215,14 +215,28 @@ def agreement(
     ``brennan_prediger``, ``alpha`` (Krippendorff, nominal). Undefined values
     (a code nobody or everybody applied everywhere) are NaN.
     """
+    return _agreement_of(unit_codings(study, coders, unit, codes), chance)
+
+
+def comparison(
+    study: Study, coders: Sequence[str], unit: Unit = "turn", codes: Iterable[str] | None = None, chance: Chance = "cohen"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`agreement` and :func:`disagreements` of the same coders, their codings read once (a page shows both).
+
+    >>> table, listed = comparison(study, ["ann", "ben"])      # doctest: +SKIP
+    """
     table = unit_codings(study, coders, unit, codes)
+    return _agreement_of(table, chance), _disagreements_of(table)
+
+
+def _agreement_of(table: UnitCodings, chance: Chance) -> pd.DataFrame:
     rows = []
     blocks = []
     for code in table.codes:
         ratings = table.ratings(code)
         blocks.append(ratings)
         rows.append(_row(code, ratings, chance))
-    rows.append(_row(OVERALL, np.concatenate(blocks) if blocks else np.zeros((0, len(coders)), dtype=int), chance))
+    rows.append(_row(OVERALL, np.concatenate(blocks) if blocks else np.zeros((0, len(table.coders)), dtype=int), chance))
     return pd.DataFrame(rows)
 
 
@@ -252,7 +266,10 @@ def disagreements(study: Study, coders: Sequence[str], unit: Unit = "turn", code
     (``keep``, ``drop``, or ``recode`` with the code it should have had) before
     :func:`consensus` reads it back.
     """
-    table = unit_codings(study, coders, unit, codes)
+    return _disagreements_of(unit_codings(study, coders, unit, codes))
+
+
+def _disagreements_of(table: UnitCodings) -> pd.DataFrame:
     rows = []
     for code in table.codes:
         ratings = table.ratings(code)

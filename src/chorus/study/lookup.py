@@ -104,8 +104,12 @@ def find_transcript(session: Session, name: str, text: bool = True) -> Transcrip
     ).all()
     if len(of_group) == 1:
         return of_group[0]
-    known = list(session.scalars(select(Transcript.name)))
-    raise NotFound(f"no transcript {name!r} in the study{_suggest(name, known)}")
+    raise NotFound(f"no transcript {name!r} in the study{_suggest(name, transcript_names(session))}")
+
+
+def transcript_names(session: Session) -> list[str]:
+    """Every transcript's name, in order (for the choices a form offers, and the suggestions an error makes)."""
+    return list(session.scalars(select(Transcript.name).order_by(Transcript.name)))
 
 
 def find_participant(session: Session, key_or_pseudonym: str) -> Participant:

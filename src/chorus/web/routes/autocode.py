@@ -11,13 +11,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 
 from chorus import coding
 from chorus.coding import codes as codebook
 from chorus.coding.autocode import SCOPES
 from chorus.errors import ChorusError
-from chorus.study.models import Transcript
+from chorus.study.lookup import transcript_names
 from chorus.study.store import Study, acting_as
 from chorus.web.pages import CoderRole, StudyOf, back_to, render
 
@@ -28,7 +27,7 @@ PREVIEW_SHOWN = 300
 
 def _choices(study: Study) -> dict[str, Any]:
     with study.reading() as session:
-        names = list(session.scalars(select(Transcript.name).order_by(Transcript.name)))
+        names = transcript_names(session)
     return {"codes": list(codebook.codebook(study)["path"]), "transcripts": names, "scopes": SCOPES}
 
 

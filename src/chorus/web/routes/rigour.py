@@ -14,7 +14,6 @@ from typing import Any
 import pandas as pd
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 
 from chorus import analysis
 from chorus.analysis.agreement import DECISIONS
@@ -24,7 +23,7 @@ from chorus.errors import ChorusError
 from chorus.ingest.files import Row
 from chorus.report.build import coder_pairs
 from chorus.study import audit
-from chorus.study.models import Transcript
+from chorus.study.lookup import transcript_names
 from chorus.study.store import Study, acting_as
 from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, back_to, render
 from chorus.web.routes.analysis import table_download
@@ -43,9 +42,9 @@ def _comparison(study: Study, coders: list[str], unit: str, code: list[str], cha
     page: dict[str, Any] = {"known": known, "coders": coders, "unit": unit, "code": code, "chance": chance,
                             "codes": list(codebook.codebook(study)["path"]), "decisions": DECISIONS, **context}
     if len(coders) >= 2:
-        table = analysis.agreement(study, coders, unit=unit, codes=code or None, chance=chance)  # type: ignore[arg-type]
+        table, listed = analysis.comparison(study, coders, unit=unit, codes=code or None, chance=chance)  # type: ignore[arg-type]
         page["table"] = table[["code", *STATISTICS]].round(3).to_dict("records")
-        page["disagreements"] = analysis.disagreements(study, coders, unit=unit, codes=code or None).to_dict("records")  # type: ignore[arg-type]
+        page["disagreements"] = listed.to_dict("records")
     return page
 
 
@@ -114,7 +113,7 @@ def _rounds_page(request: Request, study: Study, viewer: Any, status: int = 200,
     people = users(study)
     coders = [p["name"] for p in people.to_dict("records") if p["active"] and rank(p["role"]) >= rank("coder")]
     with study.reading() as session:
-        transcripts = list(session.scalars(select(Transcript.name).order_by(Transcript.name)))
+        transcripts = transcript_names(session)
     kept = rounds.rounds(study)
     return render(request, "rigour/rounds.html", viewer, status=status, rounds=kept.to_dict("records"), coders=coders, transcripts=transcripts,
                   open=bool((kept["closed_at"].isna()).any()) if not kept.empty else False, **context)
