@@ -83,17 +83,18 @@ def manuscript(
         known = sorted(set(people.columns) - {"participant_id", "key", "pseudonym", "role", "groups"})
         raise ChorusError(f"no roster column {', '.join(map(repr, missing))}; the roster has {', '.join(known)}")
     figures = _figures(named)
+    methods = named["methods"].set_index("item")["value"]  # the report's figures by name
 
     document = Document()
     document.add_paragraph(f"{study.name}: methods and results (draft)", style="Title")
     document.add_paragraph(f"Drafted by Chorus {chorus.__version__} from the study's store; every figure is the report's. "
                            "Check each sentence before it goes into the manuscript.", style="Subtitle")
     document.add_heading("Methods", level=1)
-    for heading, text in _methods_text(named, media, rule):
+    for heading, text in _methods_text(named, methods, media, rule):
         document.add_heading(heading, level=2)
         document.add_paragraph(text)
     document.add_heading("Results", level=1)
-    document.add_paragraph(f"Table 1 describes the {_count(named, 'Participants')} participants; Table 2 the themes, each with the "
+    document.add_paragraph(f"Table 1 describes the {methods.get('Participants', 0)} participants; Table 2 the themes, each with the "
                            "disciplines that raised it and quotes; Figure 1 shows which discipline raised which theme, Figure 2 "
                            "how the codes accumulated group by group.")
     first = _table_one(people, characteristics)
@@ -107,7 +108,7 @@ def manuscript(
     document.add_heading("Appendix: COREQ checklist", level=1)
     document.add_paragraph("Consolidated criteria for reporting qualitative research (Tong, Sainsbury & Craig, 2007): what the study "
                            "records for each of the 32 items.")
-    _table(document, "Table A1. COREQ checklist", _coreq(named, media, found, rule), widths=(0.4, 1.5, 1.7, 3.4))
+    _table(document, "Table A1. COREQ checklist", _coreq(named, methods, media, found, rule), widths=(0.4, 1.5, 1.7, 3.4))
     if quotes > 0:
         document.add_heading("Appendix: quotes by theme and discipline", level=1)
         _quotes_appendix(document, study, found, quotes)
@@ -116,15 +117,21 @@ def manuscript(
     return out
 
 
-def _count(named: dict[str, pd.DataFrame], item: str) -> str:
-    """A figure of the report's methods table, by its item name ('' when the study has none)."""
-    methods = named["methods"].set_index("item")["value"]
-    return str(methods.get(item, ""))
+def _transcribed_with(media: list[dict[str, Any]]) -> list[str]:
+    """The Whisper models Chorus transcribed the study's recordings with (none: the transcripts were imported)."""
+    return sorted({m["model"] for m in media if m.get("model")})
 
 
-def _methods_text(named: dict[str, pd.DataFrame], media: list[dict[str, Any]], rule: Rule) -> list[tuple[str, str]]:
+def _saturation_reached(runs: pd.DataFrame) -> str | None:
+    """Guest, Namey & Chen's verdict on the report's runs ('after N groups' or 'not'), None with too few groups to say."""
+    if runs.empty:
+        return None
+    reached = runs[runs["saturated"]]
+    return f"after {int(reached.iloc[0]['groups_needed'])} groups" if not reached.empty else "not"
+
+
+def _methods_text(named: dict[str, pd.DataFrame], methods: pd.Series, media: list[dict[str, Any]], rule: Rule) -> list[tuple[str, str]]:
     """The methods draft, paragraph by paragraph (heading, text), every number read from the report's tables."""
-    methods = named["methods"].set_index("item")["value"]
     groups, sample = named["sample_groups"], named["sample_participants"]
     disciplines = [(r.discipline, int(r.total)) for r in sample.itertuples() if r.discipline != "total"] if not sample.empty else []
     split = [what for what, column in (("discipline", "disciplines"), ("care team", "care_teams"))
@@ -140,7 +147,7 @@ def _methods_text(named: dict[str, pd.DataFrame], media: list[dict[str, Any]], r
                "Duration in minutes (min-max, mean)" in methods else "."))
     heard = [m for m in media if m.get("model")]
     if heard:
-        models = sorted({m["model"] for m in heard})
+        models = _transcribed_with(media)
         diarizers = sorted({m.get("diarizer", "none") for m in heard})
         recorded = (f"Discussions were audio-recorded. {len(heard)} of {methods.get('Transcripts', 0)} transcripts were transcribed "
                     f"on the researchers' own machine with Whisper ({', '.join(models)}) and speakers separated with "
@@ -163,12 +170,11 @@ def _methods_text(named: dict[str, pd.DataFrame], media: list[dict[str, Any]], r
     if not suggested.empty and int(suggested["accepted"].sum()):
         coding += (f" {int(suggested['accepted'].sum())} codings were suggested by Chorus's local model and accepted by a coder; "
                    f"{int(suggested['rejected'].sum())} suggestions were rejected.")
-    runs = named["saturation_runs"]
-    reached = runs[runs["saturated"]] if not runs.empty and "saturated" in runs.columns else runs
+    reached = _saturation_reached(named["saturation_runs"])
     saturation = (f"Code saturation was assessed with Guest, Namey and Chen's method (base of {SATURATION['base']} groups, runs of "
                   f"{SATURATION['run']}, new-information threshold {SATURATION['threshold']:.0%}): "
-                  + (f"it was reached after {int(reached.iloc[0]['groups_needed'])} groups." if not reached.empty and not pd.isna(reached.iloc[0].get("groups_needed"))
-                     else "it was not reached in the groups held." if not runs.empty else "too few groups were coded to assess it."))
+                  + ("too few groups were coded to assess it." if reached is None else "it was not reached in the groups held." if reached == "not"
+                     else f"it was reached {reached}."))
     themes = (f"Themes were reported with the disciplines that raised them: a discipline raised a theme when the theme was {rule}. "
               f"Analysis used Chorus {chorus.__version__}.")
     return [("Participants and setting", text), ("Recording and transcription", recorded), ("De-identification", privacy),
@@ -267,11 +273,10 @@ def _png(fig: Any) -> bytes:
     return stream.getvalue()
 
 
-def _coreq(named: dict[str, pd.DataFrame], media: list[dict[str, Any]], found: pd.DataFrame, rule: Rule) -> pd.DataFrame:
+def _coreq(named: dict[str, pd.DataFrame], methods: pd.Series, media: list[dict[str, Any]], found: pd.DataFrame, rule: Rule) -> pd.DataFrame:
     """What the study records for each COREQ item, or that the authors complete it."""
-    methods = named["methods"].set_index("item")["value"]
-    runs = named["saturation_runs"]
-    heard = sorted({m["model"] for m in media if m.get("model")})
+    reached = _saturation_reached(named["saturation_runs"])
+    heard = _transcribed_with(media)
     answers = {
         1: f"{methods.get('Facilitators', 0)} facilitator(s) on the roster. Their identity: {AUTHORS.lower()}",
         12: f"{methods.get('Participants', 0)} participants in {methods.get('Focus groups', 0)} focus groups.",
@@ -280,9 +285,8 @@ def _coreq(named: dict[str, pd.DataFrame], media: list[dict[str, Any]], found: p
              if heard else "Audio recordings, transcribed verbatim (transcripts imported)."),
         21: (f"{methods['Duration in minutes (min-max, mean)']} minutes (min-max, mean)." if "Duration in minutes (min-max, mean)" in methods
              else f"{AUTHORS} (the transcripts carry no times)"),
-        22: ("Guest, Namey & Chen, base 4, run 2, threshold 5%: " + (
-            f"reached after {int(runs[runs['saturated']].iloc[0]['groups_needed'])} groups." if not runs.empty and runs["saturated"].any()
-            else "not reached.") if not runs.empty else f"{AUTHORS} (too few groups to assess)"),
+        22: (f"Guest, Namey & Chen, base {SATURATION['base']}, run {SATURATION['run']}, threshold {SATURATION['threshold']:.0%}: "
+             + ("not reached." if reached == "not" else f"reached {reached}.") if reached is not None else f"{AUTHORS} (too few groups to assess)"),
         24: f"Coders: {methods.get('Coders', 'none')}.",
         25: f"Codebook of {methods.get('Codes in the codebook', 0)} codes; versions: {methods.get('Codebook versions', 'none taken')}.",
         26: f"Inductive content analysis; themes with the disciplines that raised them (a discipline raised a theme when it was {rule}).",
