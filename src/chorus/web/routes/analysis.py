@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
 from chorus import analysis
@@ -68,16 +68,25 @@ def segments_download(
     return table_download(analysis.segments(study, **_segment_filters(code, discipline, group, coder, transcript)), "segments", fmt)
 
 
-def theme_rule(min_groups: int, min_share: float, combine: str) -> analysis.Rule:
-    """The rule a page's fields name, refused (400) with what is wrong."""
+def theme_rule(
+    min_groups: int = analysis.Rule.min_groups, min_share: float = analysis.Rule.min_share, combine: str = analysis.Rule.combine
+) -> analysis.Rule:
+    """The rule the query's fields name, refused (400) with what is wrong: a dependency of the report downloads."""
     try:
         return analysis.Rule(min_groups, min_share, combine)
     except ChorusError as exc:
         raise HTTPException(400, str(exc)) from None
 
 
+#: The theme rule a download is made under, from its query (``?min_groups=3&combine=and``).
+RuleOf = Annotated[analysis.Rule, Depends(theme_rule)]
+
+
 @router.get("/themes", response_class=HTMLResponse)
-def themes_page(request: Request, study: StudyOf, viewer: ViewerRole, min_groups: int = 2, min_share: float = 0.10, combine: str = "or") -> Response:
+def themes_page(
+    request: Request, study: StudyOf, viewer: ViewerRole, min_groups: int = analysis.Rule.min_groups, min_share: float = analysis.Rule.min_share,
+    combine: str = analysis.Rule.combine,
+) -> Response:
     """Themes with the disciplines that raised them under the rule in the fields (as ``chorus themes``)."""
     try:
         rule = analysis.Rule(min_groups, min_share, combine)

@@ -11,43 +11,43 @@ from fastapi import APIRouter, Form, HTTPException, Response, UploadFile
 
 from chorus.study.store import acting_as
 from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, attachment
-from chorus.web.routes.analysis import TABLE_FORMATS, theme_rule
+from chorus.web.routes.analysis import TABLE_FORMATS, RuleOf
 from chorus.web.uploads import naming_uploads, uploaded
 
 router = APIRouter()
 
 
 @router.get("/report")
-def report_download(study: StudyOf, _: ViewerRole, min_groups: int = 2, min_share: float = 0.10, combine: str = "or") -> Response:
+def report_download(study: StudyOf, _: ViewerRole, rule: RuleOf) -> Response:
     """The findings report (self-contained HTML) under the theme rule given, as ``chorus report`` writes it."""
     from chorus.report import build
 
     with tempfile.TemporaryDirectory() as folder:
-        written = build(study, Path(folder) / "findings.html", theme_rule(min_groups, min_share, combine))
+        written = build(study, Path(folder) / "findings.html", rule)
         return attachment(written.html.read_bytes(), "findings.html", "text/html; charset=utf-8")
 
 
 @router.get("/report.docx")
 def manuscript_download(
-    study: StudyOf, _: ViewerRole, min_groups: int = 2, min_share: float = 0.10, combine: str = "or", characteristics: str = "", quotes: int = 0,
+    study: StudyOf, _: ViewerRole, rule: RuleOf, characteristics: str = "", quotes: int = 0,
 ) -> Response:
     """The manuscript draft in Word under the theme rule given, as ``chorus report --docx`` writes it."""
     from chorus.report import manuscript
 
     with tempfile.TemporaryDirectory() as folder:
         wanted = [c.strip() for c in characteristics.split(",") if c.strip()]
-        path = manuscript(study, Path(folder) / "findings.docx", theme_rule(min_groups, min_share, combine), characteristics=wanted,
+        path = manuscript(study, Path(folder) / "findings.docx", rule, characteristics=wanted,
                           quotes=min(max(quotes, 0), 20))
         return attachment(path.read_bytes(), "findings.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 
 @router.get("/report/tables.xlsx")
-def report_tables_download(study: StudyOf, _: ViewerRole, min_groups: int = 2, min_share: float = 0.10, combine: str = "or") -> Response:
+def report_tables_download(study: StudyOf, _: ViewerRole, rule: RuleOf) -> Response:
     """Every table of the findings report as the sheets of one workbook."""
     from chorus.report import tables, write_tables
 
     with tempfile.TemporaryDirectory() as folder:
-        named, _found = tables(study, theme_rule(min_groups, min_share, combine))
+        named, _found = tables(study, rule)
         data = write_tables(named, Path(folder)).read_bytes()
     return attachment(data, "tables.xlsx", TABLE_FORMATS["xlsx"])
 
