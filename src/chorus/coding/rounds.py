@@ -45,7 +45,7 @@ def open_round(study: Study, coders: Sequence[str], transcripts: Sequence[str], 
 
 
 def close_round(study: Study) -> dict[str, object]:
-    """Close the open round: its coders see everyone's codings again. The round, as :func:`rounds` gives it."""
+    """Close the open round: its coders see everyone's codings again. Returns its ``id, label, coders, transcripts``."""
     with study.transaction() as session:
         found = session.scalar(select(BlindRound).where(BlindRound.closed_at.is_(None)))
         if found is None:

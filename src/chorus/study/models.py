@@ -401,7 +401,8 @@ class BlindRound(Base):
     """A round of independent coding: while it is open, its coders see and count only their own codings.
 
     Opened by an owner naming the coders and the transcripts they code; closed
-    by an owner, after which agreement between them is computed on those transcripts.
+    by an owner, after which everyone sees every coding again and the coders'
+    agreement can be computed (on every transcript they share).
     """
 
     __tablename__ = "blind_round"

@@ -72,5 +72,3 @@ def narrowed(query: Select) -> Select:
     if "coding_turn" in tables:
         query = query.where(on_turns)
     return query
-
-
