@@ -243,6 +243,7 @@ READS = {
     "chorus.interop.export.export_qdc", "chorus.interop.export.export_qdpx", "chorus.privacy.deidentify.find",
     "chorus.privacy.deidentify.summary", "chorus.report.build.build", "chorus.report.build.tables",
     "chorus.report.build.methods", "chorus.report.build.coder_pairs", "chorus.report.manuscript.manuscript", "chorus.study.audit.log", "chorus.study.audit.summary",
+    "chorus.study.audit.size",
 }
 
 
@@ -351,3 +352,22 @@ def test_the_log_and_its_summary_are_queryable(coded):
     assert not audit.summary(coded).empty
     with pytest.raises(chorus.errors.ChorusError, match="the log covers"):
         audit.log(coded, entity="nonsense")
+    with pytest.raises(chorus.errors.ChorusError, match="insert, update, delete"):
+        audit.log(coded, action="rename")
+
+
+def test_a_page_of_the_trail_is_its_newest_entries_and_the_summary_counts_them_all(coded):
+    whole = audit.log(coded)
+    assert audit.size(coded) == len(whole) and audit.size(coded, entity="coding", action="insert") == len(
+        whole[(whole.entity == "coding") & (whole.action == "insert")]
+    )
+    newest = audit.log(coded, newest=5)
+    assert list(newest.id) == list(whole.id.iloc[-5:]), "the five newest, still oldest first"
+    older = audit.log(coded, newest=5, before=int(newest.id.iloc[0]))
+    assert list(older.id) == list(whole.id.iloc[-10:-5])
+    inserts = audit.log(coded, action="insert", entity="coding")
+    assert set(inserts.action) == {"insert"} and set(inserts.entity) == {"coding"}
+    counted = whole.groupby(["entity", "action", "actor"]).agg(changes=("id", "size"), first=("at", "min"), last=("at", "max")).reset_index()
+    summary = audit.summary(coded)
+    assert summary[["entity", "action", "actor", "changes"]].values.tolist() == counted[["entity", "action", "actor", "changes"]].values.tolist()
+    assert list(summary["last"]) == list(counted["last"])

@@ -73,6 +73,20 @@ def test_everyone_changes_their_own_password(web):
     assert viewer.post("/account", data={"current": "a new passphrase", "password": "x" * 12, "again": "x" * 12}).status_code == 403, "CSRF"
 
 
+def test_a_long_audit_trail_is_paged_newest_first(web, monkeypatch):
+    from chorus.web.routes import rigour
+
+    monkeypatch.setattr(rigour, "AUDIT_SHOWN", 4)
+    owner, _ = signed_in(web, "olive")
+    ids = list(log(web)["id"])
+    first = owner.get("/audit")
+    shown = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', first.text)]
+    assert shown == ids[::-1][:4] and f"{len(ids)} changes, the newest 4 shown" in first.text
+    older = html.unescape(re.search(r'href="([^"]+)" id="older"', first.text).group(1))
+    second = owner.get(older)
+    assert [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', second.text)] == ids[::-1][4:8] and "Newest" in second.text
+
+
 def test_the_audit_trail_page_lists_changes_without_their_text(web):
     owner, csrf = signed_in(web, "olive")
     owner.post("/api/codes", json={"name": "Hope"}, headers={"X-CSRF-Token": csrf})
@@ -87,4 +101,5 @@ def test_the_audit_trail_page_lists_changes_without_their_text(web):
     assert text is None or text.group(1)[:20] not in html.unescape(trail), "what participants said is not on the page"
     assert owner.get("/audit?entity=nothing").status_code == 400
     viewer, _ = signed_in(web, "vic")
+    assert "Older changes" not in owner.get("/audit?actor=olive").text, "one page holds them all"
     assert viewer.get("/audit").status_code == 403

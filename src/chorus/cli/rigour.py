@@ -72,11 +72,12 @@ def consensus_command(
 def log_command(
     entity: Annotated[Optional[str], typer.Option(help="Only this kind of record: participant, transcript, turn, code, coding, memo, ...")] = None,
     actor: Annotated[Optional[str], typer.Option(help="Only changes made by this person.")] = None,
+    action: Annotated[Optional[str], typer.Option(help="Only this kind of change: insert, update or delete.")] = None,
     out: OutOption = None,
 ) -> None:
     """The audit trail: every change to the study, who made it, when, before and after."""
     with open_study() as study:
-        frame = audit.log(study, entity=entity, actor=actor)
+        frame = audit.log(study, entity=entity, actor=actor, action=action)
     show(frame[["id", "at", "actor", "action", "entity", "entity_id"]], "Audit trail (before/after: in --out)", out, saved=frame)
 
 

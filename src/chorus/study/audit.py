@@ -28,7 +28,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, event, insert, inspect, or_, select
+from sqlalchemy import Table, event, func, insert, inspect, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from chorus.errors import ChorusError
@@ -40,6 +40,8 @@ from chorus.study.models import AuditEntry, Base, utcnow
 #: the embedding cache, derived from transcript text.
 UNLOGGED = frozenset({"audit_log", "coding_turn", "alembic_version", "embedding"})
 _TEXT_COLUMNS = {("transcript", "text")}  # logged as hash and length only
+#: What an entry records: a row added, changed or removed.
+ACTIONS = ("insert", "update", "delete")
 _SECRET_COLUMNS = {("app_user", "password_hash"), ("app_user", "reset_digest")}  # logged as "(hidden)": a hash still invites guessing
 
 
@@ -181,21 +183,44 @@ def watch(sessions: sessionmaker[Session]) -> None:
     event.listen(sessions, "do_orm_execute", _on_statement)
 
 
-def log(study: Any, entity: str | None = None, entity_id: int | None = None, actor: str | None = None) -> pd.DataFrame:
-    """The audit trail, oldest first: ``id, at, actor, action, entity, entity_id, before, after`` (JSON text)."""
-    query = select(AuditEntry).order_by(AuditEntry.id)
+def _trail(entity: str | None, entity_id: int | None, actor: str | None, action: str | None) -> list[Any]:
+    """The conditions that pick entries of the trail, checked; a blind-round coder's view leaves out others' coding."""
+    conditions: list[Any] = []
     if entity is not None:
         known = sorted(set(Base.metadata.tables) - UNLOGGED)
         if entity not in known:
             raise ChorusError(f"no such kind of record {entity!r}; the log covers: {', '.join(known)}")
-        query = query.where(AuditEntry.entity == entity)
+        conditions.append(AuditEntry.entity == entity)
+    if action is not None:
+        if action not in ACTIONS:
+            raise ChorusError(f"no such action {action!r}; the log has: {', '.join(ACTIONS)}")
+        conditions.append(AuditEntry.action == action)
     if entity_id is not None:
-        query = query.where(AuditEntry.entity_id == entity_id)
+        conditions.append(AuditEntry.entity_id == entity_id)
     if actor is not None:
-        query = query.where(AuditEntry.actor == actor)
+        conditions.append(AuditEntry.actor == actor)
     blind = seeing.SEEING.get()
     if blind is not None:  # a coder in a blind round: others' coding is not theirs to see, even as a count
-        query = query.where(or_(AuditEntry.entity.notin_(seeing.CODING_RECORDS), AuditEntry.actor == blind))
+        conditions.append(or_(AuditEntry.entity.notin_(seeing.CODING_RECORDS), AuditEntry.actor == blind))
+    return conditions
+
+
+def log(
+    study: Any, entity: str | None = None, entity_id: int | None = None, actor: str | None = None, action: str | None = None,
+    newest: int | None = None, before: int | None = None,
+) -> pd.DataFrame:
+    """The audit trail, oldest first: ``id, at, actor, action, entity, entity_id, before, after`` (JSON text).
+
+    Filtered by kind of record, record, person and action; ``newest=N`` keeps the
+    N most recent entries of those (``before=ID``: of those older than entry ID),
+    which a page of a long trail needs rather than all of it.
+
+    >>> log(study, entity="coding", newest=3)                  # doctest: +SKIP
+    """
+    query = select(AuditEntry).where(*_trail(entity, entity_id, actor, action))
+    if before is not None:
+        query = query.where(AuditEntry.id < before)
+    query = query.order_by(AuditEntry.id.desc()).limit(newest) if newest is not None else query.order_by(AuditEntry.id)
     with study.reading() as session:
         rows = [
             {
@@ -205,16 +230,25 @@ def log(study: Any, entity: str | None = None, entity_id: int | None = None, act
             }
             for e in session.scalars(query)
         ]
+    if newest is not None:
+        rows.reverse()
     return pd.DataFrame(rows, columns=["id", "at", "actor", "action", "entity", "entity_id", "before", "after"])
+
+
+def size(study: Any, entity: str | None = None, actor: str | None = None, action: str | None = None) -> int:
+    """How many entries of the trail :func:`log` with the same filters would give."""
+    with study.reading() as session:
+        return int(session.scalar(select(func.count(AuditEntry.id)).where(*_trail(entity, None, actor, action))) or 0)
 
 
 def summary(study: Any) -> pd.DataFrame:
     """Changes counted by record kind, action and who made them, with the first and last time."""
-    frame = log(study)
-    if frame.empty:
-        return pd.DataFrame(columns=["entity", "action", "actor", "changes", "first", "last"])
-    return (
-        frame.groupby(["entity", "action", "actor"])
-        .agg(changes=("id", "size"), first=("at", "min"), last=("at", "max"))
-        .reset_index()
+    query = (
+        select(AuditEntry.entity, AuditEntry.action, AuditEntry.actor, func.count(AuditEntry.id), func.min(AuditEntry.at), func.max(AuditEntry.at))
+        .where(*_trail(None, None, None, None))
+        .group_by(AuditEntry.entity, AuditEntry.action, AuditEntry.actor)
+        .order_by(AuditEntry.entity, AuditEntry.action, AuditEntry.actor)
     )
+    with study.reading() as session:
+        rows = session.execute(query).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=["entity", "action", "actor", "changes", "first", "last"])

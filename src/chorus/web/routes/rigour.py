@@ -94,19 +94,20 @@ def _changed(before: str | None, after: str | None) -> str:
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, study: StudyOf, viewer: OwnerRole, entity: str = "", actor: str = "", action: str = "") -> Response:
-    """The audit trail, newest first, filtered by record, person and action; what changed, never the transcript text."""
+def audit_page(
+    request: Request, study: StudyOf, viewer: OwnerRole, entity: str = "", actor: str = "", action: str = "", before: int | None = None,
+) -> Response:
+    """The audit trail, newest first, a page at a time, filtered by record, person and action; what changed, never the transcript text."""
+    filters = {"entity": entity, "actor": actor, "action": action}
+    chosen = {k: v or None for k, v in filters.items()}
     try:
-        trail = audit.log(study, entity=entity or None, actor=actor or None)
+        shown, total = audit.log(study, **chosen, newest=AUDIT_SHOWN, before=before), audit.size(study, **chosen)
     except ChorusError as exc:
-        return render(request, "rigour/audit.html", viewer, status=400, error=str(exc), rows=[], total=0,
-                      filters={"entity": entity, "actor": actor, "action": action})
-    if action:
-        trail = trail[trail["action"] == action]
-    shown = trail.iloc[::-1].head(AUDIT_SHOWN)
+        return render(request, "rigour/audit.html", viewer, status=400, error=str(exc), rows=[], total=0, filters=filters)
     rows = [{**r, "entity_id": "" if pd.isna(r["entity_id"]) else int(r["entity_id"]), "fields": _changed(r.pop("before"), r.pop("after"))}
-            for r in shown.to_dict("records")]
-    return render(request, "rigour/audit.html", viewer, rows=rows, total=len(trail), filters={"entity": entity, "actor": actor, "action": action})
+            for r in shown.iloc[::-1].to_dict("records")]
+    older = rows[-1]["id"] if len(rows) == AUDIT_SHOWN else None
+    return render(request, "rigour/audit.html", viewer, rows=rows, total=total, filters=filters, older=older, paged=before is not None)
 
 
 def _rounds_page(request: Request, study: Study, viewer: Any, status: int = 200, **context: Any) -> Response:
