@@ -63,6 +63,19 @@ def test_the_statistics_equal_the_reference_implementations(ratings: np.ndarray)
     assert abs(ag.brennan_prediger(ratings, categories) - (agreed - 1 / categories) / (1 - 1 / categories)) < TOLERANCE
 
 
+@pytest.mark.parametrize("ratings", tables(), ids=lambda r: f"{r.shape[0]}x{r.shape[1]}")
+def test_the_statistics_of_distinct_patterns_and_their_counts_equal_those_of_every_unit(ratings: np.ndarray):
+    rows, counts = ag.patterns(ratings)
+    assert counts.sum() == len(ratings) and len(rows) == len(np.unique(ratings, axis=0))
+    assert sorted(map(tuple, np.repeat(rows, counts, axis=0).tolist())) == sorted(map(tuple, ratings.tolist()))
+    for statistic in (ag.krippendorff_alpha, ag.fleiss_kappa, ag.percent_agreement, ag.brennan_prediger) + (
+        (ag.cohen_kappa,) if ratings.shape[1] == 2 else ()
+    ):
+        assert abs(statistic(rows, weights=counts) - statistic(ratings)) < TOLERANCE, statistic.__name__
+    labelled = np.array(["yes", "no"])[ratings % 2]  # labels that are not small numbers are counted too
+    assert ag.patterns(labelled)[1].sum() == len(ratings)
+
+
 def test_undefined_statistics_are_nan_not_errors():
     nobody = np.zeros((10, 2), dtype=int)
     assert ag.percent_agreement(nobody) == 1.0

@@ -83,4 +83,4 @@ def test_a_blind_coder_has_no_queue(coded):
     rounds.open_round(coded, ["cora", "cole"], ["FG01"])
     coder, csrf = signed_in(coded, "cora")
     assert coder.get("/suggestions").status_code == 403 and "blind round" in coder.get("/candidates").text
-    assert coder.post(f"/api/suggestions/1/accept", headers={"X-CSRF-Token": csrf}).status_code == 403
+    assert coder.post("/api/suggestions/1/accept", headers={"X-CSRF-Token": csrf}).status_code == 403

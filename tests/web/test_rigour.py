@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 
 from chorus import analysis
 from chorus.coding import apply_code
+from chorus.ingest import import_transcripts
+from tests.helpers import DEMO
 from tests.study.test_audit import table_rows
 from tests.web.conftest import signed_in
 
@@ -69,3 +73,59 @@ def test_too_few_coders_or_none_in_common_are_explained(web):
     assert 'id="agreement"' not in viewer.get("/agreement?coders=cora").text
     alone = viewer.get("/agreement?coders=cora&coders=vic")
     assert alone.status_code == 400 and re.search(r'role="alert">[^<]+', alone.text)
+
+
+def test_disagreements_come_a_page_at_a_time_and_by_transcript(web, monkeypatch):
+    from chorus.web.routes import rigour
+
+    two_coders(web)
+    import_transcripts(web, [DEMO / "transcripts" / "FG03.txt"])
+    apply_code(web, "FG03", "Funding", "cora", turn=2)
+    apply_code(web, "FG03", "Funding", "cole", turn=3)
+    monkeypatch.setattr(rigour, "DISAGREEMENTS_SHOWN", 2)
+    viewer, _ = signed_in(web, "vic")
+    listed = analysis.disagreements(web, ["cora", "cole"])
+    first = viewer.get("/agreement?coders=cora&coders=cole").text
+    assert f"{len(listed)} disagreements" in first and first.count('name="decision"') == 2
+    assert f"1-2 of {len(listed)}" in first and 'id="previous"' not in first
+    seen = []
+    link = re.search(r'href="([^"]+)" id="next"', first)
+    pages = [first]
+    while link:
+        pages.append(viewer.get(html.unescape(link.group(1))).text)
+        link = re.search(r'href="([^"]+)" id="next"', pages[-1])
+    for page in pages:
+        seen += re.findall(r'name="transcript" value="([^"]+)"><input type="hidden" name="turn" value="([^"]+)">', page)
+    assert seen == list(zip(listed.transcript, listed.turn.astype(str))), "every disagreement once, in order"
+    one = viewer.get("/agreement?coders=cora&coders=cole&transcript=FG03").text
+    assert re.findall(r'name="transcript" value="([^"]+)"', one) == ["FG03", "FG03"] and "1-2 of 2 in FG03" in one
+    beyond = viewer.get("/agreement?coders=cora&coders=cole&page=99").text
+    assert f"of {len(listed)}" in beyond and 'id="next"' not in beyond, "a page past the end shows the last"
+
+
+def test_the_consensus_is_written_from_a_decisions_file_as_the_cli_writes_it(web, tmp_path):
+    two_coders(web)
+    owner, csrf = signed_in(web, "olive")
+    download = owner.get("/agreement/disagreements.csv?coders=cora&coders=cole&unit=turn")
+    assert download.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(download.text)))
+    rows[0]["decision"], rows[1]["decision"] = "keep", "drop"
+    decisions = io.StringIO()
+    writer = csv.DictWriter(decisions, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    form = {"coders": ["cora", "cole"], "unit": "turn", "into": "met"}
+    stored = table_rows(web)
+    wrong = owner.post(f"/consensus?csrf={csrf}", data=form, files={"decisions_file": ("decided.txt", b"x", "text/plain")})
+    assert wrong.status_code == 400 and "decided.txt: expected one of .csv, .xlsx" in html.unescape(wrong.text)
+    bad = decisions.getvalue().replace("keep", "recode", 1)  # recode needs a code to recode to
+    refused = owner.post(f"/consensus?csrf={csrf}", data=form, files={"decisions_file": ("decided.csv", bad.encode(), "text/csv")})
+    assert refused.status_code == 400 and "decided.csv, line 2: a 'recode' decision names the code" in html.unescape(refused.text)
+    assert "/tmp" not in refused.text and table_rows(web) == stored, "a bad file stores nothing and names the file as uploaded"
+    done = owner.post(f"/consensus?csrf={csrf}", data=form, files={"decisions_file": ("decided.csv", decisions.getvalue().encode(), "text/csv")})
+    assert done.status_code == 303 and "1+kept%2C+1+dropped" in done.headers["location"]
+    path = tmp_path / "decided.csv"
+    path.write_text(decisions.getvalue(), encoding="utf-8")
+    assert analysis.consensus(web, ["cora", "cole"], into="cli", decisions=path)["kept"] == 1
+    mine = analysis.segments(web, coder="met")[["transcript", "turn", "code", "start", "end"]].values.tolist()
+    assert mine == analysis.segments(web, coder="cli")[["transcript", "turn", "code", "start", "end"]].values.tolist()

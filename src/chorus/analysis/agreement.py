@@ -23,7 +23,6 @@ and resolved codings under a consensus coder.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
+from chorus.analysis.frames import rows_frame
 from chorus.coding.autocode import sentence_spans
 from chorus.coding.codings import TurnIndex, add_coding
 from chorus.errors import ChorusError, InputError
@@ -48,48 +48,82 @@ OVERALL = "(all codes)"
 
 
 # -- the statistics, on a units x coders matrix of category labels ----------------------
-def percent_agreement(ratings: np.ndarray) -> float:
-    """Share of units (rows) on which every coder (column) chose the same category."""
+# Each takes ``weights``, how many units each row stands for (one each if not given): every statistic
+# depends only on how often each pattern of labels occurs, so a code's table is passed as its
+# distinct patterns and their counts (:func:`patterns`), a few rows however many units there are.
+def patterns(ratings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``ratings`` and how many times each occurs."""
     ratings = np.asarray(ratings)
     if ratings.shape[0] == 0:
-        return float("nan")
-    return float(np.mean(np.all(ratings == ratings[:, :1], axis=1)))
+        return ratings, np.zeros(0, dtype=np.int64)
+    rows, counts = np.unique(ratings, axis=0, return_counts=True) if ratings.dtype.kind not in "iub" or ratings.min() < 0 \
+        else _small_patterns(ratings)
+    return rows, counts
 
 
-def cohen_kappa(ratings: np.ndarray) -> float:
-    """Cohen's kappa of exactly two coders (columns); NaN when chance agreement is total."""
+def _small_patterns(ratings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`patterns` of non-negative integer labels: each row read as a number in base (largest label + 1) and counted."""
+    base = int(ratings.max()) + 1
+    if base ** ratings.shape[1] > 1 << 24:
+        return np.unique(ratings, axis=0, return_counts=True)
+    places = base ** np.arange(ratings.shape[1], dtype=np.int64)
+    counted = np.bincount(ratings.astype(np.int64) @ places)
+    keys = np.flatnonzero(counted)
+    return (keys[:, None] // places) % base, counted[keys]
+
+
+def _weighted(ratings: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     ratings = np.asarray(ratings)
+    return ratings, np.ones(ratings.shape[0]) if weights is None else np.asarray(weights, dtype=float)
+
+
+def _label_counts(ratings: np.ndarray) -> np.ndarray:
+    """Rows x labels: how many coders gave each label to each row."""
+    return np.stack([(ratings == c).sum(axis=1) for c in np.unique(ratings)], axis=1).astype(float)
+
+
+def percent_agreement(ratings: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Share of units (rows) on which every coder (column) chose the same category."""
+    ratings, weights = _weighted(ratings, weights)
+    if weights.sum() == 0:
+        return float("nan")
+    return float(np.average(np.all(ratings == ratings[:, :1], axis=1), weights=weights))
+
+
+def cohen_kappa(ratings: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Cohen's kappa of exactly two coders (columns); NaN when chance agreement is total."""
+    ratings, weights = _weighted(ratings, weights)
     if ratings.ndim != 2 or ratings.shape[1] != 2:
         raise ChorusError("Cohen's kappa compares exactly two coders; use Fleiss' kappa or alpha for more")
+    if weights.sum() == 0:
+        return float("nan")
     a, b = ratings[:, 0], ratings[:, 1]
-    categories = np.union1d(a, b)
-    observed = np.mean(a == b)
-    expected = sum(np.mean(a == c) * np.mean(b == c) for c in categories)
+    observed = np.average(a == b, weights=weights)
+    expected = sum(np.average(a == c, weights=weights) * np.average(b == c, weights=weights) for c in np.unique(ratings))
     return _chance_corrected(observed, expected)
 
 
-def fleiss_kappa(ratings: np.ndarray) -> float:
+def fleiss_kappa(ratings: np.ndarray, weights: np.ndarray | None = None) -> float:
     """Fleiss' kappa for any number of coders who each rated every unit."""
-    ratings = np.asarray(ratings)
-    units, raters = ratings.shape
-    if units == 0 or raters < 2:
+    ratings, weights = _weighted(ratings, weights)
+    raters = ratings.shape[1]
+    if weights.sum() == 0 or raters < 2:
         return float("nan")
-    counts = np.stack([(ratings == c).sum(axis=1) for c in np.unique(ratings)], axis=1)  # units x categories
+    counts = _label_counts(ratings)  # units x categories
     p_unit = (np.sum(counts * counts, axis=1) - raters) / (raters * (raters - 1))
-    shares = counts.sum(axis=0) / (units * raters)
-    return _chance_corrected(float(np.mean(p_unit)), float(np.sum(shares * shares)))
+    shares = weights @ counts / (weights.sum() * raters)
+    return _chance_corrected(float(np.average(p_unit, weights=weights)), float(np.sum(shares * shares)))
 
 
-def krippendorff_alpha(ratings: np.ndarray) -> float:
+def krippendorff_alpha(ratings: np.ndarray, weights: np.ndarray | None = None) -> float:
     """Krippendorff's alpha, nominal level, every coder rating every unit."""
-    ratings = np.asarray(ratings)
-    units, raters = ratings.shape
-    if units == 0 or raters < 2:
+    ratings, weights = _weighted(ratings, weights)
+    raters = ratings.shape[1]
+    if weights.sum() == 0 or raters < 2:
         return float("nan")
-    values = np.unique(ratings)
-    counts = np.stack([(ratings == v).sum(axis=1) for v in values], axis=1).astype(float)  # n_uc
+    counts = _label_counts(ratings)  # n_uc
     # coincidences o_ck = sum_u n_uc (n_uk - [c == k]) / (m_u - 1), m_u = raters for every unit
-    coincidence = (counts.T @ counts - np.diag(counts.sum(axis=0))) / (raters - 1)
+    coincidence = (counts.T @ (counts * weights[:, None]) - np.diag(weights @ counts)) / (raters - 1)
     n_c = coincidence.sum(axis=1)
     n = n_c.sum()
     if n <= 1:
@@ -101,9 +135,9 @@ def krippendorff_alpha(ratings: np.ndarray) -> float:
     return float(1 - observed / expected)
 
 
-def brennan_prediger(ratings: np.ndarray, categories: int = 2) -> float:
+def brennan_prediger(ratings: np.ndarray, categories: int = 2, weights: np.ndarray | None = None) -> float:
     """Kappa with chance agreement 1/q for q categories (Brennan & Prediger 1981)."""
-    return _chance_corrected(percent_agreement(ratings), 1 / categories)
+    return _chance_corrected(percent_agreement(ratings, weights), 1 / categories)
 
 
 def _chance_corrected(observed: float, expected: float) -> float:
@@ -123,20 +157,36 @@ class _Unit:
     speaker: str
 
 
+#: Beyond any transcript's length: unit and coding positions keyed as transcript rank x _SPAN + offset sort
+#: by transcript, then offset, so one sorted search places every coding of every transcript.
+_SPAN = 1 << 40
+
+
 @dataclass
 class UnitCodings:
-    """The units of the transcripts all coders coded, and for each code and coder the units coded."""
+    """The units of the transcripts all coders coded, and for each code and coder the units coded.
+
+    ``units`` is a table (``transcript, turn, sentence, start, end, speaker``),
+    one row per unit; ``pieces`` the part of each coding inside each unit it
+    overlaps (columns ``code, unit, start, end``), which the consensus keeps
+    where the coders agreed.
+    """
 
     coders: list[str]
     codes: list[str]
-    units: list[_Unit]
+    units: pd.DataFrame
     coded: dict[tuple[str, str], np.ndarray]  # (code, coder) -> bool per unit
-    spans: dict[tuple[str, str, int], list[tuple[int, int]]]  # (code, coder, unit index) -> coded spans in it
+    pieces: dict[str, np.ndarray]
     texts: dict[str, str]
 
     def ratings(self, code: str) -> np.ndarray:
         """Units x coders, 1 where the coder applied ``code``."""
         return np.stack([self.coded[(code, c)] for c in self.coders], axis=1).astype(int)
+
+    def unit(self, index: int) -> _Unit:
+        """The unit at ``index``."""
+        row = self.units.iloc[index]
+        return _Unit(row.transcript, int(row.turn), int(row.sentence), int(row.start), int(row.end), row.speaker)
 
 
 def unit_codings(study: Study, coders: Sequence[str], unit: Unit = "turn", codes: Iterable[str] | None = None) -> UnitCodings:
@@ -152,55 +202,65 @@ def unit_codings(study: Study, coders: Sequence[str], unit: Unit = "turn", codes
         if missing:
             known = ", ".join(sorted(session.scalars(select(Coder.name)))) or "none"
             raise ChorusError(f"no coder called {', '.join(map(repr, missing))} in the study (coders: {known})")
-        rows = session.execute(
-            select(Coding.transcript_id, Code.name, Coding.coder_id, Coding.start, Coding.end)
+        codings = rows_frame(session, (
+            select(Coding.transcript_id, Code.name.label("code"), Coding.coder_id, Coding.start, Coding.end)
             .join(Code, Code.id == Coding.code_id)
             .where(Coding.coder_id.in_(found.values()))
-        ).all()
-        by_coder: dict[int, set[int]] = {i: set() for i in found.values()}
-        for transcript_id, _, coder_id, _, _ in rows:
-            by_coder[coder_id].add(transcript_id)
-        shared = set.intersection(*by_coder.values())
+        ))
+        shared = set.intersection(*(set(codings.transcript_id[codings.coder_id == i]) for i in found.values()))
         if not shared:
             raise ChorusError(f"{' and '.join(coders)} have not coded any transcript in common; agreement needs the same transcripts")
         found_transcripts = session.execute(select(Transcript.id, Transcript.name, Transcript.text).where(Transcript.id.in_(shared))).all()
-        names = {i: name for i, name, _ in found_transcripts}
-        texts = {name: text for _, name, text in found_transcripts}
-        turn_rows = session.execute(
-            select(Turn.transcript_id, Turn.ordinal, Turn.start, Turn.end, Turn.speaker_label)
+        turns = rows_frame(session, (
+            select(Turn.transcript_id, Turn.ordinal.label("turn"), Turn.start, Turn.end, Turn.speaker_label.label("speaker"))
             .where(Turn.transcript_id.in_(shared))
             .order_by(Turn.transcript_id, Turn.start)
-        ).all()
-        wanted = list(codes) if codes is not None else sorted({r[1] for r in rows if r[0] in shared})
-    units: list[_Unit] = []
-    first_unit: dict[int, int] = {}
-    for transcript_id, ordinal, start, end, speaker in turn_rows:
-        first_unit.setdefault(transcript_id, len(units))
-        name = names[transcript_id]
-        if unit == "turn":
-            units.append(_Unit(name, ordinal, 0, start, end, speaker))
-        else:  # sentences as autocoding's sentence scope cuts them
-            for n, (a, b) in enumerate(sentence_spans(texts[name], start, end), start=1):
-                units.append(_Unit(name, ordinal, n, a, b, speaker))
-    starts = [u.start for u in units]
+        ))
+    names = {i: name for i, name, _ in found_transcripts}
+    texts = {name: text for _, name, text in found_transcripts}
+    codings = codings[codings.transcript_id.isin(shared)]
+    wanted = list(codes) if codes is not None else sorted(codings.code.unique().tolist())
+    units = _units(turns, names, texts, unit)
+    rank = {t: r for r, t in enumerate(sorted(shared))}
+    where = units.transcript_id.map(rank).to_numpy(np.int64) * _SPAN
+    keys, ends = where + units.start.to_numpy(np.int64), where + units.end.to_numpy(np.int64)
+    pairs = {(code, c): n for n, (code, c) in enumerate((code, c) for code in wanted for c in coders)}
     coder_name = {i: n for n, i in found.items()}
-    coded = {(code, c): np.zeros(len(units), dtype=bool) for code in wanted for c in coders}
-    spans: dict[tuple[str, str, int], list[tuple[int, int]]] = {}
-    bounds = sorted(first_unit.values()) + [len(units)]
-    limits = {t: (i, bounds[bounds.index(i) + 1]) for t, i in first_unit.items()}
-    for transcript_id, code, coder_id, start, end in rows:
-        if transcript_id not in shared or (code, coder_name[coder_id]) not in coded:
-            continue
-        lo, hi = limits.get(transcript_id, (0, 0))
-        index = max(bisect.bisect_right(starts, start, lo, hi) - 1, lo)
-        while index < hi and units[index].start < end:
-            if units[index].end > start:
-                coded[(code, coder_name[coder_id])][index] = True
-                spans.setdefault((code, coder_name[coder_id], index), []).append(
-                    (max(start, units[index].start), min(end, units[index].end))
-                )
-            index += 1
-    return UnitCodings(coders, wanted, units, coded, spans, texts)
+    pair = np.array([pairs.get((code, coder_name[c]), -1) for code, c in zip(codings.code.tolist(), codings.coder_id.tolist())], dtype=np.int64)
+    kept = codings[pair >= 0]
+    pair = pair[pair >= 0]
+    base = kept.transcript_id.map(rank).to_numpy(np.int64) * _SPAN
+    starts, stops = base + kept.start.to_numpy(np.int64), base + kept.end.to_numpy(np.int64)
+    # the units a coding overlaps: from the last one starting at or before it (not before its transcript's first)
+    # to the last one starting before its end, less any that ends before it starts (a gap between turns)
+    first = np.maximum(np.searchsorted(keys, starts, "right") - 1, np.searchsorted(keys, base, "left"))
+    last = np.searchsorted(keys, stops, "left")
+    counts = np.maximum(last - first, 0)
+    which = np.repeat(np.arange(len(kept)), counts)
+    index = np.repeat(first, counts) + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    overlaps = ends[index] > starts[which]
+    which, index = which[overlaps], index[overlaps]
+    matrix = np.zeros((len(pairs), len(units)), dtype=bool)
+    matrix[pair[which], index] = True
+    coded = {key: matrix[n] for key, n in pairs.items()}
+    pieces = {
+        "code": np.asarray(kept.code.tolist(), dtype=object)[which], "unit": index,
+        "start": np.maximum(starts[which], keys[index]) - base[which], "end": np.minimum(stops[which], ends[index]) - base[which],
+    }
+    return UnitCodings(coders, wanted, units.drop(columns="transcript_id"), coded, pieces, texts)
+
+
+def _units(turns: pd.DataFrame, names: dict[int, str], texts: dict[str, str], unit: Unit) -> pd.DataFrame:
+    """The units of the turns, in transcript and text order: the turns themselves, or their sentences."""
+    turns = turns.assign(transcript=turns.transcript_id.map(names), sentence=0)
+    if unit == "turn":
+        return turns
+    rows = [
+        (t, name, ordinal, n, a, b, speaker)
+        for t, name, ordinal, start, end, speaker in zip(*(turns[c].tolist() for c in ("transcript_id", "transcript", "turn", "start", "end", "speaker")))
+        for n, (a, b) in enumerate(sentence_spans(texts[name], start, end), start=1)  # cut as autocoding's sentence scope cuts them
+    ]
+    return pd.DataFrame(rows, columns=["transcript_id", "transcript", "turn", "sentence", "start", "end", "speaker"])
 
 
 def agreement(
@@ -242,19 +302,20 @@ def _agreement_of(table: UnitCodings, chance: Chance) -> pd.DataFrame:
 
 def _row(code: str, ratings: np.ndarray, chance: Chance) -> dict[str, object]:
     two = ratings.shape[1] == 2
-    cohen = cohen_kappa(ratings) if two else float("nan")
-    fleiss = fleiss_kappa(ratings)
-    bp = brennan_prediger(ratings)
+    rows, weights = patterns(ratings)
+    cohen = cohen_kappa(rows, weights) if two else float("nan")
+    fleiss = fleiss_kappa(rows, weights)
+    bp = brennan_prediger(rows, weights=weights)
     return {
         "code": code,
         "units": int(ratings.shape[0]),
-        "coded": int(np.any(ratings == 1, axis=1).sum()) if ratings.size else 0,
-        "percent_agreement": percent_agreement(ratings),
+        "coded": int(weights[np.any(rows == 1, axis=1)].sum()),
+        "percent_agreement": percent_agreement(rows, weights),
         "kappa": bp if chance == "brennan-prediger" else cohen if two else fleiss,
         "cohen_kappa": cohen,
         "fleiss_kappa": fleiss,
         "brennan_prediger": bp,
-        "alpha": krippendorff_alpha(ratings),
+        "alpha": krippendorff_alpha(rows, weights),
     }
 
 
@@ -270,19 +331,21 @@ def disagreements(study: Study, coders: Sequence[str], unit: Unit = "turn", code
 
 
 def _disagreements_of(table: UnitCodings) -> pd.DataFrame:
-    rows = []
+    columns = ["transcript", "turn", "sentence", "speaker", "code", "coded_by", "not_coded_by", "text", "decision", "recode_to"]
+    weights = 1 << np.arange(len(table.coders))
+    parts = []
     for code in table.codes:
         ratings = table.ratings(code)
-        for index in np.flatnonzero(ratings.min(axis=1) != ratings.max(axis=1)):
-            u = table.units[index]
-            rows.append({
-                "transcript": u.transcript, "turn": u.turn, "sentence": u.sentence, "speaker": u.speaker, "code": code,
-                "coded_by": ", ".join(c for c, r in zip(table.coders, ratings[index]) if r),
-                "not_coded_by": ", ".join(c for c, r in zip(table.coders, ratings[index]) if not r),
-                "text": table.texts[u.transcript][u.start:u.end], "decision": "", "recode_to": "",
-            })
-    columns = ["transcript", "turn", "sentence", "speaker", "code", "coded_by", "not_coded_by", "text", "decision", "recode_to"]
-    return pd.DataFrame(rows, columns=columns)
+        index = np.flatnonzero(ratings.min(axis=1) != ratings.max(axis=1))
+        pattern = ratings[index] @ weights  # who coded it, as bits
+        said = {int(p): (", ".join(c for n, c in enumerate(table.coders) if p >> n & 1), ", ".join(c for n, c in enumerate(table.coders) if not p >> n & 1))
+                for p in np.unique(pattern)}
+        units = table.units.iloc[index]
+        parts.append(units[["transcript", "turn", "sentence", "speaker"]].assign(
+            code=code, coded_by=[said[p][0] for p in pattern.tolist()], not_coded_by=[said[p][1] for p in pattern.tolist()],
+            text=[table.texts[t][a:b] for t, a, b in zip(units.transcript.tolist(), units.start.tolist(), units.end.tolist())], decision="", recode_to="",
+        ))
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
 
 def segment_agreement(study: Study, coders: Sequence[str], overlap: float = 0.9, codes: Iterable[str] | None = None) -> pd.DataFrame:
@@ -379,14 +442,17 @@ def consensus(
                 except ChorusError as exc:
                     raise InputError(str(exc), path=decisions if isinstance(decisions, (str, Path)) else None, place=place) from None
         indexes = {name: TurnIndex(t) for name, t in transcripts.items()}
+        pieces: dict[tuple[str, int], list[tuple[int, int]]] = {}
+        for code, index, start, end in zip(*(table.pieces[c].tolist() for c in ("code", "unit", "start", "end"))):
+            pieces.setdefault((code, index), []).append((start, end))
         for code in table.codes:
             ratings = table.ratings(code)
             for index in np.flatnonzero(ratings.max(axis=1) == 1):
-                u = table.units[index]
+                u = table.unit(int(index))
                 decision, recoded, _ = decided.get((u.transcript, u.turn, u.sentence, code), ("", "", ""))
                 target = code
                 if ratings[index].min() == 1:
-                    spans = [s for c in table.coders for s in table.spans.get((code, c, index), [])]
+                    spans = pieces[(code, int(index))]
                     summary["agreed"] += 1
                 elif decision in ("keep", "recode"):
                     spans, target = [(u.start, u.end)], recoded or code

@@ -30,7 +30,7 @@ SECRET_FILE = ".chorus-web-secret"
 MAX_BODY = 1 * 1024 * 1024
 _STUDY_PREFIX = re.compile(r"^/studies/[^/]+(?=/)")
 #: Larger bodies allowed on the upload routes (bytes); every other request is held to MAX_BODY.
-UPLOAD_LIMITS = {"/api/transcripts": 20 * 1024 * 1024, "/api/import": 512 * 1024 * 1024, "/roster/check": 20 * 1024 * 1024}
+UPLOAD_LIMITS = {"/api/transcripts": 20 * 1024 * 1024, "/api/import": 512 * 1024 * 1024, "/roster/check": 20 * 1024 * 1024, "/consensus": 20 * 1024 * 1024}
 
 
 def folder_secret(folder: Path) -> str:

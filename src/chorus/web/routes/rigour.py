@@ -9,11 +9,14 @@ from the page's decisions as from a decisions file.
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi import APIRouter, Form, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
+from starlette.datastructures import UploadFile
 
 from chorus import analysis
 from chorus.analysis.agreement import DECISIONS
@@ -27,6 +30,7 @@ from chorus.study.lookup import transcript_names
 from chorus.study.store import Study, acting_as
 from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, back_to, render
 from chorus.web.routes.analysis import table_download
+from chorus.web.uploads import as_uploaded, uploaded
 from chorus.web.users import rank, users
 
 router = APIRouter()
@@ -34,28 +38,38 @@ router = APIRouter()
 STATISTICS = ["units", "coded", "percent_agreement", "kappa", "cohen_kappa", "fleiss_kappa", "brennan_prediger", "alpha"]
 #: Audit entries an audit-trail page lists, newest first.
 AUDIT_SHOWN = 300
+#: Disagreements an agreement page lists at a time: two coders of a real study disagree on thousands of units.
+DISAGREEMENTS_SHOWN = 100
 
 
-def _comparison(study: Study, coders: list[str], unit: str, code: list[str], chance: str, **context: Any) -> dict[str, Any]:
-    """The page's context: the choices, and (two coders or more) the agreement table and the disagreements."""
+def _comparison(
+    study: Study, coders: list[str], unit: str, code: list[str], chance: str, transcript: str = "", page: int = 1, **context: Any,
+) -> dict[str, Any]:
+    """The page's context: the choices, and (two coders or more) the agreement table and one page of the disagreements."""
     known = sorted({name for pair in coder_pairs(study) for name in pair})
-    page: dict[str, Any] = {"known": known, "coders": coders, "unit": unit, "code": code, "chance": chance,
-                            "codes": list(codebook.codebook(study)["path"]), "decisions": DECISIONS, **context}
+    shown: dict[str, Any] = {"known": known, "coders": coders, "unit": unit, "code": code, "chance": chance, "transcript": transcript,
+                             "codes": list(codebook.codebook(study)["path"]), "decisions": DECISIONS, **context}
     if len(coders) >= 2:
         table, listed = analysis.comparison(study, coders, unit=unit, codes=code or None, chance=chance)  # type: ignore[arg-type]
-        page["table"] = table[["code", *STATISTICS]].round(3).to_dict("records")
-        page["disagreements"] = listed.to_dict("records")
-    return page
+        shown["table"] = table[["code", *STATISTICS]].round(3).to_dict("records")
+        shown["transcripts"] = listed["transcript"].unique().tolist()
+        chosen = listed[listed["transcript"] == transcript] if transcript else listed
+        pages = max(1, -(-len(chosen) // DISAGREEMENTS_SHOWN))
+        page = min(max(page, 1), pages)
+        first = (page - 1) * DISAGREEMENTS_SHOWN
+        shown.update(disagreements=chosen.iloc[first:first + DISAGREEMENTS_SHOWN].to_dict("records"), total=len(listed),
+                     chosen=len(chosen), first=first, page=page, pages=pages)
+    return shown
 
 
 @router.get("/agreement", response_class=HTMLResponse)
 def agreement_page(
     request: Request, study: StudyOf, viewer: ViewerRole, coders: list[str] = Query(default=[]), unit: str = "turn",
-    code: list[str] = Query(default=[]), chance: str = "cohen", written: str = "",
+    code: list[str] = Query(default=[]), chance: str = "cohen", transcript: str = "", page: int = 1, written: str = "",
 ) -> Response:
-    """Agreement per code and over all codes between the chosen coders, and their disagreements with the text."""
+    """Agreement per code and over all codes between the chosen coders, and their disagreements with the text, a page at a time."""
     try:
-        return render(request, "rigour/agreement.html", viewer, **_comparison(study, coders, unit, code, chance, written=written))
+        return render(request, "rigour/agreement.html", viewer, **_comparison(study, coders, unit, code, chance, transcript, page, written=written))
     except ChorusError as exc:
         return render(request, "rigour/agreement.html", viewer, status=400, **{**_comparison(study, [], unit, code, chance, error=str(exc)), "coders": coders})
 
@@ -70,7 +84,7 @@ def disagreements_download(
 
 @router.post("/consensus")
 async def write_consensus(request: Request, study: StudyOf, viewer: OwnerRole) -> Response:
-    """Write the consensus coding from the page's decisions, as ``chorus consensus`` does from a decisions file."""
+    """Write the consensus coding from the page's decisions, or from a decisions file, as ``chorus consensus`` does."""
     form = await request.form()
     coders, unit, code = [str(c) for c in form.getlist("coders")], str(form.get("unit", "turn")), [str(c) for c in form.getlist("code")]
     into = str(form.get("into", "")).strip() or "consensus"
@@ -78,11 +92,20 @@ async def write_consensus(request: Request, study: StudyOf, viewer: OwnerRole) -
     columns = [form.getlist(f) for f in fields]
     rows = [Row({"transcript": t, "turn": n, "sentence": s, "code": c, "decision": d, "recode_to": r}, f"disagreement {i}")
             for i, (t, n, s, c, d, r) in enumerate(zip(*columns), start=1)]
+    sent = form.get("decisions_file")
     try:
-        with acting_as(viewer.name):
-            summary = analysis.consensus(study, coders, into=into, unit=unit, decisions=rows, codes=code or None)  # type: ignore[arg-type]
-    except ChorusError as exc:
-        return render(request, "rigour/agreement.html", viewer, status=400, **_comparison(study, coders, unit, code, "cohen", error=str(exc)))
+        with tempfile.TemporaryDirectory() as folder, acting_as(viewer.name):
+            if isinstance(sent, UploadFile) and sent.filename:
+                decisions: Any = uploaded(sent, Path(folder), (".csv", ".xlsx"))
+                try:
+                    summary = analysis.consensus(study, coders, into=into, unit=unit, decisions=decisions, codes=code or None)  # type: ignore[arg-type]
+                except ChorusError as exc:
+                    raise ChorusError(as_uploaded(str(exc), folder)) from None
+            else:
+                summary = analysis.consensus(study, coders, into=into, unit=unit, decisions=rows, codes=code or None)  # type: ignore[arg-type]
+    except (ChorusError, HTTPException) as exc:
+        error = exc.detail if isinstance(exc, HTTPException) else str(exc)
+        return render(request, "rigour/agreement.html", viewer, status=400, **_comparison(study, coders, unit, code, "cohen", error=error))
     written = f"{into}: " + ", ".join(f"{n} {what}" for what, n in summary.items())
     return back_to(request, "/agreement", coders=coders, unit=unit, code=code, written=written)
 
