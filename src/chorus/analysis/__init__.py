@@ -4,12 +4,12 @@ Every function returns a pandas DataFrame (or a dict of them).
 """
 
 from chorus.analysis.agreement import agreement, comparison, consensus, disagreements, segment_agreement
-from chorus.analysis.matrix import cooccurrence, matrix, sample, talk_share
+from chorus.analysis.matrix import cooccurrence, matrix, sample, talk_share, talk_shares
 from chorus.analysis.saturation import guest_saturation, saturation
 from chorus.analysis.segments import count_segments, query, segments
 from chorus.analysis.themes import Rule, format_p, themes
 
 __all__ = [
     "Rule", "agreement", "comparison", "consensus", "cooccurrence", "count_segments", "disagreements", "format_p", "guest_saturation", "matrix",
-    "query", "sample", "saturation", "segment_agreement", "segments", "talk_share", "themes",
+    "query", "sample", "saturation", "segment_agreement", "segments", "talk_share", "talk_shares", "themes",
 ]

@@ -5,14 +5,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
 from chorus.analysis import frames
 from chorus.errors import ChorusError
-from chorus.study.models import Coding, CodingTurn, Group, Transcript, Turn
+from chorus.study.models import Coding, CodingTurn, Group, Participant, Transcript, Turn
 from chorus.study.store import Study
 
 Count = Literal["segments", "participants", "groups", "share"]
@@ -78,45 +80,51 @@ def matrix(
 
 
 def talk_share(study: Study, by: str = "discipline") -> pd.DataFrame:
-    """Words spoken, turns and speakers per attribute value, with each value's share of the words."""
+    """Words spoken, turns and speakers per attribute value, with each value's share of the words.
+
+    >>> talk_share(study, "discipline")                        # doctest: +SKIP
+    """
+    return talk_shares(study, [by])[by]
+
+
+def talk_shares(study: Study, by: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """:func:`talk_share` by each of several attributes, the turns read once (a page shows two)."""
     with study.reading() as session:
         turn_table = frames.turns(session, facilitators=False)
         people = frames.participants(session)
         group_table = frames.groups(session)
-    if turn_table.empty:
-        return pd.DataFrame(columns=[by, "speakers", "turns", "words", "share"])
-    column, values = frames.attribute_of(people, group_table, by)
-    if column != "group":
-        turn_table = turn_table.drop(columns=[c for c in ("discipline", "care_team", "role") if c == column]).merge(
-            values, on="participant_id"
-        )
-    table = turn_table.groupby(column).agg(
-        speakers=("participant_id", "nunique"), turns=("turn_id", "count"), words=("words", "sum")
-    )
-    table["share"] = (table["words"] / table["words"].sum()).round(4)
-    return table.reset_index()
+    shares = {}
+    for attribute in by:
+        if turn_table.empty:
+            shares[attribute] = pd.DataFrame(columns=[attribute, "speakers", "turns", "words", "share"])
+            continue
+        column, values = frames.attribute_of(people, group_table, attribute)
+        spoken = turn_table
+        if column != "group":
+            spoken = turn_table.drop(columns=[c for c in ("discipline", "care_team", "role") if c == column]).merge(values, on="participant_id")
+        table = spoken.groupby(column).agg(speakers=("participant_id", "nunique"), turns=("turn_id", "count"), words=("words", "sum"))
+        table["share"] = (table["words"] / table["words"].sum()).round(4)
+        shares[attribute] = table.reset_index()
+    return shares
 
 
 def cooccurrence(study: Study, facilitators: bool = False) -> pd.DataFrame:
     """Code x code: the number of turns in which both codes were applied (the diagonal: each code's turns)."""
+    query = select(CodingTurn.turn_id, Coding.code_id).join(Coding, Coding.id == CodingTurn.coding_id).distinct()
+    if not facilitators:
+        query = query.join(Turn, Turn.id == CodingTurn.turn_id).join(Participant, Participant.id == Turn.participant_id).where(
+            Participant.role == "participant"
+        )
     with study.reading() as session:
         code_table = frames.codes(session)
-        pairs = pd.DataFrame(
-            session.execute(
-                select(CodingTurn.turn_id, Coding.code_id).join(Coding, Coding.id == CodingTurn.coding_id).distinct()
-            ).all(),
-            columns=["turn_id", "code_id"],
-        )
-        if not facilitators:
-            speakers = frames.turns(session, facilitators=False)["turn_id"]
-            pairs = pairs[pairs["turn_id"].isin(set(speakers))]
-    paths = code_table.set_index("code_id")["path"]
-    both = pairs.merge(pairs, on="turn_id")
-    table = pd.crosstab(both["code_id_x"], both["code_id_y"])
-    table = table.reindex(index=code_table["code_id"], columns=code_table["code_id"]).fillna(0).astype(int)
-    table.index = pd.Index(paths.reindex(table.index), name="code")
-    table.columns = list(paths.reindex(table.columns))
-    return table
+        pairs = frames.rows_frame(session, query)
+    ids = code_table["code_id"].to_numpy()
+    column = pd.Index(ids).get_indexer(pairs["code_id"].to_numpy())
+    turn = pd.factorize(pairs["turn_id"].to_numpy())[0]
+    coded = np.zeros((turn.max() + 1 if len(turn) else 0, len(ids)), dtype=np.int64)  # turn x code: 1 where the code was applied
+    coded[turn[column >= 0], column[column >= 0]] = 1
+    paths = code_table["path"].tolist()
+    return pd.DataFrame(coded.T @ coded, index=pd.Index(paths, name="code"), columns=paths)
 
 
 def sample(study: Study) -> dict[str, pd.DataFrame]:

@@ -45,7 +45,11 @@ def segments(
     """
     with study.reading() as session:
         query = _segment_query(session, study, code, discipline, group, coder, transcript, subcodes, facilitators)
-        frame = frames.rows_frame(session, query if limit is None else query.limit(limit))
+        if limit is None:  # all of them: sorted here, which costs less than the database's sort of the whole join
+            frame = frames.rows_frame(session, query.order_by(None).add_columns(Coding.start.label("coding_start")))
+            frame = frame.sort_values(["transcript", "coding_start", "coding_id", "turn"], kind="stable")
+        else:
+            frame = frames.rows_frame(session, query.limit(limit))
         if frame.empty:
             return pd.DataFrame(columns=SEGMENT_COLUMNS)
         paths = {c.id: code_path(c) for c in session.scalars(select(Code))}

@@ -107,30 +107,28 @@ def _tested(raised: tuple[int, ...], sizes: tuple[int, ...], seed: int) -> tuple
     return float(p), "chi-square (Monte Carlo)"
 
 
-def _best_per_speaker(evidence: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The segments in quoting order, and each speaker's best place in it for each code.
+def _best_per_speaker(evidence: pd.DataFrame) -> tuple[list[tuple], dict[str, dict[str, int]]]:
+    """The segments in quoting order (``text, speaker, discipline, group, turn``), and each speaker's best place there per code.
 
     Quoting order: closest to 35 words first, then by transcript and place. A
     theme quotes each speaker at most once, with their first segment in that
     order among its code's and subcodes', so a speaker's best place per code
-    (thousands of rows, not every segment) is all a theme needs.
+    (thousands of entries, not every segment) is all a theme needs.
     """
     fit = np.abs(np.fromiter((len(t.split()) for t in evidence["text"].tolist()), dtype=np.int64, count=len(evidence)) - 35)
     transcript = pd.factorize(evidence["transcript"], sort=True)[0]
-    ordered = evidence.iloc[np.lexsort((evidence["start"].to_numpy(), transcript, fit))].reset_index(drop=True)
-    best = (
-        ordered[["code", "speaker"]].assign(place=np.arange(len(ordered)))
-        .groupby(["code", "speaker"], sort=False)["place"].min().reset_index()
-    )
-    return ordered, best
+    ordered = evidence.iloc[np.lexsort((evidence["start"].to_numpy(), transcript, fit))]
+    best: dict[str, dict[str, int]] = {}
+    for place, (code, speaker) in enumerate(zip(ordered["code"].tolist(), ordered["speaker"].tolist())):
+        best.setdefault(code, {}).setdefault(speaker, place)
+    return list(zip(*(ordered[c].tolist() for c in ("text", "speaker", "discipline", "group", "turn")))), best
 
 
-def _quotes(rows: pd.DataFrame, raising: list[str], limit: int) -> list[dict[str, str]]:
+def _quotes(records: list[tuple], raising: list[str], limit: int) -> list[dict[str, str]]:
     """Quotes from those who raised the theme: one per speaker, across disciplines, of quotable length.
 
-    ``rows`` come in quoting order (see :func:`_best_per_speaker`); each speaker's first row there is theirs.
+    ``records`` come in quoting order (see :func:`_best_per_speaker`); each speaker's first there is theirs.
     """
-    records = list(zip(*(rows[c].tolist() for c in ("text", "speaker", "discipline", "group", "turn"))))
     raised = set(raising)
     best: dict[str, tuple] = {}
     for record in [r for r in records if r[2] in raised] + [r for r in records if r[2] not in raised]:
@@ -199,8 +197,12 @@ def themes(study: Study, rule: Rule | None = None, quotes: int = 3) -> pd.DataFr
         p_value, test = difference_test(pd.Series({d: v["participants"] for d, v in per.items()}), sizes)
         label = f"{code.code} ({', '.join(plural(d) for d in raising)})" if raising else f"{code.code} (no discipline by the rule)"
         prefix = code.path + "/"
-        subtree = best[(best["code"] == code.path) | best["code"].str.startswith(prefix)]
-        mine = evidence.iloc[np.sort(subtree.groupby("speaker", sort=False)["place"].min().to_numpy())]
+        places: dict[str, int] = {}  # each speaker's best place among the code's and its subcodes' segments
+        for path, speakers in best.items():
+            if path == code.path or path.startswith(prefix):
+                for speaker, place in speakers.items():
+                    places[speaker] = min(place, places.get(speaker, place))
+        mine = [evidence[place] for place in sorted(places.values())]
         rows.append(
             {
                 "code": code.path,

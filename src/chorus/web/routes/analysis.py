@@ -135,8 +135,9 @@ def cooccurrence_page(request: Request, study: StudyOf, viewer: ViewerRole) -> R
 def talk_page(request: Request, study: StudyOf, viewer: ViewerRole) -> Response:
     """Who talked how much: words, turns and speakers per discipline and per speaker (as ``chorus talk``)."""
     tables = []
+    shares = analysis.talk_shares(study, ["discipline", "pseudonym"])
     for by, title in (("discipline", "By discipline"), ("pseudonym", "By speaker")):
-        frame = analysis.talk_share(study, by)
+        frame = shares[by]
         chart = bars(frame.set_index(by)["share"], f"Share of words spoken, {title.lower()}") if by == "discipline" and not frame.empty else ""
         tables.append((title, frame.sort_values("share", ascending=False), chart))
     return render(request, "analysis/talk.html", viewer, tables=tables)
