@@ -13,6 +13,7 @@ The same seed gives the same candidates.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 
@@ -37,12 +38,19 @@ def uncoded(study: Study, table: pd.DataFrame) -> pd.DataFrame:
     with study.reading() as session:
         spans = session.execute(select(Transcript.name, Coding.start, Coding.end).join(Transcript, Transcript.id == Coding.transcript_id)).all()
     coded: dict[str, list[tuple[int, int]]] = {}
-    for name, start, end in spans:
-        coded.setdefault(name, []).append((start, end))
-    keep = [
-        not any(s < row.end and e > row.start for s, e in coded.get(row.transcript, []))
-        for row in table.itertuples()
-    ]
+    for name, start, end in sorted(spans):
+        merged = coded.setdefault(name, [])
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    # each transcript's coded text as disjoint sorted spans: a segment overlaps one if the last starting before its end ends after its start
+    starts = {name: [a for a, _ in merged] for name, merged in coded.items()}
+    keep = []
+    for transcript, a, b in zip(table["transcript"].tolist(), table["start"].tolist(), table["end"].tolist()):
+        merged = coded.get(transcript, [])
+        last = bisect.bisect_left(starts.get(transcript, []), b) - 1
+        keep.append(last < 0 or merged[last][1] <= a)
     return table[keep].reset_index(drop=True)
 
 

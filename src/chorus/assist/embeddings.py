@@ -88,25 +88,26 @@ def segment_table(study: Study, include_facilitators: bool = False) -> pd.DataFr
     """
     with study.reading() as session:
         roles = ("participant", "facilitator") if include_facilitators else ("participant",)
-        people = pd.DataFrame(
-            session.execute(
+        people = {
+            person: (pseudonym, discipline, care_team)
+            for person, pseudonym, discipline, care_team in session.execute(
                 select(Participant.id, Participant.pseudonym, Participant.discipline, Participant.care_team).where(Participant.role.in_(roles))
-            ).all(),
-            columns=["participant_id", "pseudonym", "discipline", "care_team"],
-        ).set_index("participant_id")
+            )
+        }
+        texts = {name: (text, group_id) for name, text, group_id in session.execute(select(Transcript.name, Transcript.text, Transcript.group_id))}
         rows = session.execute(
-            select(Transcript.name, Transcript.text, Transcript.group_id, Turn.ordinal, Turn.participant_id, Turn.start, Turn.end)
+            select(Transcript.name, Turn.ordinal, Turn.participant_id, Turn.start, Turn.end)
             .join(Turn, Turn.transcript_id == Transcript.id)
             .order_by(Transcript.name, Turn.start)
         ).all()
         groups = dict(session.execute(select(Group.id, Group.name)).all())
     records = []
-    for name, text, group_id, ordinal, person, start, end in rows:
-        if person not in people.index:  # a facilitator (unless asked for) or text no one is known to have said
+    for name, ordinal, person, start, end in rows:
+        if person not in people:  # a facilitator (unless asked for) or text no one is known to have said
             continue
-        who = people.loc[person]
+        text, group_id = texts[name]
         for a, b in _chunks(text, start, end):
-            records.append((f"{name}@{a}-{b}", name, groups.get(group_id), ordinal, who["pseudonym"], who["discipline"], who["care_team"], a, b, text[a:b]))
+            records.append((f"{name}@{a}-{b}", name, groups.get(group_id), ordinal, *people[person], a, b, text[a:b]))
     return pd.DataFrame(records, columns=SEGMENT_COLUMNS)
 
 
