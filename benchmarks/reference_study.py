@@ -109,6 +109,11 @@ def build(folder: Path, groups_per_discipline: int = GROUPS_PER_DISCIPLINE, turn
             path.write_text("\n\n".join(lines) + "\n", encoding="utf-8")
             paths.append(path)
         import_transcripts(study, paths)
+    return coded_by_three(study)
+
+
+def coded_by_three(study: chorus.Study) -> chorus.Study:
+    """The study coded by three coders as the reference study is: ann by sentence, ben by match, cy by turn."""
     for code, pattern in PATTERNS.items():
         autocode(study, code, "ann", pattern=pattern, scope="sentence")
     for code in ("Funding", "Communication", "Medical opposition", "Unclear interdisciplinary roles"):

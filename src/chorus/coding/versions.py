@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -106,13 +107,13 @@ def codings_by_version(study: Study) -> pd.DataFrame:
         marks = session.execute(select(CodebookVersion.number, CodebookVersion.label, CodebookVersion.created_at).order_by(CodebookVersion.number)).all()
         rows = session.execute(select(Coder.name, Coding.created_at).join(Coder, Coder.id == Coding.coder_id)).all()
     labels = {0: "(before any version)", **{n: label or "" for n, label, _ in marks}}
-    frame = pd.DataFrame(rows, columns=["coder", "created_at"])
+    frame = pd.DataFrame([tuple(row) for row in rows], columns=["coder", "created_at"])  # plain tuples: pandas is slow on Row objects
     if frame.empty:
         return pd.DataFrame(columns=["version", "label", "coder", "codings"])
-    times = pd.to_datetime(frame["created_at"], utc=True)
-    frame["version"] = 0
-    for number, _, at in marks:  # SQLite gives times back without their zone; they are UTC
-        frame.loc[times >= pd.to_datetime(at, utc=True), "version"] = number
+    times = pd.to_datetime(frame["created_at"], utc=True, format="ISO8601")  # SQLite gives times back without their zone; they are UTC
+    starts = pd.to_datetime(pd.Series([at for _, _, at in marks], dtype=object), utc=True)
+    numbers = np.array([0] + [number for number, _, _ in marks])
+    frame["version"] = numbers[np.searchsorted(starts.to_numpy(), times.to_numpy(), side="right")]  # the last version made at or before it
     counted = frame.groupby(["version", "coder"]).size().rename("codings").reset_index()
     counted.insert(1, "label", counted["version"].map(labels))
     return counted
