@@ -17,32 +17,32 @@ def test_a_deactivated_coder_is_refused_on_their_next_request_and_cannot_sign_in
     coder, coder_csrf = signed_in(web, "cora")
     owner, csrf = signed_in(web, "olive")
     assert coder.get("/codes").status_code == 200
-    done = owner.post(f"/people/cora?csrf={csrf}", data={"active": "no"})
+    done = owner.post("/people/cora", headers={"X-CSRF-Token": csrf}, data={"active": "no"})
     assert done.status_code == 303 and "deactivated" in done.headers["location"]
     assert coder.get("/codes").status_code == 303, "the open session is refused at once"
     assert coder.post("/api/codes", json={"name": "X"}, headers={"X-CSRF-Token": coder_csrf}).status_code == 401
     again, login_csrf = signed_in(web, None)
     refused = again.post("/login", data={"name": "cora", "password": PASSWORD, "csrf": login_csrf})
     assert refused.headers["location"] == "/login?failed=true"
-    owner.post(f"/people/cora?csrf={csrf}", data={"active": "yes"})
+    owner.post("/people/cora", headers={"X-CSRF-Token": csrf}, data={"active": "yes"})
     signed_in(web, "cora")
     assert list(log(web, entity="app_user")["actor"].tail(2)) == ["olive", "olive"]
 
 
 def test_roles_change_and_the_last_owner_stays(web):
     owner, csrf = signed_in(web, "olive")
-    owner.post(f"/people/vic?csrf={csrf}", data={"role": "coder"})
+    owner.post("/people/vic", headers={"X-CSRF-Token": csrf}, data={"role": "coder"})
     assert dict(zip(users(web)["name"], users(web)["role"]))["vic"] == "coder"
-    owner.post(f"/people/olive?csrf={csrf}", data={"role": "viewer"})  # olive is the only owner
+    owner.post("/people/olive", headers={"X-CSRF-Token": csrf}, data={"role": "viewer"})  # olive is the only owner
     page = owner.get("/people")
     assert page.status_code == 200, "still an owner"
-    refused = owner.post(f"/people/olive?csrf={csrf}", data={"role": "viewer"})
+    refused = owner.post("/people/olive", headers={"X-CSRF-Token": csrf}, data={"role": "viewer"})
     assert refused.status_code == 400 and "last owner" in html.unescape(refused.text)
 
 
 def test_a_reset_link_works_once_and_the_old_password_stops(web):
     owner, csrf = signed_in(web, "olive")
-    page = owner.post(f"/people/cole/reset?csrf={csrf}")
+    page = owner.post("/people/cole/reset", headers={"X-CSRF-Token": csrf})
     link = re.search(r'id="reset-link" value="([^"]+)"', page.text).group(1)
     assert "/reset?token=" in link and link not in owner.get("/people").text, "shown once"
     path = link.split("testserver", 1)[1]
@@ -64,11 +64,11 @@ def test_a_reset_link_works_once_and_the_old_password_stops(web):
 
 def test_everyone_changes_their_own_password(web):
     viewer, csrf = signed_in(web, "vic")
-    wrong = viewer.post(f"/account?csrf={csrf}", data={"current": "not it at all", "password": "a new passphrase", "again": "a new passphrase"})
+    wrong = viewer.post("/account", headers={"X-CSRF-Token": csrf}, data={"current": "not it at all", "password": "a new passphrase", "again": "a new passphrase"})
     assert wrong.status_code == 400 and "current password is not right" in wrong.text
-    differ = viewer.post(f"/account?csrf={csrf}", data={"current": PASSWORD, "password": "a new passphrase", "again": "another one"})
+    differ = viewer.post("/account", headers={"X-CSRF-Token": csrf}, data={"current": PASSWORD, "password": "a new passphrase", "again": "another one"})
     assert differ.status_code == 400
-    done = viewer.post(f"/account?csrf={csrf}", data={"current": PASSWORD, "password": "a new passphrase", "again": "a new passphrase"})
+    done = viewer.post("/account", headers={"X-CSRF-Token": csrf}, data={"current": PASSWORD, "password": "a new passphrase", "again": "a new passphrase"})
     assert done.headers["location"] == "/account?changed=true"
     assert viewer.post("/account", data={"current": "a new passphrase", "password": "x" * 12, "again": "x" * 12}).status_code == 403, "CSRF"
 

@@ -88,6 +88,7 @@ def test_every_route_needs_a_session_the_right_role_and_a_csrf_token(web):
     anonymous = TestClient(app, follow_redirects=False)
     viewer, viewer_csrf = signed_in(web, "vic")
     coder, coder_csrf = signed_in(web, "cora")
+    owner, owner_csrf = signed_in(web, "olive")
     public = {("/login", "GET"), ("/login", "POST"), ("/reset", "GET"), ("/reset", "POST"), ("/healthz", "GET")}
     routes = {(r.path, m) for r in app.routes if hasattr(r, "methods") for m in r.methods if m != "HEAD"}
     assert routes - public == set(ROUTE_ROLES), "every route states who may use it"
@@ -106,9 +107,24 @@ def test_every_route_needs_a_session_the_right_role_and_a_csrf_token(web):
             assert viewer.get(url).status_code == (200 if role == "viewer" else 403), path
             continue
         assert coder.request(method, url, json=bodies.get(path)).status_code == 403, f"{method} {path} without CSRF"
+        in_url = owner.request(method, url + ("&" if "?" in url else "?") + f"csrf={owner_csrf}", json=bodies.get(path))
+        assert in_url.status_code == 403 and "CSRF" in in_url.text, f"{method} {path}: a token in the URL is refused"
         if role != "viewer":
             assert viewer.request(method, url, json=bodies.get(path), headers={"X-CSRF-Token": viewer_csrf}).status_code == 403, path
     assert coder.post("/api/codings", json=bodies["/api/codings"], headers={"X-CSRF-Token": viewer_csrf}).status_code == 403  # another session's token
+
+
+def test_forms_carry_the_csrf_token_in_a_field_never_in_their_address(web):
+    owner, token = signed_in(web, "olive")
+    for page in ("/codes", "/people", "/rounds", "/account", "/roster"):
+        text = owner.get(page).text
+        assert "csrf=" not in text, page
+        forms = re.findall(r'<form method="post"[^>]*>(.{0,200})', text)
+        assert forms and all(f'<input type="hidden" name="csrf" value="{token}">' in after[:90] for after in forms), page
+    kept = owner.post("/codes/versions", data={"label": "v-field", "csrf": token})
+    assert kept.status_code == 303, "the form's field is the token"
+    assert owner.post("/codes/versions", data={"label": "v-forged", "csrf": "forged"}).status_code == 403
+    assert owner.post("/codes/versions", data={"label": "v-none"}).status_code == 403
 
 
 def test_no_answer_is_cached_or_leaks_its_address_to_other_sites(web):
@@ -275,14 +291,14 @@ def test_owners_fix_a_misheard_word_in_the_editor_and_codings_stay(web):
         before = session.get(Coding, coding)
         words = session.get(Transcript, before.transcript_id).text[before.start:before.end]
     fixed = said.replace("whole", "entire")
-    saved = owner.post(f"/transcripts/FG01/turns/2?csrf={csrf}", data={"text": fixed, "speaker": "P01"})
+    saved = owner.post("/transcripts/FG01/turns/2", headers={"X-CSRF-Token": csrf}, data={"text": fixed, "speaker": "P01"})
     assert saved.status_code == 303 and saved.headers["location"] == "/transcripts/FG01#turn-2"
     with web.reading() as session:
         after = session.get(Coding, coding)
         text = session.get(Transcript, after.transcript_id).text
         now = text[after.start:after.end]
     assert fixed in text and now == words  # the coding is on words the fix did not touch
-    empty = owner.post(f"/transcripts/FG01/turns/2?csrf={csrf}", data={"text": "  ", "speaker": "P01"})
+    empty = owner.post("/transcripts/FG01/turns/2", headers={"X-CSRF-Token": csrf}, data={"text": "  ", "speaker": "P01"})
     assert empty.status_code == 400 and "not empty" in empty.text
     coder, _ = signed_in(web, "cora")
     assert coder.get("/transcripts/FG01/turns/2").status_code == 403

@@ -24,7 +24,7 @@ def coded(web):
 
 def test_a_coder_makes_suggestions_and_decides_them_one_by_one_as_themselves(coded):
     coder, csrf = signed_in(coded, "cora")
-    made = coder.post(f"/suggestions?csrf={csrf}", data={"code": "Challenges/Funding", "threshold": "0.3"})
+    made = coder.post("/suggestions", headers={"X-CSRF-Token": csrf}, data={"code": "Challenges/Funding", "threshold": "0.3"})
     assert made.status_code == 303, re.findall(r'role="alert">([^<]*)', made.text)
     page = coder.get("/suggestions").text
     queue = re.findall(r'class="item" data-id="(\d+)"', page)
@@ -39,7 +39,7 @@ def test_a_coder_makes_suggestions_and_decides_them_one_by_one_as_themselves(cod
     assert set(log(coded, entity="suggestion")["actor"].tail(2)) == {"cora"}
     left = re.findall(r'class="item" data-id="(\d+)"', coder.get("/suggestions").text)
     assert queue[0] not in left and queue[1] not in left and len(left) == len(queue) - 2
-    too_few = coder.post(f"/suggestions?csrf={csrf}", data={"code": "Benefits/Collaboration", "threshold": "0.5"})
+    too_few = coder.post("/suggestions", headers={"X-CSRF-Token": csrf}, data={"code": "Benefits/Collaboration", "threshold": "0.5"})
     assert too_few.status_code == 400 and "suggestions need at least" in html.unescape(too_few.text)
 
 
@@ -48,16 +48,16 @@ def test_candidates_are_adopted_or_merged_and_bad_names_stored_nothing(coded):
     page = coder.get("/candidates").text
     members = [html.unescape(m) for m in re.findall(r'name="segments" value="([^"]+)"', page)]
     assert members, "the demo's uncoded passages cluster into candidates"
-    adopted = coder.post(f"/candidates/adopt?csrf={csrf}", data={"segments": members[0], "name": "Hope", "parent": "Benefits"})
+    adopted = coder.post("/candidates/adopt", headers={"X-CSRF-Token": csrf}, data={"segments": members[0], "name": "Hope", "parent": "Benefits"})
     assert adopted.status_code == 303 and "Hope" in adopted.headers["location"]
     assert len(segments(coded, code="Benefits/Hope", coder="cora")) >= len(members[0].split())
-    merged = coder.post(f"/candidates/adopt?csrf={csrf}", data={"segments": members[-1], "into": "Challenges/Funding"})
+    merged = coder.post("/candidates/adopt", headers={"X-CSRF-Token": csrf}, data={"segments": members[-1], "into": "Challenges/Funding"})
     assert merged.status_code == 303
-    clash = coder.post(f"/candidates/adopt?csrf={csrf}", data={"segments": members[1], "name": "Funding", "parent": "Challenges"})
+    clash = coder.post("/candidates/adopt", headers={"X-CSRF-Token": csrf}, data={"segments": members[1], "name": "Funding", "parent": "Challenges"})
     assert clash.status_code == 400 and "there is already a code 'Challenges/Funding'" in html.unescape(clash.text)
-    unnamed = coder.post(f"/candidates/adopt?csrf={csrf}", data={"segments": members[1], "name": " "})
+    unnamed = coder.post("/candidates/adopt", headers={"X-CSRF-Token": csrf}, data={"segments": members[1], "name": " "})
     assert unnamed.status_code == 400 and "name the new code" in unnamed.text
-    broken = coder.post(f"/candidates/adopt?csrf={csrf}", data={"segments": "FG99@1-2", "name": "Other"})
+    broken = coder.post("/candidates/adopt", headers={"X-CSRF-Token": csrf}, data={"segments": "FG99@1-2", "name": "Other"})
     assert broken.status_code == 400 and "no transcript called" in html.unescape(broken.text)
     assert "Other" not in set(segments(coded)["code"])
 
@@ -68,15 +68,15 @@ def test_the_language_model_is_shown_what_it_would_get_and_nothing_is_sent_unles
     llm.configure(coded, "http://127.0.0.1:9/v1", "local-model")
     coder, csrf = signed_in(coded, "cora")
     assert "Ask local-model for names" in coder.get("/candidates").text
-    asked = coder.post(f"/candidates/names?csrf={csrf}", data={"send": ""})
+    asked = coder.post("/candidates/names", headers={"X-CSRF-Token": csrf}, data={"send": ""})
     disclosure = re.search(r'id="disclosure">([^<]+)', asked.text)
     assert asked.status_code == 200 and disclosure and "127.0.0.1" in disclosure.group(1) and "Send it" in asked.text
-    sent = coder.post(f"/candidates/names?csrf={csrf}", data={"send": "yes"})
+    sent = coder.post("/candidates/names", headers={"X-CSRF-Token": csrf}, data={"send": "yes"})
     assert sent.status_code == 400, "port 9 refuses: the error is on the page"
     assert "summarise each theme" in coder.get("/themes").text
-    asked = coder.post(f"/summaries?csrf={csrf}", data={"send": ""})
+    asked = coder.post("/summaries", headers={"X-CSRF-Token": csrf}, data={"send": ""})
     assert asked.status_code == 200 and "127.0.0.1" in re.search(r'id="disclosure"[^>]*>([^<]+)', asked.text).group(1)
-    assert coder.post(f"/summaries?csrf={csrf}", data={"send": "yes"}).status_code == 400
+    assert coder.post("/summaries", headers={"X-CSRF-Token": csrf}, data={"send": "yes"}).status_code == 400
 
 
 def test_a_blind_coder_has_no_queue(coded):

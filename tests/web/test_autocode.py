@@ -14,16 +14,16 @@ def test_a_coder_previews_matches_in_context_then_codes_them_as_themselves(web):
     coder, csrf = signed_in(web, "cora")
     asked = {"code": "Funding", "keywords": "team, family", "scope": "sentence"}
     stored = table_rows(web)
-    page = coder.post(f"/autocode/preview?csrf={csrf}", data=asked)
+    page = coder.post("/autocode/preview", headers={"X-CSRF-Token": csrf}, data=asked)
     assert page.status_code == 200 and table_rows(web) == stored
     total = int(re.search(r"(\d+) places? found: (\d+) would be coded", page.text).group(2))
     assert total > 0 and page.text.count("<mark>") == total
     assert re.search(r"<td>FG01</td><td class=\"num\">%d</td>" % total, page.text), "the count per transcript"
-    done = coder.post(f"/autocode?csrf={csrf}", data=asked)
+    done = coder.post("/autocode", headers={"X-CSRF-Token": csrf}, data=asked)
     assert done.headers["location"] == f"/autocode?coded={total}&code=Funding"
     mine = segments(web, code="Funding", coder="cora")
     assert len(mine) == total
-    again = coder.post(f"/autocode/preview?csrf={csrf}", data=asked)
+    again = coder.post("/autocode/preview", headers={"X-CSRF-Token": csrf}, data=asked)
     assert f"{total} coded already" in again.text and "Code these" not in again.text
 
 
@@ -37,8 +37,8 @@ def test_bad_autocoding_gets_a_message_and_stores_nothing(web):
         ({"code": "No such code", "keywords": "team", "scope": "turn"}, "No such code"),
     ]:
         for route in ("/autocode/preview", "/autocode"):
-            page = coder.post(f"{route}?csrf={csrf}", data=asked)
+            page = coder.post(f"{route}", headers={"X-CSRF-Token": csrf}, data=asked)
             assert page.status_code == 400 and message in html.unescape(page.text), (asked, route)
-    nothing = coder.post(f"/autocode/preview?csrf={csrf}", data={"code": "Funding", "pattern": "zebra crossing", "scope": "turn"})
+    nothing = coder.post("/autocode/preview", headers={"X-CSRF-Token": csrf}, data={"code": "Funding", "pattern": "zebra crossing", "scope": "turn"})
     assert nothing.status_code == 200 and "No match." in nothing.text and 'id="apply"' not in nothing.text
     assert table_rows(web) == stored

@@ -14,16 +14,16 @@ def test_an_owner_previews_a_codebook_then_imports_it_under_their_name(web):
     owner, csrf = signed_in(web, "olive")
     table = b"code,parent,definition\nHope,,Looking forward\nFunding,Challenges,Money talk\n"
     stored = table_rows(web)
-    page = owner.post(f"/codes/check?csrf={csrf}", files={"codebook_file": ("codebook.csv", table)})
+    page = owner.post("/codes/check", headers={"X-CSRF-Token": csrf}, files={"codebook_file": ("codebook.csv", table)})
     assert page.status_code == 200 and table_rows(web) == stored, "a preview stores nothing"
     assert "It would add 1 code, and redefine 1 code." in page.text and "1 change overwrites" in page.text
     assert page.text.count('class="clash"') == 1
     upload = re.search(r'name="upload" value="([0-9a-f]+)"', page.text).group(1)
-    done = owner.post(f"/codes/store?csrf={csrf}", data={"upload": upload})
+    done = owner.post("/codes/store", headers={"X-CSRF-Token": csrf}, data={"upload": upload})
     assert done.status_code == 303 and done.headers["location"] == "/codes?imported=codebook.csv"
     book = codes.codebook(web).set_index("path")
     assert book.at["Hope", "definition"] == "Looking forward" and book.at["Challenges/Funding", "definition"] == "Money talk"
-    assert owner.post(f"/codes/store?csrf={csrf}", data={"upload": upload}).status_code == 400, "an upload is stored once"
+    assert owner.post("/codes/store", headers={"X-CSRF-Token": csrf}, data={"upload": upload}).status_code == 400, "an upload is stored once"
     from chorus.study.audit import log
 
     assert set(log(web, entity="code")["actor"].tail(2)) == {"olive"}
@@ -37,19 +37,19 @@ def test_bad_codebooks_get_a_message_on_the_page_and_store_nothing(web):
         ("book.csv", b"code,parent\nOrphan,Nowhere\n", "parent 'Nowhere' is not a code"),
         ("book.csv", b"code,colour\nHope,blue\n", "book.csv"),
     ]:
-        page = owner.post(f"/codes/check?csrf={csrf}", files={"codebook_file": (name, content)})
+        page = owner.post("/codes/check", headers={"X-CSRF-Token": csrf}, files={"codebook_file": (name, content)})
         assert page.status_code == 400 and message in html.unescape(page.text), name
         assert re.search(r'role="alert">[^<]+', page.text)
-    assert owner.post(f"/codes/check?csrf={csrf}", files={"codebook_file": ("book.pdf", b"%PDF")}).status_code == 400
+    assert owner.post("/codes/check", headers={"X-CSRF-Token": csrf}, files={"codebook_file": ("book.pdf", b"%PDF")}).status_code == 400
     assert table_rows(web) == stored
     assert not list((web.folder / ".uploads").glob("*")), "refused uploads are not kept"
 
 
 def test_versions_are_kept_in_the_browser_and_compared(web):
     owner, csrf = signed_in(web, "olive")
-    assert owner.post(f"/codes/versions?csrf={csrf}", data={"label": "first"}).headers["location"] == "/codes?kept=1"
+    assert owner.post("/codes/versions", headers={"X-CSRF-Token": csrf}, data={"label": "first"}).headers["location"] == "/codes?kept=1"
     owner.post("/api/codes", json={"name": "Hope"}, headers={"X-CSRF-Token": csrf})
-    assert owner.post(f"/codes/versions?csrf={csrf}", data={"label": "after FG01"}).headers["location"] == "/codes?kept=2"
+    assert owner.post("/codes/versions", headers={"X-CSRF-Token": csrf}, data={"label": "after FG01"}).headers["location"] == "/codes?kept=2"
     viewer, _ = signed_in(web, "vic")
     page = viewer.get("/codes/versions")
     assert "after FG01" in page.text and re.search(r"<td>added</td><td>Hope</td>", page.text)

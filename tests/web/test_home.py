@@ -28,7 +28,7 @@ PASSWORD = "correct horse battery"
 
 
 def csrf_of(page: str) -> str:
-    return re.search(r"csrf=([A-Za-z0-9_\-]+)", page).group(1)
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
 
 
 def set_up(home: Home) -> TestClient:
@@ -87,22 +87,22 @@ def test_owners_create_studies_and_add_people_who_see_only_their_study(tmp_path:
     ann = set_up(home)
     csrf = csrf_of(ann.get("/").text)
     assert ann.post("/studies", data={"folder": "pc-study", "title": "Palliative care"}).status_code == 403  # no CSRF token
-    made = ann.post(f"/studies?csrf={csrf}", data={"folder": "pc-study", "title": "Palliative care in pediatric oncology"})
+    made = ann.post("/studies", headers={"X-CSRF-Token": csrf}, data={"folder": "pc-study", "title": "Palliative care in pediatric oncology"})
     assert made.status_code == 303 and made.headers["location"] == "/studies/pc-study/"
     assert store.open(tmp_path / "home" / "pc-study").name == "Palliative care in pediatric oncology"
-    assert ann.post(f"/studies?csrf={csrf}", data={"folder": "other", "title": "A second study"}).status_code == 303
+    assert ann.post("/studies", headers={"X-CSRF-Token": csrf}, data={"folder": "other", "title": "A second study"}).status_code == 303
     for folder, message in [("pc-study", "already a folder"), ("Bad Name", "cannot name a study folder"), ("../up", "cannot name")]:
-        refused = ann.post(f"/studies?csrf={csrf}", data={"folder": folder, "title": "T"})
+        refused = ann.post("/studies", headers={"X-CSRF-Token": csrf}, data={"folder": folder, "title": "T"})
         assert refused.status_code == 400 and message in refused.text
     assert not (tmp_path / "up").exists()
 
     assert study_sign_in(ann, "pc-study", "ann") == "/studies/pc-study/"  # the creator owns it, with the same password
     people = ann.get("/studies/pc-study/people")
     assert people.status_code == 200 and "ann" in people.text
-    token = re.search(r'people\?csrf=([^"]+)"', people.text).group(1)
-    short = ann.post(f"/studies/pc-study/people?csrf={token}", data={"name": "cora", "role": "coder", "password": "short"})
+    token = csrf_of(people.text)
+    short = ann.post("/studies/pc-study/people", headers={"X-CSRF-Token": token}, data={"name": "cora", "role": "coder", "password": "short"})
     assert short.status_code == 400 and "at least 10" in short.text
-    added = ann.post(f"/studies/pc-study/people?csrf={token}", data={"name": "cora", "role": "coder", "password": PASSWORD})
+    added = ann.post("/studies/pc-study/people", headers={"X-CSRF-Token": token}, data={"name": "cora", "role": "coder", "password": PASSWORD})
     assert added.status_code == 303
 
     cora = TestClient(create_home_server(home), follow_redirects=False)
@@ -128,7 +128,7 @@ def test_studies_created_on_the_servers_postgresql_keep_their_store_there(tmp_pa
     ann = set_up(home)
     csrf = csrf_of(ann.get("/").text)
     try:
-        assert ann.post(f"/studies?csrf={csrf}", data={"folder": slug, "title": "On the team server"}).status_code == 303
+        assert ann.post("/studies", headers={"X-CSRF-Token": csrf}, data={"folder": slug, "title": "On the team server"}).status_code == 303
         study = home.study(slug)
         assert study.dialect == "postgresql" and not (tmp_path / "home" / slug / store.SQLITE_FILE).exists()
         assert study_sign_in(ann, slug, "ann") == f"/studies/{slug}/"
@@ -193,7 +193,7 @@ def test_every_home_route_but_the_public_ones_needs_a_signed_in_server_owner_and
 def test_a_homes_studies_take_uploads_up_to_their_own_limits(tmp_path: Path):
     home = Home(tmp_path / "home")
     ann = set_up(home)
-    ann.post(f"/studies?csrf={csrf_of(ann.get('/').text)}", data={"folder": "pc-study", "title": "T"})
+    ann.post("/studies", data={"folder": "pc-study", "title": "T", "csrf": csrf_of(ann.get("/").text)})
     study_sign_in(ann, "pc-study", "ann")
     token = re.search(r'const csrf = "([^"]+)"', ann.get("/studies/pc-study/recordings").text).group(1)
     two_mib = b"RIFF" + b"\x00" * (2 * 1024 * 1024)

@@ -41,7 +41,7 @@ def test_findings_are_reviewed_in_the_browser_and_the_key_goes_where_the_operato
     kinds = dict(re.findall(r'<tr data-kind="(\w+)"><td>\w+</td><td>….*?<mark>(.*?)</mark>', page.text))
     memphis = [i for i, words in zip(ids, re.findall(r"<mark>(.*?)</mark>", page.text)) if words == "Memphis"]
     form = {f"decision-{i}": "accept" for i in ids} | {f"decision-{i}": "reject" for i in memphis}
-    done = client.post(f"/deidentify/{job}?csrf={csrf}", data=form)
+    done = client.post(f"/deidentify/{job}", headers={"X-CSRF-Token": csrf}, data=form)
     assert done.status_code == 200 and "Applied" in done.text and "not offered for download" in done.text and kinds
     [key] = (tmp_path / "keys").iterdir()
     assert str(key) in done.text
@@ -57,7 +57,7 @@ def test_without_a_key_folder_the_findings_cannot_be_applied_and_coders_cannot_s
     queue.run_next(with_phi, "test:1", {review.KIND: review.run})
     ids = re.findall(r'name="decision-(\d+)"', client.get(f"/deidentify/{job}").text)
     with unchanged(with_phi):
-        refused = client.post(f"/deidentify/{job}?csrf={csrf}", data={f"decision-{i}": "accept" for i in ids})
+        refused = client.post(f"/deidentify/{job}", headers={"X-CSRF-Token": csrf}, data={f"decision-{i}": "accept" for i in ids})
     assert refused.status_code == 400 and "--keys DIR" in refused.text
     coder, coder_csrf = owner_of(with_phi, None, "cora", "coder")
     assert coder.post("/api/deidentify", headers={"X-CSRF-Token": coder_csrf}).status_code == 403

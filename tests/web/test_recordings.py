@@ -59,7 +59,7 @@ def test_an_uploaded_recording_is_heard_by_a_worker_and_stored_with_the_names_ch
     assert len(speakers) == 4 and "Nina (nurse)" in page.text
     assert client.get(f"/jobs/{first}/audio").headers["content-type"].startswith("audio/")
     names = {f"speaker-{s}": who for s, who in zip(speakers, ["F1", "P01", "P02", ""])}  # the last left unidentified
-    stored = client.post(f"/jobs/{first}/speakers?csrf={csrf}", data=names)
+    stored = client.post(f"/jobs/{first}/speakers", headers={"X-CSRF-Token": csrf}, data=names)
     assert stored.status_code == 303 and stored.headers["location"] == "/transcripts/FG01"
     with recorded.reading() as session:
         keys = {t.participant.key for t in session.scalars(select(Turn).join(Transcript).where(Transcript.name == "FG01"))}
@@ -82,11 +82,11 @@ def test_bad_recordings_get_a_message_and_leave_nothing(recorded, monkeypatch):
         assert cut.status_code == 400 and cut.json()["error"].startswith("FG01.wav: cannot be read as audio")  # truncated in its header
         notes = client.post("/api/recordings", files={"files": ("notes.txt", b"hello", "text/plain")}, headers={"X-CSRF-Token": csrf})
         assert notes.status_code == 400 and "recordings are .wav" in notes.json()["error"]
-    assert client.post(f"/recordings/limit?csrf={csrf}", data={"mib": "1"}).status_code == 303  # the owner lowers the limit to 1 MiB
+    assert client.post("/recordings/limit", headers={"X-CSRF-Token": csrf}, data={"mib": "1"}).status_code == 303  # the owner lowers the limit to 1 MiB
     with unchanged(recorded):
         big = client.post("/api/recordings", files={"files": ("FG01.wav", b"x" * (2 * 2**20), "audio/wav")}, headers={"X-CSRF-Token": csrf})
         assert big.status_code == 413 and "limited to 1 MiB" in big.json()["error"]
-    assert client.post(f"/recordings/limit?csrf={csrf}", data={"mib": "8192"}).status_code == 303
+    assert client.post("/recordings/limit", headers={"X-CSRF-Token": csrf}, data={"mib": "8192"}).status_code == 303
     assert 'value="8192"' in client.get("/recordings").text
     assert not list((recorded.folder / "recordings").glob("*")) if (recorded.folder / "recordings").exists() else True
 
@@ -143,7 +143,7 @@ def test_a_job_survives_the_server_killed_mid_transcription(recorded, conversati
         _wait(lambda: _answers(client))
         job = _wait(lambda: next((j for j in client.get("/api/jobs").json() if j["state"] == "naming"), None), seconds=300)
         speakers = re.findall(r'name="speaker-(S\d+)"', client.get(f"/jobs/{job['id']}/speakers").text)
-        stored = client.post(f"/jobs/{job['id']}/speakers?csrf={token}", data={f"speaker-{s}": "" for s in speakers})
+        stored = client.post(f"/jobs/{job['id']}/speakers", headers={"X-CSRF-Token": token}, data={f"speaker-{s}": "" for s in speakers})
         assert stored.status_code == 303
         assert transcripts(recorded) == 1 and [j["state"] for j in queue.jobs(recorded)] == ["done"]
     finally:

@@ -52,18 +52,18 @@ def test_the_agreement_page_shows_the_cli_figures_and_the_owner_writes_the_conse
     assert page.count('name="decision"') == len(listed) >= 3
 
     stored = table_rows(web)
-    bad = owner.post(f"/consensus?csrf={csrf}", data=decided(page, {0: ("recode", "No such code")}, "agreed"))
+    bad = owner.post("/consensus", headers={"X-CSRF-Token": csrf}, data=decided(page, {0: ("recode", "No such code")}, "agreed"))
     assert bad.status_code == 400 and "disagreement 1: no code 'No such code'" in html.unescape(bad.text)
     assert table_rows(web) == stored, "a bad decision stores nothing"
 
     choices = {0: ("keep", ""), 1: ("drop", ""), 2: ("recode", "Benefits/Communication")}
-    done = owner.post(f"/consensus?csrf={csrf}", data=decided(page, choices, "agreed"))
+    done = owner.post("/consensus", headers={"X-CSRF-Token": csrf}, data=decided(page, choices, "agreed"))
     assert done.status_code == 303 and "1+kept%2C+1+dropped%2C+1+recoded" in done.headers["location"]
     consensus = analysis.segments(web, coder="agreed")
     assert "Benefits/Communication" in set(consensus["code"])
-    assert owner.post(f"/consensus?csrf={csrf}", data=decided(page, choices, "agreed")).status_code == 400, "a consensus coder is new"
+    assert owner.post("/consensus", headers={"X-CSRF-Token": csrf}, data=decided(page, choices, "agreed")).status_code == 400, "a consensus coder is new"
     coder, coder_csrf = signed_in(web, "cora")
-    assert coder.post(f"/consensus?csrf={coder_csrf}", data=decided(page, choices, "other")).status_code == 403
+    assert coder.post("/consensus", headers={"X-CSRF-Token": coder_csrf}, data=decided(page, choices, "other")).status_code == 403
     assert "Write the consensus" not in coder.get("/agreement?coders=cora&coders=cole").text
 
 
@@ -116,13 +116,13 @@ def test_the_consensus_is_written_from_a_decisions_file_as_the_cli_writes_it(web
     writer.writerows(rows)
     form = {"coders": ["cora", "cole"], "unit": "turn", "into": "met"}
     stored = table_rows(web)
-    wrong = owner.post(f"/consensus?csrf={csrf}", data=form, files={"decisions_file": ("decided.txt", b"x", "text/plain")})
+    wrong = owner.post("/consensus", headers={"X-CSRF-Token": csrf}, data=form, files={"decisions_file": ("decided.txt", b"x", "text/plain")})
     assert wrong.status_code == 400 and "decided.txt: expected one of .csv, .xlsx" in html.unescape(wrong.text)
     bad = decisions.getvalue().replace("keep", "recode", 1)  # recode needs a code to recode to
-    refused = owner.post(f"/consensus?csrf={csrf}", data=form, files={"decisions_file": ("decided.csv", bad.encode(), "text/csv")})
+    refused = owner.post("/consensus", headers={"X-CSRF-Token": csrf}, data=form, files={"decisions_file": ("decided.csv", bad.encode(), "text/csv")})
     assert refused.status_code == 400 and "decided.csv, line 2: a 'recode' decision names the code" in html.unescape(refused.text)
     assert "/tmp" not in refused.text and table_rows(web) == stored, "a bad file stores nothing and names the file as uploaded"
-    done = owner.post(f"/consensus?csrf={csrf}", data=form, files={"decisions_file": ("decided.csv", decisions.getvalue().encode(), "text/csv")})
+    done = owner.post("/consensus", headers={"X-CSRF-Token": csrf}, data=form, files={"decisions_file": ("decided.csv", decisions.getvalue().encode(), "text/csv")})
     assert done.status_code == 303 and "1+kept%2C+1+dropped" in done.headers["location"]
     path = tmp_path / "decided.csv"
     path.write_text(decisions.getvalue(), encoding="utf-8")

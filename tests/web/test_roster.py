@@ -31,7 +31,7 @@ def test_a_roster_with_two_bad_rows_lists_both_and_stores_nothing(fresh):
     client, csrf = signed_in(fresh, "olive")
     files = {"roster": ("roster.csv", BAD, "text/csv"), "groups": ("groups.csv", (DEMO / "groups.csv").read_bytes(), "text/csv")}
     with unchanged(fresh):
-        checked = client.post(f"/roster/check?csrf={csrf}", files=files)
+        checked = client.post("/roster/check", headers={"X-CSRF-Token": csrf}, files=files)
     assert checked.status_code == 400
     rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", checked.text)
     assert [r[:3] for r in rows] == [("roster.csv", "line 3", "discipline"), ("roster.csv", "line 4", "id")]
@@ -44,26 +44,26 @@ def test_clean_tables_are_previewed_then_stored_together_under_the_owner(fresh):
     files = {"roster": ("roster.csv", (DEMO / "roster.csv").read_bytes(), "text/csv"),
              "groups": ("groups.csv", (DEMO / "groups.csv").read_bytes(), "text/csv")}
     with unchanged(fresh):
-        checked = client.post(f"/roster/check?csrf={csrf}", files=files)
+        checked = client.post("/roster/check", headers={"X-CSRF-Token": csrf}, files=files)
     assert checked.status_code == 200 and "39 people (39 new, 0 updated)" in checked.text and "Adaeze" in checked.text
     upload = re.search(r'name="upload" value="([0-9a-f]+)"', checked.text).group(1)
-    stored = client.post(f"/roster/store?csrf={csrf}", data={"upload": upload})
+    stored = client.post("/roster/store", headers={"X-CSRF-Token": csrf}, data={"upload": upload})
     assert stored.status_code == 303 and stored.headers["location"] == "/roster?stored=39"
     with fresh.reading() as session:
         assert session.scalar(select(func.count()).select_from(Participant)) == 39
         assert session.scalar(select(Group.date).where(Group.name == "FG01")).isoformat() == "2024-02-06"
     assert set(audit.log(fresh, entity="participant").actor) == {"olive"}
     assert "Adaeze" in client.get("/roster").text
-    again = client.post(f"/roster/store?csrf={csrf}", data={"upload": upload})
+    again = client.post("/roster/store", headers={"X-CSRF-Token": csrf}, data={"upload": upload})
     assert again.status_code == 400 and "no longer waiting" in again.json()["error"]
-    assert client.post(f"/roster/store?csrf={csrf}", data={"upload": "../../etc"}).status_code == 400
+    assert client.post("/roster/store", headers={"X-CSRF-Token": csrf}, data={"upload": "../../etc"}).status_code == 400
 
 
 def test_only_owners_upload_rosters(fresh):
     coder, csrf = signed_in(fresh, "cora")
     files = {"roster": ("roster.csv", (DEMO / "roster.csv").read_bytes(), "text/csv")}
     with unchanged(fresh):
-        assert coder.post(f"/roster/check?csrf={csrf}", files=files).status_code == 403
+        assert coder.post("/roster/check", headers={"X-CSRF-Token": csrf}, files=files).status_code == 403
     assert "Upload the roster" not in coder.get("/roster").text
 
 
@@ -75,7 +75,7 @@ def test_owners_correct_one_person_or_group_in_place(fresh):
     assert 'href="/roster/people/P02"' in client.get("/roster").text
     page = client.get("/roster/people/P02")
     assert page.status_code == 200 and 'value="Bernard"' in page.text
-    saved = client.post(f"/roster/people/P02?csrf={csrf}", data={"pseudonym": "Bernard", "discipline": "APP", "care_team": "", "role": "participant",
+    saved = client.post("/roster/people/P02", headers={"X-CSRF-Token": csrf}, data={"pseudonym": "Bernard", "discipline": "APP", "care_team": "", "role": "participant",
                                                                  "groups": ["FG01", "FG03"]})
     assert saved.status_code == 303
     with fresh.reading() as session:
@@ -83,9 +83,9 @@ def test_owners_correct_one_person_or_group_in_place(fresh):
         assert (bernard.discipline, sorted(g.name for g in bernard.groups)) == ("APP", ["FG01", "FG03"])
     assert audit.log(fresh, entity="participant").actor.iloc[-1] == "olive"
     with unchanged(fresh):
-        refused = client.post(f"/roster/people/P02?csrf={csrf}", data={"pseudonym": "Adaeze", "discipline": "APP", "role": "participant"})
+        refused = client.post("/roster/people/P02", headers={"X-CSRF-Token": csrf}, data={"pseudonym": "Adaeze", "discipline": "APP", "role": "participant"})
     assert refused.status_code == 400 and "already belongs" in refused.text
-    assert client.post(f"/roster/groups/FG01?csrf={csrf}", data={"date": "2024-02-07"}).status_code == 303
-    assert client.post(f"/roster/groups/FG01?csrf={csrf}", data={"date": "7 Feb"}).status_code == 400
+    assert client.post("/roster/groups/FG01", headers={"X-CSRF-Token": csrf}, data={"date": "2024-02-07"}).status_code == 303
+    assert client.post("/roster/groups/FG01", headers={"X-CSRF-Token": csrf}, data={"date": "7 Feb"}).status_code == 400
     coder, _ = signed_in(fresh, "cora")
     assert coder.get("/roster/people/P02").status_code == 403

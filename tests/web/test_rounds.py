@@ -20,7 +20,7 @@ def test_in_a_blind_round_a_coder_sees_only_their_own_codings_until_it_closes(we
     from tests.web.test_app import a_span
 
     owner, owner_csrf = signed_in(web, "olive")
-    opened = owner.post(f"/rounds?csrf={owner_csrf}", data={"coders": ["cora", "cole"], "transcripts": ["FG01"], "label": "pilot"})
+    opened = owner.post("/rounds", headers={"X-CSRF-Token": owner_csrf}, data={"coders": ["cora", "cole"], "transcripts": ["FG01"], "label": "pilot"})
     assert opened.status_code == 303 and rounds.blind(web, "cora") and not rounds.blind(web, "olive")
     cora, cora_csrf = signed_in(web, "cora")
     cole, cole_csrf = signed_in(web, "cole")
@@ -40,7 +40,7 @@ def test_in_a_blind_round_a_coder_sees_only_their_own_codings_until_it_closes(we
     everyone = owner.get("/segments").text
     assert "cole" in everyone and "cora" in everyone, "the owner, not in the round, sees both"
 
-    closed = owner.post(f"/rounds/close?csrf={owner_csrf}", data={"unit": "turn"})
+    closed = owner.post("/rounds/close", headers={"X-CSRF-Token": owner_csrf}, data={"unit": "turn"})
     assert closed.status_code == 303 and closed.headers["location"] == "/agreement?coders=cole&coders=cora&unit=turn"
     assert not rounds.blind(web, "cora")
     assert "cole" in cora.get("/segments").text
@@ -53,11 +53,11 @@ def test_a_round_needs_two_coders_and_transcripts_and_one_at_a_time(web):
     for form, message in [({"coders": ["cora"], "transcripts": ["FG01"]}, "at least two coders"),
                           ({"coders": ["cora", "cole"]}, "name the transcripts"),
                           ({"coders": ["cora", "cole"], "transcripts": ["FG77"]}, "FG77")]:
-        page = owner.post(f"/rounds?csrf={csrf}", data=form)
+        page = owner.post("/rounds", headers={"X-CSRF-Token": csrf}, data=form)
         assert page.status_code == 400 and message in page.text
     assert rounds.rounds(web).empty
-    owner.post(f"/rounds?csrf={csrf}", data={"coders": ["cora", "cole"], "transcripts": ["FG01"]})
-    again = owner.post(f"/rounds?csrf={csrf}", data={"coders": ["cora", "cole"], "transcripts": ["FG01"]})
+    owner.post("/rounds", headers={"X-CSRF-Token": csrf}, data={"coders": ["cora", "cole"], "transcripts": ["FG01"]})
+    again = owner.post("/rounds", headers={"X-CSRF-Token": csrf}, data={"coders": ["cora", "cole"], "transcripts": ["FG01"]})
     assert again.status_code == 400 and "open already" in again.text
     coder, coder_csrf = signed_in(web, "cora")
-    assert coder.post(f"/rounds/close?csrf={coder_csrf}").status_code == 403
+    assert coder.post("/rounds/close", headers={"X-CSRF-Token": coder_csrf}).status_code == 403

@@ -79,10 +79,13 @@ class Sessions:
         return self.read(request).get("csrf") or secrets.token_urlsafe(24)
 
     def check(self, request: Request, sent: str | None = None) -> dict[str, Any]:
-        """The session, refused (403) unless ``sent`` (else the request's ``X-CSRF-Token`` header or ``csrf`` query) is its token."""
+        """The session, refused (403) unless ``sent`` (else the request's ``X-CSRF-Token`` header) is its token.
+
+        Never from the URL: proxies, server logs and browser history keep URLs.
+        """
         data = self.read(request)
         if sent is None:
-            sent = request.headers.get("x-csrf-token") or request.query_params.get("csrf") or ""
+            sent = request.headers.get("x-csrf-token") or ""
         if not data.get("csrf") or not secrets.compare_digest(sent, data["csrf"]):
             raise HTTPException(403, "missing or wrong CSRF token; reload the page")
         return data
@@ -96,6 +99,17 @@ class Sessions:
         response.delete_cookie(self.cookie, path=self.path)
 
 
+async def sent_token(request: Request) -> str:
+    """The CSRF token a change carries: its ``X-CSRF-Token`` header (scripts), else its form's ``csrf`` field (forms)."""
+    if request.headers.get("x-csrf-token"):
+        return request.headers["x-csrf-token"]
+    kind = request.headers.get("content-type", "")
+    if kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        sent = (await request.form()).get("csrf")  # parsed once: the route reads the same form
+        return sent if isinstance(sent, str) else ""
+    return ""
+
+
 class Viewer:
     """The signed-in user of a request: id, name, role, the session's CSRF token, and whether a blind round hides others' codings."""
 
@@ -107,8 +121,8 @@ class Needs:
     """A route's dependency: the signed-in :class:`Viewer`, refused below ``role`` or, on a change, without the CSRF token.
 
     The user and role are read from the store on every request, so a changed role
-    or a deactivation takes effect at once; the token comes in the ``X-CSRF-Token`` header (or the
-    ``csrf`` query parameter of the sign-out form). A coder in an open blind round
+    or a deactivation takes effect at once; the token comes in the ``X-CSRF-Token`` header or
+    the form's ``csrf`` field (:func:`sent_token`), never in the URL. A coder in an open blind round
     sees only their own codings for the rest of the request: the dependency is
     asynchronous so that what it sets (:func:`chorus.study.seeing.seeing_only`'s
     context) holds in the route that runs after it.
@@ -118,11 +132,12 @@ class Needs:
         self.role = role
 
     async def __call__(self, request: Request) -> Viewer:
-        viewer = await run_in_threadpool(self._viewer, request)
+        sent = await sent_token(request) if request.method not in ("GET", "HEAD") else None
+        viewer = await run_in_threadpool(self._viewer, request, sent)
         SEEING.set(viewer.name if viewer.blind else None)  # this request's context: its route and template see only these codings
         return viewer
 
-    def _viewer(self, request: Request) -> Viewer:
+    def _viewer(self, request: Request, sent: str | None) -> Viewer:
         state = request.app.state
         data = state.sessions.read(request)
         user_id = data.get("uid")
@@ -134,8 +149,8 @@ class Needs:
         if found is None:
             raise HTTPException(401, "sign in first")
         viewer = Viewer(*found)
-        if request.method not in ("GET", "HEAD"):
-            state.sessions.check(request)
+        if sent is not None:
+            state.sessions.check(request, sent)
         if rank(viewer.role) < rank(self.role):
             raise HTTPException(403, f"this needs the {self.role} role; you are a {viewer.role}")
         return viewer

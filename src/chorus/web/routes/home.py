@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from chorus.errors import ChorusError
 from chorus.web.home import Home
+from chorus.web.security import sent_token
 
 router = APIRouter()
 
@@ -25,15 +26,16 @@ class ServerOwner:
         self.role = "server owner"
 
 
-def server_owner(request: Request) -> ServerOwner:
+async def server_owner(request: Request) -> ServerOwner:
     """A route's dependency: the server owner signed in, with the CSRF token on a change."""
+    sent = await sent_token(request) if request.method not in ("GET", "HEAD") else None
     state = request.app.state
     data = state.sessions.read(request)
     name = state.home.owner(data["uid"]) if "uid" in data else None
     if name is None:
         raise HTTPException(401, "sign in first")
-    if request.method not in ("GET", "HEAD"):
-        state.sessions.check(request)
+    if sent is not None:
+        state.sessions.check(request, sent)
     return ServerOwner(data["uid"], name, data.get("csrf", ""))
 
 
