@@ -1,11 +1,12 @@
-# Sourced by .ci/run (as root): Debian packages for the tests (PostgreSQL, Chromium, espeak-ng, sox), and a PostgreSQL
+# Sourced by .ci/run (as root): Debian packages for the tests (PostgreSQL, Chromium, espeak-ng, sox, openssl), and a PostgreSQL
 # server on 127.0.0.1 with a database for them, named in CHORUS_TEST_POSTGRES.
 export DEBIAN_FRONTEND=noninteractive
 if ! command -v pg_ctlcluster >/dev/null || ! command -v chromium >/dev/null \
-   || ! command -v espeak-ng >/dev/null || ! command -v sox >/dev/null; then
+   || ! command -v espeak-ng >/dev/null || ! command -v sox >/dev/null || ! command -v openssl >/dev/null; then
   apt-get update -q
   # espeak-ng and sox speak the test conversations the audio tests transcribe
-  apt-get install -y -q --no-install-recommends postgresql chromium fonts-dejavu-core espeak-ng sox
+  # openssl makes the certificate the HTTPS test serves with
+  apt-get install -y -q --no-install-recommends postgresql chromium fonts-dejavu-core espeak-ng sox openssl
 fi
 version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
 pg_lsclusters -h | grep -q "^$version main" || pg_createcluster "$version" main

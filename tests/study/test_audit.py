@@ -185,6 +185,9 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.web.users.set_password": lambda s, _: (_web().add_user(s, "cora", "a long enough password", "coder"), _web().set_password(s, "cora", "another long password")),
     "chorus.web.users.change_password": lambda s, _: (
         _web().add_user(s, "cora", "a long enough password", "coder"), _web().change_password(s, "cora", "a long enough password", "another long password")),
+    "chorus.web.signin.record": lambda s, _: importlib.import_module("chorus.web.signin").record(s, "cora", "127.0.0.1", "failed"),
+    "chorus.web.signin.unlock": lambda s, _: (
+        _web().add_user(s, "cora", "a long enough password", "coder"), importlib.import_module("chorus.web.signin").unlock(s, name="cora", by="olive")),
     "chorus.web.users.reset_link_token": lambda s, _: (_web().add_user(s, "cora", "a long enough password", "coder"), _web().reset_link_token(s, "cora")),
     "chorus.web.users.reset_password": lambda s, _: (
         _web().add_user(s, "cora", "a long enough password", "coder"), _web().reset_password(s, _web().reset_link_token(s, "cora"), "another long password")),
@@ -243,7 +246,7 @@ READS = {
     "chorus.interop.export.export_qdc", "chorus.interop.export.export_qdpx", "chorus.privacy.deidentify.find",
     "chorus.privacy.deidentify.summary", "chorus.report.build.build", "chorus.report.build.tables",
     "chorus.report.build.methods", "chorus.report.build.coder_pairs", "chorus.report.manuscript.manuscript", "chorus.study.audit.log", "chorus.study.audit.summary",
-    "chorus.study.audit.size",
+    "chorus.study.audit.size", "chorus.web.signin.refusal", "chorus.web.signin.locked",
 }
 
 

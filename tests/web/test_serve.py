@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from chorus.study.models import Coding, Transcript, Turn
+from tests.helpers import require
 from tests.web.conftest import PASSWORD
 
 httpx = pytest.importorskip("httpx")
@@ -60,3 +62,33 @@ def test_two_worker_processes_share_sessions_tokens_and_the_store(web):
         server.terminate()
         out, _ = server.communicate(timeout=30)
     assert "2 worker processes" in out
+
+
+def test_other_machines_get_https_or_nothing(web, tmp_path):
+    chorus_command = str(Path(sys.executable).parent / "chorus")
+    plain = subprocess.run([chorus_command, "--study", str(web.folder), "serve", "--host", "0.0.0.0"], capture_output=True, text=True, timeout=60)
+    assert plain.returncode != 0 and "plain HTTP" in plain.stdout + plain.stderr and "--certfile" in plain.stdout + plain.stderr
+    if shutil.which("openssl") is None:
+        require("openssl", "apt-get install openssl")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([chorus_command, "--study", str(web.folder), "serve", "--port", str(port), "--certfile", str(cert), "--keyfile", str(key)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"https://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                page = httpx.get(base + "/login", verify=False, timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        assert page.status_code == 200 and page.headers["Strict-Transport-Security"] == "max-age=31536000"
+        assert "secure" in page.headers["set-cookie"].lower(), "cookies over HTTPS are Secure"
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)  # no plain HTTP on that port
+    finally:
+        server.terminate()

@@ -66,6 +66,19 @@ def users_activate(name: str) -> None:
     console.print(f"{name} can sign in again")
 
 
+@users_app.command("unlock")
+def users_unlock(
+    name: Annotated[Optional[str], typer.Argument(help="The account whose sign-in is locked after failed attempts.")] = None,
+    address: Annotated[Optional[str], typer.Option(help="Unlock this client address instead (every name tried from it).")] = None,
+) -> None:
+    """Let an account (or an address) whose sign-in failed too often try again at once."""
+    from chorus.web import signin
+
+    with open_study() as study:
+        signin.unlock(study, name=name, address=address, by=study.actor)
+    console.print(f"{name or address} may sign in again")
+
+
 @users_app.command("reset-password")
 def users_reset_password(
     name: str,
@@ -76,6 +89,31 @@ def users_reset_password(
     with open_study() as study:
         web_users.set_password(study, name, password)
     console.print(f"{name} has a new password")
+
+
+def _transport(host: str, certfile: Path | None, keyfile: Path | None, insecure_http: bool, options: dict[str, object]) -> str:
+    """``https`` with the certificate added to uvicorn's ``options``, or ``http``: refused where other machines would reach it."""
+    import ipaddress
+
+    if (certfile is None) != (keyfile is None):
+        raise ChorusError("HTTPS needs both --certfile and --keyfile")
+    if certfile is not None and keyfile is not None:
+        for path in (certfile, keyfile):
+            if not path.is_file():
+                raise ChorusError(f"{path}: no such file (a PEM certificate or key)")
+        options.update(ssl_certfile=str(certfile), ssl_keyfile=str(keyfile))
+        return "https"
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not insecure_http:
+        raise ChorusError(
+            f"--host {host} lets other machines reach Chorus over plain HTTP, where passwords and what participants said travel "
+            "in the clear: give --certfile and --keyfile, or serve on 127.0.0.1 behind a TLS proxy (README: behind Caddy or nginx), "
+            "or say --insecure-http"
+        )
+    return "http"
 
 
 def _keys_folder(keys: Path | None, served: list[Path]) -> str | None:
@@ -107,6 +145,15 @@ def serve(
     cluster: Annotated[
         Optional[str], typer.Option(help="Transcribe uploaded recordings on this Dask cluster (tcp://host:8786), as chorus transcribe does.")
     ] = None,
+    lock_after: Annotated[int, typer.Option(min=1, help="Failed sign-ins in a row that lock an account (for --lock-minutes).")] = 10,
+    lock_minutes: Annotated[float, typer.Option(min=0.1, help="How long a locked account or address waits, unless an owner unlocks it.")] = 15.0,
+    idle_minutes: Annotated[float, typer.Option(min=1, help="A session ends after this long without a request.")] = 30.0,
+    session_hours: Annotated[float, typer.Option(min=0.1, help="A session ends this long after sign-in, however busy.")] = 12.0,
+    certfile: Annotated[Optional[Path], typer.Option(help="Serve HTTPS with this TLS certificate (PEM; with --keyfile).")] = None,
+    keyfile: Annotated[Optional[Path], typer.Option(help="The private key of --certfile (PEM).")] = None,
+    insecure_http: Annotated[
+        bool, typer.Option(help="Serve plain HTTP on an address other machines reach (only behind a TLS proxy on a network you trust).")
+    ] = False,
 ) -> None:
     """Start the web app on this study, on several with a page listing them, or on a home of studies made in the browser.
 
@@ -124,19 +171,27 @@ def serve(
     from chorus.web.app import SERVE_SETTINGS, create_home_server, create_server, job_worker
     from chorus.web.home import SETUP_MINUTES, Home
 
+    from dataclasses import asdict
+
+    from chorus.web.security import Policy
+    from chorus.web.signin import Throttle
+
+    policy = Policy(Throttle(lock_after=lock_after, lock_minutes=lock_minutes), idle_minutes, session_hours)
     processes = f", {workers} worker processes" if workers > 1 else ""
-    options = {"host": host, "port": port, "log_level": "warning", "access_log": False}
+    options: dict[str, object] = {"host": host, "port": port, "log_level": "warning", "access_log": False}
+    scheme = _transport(host, certfile, keyfile, insecure_http, options)
+    secure_cookies = secure_cookies or scheme == "https"
     if home is not None:
         if studies:
             raise ChorusError("give either study folders or --home, not both")
         the_home = Home(home, db)
         settings = {"home": str(the_home.folder), "db": db, "secure_cookies": secure_cookies, "keys": _keys_folder(keys, [the_home.folder])}
-        console.print(f"Chorus on http://{host}:{port} (studies in {the_home.folder}{processes}); stop with Ctrl-C")
+        console.print(f"Chorus on {scheme}://{host}:{port} (studies in {the_home.folder}{processes}); stop with Ctrl-C")
         if not the_home.has_owner():
-            link = f"http://{host}:{port}/setup?token={the_home.setup_token()}"
+            link = f"{scheme}://{host}:{port}/setup?token={the_home.setup_token()}"
             console.print(f"First run: open this link once, within {SETUP_MINUTES} minutes, to create the owner:")
             console.print(link, soft_wrap=True, markup=False, highlight=False)
-        app_now = create_home_server(the_home, secure_cookies=secure_cookies, keys=keys) if workers == 1 else None
+        app_now = create_home_server(the_home, secure_cookies=secure_cookies, keys=keys, policy=policy) if workers == 1 else None
         served = [the_home.study(slug) for slug, _ in the_home.studies()]
     else:
         if db is not None:
@@ -147,10 +202,10 @@ def serve(
                 raise ChorusError(f"no accounts yet in {study.folder}; create one first: chorus users add NAME --role owner")
         settings = {"studies": [str(s.folder.resolve()) for s in opened], "secure_cookies": secure_cookies,
                     "keys": _keys_folder(keys, [s.folder for s in opened])}
-        console.print(f"Chorus on http://{host}:{port} ({', '.join(s.name for s in opened)}{processes}); stop with Ctrl-C")
-        app_now = create_server(opened, secure_cookies=secure_cookies, keys=keys) if workers == 1 else None
+        console.print(f"Chorus on {scheme}://{host}:{port} ({', '.join(s.name for s in opened)}{processes}); stop with Ctrl-C")
+        app_now = create_server(opened, secure_cookies=secure_cookies, keys=keys, policy=policy) if workers == 1 else None
         served = opened
-    settings["cluster"] = cluster
+    settings["cluster"], settings["policy"] = cluster, asdict(policy)
     requeued = sum(jobs.recover(study) for study in served)  # the studies this process opened already
     if requeued:
         console.print(f"{requeued} transcription job(s) left running when the server stopped: queued again")

@@ -37,8 +37,9 @@ from chorus.study.models import AuditEntry, Base, utcnow
 
 #: Tables whose changes are not logged: the log itself, coding_turn, which the
 #: store derives from codings and turns (their own entries say what changed), and
-#: the embedding cache, derived from transcript text.
-UNLOGGED = frozenset({"audit_log", "coding_turn", "alembic_version", "embedding"})
+#: the embedding cache, derived from transcript text, and web sessions (a last-seen time every minute; their
+#: tokens are secrets): sign-ins and sign-outs are logged as ``sign_in`` rows, what ends a session with its cause.
+UNLOGGED = frozenset({"audit_log", "coding_turn", "alembic_version", "embedding", "web_session"})
 _TEXT_COLUMNS = {("transcript", "text")}  # logged as hash and length only
 #: What an entry records: a row added, changed or removed.
 ACTIONS = ("insert", "update", "delete")

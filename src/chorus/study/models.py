@@ -397,6 +397,48 @@ class User(Base):
     reset_expires: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class SignIn(Base):
+    """What happened at the sign-in form, one row per event, never changed: who tried, from where, and how it ended.
+
+    ``outcome``: ``signed in``, ``failed`` (a wrong name or password), ``refused``
+    (too soon after failures, or locked; the password was not checked),
+    ``locked`` (the failure that reached the threshold), ``unlocked`` (by an
+    owner, named in ``by``), ``signed out``. The throttle counts failures since
+    the last success or unlock, per name and per address, from these rows.
+    Never the password typed.
+    """
+
+    __tablename__ = "sign_in"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    name: Mapped[str] = mapped_column(String(100), index=True)  # as typed: failures for names no account has count too
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    outcome: Mapped[str] = mapped_column(String(12))
+    by: Mapped[str | None] = mapped_column(String(100))
+
+
+class WebSession(Base):
+    """A signed-in browser: the server's record of its session, so the server can end it.
+
+    The cookie holds a random session id; only its SHA-256 is kept here. A
+    session ends at sign-out, when its person's password changes (their other
+    sessions), their role changes or they are deactivated, after the idle
+    timeout, and at the absolute timeout.
+    """
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_why: Mapped[str | None] = mapped_column(String(40))
+
+
 class BlindRound(Base):
     """A round of independent coding: while it is open, its coders see and count only their own codings.
 

@@ -21,8 +21,8 @@ from chorus.study.models import Coder, Coding, CodingTurn
 
 #: The coder whose codings alone are seen in this context (a coder in an open blind round), or None: everyone's.
 SEEING: ContextVar[str | None] = ContextVar("chorus_seeing", default=None)
-#: Records whose audit entries would tell a blind coder what others coded; they see their own only.
-CODING_RECORDS = ("coding", "coder", "suggestion")
+#: Records whose audit entries would tell a blind coder what others coded, or who else is at work; they see their own only.
+CODING_RECORDS = ("coding", "coder", "suggestion", "sign_in")
 
 
 @contextmanager

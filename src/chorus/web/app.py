@@ -34,7 +34,7 @@ from chorus.web.home import Home
 from chorus.web.pages import templates
 from chorus.web.routes import accounts, analysis, assist, autocode, coding, exchange, privacy, recordings, rigour, roster, studies, transcripts
 from chorus.web.routes import home as home_pages
-from chorus.web.security import UPLOAD_LIMITS, BodyLimit, Needs, Sessions
+from chorus.web.security import UPLOAD_LIMITS, BodyLimit, Needs, Policy, Sessions, StudySessions
 from chorus.web.uploads import MOST_RECORDING_MIB, recording_limit
 
 RECORDINGS_ROUTE = "/api/recordings"
@@ -60,14 +60,17 @@ def _role_of(dependant) -> str | None:  # noqa: ANN001 - FastAPI's Dependant
     return None
 
 
-def create_app(study: Study, secure_cookies: bool = False, root: str = "", keys: Path | None = None) -> FastAPI:
+def create_app(study: Study, secure_cookies: bool = False, root: str = "", keys: Path | None = None, policy: Policy | None = None) -> FastAPI:
     """The web app over ``study``, served at ``root`` (``/studies/pc-study`` beside other studies; empty alone).
 
-    ``keys`` is the folder, outside the study, where de-identification writes its key files.
+    ``keys`` is the folder, outside the study, where de-identification writes its key files;
+    ``policy`` how sign-in is throttled and how long sessions last.
     """
+    policy = policy or Policy()
     app = FastAPI(title=f"Chorus: {study.name}", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.study, app.state.root, app.state.keys = study, root, keys
-    app.state.sessions = Sessions(study.folder, root, secure_cookies)
+    app.state.sessions = StudySessions(study, root, secure_cookies, policy.idle_minutes, policy.session_hours)
+    app.state.throttle = policy.throttle
     app.state.pages = templates(root)
     app.add_middleware(BodyLimit, limit_of=lambda route: recording_limit(study) * 2**20 if route == RECORDINGS_ROUTE else None)
     for router in ROUTERS:  # their routes side by side in the app's own table (no prefixes or router-wide dependencies to merge)
@@ -97,6 +100,8 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "", keys:
         # study text (what participants said) stays out of caches and out of the Referer other sites see
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "no-referrer"
+        if request.url.scheme == "https":  # browsers then refuse plain HTTP to this host for a year
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Content-Security-Policy"] = "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'"
         return response
@@ -104,13 +109,13 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "", keys:
     return app
 
 
-def create_server(studies: Sequence[Study], secure_cookies: bool = False, keys: Path | None = None) -> FastAPI:
+def create_server(studies: Sequence[Study], secure_cookies: bool = False, keys: Path | None = None, policy: Policy | None = None) -> FastAPI:
     """The web app for one study at ``/``, or for several, each at ``/studies/<folder>`` with a page listing them.
 
     Each study keeps its own accounts, roles and session cookie (scoped to its path).
     """
     if len(studies) == 1:
-        return create_app(studies[0], secure_cookies, keys=keys)
+        return create_app(studies[0], secure_cookies, keys=keys, policy=policy)
     server = FastAPI(title="Chorus", docs_url=None, redoc_url=None, openapi_url=None)
     server.state.pages = templates("")
     listed: list[tuple[str, str]] = []
@@ -119,7 +124,7 @@ def create_server(studies: Sequence[Study], secure_cookies: bool = False, keys: 
         while any(slug == taken for taken, _ in listed):
             slug += "-2"
         listed.append((slug, study.name))
-        server.mount(f"/studies/{slug}", create_app(study, secure_cookies, root=f"/studies/{slug}", keys=keys / slug if keys else None))
+        server.mount(f"/studies/{slug}", create_app(study, secure_cookies, root=f"/studies/{slug}", keys=keys / slug if keys else None, policy=policy))
 
     @server.get("/", response_class=HTMLResponse)
     def studies_page(request: Request) -> Response:
@@ -135,8 +140,8 @@ class _StudyApps:
     process of ``chorus serve --workers N``, not only by the one that created it.
     """
 
-    def __init__(self, home: Home, secure_cookies: bool, keys: Path | None):
-        self.home, self.secure_cookies, self.keys = home, secure_cookies, keys
+    def __init__(self, home: Home, secure_cookies: bool, keys: Path | None, policy: Policy | None):
+        self.home, self.secure_cookies, self.keys, self.policy = home, secure_cookies, keys, policy
         self.router = Router()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -151,11 +156,11 @@ class _StudyApps:
                     await response(scope, receive, send)
                     return
                 keys = self.keys / slug if self.keys else None
-                self.router.routes.append(Mount(f"/{slug}", create_app(study, self.secure_cookies, root=f"/studies/{slug}", keys=keys)))
+                self.router.routes.append(Mount(f"/{slug}", create_app(study, self.secure_cookies, root=f"/studies/{slug}", keys=keys, policy=self.policy)))
         await self.router(scope, receive, send)
 
 
-def create_home_server(home: Home, secure_cookies: bool = False, keys: Path | None = None) -> FastAPI:
+def create_home_server(home: Home, secure_cookies: bool = False, keys: Path | None = None, policy: Policy | None = None) -> FastAPI:
     """The server for a home (``chorus serve --home DIR``): setup, the studies, creating one; each study under ``/studies/<folder>/``."""
     server = FastAPI(title="Chorus", docs_url=None, redoc_url=None, openapi_url=None)
     server.state.home, server.state.root = home, ""
@@ -163,7 +168,7 @@ def create_home_server(home: Home, secure_cookies: bool = False, keys: Path | No
     server.state.sessions = Sessions(home.folder, "", secure_cookies, cookie="chorus_home")
     server.add_middleware(BodyLimit, limit_of=lambda route: MOST_RECORDING_MIB * 2**20 if route == RECORDINGS_ROUTE else None)  # each study holds to its own
     server.router.routes.extend(home_pages.router.routes)
-    server.mount("/studies", _StudyApps(home, secure_cookies, keys))
+    server.mount("/studies", _StudyApps(home, secure_cookies, keys, policy))
 
     @server.exception_handler(HTTPException)
     async def refused(request: Request, exc: HTTPException) -> Response:
@@ -204,6 +209,7 @@ def server_from_environment() -> FastAPI:
     """
     settings = json.loads(os.environ[SERVE_SETTINGS])
     keys = Path(settings["keys"]) if settings.get("keys") else None
+    policy = Policy.of(settings.get("policy"))
     if settings.get("home"):
-        return create_home_server(Home(settings["home"], settings.get("db")), secure_cookies=settings["secure_cookies"], keys=keys)
-    return create_server([store.open(Path(folder)) for folder in settings["studies"]], secure_cookies=settings["secure_cookies"], keys=keys)
+        return create_home_server(Home(settings["home"], settings.get("db")), secure_cookies=settings["secure_cookies"], keys=keys, policy=policy)
+    return create_server([store.open(Path(folder)) for folder in settings["studies"]], secure_cookies=settings["secure_cookies"], keys=keys, policy=policy)

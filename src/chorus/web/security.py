@@ -8,19 +8,26 @@ use what (and a test walks it).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
+from datetime import timedelta, timezone
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select, update
 from starlette.concurrency import run_in_threadpool
 
 from chorus.coding.rounds import blind_in
-from chorus.study.models import User
+from chorus.errors import ChorusError
+from chorus.study.models import User, WebSession, utcnow
+from chorus.study.store import Study
+from chorus.web.signin import Throttle
 from chorus.study.seeing import SEEING
 from chorus.web.users import rank
 
@@ -31,6 +38,22 @@ MAX_BODY = 1 * 1024 * 1024
 _STUDY_PREFIX = re.compile(r"^/studies/[^/]+(?=/)")
 #: Larger bodies allowed on the upload routes (bytes); every other request is held to MAX_BODY.
 UPLOAD_LIMITS = {"/api/transcripts": 20 * 1024 * 1024, "/api/import": 512 * 1024 * 1024, "/roster/check": 20 * 1024 * 1024, "/consensus": 20 * 1024 * 1024}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the web app guards sign-in (:class:`chorus.web.signin.Throttle`) and sessions; ``chorus serve`` options set each."""
+
+    throttle: Throttle = Throttle()
+    idle_minutes: float = 30.0
+    session_hours: float = 12.0
+
+    @classmethod
+    def of(cls, settings: dict[str, Any] | None) -> Policy:
+        """The policy :func:`dataclasses.asdict` wrote (a worker process reads it from its settings)."""
+        if not settings:
+            return cls()
+        return cls(Throttle(**settings.get("throttle", {})), settings.get("idle_minutes", 30.0), settings.get("session_hours", 12.0))
 
 
 def folder_secret(folder: Path) -> str:
@@ -94,9 +117,66 @@ class Sessions:
         """A new session for ``user_id`` on ``response``, with a new CSRF token."""
         self.write(response, {"uid": user_id, "csrf": secrets.token_urlsafe(24)})
 
-    def end(self, response: Response) -> None:
-        """Remove the session cookie."""
+    def end(self, request: Request, response: Response) -> None:
+        """End the request's session: remove its cookie."""
         response.delete_cookie(self.cookie, path=self.path)
+
+
+class StudySessions(Sessions):
+    """Sessions the server keeps (``web_session``), so that it can end them before their cookie runs out.
+
+    The cookie holds a random session id, signed; the store keeps only its
+    SHA-256, with the person, the CSRF token and when the session began and was
+    last seen. A session ends at sign-out, when its person's password, role or
+    access changes (:mod:`chorus.web.users` ends them in the same transaction),
+    after ``idle_minutes`` without a request, and ``hours`` after sign-in.
+    """
+
+    #: A session's last-seen time is written at most this often (seconds), not on every request.
+    SEEN_EVERY = 60
+
+    def __init__(self, study: Study, root: str, secure: bool, idle_minutes: float = 30, hours: float = 12):
+        super().__init__(study.folder, root, secure)
+        if idle_minutes <= 0 or hours <= 0:
+            raise ChorusError("sessions need an idle timeout and a lifetime above 0")
+        self.study, self.idle, self.lifetime = study, timedelta(minutes=idle_minutes), timedelta(hours=hours)
+
+    def read(self, request: Request) -> dict[str, Any]:
+        data = super().read(request)
+        if "sid" not in data:
+            return {k: v for k, v in data.items() if k == "csrf"}  # a signed-out form's token, or nothing
+        digest = hashlib.sha256(data["sid"].encode()).hexdigest()
+        now = utcnow()
+        with self.study.reading() as session:
+            found = session.execute(
+                select(WebSession.id, WebSession.user_id, WebSession.csrf, WebSession.created_at, WebSession.seen_at)
+                .where(WebSession.digest == digest, WebSession.ended_at.is_(None))
+            ).first()
+        if found is None:
+            return {}
+        number, user_id, csrf, created, seen = found
+        created, seen = (at if at.tzinfo else at.replace(tzinfo=timezone.utc) for at in (created, seen))
+        ended = "expired" if now - created > self.lifetime else "idle" if now - seen > self.idle else None
+        if ended or (now - seen).total_seconds() > self.SEEN_EVERY:
+            with self.study.transaction() as session:
+                session.execute(update(WebSession).where(WebSession.id == number).values(
+                    **({"ended_at": now, "ended_why": ended} if ended else {"seen_at": now})
+                ))
+        return {} if ended else {"uid": user_id, "csrf": csrf}
+
+    def sign_in(self, response: Response, user_id: int) -> None:
+        sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+        with self.study.transaction() as session:
+            session.add(WebSession(digest=hashlib.sha256(sid.encode()).hexdigest(), user_id=user_id, csrf=csrf))
+        self.write(response, {"sid": sid})
+
+    def end(self, request: Request, response: Response) -> None:
+        sid = Sessions.read(self, request).get("sid")
+        if sid:
+            with self.study.transaction() as session:
+                session.execute(update(WebSession).where(WebSession.digest == hashlib.sha256(sid.encode()).hexdigest(),
+                                                         WebSession.ended_at.is_(None)).values(ended_at=utcnow(), ended_why="signed out"))
+        super().end(request, response)
 
 
 async def sent_token(request: Request) -> str:

@@ -16,14 +16,16 @@ from datetime import timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from chorus.errors import ChorusError
-from chorus.study.models import User, utcnow
+from chorus.study.models import User, WebSession, utcnow
 from chorus.study.store import Study
 
 ROLES = ("viewer", "coder", "owner")
 MIN_PASSWORD = 10
+#: The least zxcvbn score (0-4) a password needs: 3 is 'safely unguessable', about 10^8-10^10 guesses.
+MIN_STRENGTH = 3
 #: How long a password-reset link works.
 RESET_HOURS = 24
 
@@ -50,6 +52,12 @@ def check_account(name: str, password: str) -> None:
         raise ChorusError("a user name is 1 to 100 characters")
     if len(password) < MIN_PASSWORD:
         raise ChorusError(f"passwords are at least {MIN_PASSWORD} characters")
+    from zxcvbn import zxcvbn  # Dropbox's estimator with its frequency lists, offline; loads them on first use
+
+    estimate = zxcvbn(password[:100], user_inputs=[name])  # its work grows fast with length; 100 characters say enough
+    if estimate["score"] < MIN_STRENGTH:
+        advice = " ".join(filter(None, [estimate["feedback"]["warning"], *estimate["feedback"]["suggestions"]]))
+        raise ChorusError(f"this password is too easy to guess{': ' + advice if advice else ''} (a few uncommon words together make a strong one)")
 
 
 def hash_password(password: str) -> str:
@@ -93,6 +101,13 @@ def _account(session: Any, name: str) -> User:
     return user
 
 
+def end_sessions(session: Any, user: User, why: str) -> None:
+    """End every web session of ``user`` (in the transaction that changes their password, role or access)."""
+    session.execute(
+        update(WebSession).where(WebSession.user_id == user.id, WebSession.ended_at.is_(None)).values(ended_at=utcnow(), ended_why=why)
+    )
+
+
 def _owners_left(session: Any, without: User) -> bool:
     return session.scalar(select(User.id).where(User.role == "owner", User.active, User.id != without.id).limit(1)) is not None
 
@@ -105,6 +120,8 @@ def set_role(study: Study, name: str, role: str) -> None:
         user = _account(session, name)
         if user.role == "owner" and role != "owner" and not _owners_left(session, user):
             raise ChorusError(f"{name} is the study's last owner; make someone else an owner first")
+        if user.role != role:
+            end_sessions(session, user, "role changed")
         user.role = role
 
 
@@ -114,6 +131,8 @@ def set_active(study: Study, name: str, active: bool) -> None:
         user = _account(session, name)
         if not active and user.role == "owner" and not _owners_left(session, user):
             raise ChorusError(f"{name} is the study's last owner; make someone else an owner first")
+        if not active:
+            end_sessions(session, user, "deactivated")
         user.active = active
 
 
@@ -127,6 +146,7 @@ def reset_link_token(study: Study, name: str) -> str:
     with study.transaction() as session:
         user = _account(session, name)
         user.password_hash = hash_password(secrets.token_urlsafe(32))  # nobody knows it
+        end_sessions(session, user, "password reset")
         user.reset_digest = hashlib.sha256(token.encode()).hexdigest()
         user.reset_expires = utcnow() + timedelta(hours=RESET_HOURS)
     return token
@@ -141,6 +161,7 @@ def reset_password(study: Study, token: str, password: str) -> str:
             raise ChorusError("this reset link is used up or out of date; ask an owner for a new one")
         check_account(user.name, password)
         user.password_hash, user.reset_digest, user.reset_expires = hash_password(password), None, None
+        end_sessions(session, user, "password changed")
         return user.name
 
 
@@ -150,6 +171,7 @@ def set_password(study: Study, name: str, password: str) -> None:
     with study.transaction() as session:
         user = _account(session, name)
         user.password_hash, user.reset_digest, user.reset_expires = hash_password(password), None, None
+        end_sessions(session, user, "password changed")
 
 
 def change_password(study: Study, name: str, current: str, new: str) -> None:

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from chorus.errors import ChorusError
 from chorus.study.store import acting_as
 from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, back_to, render
+from chorus.web import signin
 from chorus.web import users as accounts
 from chorus.web.users import ROLES, add_user, users, verify
 
@@ -26,25 +27,37 @@ def login_page(request: Request, failed: bool = False, reset: str = "") -> Respo
 def login(
     request: Request, study: StudyOf, name: str = Form(max_length=100), password: str = Form(max_length=1000), csrf: str = Form("")
 ) -> Response:
-    sessions, root = request.app.state.sessions, request.app.state.root
+    """Sign in, unless the name or the address has failed too often of late (then the password is not even checked)."""
+    sessions, root, throttle = request.app.state.sessions, request.app.state.root, request.app.state.throttle
     sessions.check(request, csrf)
-    found = verify(study, name, password)
+    address = request.client.host if request.client else ""
+    refused = signin.refusal(study, name, address, throttle)
+    with acting_as(name):  # the trail names who tried
+        if refused:
+            signin.record(study, name, address, "refused", throttle)
+            page = render(request, "accounts/login.html", None, status=429, csrf=csrf, failed=False, reset="", refused=refused)
+            return sessions.signed_out_page(page, csrf)
+        found = verify(study, name, password)
+        signin.record(study, name, address, "failed" if found is None else "signed in", throttle)
     if found is None:
         return RedirectResponse(f"{root}/login?failed=true", status_code=303)
     response = RedirectResponse(f"{root}/", status_code=303)
-    sessions.sign_in(response, found[0])  # a new token for the new session
+    sessions.sign_in(response, found[0])  # a new session, with a new token
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, _: ViewerRole) -> Response:
+def logout(request: Request, study: StudyOf, viewer: ViewerRole) -> Response:
     response = RedirectResponse(f"{request.app.state.root}/login", status_code=303)
-    request.app.state.sessions.end(response)
+    request.app.state.sessions.end(request, response)
+    with acting_as(viewer.name):
+        signin.record(study, viewer.name, request.client.host if request.client else "", "signed out")
     return response
 
 
 def _people(request: Request, study: StudyOf, viewer: OwnerRole, status: int = 200, **context: object) -> Response:
-    return render(request, "accounts/people.html", viewer, status=status, people=users(study).to_dict("records"), roles=ROLES, **context)
+    locked = set(signin.locked(study, request.app.state.throttle))
+    return render(request, "accounts/people.html", viewer, status=status, people=users(study).to_dict("records"), roles=ROLES, locked=locked, **context)
 
 
 @router.get("/people", response_class=HTMLResponse)
@@ -56,17 +69,20 @@ def people_page(request: Request, study: StudyOf, viewer: OwnerRole, added: str 
 @router.post("/people/{name}")
 def change_person(
     request: Request, name: str, study: StudyOf, viewer: OwnerRole, role: str = Form("", max_length=20), active: str = Form("", max_length=5),
+    unlock: str = Form("", max_length=5),
 ) -> Response:
-    """Change a person's role, or deactivate (their next request is refused) or activate them, as ``chorus users`` does."""
+    """Change a person's role, deactivate (their next request is refused) or activate them, or unlock their sign-in, as ``chorus users`` does."""
     try:
         with acting_as(viewer.name):
             if role:
                 accounts.set_role(study, name, role)
             if active:
                 accounts.set_active(study, name, active == "yes")
+            if unlock:
+                signin.unlock(study, name=name, by=viewer.name)
     except ChorusError as exc:
         return _people(request, study, viewer, status=400, error_of_people=str(exc))
-    what = f"is now a {role}" if role else ("can sign in again" if active == "yes" else "is deactivated: their next request is refused")
+    what = (f"is now a {role}" if role else "can sign in again" if active == "yes" or unlock else "is deactivated: their next request is refused")
     return back_to(request, "/people", changed=f"{name} {what}")
 
 
@@ -125,7 +141,9 @@ def change_own_password(
             accounts.change_password(study, viewer.name, current, password)
     except ChorusError as exc:
         return render(request, "accounts/account.html", viewer, status=400, error=str(exc))
-    return back_to(request, "/account", changed="true")
+    response = back_to(request, "/account", changed="true")
+    request.app.state.sessions.sign_in(response, viewer.id)  # the change ended every session of theirs; this browser goes on in a new one
+    return response
 
 
 @router.post("/people")

@@ -1,0 +1,135 @@
+"""Sign-in throttling: growing delays after failed sign-ins and a temporary lock, per name and per address.
+
+Every attempt is a row of ``sign_in`` (and so an entry of the audit trail: who,
+when, from where, how it ended; never the password typed). Whether the next
+attempt may be checked is read from those rows before any password hash is
+computed, so a guesser is refused at no cost to the server:
+
+- a name: after its k-th failure in a row (since it last signed in or was
+  unlocked), beyond the ``free_failures`` anyone makes mistyping, the next
+  attempt must wait ``first_delay * 2**(k - free_failures - 1)`` seconds (at
+  most ``max_delay``); at ``lock_after`` failures it is locked for
+  ``lock_minutes``, or until an owner unlocks it;
+- an address: at ``address_lock_after`` failures within ``lock_minutes`` (since
+  it was last unlocked), it may not try any name until they fall out of that window.
+
+>>> refusal(study, "cora", "127.0.0.1")                         # doctest: +SKIP
+'too many failed sign-ins for cora; try again in 15 minutes or ask an owner to unlock it'
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from chorus.errors import ChorusError
+from chorus.study.models import SignIn, User, utcnow
+from chorus.study.store import Study
+
+#: How a sign-in ends, as the ``sign_in`` table records it.
+OUTCOMES = ("signed in", "failed", "refused", "locked", "unlocked", "signed out")
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """How hard sign-in is on guessers; ``chorus serve`` takes each as an option."""
+
+    lock_after: int = 10
+    address_lock_after: int = 50
+    lock_minutes: float = 15.0
+    first_delay: float = 1.0
+    max_delay: float = 30.0
+    free_failures: int = 2
+
+    def __post_init__(self) -> None:
+        if min(self.lock_after, self.address_lock_after) < 1 or self.lock_minutes <= 0 or min(self.first_delay, self.max_delay, self.free_failures) < 0:
+            raise ChorusError("sign-in throttling needs thresholds of at least 1 and times of at least 0")
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)  # SQLite gives times back without their zone; they are UTC
+
+
+def _failures(session: object, name: str) -> tuple[int, datetime | None]:
+    """Failures in a row for ``name`` since it last signed in or was unlocked, and the time of the last."""
+    count, last = 0, None
+    for outcome, at in session.execute(  # type: ignore[attr-defined]
+        select(SignIn.outcome, SignIn.at).where(SignIn.name == name, SignIn.outcome.in_(("signed in", "unlocked", "failed")))
+        .order_by(SignIn.id.desc()).limit(1000)
+    ):
+        if outcome != "failed":
+            break
+        count, last = count + 1, last or _aware(at)
+    return count, last
+
+
+def _address_failures(session: object, address: str, since: datetime) -> list[datetime]:
+    """Times of the failures from ``address`` after ``since`` and after its last unlock, oldest first."""
+    unlocked = session.scalar(  # type: ignore[attr-defined]
+        select(SignIn.at).where(SignIn.address == address, SignIn.outcome == "unlocked", SignIn.name == "").order_by(SignIn.id.desc()).limit(1)
+    )
+    start = max(since, _aware(unlocked)) if unlocked else since
+    return sorted(_aware(at) for at in session.scalars(  # type: ignore[attr-defined]
+        select(SignIn.at).where(SignIn.address == address, SignIn.outcome == "failed", SignIn.at > start)
+    ))
+
+
+def refusal(study: Study, name: str, address: str, throttle: Throttle = Throttle(), now: datetime | None = None) -> str | None:
+    """Why an attempt to sign in as ``name`` from ``address`` is refused before its password is checked, or None."""
+    now = now or utcnow()
+    with study.reading() as session:
+        count, last = _failures(session, name)
+        recent = _address_failures(session, address, now - timedelta(minutes=throttle.lock_minutes))
+    if count >= throttle.lock_after and last is not None and now < last + timedelta(minutes=throttle.lock_minutes):
+        return f"too many failed sign-ins for {name}; try again in {_wait(last + timedelta(minutes=throttle.lock_minutes) - now)} or ask an owner to unlock it"
+    if len(recent) >= throttle.address_lock_after:
+        ends = recent[len(recent) - throttle.address_lock_after] + timedelta(minutes=throttle.lock_minutes)
+        return f"too many failed sign-ins from this address; try again in {_wait(ends - now)}"
+    if count > throttle.free_failures and last is not None and count < throttle.lock_after:
+        ready = last + timedelta(seconds=min(throttle.first_delay * 2 ** (count - throttle.free_failures - 1), throttle.max_delay))
+        if now < ready:
+            return f"a failed sign-in for {name} just now; try again in {_wait(ready - now)}"
+    return None
+
+
+def _wait(left: timedelta) -> str:
+    seconds = max(1, math.ceil(left.total_seconds()))
+    return f"{seconds} second{'s' if seconds != 1 else ''}" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
+
+
+def record(study: Study, name: str, address: str, outcome: str, throttle: Throttle = Throttle(), by: str | None = None) -> str:
+    """Keep what became of an attempt (and ``locked`` when a failure reaches the threshold); the outcome kept last.
+
+    The audit trail names whoever :func:`chorus.study.store.acting_as` says (the web app: the name tried).
+    """
+    if outcome not in OUTCOMES:
+        raise ChorusError(f"a sign-in ends as one of {', '.join(OUTCOMES)}, not {outcome!r}")
+    with study.transaction() as session:
+        session.add(SignIn(name=name, address=address, outcome=outcome, by=by))
+        if outcome == "failed":
+            session.flush()
+            count, _ = _failures(session, name)
+            if count == throttle.lock_after:
+                session.add(SignIn(name=name, address=address, outcome="locked"))
+                return "locked"
+    return outcome
+
+
+def unlock(study: Study, name: str | None = None, address: str | None = None, by: str = "") -> None:
+    """Let ``name`` (an account) or ``address`` try again at once, as owner ``by`` decides."""
+    if (name is None) == (address is None):
+        raise ChorusError("unlock a name or an address (--address), one at a time")
+    with study.transaction() as session:
+        if name is not None and session.scalar(select(User.id).where(User.name == name)) is None:
+            raise ChorusError(f"no account called {name!r}")
+        session.add(SignIn(name=name or "", address=address or "", outcome="unlocked", by=by))
+
+
+def locked(study: Study, throttle: Throttle = Throttle(), now: datetime | None = None) -> list[str]:
+    """The accounts locked now, by name."""
+    with study.reading() as session:
+        names = list(session.scalars(select(User.name).order_by(User.name)))
+    return [name for name in names if (refusal(study, name, "", throttle, now) or "").startswith("too many failed sign-ins for")]
