@@ -246,7 +246,7 @@ READS = {
     "chorus.interop.export.export_qdc", "chorus.interop.export.export_qdpx", "chorus.privacy.deidentify.find",
     "chorus.privacy.deidentify.summary", "chorus.report.build.build", "chorus.report.build.tables",
     "chorus.report.build.methods", "chorus.report.build.coder_pairs", "chorus.report.manuscript.manuscript", "chorus.study.audit.log", "chorus.study.audit.summary",
-    "chorus.study.audit.size", "chorus.web.signin.refusal", "chorus.web.signin.locked",
+    "chorus.study.audit.size", "chorus.study.audit.verify", "chorus.web.signin.refusal", "chorus.web.signin.locked",
 }
 
 
@@ -374,3 +374,61 @@ def test_a_page_of_the_trail_is_its_newest_entries_and_the_summary_counts_them_a
     summary = audit.summary(coded)
     assert summary[["entity", "action", "actor", "changes"]].values.tolist() == counted[["entity", "action", "actor", "changes"]].values.tolist()
     assert list(summary["last"]) == list(counted["last"])
+
+
+def _tamper(study, *statements: str) -> None:
+    """Change the trail behind Chorus's back, as someone with the database file or server would: triggers off first."""
+    if study.dialect == "sqlite":
+        import sqlite3  # the library the sqlite3 shell is
+
+        connection = sqlite3.connect(study.url.removeprefix("sqlite:///"))
+        connection.executescript("DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete;" + ";".join(statements))
+        connection.close()
+    else:
+        with study.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
+            for statement in statements:
+                connection.execute(text(statement))
+            connection.execute(text("ALTER TABLE audit_log ENABLE TRIGGER USER"))
+
+
+def test_the_chain_names_each_entry_altered_removed_or_added_out_of_band(coded):
+    sound = audit.verify(coded)
+    assert sound.intact and sound.entries == len(audit.log(coded)) > 20 and len(sound.head) == 64
+    with coded.reading() as session:
+        ids = list(session.scalars(select(AuditEntry.id).order_by(AuditEntry.id)))
+    altered, removed, last = ids[5], ids[12], ids[-1]
+    _tamper(coded, f"UPDATE audit_log SET actor = 'mallory' WHERE id = {altered}")
+    assert audit.verify(coded).breaks == [f"entry #{altered} was altered: its content no longer gives its hash"]
+    _tamper(coded, f"DELETE FROM audit_log WHERE id = {removed}")
+    assert audit.verify(coded).breaks[1] == (
+        f"entry #{ids[13]} does not follow entry #{ids[11]}: an entry between them was removed, or one was added out of band"
+    )
+    _tamper(coded, "INSERT INTO audit_log (at, actor, action, entity, entity_id) VALUES ('2026-01-01 00:00:00', 'intruder', 'insert', 'coding', 1)")
+    with coded.reading() as session:
+        added = session.scalar(select(AuditEntry.id).where(AuditEntry.actor == "intruder"))
+    found = audit.verify(coded)
+    assert added > last and found.breaks[2] == f"entry #{added} has no hash: it was added out of band, not through Chorus" and len(found.breaks) == 3
+    codes.add(coded, "Hope")  # a change after the tampering chains on; the three breaks stay named
+    assert audit.verify(coded).breaks[:3] == found.breaks[:3]
+
+
+def test_a_noted_head_shows_a_rewrite_and_the_command_line_says_what_broke(coded):
+    import subprocess
+    import sys
+
+    def chorus_log(*args: str) -> subprocess.CompletedProcess:
+        command = [str(Path(sys.executable).parent / "chorus"), "--study", str(coded.folder), "log", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=300, env={**__import__("os").environ, "COLUMNS": "200"})
+
+    head = audit.verify(coded).head
+    codes.add(coded, "Hope")
+    assert audit.verify(coded, head).intact, "the noted head is still in the trail"
+    fine = chorus_log("--verify", "--head", head)
+    assert fine.returncode == 0 and "audit trail intact" in fine.stdout, fine.stdout + fine.stderr
+    assert "no entry has the head" in audit.verify(coded, "0" * 64).breaks[-1]
+    with coded.reading() as session:
+        first = session.scalar(select(AuditEntry.id).order_by(AuditEntry.id).limit(1))
+    _tamper(coded, f"UPDATE audit_log SET actor = 'mallory' WHERE id = {first}")
+    broken = chorus_log("--verify")
+    assert broken.returncode != 0 and f"entry #{first} was altered" in broken.stdout + broken.stderr, broken.stdout + broken.stderr

@@ -24,11 +24,12 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, event, func, insert, inspect, or_, select
+from sqlalchemy import Table, event, func, insert, inspect, or_, select, text
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from chorus.errors import ChorusError
@@ -77,9 +78,84 @@ def _entry(session: Session, action: str, table: str, entity_id: Any, before: di
     }
 
 
+def _moment(at: datetime) -> str:
+    """A time as the chain hashes it: UTC, to the microsecond (SQLite gives it back without its zone)."""
+    return (at.astimezone(timezone.utc).replace(tzinfo=None) if at.tzinfo else at).isoformat(timespec="microseconds")
+
+
+def link(previous: str, entry: dict[str, Any]) -> str:
+    """The chain value of ``entry`` (``at, actor, action, entity, entity_id, before, after``) after ``previous``."""
+    content = [_moment(entry["at"]), entry["actor"], entry["action"], entry["entity"], entry["entity_id"], entry["before"], entry["after"]]
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(f"{previous}\n{canonical}".encode("utf-8")).hexdigest()
+
+
 def _write(session: Session, entries: Sequence[dict[str, Any]]) -> None:
-    if entries:
-        session.connection().execute(insert(AuditEntry.__table__), list(entries))
+    if not entries:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":  # one transaction at a time extends the chain (SQLite has one writer anyway);
+        # every entry is written after this lock, held to the end of the transaction, so two writers never wait on each other
+        connection.execute(text("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"))
+    last = select(AuditEntry.chain).where(AuditEntry.chain.is_not(None)).order_by(AuditEntry.id.desc()).limit(1)  # not one added out of band
+    previous = connection.execute(last).scalar() or ""
+    rows = []
+    for entry in entries:
+        chain = link(previous, entry)
+        rows.append({**entry, "previous": previous, "chain": chain})
+        previous = chain
+    connection.execute(insert(AuditEntry.__table__), rows)
+
+
+@dataclass
+class Verdict:
+    """What :func:`verify` found: how many entries, the last chain value (the head), and every break, first first."""
+
+    entries: int
+    head: str
+    breaks: list[str]
+
+    @property
+    def intact(self) -> bool:
+        """Whether the chain holds from the first entry to the last."""
+        return not self.breaks
+
+
+def verify(study: Any, head: str | None = None) -> Verdict:
+    """Walk the audit trail and recompute its chain: each entry altered, removed or added out of band is named.
+
+    An entry whose content no longer gives its hash was altered; one whose
+    ``previous`` is not the chain of the entry before it follows a removal (or an
+    insertion out of band); one without a hash was not written by Chorus. Anyone
+    able to rewrite the whole database could recompute the chain from the start:
+    a ``head`` noted elsewhere earlier (a lab notebook) must still be an entry's
+    chain value, or the trail up to it was rewritten.
+
+    >>> verify(study).intact                                     # doctest: +SKIP
+    True
+    """
+    breaks: list[str] = []
+    before, before_id, count, seen = "", None, 0, head is None
+    with study.reading() as session:
+        rows = session.execute(select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=5000))
+        for (entry,) in rows:
+            count += 1
+            values = {"at": entry.at, "actor": entry.actor, "action": entry.action, "entity": entry.entity,
+                      "entity_id": entry.entity_id, "before": entry.before, "after": entry.after}
+            where = f"entry #{entry.id}"
+            if entry.chain is None:
+                breaks.append(f"{where} has no hash: it was added out of band, not through Chorus")
+            elif link(entry.previous or "", values) != entry.chain:
+                breaks.append(f"{where} was altered: its content no longer gives its hash")
+            elif (entry.previous or "") != before:
+                after = f"entry #{before_id}" if before_id is not None else "the start"
+                breaks.append(f"{where} does not follow {after}: an entry between them was removed, or one was added out of band")
+            if entry.chain is not None:  # the entries after one added out of band still follow the one before it
+                before, before_id = entry.chain, entry.id
+            seen = seen or entry.chain == head
+    if not seen:
+        breaks.append(f"no entry has the head {head}: the trail up to it was rewritten (or it is another study's)")
+    return Verdict(count, before, breaks)
 
 
 def _loaded(obj: Any) -> tuple[str, dict[str, Any]]:

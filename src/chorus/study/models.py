@@ -319,7 +319,10 @@ class AuditEntry(Base):
     Written by the store itself on every flush and bulk insert (see
     :mod:`chorus.study.audit`); the database refuses to update or delete it.
     Transcript text is logged as its hash and length, never the words, so the
-    log holds no protected health information a transcript may contain.
+    log holds no protected health information a transcript may contain. Each
+    entry's ``chain`` hashes its content with the ``chain`` of the entry before
+    it (``previous``), so an entry altered, removed or added out of band breaks
+    the chain where it was (:func:`chorus.study.audit.verify`).
     """
 
     __tablename__ = "audit_log"
@@ -333,6 +336,8 @@ class AuditEntry(Base):
     entity_id: Mapped[int | None] = mapped_column(Integer)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    previous: Mapped[str | None] = mapped_column(String(64))  # the chain of the entry before ("" for the first)
+    chain: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of previous and this entry's content
 
 
 class CodebookVersion(Base):
