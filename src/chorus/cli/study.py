@@ -10,7 +10,7 @@ import typer
 import chorus
 from chorus import analysis, ingest
 from chorus.analysis.frames import participants
-from chorus.cli.common import MapOption, OutOption, column_mapping, console, errors, open_study, show
+from chorus.cli.common import MapOption, OutOption, column_mapping, console, errors, open_study, progress_bar, show
 from chorus.coding import codes
 
 #: This stage's top-level commands (``chorus COMMAND``), listed by :mod:`chorus.cli` in its order.
@@ -42,6 +42,31 @@ def status() -> None:
         show(sample["participants"], "Participants by discipline and care team")
         show(sample["groups"], "Groups")
         console.print(f"{len(book)} codes, {int(book['codings'].sum())} codings")
+
+
+@commands.command()
+def backup(dest: Annotated[Path, typer.Argument(help="A new folder for the backup (on another disk).")]) -> None:
+    """Copy the study (its store, while the web app serves, and its files) with a manifest of hashes, proven to restore."""
+    from chorus.study import backup as backups
+
+    with open_study() as study, progress_bar() as progress:
+        task = progress.add_task("copying the study's files", total=None)
+        manifest = backups.backup(study, dest, progress=lambda done, total: progress.update(task, completed=done, total=total))
+    console.print(f"backed up {study.name!r} to {dest}: {len(manifest['files'])} files, {manifest['audit']['entries']} audit entries, "
+                  f"head {manifest['audit']['head']}; checked by opening a copy of it", soft_wrap=True)
+
+
+@commands.command()
+def restore(
+    src: Annotated[Path, typer.Argument(help="A folder chorus backup made.")],
+    folder: Annotated[Path, typer.Argument(help="Where the study goes; a study there is kept beside it, renamed.")],
+) -> None:
+    """Put a backup back as a study, once its files, its store's integrity and its audit trail are proven sound."""
+    from chorus.study import backup as backups
+
+    manifest = backups.restore(src, folder)
+    console.print(f"restored {manifest['study']!r} (backed up {manifest['made']}) into {folder}: files, store and audit trail checked",
+                  soft_wrap=True)
 
 
 # --- roster and groups -------------------------------------------------------------------
