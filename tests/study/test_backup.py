@@ -14,7 +14,8 @@ import chorus
 from chorus.coding import apply_code, remove_coding
 from chorus.errors import ChorusError
 from chorus.study import audit
-from chorus.study.backup import MANIFEST, _digest, backup, check, restore
+from chorus.study.backup import MANIFEST, backup, check, restore
+from chorus.study.files import file_sha256
 from chorus.study.models import Coding, Turn
 from tests.helpers import load_demo
 
@@ -85,7 +86,7 @@ def test_a_backup_taken_while_twenty_coders_code_holds_every_coding_acknowledged
 def _rewrite_manifest(folder: Path) -> None:
     """Make the manifest agree with the files again, as a careful forger (or a copying tool) would."""
     manifest = json.loads((folder / MANIFEST).read_text())
-    manifest["files"] = {r: {"sha256": _digest(folder / r), "bytes": (folder / r).stat().st_size} for r in manifest["files"] if (folder / r).exists()}
+    manifest["files"] = {r: {"sha256": file_sha256(folder / r), "bytes": (folder / r).stat().st_size} for r in manifest["files"] if (folder / r).exists()}
     (folder / MANIFEST).write_text(json.dumps(manifest))
 
 

@@ -29,10 +29,18 @@ from tests.helpers import DEMO, load_demo
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def killed_once_under_way(script: str) -> None:
-    """Run ``script`` in a Python of its own; kill -9 it when it prints ``under way`` (its work has begun)."""
-    worker = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              cwd=ROOT)
+def killed_once_under_way(folder: Path, imports: str, call: str) -> None:
+    """Open the study in ``folder`` in a Python of its own and run ``call`` (``progress`` at hand); kill -9 it once its work is under way."""
+    script = textwrap.dedent(f"""
+        import chorus
+        {imports}
+        study = chorus.open({str(folder)!r})
+        def progress(done, total):
+            print("under way", flush=True)
+        {call}
+        print("finished", flush=True)
+    """)
+    worker = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     line = worker.stdout.readline()
     if "under way" not in line:
         worker.kill()
@@ -60,15 +68,8 @@ def test_a_project_import_killed_mid_way_leaves_nothing_of_it(tmp_path):
     target = load_demo(chorus.init(tmp_path / "target"), transcripts=["FG03"])
     before = audit.verify(target)
     target.close()
-    killed_once_under_way(f"""
-        import chorus
-        from chorus.interop import import_qdpx
-        study = chorus.open({str(tmp_path / "target")!r})
-        def progress(done, total):
-            print("under way", flush=True)
-        import_qdpx(study, {str(tmp_path / "big.qdpx")!r}, progress=progress)
-        print("finished", flush=True)
-    """)
+    killed_once_under_way(tmp_path / "target", "from chorus.interop import import_qdpx",
+                          f"import_qdpx(study, {str(tmp_path / 'big.qdpx')!r}, progress=progress)")
     study = sound(tmp_path / "target")
     with study.reading() as session:
         assert session.scalar(select(func.count(Coding.id))) == 0 and session.scalar(select(func.count(Transcript.id))) == 1
@@ -83,15 +84,7 @@ def test_a_transcript_import_killed_mid_way_leaves_nothing_of_it(tmp_path):
         path = tmp_path / name
         path.write_text("\n\n".join([(DEMO / "transcripts" / name).read_text(encoding="utf-8")] * 150), encoding="utf-8")
         files.append(str(path))
-    killed_once_under_way(f"""
-        import chorus
-        from chorus.ingest import import_transcripts
-        study = chorus.open({str(tmp_path / "study")!r})
-        def progress(done, total):
-            print("under way", flush=True)
-        import_transcripts(study, {files!r}, progress=progress)
-        print("finished", flush=True)
-    """)
+    killed_once_under_way(tmp_path / "study", "from chorus.ingest import import_transcripts", f"import_transcripts(study, {files!r}, progress=progress)")
     with sound(tmp_path / "study").reading() as session:
         assert session.scalar(select(func.count(Transcript.id))) == 0
 
@@ -103,15 +96,8 @@ def test_a_backup_killed_mid_way_leaves_the_study_sound_and_no_backup_to_restore
     for n in range(40):
         (recordings / f"clip{n:02}.wav").write_bytes(os.urandom(4 << 20))
     study.close()
-    killed_once_under_way(f"""
-        import chorus
-        from chorus.study.backup import backup
-        study = chorus.open({str(tmp_path / "study")!r})
-        def progress(done, total):
-            print("under way", flush=True)
-        backup(study, {str(tmp_path / "backup")!r}, progress=progress)
-        print("finished", flush=True)
-    """)
+    killed_once_under_way(tmp_path / "study", "from chorus.study.backup import backup",
+                          f"backup(study, {str(tmp_path / 'backup')!r}, progress=progress)")
     sound(tmp_path / "study")
     with pytest.raises(ChorusError, match="no manifest.json"):
         restore(tmp_path / "backup", tmp_path / "restored")

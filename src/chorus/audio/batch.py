@@ -24,12 +24,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from chorus.audio.media import FORMATS, Recording, file_sha256, load_audio
+from chorus.audio.media import FORMATS, Recording, load_audio
 from chorus.audio.speakers import Naming, enrolment_clips, match_voices, name_speakers
 from chorus.audio.store import Stored, store_transcript
 from chorus.audio.transcribe import DEFAULT_MODEL, MachineTranscript, transcribe_audio
 from chorus.errors import ChorusError, InputError
 from chorus.ingest.transcripts import group_for
+from chorus.study.files import file_sha256
 from chorus.study.models import Group, Membership, Participant, Transcript
 from chorus.study.store import Study
 

@@ -13,7 +13,6 @@ runs.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from chorus.errors import InputError
+from chorus.study.files import file_sha256
 
 SAMPLE_RATE = 16000
 FORMATS = (".wav", ".mp3", ".m4a", ".flac", ".ogg", ".opus", ".aac", ".wma", ".mp4", ".mov", ".webm", ".mkv")
@@ -60,15 +60,6 @@ class Audio:
     def with_all_speech(self) -> Audio:
         """The same recording, all of it treated as speech (an enrolment clip, say)."""
         return replace(self, regions=((0.0, self.duration),))
-
-
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file's bytes, read in blocks (recordings are large)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _unreadable(path: Path, error: Exception) -> AudioError:

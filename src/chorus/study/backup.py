@@ -14,7 +14,6 @@ and the audit trail's hash chain; a damaged backup is refused with the reason.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sqlite3
@@ -26,6 +25,7 @@ from typing import Any
 
 from chorus.errors import ChorusError
 from chorus.study import audit
+from chorus.study.files import file_sha256
 from chorus.study.store import CONFIG_FILE, Study
 from chorus.study.store import open as open_study
 
@@ -33,14 +33,6 @@ MANIFEST = "manifest.json"
 #: Left out of a backup: the store's own files (copied through the backup API), uploads waiting for a
 #: confirmation, and the key that signs web sessions (a restored study signs in afresh).
 SKIPPED = (".uploads", ".chorus-web-secret")
-
-
-def _digest(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as data:
-        for block in iter(lambda: data.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
 
 
 def _files(folder: Path, store: Path) -> Iterator[Path]:
@@ -89,7 +81,7 @@ def backup(study: Study, dest: str | Path, progress: Callable[[int, int], None] 
             shutil.copy2(study.folder / relative, dest / relative)
             if progress:
                 progress(done, len(files))
-        listed = {str(r): {"sha256": _digest(dest / r), "bytes": (dest / r).stat().st_size} for r in [Path(store.name), *files]}
+        listed = {str(r): {"sha256": file_sha256(dest / r), "bytes": (dest / r).stat().st_size} for r in [Path(store.name), *files]}
         copied = _verified_copy(dest, store.name, listed)
         manifest = {
             "study": study.name, "made": datetime.now(timezone.utc).isoformat(timespec="seconds"), "store": store.name,
@@ -143,7 +135,7 @@ def check(src: str | Path) -> dict[str, Any]:
         path = src / relative
         if not path.is_file():
             raise ChorusError(f"{path}: missing from the backup")
-        if path.stat().st_size != kept["bytes"] or _digest(path) != kept["sha256"]:
+        if path.stat().st_size != kept["bytes"] or file_sha256(path) != kept["sha256"]:
             raise ChorusError(f"{path}: changed since the backup was made (its SHA-256 differs from the manifest's)")
     if CONFIG_FILE not in listed:
         raise ChorusError(f"{src}: the backup has no {CONFIG_FILE}")
