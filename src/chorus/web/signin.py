@@ -35,7 +35,7 @@ OUTCOMES = ("signed in", "failed", "refused", "locked", "unlocked", "signed out"
 
 @dataclass(frozen=True)
 class Throttle:
-    """How hard sign-in is on guessers; ``chorus serve`` takes each as an option."""
+    """How hard sign-in is on guessers (``chorus serve --lock-after --lock-minutes`` set the two an operator tunes)."""
 
     lock_after: int = 10
     address_lock_after: int = 50
@@ -77,14 +77,23 @@ def _address_failures(session: object, address: str, since: datetime) -> list[da
     ))
 
 
+def _lock_ends(failures: tuple[int, datetime | None], throttle: Throttle, now: datetime) -> datetime | None:
+    """When the lock ends on a name with these ``failures`` (in a row, and the last one's time), if it is locked now."""
+    count, last = failures
+    if count >= throttle.lock_after and last is not None and now < last + timedelta(minutes=throttle.lock_minutes):
+        return last + timedelta(minutes=throttle.lock_minutes)
+    return None
+
+
 def refusal(study: Study, name: str, address: str, throttle: Throttle = Throttle(), now: datetime | None = None) -> str | None:
     """Why an attempt to sign in as ``name`` from ``address`` is refused before its password is checked, or None."""
     now = now or utcnow()
     with study.reading() as session:
         count, last = _failures(session, name)
         recent = _address_failures(session, address, now - timedelta(minutes=throttle.lock_minutes))
-    if count >= throttle.lock_after and last is not None and now < last + timedelta(minutes=throttle.lock_minutes):
-        return f"too many failed sign-ins for {name}; try again in {_wait(last + timedelta(minutes=throttle.lock_minutes) - now)} or ask an owner to unlock it"
+    ends = _lock_ends((count, last), throttle, now)
+    if ends is not None:
+        return f"too many failed sign-ins for {name}; try again in {_wait(ends - now)} or ask an owner to unlock it"
     if len(recent) >= throttle.address_lock_after:
         ends = recent[len(recent) - throttle.address_lock_after] + timedelta(minutes=throttle.lock_minutes)
         return f"too many failed sign-ins from this address; try again in {_wait(ends - now)}"
@@ -100,7 +109,7 @@ def _wait(left: timedelta) -> str:
     return f"{seconds} second{'s' if seconds != 1 else ''}" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
 
 
-def record(study: Study, name: str, address: str, outcome: str, throttle: Throttle = Throttle(), by: str | None = None) -> str:
+def record(study: Study, name: str, address: str, outcome: str, throttle: Throttle = Throttle()) -> str:
     """Keep what became of an attempt (and ``locked`` when a failure reaches the threshold); the outcome kept last.
 
     The audit trail names whoever :func:`chorus.study.store.acting_as` says (the web app: the name tried).
@@ -108,7 +117,7 @@ def record(study: Study, name: str, address: str, outcome: str, throttle: Thrott
     if outcome not in OUTCOMES:
         raise ChorusError(f"a sign-in ends as one of {', '.join(OUTCOMES)}, not {outcome!r}")
     with study.transaction() as session:
-        session.add(SignIn(name=name, address=address, outcome=outcome, by=by))
+        session.add(SignIn(name=name, address=address, outcome=outcome))
         if outcome == "failed":
             session.flush()
             count, _ = _failures(session, name)
@@ -130,6 +139,6 @@ def unlock(study: Study, name: str | None = None, address: str | None = None, by
 
 def locked(study: Study, throttle: Throttle = Throttle(), now: datetime | None = None) -> list[str]:
     """The accounts locked now, by name."""
+    now = now or utcnow()
     with study.reading() as session:
-        names = list(session.scalars(select(User.name).order_by(User.name)))
-    return [name for name in names if (refusal(study, name, "", throttle, now) or "").startswith("too many failed sign-ins for")]
+        return [name for name in session.scalars(select(User.name).order_by(User.name)) if _lock_ends(_failures(session, name), throttle, now)]
