@@ -34,7 +34,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from chorus.errors import ChorusError
 from chorus.study import seeing
-from chorus.study.models import AuditEntry, Base, utcnow
+from chorus.study.models import AuditEntry, Base, as_utc, utcnow
 
 #: Tables whose changes are not logged: the log itself, coding_turn, which the
 #: store derives from codings and turns (their own entries say what changed), and
@@ -80,7 +80,7 @@ def _entry(session: Session, action: str, table: str, entity_id: Any, before: di
 
 def _moment(at: datetime) -> str:
     """A time as the chain hashes it: UTC, to the microsecond (SQLite gives it back without its zone)."""
-    return (at.astimezone(timezone.utc).replace(tzinfo=None) if at.tzinfo else at).isoformat(timespec="microseconds")
+    return as_utc(at).astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
 def link(previous: str, entry: dict[str, Any]) -> str:

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from chorus.errors import ChorusError
 from chorus.study import store
+from chorus.study.models import as_utc
 from chorus.study.store import Study
 from chorus.web import users
 
@@ -96,7 +97,7 @@ class Home:
         """Whether ``token`` would set the server up now (no owner yet, token current)."""
         with self.engine.connect() as connection:
             expires = connection.execute(select(_tokens.c.expires_at).where(_tokens.c.digest == _digest(token))).scalar()
-        return expires is not None and _aware(expires) > _now() and not self.has_owner()
+        return expires is not None and as_utc(expires) > _now() and not self.has_owner()
 
     def redeem(self, token: str, name: str, password: str) -> int:
         """Create the first owner with the setup token, which then stops working (also for a second, racing request); their id."""
@@ -184,6 +185,3 @@ class Home:
         self.engine.dispose()
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives date-times back without their zone; they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

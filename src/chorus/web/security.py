@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import timedelta, timezone
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,10 @@ from starlette.concurrency import run_in_threadpool
 
 from chorus.coding.rounds import blind_in
 from chorus.errors import ChorusError
-from chorus.study.models import User, WebSession, utcnow
+from chorus.study.models import User, WebSession, as_utc, utcnow
+from chorus.study.seeing import SEEING
 from chorus.study.store import Study
 from chorus.web.signin import Throttle
-from chorus.study.seeing import SEEING
 from chorus.web.users import rank
 
 COOKIE = "chorus_session"
@@ -155,7 +155,7 @@ class StudySessions(Sessions):
         if found is None:
             return {}
         number, user_id, csrf, created, seen = found
-        created, seen = (at if at.tzinfo else at.replace(tzinfo=timezone.utc) for at in (created, seen))
+        created, seen = as_utc(created), as_utc(seen)
         ended = "expired" if now - created > self.lifetime else "idle" if now - seen > self.idle else None
         if ended or (now - seen).total_seconds() > self.SEEN_EVERY:
             with self.study.transaction() as session:

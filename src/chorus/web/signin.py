@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from chorus.errors import ChorusError
-from chorus.study.models import SignIn, User, utcnow
+from chorus.study.models import SignIn, User, as_utc, utcnow
 from chorus.study.store import Study
 
 #: How a sign-in ends, as the ``sign_in`` table records it.
@@ -49,10 +49,6 @@ class Throttle:
             raise ChorusError("sign-in throttling needs thresholds of at least 1 and times of at least 0")
 
 
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)  # SQLite gives times back without their zone; they are UTC
-
-
 def _failures(session: object, name: str) -> tuple[int, datetime | None]:
     """Failures in a row for ``name`` since it last signed in or was unlocked, and the time of the last."""
     count, last = 0, None
@@ -62,7 +58,7 @@ def _failures(session: object, name: str) -> tuple[int, datetime | None]:
     ):
         if outcome != "failed":
             break
-        count, last = count + 1, last or _aware(at)
+        count, last = count + 1, last or as_utc(at)
     return count, last
 
 
@@ -71,8 +67,8 @@ def _address_failures(session: object, address: str, since: datetime) -> list[da
     unlocked = session.scalar(  # type: ignore[attr-defined]
         select(SignIn.at).where(SignIn.address == address, SignIn.outcome == "unlocked", SignIn.name == "").order_by(SignIn.id.desc()).limit(1)
     )
-    start = max(since, _aware(unlocked)) if unlocked else since
-    return sorted(_aware(at) for at in session.scalars(  # type: ignore[attr-defined]
+    start = max(since, as_utc(unlocked)) if unlocked else since
+    return sorted(as_utc(at) for at in session.scalars(  # type: ignore[attr-defined]
         select(SignIn.at).where(SignIn.address == address, SignIn.outcome == "failed", SignIn.at > start)
     ))
 

@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import select, update
 
 from chorus.errors import ChorusError
-from chorus.study.models import User, WebSession, utcnow
+from chorus.study.models import User, WebSession, as_utc, utcnow
 from chorus.study.store import Study
 
 ROLES = ("viewer", "coder", "owner")
@@ -108,6 +108,12 @@ def end_sessions(session: Any, user: User, why: str) -> None:
     )
 
 
+def _new_password(session: Any, user: User, password: str) -> None:
+    """Give ``user`` the new password: any reset link stops working, and their sessions end."""
+    user.password_hash, user.reset_digest, user.reset_expires = hash_password(password), None, None
+    end_sessions(session, user, "password changed")
+
+
 def _owners_left(session: Any, without: User) -> bool:
     return session.scalar(select(User.id).where(User.role == "owner", User.active, User.id != without.id).limit(1)) is not None
 
@@ -157,11 +163,10 @@ def reset_password(study: Study, token: str, password: str) -> str:
     with study.transaction() as session:
         user = session.scalar(select(User).where(User.reset_digest == hashlib.sha256(token.encode()).hexdigest()))
         expires = user.reset_expires if user else None
-        if user is None or expires is None or (expires if expires.tzinfo else expires.replace(tzinfo=utcnow().tzinfo)) < utcnow():
+        if user is None or expires is None or as_utc(expires) < utcnow():
             raise ChorusError("this reset link is used up or out of date; ask an owner for a new one")
         check_account(user.name, password)
-        user.password_hash, user.reset_digest, user.reset_expires = hash_password(password), None, None
-        end_sessions(session, user, "password changed")
+        _new_password(session, user, password)
         return user.name
 
 
@@ -169,9 +174,7 @@ def set_password(study: Study, name: str, password: str) -> None:
     """Give an account a new password (an owner at the terminal: ``chorus users reset-password``); any reset link stops working."""
     check_account(name, password)
     with study.transaction() as session:
-        user = _account(session, name)
-        user.password_hash, user.reset_digest, user.reset_expires = hash_password(password), None, None
-        end_sessions(session, user, "password changed")
+        _new_password(session, _account(session, name), password)
 
 
 def change_password(study: Study, name: str, current: str, new: str) -> None:
