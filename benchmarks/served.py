@@ -37,7 +37,14 @@ def serving(command: Callable[[int], list[str]]) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.seek(0)
+        said = log.read().decode(errors="replace")
         log.close()
+        tracebacks = said.count("Traceback (most recent call last)")
+        if tracebacks:  # a benchmark's 500s are the server's to explain: its last error goes with the figures
+            lines = said[said.rindex("Traceback (most recent call last)"):].splitlines()
+            raised = next((line for line in lines[1:] if line and not line[0].isspace()), lines[-1])
+            print(f"    server log: {tracebacks} tracebacks, the last: {raised[:300]}", file=sys.stderr)
 
 
 def served(folder: Path, workers: int = 1) -> Iterator[str]:

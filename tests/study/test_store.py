@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ from sqlalchemy import select, text
 import chorus
 from chorus.errors import StudyError
 from chorus.study.models import Coder, StudyInfo
+from chorus.study import store
 from chorus.study.store import _head_revision
 
 
@@ -112,3 +116,55 @@ def test_bulk_inserts_store_values_exactly_as_the_orm_does(study):
     with study.engine.connect() as connection:
         stored = connection.execute(text("SELECT created_at FROM coding ORDER BY id")).scalars().all()
     assert len(stored) == 2 and stored[0] == stored[1]
+
+
+def _hold_the_write_lock(path: Path, seconds: float, holding: threading.Event) -> None:
+    """Another program writing the store: SQLite's write lock taken and kept for ``seconds``."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("BEGIN IMMEDIATE")
+    holding.set()
+    time.sleep(seconds)
+    connection.execute("ROLLBACK")
+    connection.close()
+
+
+def test_a_change_waits_for_another_writer_longer_than_sqlites_five_seconds(tmp_path: Path):
+    # under 50 coders coding flat out on a busy machine a write waited past SQLite's default 5 s and the page answered 500
+    study = chorus.init(tmp_path / "s")
+    holding = threading.Event()
+    other = threading.Thread(target=_hold_the_write_lock, args=(tmp_path / "s" / "study.sqlite", 5.5, holding))
+    other.start()
+    holding.wait()
+    with study.transaction() as session:
+        session.add(Coder(name="ann"))
+    other.join()
+    with study.reading() as session:
+        assert session.scalars(select(Coder.name)).all() == ["ann"]
+    study.close()
+
+
+def test_writers_in_one_process_queue_and_one_kept_waiting_too_long_is_told_why(tmp_path: Path, monkeypatch):
+    study = chorus.init(tmp_path / "s")
+    monkeypatch.setattr(store, "WRITE_WAIT", 0.5)
+    inside, leave = threading.Event(), threading.Event()
+
+    def long_change() -> None:
+        with study.transaction() as session:
+            session.add(Coder(name="ann"))
+            session.flush()
+            inside.set()
+            leave.wait()
+
+    first = threading.Thread(target=long_change)
+    first.start()
+    inside.wait()
+    with pytest.raises(StudyError, match=r"another change has held the study for over 0.5 s; try again"):
+        with study.transaction() as session:
+            session.add(Coder(name="ben"))
+    leave.set()
+    first.join()
+    with study.transaction() as session:  # the queue is free again
+        session.add(Coder(name="cy"))
+    with study.reading() as session:
+        assert sorted(session.scalars(select(Coder.name))) == ["ann", "cy"]
+    study.close()

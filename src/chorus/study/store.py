@@ -10,6 +10,7 @@ import or edit is stored whole or not at all.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -31,6 +32,9 @@ from chorus.study.models import StudyInfo
 
 CONFIG_FILE = "chorus.json"
 SQLITE_FILE = "study.sqlite"
+#: Seconds a change waits for SQLite's one writer before it gives up (SQLite's own default, 5 s,
+#: ran out under 50 coders coding flat out while the machine was busy, and answered 500).
+WRITE_WAIT = 60
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -56,8 +60,9 @@ def make_engine(url: str) -> Engine:
         parsed = make_url(_normalise_url(url))
     except ArgumentError as exc:
         raise StudyError(f"not a database URL: {url!r} ({exc})") from None
-    engine = create_engine(parsed)
-    if parsed.get_backend_name() == "sqlite":
+    sqlite = parsed.get_backend_name() == "sqlite"
+    engine = create_engine(parsed, connect_args={"timeout": WRITE_WAIT} if sqlite else {})
+    if sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
@@ -191,6 +196,9 @@ class Study:
         self.engine = make_engine(url)
         self.actor = audit.default_actor()  # who the audit log names for changes made through this object
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time: this process's writers (a web server's threads) queue on a lock
+        # rather than each polling SQLite's, whose sleeps grow while the lock changes hands
+        self._writer = threading.RLock() if self.engine.dialect.name == "sqlite" else None
         audit.watch(self._sessions)
         event.listen(self._sessions, "do_orm_execute", seeing.only_seen)
 
@@ -207,22 +215,36 @@ class Study:
         the one set by :func:`acting_as`, else :attr:`actor`: ``CHORUS_USER`` or
         the login name).
         """
-        session = self._sessions()
-        session.info["actor"] = actor or ACTING.get() or self.actor
-        try:
-            yield session
-            rehearsing = REHEARSING.get()
-            if rehearsing is None:
-                session.commit()
-            else:
-                session.flush()
-                rehearsing(session)
+        with self._turn_to_write():
+            session = self._sessions()
+            session.info["actor"] = actor or ACTING.get() or self.actor
+            try:
+                yield session
+                rehearsing = REHEARSING.get()
+                if rehearsing is None:
+                    session.commit()
+                else:
+                    session.flush()
+                    rehearsing(session)
+                    session.rollback()
+            except BaseException:
                 session.rollback()
-        except BaseException:
-            session.rollback()
-            raise
+                raise
+            finally:
+                session.close()
+
+    @contextmanager
+    def _turn_to_write(self) -> Iterator[None]:
+        """On SQLite, wait for this process's other writers to finish (at most :data:`WRITE_WAIT` seconds)."""
+        if self._writer is None:
+            yield
+            return
+        if not self._writer.acquire(timeout=WRITE_WAIT):
+            raise StudyError(f"{self.folder}: another change has held the study for over {WRITE_WAIT} s; try again when it is done")
+        try:
+            yield
         finally:
-            session.close()
+            self._writer.release()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
