@@ -8,13 +8,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 import chorus
 from chorus.coding import apply_code, remove_coding
 from chorus.errors import ChorusError
 from chorus.study import audit
-from chorus.study.backup import MANIFEST, backup, check, restore
+from chorus.study.backup import MANIFEST, PG_DUMP, backup, check, restore
 from chorus.study.files import file_sha256
 from chorus.study.models import Coding, Turn
 from tests.helpers import load_demo
@@ -127,9 +127,42 @@ def test_a_damaged_backup_is_refused_with_the_reason_and_nothing_is_replaced(kep
     assert [p.name for p in target.iterdir()] == ["keep.txt"] and not (tmp_path / ".target.restoring").exists()
 
 
-def test_an_sqlite_store_is_backed_up_and_a_postgresql_one_sent_to_pg_dump(study, tmp_path):
-    if study.dialect == "postgresql":
-        with pytest.raises(ChorusError, match="pg_dump"):
-            backup(study, tmp_path / "backup")
-    else:
-        assert "study.sqlite" in backup(study, tmp_path / "backup")["files"]
+def test_a_backup_restores_the_study_on_either_store_keeping_what_it_replaces(demo, tmp_path):
+    apply_code(demo, "FG01", "Funding", "ann", turn=2)
+    manifest = backup(demo, tmp_path / "backup")
+    assert manifest["store"] in manifest["files"] and manifest["audit"]["head"] == audit.verify(demo).head
+    before = codings(demo)
+    later = apply_code(demo, "FG01", "Collaboration", "ann", turn=3)  # after the backup: gone once it is restored
+    demo.close()
+    restore(tmp_path / "backup", demo.folder)
+    restored = chorus.open(demo.folder)
+    assert codings(restored) == before and audit.verify(restored, manifest["audit"]["head"]).intact
+    restored.close()
+    if demo.dialect == "postgresql":  # the schema it replaced is kept aside, with the coding made after the backup
+        schema = manifest["schema"]
+        with demo.engine.begin() as connection:
+            aside = connection.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"), {"p": f"{schema}_replaced_%"}).scalar()
+            assert connection.execute(text(f'SELECT count(*) FROM "{aside}".coding WHERE id = :i'), {"i": later}).scalar() == 1
+
+            dump = tmp_path / "backup" / PG_DUMP  # a damaged dump: refused, and the schema in place is put back as it was
+            data = bytearray(dump.read_bytes())
+            data[len(data) // 2: len(data) // 2 + 64] = b"\xff" * 64
+            dump.write_bytes(bytes(data))
+            _rewrite_manifest(tmp_path / "backup")
+            connection.execute(text(f'DROP SCHEMA "{aside}" CASCADE'))
+        with pytest.raises(ChorusError, match=r"study\.pgdump: (the restore: pg_restore failed|not a readable pg_dump archive)"):
+            restore(tmp_path / "backup", demo.folder)
+        assert codings(chorus.open(demo.folder)) == before
+
+
+def test_a_study_whose_trail_is_broken_is_not_backed_up(demo, tmp_path):
+    apply_code(demo, "FG01", "Funding", "ann", turn=2)
+    with demo.engine.begin() as connection:  # edited out of band, its guard lifted
+        if demo.dialect == "postgresql":
+            connection.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
+        else:
+            connection.execute(text("DROP TRIGGER audit_log_no_update"))
+        connection.execute(text("UPDATE audit_log SET actor = 'mallory' WHERE id = 2"))
+    with pytest.raises(ChorusError, match=r"audit trail is broken \(entry #2 was altered"):
+        backup(demo, tmp_path / "backup")
+    assert not (tmp_path / "backup").exists()

@@ -53,7 +53,9 @@ def backup(dest: Annotated[Path, typer.Argument(help="A new folder for the backu
         task = progress.add_task("copying the study's files", total=None)
         manifest = backups.backup(study, dest, progress=lambda done, total: progress.update(task, completed=done, total=total))
     console.print(f"backed up {study.name!r} to {dest}: {len(manifest['files'])} files, {manifest['audit']['entries']} audit entries, "
-                  f"head {manifest['audit']['head']}; checked by opening a copy of it", soft_wrap=True)
+                  f"head {manifest['audit']['head']}; "
+                  + ("its chain verified in the dump's snapshot" if manifest.get("dialect") == "postgresql" else "checked by opening a copy of it"),
+                  soft_wrap=True)
 
 
 @commands.command()

@@ -134,25 +134,30 @@ def verify(study: Any, head: str | None = None) -> Verdict:
     >>> verify(study).intact                                     # doctest: +SKIP
     True
     """
+    with study.reading() as session:
+        return verify_session(session, head)
+
+
+def verify_session(session: Session, head: str | None = None) -> Verdict:
+    """:func:`verify` on what ``session`` sees (a backup's snapshot, say) rather than on a fresh read."""
     breaks: list[str] = []
     before, before_id, count, seen = "", None, 0, head is None
-    with study.reading() as session:
-        rows = session.execute(select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=5000))
-        for (entry,) in rows:
-            count += 1
-            values = {"at": entry.at, "actor": entry.actor, "action": entry.action, "entity": entry.entity,
-                      "entity_id": entry.entity_id, "before": entry.before, "after": entry.after}
-            where = f"entry #{entry.id}"
-            if entry.chain is None:
-                breaks.append(f"{where} has no hash: it was added out of band, not through Chorus")
-            elif link(entry.previous or "", values) != entry.chain:
-                breaks.append(f"{where} was altered: its content no longer gives its hash")
-            elif (entry.previous or "") != before:
-                after = f"entry #{before_id}" if before_id is not None else "the start"
-                breaks.append(f"{where} does not follow {after}: an entry between them was removed, or one was added out of band")
-            if entry.chain is not None:  # the entries after one added out of band still follow the one before it
-                before, before_id = entry.chain, entry.id
-            seen = seen or entry.chain == head
+    rows = session.execute(select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=5000))
+    for (entry,) in rows:
+        count += 1
+        values = {"at": entry.at, "actor": entry.actor, "action": entry.action, "entity": entry.entity,
+                  "entity_id": entry.entity_id, "before": entry.before, "after": entry.after}
+        where = f"entry #{entry.id}"
+        if entry.chain is None:
+            breaks.append(f"{where} has no hash: it was added out of band, not through Chorus")
+        elif link(entry.previous or "", values) != entry.chain:
+            breaks.append(f"{where} was altered: its content no longer gives its hash")
+        elif (entry.previous or "") != before:
+            after = f"entry #{before_id}" if before_id is not None else "the start"
+            breaks.append(f"{where} does not follow {after}: an entry between them was removed, or one was added out of band")
+        if entry.chain is not None:  # the entries after one added out of band still follow the one before it
+            before, before_id = entry.chain, entry.id
+        seen = seen or entry.chain == head
     if not seen:
         breaks.append(f"no entry has the head {head}: the trail up to it was rewritten (or it is another study's)")
     return Verdict(count, before, breaks)
