@@ -89,3 +89,44 @@ def sign_in(page, base: str, name: str) -> None:
     page.wait_for_url(base + "/")
 
 
+
+
+@contextmanager
+def chorus_serve(folder: Path, *options: str, scheme: str = "http") -> Iterator[str]:
+    """``chorus serve`` on ``folder`` in a process of its own on a free loopback port, as a user starts it; yields its base URL.
+
+    What the server printed is printed when the block ends, so a failing test shows it.
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    import httpx
+
+    port = _free_port()
+    command = [str(Path(sys.executable).parent / "chorus"), "--study", str(folder), "serve", "--port", str(port), *options]
+    with tempfile.TemporaryFile(mode="w+") as said:  # a file, not a pipe: the server's worker processes share it
+        server = subprocess.Popen(command, stdout=said, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        base = f"{scheme}://127.0.0.1:{port}"
+        try:
+            for _ in range(600):
+                if server.poll() is not None:
+                    said.seek(0)
+                    raise RuntimeError(f"chorus serve stopped at start: {said.read()}")
+                try:
+                    httpx.get(base + "/login", timeout=1, verify=False)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            yield base
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+            said.seek(0)
+            print(said.read())

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,30 +13,16 @@ from sqlalchemy import func, select
 
 from chorus.study.models import Coding, Transcript, Turn
 from tests.helpers import require
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import PASSWORD, chorus_serve
 
 httpx = pytest.importorskip("httpx")
 psutil = pytest.importorskip("psutil")
 
 
-def test_two_worker_processes_share_sessions_tokens_and_the_store(web):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    chorus_command = str(Path(sys.executable).parent / "chorus")
-    server = subprocess.Popen(
-        [chorus_command, "--study", str(web.folder), "serve", "--port", str(port), "--workers", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        workers = [p for p in psutil.Process(server.pid).children(recursive=True) if "python" in p.name().lower() or "chorus" in " ".join(p.cmdline())]
+def test_two_worker_processes_share_sessions_tokens_and_the_store(web, capsys):
+    with chorus_serve(web.folder, "--workers", "2") as base:
+        server = next(p for p in psutil.Process().children() if "serve" in p.cmdline())
+        workers = [p for p in server.children(recursive=True) if "python" in p.name().lower() or "chorus" in " ".join(p.cmdline())]
         assert len(workers) >= 2, [p.cmdline() for p in workers]
         # a new connection for every request, so the kernel hands them to either process
         with httpx.Client(base_url=base, limits=httpx.Limits(max_keepalive_connections=0), timeout=30) as client:
@@ -58,10 +42,7 @@ def test_two_worker_processes_share_sessions_tokens_and_the_store(web):
                 assert client.delete(f"/api/codings/{coding_id}", headers={"X-CSRF-Token": token}).status_code == 204
         with web.reading() as session:
             assert session.scalar(select(func.count()).select_from(Coding)) == 10
-    finally:
-        server.terminate()
-        out, _ = server.communicate(timeout=30)
-    assert "2 worker processes" in out
+    assert "2 worker processes" in capsys.readouterr().out
 
 
 def test_other_machines_get_https_or_nothing(web, tmp_path):
@@ -73,22 +54,9 @@ def test_other_machines_get_https_or_nothing(web, tmp_path):
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([chorus_command, "--study", str(web.folder), "serve", "--port", str(port), "--certfile", str(cert), "--keyfile", str(key)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        base = f"https://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                page = httpx.get(base + "/login", verify=False, timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with chorus_serve(web.folder, "--certfile", str(cert), "--keyfile", str(key), scheme="https") as base:
+        page = httpx.get(base + "/login", verify=False, timeout=5)
         assert page.status_code == 200 and page.headers["Strict-Transport-Security"] == "max-age=31536000"
         assert "secure" in page.headers["set-cookie"].lower(), "cookies over HTTPS are Secure"
         with pytest.raises(httpx.HTTPError):
-            httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)  # no plain HTTP on that port
-    finally:
-        server.terminate()
+            httpx.get(base.replace("https", "http") + "/login", timeout=2)  # no plain HTTP on that port

@@ -149,6 +149,9 @@ def serve(
     lock_minutes: Annotated[float, typer.Option(min=0.1, help="How long a locked account or address waits, unless an owner unlocks it.")] = 15.0,
     idle_minutes: Annotated[float, typer.Option(min=1, help="A session ends after this long without a request.")] = 30.0,
     session_hours: Annotated[float, typer.Option(min=0.1, help="A session ends this long after sign-in, however busy.")] = 12.0,
+    upload_stall: Annotated[
+        float, typer.Option(min=1, help="Seconds an upload may send nothing before it is cut off (408), so slow ones cannot hold the server.")
+    ] = 30.0,
     certfile: Annotated[Optional[Path], typer.Option(help="Serve HTTPS with this TLS certificate (PEM; with --keyfile).")] = None,
     keyfile: Annotated[Optional[Path], typer.Option(help="The private key of --certfile (PEM).")] = None,
     insecure_http: Annotated[
@@ -176,7 +179,7 @@ def serve(
     from chorus.web.security import Policy
     from chorus.web.signin import Throttle
 
-    policy = Policy(Throttle(lock_after=lock_after, lock_minutes=lock_minutes), idle_minutes, session_hours)
+    policy = Policy(Throttle(lock_after=lock_after, lock_minutes=lock_minutes), idle_minutes, session_hours, upload_stall)
     processes = f", {workers} worker processes" if workers > 1 else ""
     options: dict[str, object] = {"host": host, "port": port, "log_level": "warning", "access_log": False}
     scheme = _transport(host, certfile, keyfile, insecure_http, options)

@@ -72,7 +72,8 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "", keys:
     app.state.sessions = StudySessions(study, root, secure_cookies, policy.idle_minutes, policy.session_hours)
     app.state.throttle = policy.throttle
     app.state.pages = templates(root)
-    app.add_middleware(BodyLimit, limit_of=lambda route: recording_limit(study) * 2**20 if route == RECORDINGS_ROUTE else None)
+    app.add_middleware(BodyLimit, limit_of=lambda route: recording_limit(study) * 2**20 if route == RECORDINGS_ROUTE else None,
+                       stall=policy.upload_stall)
     for router in ROUTERS:  # their routes side by side in the app's own table (no prefixes or router-wide dependencies to merge)
         app.router.routes.extend(router.routes)
     for route in app.routes:
@@ -166,7 +167,8 @@ def create_home_server(home: Home, secure_cookies: bool = False, keys: Path | No
     server.state.home, server.state.root = home, ""
     server.state.pages = templates("")
     server.state.sessions = Sessions(home.folder, "", secure_cookies, cookie="chorus_home")
-    server.add_middleware(BodyLimit, limit_of=lambda route: MOST_RECORDING_MIB * 2**20 if route == RECORDINGS_ROUTE else None)  # each study holds to its own
+    server.add_middleware(BodyLimit, limit_of=lambda route: MOST_RECORDING_MIB * 2**20 if route == RECORDINGS_ROUTE else None,  # each study holds to its own
+                          stall=(policy or Policy()).upload_stall)
     server.router.routes.extend(home_pages.router.routes)
     server.mount("/studies", _StudyApps(home, secure_cookies, keys, policy))
 

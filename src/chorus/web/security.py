@@ -8,6 +8,7 @@ use what (and a test walks it).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
@@ -47,13 +48,15 @@ class Policy:
     throttle: Throttle = Throttle()
     idle_minutes: float = 30.0
     session_hours: float = 12.0
+    upload_stall: float = 30.0  # seconds a request body may send nothing before it is cut off (408)
 
     @classmethod
     def of(cls, settings: dict[str, Any] | None) -> Policy:
         """The policy :func:`dataclasses.asdict` wrote (a worker process reads it from its settings)."""
         if not settings:
             return cls()
-        return cls(Throttle(**settings.get("throttle", {})), settings.get("idle_minutes", 30.0), settings.get("session_hours", 12.0))
+        return cls(Throttle(**settings.get("throttle", {})), settings.get("idle_minutes", 30.0), settings.get("session_hours", 12.0),
+                   settings.get("upload_stall", 30.0))
 
 
 def folder_secret(folder: Path) -> str:
@@ -237,17 +240,19 @@ class Needs:
 
 
 class BodyLimit:
-    """Refuse request bodies over the route's limit with 413, counting the bytes as they arrive.
+    """Refuse request bodies over the route's limit with 413, and bodies that stall with 408, as they arrive.
 
     The Content-Length header is checked first; a body sent in chunks without one
     is counted as it streams and cut off at the limit (the app sees the client
-    leave), so an upload cannot fill the disk by leaving the header out.
-    ``limit_of(route)`` gives a route's limit where it is not fixed (a study's
-    recordings, whose owner may raise it); else :data:`UPLOAD_LIMITS`.
+    leave), so an upload cannot fill the disk by leaving the header out. A body
+    that sends nothing for ``stall`` seconds is cut off too, so slow uploads
+    cannot hold the server's threads and memory. ``limit_of(route)`` gives a
+    route's limit where it is not fixed (a study's recordings, whose owner may
+    raise it); else :data:`UPLOAD_LIMITS`.
     """
 
-    def __init__(self, app: Any, limit_of: Callable[[str], int | None] | None = None):
-        self.app, self.limit_of = app, limit_of
+    def __init__(self, app: Any, limit_of: Callable[[str], int | None] | None = None, stall: float = 30.0):
+        self.app, self.limit_of, self.stall = app, limit_of, stall
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -257,34 +262,43 @@ class BodyLimit:
         route = _STUDY_PREFIX.sub("", path[len(root) :] if root and path.startswith(root) else path)  # a home's study
         limit = (self.limit_of(route) if self.limit_of else None) or UPLOAD_LIMITS.get(route, MAX_BODY)
         declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        size = f"{limit // 2**20} MiB" if limit >= 2**20 else f"{limit // 1024} KiB"
+        too_big = (413, f"request bodies here are limited to {size}")
         if not declared.isdigit() or int(declared) > limit:
-            await self._refuse(send, limit)
+            await self._refuse(send, too_big)
             return
-        seen, over = 0, False
+        seen, done, refusal = 0, False, None
 
         async def counted() -> dict[str, Any]:
-            nonlocal seen, over
-            if over:
+            nonlocal seen, done, refusal
+            if refusal:
                 return {"type": "http.disconnect"}
-            message = await receive()
+            if done:  # the body is in: what follows waits for the client to leave, as long as it takes
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.stall)
+            except asyncio.TimeoutError:
+                refusal = (408, f"the request body sent nothing for {self.stall:g} s; send it again")
+                return {"type": "http.disconnect"}
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
+                done = not message.get("more_body", False)
                 if seen > limit:
-                    over = True
+                    refusal = too_big
                     return {"type": "http.disconnect"}
             return message
 
         async def answered(message: dict[str, Any]) -> None:
-            if not over:
+            if not refusal:
                 await send(message)
             elif message["type"] == "http.response.start":
-                await self._refuse(send, limit)
+                await self._refuse(send, refusal)
 
         await self.app(scope, counted, answered)
 
     @staticmethod
-    async def _refuse(send: Any, limit: int) -> None:
-        size = f"{limit // 2**20} MiB" if limit >= 2**20 else f"{limit // 1024} KiB"
-        response = JSONResponse({"error": f"request bodies here are limited to {size}"}, status_code=413)
-        await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+    async def _refuse(send: Any, refusal: tuple[int, str]) -> None:
+        status, error = refusal
+        response = JSONResponse({"error": error}, status_code=status, headers={"Connection": "close"})
+        await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
         await send({"type": "http.response.body", "body": response.body})
