@@ -66,6 +66,8 @@ step "code x discipline matrix -> matrix_participants.csv" \
   chorus matrix --by discipline --count participants --out matrix_participants.csv
 step "themes by discipline -> themes.csv" chorus themes --out themes.csv
 step "saturation across groups -> saturation.csv" chorus saturation --out saturation.csv
+step "group dynamics (who spoke how much, Gini, flags) -> dynamics.csv" chorus dynamics --out dynamics.csv
+step "who followed whom in FG03 -> FG03-turn-taking.svg" chorus dynamics --group FG03 --network FG03-turn-taking.svg
 
 # AI assistance, locally: candidate codes from the text, and suggestions for one code to accept or reject.
 step "candidate codes, found locally -> candidates.csv" chorus suggest codes --include-coded --out candidates.csv

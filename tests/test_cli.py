@@ -148,6 +148,12 @@ def test_rigour_commands_agreement_versions_log_and_deid(demo_study: Path, tmp_p
     curve = pd.read_csv(demo_study / "saturation.csv")
     assert list(curve.columns[:3]) == ["group", "new_codes", "cumulative_codes"] and list(curve.group) == [f"FG0{n}" for n in range(1, 9)]
     assert curve.cumulative_codes.is_monotonic_increasing and curve.new_codes.sum() == curve.cumulative_codes.iloc[-1]
+    talk = pd.read_csv(demo_study / "dynamics.csv")
+    assert list(talk.group) == [f"FG0{n}" for n in range(1, 9)] and (talk.heard == talk.participants).all() and talk.gini.between(0, 1).all()
+    assert (demo_study / "FG03-turn-taking.svg").read_text().count("<circle") == 5  # four APPs and their facilitator
+    assert 'id="dynamics"' in (demo_study / "findings.html").read_text()
+    refused = run("chorus", "dynamics", "--group", "FG99", cwd=demo_study, check=False)
+    assert refused.returncode == 2 and "no transcribed group called 'FG99'" in refused.stderr
     scores = run("chorus", "deid", "evaluate", str(ROOT / "tests" / "data" / "deid" / "labelled.txt"), cwd=tmp_path).stdout
     assert "names" in scores and "recall" in scores
 

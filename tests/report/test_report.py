@@ -25,7 +25,8 @@ def test_report_is_one_file_with_no_outside_resources(written):
     html = report.html.read_text()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
     assert "<script" not in html and "<link" not in html
-    assert html.count("<svg") == 3  # talk share, the theme heatmap and the saturation curve
+    groups = report.tables["group_dynamics"]["group"].tolist()
+    assert groups and html.count("<svg") == 3 + len(groups)  # talk share, the theme heatmap, the saturation curve, who followed whom per group
 
 
 def test_report_states_each_theme_with_its_disciplines_and_quotes(written):

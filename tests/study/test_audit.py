@@ -240,7 +240,7 @@ READS = {
     "chorus.analysis.agreement.agreement", "chorus.analysis.agreement.disagreements", "chorus.analysis.agreement.comparison",
     "chorus.analysis.agreement.segment_agreement", "chorus.analysis.agreement.unit_codings",
     "chorus.analysis.matrix.cooccurrence", "chorus.analysis.matrix.matrix", "chorus.analysis.matrix.sample",
-    "chorus.analysis.matrix.talk_share", "chorus.analysis.matrix.talk_shares", "chorus.analysis.segments.query", "chorus.analysis.segments.segments", "chorus.analysis.segments.count_segments", "chorus.coding.codes.code_sets",
+    "chorus.analysis.matrix.talk_share", "chorus.analysis.matrix.talk_shares", "chorus.analysis.dynamics.dynamics", "chorus.analysis.segments.query", "chorus.analysis.segments.segments", "chorus.analysis.segments.count_segments", "chorus.coding.codes.code_sets",
     "chorus.analysis.themes.themes", "chorus.coding.codes.codebook", "chorus.coding.memos.memos",
     "chorus.coding.versions.versions", "chorus.coding.versions.diff", "chorus.coding.versions.codings_by_version",
     "chorus.interop.export.export_qdc", "chorus.interop.export.export_qdpx", "chorus.privacy.deidentify.find",

@@ -1,15 +1,17 @@
-"""Analysis by discipline: retrieval, boolean queries, matrices, talk share, co-occurrence, themes, agreement.
+"""Analysis by discipline: retrieval, boolean queries, matrices, talk share, group dynamics, co-occurrence, themes, agreement.
 
 Every function returns a pandas DataFrame (or a dict of them).
 """
 
 from chorus.analysis.agreement import agreement, comparison, consensus, disagreements, segment_agreement
+from chorus.analysis.dynamics import Dynamics, dynamics, gini
 from chorus.analysis.matrix import cooccurrence, matrix, sample, talk_share, talk_shares
 from chorus.analysis.saturation import guest_saturation, saturation
 from chorus.analysis.segments import count_segments, query, segments
 from chorus.analysis.themes import Rule, format_p, themes
 
 __all__ = [
-    "Rule", "agreement", "comparison", "consensus", "cooccurrence", "count_segments", "disagreements", "format_p", "guest_saturation", "matrix",
+    "Dynamics", "Rule", "agreement", "comparison", "consensus", "cooccurrence", "count_segments", "disagreements", "dynamics", "format_p", "gini",
+    "guest_saturation", "matrix",
     "query", "sample", "saturation", "segment_agreement", "segments", "talk_share", "talk_shares", "themes",
 ]

@@ -1,7 +1,8 @@
-"""Analysis: segments, queries, matrices, talk share, co-occurrence, themes and saturation."""
+"""Analysis: segments, queries, matrices, talk share, group dynamics, co-occurrence, themes and saturation."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -60,6 +61,41 @@ def talk(
     """Talk share: words, turns and speakers per discipline (or another attribute)."""
     with open_study() as study:
         show(analysis.talk_share(study, by), f"Talk share by {by}", out)
+
+
+@commands.command()
+def dynamics(
+    group: Annotated[Optional[str], typer.Option(help="One group's speakers and who followed whom, not the study's groups.")] = None,
+    network: Annotated[Optional[Path], typer.Option(help="With --group: draw who followed whom as a picture (SVG).")] = None,
+    out: OutOption = None,
+) -> None:
+    """Group dynamics: who spoke how much in each group, dominance (Gini), silent members, and flags to act on.
+
+    Gini 0: every participant spoke as much; toward 1: fewer voices said more of the words.
+    """
+    from chorus.report.charts import turn_taking
+
+    with open_study() as study:
+        found = analysis.dynamics(study)
+    if group is None:
+        if network is not None:
+            raise ChorusError("--network draws one group: give --group too")
+        shown = found.groups.assign(facilitator_share=found.groups["facilitator_share"].map("{:.0%}".format),
+                                    gini=found.groups["gini"].map("{:.2f}".format))
+        shown.columns = ["group", "members", "heard", "silent", "words", "facilitators", "Gini", "70% by"]
+        show(shown, "Group dynamics: members' words, facilitators' share, Gini, fewest saying 70%", out, saved=found.groups)
+    else:
+        if group not in set(found.groups["group"]):
+            raise ChorusError(f"no transcribed group called {group!r}; groups heard: {', '.join(found.groups['group'])}")
+        show(found.speakers[found.speakers["group"] == group].drop(columns="group"), f"Who spoke in {group}", out)
+        show(found.follows[found.follows["group"] == group].drop(columns="group").head(15), f"Who spoke right after whom in {group}", None)
+        if network is not None:
+            drawn = turn_taking(found.speakers[found.speakers["group"] == group], found.follows[found.follows["group"] == group],
+                                              f"Who spoke right after whom in {group}")
+            network.write_text(drawn, encoding="utf-8")
+            console.print(f"wrote {network}")
+    flags = [flag for flag in found.flags if group is None or flag.startswith(f"{group}:")]
+    console.print("\n".join(f"- {flag}" for flag in flags) if flags else "no flags: no group was carried by a few voices, silent members or led talk")
 
 
 @commands.command()

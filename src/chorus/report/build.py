@@ -21,13 +21,13 @@ from sqlalchemy import func, select
 
 import chorus
 from chorus.errors import ChorusError
-from chorus.analysis import Rule, agreement, format_p, matrix, sample, saturation, talk_share, themes
+from chorus.analysis import Rule, agreement, dynamics, format_p, matrix, sample, saturation, talk_share, themes
 from chorus.analysis.saturation import guest_runs
 from chorus.assist.candidates import candidate_codes
 from chorus.assist.suggest import suggestion_summary
 from chorus.coding.versions import versions
 from chorus.privacy import summary as deidentification
-from chorus.report.charts import bars, heatmap
+from chorus.report.charts import bars, heatmap, turn_taking
 from chorus.study import audit
 from chorus.study.models import AuditEntry, Code, Coder, Coding, Participant, Transcript
 from chorus.study.store import Study
@@ -130,6 +130,7 @@ def tables(
     """
     found = themes(study, rule)
     people = sample(study)
+    talk = dynamics(study)
     pairs = coder_pairs(study) if coders is None else [(a, b) for i, a in enumerate(coders) for b in coders[i + 1:]]
     agreements = {(a, b): agreement(study, [a, b]) for a, b in pairs}
     known, replaced, curve = versions(study), deidentification(study), saturation(study)
@@ -138,6 +139,10 @@ def tables(
         "sample_participants": people["participants"],
         "sample_groups": people["groups"],
         "talk_share": talk_share(study),
+        "group_dynamics": talk.groups,
+        "dynamics_flags": pd.DataFrame({"flag": talk.flags}),
+        "speakers_by_group": talk.speakers,
+        "turn_taking": talk.follows,
         "themes": themes_table(found),
         "theme_share_by_discipline": _theme_frame(found, "share"),
         "matrix_segments": matrix(study, count="segments").reset_index(),
@@ -237,6 +242,13 @@ def build(study: Study, out: str | Path, rule: Rule | None = None, coders: Seque
             "words": int(named["sample_groups"]["words"].sum()) if not named["sample_groups"].empty else 0,
         },
         talk=named["talk_share"],
+        dynamics=named["group_dynamics"],
+        dynamics_flags=named["dynamics_flags"]["flag"].tolist(),
+        turn_taking=[
+            (group, turn_taking(named["speakers_by_group"][named["speakers_by_group"]["group"] == group],
+                                named["turn_taking"][named["turn_taking"]["group"] == group], f"Who spoke right after whom in {group}"))
+            for group in named["group_dynamics"]["group"]
+        ],
         talk_chart=bars(talk, "Share of words spoken by discipline"),
         heatmap=heatmap(share, raised, "Share of each discipline's participants who raised each theme") if not share.empty else "",
         categories=categories,

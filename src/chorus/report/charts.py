@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from html import escape
 
 import pandas as pd
@@ -62,5 +63,53 @@ def bars(values: pd.Series, title: str = "", fmt: str = "{:.0%}") -> str:
         parts.append(f'<text x="{left - 10}" y="{y + bar_h / 2 + 4}" text-anchor="end">{escape(str(label))}</text>')
         parts.append(f'<rect x="{left}" y="{y + 4}" width="{length:.1f}" height="{bar_h - 8}" fill="#4e79a7" rx="3"/>')
         parts.append(f'<text x="{left + length + 6:.1f}" y="{y + bar_h / 2 + 4}">{escape(fmt.format(value))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def turn_taking(speakers: pd.DataFrame, follows: pd.DataFrame, title: str = "") -> str:
+    """Who spoke right after whom in one group: people on a circle (area by words said), arrows as thick as the times.
+
+    ``speakers``: speaker, discipline, role, words (one group's rows of
+    :class:`chorus.analysis.dynamics.Dynamics`); ``follows``: speaker, next, times.
+    Facilitators are drawn in orange, silent members hollow.
+    """
+    size, middle, ring = 520, 260, 175
+    people = speakers.reset_index(drop=True)
+    angle = {name: 2 * math.pi * i / max(len(people), 1) - math.pi / 2 for i, name in enumerate(people["speaker"])}
+    place = {name: (middle + ring * math.cos(a), middle + ring * math.sin(a)) for name, a in angle.items()}
+    most_words = max(float(people["words"].max()), 1.0) if len(people) else 1.0
+    radius = {row.speaker: 8 + 22 * math.sqrt(row.words / most_words) for row in people.itertuples()}
+    most_times = max(float(follows["times"].max()), 1.0) if len(follows) else 1.0
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" width="{size}" height="{size}" role="img" '
+        f'aria-label="{escape(title)}" font-family="system-ui, sans-serif" font-size="12">',
+        '<defs><marker id="head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+        '<path d="M0,0 L10,5 L0,10 z" fill="#4a5a6a"/></marker></defs>',
+    ]
+    for row in follows.itertuples():
+        if row.speaker not in place or row.next not in place:
+            continue
+        (x1, y1), (x2, y2) = place[row.speaker], place[row.next]
+        length = math.hypot(x2 - x1, y2 - y1) or 1.0
+        ux, uy = (x2 - x1) / length, (y2 - y1) / length
+        nx, ny = -uy * 5, ux * 5  # each direction a little to its own side, so A->B and B->A both show
+        start = (x1 + ux * radius[row.speaker] + nx, y1 + uy * radius[row.speaker] + ny)
+        end = (x2 - ux * (radius[row.next] + 3) + nx, y2 - uy * (radius[row.next] + 3) + ny)
+        parts.append(
+            f'<line x1="{start[0]:.1f}" y1="{start[1]:.1f}" x2="{end[0]:.1f}" y2="{end[1]:.1f}" stroke="#4a5a6a" '
+            f'stroke-opacity="0.75" stroke-width="{0.8 + 4 * row.times / most_times:.1f}" marker-end="url(#head)">'
+            f'<title>{escape(str(row.speaker))} then {escape(str(row.next))}: {row.times} times</title></line>'
+        )
+    for row in people.itertuples():
+        x, y = place[row.speaker]
+        colour = "#d95f02" if row.role != "participant" else "#08519c"
+        fill = "#fff" if row.words == 0 else colour
+        discipline = "" if pd.isna(row.discipline) else f" ({row.discipline})"
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius[row.speaker]:.1f}" fill="{fill}" fill-opacity="0.85" stroke="{colour}" '
+                     f'stroke-width="2"><title>{escape(str(row.speaker))}{escape(discipline)}: {row.words} words</title></circle>')
+        below = y + radius[row.speaker] + 14 if y >= middle else y - radius[row.speaker] - 18
+        parts.append(f'<text x="{x:.1f}" y="{below:.1f}" text-anchor="middle" font-weight="600">{escape(str(row.speaker))}</text>')
+        parts.append(f'<text x="{x:.1f}" y="{below + 13:.1f}" text-anchor="middle" fill="#555">{escape(discipline.strip(" ()") or row.role)}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -1,0 +1,139 @@
+"""Group dynamics: how much each member of a focus group spoke, whether a few voices carried it, who followed whom.
+
+A focus group is not interviews in a row: a theme can come from the whole group
+or from one persistent speaker, and a member who never spoke is not a member
+who agreed (Onwuegbuzie, Dickinson, Leech and Zoran 2009). These tables let the
+researcher see that before reading a theme's counts.
+
+Dominance is measured with the Gini coefficient of words per participant in a
+group, silent members counted as zero words: 0 when everyone spoke as much, and
+toward 1 as fewer voices spoke more of the words (its largest value with n
+members is (n - 1) / n, one member speaking every word).
+
+>>> found = dynamics(study)                          # doctest: +SKIP
+>>> found.flags[0]                                   # doctest: +SKIP
+'FG05: 2 of 6 participants spoke 71% of the words (Gini 0.46)'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+
+from chorus.analysis import frames
+from chorus.study.models import Group, Membership, Participant
+from chorus.study.store import Study
+
+#: What the flags call a few voices: this share of a group's words said by at most :data:`FEW` of its participants.
+DOMINANT_SHARE = 0.7
+FEW = 0.4
+#: Facilitators saying more than this share of a group's words are flagged: the answers may be led.
+FACILITATOR_SHARE = 0.4
+
+
+def gini(values: Sequence[float]) -> float:
+    """The Gini coefficient of ``values`` (words per participant): 0 for equal shares, larger as fewer hold more.
+
+    >>> gini([10, 10, 10]), round(gini([0, 0, 30]), 3)
+    (0.0, 0.667)
+    """
+    x = np.sort(np.asarray(values, dtype=float))
+    n, total = len(x), x.sum()
+    if n == 0 or total == 0:
+        return 0.0
+    return float(((2 * np.arange(1, n + 1) - n - 1) @ x) / (n * total))
+
+
+@dataclass
+class Dynamics:
+    """Who spoke how much in each group, each group's balance, who followed whom, and the flags to act on.
+
+    ``speakers``: one row per group and person on its roster or heard in it (group,
+    speaker, discipline, role, turns, words, share of the group's participant
+    words; silent members with 0). ``groups``: one row per group (participants on
+    the roster, heard, silent, participant words, facilitator share, Gini, and the
+    fewest participants who together said 70% of the words). ``follows``: who
+    spoke right after whom (group, speaker, next, times), facilitators included.
+    ``flags``: one sentence per thing a researcher should look at.
+    """
+
+    speakers: pd.DataFrame
+    groups: pd.DataFrame
+    follows: pd.DataFrame
+    flags: list[str]
+
+
+def _fewest_for(shares: np.ndarray, part: float) -> int:
+    """The fewest speakers whose shares add up to ``part`` of the words."""
+    ordered = np.sort(shares)[::-1]
+    return int(np.searchsorted(np.cumsum(ordered), part - 1e-9) + 1) if ordered.sum() > 0 else 0
+
+
+def dynamics(study: Study) -> Dynamics:
+    """Each transcribed group's talk by person, its balance and turn-taking, with flags (see :class:`Dynamics`).
+
+    A group with no transcript yet is left out: its members are not silent, only not heard yet.
+    """
+    with study.reading() as session:
+        turns = frames.turns(session, facilitators=True)
+        roster = pd.DataFrame(
+            session.execute(
+                select(Group.name, Participant.pseudonym, Participant.discipline, Participant.role)
+                .join(Membership, Membership.group_id == Group.id).join(Participant, Participant.id == Membership.participant_id)
+            ).all(),
+            columns=["group", "speaker", "discipline", "role"],
+        )
+        order = frames.groups(session)["group"].tolist()
+    heard = (
+        turns.groupby(["group", "speaker", "discipline", "role"], dropna=False).agg(turns=("turn_id", "count"), words=("words", "sum")).reset_index()
+        if not turns.empty else pd.DataFrame(columns=["group", "speaker", "discipline", "role", "turns", "words"])
+    )
+    speakers = roster[roster["group"].isin(set(heard["group"]))].merge(heard, on=["group", "speaker", "discipline", "role"], how="outer")
+    speakers[["turns", "words"]] = speakers[["turns", "words"]].fillna(0).astype(int)
+    speakers["group"] = pd.Categorical(speakers["group"], categories=order + sorted(set(speakers["group"]) - set(order)), ordered=True)
+    speakers = speakers.sort_values(["group", "role", "words"], ascending=[True, False, False], ignore_index=True)
+    speaking = speakers["role"] == "participant"
+    totals = speakers[speaking].groupby("group", observed=True)["words"].transform("sum")
+    speakers["share"] = 0.0
+    speakers.loc[speaking, "share"] = (speakers.loc[speaking, "words"] / totals.where(totals > 0)).fillna(0).round(4)
+
+    rows, flags = [], []
+    for group, members in speakers.groupby("group", observed=True, sort=True):
+        people = members[members["role"] == "participant"]
+        led = members.loc[members["role"] != "participant", "words"].sum()
+        words = int(people["words"].sum())
+        silent = people[people["turns"] == 0]
+        shares = people["share"].to_numpy()
+        fewest = _fewest_for(shares, DOMINANT_SHARE)
+        rows.append({
+            "group": group, "participants": len(people), "heard": len(people) - len(silent), "silent": len(silent),
+            "participant_words": words, "facilitator_share": round(led / (led + words), 4) if led + words else 0.0,
+            "gini": round(gini(people["words"].to_numpy()), 4), "fewest_for_70": fewest,
+        })
+        if len(people) >= 3 and fewest and fewest <= FEW * len(people):
+            said = shares[np.argsort(shares)[::-1][:fewest]].sum()
+            flags.append(f"{group}: {fewest} of {len(people)} participants spoke {said:.0%} of the words (Gini {rows[-1]['gini']:.2f})")
+        for person in silent.itertuples():
+            flags.append(f"{group}: {person.speaker} ({person.discipline}) is on the roster and never spoke")
+        if rows[-1]["facilitator_share"] > FACILITATOR_SHARE:
+            flags.append(f"{group}: the facilitators spoke {rows[-1]['facilitator_share']:.0%} of the words; the answers may be led")
+    groups = pd.DataFrame(rows, columns=["group", "participants", "heard", "silent", "participant_words", "facilitator_share", "gini", "fewest_for_70"])
+    return Dynamics(speakers.assign(group=speakers["group"].astype(str)), groups.assign(group=groups["group"].astype(str)), _follows(turns), flags)
+
+
+def _follows(turns: pd.DataFrame) -> pd.DataFrame:
+    """Who spoke right after whom in each transcript, counted per group (a speaker's own next turn left out)."""
+    columns = ["group", "speaker", "next", "times"]
+    if turns.empty:
+        return pd.DataFrame(columns=columns)
+    ordered = turns.sort_values(["transcript", "turn"])
+    after = ordered.groupby("transcript")["speaker"].shift(-1)
+    pairs = ordered.assign(next=after).dropna(subset=["next"])
+    pairs = pairs[pairs["speaker"] != pairs["next"]]
+    return pairs.groupby(["group", "speaker", "next"]).size().rename("times").reset_index().sort_values(
+        ["group", "times", "speaker"], ascending=[True, False, True], ignore_index=True
+    )[columns]
