@@ -104,12 +104,13 @@ class Sessions:
         """The CSRF token a signed-out form (sign-in) carries: the session's, or a new one."""
         return self.read(request).get("csrf") or secrets.token_urlsafe(24)
 
-    def check(self, request: Request, sent: str | None = None) -> dict[str, Any]:
-        """The session, refused (403) unless ``sent`` (else the request's ``X-CSRF-Token`` header) is its token.
+    def check(self, request: Request, sent: str | None = None, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The session (``data`` when the caller has read it already), refused (403) unless ``sent`` (else the
+        request's ``X-CSRF-Token`` header) is its token.
 
         Never from the URL: proxies, server logs and browser history keep URLs.
         """
-        data = self.read(request)
+        data = self.read(request) if data is None else data
         if sent is None:
             sent = request.headers.get("x-csrf-token") or ""
         if not data.get("csrf") or not secrets.compare_digest(sent, data["csrf"]):
@@ -233,7 +234,7 @@ class Needs:
             raise HTTPException(401, "sign in first")
         viewer = Viewer(*found)
         if sent is not None:
-            state.sessions.check(request, sent)
+            state.sessions.check(request, sent, data)  # the session read above: not a second read of the store
         if rank(viewer.role) < rank(self.role):
             raise HTTPException(403, f"this needs the {self.role} role; you are a {viewer.role}")
         return viewer
