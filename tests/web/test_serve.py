@@ -60,3 +60,21 @@ def test_other_machines_get_https_or_nothing(web, tmp_path):
         assert "secure" in page.headers["set-cookie"].lower(), "cookies over HTTPS are Secure"
         with pytest.raises(httpx.HTTPError):
             httpx.get(base.replace("https", "http") + "/login", timeout=2)  # no plain HTTP on that port
+
+
+def test_a_job_worker_whose_server_is_gone_before_it_starts_stops_at_once(web):
+    import json
+    import multiprocessing
+
+    from chorus.web.app import job_worker
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a server stopped (Ctrl-C, kill) while its workers were still starting
+    settings = {"studies": [str(web.folder)], "secure_cookies": False, "keys": None, "cluster": None}
+    worker = multiprocessing.get_context("spawn").Process(target=job_worker, args=(json.dumps(settings), gone.pid))
+    worker.start()
+    worker.join(timeout=60)
+    alive = worker.is_alive()
+    if alive:
+        worker.kill()
+    assert not alive and worker.exitcode == 0, "it would have stayed behind, an orphan, forever"

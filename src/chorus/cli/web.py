@@ -213,7 +213,7 @@ def serve(
     if requeued:
         console.print(f"{requeued} transcription job(s) left running when the server stopped: queued again")
     spawn = multiprocessing.get_context("spawn")
-    job_workers = [spawn.Process(target=job_worker, args=(json.dumps(settings),), daemon=True) for _ in range(workers)]
+    job_workers = [spawn.Process(target=job_worker, args=(json.dumps(settings), os.getpid()), daemon=True) for _ in range(workers)]
     for worker in job_workers:
         worker.start()
     try:

@@ -190,16 +190,20 @@ def served_studies(settings: dict[str, Any]) -> Callable[[], list[Study]]:
     return lambda: opened
 
 
-def job_worker(settings: str) -> None:
-    """A job worker process of ``chorus serve``: runs the served studies' queued jobs until its server stops."""
+def job_worker(settings: str, server: int) -> None:
+    """A job worker process of ``chorus serve`` (process id ``server``): runs the served studies' queued jobs until that server stops.
+
+    The server's id comes from the server, not from ``os.getppid()`` here: a server
+    stopped while this process was still starting would otherwise leave it running forever.
+    """
     from chorus.audio import jobs as transcription
     from chorus.privacy import review
     from chorus.study import jobs
 
-    parent, config = os.getppid(), json.loads(settings)
+    config = json.loads(settings)
     cluster = config.get("cluster")
     runners = {transcription.KIND: lambda s, j, r: transcription.run(s, j, r, cluster=cluster), review.KIND: review.run}
-    jobs.work(served_studies(config), stop=lambda: os.getppid() != parent, runners=runners)
+    jobs.work(served_studies(config), stop=lambda: os.getppid() != server, runners=runners)
 
 
 def server_from_environment() -> FastAPI:
