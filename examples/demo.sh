@@ -68,6 +68,10 @@ step "themes by discipline -> themes.csv" chorus themes --out themes.csv
 step "saturation across groups -> saturation.csv" chorus saturation --out saturation.csv
 step "group dynamics (who spoke how much, Gini, flags) -> dynamics.csv" chorus dynamics --out dynamics.csv
 step "who followed whom in FG03 -> FG03-turn-taking.svg" chorus dynamics --group FG03 --network FG03-turn-taking.svg
+step "discussion guide: 10 questions" chorus guide import "$here/guide.csv"
+step "every turn under the guide question it answers" chorus guide align
+step "responses by question and discipline -> responses.csv" chorus guide show --out responses.csv
+step "codes by question -> codes-by-question.csv" chorus guide show --codes --out codes-by-question.csv
 
 # AI assistance, locally: candidate codes from the text, and suggestions for one code to accept or reject.
 step "candidate codes, found locally -> candidates.csv" chorus suggest codes --include-coded --out candidates.csv

@@ -152,6 +152,10 @@ def test_rigour_commands_agreement_versions_log_and_deid(demo_study: Path, tmp_p
     assert list(talk.group) == [f"FG0{n}" for n in range(1, 9)] and (talk.heard == talk.participants).all() and talk.gini.between(0, 1).all()
     assert (demo_study / "FG03-turn-taking.svg").read_text().count("<circle") == 5  # four APPs and their facilitator
     assert 'id="dynamics"' in (demo_study / "findings.html").read_text()
+    answered = pd.read_csv(demo_study / "responses.csv")
+    assert list(answered.question.unique()) == [f"Q{n}" for n in range(1, 11)] and set(answered.discipline) == {"APP", "nurse", "physician", "psychosocial clinician"}
+    by_question = pd.read_csv(demo_study / "codes-by-question.csv")
+    assert by_question.set_index("code").loc["Challenges/Funding", "Q3"] > 0
     refused = run("chorus", "dynamics", "--group", "FG99", cwd=demo_study, check=False)
     assert refused.returncode == 2 and "no transcribed group called 'FG99'" in refused.stderr
     scores = run("chorus", "deid", "evaluate", str(ROOT / "tests" / "data" / "deid" / "labelled.txt"), cwd=tmp_path).stdout

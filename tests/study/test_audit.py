@@ -204,6 +204,9 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.coding.codings.remove_coding": lambda s, _: remove_coding(s, _a_coding(s)),
     "chorus.coding.memos.add_memo": lambda s, _: add_memo(s, "Money first", "ann", code="Funding"),
     "chorus.coding.versions.snapshot": lambda s, _: _versions().snapshot(s, "after first pass"),
+    "chorus.ingest.guide.import_guide": lambda s, _: importlib.import_module("chorus.ingest.guide").import_guide(s, DEMO / "guide.csv"),
+    "chorus.assist.guide.align_guide": lambda s, _: _aligned(s),
+    "chorus.assist.guide.set_question": lambda s, _: (_aligned(s), importlib.import_module("chorus.assist.guide").set_question(s, "FG01", 5, "Q3")),
     "chorus.ingest.codebook.import_codebook": lambda s, tmp: import_codebook(s, _file(tmp, "codes.csv", "code,parent\nHope,\n")),
     "chorus.ingest.roster.import_groups": lambda s, tmp: import_groups(s, _file(tmp, "groups.csv", "group,date\nFG99,2024-05-01\n")),
     "chorus.ingest.roster.import_roster": lambda s, tmp: import_roster(
@@ -226,6 +229,11 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.privacy.deidentify.restore": lambda s, tmp: _privacy().restore(s, _deidentify(s, tmp)),
 }
 
+def _aligned(study) -> object:
+    importlib.import_module("chorus.ingest.guide").import_guide(study, DEMO / "guide.csv")
+    return importlib.import_module("chorus.assist.guide").align_guide(study)
+
+
 #: Library functions that take a study and only read it (embedding caches aside: derived data, not logged).
 READS = {
     "chorus.audio.batch.plan", "chorus.audio.export.export_transcript",
@@ -240,7 +248,8 @@ READS = {
     "chorus.analysis.agreement.agreement", "chorus.analysis.agreement.disagreements", "chorus.analysis.agreement.comparison",
     "chorus.analysis.agreement.segment_agreement", "chorus.analysis.agreement.unit_codings",
     "chorus.analysis.matrix.cooccurrence", "chorus.analysis.matrix.matrix", "chorus.analysis.matrix.sample",
-    "chorus.analysis.matrix.talk_share", "chorus.analysis.matrix.talk_shares", "chorus.analysis.dynamics.dynamics", "chorus.analysis.segments.query", "chorus.analysis.segments.segments", "chorus.analysis.segments.count_segments", "chorus.coding.codes.code_sets",
+    "chorus.analysis.matrix.talk_share", "chorus.analysis.matrix.talk_shares", "chorus.analysis.dynamics.dynamics",
+    "chorus.analysis.guide.responses", "chorus.analysis.guide.codes_by_question", "chorus.analysis.segments.query", "chorus.analysis.segments.segments", "chorus.analysis.segments.count_segments", "chorus.coding.codes.code_sets",
     "chorus.analysis.themes.themes", "chorus.coding.codes.codebook", "chorus.coding.memos.memos",
     "chorus.coding.versions.versions", "chorus.coding.versions.diff", "chorus.coding.versions.codings_by_version",
     "chorus.interop.export.export_qdc", "chorus.interop.export.export_qdpx", "chorus.privacy.deidentify.find",

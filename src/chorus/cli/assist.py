@@ -23,6 +23,69 @@ commands = typer.Typer()
 suggest_app = typer.Typer(help="AI-assisted coding, locally: candidate codes from the data, coding suggestions.", no_args_is_help=True)
 
 
+guide_app = typer.Typer(help="The discussion guide: its questions, and each turn under the question it answers.", no_args_is_help=True)
+
+
+@guide_app.command("import")
+def guide_import(
+    file: Annotated[Path, typer.Argument(help="CSV or XLSX (id, question, probes, section) or a Word document of numbered questions.")],
+) -> None:
+    """Store the discussion guide (again: questions updated by id, new ones added)."""
+    from chorus.ingest.guide import import_guide
+
+    with open_study() as study:
+        console.print(f"{import_guide(study, file)} questions in the guide from {file}")
+
+
+@guide_app.command("align")
+def guide_align(
+    transcript: Annotated[Optional[list[str]], typer.Option(help="Only this transcript; repeat for several (default: all).")] = None,
+    out: OutOption = None,
+) -> None:
+    """Put every turn under the guide question it answers, matched by meaning and order; confirmed turns are kept."""
+    from chorus.assist.guide import align_guide
+
+    with open_study() as study:
+        show(align_guide(study, transcript), "Turns aligned to the guide (confidence: facilitator turns' mean; check the low ones)", out)
+
+
+@guide_app.command("move")
+def guide_move(
+    transcript: Annotated[str, typer.Argument(help="The transcript.")],
+    turn: Annotated[int, typer.Option(help="The turn that opens the question (a facilitator's, as a rule).")],
+    question: Annotated[str, typer.Option(help="The question's id in the guide (Q3).")],
+) -> None:
+    """Confirm or move a boundary: this turn opens this question; the turns after it follow until the next question."""
+    from chorus.assist.guide import set_question
+
+    with open_study() as study:
+        count = set_question(study, transcript, turn, question)
+    console.print(f"{transcript} turn {turn} opens {question}, confirmed: {count} turns under it now")
+
+
+@guide_app.command("show")
+def guide_show(
+    by: Annotated[str, typer.Option(help="Split by: discipline, care_team, group, or any roster column.")] = "discipline",
+    codes: Annotated[bool, typer.Option(help="Codes by question (participant turns coded) instead of responses.")] = False,
+    out: OutOption = None,
+) -> None:
+    """Responses by question and discipline (participants who answered, turns, words), or codes by question."""
+    from chorus.analysis.guide import codes_by_question, responses
+
+    with open_study() as study:
+        found = codes_by_question(study) if codes else responses(study, by)
+    if found.empty:
+        console.print("nothing under a question yet: chorus guide import, then chorus guide align (and code, for --codes)")
+        return
+    if codes:
+        show(found, "Participant turns coded with each code, by question", out, index=True)
+        return
+    shown = found.assign(said=found["participants"].astype(str) + " (" + found["turns"].astype(str) + ")",
+                         question=found["question"] + " " + found["wording"].str.slice(0, 24) + "…")
+    table = shown.pivot_table(index="question", columns=by, values="said", aggfunc="first", fill_value="-", sort=False)
+    show(table, f"Participants (turns) answering each question, by {by}", out, index=True, saved=found)
+
+
 YesOption = Annotated[bool, typer.Option("--yes", help="Agree to what the language model would be sent without being asked.")]
 
 

@@ -179,6 +179,33 @@ class Turn(Base):
     participant: Mapped[Participant] = relationship()
 
 
+class GuideQuestion(Base):
+    """A question of the discussion guide: its id as the guide gives it, its order, wording, probes and section."""
+
+    __tablename__ = "guide_question"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    probes: Mapped[str] = mapped_column(Text, default="")
+    section: Mapped[str] = mapped_column(String(200), default="")
+
+
+class TurnQuestion(Base):
+    """The guide question a turn answers (or, for a facilitator's turn, asks), with how sure the alignment was.
+
+    ``confirmed``: a researcher set or kept it; a new alignment leaves confirmed turns alone.
+    """
+
+    __tablename__ = "turn_question"
+
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turn.id", ondelete="CASCADE"), primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("guide_question.id", ondelete="CASCADE"), index=True)
+    confidence: Mapped[float] = mapped_column(Float)
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class Code(Base):
     """A code of the codebook, in a hierarchy, with what it means and how to apply it."""
 

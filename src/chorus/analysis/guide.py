@@ -1,0 +1,64 @@
+"""What was said to each question of the discussion guide: responses by question and discipline, codes by question.
+
+Turns are under questions once :func:`chorus.assist.guide.align_guide` has put
+them there (and the researcher has checked the uncertain ones).
+
+>>> responses(study).head(2)                                  # doctest: +SKIP
+  question                                wording  discipline  participants  turns  words
+0       Q1  What does palliative care mean to ...         APP             8     13    512
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import select
+
+from chorus.analysis import frames
+from chorus.study.models import Coding, CodingTurn, GuideQuestion, Participant, Turn, TurnQuestion
+from chorus.study.store import Study
+
+
+def _questions(session: object) -> pd.DataFrame:
+    return frames.rows_frame(session, select(  # type: ignore[arg-type]
+        GuideQuestion.id.label("question_id"), GuideQuestion.key.label("question"), GuideQuestion.text.label("wording"), GuideQuestion.ordinal
+    ).order_by(GuideQuestion.ordinal))
+
+
+def responses(study: Study, by: str = "discipline") -> pd.DataFrame:
+    """Per question and value of ``by`` (discipline, care_team, group or a roster column): participants who answered, turns, words.
+
+    Questions in the guide's order; a question no one answered has no rows.
+    """
+    with study.reading() as session:
+        turns = frames.turns(session, facilitators=False)
+        placed = frames.rows_frame(session, select(TurnQuestion.turn_id, TurnQuestion.question_id))
+        questions = _questions(session)
+        people, group_table = frames.participants(session), frames.groups(session)
+    columns = ["question", "wording", by, "participants", "turns", "words"]
+    if turns.empty or placed.empty:
+        return pd.DataFrame(columns=columns)
+    column, values = frames.attribute_of(people, group_table, by)
+    answered = turns.merge(placed, on="turn_id").merge(questions, on="question_id")
+    if column != "group":
+        answered = answered.drop(columns=[c for c in frames.PARTICIPANT_COLUMNS if c == column]).merge(values, on="participant_id")
+    table = answered.groupby(["ordinal", "question", "wording", column], dropna=False).agg(
+        participants=("participant_id", "nunique"), turns=("turn_id", "count"), words=("words", "sum")
+    ).reset_index().sort_values(["ordinal", column], ignore_index=True)
+    return table.rename(columns={column: by})[columns]
+
+
+def codes_by_question(study: Study) -> pd.DataFrame:
+    """Code x question: the participant turns coded with each code under each question (codes as rows, questions in guide order)."""
+    with study.reading() as session:
+        coded = frames.rows_frame(session, select(CodingTurn.turn_id, Coding.code_id).join(Coding, Coding.id == CodingTurn.coding_id)
+                                  .join(Turn, Turn.id == CodingTurn.turn_id).join(Participant, Participant.id == Turn.participant_id)
+                                  .where(Participant.role == "participant").distinct())
+        placed = frames.rows_frame(session, select(TurnQuestion.turn_id, TurnQuestion.question_id))
+        questions = _questions(session)
+        code_table = frames.codes(session)
+    if coded.empty or placed.empty:
+        return pd.DataFrame(index=pd.Index([], name="code"))
+    merged = coded.merge(placed, on="turn_id").merge(questions, on="question_id").merge(
+        code_table[["code_id", "path"]].rename(columns={"path": "code"}), on="code_id")
+    table = merged.pivot_table(index="code", columns="question", values="turn_id", aggfunc="count", fill_value=0)
+    return table[[q for q in questions["question"] if q in table.columns]]
