@@ -45,7 +45,11 @@ def test_saturation_cooccurrence_and_talk_show_what_the_library_computes(web):
     talk = viewer.get("/talk").text
     for row in analysis.talk_share(web, "discipline").itertuples():
         assert f"{row.share * 100:.1f}%" in talk
-    assert "By speaker" in talk or "by speaker" in talk
+    found = analysis.dynamics(web)
+    fg01 = found.groups.set_index("group").loc["FG01"]
+    assert f'<td class="num">{fg01.gini:.2f}</td>' in talk and 'id="speakers"' in talk and "<svg" in talk
+    for person in found.speakers.itertuples():  # every member of FG01, the facilitator too, with their words
+        assert re.search(rf"<td>{person.speaker}</td>.*?<td class=\"num\">{person.words}</td>", talk, re.S)
 
 
 def test_segments_download_with_the_filters_of_the_page(web):

@@ -32,7 +32,7 @@ from chorus.study import store
 from chorus.study.store import Study
 from chorus.web.home import Home
 from chorus.web.pages import templates
-from chorus.web.routes import accounts, analysis, assist, autocode, coding, exchange, privacy, recordings, rigour, roster, studies, transcripts
+from chorus.web.routes import accounts, analysis, assist, autocode, coding, exchange, guide, privacy, recordings, rigour, roster, studies, transcripts
 from chorus.web.routes import home as home_pages
 from chorus.web.security import UPLOAD_LIMITS, BodyLimit, Needs, Policy, Sessions, StudySessions
 from chorus.web.uploads import MOST_RECORDING_MIB, recording_limit
@@ -46,7 +46,7 @@ SERVE_SETTINGS = "CHORUS_SERVE"
 
 #: Who may use each route (path, method) -> lowest role, read from the routes' dependencies; routes not listed are public.
 ROUTE_ROLES: dict[tuple[str, str], str] = {}
-ROUTERS = (accounts.router, studies.router, roster.router, recordings.router, transcripts.router, privacy.router, coding.router, autocode.router, assist.router, analysis.router, rigour.router, exchange.router)
+ROUTERS = (accounts.router, studies.router, roster.router, recordings.router, transcripts.router, privacy.router, coding.router, autocode.router, assist.router, analysis.router, guide.router, rigour.router, exchange.router)
 
 
 def _role_of(dependant) -> str | None:  # noqa: ANN001 - FastAPI's Dependant

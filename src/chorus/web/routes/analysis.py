@@ -20,7 +20,7 @@ from chorus.analysis.saturation import guest_runs
 from chorus.coding import codes as codebook
 from chorus.errors import ChorusError
 from chorus.report import save_table
-from chorus.report.charts import bars
+from chorus.report.charts import bars, turn_taking
 from chorus.web.pages import StudyOf, ViewerRole, attachment, render
 from chorus.web.routes.assist import language_model
 
@@ -132,12 +132,14 @@ def cooccurrence_page(request: Request, study: StudyOf, viewer: ViewerRole) -> R
 
 
 @router.get("/talk", response_class=HTMLResponse)
-def talk_page(request: Request, study: StudyOf, viewer: ViewerRole) -> Response:
-    """Who talked how much: words, turns and speakers per discipline and per speaker (as ``chorus talk``)."""
-    tables = []
-    shares = analysis.talk_shares(study, ["discipline", "pseudonym"])
-    for by, title in (("discipline", "By discipline"), ("pseudonym", "By speaker")):
-        frame = shares[by]
-        chart = bars(frame.set_index(by)["share"], f"Share of words spoken, {title.lower()}") if by == "discipline" and not frame.empty else ""
-        tables.append((title, frame.sort_values("share", ascending=False), chart))
-    return render(request, "analysis/talk.html", viewer, tables=tables)
+def talk_page(request: Request, study: StudyOf, viewer: ViewerRole, group: str = "") -> Response:
+    """Who talked how much: share by discipline (as ``chorus talk``), then each group's dynamics, flags and turn-taking (as ``chorus dynamics``)."""
+    frame = analysis.talk_share(study, "discipline")
+    chart = bars(frame.set_index("discipline")["share"], "Share of words spoken, by discipline") if not frame.empty else ""
+    found = analysis.dynamics(study)
+    groups = found.groups["group"].tolist()
+    group = group if group in groups else (groups[0] if groups else "")
+    speakers = found.speakers[found.speakers["group"] == group].drop(columns="group")
+    drawn = turn_taking(speakers, found.follows[found.follows["group"] == group], f"Who spoke right after whom in {group}") if group else ""
+    return render(request, "analysis/talk.html", viewer, share=frame.sort_values("share", ascending=False), chart=chart,
+                  dynamics=found, group=group, speakers=speakers, drawn=drawn)

@@ -1,0 +1,121 @@
+"""The discussion guide in the browser: upload it, align the turns to its questions, read the responses by
+question and discipline, and confirm or move a question's boundary in a transcript (as ``chorus guide``)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFile
+from fastapi.responses import HTMLResponse
+from sqlalchemy import func, select
+
+from chorus.analysis.guide import responses
+from chorus.assist.guide import align_guide, set_question
+from chorus.errors import ChorusError
+from chorus.ingest.guide import import_guide
+from chorus.study.models import GuideQuestion, Participant, Transcript, Turn, TurnQuestion
+from chorus.study.store import Study, acting_as
+from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, back_to, render
+from chorus.web.uploads import as_uploaded, uploaded
+
+router = APIRouter()
+#: Below this confidence an aligned facilitator turn is marked for checking.
+UNSURE = 0.7
+
+
+def _questions(study: Study) -> list[tuple[str, str]]:
+    with study.reading() as session:
+        return session.execute(select(GuideQuestion.key, GuideQuestion.text).order_by(GuideQuestion.ordinal)).all()
+
+
+def _aligned(study: Study) -> pd.DataFrame:
+    """Per transcript: its turns, those under a question, and the facilitator turns placed below :data:`UNSURE` confidence."""
+    query = (
+        select(Transcript.name.label("transcript"), func.count(Turn.id).label("turns"), func.count(TurnQuestion.turn_id).label("placed"))
+        .select_from(Transcript).join(Turn, Turn.transcript_id == Transcript.id)
+        .outerjoin(TurnQuestion, TurnQuestion.turn_id == Turn.id).group_by(Transcript.name).order_by(Transcript.name)
+    )
+    unsure = (
+        select(Transcript.name.label("transcript"), func.count().label("unsure")).select_from(TurnQuestion)
+        .join(Turn, Turn.id == TurnQuestion.turn_id).join(Transcript).join(Participant, Participant.id == Turn.participant_id)
+        .where(Participant.role != "participant", TurnQuestion.confidence < UNSURE, TurnQuestion.confirmed.is_(False)).group_by(Transcript.name)
+    )
+    with study.reading() as session:
+        counts = pd.DataFrame(session.execute(query).all(), columns=["transcript", "turns", "placed"])
+        low = dict(session.execute(unsure).all())
+    return counts.assign(unsure=[low.get(name, 0) for name in counts["transcript"]])
+
+
+@router.get("/guide", response_class=HTMLResponse)
+def guide_page(request: Request, study: StudyOf, viewer: ViewerRole, by: str = "discipline", error: str = "") -> Response:
+    """The guide's questions, each transcript's alignment, and who answered each question by discipline (as ``chorus guide show``)."""
+    questions = _questions(study)
+    found = responses(study, by) if questions else pd.DataFrame()
+    table = pd.DataFrame()
+    if not found.empty:
+        said = found.assign(said=found["participants"].astype(str) + " (" + found["turns"].astype(str) + ")")
+        table = said.pivot_table(index="question", columns=by, values="said", aggfunc="first", fill_value="-", sort=False)
+    return render(request, "guide/guide.html", viewer, questions=questions, aligned=_aligned(study) if questions else pd.DataFrame(),
+                  table=table, by=by, error=error, unsure=UNSURE)
+
+
+@router.post("/guide")
+def upload_guide(request: Request, study: StudyOf, viewer: OwnerRole, guide: UploadFile) -> Response:
+    """Store the uploaded guide (CSV, XLSX or Word), as ``chorus guide import``."""
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            with acting_as(viewer.name):
+                count = import_guide(study, uploaded(guide, Path(folder), (".csv", ".xlsx", ".docx")))
+        except ChorusError as exc:
+            return back_to(request, "/guide", error=as_uploaded(str(exc), folder))
+        except HTTPException as exc:
+            return back_to(request, "/guide", error=exc.detail)
+    return back_to(request, "/guide", error=f"{count} questions stored; now align the transcripts")
+
+
+@router.post("/guide/align")
+def align(request: Request, study: StudyOf, viewer: OwnerRole) -> Response:
+    """Put every turn under the question it answers, as ``chorus guide align``; confirmed turns are kept."""
+    try:
+        with acting_as(viewer.name):
+            align_guide(study)
+    except ChorusError as exc:
+        return back_to(request, "/guide", error=str(exc))
+    return back_to(request, "/guide")
+
+
+def _turns(study: Study, name: str) -> pd.DataFrame:
+    with study.reading() as session:
+        transcript = session.scalar(select(Transcript).where(Transcript.name == name))
+        if transcript is None:
+            raise HTTPException(404, f"no transcript called {name!r}")
+        rows = session.execute(
+            select(Turn.ordinal, Participant.pseudonym, Participant.role, Turn.start, Turn.end, GuideQuestion.key,
+                   TurnQuestion.confidence, TurnQuestion.confirmed)
+            .join(Participant, Participant.id == Turn.participant_id).outerjoin(TurnQuestion, TurnQuestion.turn_id == Turn.id)
+            .outerjoin(GuideQuestion, GuideQuestion.id == TurnQuestion.question_id)
+            .where(Turn.transcript_id == transcript.id).order_by(Turn.ordinal)
+        ).all()
+        text = transcript.text
+    frame = pd.DataFrame(rows, columns=["turn", "speaker", "role", "start", "end", "question", "confidence", "confirmed"])
+    return frame.assign(text=[text[a:b] for a, b in zip(frame["start"], frame["end"])]).drop(columns=["start", "end"])
+
+
+@router.get("/guide/transcripts/{name}", response_class=HTMLResponse)
+def guide_transcript(request: Request, study: StudyOf, viewer: ViewerRole, name: str, error: str = "") -> Response:
+    """One transcript's turns under the guide's questions: each question where the facilitator opened it, its confidence."""
+    return render(request, "guide/transcript.html", viewer, name=name, turns=_turns(study, name), questions=_questions(study),
+                  unsure=UNSURE, error=error)
+
+
+@router.post("/guide/transcripts/{name}")
+def move_boundary(request: Request, study: StudyOf, viewer: OwnerRole, name: str, turn: int = Form(), question: str = Form(max_length=100)) -> Response:
+    """Confirm or move a boundary: this turn opens this question (as ``chorus guide move``)."""
+    try:
+        with acting_as(viewer.name):
+            set_question(study, name, turn, question)
+    except ChorusError as exc:
+        return back_to(request, f"/guide/transcripts/{name}", error=str(exc))
+    return back_to(request, f"/guide/transcripts/{name}")

