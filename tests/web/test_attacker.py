@@ -59,6 +59,13 @@ def outcomes(study, name: str) -> list[str]:
 
 
 @pytest.fixture
+def backend() -> str:
+    """SQLite only: what the store keeps of sessions and sign-ins is tested on both stores in test_security.py;
+    here each test starts a server process, and the defences in front of the store are the same on either."""
+    return "sqlite"
+
+
+@pytest.fixture
 def served(web):
     with chorus_serve(web.folder, "--lock-after", "5", "--lock-minutes", "15", "--upload-stall", "2") as base:
         yield web, base
