@@ -40,6 +40,8 @@ FOLLOW_UP = re.compile(
     r"|why (?:is that|do you think that is|do you think so)|how so|what do you mean|go on)\W*$",
     re.IGNORECASE,
 )
+#: A facilitator's prompt without a question mark that still asks ("Tell me more about roles.", "Describe a time ...").
+PROMPT = re.compile(r"^\W*(?:tell (?:me|us)|describe|talk (?:to me |to us )?about|say more about|walk (?:me|us) through|share)\b", re.IGNORECASE)
 #: Head start of the guide's next question over the others (cosine similarity units).
 NEXT_BONUS = 0.12
 #: How much better than the current question another must match a facilitator's question to open it (0: any better).
@@ -133,7 +135,7 @@ def align_guide(study: Study, transcripts: Sequence[str] | None = None) -> pd.Da
                     asked.add(current)
                     continue
                 if role != "participant":
-                    asks = "?" in text and not FOLLOW_UP.match(text)
+                    asks = ("?" in text or bool(PROMPT.match(text))) and not FOLLOW_UP.match(text)
                     current, confidence = _choose(matcher.similarity(text, vector), current, asked, asks)
                     if current is not None:
                         asked.add(current)
