@@ -92,3 +92,31 @@ def test_the_monte_carlo_p_value_is_the_exact_permutation_p_value_within_its_err
         stats.multivariate_hypergeom.pmf(x=o, m=totals, n=observed.sum()) for o in outcomes if statistic(o) >= statistic(observed) - 1e-12
     )
     assert p == pytest.approx(exact, abs=4 * np.sqrt(exact * (1 - exact) / 10_000) + 1e-4)  # four standard errors of 10,000 draws
+
+
+def test_the_unit_of_analysis_changes_a_theme_s_disciplines_where_it_should(study):
+    """One talkative physician (four segments) and one nurse (one segment), each in one group."""
+    from sqlalchemy import select
+
+    from chorus.analysis import by_unit, themes
+    from chorus.coding import apply_code
+    from chorus.study.models import Participant, Transcript, Turn
+    from tests.helpers import load_demo
+
+    load_demo(study, transcripts=["FG01", "FG02"])
+
+    def turns_of(speaker: str) -> list[tuple[str, int]]:
+        with study.reading() as session:
+            return session.execute(select(Transcript.name, Turn.ordinal).join(Transcript).join(Participant, Participant.id == Turn.participant_id)
+                                   .where(Participant.pseudonym == speaker).order_by(Turn.ordinal)).all()
+
+    for transcript, turn in turns_of("Dmitri")[:4]:
+        apply_code(study, transcript, "Funding", "ann", turn=turn)
+    transcript, turn = turns_of("Fatima")[0]
+    apply_code(study, transcript, "Funding", "ann", turn=turn)
+    compared = by_unit(themes(study), min_segments=3).set_index("theme").loc["Funding"]
+    # the demo roster: 9 physicians and 10 nurses; the rule's defaults: 10% of participants, 2 groups
+    assert compared["participants"] == "nurse, physician"  # 1/10 and 1/9 of each discipline's participants
+    assert compared["groups"] == ""  # each came up in one group only
+    assert compared["segments"] == "physician"  # four segments against one
+    assert compared["rule"] == "nurse, physician" and compared["differs"]

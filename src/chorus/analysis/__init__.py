@@ -8,10 +8,10 @@ from chorus.analysis.dynamics import Dynamics, dynamics, gini
 from chorus.analysis.matrix import cooccurrence, matrix, sample, talk_share, talk_shares
 from chorus.analysis.saturation import guest_saturation, saturation
 from chorus.analysis.segments import count_segments, query, segments
-from chorus.analysis.themes import Rule, format_p, themes
+from chorus.analysis.themes import UNITS, Rule, by_unit, format_p, themes
 
 __all__ = [
-    "Dynamics", "Rule", "agreement", "comparison", "consensus", "cooccurrence", "count_segments", "disagreements", "dynamics", "format_p", "gini",
+    "UNITS", "Dynamics", "Rule", "agreement", "by_unit", "comparison", "consensus", "cooccurrence", "count_segments", "disagreements", "dynamics", "format_p", "gini",
     "guest_saturation", "matrix",
     "query", "sample", "saturation", "segment_agreement", "segments", "talk_share", "talk_shares", "themes",
 ]

@@ -160,7 +160,7 @@ def themes(study: Study, rule: Rule | None = None, quotes: int = 3) -> pd.DataFr
     ``disciplines`` (those who raised it, most to least by share), ``label``
     (``"Funding (nurses, physicians)"``), ``segments``, ``participants``,
     ``groups``, ``p_value``, ``test``, ``per_discipline`` (groups, participants,
-    share and raised for every discipline) and ``quotes``.
+    segments, share and raised for every discipline) and ``quotes``.
     """
     rule = rule or Rule()
     with study.reading() as session:
@@ -175,9 +175,9 @@ def themes(study: Study, rule: Rule | None = None, quotes: int = 3) -> pd.DataFr
     totals = rolled.groupby("code_id").agg(
         segments=("segments", "sum"), participants=("participant_id", "nunique"), groups=("group_id", "nunique")
     )
-    by_code: dict[int, dict[str, tuple[int, int]]] = {}  # code -> discipline -> (groups, participants)
-    for code_id, value, groups, said in zip(*(table[c].tolist() for c in ("code_id", "value", "groups", "participants"))):
-        by_code.setdefault(code_id, {})[value] = (int(groups), int(said))
+    by_code: dict[int, dict[str, tuple[int, int, int]]] = {}  # code -> discipline -> (groups, participants, segments)
+    for code_id, value, groups, said, spoken in zip(*(table[c].tolist() for c in ("code_id", "value", "groups", "participants", "segments"))):
+        by_code.setdefault(code_id, {})[value] = (int(groups), int(said), int(spoken))
     evidence, best = _best_per_speaker(segments(study))
     rows = []
     for code in code_table.itertuples():
@@ -188,10 +188,10 @@ def themes(study: Study, rule: Rule | None = None, quotes: int = 3) -> pd.DataFr
         figures = by_code.get(code.code_id, {})
         per = {}
         for discipline, size in sizes.items():
-            groups, said = figures.get(discipline, (0, 0))
+            groups, said, spoken = figures.get(discipline, (0, 0, 0))
             share = said / size if size else 0.0
             per[discipline] = {
-                "groups": groups, "participants": said, "share": round(share, 4), "raised": rule.holds(groups, share),
+                "groups": groups, "participants": said, "segments": spoken, "share": round(share, 4), "raised": rule.holds(groups, share),
             }
         raising = sorted((d for d in per if per[d]["raised"]), key=lambda d: (-per[d]["share"], d))
         p_value, test = difference_test(pd.Series({d: v["participants"] for d, v in per.items()}), sizes)
@@ -221,3 +221,39 @@ def themes(study: Study, rule: Rule | None = None, quotes: int = 3) -> pd.DataFr
         )
     columns = ["code", "theme", "category", "disciplines", "label", "segments", "participants", "groups", "p_value", "test", "per_discipline", "quotes"]
     return pd.DataFrame(rows, columns=columns)
+
+
+#: The units a theme's disciplines can be counted by (see :func:`by_unit`).
+UNITS = ("participants", "groups", "segments")
+
+
+def by_unit(found: pd.DataFrame, rule: Rule | None = None, min_segments: int = 3) -> pd.DataFrame:
+    """Which disciplines raised each theme when counting one unit alone, and whether the unit changes the finding.
+
+    Counting participants (at least ``rule.min_share`` of the discipline's
+    participants said it), groups (it came up in at least ``rule.min_groups`` of
+    the discipline's groups) or segments (at least ``min_segments`` coded
+    segments) can name different disciplines: one talkative nurse gives many
+    segments but one participant (Carey and Asbury; Morgan). One row per theme of
+    ``found`` (:func:`themes`): ``rule`` (the disciplines under the study's rule),
+    one column per unit, and ``differs``.
+
+    >>> by_unit(themes(study))[["theme", "participants", "segments", "differs"]]   # doctest: +SKIP
+    """
+    rule = rule or Rule()
+    tests = {
+        "participants": lambda f: f["share"] >= rule.min_share,
+        "groups": lambda f: f["groups"] >= rule.min_groups,
+        "segments": lambda f: f["segments"] >= min_segments,
+    }
+    rows = []
+    for theme in found.itertuples():
+        row: dict[str, object] = {"theme": theme.theme, "rule": ", ".join(sorted(theme.disciplines))}
+        named = []
+        for unit in UNITS:
+            raised = sorted(d for d, figures in theme.per_discipline.items() if tests[unit](figures))
+            row[unit] = ", ".join(raised)
+            named.append(tuple(raised))
+        row["differs"] = len(set(named)) > 1
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["theme", "rule", *UNITS, "differs"])

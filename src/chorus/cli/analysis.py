@@ -114,12 +114,25 @@ Combine = Annotated[str, typer.Option(help="'or': either condition is enough; 'a
 def themes(
     min_groups: MinGroups = 2, min_share: MinShare = 0.10, combine: Combine = "or",
     quotes: Annotated[int, typer.Option(help="Quotes to show per theme.")] = 1,
+    units: Annotated[bool, typer.Option(help="Which disciplines raised each theme counting participants, groups or segments alone.")] = False,
+    min_segments: Annotated[int, typer.Option(help="With --units: coded segments that count as raising a theme.")] = 3,
     out: OutOption = None,
 ) -> None:
     """Themes with the disciplines that raised them, and the evidence."""
     rule = analysis.Rule(min_groups, min_share, combine)
     with open_study() as study:
         found = analysis.themes(study, rule, quotes=max(quotes, 1))
+    if units:
+        compared = analysis.by_unit(found, rule, min_segments)
+        changed = compared[compared["differs"]]
+        if not changed.empty:
+            show(changed.drop(columns=["rule", "differs"]), f"Themes whose disciplines change with the unit: {rule.min_share:.0%} of "
+                 f"participants, {rule.min_groups} groups, {min_segments} segments", out, saved=compared)
+        elif out is not None:
+            report.save_table(compared, out)
+        console.print(f"the unit of analysis changes which disciplines raised {len(changed)} of {len(compared)} themes"
+                      + ("" if changed.empty else "; the others name the same disciplines by every unit"))
+        return
     console.print(f"[dim]Rule: a discipline raised a theme when it was {rule}.[/dim]")
     for theme in found.itertuples():
         p = f", p {analysis.format_p(theme.p_value)} ({theme.test})" if theme.p_value is not None else ""

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 import chorus
 from chorus.errors import ChorusError
-from chorus.analysis import Rule, agreement, dynamics, format_p, matrix, sample, saturation, talk_share, themes
+from chorus.analysis import Rule, agreement, by_unit, dynamics, format_p, matrix, sample, saturation, talk_share, themes
 from chorus.analysis.saturation import guest_runs
 from chorus.assist.candidates import candidate_codes
 from chorus.assist.suggest import suggestion_summary
@@ -145,6 +145,7 @@ def tables(
         "turn_taking": talk.follows,
         "themes": themes_table(found),
         "theme_share_by_discipline": _theme_frame(found, "share"),
+        "themes_by_unit": by_unit(found, rule),
         "matrix_segments": matrix(study, count="segments").reset_index(),
         "matrix_participants": matrix(study, count="participants").reset_index(),
         "matrix_groups": matrix(study, count="groups").reset_index(),
@@ -242,6 +243,7 @@ def build(study: Study, out: str | Path, rule: Rule | None = None, coders: Seque
             "words": int(named["sample_groups"]["words"].sum()) if not named["sample_groups"].empty else 0,
         },
         talk=named["talk_share"],
+        units=named["themes_by_unit"],
         dynamics=named["group_dynamics"],
         dynamics_flags=named["dynamics_flags"]["flag"].tolist(),
         turn_taking=[
