@@ -2,7 +2,8 @@
 # The demo study end to end with the chorus command: roster, transcripts, codebook,
 # coding (by pattern and by hand), analysis by discipline and the findings report.
 # Usage: examples/demo.sh OUTPUT_FOLDER   (run by `make demo`)
-# Each step prints one line; what the commands print goes to demo-log.txt in the study folder,
+# Each step prints one line; what the commands print goes to demo-log.txt in the study folder
+# (the focus-group tables at the end are printed on screen too),
 # and the tables to the files the steps name.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)/pc-study"
@@ -83,6 +84,15 @@ step "audit trail -> audit-log.csv" chorus log --out audit-log.csv
 # De-identification: findings to review (the demo's transcripts are already pseudonymised;
 # a real study reviews deid-review.csv, then: chorus deid apply deid-review.csv --key ../locked/key.json).
 step "de-identification findings to review -> deid-review.csv" chorus deid find --out deid-review.csv
+
+# What a focus-group tool adds, on screen: who answered each question of the guide, each group's
+# dynamics, and where the unit of analysis changes a theme's disciplines (the report has them too).
+echo
+echo "What only a focus-group tool shows (also in the report):"
+chorus guide show
+chorus dynamics
+chorus themes --units
+echo
 
 # Exchange: the whole study for MAXQDA, NVivo or ATLAS.ti (REFI-QDA), and the codebook alone.
 step "REFI-QDA project for MAXQDA, NVivo, ATLAS.ti -> pc-study.qdpx" chorus export pc-study.qdpx
