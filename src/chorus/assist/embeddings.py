@@ -37,7 +37,8 @@ from chorus.study.store import Study, bulk_insert
 MODEL = "glove-6b-50d"
 MAX_WORDS = 80
 SIF_A = 1e-3
-_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+")
+#: A word as the word vectors know it (lower case, an apostrophe inside), or a number.
+WORD = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+")
 SEGMENT_COLUMNS = ["segment", "transcript", "group", "turn", "speaker", "discipline", "care_team", "start", "end", "text"]
 
 
@@ -55,7 +56,7 @@ class StaticModel:
         out = np.zeros((len(texts), self.vectors.shape[1]), dtype=np.float32)
         lookup = self.vocabulary.get
         for row, text in enumerate(texts):
-            ids = [i for i in map(lookup, _WORD.findall(text.lower())) if i is not None]
+            ids = [i for i in map(lookup, WORD.findall(text.lower())) if i is not None]
             if ids:
                 index = np.fromiter(ids, dtype=np.int64, count=len(ids))
                 out[row] = self.weights[index] @ self.vectors[index]

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import delete, func, select
 
-from chorus.assist.embeddings import _WORD, load_model
+from chorus.assist.embeddings import WORD, load_model
 from chorus.errors import ChorusError
 from chorus.study.lookup import find_transcript
 from chorus.study.models import GuideQuestion, Participant, Transcript, Turn, TurnQuestion
@@ -68,7 +68,7 @@ class _Matcher:
 
     def _stems(self, text: str) -> dict[str, float]:
         weights = {}
-        for word in _WORD.findall(text.lower()):
+        for word in WORD.findall(text.lower()):
             index = self.model.vocabulary.get(word)
             weights[word[:5]] = max(weights.get(word[:5], 0.0), float(self.model.weights[index]) if index is not None else 1.0)
         return weights
