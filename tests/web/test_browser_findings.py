@@ -169,7 +169,7 @@ def test_a_researcher_takes_coding_to_findings_in_the_browser(tmp_path: Path):
         owner.goto(base + "/saturation?base=1&run=1")
         expect(owner.locator("#curve")).to_be_visible()
         shot("saturation")
-        for page, shown in (("cooccurrence", "#cooccurrence"), ("talk", "text=Talk share: by speaker"), ("audit", "#audit"), ("account", "text=Change the password")):
+        for page, shown in (("cooccurrence", "#cooccurrence"), ("talk", "#dynamics"), ("audit", "#audit"), ("account", "text=Change the password")):
             owner.goto(f"{base}/{page}")
             expect(owner.locator(shown)).to_be_visible()
             shot(page)

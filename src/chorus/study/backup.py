@@ -67,9 +67,10 @@ def _tool(name: str) -> str:
 
 
 def _run(command: list[str], what: str) -> None:
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode:
-        raise ChorusError(f"{what}: {Path(command[0]).name} failed: {done.stderr.strip()[-800:]}")
+    done = subprocess.run(command, capture_output=True)
+    if done.returncode:  # pg_restore may quote a damaged archive's bytes: not always UTF-8
+        said = done.stderr.decode("utf-8", errors="replace").strip()
+        raise ChorusError(f"{what}: {Path(command[0]).name} failed: {said[-800:]}")
 
 
 def _libpq(url: Any) -> str:
