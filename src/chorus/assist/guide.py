@@ -14,8 +14,8 @@ a turn the researcher confirmed or moved (:func:`set_question`) is kept by every
 later alignment and steers the turns after it.
 
 >>> align_guide(study)                                        # doctest: +SKIP
-   transcript  turns  questions  confidence
-0        FG01     40          7        0.71
+  transcript  turns  questions   not_asked  confidence
+0       FG01     40          7  Q4, Q5, Q10       0.889
 """
 
 from __future__ import annotations
@@ -101,7 +101,8 @@ def align_guide(study: Study, transcripts: Sequence[str] | None = None) -> pd.Da
     """Put every turn of ``transcripts`` (all by default) under a guide question, in one transaction.
 
     Turns a researcher confirmed keep their question. Returns per transcript the
-    turns aligned, the questions found asked and the facilitator turns' mean confidence.
+    turns aligned, the questions found asked, the guide's questions never asked
+    there (``not_asked``: facilitators skip some) and the facilitator turns' mean confidence.
     """
     with study.transaction() as session:
         questions = session.scalars(select(GuideQuestion).order_by(GuideQuestion.ordinal)).all()
@@ -143,8 +144,9 @@ def align_guide(study: Study, transcripts: Sequence[str] | None = None) -> pd.Da
                 if current is not None:
                     session.add(TurnQuestion(turn_id=turn_id, question_id=questions[current].id, confidence=confidence, confirmed=False))
             rows.append({"transcript": transcript.name, "turns": len(turns), "questions": len(asked),
+                         "not_asked": ", ".join(q.key for i, q in enumerate(questions) if i not in asked),
                          "confidence": round(float(np.mean(sure)), 3) if sure else 1.0})
-    return pd.DataFrame(rows, columns=["transcript", "turns", "questions", "confidence"])
+    return pd.DataFrame(rows, columns=["transcript", "turns", "questions", "not_asked", "confidence"])
 
 
 def set_question(study: Study, transcript: str, turn: int, question: str) -> int:

@@ -46,7 +46,7 @@ def guide_align(
     from chorus.assist.guide import align_guide
 
     with open_study() as study:
-        show(align_guide(study, transcript), "Turns aligned to the guide (confidence: facilitator turns' mean; check the low ones)", out)
+        show(align_guide(study, transcript), "Turns under the guide's questions (check low confidence)", out)
 
 
 @guide_app.command("move")
