@@ -47,6 +47,12 @@ def responses(study: Study, by: str = "discipline") -> pd.DataFrame:
     return table.rename(columns={column: by})[columns]
 
 
+def answered(found: pd.DataFrame, by: str = "discipline") -> pd.DataFrame:
+    """:func:`responses` as a question x value grid of "participants (turns)", "-" where no one answered."""
+    said = found.assign(said=found["participants"].astype(str) + " (" + found["turns"].astype(str) + ")")
+    return said.pivot_table(index="question", columns=by, values="said", aggfunc="first", fill_value="-", sort=False)
+
+
 def codes_by_question(study: Study) -> pd.DataFrame:
     """Code x question: the participant turns coded with each code under each question (codes as rows, questions in guide order)."""
     with study.reading() as session:

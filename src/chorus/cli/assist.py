@@ -70,7 +70,7 @@ def guide_show(
     out: OutOption = None,
 ) -> None:
     """Responses by question and discipline (participants who answered, turns, words), or codes by question."""
-    from chorus.analysis.guide import codes_by_question, responses
+    from chorus.analysis.guide import answered, codes_by_question, responses
 
     with open_study() as study:
         found = codes_by_question(study) if codes else responses(study, by)
@@ -80,9 +80,8 @@ def guide_show(
     if codes:
         show(found, "Participant turns coded with each code, by question", out, index=True)
         return
-    shown = found.assign(said=found["participants"].astype(str) + " (" + found["turns"].astype(str) + ")",
-                         question=found["question"] + " " + found["wording"].str.slice(0, 24) + "…")
-    table = shown.pivot_table(index="question", columns=by, values="said", aggfunc="first", fill_value="-", sort=False)
+    table = answered(found, by)
+    table.index = table.index.map(dict(zip(found["question"], found["question"] + " " + found["wording"].str.slice(0, 24) + "…")))
     show(table, f"Participants (turns) answering each question, by {by}", out, index=True, saved=found)
 
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFil
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
-from chorus.analysis.guide import responses
+from chorus.analysis.guide import answered, responses
 from chorus.assist.guide import align_guide, set_question
 from chorus.errors import ChorusError
 from chorus.ingest.guide import import_guide
@@ -53,10 +53,7 @@ def guide_page(request: Request, study: StudyOf, viewer: ViewerRole, by: str = "
     """The guide's questions, each transcript's alignment, and who answered each question by discipline (as ``chorus guide show``)."""
     questions = _questions(study)
     found = responses(study, by) if questions else pd.DataFrame()
-    table = pd.DataFrame()
-    if not found.empty:
-        said = found.assign(said=found["participants"].astype(str) + " (" + found["turns"].astype(str) + ")")
-        table = said.pivot_table(index="question", columns=by, values="said", aggfunc="first", fill_value="-", sort=False)
+    table = answered(found, by) if not found.empty else pd.DataFrame()
     return render(request, "guide/guide.html", viewer, questions=questions, aligned=_aligned(study) if questions else pd.DataFrame(),
                   table=table, by=by, error=error, unsure=UNSURE)
 
