@@ -90,9 +90,7 @@ def dynamics(
         show(found.speakers[found.speakers["group"] == group].drop(columns="group"), f"Who spoke in {group}", out)
         show(found.follows[found.follows["group"] == group].drop(columns="group").head(15), f"Who spoke right after whom in {group}", None)
         if network is not None:
-            drawn = turn_taking(found.speakers[found.speakers["group"] == group], found.follows[found.follows["group"] == group],
-                                              f"Who spoke right after whom in {group}")
-            network.write_text(drawn, encoding="utf-8")
+            network.write_text(turn_taking(found.speakers, found.follows, group), encoding="utf-8")
             console.print(f"wrote {network}")
     flags = [flag for flag in found.flags if group is None or flag.startswith(f"{group}:")]
     console.print("\n".join(f"- {flag}" for flag in flags) if flags else "no flags: no group was carried by a few voices, silent members or led talk")

@@ -246,11 +246,7 @@ def build(study: Study, out: str | Path, rule: Rule | None = None, coders: Seque
         units=named["themes_by_unit"],
         dynamics=named["group_dynamics"],
         dynamics_flags=named["dynamics_flags"]["flag"].tolist(),
-        turn_taking=[
-            (group, turn_taking(named["speakers_by_group"][named["speakers_by_group"]["group"] == group],
-                                named["turn_taking"][named["turn_taking"]["group"] == group], f"Who spoke right after whom in {group}"))
-            for group in named["group_dynamics"]["group"]
-        ],
+        turn_taking=[(group, turn_taking(named["speakers_by_group"], named["turn_taking"], group)) for group in named["group_dynamics"]["group"]],
         talk_chart=bars(talk, "Share of words spoken by discipline"),
         heatmap=heatmap(share, raised, "Share of each discipline's participants who raised each theme") if not share.empty else "",
         categories=categories,

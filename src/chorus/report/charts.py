@@ -67,15 +67,17 @@ def bars(values: pd.Series, title: str = "", fmt: str = "{:.0%}") -> str:
     return "".join(parts)
 
 
-def turn_taking(speakers: pd.DataFrame, follows: pd.DataFrame, title: str = "") -> str:
-    """Who spoke right after whom in one group: people on a circle (area by words said), arrows as thick as the times.
+def turn_taking(speakers: pd.DataFrame, follows: pd.DataFrame, group: str) -> str:
+    """Who spoke right after whom in ``group``: people on a circle (area by words said), arrows as thick as the times.
 
-    ``speakers``: speaker, discipline, role, words (one group's rows of
-    :class:`chorus.analysis.dynamics.Dynamics`); ``follows``: speaker, next, times.
-    Facilitators are drawn in orange, silent members hollow.
+    ``speakers`` (group, speaker, discipline, role, words) and ``follows`` (group,
+    speaker, next, times) are :class:`chorus.analysis.dynamics.Dynamics`' tables,
+    every group's. Facilitators are drawn in orange, silent members hollow.
     """
+    title = f"Who spoke right after whom in {group}"
+    follows = follows[follows["group"] == group]
     size, middle, ring = 520, 260, 175
-    people = speakers.reset_index(drop=True)
+    people = speakers[speakers["group"] == group].reset_index(drop=True)
     angle = {name: 2 * math.pi * i / max(len(people), 1) - math.pi / 2 for i, name in enumerate(people["speaker"])}
     place = {name: (middle + ring * math.cos(a), middle + ring * math.sin(a)) for name, a in angle.items()}
     most_words = max(float(people["words"].max()), 1.0) if len(people) else 1.0

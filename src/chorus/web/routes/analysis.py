@@ -140,6 +140,6 @@ def talk_page(request: Request, study: StudyOf, viewer: ViewerRole, group: str =
     groups = found.groups["group"].tolist()
     group = group if group in groups else (groups[0] if groups else "")
     speakers = found.speakers[found.speakers["group"] == group].drop(columns="group")
-    drawn = turn_taking(speakers, found.follows[found.follows["group"] == group], f"Who spoke right after whom in {group}") if group else ""
+    drawn = turn_taking(found.speakers, found.follows, group) if group else ""
     return render(request, "analysis/talk.html", viewer, share=frame.sort_values("share", ascending=False), chart=chart,
                   dynamics=found, group=group, speakers=speakers, drawn=drawn)
