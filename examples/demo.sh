@@ -77,6 +77,8 @@ step "codes by question -> codes-by-question.csv" chorus guide show --codes --ou
 # AI assistance, locally: candidate codes from the text, and suggestions for one code to accept or reject.
 step "candidate codes, found locally -> candidates.csv" chorus suggest codes --include-coded --out candidates.csv
 step "suggested Funding codings -> suggestions.csv" chorus suggest codings --code Funding --out suggestions.csv
+step "how much the AI finds here, two models -> ai-evaluation.csv" \
+  chorus suggest evaluate --embedder minilm --embedder glove --out ai-evaluation.csv
 step "findings report -> findings.html, findings_tables/, findings.docx" chorus report --out findings.html --agreement autocoder,ben \
     --docx findings.docx --characteristics years_in_oncology --quotes 2
 step "audit trail -> audit-log.csv" chorus log --out audit-log.csv
@@ -93,6 +95,19 @@ chorus guide show
 chorus dynamics
 chorus themes --units
 echo
+
+# A second study in another voice (home monitoring after heart failure, coded by meaning, not by
+# pattern), so the AI's figures do not come only from the text its features were tried on.
+second="$study/second-study"
+step "second study: 6 groups, 82 codings by meaning (examples/hf-study)" chorus init "$second" --name "Home monitoring after heart failure"
+( cd "$second"
+  step "" chorus roster import "$here/../hf-study/roster.csv"
+  step "" chorus groups import "$here/../hf-study/groups.csv"
+  step "" chorus transcripts import "$here"/../hf-study/transcripts/*.txt
+  step "" chorus codebook import "$here/../hf-study/codebook.csv"
+  step "" chorus codings import "$here/../hf-study/codings.csv"
+  step "how much the AI finds there -> second-study/ai-evaluation.csv" \
+    chorus suggest evaluate --embedder minilm --embedder glove --out ai-evaluation.csv )
 
 # Exchange: the whole study for MAXQDA, NVivo or ATLAS.ti (REFI-QDA), and the codebook alone.
 step "REFI-QDA project for MAXQDA, NVivo, ATLAS.ti -> pc-study.qdpx" chorus export pc-study.qdpx

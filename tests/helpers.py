@@ -91,6 +91,19 @@ def demo_rules() -> list[tuple[str, str]]:
     return re.findall(r"^code \"([^\"]+)\" '([^']+)'$", script, flags=re.MULTILINE)
 
 
+def load_second_study(study: Study) -> Study:
+    """The second labelled study (home monitoring after heart failure), coded by meaning, as examples/hf-study ships it."""
+    from chorus.coding import import_codings
+
+    folder = DEMO.parent / "hf-study"
+    import_roster(study, folder / "roster.csv")
+    import_groups(study, folder / "groups.csv")
+    import_codebook(study, folder / "codebook.csv")
+    import_transcripts(study, sorted((folder / "transcripts").iterdir()))
+    import_codings(study, folder / "codings.csv")
+    return study
+
+
 def code_demo(study: Study) -> Study:
     """The demo study coded as ``make demo`` codes it by pattern."""
     from chorus.coding import autocode

@@ -145,3 +145,26 @@ def test_one_coding_costs_the_same_in_a_short_and_a_90_minute_transcript(study, 
     assert costs["short"] == costs["long"]
     with pytest.raises(ChorusError, match="there is no turn 901; the transcript has turns 1-900"):
         apply_code(study, "long", "Funding", "ann", turn=901)
+
+
+def test_codings_come_in_from_a_table_all_or_none(study, tmp_path):
+    from chorus.coding import import_codings
+
+    load_demo(study, transcripts=["FG01"])
+    good = tmp_path / "codings.csv"
+    good.write_text("transcript,turn,code,coder\nFG01,2,Funding,ann\nFG01,3,Challenges/Medical opposition,ben\n", encoding="utf-8")
+    assert import_codings(study, good) == 2
+    found = segments(study)
+    assert set(zip(found.code, found.coder, found.turn)) == {("Challenges/Funding", "ann", 2), ("Challenges/Medical opposition", "ben", 3)}
+    spans = tmp_path / "spans.csv"
+    with study.reading() as session:
+        turn = session.scalars(select(Turn).join(Transcript).where(Transcript.name == "FG01").order_by(Turn.start)).all()[4]
+        start, end = turn.start, turn.end
+    spans.write_text(f"transcript,start,end,code,coder\nFG01,{start},{end},Funding,ann\n", encoding="utf-8")
+    assert import_codings(study, spans) == 1
+    for line, problem in [("FG01,2,Funding,", "no coder"), ("FG01,999,Funding,ann", "turn 999"), ("FG01,2,Hope,ann", "Hope"),
+                          ("FG77,2,Funding,ann", "FG77"), ("FG01,two,Funding,ann", "two")]:
+        bad = tmp_path / "bad.csv"
+        bad.write_text(f"transcript,turn,code,coder\nFG01,4,Funding,ann\n{line}\n", encoding="utf-8")
+        with unchanged(study), pytest.raises(ChorusError, match=f"bad.csv, line 3: .*{problem}"):
+            import_codings(study, bad)

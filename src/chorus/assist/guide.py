@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import delete, func, select
 
-from chorus.assist.embeddings import WORD, load_model
+from chorus.assist.embedders import WORD, glove
 from chorus.errors import ChorusError
 from chorus.study.lookup import find_transcript
 from chorus.study.models import GuideQuestion, Participant, Transcript, Turn, TurnQuestion
@@ -61,7 +61,7 @@ class _Matcher:
     """
 
     def __init__(self, questions: Sequence[GuideQuestion]):
-        self.model = load_model()
+        self.model = glove()  # its per-word weights say which shared words are rare; the alignment was tuned on it
         wordings = [[q.text, *[p.strip() for p in q.probes.split(";") if p.strip()]] for q in questions]
         self.vectors = [self.model.encode(w) for w in wordings]
         self.words = [set(self._stems(" ".join(w))) for w in wordings]

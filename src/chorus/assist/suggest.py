@@ -1,10 +1,14 @@
 """Coding suggestions: where else a code seems to apply, with a confidence and the example it resembles.
 
 For each code with enough coded examples, a logistic regression on segment
-embeddings (the code's segments against the other coded segments) scores the
-segments the code is not on yet. Those at or above the threshold become
-*suggestions*, stored with their confidence and their closest coded example,
-until a coder accepts (a coding is made, under that coder) or rejects them.
+embeddings learns the coder's decisions: the code's segments are positives; the
+other segments of the transcripts the coder has coded, and every suggestion of
+the code a coder rejected, are negatives. Its threshold is calibrated per code
+on those same decisions (cross-validated, the threshold with the best F1), so
+a code coded sparingly asks for more evidence than one coded liberally. Scored
+segments at or above it become *suggestions*, stored with their confidence, the
+threshold and their closest coded example, until a coder accepts (a coding is
+made, under that coder) or rejects them; either way the next run learns from it.
 Every decision is stored with who and when, so a report can say how much of the
 coding was machine-suggested (:func:`suggestion_summary`).
 
@@ -22,7 +26,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 
-from chorus.assist.embeddings import MODEL, embed, segment_table
+from chorus.assist.embedders import DEFAULT
+from chorus.assist.embeddings import embed, segment_table
 from chorus.coding.codings import TurnIndex, add_coding
 from chorus.errors import ChorusError
 from chorus.study.lookup import coder as get_coder
@@ -31,8 +36,11 @@ from chorus.study.models import Code, Coding, Suggestion, Transcript, utcnow
 from chorus.study.store import Study
 
 MIN_EXAMPLES = 5
-THRESHOLD = 0.7  # on the demo, 0.5 recalls more but suggests five wrong segments for each right one
-METHOD = f"{MODEL} + logistic regression"
+#: The lowest and highest threshold calibration may choose: below, a code would be suggested everywhere; above, nowhere.
+THRESHOLD_RANGE = (0.1, 0.95)
+#: The queue's orders: most confident first, or most informative first (nearest its code's threshold: active learning).
+ORDERS = ("confidence", "informative")
+COLUMNS = ["suggestion", "code", "confidence", "threshold", "transcript", "turn", "speaker", "discipline", "text", "example"]
 
 
 @dataclass
@@ -41,59 +49,101 @@ class _Training:
     vectors: np.ndarray
     labels: dict[int, np.ndarray]  # code id -> which segments it covers
     examples: dict[int, list[int | None]]  # code id -> per segment, the coding id that covers it
+    judged: np.ndarray  # segments of transcripts with a (visible) coding: what the coder has read and decided on
+    rejected: dict[int, np.ndarray]  # code id -> segments a coder rejected a suggestion of it on
+    embedder: str
 
 
-def _training(study: Study, hidden: set[int] | frozenset[int] = frozenset()) -> _Training:
+def _overlaps(table: pd.DataFrame, spans: dict[str, list[tuple[int, int, int, int]]]) -> dict[int, tuple[np.ndarray, list[int | None]]]:
+    """Per key (a code), which segments one of its spans (id, key, start, end) overlaps, and the first such span's id."""
+    found: dict[int, tuple[np.ndarray, list[int | None]]] = {}
+    for index, (transcript, a, b) in enumerate(zip(table["transcript"], table["start"], table["end"])):
+        for span_id, key, start, end in spans.get(transcript, []):
+            if start < b and end > a:
+                covered, ids = found.setdefault(key, (np.zeros(len(table), dtype=bool), [None] * len(table)))
+                covered[index] = True
+                ids[index] = ids[index] or span_id
+    return found
+
+
+def _training(study: Study, embedder: str = DEFAULT, hidden: frozenset[int] = frozenset(), unjudged: frozenset[str] = frozenset()) -> _Training:
+    """What the classifiers learn from; ``hidden`` codings and the ``unjudged`` transcripts' codings are left out."""
     table = segment_table(study)
     with study.reading() as session:
         query = select(Coding.id, Coding.code_id, Transcript.name, Coding.start, Coding.end).join(Transcript, Transcript.id == Coding.transcript_id)
-        rows = [r for r in session.execute(query).all() if r[0] not in hidden]
+        codings = [r for r in session.execute(query).all() if r[0] not in hidden and r[2] not in unjudged]
+        query = (select(Suggestion.id, Suggestion.code_id, Transcript.name, Suggestion.start, Suggestion.end)
+                 .join(Transcript, Transcript.id == Suggestion.transcript_id).where(Suggestion.status == "rejected"))
+        rejections = [r for r in session.execute(query).all() if r[2] not in unjudged]
     by_transcript: dict[str, list[tuple[int, int, int, int]]] = {}
-    for coding_id, code_id, name, start, end in rows:
+    for coding_id, code_id, name, start, end in codings:
         by_transcript.setdefault(name, []).append((coding_id, code_id, start, end))
-    labels: dict[int, np.ndarray] = {}
-    examples: dict[int, list[int | None]] = {}
-    for index, segment in enumerate(table.itertuples()):
-        for coding_id, code_id, start, end in by_transcript.get(segment.transcript, []):
-            if start < segment.end and end > segment.start:
-                labels.setdefault(code_id, np.zeros(len(table), dtype=bool))[index] = True
-                examples.setdefault(code_id, [None] * len(table))[index] = coding_id
-    return _Training(table, embed(study, table["text"].tolist()), labels, examples)
+    rejected: dict[str, list[tuple[int, int, int, int]]] = {}
+    for suggestion_id, code_id, name, start, end in rejections:
+        rejected.setdefault(name, []).append((suggestion_id, code_id, start, end))
+    covered = _overlaps(table, by_transcript)
+    return _Training(
+        segments=table, vectors=embed(study, table["text"].tolist(), embedder=embedder),
+        labels={c: found[0] for c, found in covered.items()}, examples={c: found[1] for c, found in covered.items()},
+        judged=table["transcript"].isin(list(by_transcript)).to_numpy(),
+        rejected={c: found[0] for c, found in _overlaps(table, rejected).items()}, embedder=embedder,
+    )
 
 
-def _scores(training: _Training, code_id: int) -> np.ndarray:
-    """Probability that each segment belongs to the code, from its coded and other coded segments."""
+def _classifier() -> object:
     from sklearn.linear_model import LogisticRegression
 
+    return LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000, random_state=0)
+
+
+def _calibrated(vectors: np.ndarray, labels: np.ndarray) -> float:
+    """The threshold with the best F1 on out-of-fold predictions of the coder's own decisions."""
+    from sklearn.metrics import precision_recall_curve
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    folds = int(min(5, labels.sum(), (~labels).sum()))
+    if folds < 2:
+        return 0.5
+    scores = cross_val_predict(_classifier(), vectors, labels.astype(int), method="predict_proba",
+                               cv=StratifiedKFold(folds, shuffle=True, random_state=0))[:, 1]
+    precision, recall, thresholds = precision_recall_curve(labels.astype(int), scores)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(precision), where=(precision + recall) > 0)[:-1]
+    return float(np.clip(thresholds[int(np.argmax(f1))], *THRESHOLD_RANGE))
+
+
+def _scores(training: _Training, code_id: int, threshold: float | None = None) -> tuple[np.ndarray, float]:
+    """Probability that each segment belongs to the code, and the threshold to suggest at (calibrated unless given)."""
     positive = training.labels[code_id]
-    coded_elsewhere = np.zeros(len(positive), dtype=bool)
-    for other, covered in training.labels.items():
-        if other != code_id:
-            coded_elsewhere |= covered
-    negative = coded_elsewhere & ~positive
-    if negative.sum() < MIN_EXAMPLES:  # few other codes yet: uncoded text stands in as negatives
+    negative = (training.judged & ~positive) | training.rejected.get(code_id, np.zeros_like(positive))
+    negative &= ~positive
+    if negative.sum() < MIN_EXAMPLES:  # hardly anything judged yet: unjudged text stands in as negatives
         negative = ~positive
     train = positive | negative
-    model = LogisticRegression(C=4.0, class_weight="balanced", max_iter=1000, random_state=0)
+    if threshold is None:
+        threshold = _calibrated(training.vectors[train], positive[train])
+    model = _classifier()
     model.fit(training.vectors[train], positive[train].astype(int))
-    return model.predict_proba(training.vectors)[:, 1]
+    return model.predict_proba(training.vectors)[:, 1], threshold
 
 
 def suggest(
-    study: Study, code: str | None = None, threshold: float = THRESHOLD, min_examples: int = MIN_EXAMPLES, limit: int = 50
+    study: Study, code: str | None = None, threshold: float | None = None, min_examples: int = MIN_EXAMPLES, limit: int = 50,
+    embedder: str = DEFAULT,
 ) -> pd.DataFrame:
     """Propose codings for ``code`` (or every code with at least ``min_examples`` coded segments) and store them.
 
-    Returns the new suggestions, most confident first: ``suggestion, code,
-    confidence, transcript, turn, speaker, discipline, text, example`` (the
-    closest coded segment's text). Pending suggestions of the code from an
-    earlier run are replaced; accepted and rejected ones are kept, and a segment
-    someone rejected is not proposed again.
+    ``threshold`` is the lowest confidence to suggest; by default each code's is
+    calibrated on the coder's decisions. Returns the new suggestions, most
+    confident first: ``suggestion, code, confidence, threshold, transcript,
+    turn, speaker, discipline, text, example`` (the closest coded segment's
+    text). Pending suggestions of the code from an earlier run are replaced;
+    accepted and rejected ones are kept, and a segment someone rejected is not
+    proposed again.
     """
     with study.reading() as session:
         wanted = [find_code(session, code)] if code else list(session.scalars(select(Code)))
         names = {c.id: code_path(c) for c in wanted}
-    training = _training(study)
+    training = _training(study, embedder)
     table, vectors = training.segments, training.vectors
     results = []
     with study.transaction() as session:
@@ -105,30 +155,27 @@ def suggest(
                     have = 0 if positive is None else int(positive.sum())
                     raise ChorusError(f"{name!r} has {have} coded segments; suggestions need at least {min_examples}")
                 continue
-            rejected = {(t, s, e) for t, s, e in session.execute(
-                select(Transcript.name, Suggestion.start, Suggestion.end).join(Transcript)
-                .where(Suggestion.code_id == code_id, Suggestion.status == "rejected"))}
             session.query(Suggestion).filter(Suggestion.code_id == code_id, Suggestion.status == "pending").delete(synchronize_session=False)
-            scores = _scores(training, code_id)
-            order = [i for i in np.argsort(-scores) if not positive[i] and scores[i] >= threshold]
-            order = [i for i in order if (table.at[i, "transcript"], table.at[i, "start"], table.at[i, "end"]) not in rejected][:limit]
+            scores, cut = _scores(training, code_id, threshold)
+            rejected = training.rejected.get(code_id, np.zeros_like(positive))
+            order = [i for i in np.argsort(-scores) if not positive[i] and not rejected[i] and scores[i] >= cut][:limit]
             examples = np.flatnonzero(positive)
             for i in order:
                 nearest = examples[np.argmax(vectors[examples] @ vectors[i])]
                 row = table.iloc[i]
                 stored = Suggestion(
                     code_id=code_id, transcript_id=transcripts[row.transcript], start=int(row.start), end=int(row.end),
-                    confidence=float(scores[i]), example_coding_id=training.examples[code_id][nearest], method=METHOD,
+                    confidence=float(scores[i]), threshold=cut, example_coding_id=training.examples[code_id][nearest],
+                    method=f"{embedder} + logistic regression",
                 )
                 session.add(stored)
                 session.flush()
                 results.append({
-                    "suggestion": stored.id, "code": name, "confidence": round(float(scores[i]), 3), "transcript": row.transcript,
-                    "turn": row.turn, "speaker": row.speaker, "discipline": row.discipline, "text": row.text,
-                    "example": table.at[nearest, "text"],
+                    "suggestion": stored.id, "code": name, "confidence": round(float(scores[i]), 3), "threshold": round(cut, 3),
+                    "transcript": row.transcript, "turn": row.turn, "speaker": row.speaker, "discipline": row.discipline,
+                    "text": row.text, "example": table.at[nearest, "text"],
                 })
-    columns = ["suggestion", "code", "confidence", "transcript", "turn", "speaker", "discipline", "text", "example"]
-    return pd.DataFrame(results, columns=columns).sort_values("confidence", ascending=False, ignore_index=True)
+    return pd.DataFrame(results, columns=COLUMNS).sort_values("confidence", ascending=False, ignore_index=True)
 
 
 def decide(study: Study, suggestions: Sequence[int], decision: Literal["accept", "reject"], coder: str) -> int:
@@ -151,14 +198,23 @@ def decide(study: Study, suggestions: Sequence[int], decision: Literal["accept",
     return len(suggestions)
 
 
-def pending(study: Study, code: str | None = None) -> pd.DataFrame:
-    """The suggestions waiting for a decision, most confident first: the queue a coder works through.
+def pending(study: Study, code: str | None = None, order: str = "confidence") -> pd.DataFrame:
+    """The suggestions waiting for a decision: the queue a coder works through.
 
-    Columns as :func:`suggest` returns them (``example`` is the closest coded
-    segment's text when it was proposed, empty if that coding is gone).
+    ``order`` is ``confidence`` (most confident first: quick accepts) or
+    ``informative`` (nearest its code's threshold first: the decisions that
+    teach the classifier most, as in active learning). Columns as
+    :func:`suggest` returns them (``example`` is the closest coded segment's
+    text when it was proposed, empty if that coding is gone).
     """
+    if order not in ORDERS:
+        raise ChorusError(f"order the queue by {' or '.join(ORDERS)}, not {order!r}")
     with study.reading() as session:
-        query = select(Suggestion).where(Suggestion.status == "pending").order_by(Suggestion.confidence.desc(), Suggestion.id)
+        ranking = (
+            (Suggestion.confidence.desc(),) if order == "confidence"
+            else (func.abs(Suggestion.confidence - func.coalesce(Suggestion.threshold, 0.5)), Suggestion.confidence.desc())
+        )
+        query = select(Suggestion).where(Suggestion.status == "pending").order_by(*ranking, Suggestion.id)
         if code:
             query = query.where(Suggestion.code_id == find_code(session, code).id)
         rows = []
@@ -171,11 +227,11 @@ def pending(study: Study, code: str | None = None) -> pd.DataFrame:
             example = session.get(Coding, found.example_coding_id) if found.example_coding_id else None
             rows.append({
                 "suggestion": found.id, "code": code_path(found.code), "confidence": round(found.confidence, 3),
-                "transcript": found.transcript.name, "turn": turn.ordinal if turn else None,
+                "threshold": None if found.threshold is None else round(found.threshold, 3), "transcript": found.transcript.name, "turn": turn.ordinal if turn else None,
                 "speaker": turn.participant.pseudonym if turn else "", "discipline": (turn.participant.discipline or "") if turn else "",
                 "text": text[found.start : found.end], "example": example.transcript.text[example.start : example.end] if example else "",
             })
-    return pd.DataFrame(rows, columns=["suggestion", "code", "confidence", "transcript", "turn", "speaker", "discipline", "text", "example"])
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def suggestion_summary(study: Study) -> pd.DataFrame:
@@ -193,37 +249,3 @@ def suggestion_summary(study: Study) -> pd.DataFrame:
         for c, s in sorted(by_code.items(), key=lambda item: names[item[0]])
     ]
     return pd.DataFrame(rows, columns=["code", "codings", "suggested", "accepted", "rejected", "pending"])
-
-
-def evaluate(study: Study, hide: float = 0.3, threshold: float = THRESHOLD, seed: int = 0, min_examples: int = MIN_EXAMPLES) -> pd.DataFrame:
-    """Precision and recall of suggestions against held-out human codings; the store is not changed.
-
-    A share ``hide`` of each code's codings is hidden; the model learns from the
-    rest and scores every segment; a hidden coding is recalled when a segment
-    it covers scores at or above ``threshold``. Precision counts suggested
-    segments (not coded by the visible codings) that a hidden coding covers.
-    """
-    rng = np.random.default_rng(seed)
-    with study.reading() as session:
-        codings = session.execute(select(Coding.id, Coding.code_id)).all()
-        names = {c.id: code_path(c) for c in session.scalars(select(Code))}
-    by_code: dict[int, list[int]] = {}
-    for coding_id, code_id in codings:
-        by_code.setdefault(code_id, []).append(coding_id)
-    hidden = {c for ids in by_code.values() for c in rng.permutation(ids)[: int(round(len(ids) * hide))].tolist()}
-    visible = _training(study, hidden)
-    truth = _training(study)
-    rows = []
-    for code_id, positive in sorted(visible.labels.items(), key=lambda item: names[item[0]]):
-        if positive.sum() < min_examples:
-            continue
-        held_out = truth.labels[code_id] & ~positive
-        candidates = ~positive
-        predicted = (_scores(visible, code_id) >= threshold) & candidates
-        hits = int((predicted & held_out).sum())
-        rows.append({
-            "code": names[code_id], "examples": int(positive.sum()), "held_out": int(held_out.sum()), "suggested": int(predicted.sum()),
-            "correct": hits, "precision": hits / predicted.sum() if predicted.sum() else float("nan"),
-            "recall": hits / held_out.sum() if held_out.sum() else float("nan"),
-        })
-    return pd.DataFrame(rows, columns=["code", "examples", "held_out", "suggested", "correct", "precision", "recall"])

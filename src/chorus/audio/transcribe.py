@@ -28,6 +28,7 @@ import numpy as np
 from chorus.audio.diarize import Diarizer, diarize
 from chorus.audio.evaluate import SpeakerTurn
 from chorus.audio.media import SAMPLE_RATE, Audio, cpu_threads, speech_regions
+from chorus.cache import models_folder
 from chorus.errors import ChorusError
 
 DEFAULT_MODEL = "tiny.en"
@@ -134,11 +135,6 @@ def check_complete(model_bin: Path, source: str) -> None:
                 raise truncated(f"variable {name!r}", end)
             file.seek(length, os.SEEK_CUR)
         read("<I", "the list of aliases")
-
-
-def models_folder() -> Path:
-    """Where split models are put together once: ``CHORUS_MODELS``, else ~/.cache/chorus/models."""
-    return Path(os.environ.get("CHORUS_MODELS") or Path.home() / ".cache" / "chorus" / "models")
 
 
 def _assembled(name: str, packages: tuple[str, ...]) -> Path:

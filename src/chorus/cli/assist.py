@@ -7,12 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
+import pandas as pd
 import typer
 
 from chorus.assist import candidates as assist_candidates
 from chorus.assist import llm
 from chorus.assist import suggest as suggestions
-from chorus.assist.candidates import candidate_codes
+from chorus.assist.candidates import CLUSTERINGS, candidate_codes
+from chorus.assist.embedders import DEFAULT, EMBEDDERS
 from chorus.cli.common import CoderOption, OutOption, console, login_name, open_study, show
 from chorus.errors import ChorusError
 from chorus.ingest.files import read_table
@@ -86,6 +88,8 @@ def guide_show(
 
 
 YesOption = Annotated[bool, typer.Option("--yes", help="Agree to what the language model would be sent without being asked.")]
+EmbedderOption = Annotated[str, typer.Option(help=f"The local model placing segments by meaning: {', '.join(EMBEDDERS)}.")]
+ClusteringOption = Annotated[str, typer.Option(help=f"How segments are grouped: {' or '.join(CLUSTERINGS)}.")]
 
 
 def _agree(yes: bool) -> Callable[[str], bool]:
@@ -122,12 +126,14 @@ def suggest_codes(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same candidates.")] = 0,
     llm_labels: Annotated[bool, typer.Option(help="Also ask the configured language model for a name for each (says what it sends first).")] = False,
     yes: YesOption = False,
+    embedder: EmbedderOption = DEFAULT,
+    clustering: ClusteringOption = "kmeans",
     out: OutOption = None,
 ) -> None:
     """Candidate codes: clusters of similar segments with their distinctive words, sources and central quotes."""
     with open_study() as study:
         with console.status("embedding and clustering segments"):
-            frame = candidate_codes(study, include_coded=include_coded, k=clusters, seed=seed)
+            frame = candidate_codes(study, include_coded=include_coded, k=clusters, seed=seed, embedder=embedder, method=clustering)
         if llm_labels:
             frame = llm.label_candidates(study, frame, _agree(yes))
     columns = ["candidate", *(["llm_label"] if "llm_label" in frame.columns else []), "label", "size", "disciplines", "groups"]
@@ -157,13 +163,65 @@ def suggest_adopt(
 @suggest_app.command("codings")
 def suggest_codings(
     code: Annotated[Optional[str], typer.Option(help="The code (default: every code with enough examples).")] = None,
-    threshold: Annotated[float, typer.Option(help="Lowest confidence to suggest (0-1).")] = suggestions.THRESHOLD,
+    threshold: Annotated[Optional[float], typer.Option(help="Lowest confidence to suggest (0-1; default: each code's, calibrated on your decisions).")] = None,
+    embedder: EmbedderOption = DEFAULT,
     out: OutOption = None,
 ) -> None:
     """Suggest where a code applies, with a confidence and the coded example each resembles."""
     with open_study() as study, console.status("learning from the codings"):
-        frame = suggestions.suggest(study, code=code, threshold=threshold)
+        frame = suggestions.suggest(study, code=code, threshold=threshold, embedder=embedder)
     show(frame[["suggestion", "code", "confidence", "speaker", "text"]], "Suggestions (accept: chorus accept N; reject: chorus reject N)", out, saved=frame)
+
+
+@suggest_app.command("queue")
+def suggest_queue(
+    code: Annotated[Optional[str], typer.Option(help="Only this code's suggestions.")] = None,
+    order: Annotated[str, typer.Option(help="confidence (surest first) or informative (nearest the threshold first: teaches the model most).")] = "confidence",
+    out: OutOption = None,
+) -> None:
+    """The suggestions waiting for your decision, in the order you choose."""
+    with open_study() as study:
+        frame = suggestions.pending(study, code=code, order=order)
+    show(frame[["suggestion", "code", "confidence", "threshold", "speaker", "text"]], f"Suggestions waiting, {order} first", out, saved=frame)
+
+
+@suggest_app.command("evaluate")
+def suggest_evaluate(
+    embedder: Annotated[Optional[list[str]], typer.Option(help=f"The model(s) to score (repeat; default: all of {', '.join(EMBEDDERS)} that are installed).")] = None,
+    hide: Annotated[float, typer.Option(help="Share held out per fold (each transcript, or coding, is hidden once).")] = 0.25,
+    unit: Annotated[str, typer.Option(help="Hide whole transcripts (as if not coded yet) or a share of each code's codings.")] = "transcript",
+    threshold: Annotated[Optional[float], typer.Option(help="One threshold for every code (default: each code's, calibrated).")] = None,
+    clustering: ClusteringOption = "kmeans",
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same figures.")] = 0,
+    out: OutOption = None,
+) -> None:
+    """How much the AI finds on this coded study: suggestion precision, recall and F1, and codes recovered as candidates.
+
+    --out saves the figures per code and model.
+    """
+    from chorus.assist.evaluate import evaluate
+
+    names = embedder or list(EMBEDDERS)
+    summaries, details = [], []
+    with open_study() as study:
+        for name in names:
+            with console.status(f"evaluating {name}"):
+                try:
+                    result = evaluate(study, embedder=name, hide=hide, unit=unit, threshold=threshold, seed=seed, clustering=clustering)
+                except ChorusError as problem:
+                    if embedder:  # asked for by name: its absence is an error
+                        raise
+                    console.print(f"{name}: skipped ({problem})")
+                    continue
+            summaries.append(result.summary())
+            details.append(result.codes.merge(result.themes[["code", "share", "purity", "recovered"]], on="code", how="outer").assign(embedder=name))
+    if not summaries:
+        raise ChorusError("no embedder could be evaluated: pip install 'chorus-qda[assist]'")
+    table = pd.DataFrame(summaries)
+    table["themes"] = table["themes_recovered"].astype(str) + " of " + table["themes"].astype(str)
+    shown = table[["embedder", "precision", "recall", "f1", "themes", "embed_first_s", "embed_cached_s"]]
+    show(shown.rename(columns={"themes": "codes found", "embed_first_s": "embed s", "embed_cached_s": "cached s"}),
+         f"Suggestions on hidden {unit}s and codes found as candidates", out, saved=pd.concat(details, ignore_index=True))
 
 
 @suggest_app.command("summaries")

@@ -16,6 +16,7 @@ commands = typer.Typer()
 
 codebook_app = typer.Typer(help="The codebook: import, add, describe, rename, move, merge and delete codes.", no_args_is_help=True)
 memo_app = typer.Typer(help="Memos on codes, transcripts, codings or the study.", no_args_is_help=True)
+codings_app = typer.Typer(help="Codings made elsewhere: import them from a table.", no_args_is_help=True)
 
 
 Definition = Annotated[Optional[str], typer.Option(help="What the code means.")]
@@ -202,6 +203,16 @@ def code_command(
     with open_study() as study:
         coding_id = coding.apply_code(study, transcript, code, coder or login_name(), turn=turn, start=start, end=end)
     console.print(f"coding #{coding_id}: {code} in {transcript}")
+
+
+@codings_app.command("import")
+def codings_import(
+    file: Annotated[Path, typer.Argument(help="CSV or XLSX: transcript, code, coder, and turn (from 1) or start and end.")],
+) -> None:
+    """Store codings from a table, all or none (a bad row is named with its file and line)."""
+    with open_study() as study:
+        count = coding.import_codings(study, file)
+    console.print(f"{count} codings stored from {file}")
 
 
 @commands.command()

@@ -9,11 +9,12 @@ words, and not overlapping a coding of the same code by the same coder.
 from __future__ import annotations
 
 import bisect
+from pathlib import Path
 
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
-from chorus.errors import ChorusError
+from chorus.errors import ChorusError, InputError
 from chorus.study.lookup import coder as get_coder
 from chorus.study.lookup import find_code, find_transcript
 from chorus.study.models import Code, Coder, Coding, CodingTurn, Transcript, Turn
@@ -157,6 +158,44 @@ def apply_code(
         first, last = _span(session, the_transcript, turn, start, end)
         coding = add_coding(session, the_transcript, find_code(session, code), get_coder(session, coder), first, last)
         return coding.id
+
+
+def import_codings(study: Study, path: str | Path) -> int:
+    """Store codings from a table (CSV or XLSX): ``transcript, code, coder`` and ``turn`` or ``start, end``.
+
+    Coding done elsewhere (a spreadsheet, another tool's export) comes in as one
+    transaction: a row with an unknown transcript or code, no coder, or a turn
+    the transcript lacks stops the import with its file and row, and nothing
+    is stored. Returns how many codings were stored.
+
+    >>> import_codings(study, "codings.csv")                   # doctest: +SKIP
+    82
+    """
+    from chorus.ingest.files import read_table
+
+    rows = read_table(path)
+    with study.transaction() as session:
+        transcripts: dict[str, tuple[Transcript, TurnIndex]] = {}
+        for row in rows:
+            values = row.values
+            try:
+                missing = [c for c in ("transcript", "code", "coder") if not str(values.get(c, "")).strip()]
+                if missing:
+                    raise ChorusError(f"no {' or '.join(missing)}")
+                name = str(values["transcript"]).strip()
+                if name not in transcripts:
+                    found = find_transcript(session, name, text=True)
+                    transcripts[name] = (found, TurnIndex(found))
+                transcript, index = transcripts[name]
+                turn = int(values["turn"]) if "turn" in values else None
+                start = int(values["start"]) if "start" in values else None
+                end = int(values["end"]) if "end" in values else None
+                first, last = _span(session, transcript, turn, start, end)
+                add_coding(session, transcript, find_code(session, str(values["code"]).strip()),
+                           get_coder(session, str(values["coder"]).strip()), first, last, index)
+            except (ChorusError, ValueError) as problem:
+                raise InputError(str(problem), path=path, place=row.place) from None
+        return len(rows)
 
 
 def remove_code(

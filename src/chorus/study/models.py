@@ -407,6 +407,7 @@ class Suggestion(Base):
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
     confidence: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)  # the code's threshold when proposed (None before revision 0016)
     example_coding_id: Mapped[int | None] = mapped_column(ForeignKey("coding.id", ondelete="SET NULL"))
     method: Mapped[str] = mapped_column(String(100))  # model and classifier that proposed it
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, accepted, rejected

@@ -37,27 +37,39 @@ def _not_blind(viewer: Viewer) -> None:
 
 
 @router.get("/suggestions", response_class=HTMLResponse)
-def suggestions_page(request: Request, study: StudyOf, viewer: CoderRole, made: int | None = None) -> Response:
+def suggestions_page(request: Request, study: StudyOf, viewer: CoderRole, made: int | None = None, order: str = "confidence") -> Response:
     """The suggestions waiting for a decision, one at a time (a: accept, r: reject, j/k: next/previous)."""
     if viewer.blind:
-        return render(request, "assist/suggestions.html", viewer, status=403, queue=[], codes=[], threshold=0, error=BLIND)
-    queue = suggestions.pending(study)
-    return render(request, "assist/suggestions.html", viewer, queue=queue.to_dict("records"), made=made,
-                  codes=list(codebook.codebook(study)["path"]), threshold=suggestions.THRESHOLD)
+        return render(request, "assist/suggestions.html", viewer, status=403, queue=[], codes=[], order=order, error=BLIND)
+    return _queue_page(request, study, viewer, order, made=made)
+
+
+def _queue_page(request: Request, study: Study, viewer: Viewer, order: str, status: int = 200, **shown: Any) -> Response:
+    if order not in suggestions.ORDERS:
+        raise HTTPException(404, f"order the queue by {' or '.join(suggestions.ORDERS)}")
+    return render(request, "assist/suggestions.html", viewer, status=status, queue=suggestions.pending(study, order=order).to_dict("records"),
+                  codes=list(codebook.codebook(study)["path"]), order=order, **shown)
 
 
 @router.post("/suggestions", response_class=HTMLResponse)
 def make_suggestions(
-    request: Request, study: StudyOf, viewer: CoderRole, code: str = Form("", max_length=400), threshold: float = Form(suggestions.THRESHOLD),
+    request: Request, study: StudyOf, viewer: CoderRole, code: str = Form("", max_length=400), threshold: str = Form("", max_length=10),
 ) -> Response:
-    """Learn from the codings and propose new ones (as ``chorus suggest codings``); they join the queue."""
+    """Learn from the codings and propose new ones (as ``chorus suggest codings``); they join the queue.
+
+    A blank threshold leaves each code its own, calibrated on the coders' decisions.
+    """
     _not_blind(viewer)
     try:
+        lowest = float(threshold) if threshold.strip() else None
+        if lowest is not None and not 0 <= lowest <= 1:
+            raise ChorusError(f"the lowest confidence is between 0 and 1, not {lowest}")
         with acting_as(viewer.name):
-            made = suggestions.suggest(study, code=code or None, threshold=threshold)
+            made = suggestions.suggest(study, code=code or None, threshold=lowest)
+    except ValueError:
+        return _queue_page(request, study, viewer, "confidence", status=400, error=f"the lowest confidence is a number between 0 and 1, not {threshold!r}")
     except ChorusError as exc:
-        return render(request, "assist/suggestions.html", viewer, status=400, queue=suggestions.pending(study).to_dict("records"),
-                      codes=list(codebook.codebook(study)["path"]), threshold=threshold, error=str(exc))
+        return _queue_page(request, study, viewer, "confidence", status=400, threshold=threshold, error=str(exc))
     return back_to(request, "/suggestions", made=len(made))
 
 
