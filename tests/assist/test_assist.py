@@ -145,11 +145,11 @@ def test_a_rejection_teaches_the_classifier(study):
     doubtful = fresh.iloc[0]
     with study.reading() as session:
         code_id = session.scalar(select(Code.id).where(Code.name == "Collaboration"))
-    before = suggest._training(study)
+    before = suggest.learned_from(study)
     row = int(np.flatnonzero((before.segments.transcript == doubtful.transcript) & (before.segments.text == doubtful.text))[0])
-    score_before, _ = suggest._scores(before, code_id, 0.5)
+    score_before, _ = suggest.code_scores(before, code_id, 0.5)
     suggest.decide(study, [int(doubtful.suggestion)], "reject", "ann")
-    after = suggest._training(study)
+    after = suggest.learned_from(study)
     assert after.rejected[code_id][row] and not before.judged[row]
-    score_after, _ = suggest._scores(after, code_id, 0.5)
+    score_after, _ = suggest.code_scores(after, code_id, 0.5)
     assert score_after[row] < score_before[row]

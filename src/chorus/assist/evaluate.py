@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from chorus.assist.candidates import cluster
 from chorus.assist.embedders import DEFAULT, load_embedder
-from chorus.assist.suggest import MIN_EXAMPLES, _scores, _training
+from chorus.assist.suggest import MIN_EXAMPLES, code_scores, learned_from
 from chorus.errors import ChorusError
 from chorus.study.lookup import code_path
 from chorus.study.models import Code, Coding, Transcript
@@ -80,7 +80,7 @@ def evaluate(
         raise ChorusError(f"hide by {' or '.join(UNITS)}, not {unit!r}")
     if not 0 < hide < 1:
         raise ChorusError(f"hide a share between 0 and 1 of the {unit}s, not {hide}")
-    truth = _training(study, embedder)
+    truth = learned_from(study, embedder)
     if not truth.labels:
         raise ChorusError("the study has no codings to evaluate against: code some transcripts first")
     texts = truth.segments["text"].tolist()
@@ -88,7 +88,7 @@ def evaluate(
     load_embedder(embedder).encode(texts)
     first = time.perf_counter() - start
     start = time.perf_counter()
-    _training(study, embedder)
+    learned_from(study, embedder)
     cached = time.perf_counter() - start
     with study.reading() as session:
         names = {c.id: code_path(c) for c in session.scalars(select(Code))}
@@ -110,14 +110,14 @@ def evaluate(
         shuffled = {c: rng.permutation(ids).tolist() for c, ids in by_code.items()}
         splits = [(frozenset(i for ids in shuffled.values() for i in ids[f::folds]), frozenset()) for f in range(folds)]
     for hidden, unjudged in splits:
-        visible = _training(study, embedder, hidden=hidden, unjudged=unjudged)
+        visible = learned_from(study, embedder, hidden=hidden, unjudged=unjudged)
         scope = truth.segments["transcript"].isin(list(unjudged)).to_numpy() if unjudged else np.ones(len(texts), dtype=bool)
         for code_id, everywhere in truth.labels.items():
             positive = visible.labels.get(code_id)
             if positive is None or positive.sum() < min_examples:
                 continue
             held_out = everywhere & ~positive & scope
-            scores, cut = _scores(visible, code_id, threshold)
+            scores, cut = code_scores(visible, code_id, threshold)
             predicted = (scores >= cut) & ~positive & scope
             counts.setdefault(code_id, np.zeros(4, dtype=int))
             counts[code_id] += [int(positive.sum()), int(held_out.sum()), int(predicted.sum()), int((predicted & held_out).sum())]

@@ -44,7 +44,9 @@ COLUMNS = ["suggestion", "code", "confidence", "threshold", "transcript", "turn"
 
 
 @dataclass
-class _Training:
+class Training:
+    """What the per-code classifiers learn from: the segments, their vectors, and the coders' decisions on them."""
+
     segments: pd.DataFrame
     vectors: np.ndarray
     labels: dict[int, np.ndarray]  # code id -> which segments it covers
@@ -66,7 +68,7 @@ def _overlaps(table: pd.DataFrame, spans: dict[str, list[tuple[int, int, int, in
     return found
 
 
-def _training(study: Study, embedder: str = DEFAULT, hidden: frozenset[int] = frozenset(), unjudged: frozenset[str] = frozenset()) -> _Training:
+def learned_from(study: Study, embedder: str = DEFAULT, hidden: frozenset[int] = frozenset(), unjudged: frozenset[str] = frozenset()) -> Training:
     """What the classifiers learn from; ``hidden`` codings and the ``unjudged`` transcripts' codings are left out."""
     table = segment_table(study)
     with study.reading() as session:
@@ -82,7 +84,7 @@ def _training(study: Study, embedder: str = DEFAULT, hidden: frozenset[int] = fr
     for suggestion_id, code_id, name, start, end in rejections:
         rejected.setdefault(name, []).append((suggestion_id, code_id, start, end))
     covered = _overlaps(table, by_transcript)
-    return _Training(
+    return Training(
         segments=table, vectors=embed(study, table["text"].tolist(), embedder=embedder),
         labels={c: found[0] for c, found in covered.items()}, examples={c: found[1] for c, found in covered.items()},
         judged=table["transcript"].isin(list(by_transcript)).to_numpy(),
@@ -111,7 +113,7 @@ def _calibrated(vectors: np.ndarray, labels: np.ndarray) -> float:
     return float(np.clip(thresholds[int(np.argmax(f1))], *THRESHOLD_RANGE))
 
 
-def _scores(training: _Training, code_id: int, threshold: float | None = None) -> tuple[np.ndarray, float]:
+def code_scores(training: Training, code_id: int, threshold: float | None = None) -> tuple[np.ndarray, float]:
     """Probability that each segment belongs to the code, and the threshold to suggest at (calibrated unless given)."""
     positive = training.labels[code_id]
     negative = (training.judged & ~positive) | training.rejected.get(code_id, np.zeros_like(positive))
@@ -143,7 +145,7 @@ def suggest(
     with study.reading() as session:
         wanted = [find_code(session, code)] if code else list(session.scalars(select(Code)))
         names = {c.id: code_path(c) for c in wanted}
-    training = _training(study, embedder)
+    training = learned_from(study, embedder)
     table, vectors = training.segments, training.vectors
     results = []
     with study.transaction() as session:
@@ -156,7 +158,7 @@ def suggest(
                     raise ChorusError(f"{name!r} has {have} coded segments; suggestions need at least {min_examples}")
                 continue
             session.query(Suggestion).filter(Suggestion.code_id == code_id, Suggestion.status == "pending").delete(synchronize_session=False)
-            scores, cut = _scores(training, code_id, threshold)
+            scores, cut = code_scores(training, code_id, threshold)
             rejected = training.rejected.get(code_id, np.zeros_like(positive))
             order = [i for i in np.argsort(-scores) if not positive[i] and not rejected[i] and scores[i] >= cut][:limit]
             examples = np.flatnonzero(positive)

@@ -221,7 +221,7 @@ def suggest_evaluate(
     table["themes"] = table["themes_recovered"].astype(str) + " of " + table["themes"].astype(str)
     shown = table[["embedder", "precision", "recall", "f1", "themes", "embed_first_s", "embed_cached_s"]]
     show(shown.rename(columns={"themes": "codes found", "embed_first_s": "embed s", "embed_cached_s": "cached s"}),
-         f"Suggestions on hidden {unit}s and codes found as candidates", out, saved=pd.concat(details, ignore_index=True))
+         f"Suggestions on hidden {unit}s and codes found as candidates", out, saved=pd.concat(details, ignore_index=True).round(3))
 
 
 @suggest_app.command("summaries")
