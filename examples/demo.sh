@@ -73,6 +73,14 @@ step "discussion guide: 10 questions" chorus guide import "$here/guide.csv"
 step "every turn under the guide question it answers" chorus guide align
 step "responses by question and discipline -> responses.csv" chorus guide show --out responses.csv
 step "codes by question -> codes-by-question.csv" chorus guide show --codes --out codes-by-question.csv
+# Micro-interlocutor analysis: stances proposed from how turns open, reviewed by the analyst (one proposal is
+# an answer to the facilitator, not a dissent: rejected), and one dissent coded by hand.
+step "stance proposals from how turns open -> stance-proposals.csv" chorus stances propose --out stance-proposals.csv
+review() { awk -F, -v want="$1" 'NR > 1 && (($2 "/" $3 == "FG02/26") == (want == "reject")) { print $1 }' stance-proposals.csv; }
+step "analyst keeps the proposals that hold" chorus accept $(review accept) --coder analyst
+step "" chorus reject $(review reject) --coder analyst
+step "a dissent coded by hand: FG06 turn 10" chorus code FG06 --turn 10 --code "Stance/Dissents" --coder analyst
+step "themes consensual, contested or one voice -> stances.csv" chorus stances summary --out stances.csv
 
 # AI assistance, locally: candidate codes from the text, and suggestions for one code to accept or reject.
 step "candidate codes, found locally -> candidates.csv" chorus suggest codes --include-coded --out candidates.csv
@@ -88,12 +96,15 @@ step "audit trail -> audit-log.csv" chorus log --out audit-log.csv
 step "de-identification findings to review -> deid-review.csv" chorus deid find --out deid-review.csv
 
 # What a focus-group tool adds, on screen: who answered each question of the guide, each group's
-# dynamics, and where the unit of analysis changes a theme's disciplines (the report has them too).
+# dynamics, where the unit of analysis changes a theme's disciplines, who took which stance to each
+# question in FG03, and how each theme was held across the groups (the report has them too).
 echo
 echo "What only a focus-group tool shows (also in the report):"
 chorus guide show
 chorus dynamics
 chorus themes --units
+chorus stances matrix --group FG03
+chorus stances summary
 echo
 
 # A second study in another voice (home monitoring after heart failure, coded by meaning, not by

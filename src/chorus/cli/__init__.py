@@ -21,7 +21,7 @@ for stage in (study, transcripts, coding, analysis, assist, rigour, web, exchang
 for sub_app, name in [
     (study.roster_app, "roster"), (study.groups_app, "groups"), (transcripts.transcripts_app, "transcripts"),
     (coding.codebook_app, "codebook"), (coding.codings_app, "codings"), (coding.memo_app, "memo"), (transcripts.audio_app, "audio"), (assist.guide_app, "guide"), (assist.suggest_app, "suggest"),
-    (privacy.deid_app, "deid"), (web.users_app, "users"),
+    (analysis.stances_app, "stances"), (privacy.deid_app, "deid"), (web.users_app, "users"),
 ]:
     app.add_typer(sub_app, name=name)
 

@@ -162,3 +162,49 @@ def saturation_command(
     show(runs.round(3), f"Guest, Namey & Chen (base {base}, run {run}, threshold {threshold:.0%})")
 
 
+
+
+stances_app = typer.Typer(help="Micro-interlocutor analysis: stances (agrees, dissents, adds) by member and question, and themes held or contested.", no_args_is_help=True)
+
+
+@stances_app.command("propose")
+def stances_propose(
+    transcript: Annotated[Optional[list[str]], typer.Option(help="Only this transcript; repeat for several (default: all).")] = None,
+    out: OutOption = None,
+) -> None:
+    """Propose a stance for turns whose opening signals one ("I agree", "I'm not sure"); accept or reject them like suggestions."""
+    from chorus.assist.stances import propose_stances
+
+    with open_study() as study:
+        found = propose_stances(study, transcript)
+    show(found[["suggestion", "transcript", "turn", "speaker", "stance", "based_on"]],
+         "Stance proposals (chorus accept N / chorus reject N)", out, saved=found)
+
+
+@stances_app.command("matrix")
+def stances_matrix(
+    group: Annotated[str, typer.Option(help="The group (session), e.g. FG03.")],
+    out: OutOption = None,
+) -> None:
+    """Members x guide questions: A agrees, D dissents, + adds, ? unclear, • spoke (no stance coded), – silent."""
+    from chorus.analysis.stances import interlocutor_matrix
+
+    with open_study() as study:
+        table = interlocutor_matrix(study, group)
+    show(table, f"Who spoke to each question in {group}, with what stance", out, index=True)
+
+
+@stances_app.command("summary")
+def stances_summary(
+    by_group: Annotated[bool, typer.Option(help="One row per theme and group, with voices, agreeing and dissenting members.")] = False,
+    out: OutOption = None,
+) -> None:
+    """For each theme, in how many groups it was consensual, contested or carried by one voice."""
+    from chorus.analysis.stances import theme_stances
+
+    with open_study() as study:
+        found = theme_stances(study)
+    if by_group:
+        show(found.by_group, "Themes in each group: voices, stances, verdict", out)
+        return
+    show(found.summary, "Groups where each theme was consensual, contested or one voice", out, saved=found.by_group)

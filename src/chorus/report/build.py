@@ -23,6 +23,7 @@ import chorus
 from chorus.errors import ChorusError
 from chorus.analysis import Rule, agreement, by_unit, dynamics, format_p, matrix, sample, saturation, talk_share, themes
 from chorus.analysis.saturation import guest_runs
+from chorus.analysis.stances import theme_stances
 from chorus.assist.candidates import candidate_codes
 from chorus.assist.suggest import suggestion_summary
 from chorus.coding.versions import versions
@@ -131,6 +132,7 @@ def tables(
     found = themes(study, rule)
     people = sample(study)
     talk = dynamics(study)
+    held = theme_stances(study)
     pairs = coder_pairs(study) if coders is None else [(a, b) for i, a in enumerate(coders) for b in coders[i + 1:]]
     agreements = {(a, b): agreement(study, [a, b]) for a, b in pairs}
     known, replaced, curve = versions(study), deidentification(study), saturation(study)
@@ -141,6 +143,8 @@ def tables(
         "talk_share": talk_share(study),
         "group_dynamics": talk.groups,
         "dynamics_flags": pd.DataFrame({"flag": talk.flags}),
+        "stances_by_theme": held.summary,
+        "stances_by_group": held.by_group,
         "speakers_by_group": talk.speakers,
         "turn_taking": talk.follows,
         "themes": themes_table(found),
@@ -246,6 +250,8 @@ def build(study: Study, out: str | Path, rule: Rule | None = None, coders: Seque
         units=named["themes_by_unit"],
         dynamics=named["group_dynamics"],
         dynamics_flags=named["dynamics_flags"]["flag"].tolist(),
+        stances=named["stances_by_theme"],
+        contested=named["stances_by_group"][named["stances_by_group"]["verdict"] != "consensual"],
         turn_taking=[(group, turn_taking(named["speakers_by_group"], named["turn_taking"], group)) for group in named["group_dynamics"]["group"]],
         talk_chart=bars(talk, "Share of words spoken by discipline"),
         heatmap=heatmap(share, raised, "Share of each discipline's participants who raised each theme") if not share.empty else "",
