@@ -84,7 +84,7 @@ step "themes consensual, contested or one voice -> stances.csv" chorus stances s
 
 # AI assistance, locally: candidate codes from the text, and suggestions for one code to accept or reject.
 step "candidate codes, found locally -> candidates.csv" chorus suggest codes --include-coded --out candidates.csv
-step "suggested Funding codings -> suggestions.csv" chorus suggest codings --code Funding --out suggestions.csv
+step "suggested Communication codings -> suggestions.csv" chorus suggest codings --code Communication --out suggestions.csv
 step "how much the AI finds here, two models -> ai-evaluation.csv" \
   chorus suggest evaluate --embedder minilm --embedder glove --out ai-evaluation.csv
 step "findings report -> findings.html, findings_tables/, findings.docx" chorus report --out findings.html --agreement autocoder,ben \

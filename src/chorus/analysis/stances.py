@@ -23,7 +23,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from chorus.analysis import frames
-from chorus.coding.stances import FAMILY, STANCES
+from chorus.coding.stances import FAMILY, STANCES, is_stance
 from chorus.errors import ChorusError
 from chorus.study.lookup import find_group
 from chorus.study.models import Code, Coding, CodingTurn, GuideQuestion, TurnQuestion
@@ -101,7 +101,7 @@ def theme_stances(study: Study) -> ThemeStances:
         code_table = frames.codes(session)
         stances = _stance_turns(session)
     columns = ["theme", "group", "voices", "agreeing", "dissenting", "verdict"]
-    stance_family = code_table.loc[code_table["path"].str.split("/").str[0] == FAMILY, "code_id"]
+    stance_family = code_table.loc[code_table["path"].map(is_stance), "code_id"]
     themes = code_table[~code_table["code_id"].isin(stance_family)][["code_id", "path"]].rename(columns={"path": "theme"})
     on_theme = coded.merge(themes, on="code_id").merge(turns[["turn_id", "group", "participant_id"]], on="turn_id")
     if on_theme.empty:

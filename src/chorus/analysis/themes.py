@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from chorus.analysis import frames
-from chorus.coding.stances import FAMILY as STANCE_FAMILY
+from chorus.coding.stances import is_stance
 from chorus.analysis.matrix import count_table
 from chorus.analysis.segments import segments
 from chorus.errors import ChorusError
@@ -186,7 +186,7 @@ def themes(study: Study, rule: Rule | None = None, quotes: int = 3) -> pd.DataFr
             continue
         if code.depth == 0 and code.code_id not in own and code_table["parent_id"].eq(code.code_id).any():
             continue  # a heading such as "Benefits" that only gathers themes
-        if code.path.split("/")[0] == STANCE_FAMILY:
+        if is_stance(code.path):
             continue  # how a theme was held (micro-interlocutor analysis), not a theme
         figures = by_code.get(code.code_id, {})
         per = {}

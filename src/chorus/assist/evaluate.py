@@ -31,6 +31,7 @@ from sqlalchemy import select
 from chorus.assist.candidates import cluster
 from chorus.assist.embedders import DEFAULT, load_embedder
 from chorus.assist.suggest import MIN_EXAMPLES, code_scores, learned_from
+from chorus.coding.stances import is_stance
 from chorus.errors import ChorusError
 from chorus.study.lookup import code_path
 from chorus.study.models import Code, Coding, Transcript
@@ -113,6 +114,8 @@ def evaluate(
         visible = learned_from(study, embedder, hidden=hidden, unjudged=unjudged)
         scope = truth.segments["transcript"].isin(list(unjudged)).to_numpy() if unjudged else np.ones(len(texts), dtype=bool)
         for code_id, everywhere in truth.labels.items():
+            if is_stance(names[code_id]):
+                continue  # how a theme was held, proposed from turn openings: not scored as a theme
             positive = visible.labels.get(code_id)
             if positive is None or positive.sum() < min_examples:
                 continue
@@ -142,7 +145,7 @@ def recovery(
     assigned, _ = cluster(vectors, clusters, seed, clustering)
     rows = []
     for code_id, covered in sorted(labels.items(), key=lambda item: names[item[0]]):
-        if covered.sum() < min_examples:
+        if covered.sum() < min_examples or is_stance(names[code_id]):
             continue
         found = [c for c in set(assigned[covered].tolist()) if c != -1]
         best = max(found, key=lambda c: (int(np.sum(covered & (assigned == c))), -c)) if found else None

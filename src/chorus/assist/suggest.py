@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from chorus.assist.embedders import DEFAULT
 from chorus.assist.embeddings import embed, segment_table
 from chorus.coding.codings import TurnIndex, add_coding
+from chorus.coding.stances import is_stance
 from chorus.errors import ChorusError
 from chorus.study.lookup import coder as get_coder
 from chorus.study.lookup import code_path, find_code
@@ -145,6 +146,8 @@ def suggest(
     with study.reading() as session:
         wanted = [find_code(session, code)] if code else list(session.scalars(select(Code)))
         names = {c.id: code_path(c) for c in wanted}
+    if not code:  # stances are proposed from how turns open (chorus stances propose), not learned as themes are
+        names = {c: name for c, name in names.items() if not is_stance(name)}
     training = learned_from(study, embedder)
     table, vectors = training.segments, training.vectors
     results = []

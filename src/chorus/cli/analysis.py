@@ -192,6 +192,7 @@ def stances_matrix(
     with open_study() as study:
         table = interlocutor_matrix(study, group)
     show(table, f"Who spoke to each question in {group}, with what stance", out, index=True)
+    console.print("A agrees, D dissents, + adds, ? unclear, • spoke (no stance coded), – silent")
 
 
 @stances_app.command("summary")

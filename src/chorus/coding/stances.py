@@ -28,3 +28,8 @@ def stance_codes(session: Session) -> dict[str, Code]:
         session, FAMILY, None, definition="The speaker's stance toward the view being discussed, coded on the same turn as the theme it is about.")
     return {name: sibling(session, family, name) or add_code(session, name, family, definition=meaning)
             for name, (_, meaning) in STANCES.items()}
+
+
+def is_stance(path: str) -> bool:
+    """Whether a code (by path) is in the Stance family: how a theme was held, not a theme."""
+    return path.split("/")[0] == FAMILY
