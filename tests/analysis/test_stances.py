@@ -98,3 +98,22 @@ def test_cues_read_the_opening_only_and_the_matrix_needs_the_guide(study):
     import_groups(study, DEMO / "groups.csv")
     with pytest.raises(ChorusError, match="chorus guide import, then chorus guide align"):
         interlocutor_matrix(study, "FG01")
+
+
+def test_the_report_shows_how_each_theme_was_held(session_with_stances, tmp_path):
+    import re
+
+    from chorus.report.build import build
+
+    study = session_with_stances
+    propose_stances(study)
+    apply_code(study, "FG01", "Funding", "ann", turn=6)
+    apply_code(study, "FG01", "Early integration", "ann", turn=2)
+    apply_code(study, "FG01", "Early integration", "ann", turn=3)
+    apply_code(study, "FG01", "Early integration", "ann", turn=7)
+    apply_code(study, "FG01", "Stance/Dissents", "ann", turn=7)
+    page = build(study, tmp_path / "findings.html").html.read_text(encoding="utf-8")
+    section = page[page.index('<section id="stances">'):].split("</table>")[0]  # the summary table
+    rows = {cells[0]: cells[1:] for cells in (re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in section.split("<tr>")) if cells}
+    assert rows["Challenges/Funding"][:4] == ["0", "0", "1", "1"]  # consensual, contested, one voice, groups
+    assert rows["Benefits/Early integration"][:4] == ["0", "1", "0", "1"]
