@@ -153,3 +153,16 @@ def test_a_rejection_teaches_the_classifier(study):
     assert after.rejected[code_id][row] and not before.judged[row]
     score_after, _ = suggest.code_scores(after, code_id, 0.5)
     assert score_after[row] < score_before[row]
+
+
+def test_a_real_study_is_clustered_on_its_principal_directions_and_still_finds_what_is_there():
+    from chorus.assist.candidates import LARGE, cluster
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 384))
+    which = rng.integers(0, 3, size=LARGE + 100)
+    vectors = centres[which] + rng.normal(scale=0.3, size=(len(which), 384))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    labels = cluster(vectors.astype(np.float32), k=3)
+    assert len(labels) == len(which)
+    assert all(len(set(labels[which == c].tolist())) == 1 for c in range(3))  # each planted group in one cluster

