@@ -79,3 +79,30 @@ def test_who_followed_whom_counts_each_change_of_speaker(lopsided):
 def test_a_study_with_nothing_heard_yet_gives_empty_tables(study):
     found = dynamics(study)
     assert found.speakers.empty and found.groups.empty and found.follows.empty and found.flags == []
+
+
+def test_talk_under_each_question_names_the_members_who_said_nothing(study, tmp_path):
+    from chorus.analysis.dynamics import question_dynamics
+    from chorus.assist.guide import align_guide, set_question
+    from chorus.ingest.guide import import_guide
+
+    import_roster(study, DEMO / "roster.csv")
+    import_groups(study, DEMO / "groups.csv")
+    assert question_dynamics(study)[0].empty  # nothing aligned yet
+    (tmp_path / "FG01.txt").write_text(
+        "Reyes: What does palliative care mean to you?\n\nAdaeze: One two three four five six.\n\nBernard: One two.\n\n"
+        "Camila: One two.\n\nReyes: Who pays for it?\n\nDmitri: Donations mostly, I think.\n", encoding="utf-8")
+    import_transcripts(study, [tmp_path / "FG01.txt"], group="FG01")
+    (tmp_path / "guide.csv").write_text("id,question\nQ1,What does palliative care mean to you?\nQ2,Who pays for it?\n", encoding="utf-8")
+    import_guide(study, tmp_path / "guide.csv")
+    align_guide(study)
+    set_question(study, "FG01", 1, "Q1")
+    set_question(study, "FG01", 5, "Q2")
+    table, flags = question_dynamics(study)
+    first, second = table.to_dict("records")
+    assert (first["question"], first["members"], first["heard"], first["words"]) == ("Q1", 5, 3, 10)
+    assert first["silent"] == "Dmitri (physician), Elena (physician)" and first["top_share"] == 0.6
+    assert first["gini"] == pytest.approx(gini([6, 2, 2, 0, 0]), abs=1e-4)
+    assert (second["question"], second["heard"], second["words"], second["top_share"]) == ("Q2", 1, 4, 1.0)
+    assert flags == [  # two of five silent on Q1 is not yet half the group
+        "FG01, Q2: Adaeze (physician), Bernard (physician), Camila (physician) and Elena (physician), 4 of 5 members, said nothing"]

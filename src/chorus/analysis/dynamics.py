@@ -137,3 +137,55 @@ def _follows(turns: pd.DataFrame) -> pd.DataFrame:
     return pairs.groupby(["group", "speaker", "next"]).size().rename("times").reset_index().sort_values(
         ["group", "times", "speaker"], ascending=[True, False, True], ignore_index=True
     )[columns]
+
+
+def question_dynamics(study: Study) -> tuple[pd.DataFrame, list[str]]:
+    """Each group's talk under each question of the discussion guide, and the silences a researcher should look at.
+
+    One row per group and question its members answered (guide order): members
+    on the roster, ``heard`` (members who spoke to it), ``silent`` (who did not,
+    ``name (discipline)``), participant words, the Gini coefficient of words over
+    the members, and the largest one member's share. Flags name the questions
+    where at least half of a group's members said nothing ("FG05, Q3: Ann (nurse)
+    and Ben (nurse), 2 of 4 members, said nothing"). Empty without an aligned guide.
+
+    >>> table, flags = question_dynamics(study)                  # doctest: +SKIP
+    """
+    from chorus.study.models import GuideQuestion, TurnQuestion
+
+    with study.reading() as session:
+        turns = frames.turns(session, facilitators=False)
+        placed = frames.rows_frame(session, select(TurnQuestion.turn_id, GuideQuestion.key.label("question"), GuideQuestion.ordinal)
+                                   .join(GuideQuestion, GuideQuestion.id == TurnQuestion.question_id))
+        roster = pd.DataFrame(
+            session.execute(
+                select(Group.name, Participant.pseudonym, Participant.discipline)
+                .join(Membership, Membership.group_id == Group.id).join(Participant, Participant.id == Membership.participant_id)
+                .where(Participant.role == "participant")
+            ).all(),
+            columns=["group", "speaker", "discipline"],
+        )
+        order = frames.groups(session)["group"].tolist()
+    columns = ["group", "question", "members", "heard", "silent", "words", "gini", "top_share"]
+    if turns.empty or placed.empty:
+        return pd.DataFrame(columns=columns), []
+    said = turns.merge(placed, on="turn_id")
+    rows, flags = [], []
+    for (group, ordinal, question), answers in said.groupby(["group", "ordinal", "question"], sort=False):
+        members = roster[roster["group"] == group]
+        words = answers.groupby("speaker")["words"].sum().reindex(members["speaker"], fill_value=0)
+        quiet = members[words.to_numpy() == 0]
+        total = int(words.sum())
+        rows.append({
+            "group": group, "question": question, "ordinal": ordinal, "members": len(members), "heard": int((words > 0).sum()),
+            "silent": ", ".join(f"{p.speaker} ({p.discipline})" for p in quiet.itertuples()), "words": total,
+            "gini": round(gini(words.to_numpy()), 4), "top_share": round(float(words.max()) / total, 4) if total else 0.0,
+        })
+        if len(members) >= 2 and len(quiet) * 2 >= len(members):
+            named = [f"{p.speaker} ({p.discipline})" for p in quiet.itertuples()]
+            names = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+            flags.append(f"{group}, {question}: {names}, {len(quiet)} of {len(members)} members, said nothing")
+    table = pd.DataFrame(rows)
+    table["rank"] = table["group"].map({g: i for i, g in enumerate(order)})
+    table = table.sort_values(["rank", "ordinal"], ignore_index=True)
+    return table[columns], flags

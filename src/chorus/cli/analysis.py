@@ -67,14 +67,27 @@ def talk(
 def dynamics(
     group: Annotated[Optional[str], typer.Option(help="One group's speakers and who followed whom, not the study's groups.")] = None,
     network: Annotated[Optional[Path], typer.Option(help="With --group: draw who followed whom as a picture (SVG).")] = None,
+    by_question: Annotated[bool, typer.Option(help="Per group and question of the discussion guide: who spoke, who was silent, Gini.")] = False,
     out: OutOption = None,
 ) -> None:
     """Group dynamics: who spoke how much in each group, dominance (Gini), silent members, and flags to act on.
 
     Gini 0: every participant spoke as much; toward 1: fewer voices said more of the words.
     """
+    from chorus.analysis.dynamics import question_dynamics
     from chorus.report.charts import turn_taking
 
+    if by_question:
+        with open_study() as study:
+            table, silences = question_dynamics(study)
+        if table.empty:
+            raise ChorusError("dynamics by question need the discussion guide aligned: chorus guide import, then chorus guide align")
+        if group is not None:
+            table, silences = table[table["group"] == group], [f for f in silences if f.startswith(f"{group},")]
+        show(table.drop(columns="silent").assign(gini=table["gini"].map("{:.2f}".format), top_share=table["top_share"].map("{:.0%}".format)),
+             "Talk under each question: members heard, words, Gini, the largest share", out, saved=table)
+        console.print("\n".join(f"- {flag}" for flag in silences) if silences else "no question left half a group silent")
+        return
     with open_study() as study:
         found = analysis.dynamics(study)
     if group is None:
