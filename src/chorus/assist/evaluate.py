@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from chorus.assist.candidates import cluster
 from chorus.assist.embedders import DEFAULT, load_embedder
+from chorus.assist.embeddings import embed
 from chorus.assist.suggest import MIN_EXAMPLES, code_scores, learned_from
 from chorus.coding.stances import is_stance
 from chorus.errors import ChorusError
@@ -89,7 +90,7 @@ def evaluate(
     load_embedder(embedder).encode(texts)
     first = time.perf_counter() - start
     start = time.perf_counter()
-    learned_from(study, embedder)
+    embed(study, texts, embedder=embedder)  # every vector now in the study's cache: this is the read back
     cached = time.perf_counter() - start
     with study.reading() as session:
         names = {c.id: code_path(c) for c in session.scalars(select(Code))}
