@@ -13,12 +13,16 @@ through the API, 50 times, on a 900-turn and on a 40-turn transcript: a write
 should not cost more on a longer transcript.
 
     make bench            # or: python benchmarks/bench_pages.py [--repeat 20]
+    python benchmarks/reference_study.py build/ref          # build the big study once, then
+    python benchmarks/bench_pages.py --reference build/ref --pages /themes /agreement
+                                                            # time some pages on a copy of it
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -32,7 +36,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import chorus  # noqa: E402
 from chorus.web import users  # noqa: E402
-from reference_study import build, coded_by_three  # noqa: E402
+from reference_study import build, coded_by_three, guided  # noqa: E402
 from served import served  # noqa: E402
 from tests.helpers import code_demo  # noqa: E402
 
@@ -41,11 +45,12 @@ PASSWORD = "benchmark password"
 AGREEMENT = "/agreement?coders=ann&coders=ben"
 PAGES = ["/", "/transcripts/FG01", "/api/transcripts/FG01", "/segments", "/segments?code=Funding", "/themes",
          "/matrix", "/matrix?count=segments", "/codes", "/roster", AGREEMENT, "/audit", "/codes/versions", "/saturation",
-         "/cooccurrence", "/talk", "/rounds", "/people", "/suggestions", "/autocode", "/candidates"]
+         "/cooccurrence", "/talk", "/talk?group=FG01", "/rounds", "/people", "/suggestions", "/autocode", "/candidates",
+         "/guide", "/guide/transcripts/FG01", "/roster/groups/FG01", "/recordings", "/deidentify"]
 DOCUMENTS = ["/report"]
 
 
-def measure(study: chorus.Study, repeat: int) -> dict[str, dict[str, float]]:
+def measure(study: chorus.Study, repeat: int, pages: list[str]) -> dict[str, dict[str, float]]:
     """Server time (ms) and size (KiB) of each page, and the cost of a coding write on a short and a long transcript."""
     import httpx
 
@@ -55,7 +60,7 @@ def measure(study: chorus.Study, repeat: int) -> dict[str, dict[str, float]]:
         csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
         client.post("/login", data={"name": "bench", "password": PASSWORD, "csrf": csrf})
         token = re.search(r'const csrf = "([^"]+)"', client.get("/codes").text).group(1)
-        for page in PAGES + DOCUMENTS:
+        for page in pages:
             client.get(page)  # once to warm imports and the connection
             server, size = [], 0
             for _ in range(repeat if page in PAGES else 3):
@@ -79,16 +84,23 @@ def measure(study: chorus.Study, repeat: int) -> dict[str, dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--reference", type=Path, help="a study built by reference_study.py, timed on a copy (instead of building one)")
+    parser.add_argument("--pages", nargs="+", metavar="PAGE", help="time these pages only (default: all)")
     args = parser.parse_args()
+    pages = args.pages or PAGES + DOCUMENTS
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        reference = build(Path(tmp) / "reference")
-        print(f"built the reference-size study in {time.perf_counter() - started:.0f} s")
-        demo = coded_by_three(code_demo(chorus.init(Path(tmp) / "demo")))  # the same coders, for the agreement page
-        big = measure(reference, args.repeat)
-        small = measure(demo, args.repeat)
+        if args.reference:
+            shutil.copytree(args.reference, Path(tmp) / "reference")
+            reference = chorus.open(Path(tmp) / "reference")
+        else:
+            reference = build(Path(tmp) / "reference")
+            print(f"built the reference-size study in {time.perf_counter() - started:.0f} s")
+        demo = guided(coded_by_three(code_demo(chorus.init(Path(tmp) / "demo"))))  # the same coders, for the agreement page
+        big = measure(reference, args.repeat, pages)
+        small = measure(demo, args.repeat, pages)
     print(f"{'page':<24}{'reference p50':>14}{'p95':>8}{'KiB':>7}{'demo p95':>10}{'ratio':>7}  target p95 < 300 ms")
-    for page in PAGES + DOCUMENTS:
+    for page in pages:
         b, s = big[page], small[page]
         print(f"{page:<24}{b['p50']:>11.0f} ms{b['p95']:>5.0f} ms{b['kib']:>7.0f}{s['p95']:>7.0f} ms{b['p95'] / s['p95']:>6.1f}x  "
               f"{'document' if page in DOCUMENTS else 'met' if b['p95'] < 300 else 'NOT met'}")

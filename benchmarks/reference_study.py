@@ -5,7 +5,8 @@
 facilitators; each group's transcript is a 90-minute session of 900 turns, its
 sentences drawn from the demo study's transcripts (so the codebook's patterns find
 what they find there), and about 20,000 codings by three coders: one codes
-sentences, one the words that match, one whole turns.
+sentences, one the words that match, one whole turns. It carries the demo's discussion
+guide, aligned to every transcript.
 
     python benchmarks/reference_study.py build/reference-study   # builds it (about a minute)
 """
@@ -23,8 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import chorus  # noqa: E402
+from chorus.assist.guide import align_guide  # noqa: E402
 from chorus.coding import autocode  # noqa: E402
 from chorus.ingest import import_codebook, import_groups, import_roster, import_transcripts  # noqa: E402
+from chorus.ingest.guide import import_guide  # noqa: E402
 from tests.helpers import DEMO  # noqa: E402
 
 DISCIPLINES = {"physician": 25, "APP": 30, "nurse": 70, "psychosocial clinician": 49}
@@ -109,7 +112,14 @@ def build(folder: Path, groups_per_discipline: int = GROUPS_PER_DISCIPLINE, turn
             path.write_text("\n\n".join(lines) + "\n", encoding="utf-8")
             paths.append(path)
         import_transcripts(study, paths)
-    return coded_by_three(study)
+    return coded_by_three(guided(study))
+
+
+def guided(study: chorus.Study) -> chorus.Study:
+    """The study with the demo's discussion guide, aligned to every transcript."""
+    import_guide(study, DEMO / "guide.csv")
+    align_guide(study)
+    return study
 
 
 def coded_by_three(study: chorus.Study) -> chorus.Study:

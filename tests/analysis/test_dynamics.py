@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from chorus.analysis import talk_shares, turn_table
 from chorus.analysis.dynamics import dynamics, gini
 from chorus.ingest import import_codebook, import_groups, import_roster, import_transcripts
 from tests.helpers import DEMO
@@ -74,6 +76,17 @@ def test_who_followed_whom_counts_each_change_of_speaker(lopsided):
         ("Reyes", "Dmitri"): 2, ("Dmitri", "Camila"): 1, ("Camila", "Reyes"): 1, ("Dmitri", "Adaeze"): 1, ("Adaeze", "Reyes"): 1,
         ("Reyes", "Camila"): 1, ("Camila", "Dmitri"): 1, ("Dmitri", "Bernard"): 1, ("Bernard", "Reyes"): 1,
     }
+
+
+def test_turns_read_once_by_the_caller_give_the_same_tables(lopsided):
+    """The Talk page and the report read the turns once for talk shares and dynamics: nothing may change by it."""
+    turns = turn_table(lopsided)
+    assert set(turns["role"]) == {"participant", "facilitator"}
+    given, read = dynamics(lopsided, turns), dynamics(lopsided)
+    for name in ("speakers", "groups", "follows"):
+        pd.testing.assert_frame_equal(getattr(given, name), getattr(read, name))
+    assert given.flags == read.flags
+    pd.testing.assert_frame_equal(talk_shares(lopsided, ["discipline"], turns)["discipline"], talk_shares(lopsided, ["discipline"])["discipline"])
 
 
 def test_a_study_with_nothing_heard_yet_gives_empty_tables(study):

@@ -250,7 +250,7 @@ READS = {
     "chorus.analysis.agreement.agreement", "chorus.analysis.agreement.disagreements", "chorus.analysis.agreement.comparison",
     "chorus.analysis.agreement.segment_agreement", "chorus.analysis.agreement.unit_codings",
     "chorus.analysis.matrix.cooccurrence", "chorus.analysis.matrix.matrix", "chorus.analysis.matrix.sample",
-    "chorus.analysis.matrix.talk_share", "chorus.analysis.matrix.talk_shares", "chorus.analysis.dynamics.dynamics",
+    "chorus.analysis.matrix.talk_share", "chorus.analysis.matrix.talk_shares", "chorus.analysis.matrix.turn_table", "chorus.analysis.dynamics.dynamics",
     "chorus.analysis.stances.interlocutor_matrix", "chorus.analysis.stances.theme_stances", "chorus.analysis.dynamics.question_dynamics",
     "chorus.analysis.guide.responses", "chorus.analysis.guide.codes_by_question", "chorus.analysis.segments.query", "chorus.analysis.segments.segments", "chorus.analysis.segments.count_segments", "chorus.coding.codes.code_sets",
     "chorus.analysis.themes.themes", "chorus.coding.codes.codebook", "chorus.coding.memos.memos",

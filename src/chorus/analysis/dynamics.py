@@ -25,7 +25,6 @@ import pandas as pd
 from sqlalchemy import select
 
 from chorus.analysis import frames
-from chorus.study.models import Group, Membership, Participant
 from chorus.study.store import Study
 
 #: What the flags call a few voices: this share of a group's words said by at most :data:`FEW` of its participants.
@@ -73,20 +72,18 @@ def _fewest_for(shares: np.ndarray, part: float) -> int:
     return int(np.searchsorted(np.cumsum(ordered), part - 1e-9) + 1) if ordered.sum() > 0 else 0
 
 
-def dynamics(study: Study) -> Dynamics:
+def dynamics(study: Study, turns: pd.DataFrame | None = None) -> Dynamics:
     """Each transcribed group's talk by person, its balance and turn-taking, with flags (see :class:`Dynamics`).
 
     A group with no transcript yet is left out: its members are not silent, only not heard yet.
+    ``turns``: the study's turns (:func:`chorus.analysis.turn_table`) when the caller has
+    read them already, so that a page showing talk shares beside the dynamics reads the
+    transcripts once.
     """
     with study.reading() as session:
-        turns = frames.turns(session, facilitators=True)
-        roster = pd.DataFrame(
-            session.execute(
-                select(Group.name, Participant.pseudonym, Participant.discipline, Participant.role)
-                .join(Membership, Membership.group_id == Group.id).join(Participant, Participant.id == Membership.participant_id)
-            ).all(),
-            columns=["group", "speaker", "discipline", "role"],
-        )
+        if turns is None:
+            turns = frames.turns(session, facilitators=True)
+        roster = frames.roster(session)
         order = frames.groups(session)["group"].tolist()
     heard = (
         turns.groupby(["group", "speaker", "discipline", "role"], dropna=False).agg(turns=("turn_id", "count"), words=("words", "sum")).reset_index()
@@ -100,29 +97,33 @@ def dynamics(study: Study) -> Dynamics:
     totals = speakers[speaking].groupby("group", observed=True)["words"].transform("sum")
     speakers["share"] = 0.0
     speakers.loc[speaking, "share"] = (speakers.loc[speaking, "words"] / totals.where(totals > 0)).fillna(0).round(4)
+    speakers["group"] = speakers["group"].astype(str)
 
+    by_group: dict[str, list[dict]] = {}
+    for member in speakers.to_dict("records"):  # a few hundred people: plain records, not a frame per group
+        by_group.setdefault(member["group"], []).append(member)
     rows, flags = [], []
-    for group, members in speakers.groupby("group", observed=True, sort=True):
-        people = members[members["role"] == "participant"]
-        led = members.loc[members["role"] != "participant", "words"].sum()
-        words = int(people["words"].sum())
-        silent = people[people["turns"] == 0]
-        shares = people["share"].to_numpy()
+    for group, members in by_group.items():
+        people = [m for m in members if m["role"] == "participant"]
+        led = sum(m["words"] for m in members if m["role"] != "participant")
+        words = sum(m["words"] for m in people)
+        silent = [m for m in people if m["turns"] == 0]
+        shares = np.array([m["share"] for m in people])
         fewest = _fewest_for(shares, DOMINANT_SHARE)
         rows.append({
             "group": group, "participants": len(people), "heard": len(people) - len(silent), "silent": len(silent),
             "participant_words": words, "facilitator_share": round(led / (led + words), 4) if led + words else 0.0,
-            "gini": round(gini(people["words"].to_numpy()), 4), "fewest_for_70": fewest,
+            "gini": round(gini([m["words"] for m in people]), 4), "fewest_for_70": fewest,
         })
         if len(people) >= 3 and fewest and fewest <= FEW * len(people):
-            said = shares[np.argsort(shares)[::-1][:fewest]].sum()
+            said = np.sort(shares)[::-1][:fewest].sum()
             flags.append(f"{group}: {fewest} of {len(people)} participants spoke {said:.0%} of the words (Gini {rows[-1]['gini']:.2f})")
-        for person in silent.itertuples():
-            flags.append(f"{group}: {person.speaker} ({person.discipline}) is on the roster and never spoke")
+        for person in silent:
+            flags.append(f"{group}: {person['speaker']} ({person['discipline']}) is on the roster and never spoke")
         if rows[-1]["facilitator_share"] > FACILITATOR_SHARE:
             flags.append(f"{group}: the facilitators spoke {rows[-1]['facilitator_share']:.0%} of the words; the answers may be led")
     groups = pd.DataFrame(rows, columns=["group", "participants", "heard", "silent", "participant_words", "facilitator_share", "gini", "fewest_for_70"])
-    return Dynamics(speakers.assign(group=speakers["group"].astype(str)), groups.assign(group=groups["group"].astype(str)), _follows(turns), flags)
+    return Dynamics(speakers, groups, _follows(turns), flags)
 
 
 def _follows(turns: pd.DataFrame) -> pd.DataFrame:
@@ -131,9 +132,9 @@ def _follows(turns: pd.DataFrame) -> pd.DataFrame:
     if turns.empty:
         return pd.DataFrame(columns=columns)
     ordered = turns.sort_values(["transcript", "turn"])
-    after = ordered.groupby("transcript")["speaker"].shift(-1)
-    pairs = ordered.assign(next=after).dropna(subset=["next"])
-    pairs = pairs[pairs["speaker"] != pairs["next"]]
+    transcript, speaker, group = (ordered[c].to_numpy() for c in ("transcript", "speaker", "group"))
+    after = (transcript[1:] == transcript[:-1]) & (speaker[1:] != speaker[:-1])
+    pairs = pd.DataFrame({"group": group[:-1][after], "speaker": speaker[:-1][after], "next": speaker[1:][after]})
     return pairs.groupby(["group", "speaker", "next"]).size().rename("times").reset_index().sort_values(
         ["group", "times", "speaker"], ascending=[True, False, True], ignore_index=True
     )[columns]
@@ -157,14 +158,7 @@ def question_dynamics(study: Study) -> tuple[pd.DataFrame, list[str]]:
         turns = frames.turns(session, facilitators=False)
         placed = frames.rows_frame(session, select(TurnQuestion.turn_id, GuideQuestion.key.label("question"), GuideQuestion.ordinal)
                                    .join(GuideQuestion, GuideQuestion.id == TurnQuestion.question_id))
-        roster = pd.DataFrame(
-            session.execute(
-                select(Group.name, Participant.pseudonym, Participant.discipline)
-                .join(Membership, Membership.group_id == Group.id).join(Participant, Participant.id == Membership.participant_id)
-                .where(Participant.role == "participant")
-            ).all(),
-            columns=["group", "speaker", "discipline"],
-        )
+        roster = frames.roster(session, facilitators=False)
         order = frames.groups(session)["group"].tolist()
     columns = ["group", "question", "members", "heard", "silent", "words", "gini", "top_share"]
     if turns.empty or placed.empty:

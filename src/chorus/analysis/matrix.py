@@ -79,6 +79,16 @@ def matrix(
     return wide
 
 
+def turn_table(study: Study) -> pd.DataFrame:
+    """Every turn of the study, facilitators' too: transcript, group, turn, speaker, discipline, role, text and words.
+
+    Read once and handed to :func:`talk_shares` and :func:`chorus.analysis.dynamics`
+    where one page or report shows both.
+    """
+    with study.reading() as session:
+        return frames.turns(session, facilitators=True)
+
+
 def talk_share(study: Study, by: str = "discipline") -> pd.DataFrame:
     """Words spoken, turns and speakers per attribute value, with each value's share of the words.
 
@@ -87,10 +97,13 @@ def talk_share(study: Study, by: str = "discipline") -> pd.DataFrame:
     return talk_shares(study, [by])[by]
 
 
-def talk_shares(study: Study, by: Sequence[str]) -> dict[str, pd.DataFrame]:
-    """:func:`talk_share` by each of several attributes, the turns read once (a page shows two)."""
+def talk_shares(study: Study, by: Sequence[str], turns: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """:func:`talk_share` by each of several attributes, the turns read once (a page shows two).
+
+    ``turns``: the study's turns (:func:`turn_table`) when the caller has read them already.
+    """
     with study.reading() as session:
-        turn_table = frames.turns(session, facilitators=False)
+        turn_table = frames.turns(session, facilitators=False) if turns is None else turns[turns["role"] == "participant"]
         people = frames.participants(session)
         group_table = frames.groups(session)
     shares = {}

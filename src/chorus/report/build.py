@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 import chorus
 from chorus.errors import ChorusError
-from chorus.analysis import Rule, agreement, by_unit, dynamics, format_p, matrix, sample, saturation, talk_share, themes
+from chorus.analysis import Rule, agreement, by_unit, dynamics, format_p, matrix, sample, saturation, talk_shares, themes, turn_table
 from chorus.analysis.saturation import guest_runs
 from chorus.analysis.stances import theme_stances
 from chorus.assist.candidates import candidate_codes
@@ -131,7 +131,8 @@ def tables(
     """
     found = themes(study, rule)
     people = sample(study)
-    talk = dynamics(study)
+    turns = turn_table(study)
+    talk = dynamics(study, turns)
     held = theme_stances(study)
     pairs = coder_pairs(study) if coders is None else [(a, b) for i, a in enumerate(coders) for b in coders[i + 1:]]
     agreements = {(a, b): agreement(study, [a, b]) for a, b in pairs}
@@ -140,7 +141,7 @@ def tables(
         "methods": _methods(study, people, known, agreements, replaced),
         "sample_participants": people["participants"],
         "sample_groups": people["groups"],
-        "talk_share": talk_share(study),
+        "talk_share": talk_shares(study, ["discipline"], turns)["discipline"],
         "group_dynamics": talk.groups,
         "dynamics_flags": pd.DataFrame({"flag": talk.flags}),
         "stances_by_theme": held.summary,

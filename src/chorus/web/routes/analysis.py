@@ -134,9 +134,10 @@ def cooccurrence_page(request: Request, study: StudyOf, viewer: ViewerRole) -> R
 @router.get("/talk", response_class=HTMLResponse)
 def talk_page(request: Request, study: StudyOf, viewer: ViewerRole, group: str = "") -> Response:
     """Who talked how much: share by discipline (as ``chorus talk``), then each group's dynamics, flags and turn-taking (as ``chorus dynamics``)."""
-    frame = analysis.talk_share(study, "discipline")
+    turns = analysis.turn_table(study)
+    frame = analysis.talk_shares(study, ["discipline"], turns)["discipline"]
     chart = bars(frame.set_index("discipline")["share"], "Share of words spoken, by discipline") if not frame.empty else ""
-    found = analysis.dynamics(study)
+    found = analysis.dynamics(study, turns)
     groups = found.groups["group"].tolist()
     group = group if group in groups else (groups[0] if groups else "")
     speakers = found.speakers[found.speakers["group"] == group].drop(columns="group")
