@@ -99,10 +99,10 @@ def main() -> None:
         demo = guided(coded_by_three(code_demo(chorus.init(Path(tmp) / "demo"))))  # the same coders, for the agreement page
         big = measure(reference, args.repeat, pages)
         small = measure(demo, args.repeat, pages)
-    print(f"{'page':<24}{'reference p50':>14}{'p95':>8}{'KiB':>7}{'demo p95':>10}{'ratio':>7}  target p95 < 300 ms")
+    print(f"{'page':<26}{'reference p50':>14}{'p95':>8}{'KiB':>7}{'demo p95':>10}{'ratio':>7}  target p95 < 300 ms")
     for page in pages:
         b, s = big[page], small[page]
-        print(f"{page:<24}{b['p50']:>11.0f} ms{b['p95']:>5.0f} ms{b['kib']:>7.0f}{s['p95']:>7.0f} ms{b['p95'] / s['p95']:>6.1f}x  "
+        print(f"{page if len(page) <= 25 else page[:24] + '…':<26}{b['p50']:>11.0f} ms{b['p95']:>5.0f} ms{b['kib']:>7.0f}{s['p95']:>7.0f} ms{b['p95'] / s['p95']:>6.1f}x  "
               f"{'document' if page in DOCUMENTS else 'met' if b['p95'] < 300 else 'NOT met'}")
     long_write, short_write = big["write"], small["write"]
     print(f"a coding written or removed through the API: {long_write['p50']:.1f} ms p50 on a {long_write['turns']:.0f}-turn transcript, "

@@ -55,12 +55,17 @@ def test_embeddings_are_cached_by_text_and_redone_when_it_changes(study):
         assert session.scalar(select(func.count()).select_from(Embedding)) == 8
 
 
-def test_candidate_codes_are_deterministic_and_adopting_one_makes_a_code(study):
+def test_candidate_codes_are_deterministic_and_adopting_one_makes_a_code(study, monkeypatch):
+    from chorus.assist import candidates
     from chorus.assist.candidates import accept, candidate_codes
 
     load_demo(study, transcripts=["FG01", "FG02", "FG03", "FG04"])
     first = candidate_codes(study, seed=3)
-    assert first.equals(candidate_codes(study, seed=3))
+    candidates._COMPUTED.clear()
+    assert first.equals(candidate_codes(study, seed=3))  # computed again: the same seed, the same candidates
+    monkeypatch.setattr(candidates, "cluster", lambda *args: pytest.fail("clustered again"))
+    assert first.equals(candidate_codes(study, seed=3))  # the study unchanged: kept from last time
+    monkeypatch.undo()
     assert list(first.candidate) == list(range(1, len(first) + 1)) and first["size"].is_monotonic_decreasing
     assert first["size"].sum() > 100 and all(first.label.str.len() > 0)
     with study.reading() as session:

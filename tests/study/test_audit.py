@@ -258,7 +258,7 @@ READS = {
     "chorus.interop.export.export_qdc", "chorus.interop.export.export_qdpx", "chorus.privacy.deidentify.find",
     "chorus.privacy.deidentify.summary", "chorus.report.build.build", "chorus.report.build.tables",
     "chorus.report.build.methods", "chorus.report.build.coder_pairs", "chorus.report.manuscript.manuscript", "chorus.study.audit.log", "chorus.study.audit.summary",
-    "chorus.study.audit.size", "chorus.study.audit.verify", "chorus.study.backup.backup", "chorus.web.signin.refusal", "chorus.web.signin.locked",
+    "chorus.study.audit.size", "chorus.study.audit.verify", "chorus.study.audit.head", "chorus.study.backup.backup", "chorus.web.signin.refusal", "chorus.web.signin.locked",
 }
 
 
@@ -407,6 +407,7 @@ def _tamper(study, *statements: str) -> None:
 def test_the_chain_names_each_entry_altered_removed_or_added_out_of_band(coded):
     sound = audit.verify(coded)
     assert sound.intact and sound.entries == len(audit.log(coded)) > 20 and len(sound.head) == 64
+    assert audit.head(coded) == sound.head  # the study's version, read without walking the trail
     with coded.reading() as session:
         ids = list(session.scalars(select(AuditEntry.id).order_by(AuditEntry.id)))
     altered, removed, last = ids[5], ids[12], ids[-1]
@@ -435,6 +436,7 @@ def test_a_noted_head_shows_a_rewrite_and_the_command_line_says_what_broke(coded
 
     head = audit.verify(coded).head
     codes.add(coded, "Hope")
+    assert audit.head(coded) != head, "a change names a new version"
     assert audit.verify(coded, head).intact, "the noted head is still in the trail"
     fine = chorus_log("--verify", "--head", head)
     assert fine.returncode == 0 and "audit trail intact" in fine.stdout, fine.stdout + fine.stderr

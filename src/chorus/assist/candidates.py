@@ -14,6 +14,8 @@ The same seed gives the same candidates.
 from __future__ import annotations
 
 import bisect
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,6 +30,7 @@ from chorus.study.codebook import add_code, sibling
 from chorus.study.lookup import coder as get_coder
 from chorus.study.lookup import code_path, find_code
 from chorus.study.models import Coding, Transcript
+from chorus.study import audit, seeing
 from chorus.study.store import Study
 
 COLUMNS = ["candidate", "label", "size", "groups", "disciplines", "quotes", "segments"]
@@ -36,9 +39,10 @@ COLUMNS = ["candidate", "label", "size", "groups", "disciplines", "quotes", "seg
 def uncoded(study: Study, table: pd.DataFrame) -> pd.DataFrame:
     """The segments no coding overlaps."""
     with study.reading() as session:
-        spans = session.execute(select(Transcript.name, Coding.start, Coding.end).join(Transcript, Transcript.id == Coding.transcript_id)).all()
+        spans = session.execute(select(Transcript.name, Coding.start, Coding.end).join(Transcript, Transcript.id == Coding.transcript_id)
+                                .order_by(Transcript.name, Coding.start, Coding.end)).all()
     coded: dict[str, list[tuple[int, int]]] = {}
-    for name, start, end in sorted(spans):
+    for name, start, end in spans:
         merged = coded.setdefault(name, [])
         if merged and start <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
@@ -111,6 +115,13 @@ def class_tfidf(texts: Sequence[str], labels: np.ndarray, top: int = 6) -> dict[
     return {k: [words[i] for i in np.argsort(-scores[row])[:top] if scores[row, i] > 0] for row, k in enumerate(classes)}
 
 
+#: Candidates computed lately in this process, by study, version (its audit head) and arguments: a page
+#: revisited is not clustered again (about a second at a real study's size) until the study changes.
+_COMPUTED: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+_COMPUTED_LOCK = threading.Lock()
+REMEMBERED = 8
+
+
 def candidate_codes(
     study: Study, include_coded: bool = False, k: int | None = None, seed: int = 0, quotes: int = 3,
     embedder: str = DEFAULT, method: str = "kmeans",
@@ -125,7 +136,25 @@ def candidate_codes(
     (distinctive words), ``size``, ``groups`` and ``disciplines`` (with counts),
     ``quotes`` (the most central segments' text) and ``segments`` (the members'
     ids, ``transcript@start-end``, for :func:`accept`).
+
+    The same study unchanged (the same audit head) and the same arguments give the
+    candidates computed last time in this process, without clustering again.
     """
+    key = (study.url, audit.head(study), seeing.SEEING.get(), include_coded, k, seed, quotes, embedder, method)
+    with _COMPUTED_LOCK:
+        if key in _COMPUTED:
+            _COMPUTED.move_to_end(key)
+            return _COMPUTED[key].copy()
+    frame = _clustered(study, include_coded, k, seed, quotes, embedder, method)
+    with _COMPUTED_LOCK:
+        _COMPUTED[key] = frame.copy()
+        while len(_COMPUTED) > REMEMBERED:
+            _COMPUTED.popitem(last=False)
+    return frame
+
+
+def _clustered(study: Study, include_coded: bool, k: int | None, seed: int, quotes: int, embedder: str, method: str) -> pd.DataFrame:
+    """:func:`candidate_codes` computed."""
     table = segment_table(study)
     if not include_coded:
         table = uncoded(study, table)

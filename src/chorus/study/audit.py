@@ -121,6 +121,16 @@ class Verdict:
         return not self.breaks
 
 
+def head(study: Any) -> str:
+    """The chain value of the trail's latest entry ("" before the first): a name for this version of the study.
+
+    Every change made through Chorus adds an entry, so the head changes with it;
+    what is derived from the study (candidate codes) can be kept while it holds.
+    """
+    with study.reading() as session:
+        return session.scalar(select(AuditEntry.chain).order_by(AuditEntry.id.desc()).limit(1)) or ""
+
+
 def verify(study: Any, head: str | None = None) -> Verdict:
     """Walk the audit trail and recompute its chain: each entry altered, removed or added out of band is named.
 
