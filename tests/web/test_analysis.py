@@ -29,6 +29,27 @@ def test_the_theme_rule_is_edited_on_the_page_and_the_report_follows_it(web):
     assert "themes" in tables
 
 
+def test_the_unit_of_analysis_is_chosen_on_the_themes_page_and_the_themes_it_changes_are_named(web):
+    """Funding raised by one physician in one group: counting groups alone (two needed) names no discipline."""
+    for turn in (2, 4, 6):
+        apply_code(web, "FG01", "Funding", "cora", turn=turn)
+    viewer, _ = signed_in(web, "vic")
+    funding = analysis.by_unit(analysis.themes(web)).set_index("theme").loc["Funding"]
+    assert funding["differs"] and funding["groups"] == "" and funding["rule"]
+    page = html.unescape(viewer.get("/themes").text)
+    assert "The unit of analysis changes 1 of 1 theme</b>" in page
+    bold = ' style="font-weight:600"'  # a unit that names other disciplines than the rule
+    cells = "".join(f"<td{bold if unit != 'rule' and funding[unit] != funding['rule'] else ''}>{funding[unit] or 'none'}</td>"
+                    for unit in ("rule", "participants", "groups", "segments"))
+    assert f"<td>Funding</td>{cells}" in page
+    by_groups = html.unescape(viewer.get("/themes?unit=groups").text)
+    assert "<b>Funding (no discipline)</b>" in by_groups and f"counting groups alone; the rule names {funding['rule']}" in by_groups
+    by_participants = html.unescape(viewer.get("/themes?unit=participants").text)
+    assert f"<b>Funding ({funding['participants']})</b>" in by_participants and "the rule names" not in by_participants
+    bad = viewer.get("/themes?unit=turns")
+    assert bad.status_code == 400 and "count by the rule or by participants, groups, segments, not &#39;turns&#39;" in bad.text
+
+
 def test_saturation_cooccurrence_and_talk_show_what_the_library_computes(web):
     apply_code(web, "FG01", "Funding", "cora", turn=2)
     apply_code(web, "FG01", "Collaboration", "cora", turn=2)

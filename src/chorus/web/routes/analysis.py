@@ -85,17 +85,23 @@ RuleOf = Annotated[analysis.Rule, Depends(theme_rule)]
 @router.get("/themes", response_class=HTMLResponse)
 def themes_page(
     request: Request, study: StudyOf, viewer: ViewerRole, min_groups: int = analysis.Rule.min_groups, min_share: float = analysis.Rule.min_share,
-    combine: str = analysis.Rule.combine,
+    combine: str = analysis.Rule.combine, unit: str = "rule",
 ) -> Response:
-    """Themes with the disciplines that raised them under the rule in the fields (as ``chorus themes``)."""
+    """Themes with the disciplines that raised them under the rule in the fields (as ``chorus themes``), or counting one
+    unit of analysis alone, with the themes whose disciplines the unit changes (as ``chorus themes --units``)."""
+    fields = {"min_groups": min_groups, "min_share": min_share, "combine": combine, "unit": unit}
     try:
         rule = analysis.Rule(min_groups, min_share, combine)
+        if unit not in ("rule", *analysis.UNITS):
+            raise ChorusError(f"count by the rule or by {', '.join(analysis.UNITS)}, not {unit!r}")
     except ChorusError as exc:
-        return render(request, "analysis/themes.html", viewer, status=400, themes=[], error=str(exc), rule=None,
-                      fields={"min_groups": min_groups, "min_share": min_share, "combine": combine}, query="")
+        return render(request, "analysis/themes.html", viewer, status=400, themes=[], error=str(exc), rule=None, fields=fields, query="",
+                      units=[], changed=[])
     found = analysis.themes(study, rule, quotes=2)
-    return render(request, "analysis/themes.html", viewer, themes=found.to_dict("records"), rule=str(rule), endpoint=language_model(study),
-                  fields={"min_groups": min_groups, "min_share": min_share, "combine": combine}, query=str(request.url.query))
+    units = analysis.by_unit(found, rule).to_dict("records")  # one row per theme, in the same order
+    return render(request, "analysis/themes.html", viewer, themes=[{**t, "units": u} for t, u in zip(found.to_dict("records"), units)],
+                  rule=str(rule), endpoint=language_model(study),
+                  fields=fields, query=str(request.url.query), units=units, changed=[u for u in units if u["differs"]])
 
 
 @router.get("/matrix", response_class=HTMLResponse)
