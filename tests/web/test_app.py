@@ -170,6 +170,14 @@ def test_in_a_browser_a_coder_selects_text_codes_it_and_sees_it_in_the_matrix(we
                                   const s = window.getSelection(); s.removeAllRanges(); s.addRange(r); }""")
         page.click("#apply")
         page.wait_for_selector(".margin span:has-text('Funding')")
+        second = page.locator(".turn").nth(1)
+        second.locator(".pick-stance").click()  # the stance family is not in the codebook yet: made on first use
+        page.locator("#stance-menu button", has_text="Dissents").click()
+        page.wait_for_selector(".turn >> nth=1 >> .stance.dissents")
+        second = page.locator(".turn").nth(1)
+        assert second.locator(".stance").inner_text().startswith("D Dissents") and second.locator(".said mark").count() == 1, \
+            "a stance marks the turn in the margin; it does not underline the words"
+        assert page.locator(".turn").nth(0).locator(".pick-stance").count() == 0, "the facilitator's turn takes no stance"
         page.screenshot(path=str(tmp_path / "transcript.png"), full_page=False)
         page.goto(base + "/matrix?count=segments")
         row = page.locator("tr", has_text="Funding").first
@@ -186,12 +194,14 @@ def test_in_a_browser_a_coder_selects_text_codes_it_and_sees_it_in_the_matrix(we
         viewer.click("button[type=submit]")
         viewer.goto(base + "/transcripts/FG01")
         assert viewer.locator("#apply").count() == 0 and "coding needs the coder role" in viewer.content()
+        assert viewer.locator(".stance").count() == 1 and viewer.locator(".pick-stance").count() == 0
         browser.close()
     with web.reading() as session:
-        coded = session.scalars(select(Coding)).all()
-        assert len(coded) == 1 and coded[0].coder.name == "cora"
+        coded = session.scalars(select(Coding).order_by(Coding.id)).all()
+        assert [c.coder.name for c in coded] == ["cora", "cora"] and [c.code.name for c in coded] == ["Funding", "Dissents"]
         turn = session.scalar(select(Turn).join(Transcript).where(Transcript.name == "FG01", Turn.ordinal == 2))
         assert (coded[0].start, coded[0].end) == (turn.start, turn.start + 25)
+        assert (coded[1].start, coded[1].end) == (turn.start, turn.end) and coded[1].code.parent.name == "Stance"
     assert (tmp_path / "transcript.png").stat().st_size > 10_000
 
 

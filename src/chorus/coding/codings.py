@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
+from chorus.coding.stances import stance_codes, stance_of
 from chorus.errors import ChorusError, InputError
 from chorus.study.lookup import coder as get_coder
 from chorus.study.lookup import find_code, find_transcript
@@ -150,12 +151,17 @@ def apply_code(
 ) -> int:
     """Code a whole turn (numbered from 1) or the span ``[start, end)``; returns the coding's id.
 
+    A stance (``Stance/Agrees``, ...) needs no code made first: the built-in
+    family (:mod:`chorus.coding.stances`) is added to the codebook when it is used.
+
     >>> apply_code(study, "FG03", "Early integration", "ann", turn=17)      # doctest: +SKIP
     412
     """
     with study.transaction() as session:
         the_transcript = find_transcript(session, transcript, text=False)
         first, last = _span(session, the_transcript, turn, start, end)
+        if stance_of(code):
+            stance_codes(session)
         coding = add_coding(session, the_transcript, find_code(session, code), get_coder(session, coder), first, last)
         return coding.id
 

@@ -30,6 +30,12 @@ def stance_codes(session: Session) -> dict[str, Code]:
             for name, (_, meaning) in STANCES.items()}
 
 
+def stance_of(path: str) -> str | None:
+    """The stance a code (by path) records, ``"Dissents"`` for ``Stance/Dissents``; None for any other code."""
+    family, _, name = path.partition("/")
+    return name if family == FAMILY and name in STANCES else None
+
+
 def is_stance(path: str) -> bool:
     """Whether a code (by path) is in the Stance family: how a theme was held, not a theme."""
     return path.split("/")[0] == FAMILY

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from chorus.coding.stances import STANCES, stance_of
 from chorus.errors import ChorusError
 from chorus.study.lookup import code_path, find_transcript
 from chorus.study.models import Code, Coder, Coding, Participant, Transcript, Turn
@@ -42,13 +43,17 @@ def coded_pieces(text: str, start: int, end: int, codings: list[dict[str, Any]])
 def transcript_view(session: Session, transcript: Transcript) -> dict[str, Any]:
     """A transcript's turns, each with the codings that overlap it and its text cut into coded pieces.
 
+    A stance coding (``stance``: its name) is a mark on the whole turn, shown in
+    the margin; it does not cut the text into pieces.
+
     Work grows with turns plus codings (each coding is placed by a binary search
     over the turns' starts), so a 900-turn group with thousands of codings renders
     as fast per turn as a short one. Three queries, whatever the size.
     """
     codes = {c.id: (code_path(c), c.colour or "#999999") for c in session.scalars(select(Code))}
     codings = [
-        {"id": coding_id, "code": codes[code_id][0], "colour": codes[code_id][1], "coder": coder, "start": start, "end": end}
+        {"id": coding_id, "code": codes[code_id][0], "colour": codes[code_id][1], "coder": coder, "start": start, "end": end,
+         "stance": stance_of(codes[code_id][0])}
         for coding_id, code_id, coder, start, end in session.execute(
             select(Coding.id, Coding.code_id, Coder.name, Coding.start, Coding.end)
             .join(Coder, Coder.id == Coding.coder_id)
@@ -75,7 +80,7 @@ def transcript_view(session: Session, transcript: Transcript) -> dict[str, Any]:
     turns = [
         {"ordinal": row.ordinal, "speaker": row.pseudonym, "label": row.speaker_label, "discipline": row.discipline, "role": row.role, "start": row.start,
          "end": row.end, "text": text[row.start : row.end], "time": row.start_time, "end_time": row.end_time,
-         "codings": mine, "pieces": coded_pieces(text, row.start, row.end, mine)}
+         "codings": mine, "pieces": coded_pieces(text, row.start, row.end, [c for c in mine if not c["stance"]])}
         for row, mine in zip(rows, overlapping)
     ]
     turns.sort(key=lambda t: t["ordinal"])
@@ -105,7 +110,8 @@ def transcript_data(study: Study, name: str) -> dict[str, Any]:
 @router.get("/transcripts/{name}", response_class=HTMLResponse)
 def transcript_page(request: Request, name: str, study: StudyOf, viewer: ViewerRole) -> Response:
     data = transcript_data(study, name)
-    return render(request, "transcripts/transcript.html", viewer, t=data, palette=PALETTE, can_code=rank(viewer.role) >= rank("coder"), can_edit=viewer.role == "owner")
+    return render(request, "transcripts/transcript.html", viewer, t=data, palette=PALETTE, can_code=rank(viewer.role) >= rank("coder"),
+                  can_edit=viewer.role == "owner", stances=STANCES)
 
 
 @router.get("/transcripts/{name}/audio")
