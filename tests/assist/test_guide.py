@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from chorus.analysis.guide import codes_by_question, responses
+from chorus.analysis.dynamics import question_dynamics
+from chorus.analysis.guide import by_question, codes_by_question, responses
 from chorus.assist.guide import align_guide, set_question
 from chorus.errors import ChorusError
 from chorus.ingest import import_transcripts
 from chorus.ingest.guide import import_guide
+from chorus.report import build
 from chorus.study.models import GuideQuestion, Participant, Transcript, Turn, TurnQuestion
 from tests.helpers import DEMO, ROOT, code_demo, load_demo, unchanged
 
@@ -87,7 +91,7 @@ def test_a_paraphrased_and_reordered_group_is_aligned_and_a_moved_boundary_is_ke
     assert placed(study).question.tolist() == after.question.tolist()
 
 
-def test_responses_and_codes_are_counted_by_question(study):
+def test_responses_and_codes_are_counted_by_question(study, tmp_path):
     code_demo(study)
     import_guide(study, DEMO / "guide.csv")
     align_guide(study)
@@ -97,6 +101,20 @@ def test_responses_and_codes_are_counted_by_question(study):
     assert found.groupby("question", sort=False).turns.sum().sum() == len(placed(study).query("role == 'participant'"))
     codes = codes_by_question(study)
     assert codes.loc["Challenges/Funding", "Q3"] > codes.loc["Challenges/Funding", "Q1"]
+
+    section = by_question(study)  # the report's and the manuscript's section per question
+    assert section.question.tolist() == [f"Q{n}" for n in range(1, 11)]
+    q3 = section.set_index("question").loc["Q3"]
+    assert q3.codes.startswith(f"Challenges/Funding ({codes['Q3'].max()})") and codes["Q3"].idxmax() == "Challenges/Funding"
+    assert q3.answered_by == "; ".join(f"{r.discipline} {r.participants} ({r.turns} turns)" for r in found[found.question == "Q3"].itertuples())
+    talk, flags = question_dynamics(study)
+    assert q3.groups == (talk.question == "Q3").sum()
+    assert sum(s.count(" members)") for s in section.silences) == len(flags) > 0, "every flagged silence, under its question"
+    page = html.unescape(build(study, tmp_path / "findings.html").html.read_text(encoding="utf-8"))
+    questions = page[page.index('<section id="questions">'):page.index('<section id="stances">')]
+    for row in section.itertuples():
+        assert f"<h3>{row.question}. {row.wording}</h3>" in questions and row.answered_by in questions
+    assert all(s in questions for s in section.silences if s)
 
 
 def test_no_guide_a_transcript_without_facilitator_and_unknown_questions_are_refused_with_nothing_stored(study, tmp_path):

@@ -11,20 +11,23 @@ import pytest
 from docx import Document
 
 import chorus
-
 from chorus.analysis import Rule
 from chorus.analysis.frames import participants
+from chorus.assist.guide import align_guide
+from chorus.coding import apply_code
 from chorus.errors import ChorusError
 from chorus.ingest import import_transcripts
+from chorus.ingest.guide import import_guide
 from chorus.report import build, manuscript, tables
-from tests.helpers import code_demo
+from tests.helpers import DEMO, code_demo
 
 pytest.importorskip("spacy", reason="the de-identification check needs the privacy extra: pip install 'chorus-qda[privacy]'")
 
 
 @pytest.fixture(scope="module")
 def drafted(tmp_path_factory):
-    """The demo coded by pattern, a transcript naming a patient de-identified, then the manuscript and the HTML report.
+    """The demo coded by pattern with its discussion guide and one dissent, a transcript naming a patient de-identified,
+    then the manuscript and the HTML report.
 
     Written once for the module, in SQLite: the document only reads the store, through the functions the
     report's own tests run on both stores.
@@ -33,6 +36,9 @@ def drafted(tmp_path_factory):
 
     tmp_path = tmp_path_factory.mktemp("manuscript")
     coded = code_demo(chorus.init(tmp_path / "pc-study"))
+    import_guide(coded, DEMO / "guide.csv")
+    align_guide(coded)
+    apply_code(coded, "FG06", "Stance/Dissents", "autocoder", turn=13)  # turn 13 is coded Funding: contested in FG06
     said = tmp_path / "FG12.txt"
     said.write_text("Adaeze: I still think about Emma Rodriguez and her family, and what funding we never had for them.\n")
     import_transcripts(coded, [said], group="FG01")
@@ -54,11 +60,11 @@ def test_the_draft_has_its_sections_captions_and_figures_with_alt_text(drafted):
                    "Appendix: COREQ checklist", "Appendix: quotes by theme and discipline"):
         assert wanted in headings
     captions = [p.text for p in document.paragraphs if p.style.name == "Caption"]
-    assert [c.split(".")[0] for c in captions] == ["Table 1", "Table 2", "Figure 1", "Figure 2", "Table A1"]
+    assert [c.split(".")[0] for c in captions] == ["Table 1", "Table 2", "Table 3", "Table 4", "Figure 1", "Figure 2", "Table A1"]
     xml = zipfile.ZipFile(path).read("word/document.xml").decode("utf-8")
     described = re.findall(r'<wp:docPr [^>]*descr="([^"]+)"', xml)
     assert len(described) == 2 and described[0].startswith("Heatmap of themes by discipline") and described[1].startswith("Saturation curve")
-    assert xml.count("<w:tblHeader") == 3, "each table repeats its header row on a new page"
+    assert xml.count("<w:tblHeader") == 5, "each table repeats its header row on a new page"
 
 
 def test_table_one_and_table_two_hold_the_html_reports_numbers(drafted):
@@ -87,9 +93,31 @@ def test_table_one_and_table_two_hold_the_html_reports_numbers(drafted):
     assert f"a discipline raised a theme when the theme was {rule}" in "\n".join(p.text for p in document.paragraphs).replace("A discipline", "a discipline")
 
 
+def test_the_guide_question_by_question_how_themes_were_held_and_the_dynamics_are_the_reports(drafted):
+    study, document, _, html, rule = drafted
+    named, _ = tables(study, rule)
+    questions, held = named["questions"], named["stances_by_theme"]
+    guide = document.tables[2]
+    assert [c.text for c in guide.rows[0].cells] == ["Question", "Answered by", "Codes (turns)"] and len(guide.rows) == len(questions) + 1 == 11
+    for row, q in zip(guide.rows[1:], questions.itertuples()):
+        assert [c.text for c in row.cells] == [f"{q.question}. {q.wording}", q.answered_by, q.codes]
+        assert q.answered_by in html
+    said = text_of(document)
+    for q in questions.itertuples():
+        for silence in filter(None, q.silences.split("; ")):
+            assert f"{q.question}, {silence}" in said
+    stances = document.tables[3]
+    shown = {r.cells[0].text: [c.text for c in r.cells[1:]] for r in stances.rows[1:]}
+    assert set(shown) == set(held.theme) and shown["Challenges/Funding"][1] == "1", "FG06's dissent on funding"
+    for t in held.itertuples():
+        assert shown[t.theme] == [str(t.consensual), str(t.contested), str(t[4]), str(t.groups)]
+    flags = named["dynamics_flags"]["flag"].tolist()
+    assert ("Group dynamics: " + "; ".join(flags) if flags else "Group dynamics: no group was carried by a few voices") in said
+
+
 def test_coreq_has_its_32_items_and_says_what_the_study_cannot_know(drafted):
     _, document, _, _, _ = drafted
-    checklist = document.tables[2]
+    checklist = document.tables[4]
     assert len(checklist.rows) == 33 and [c.text for c in checklist.rows[0].cells][0] == "No."
     answers = {r.cells[0].text: r.cells[3].text for r in checklist.rows[1:]}
     assert answers["1"].endswith("to be completed by the authors.") and answers["9"] == "To be completed by the authors."

@@ -140,6 +140,11 @@ def _follows(turns: pd.DataFrame) -> pd.DataFrame:
     )[columns]
 
 
+def mostly_silent(members: int, silent: int) -> bool:
+    """Whether a group's silence under a question is worth a flag: half its members or more said nothing (of two or more)."""
+    return members >= 2 and silent * 2 >= members
+
+
 def question_dynamics(study: Study) -> tuple[pd.DataFrame, list[str]]:
     """Each group's talk under each question of the discussion guide, and the silences a researcher should look at.
 
@@ -175,7 +180,7 @@ def question_dynamics(study: Study) -> tuple[pd.DataFrame, list[str]]:
             "silent": ", ".join(f"{p.speaker} ({p.discipline})" for p in quiet.itertuples()), "words": total,
             "gini": round(gini(words.to_numpy()), 4), "top_share": round(float(words.max()) / total, 4) if total else 0.0,
         })
-        if len(members) >= 2 and len(quiet) * 2 >= len(members):
+        if mostly_silent(len(members), len(quiet)):
             named = [f"{p.speaker} ({p.discipline})" for p in quiet.itertuples()]
             names = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
             flags.append(f"{group}, {question}: {names}, {len(quiet)} of {len(members)} members, said nothing")

@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from chorus.analysis import frames
+from chorus.analysis.dynamics import mostly_silent, question_dynamics
 from chorus.study.models import Coding, CodingTurn, GuideQuestion, Participant, Turn, TurnQuestion
 from chorus.study.store import Study
 
@@ -68,3 +69,45 @@ def codes_by_question(study: Study) -> pd.DataFrame:
         code_table[["code_id", "path"]].rename(columns={"path": "code"}), on="code_id")
     table = merged.pivot_table(index="code", columns="question", values="turn_id", aggfunc="count", fill_value=0)
     return table[[q for q in questions["question"] if q in table.columns]]
+
+
+#: How many of a question's codes :func:`by_question` names, most coded first.
+TOP_CODES = 3
+
+
+def by_question(study: Study) -> pd.DataFrame:
+    """The discussion guide question by question: who answered, what was coded, and who stayed silent.
+
+    One row per question of the guide, in its order: ``question``, ``wording``,
+    ``groups`` (the groups whose members answered it), ``answered_by`` ("physician
+    9 (15 turns); nurse 5 (6 turns)"; participants, then turns), ``codes`` (the
+    :data:`TOP_CODES` codes on most of its participant turns, with those turns), and
+    ``silences`` (the groups where half the members or more said nothing to it:
+    :func:`chorus.analysis.dynamics.mostly_silent`). A question
+    no one answered says so; the report and the manuscript print a section per
+    question from this. Empty without a guide.
+
+    >>> by_question(study).loc[0, "answered_by"]                   # doctest: +SKIP
+    'APP 8 (8 turns); nurse 10 (16 turns); physician 7 (7 turns); psychosocial clinician 10 (10 turns)'
+    """
+    with study.reading() as session:
+        questions = _questions(session)
+    columns = ["question", "wording", "groups", "answered_by", "codes", "silences"]
+    if questions.empty:
+        return pd.DataFrame(columns=columns)
+    said, codes, (talk, _) = responses(study), codes_by_question(study), question_dynamics(study)
+    rows = []
+    for question, wording in zip(questions["question"], questions["wording"]):
+        mine = said[said["question"] == question]
+        asked = talk[talk["question"] == question] if not talk.empty else talk
+        top = codes[question].sort_values(ascending=False, kind="stable").head(TOP_CODES) if question in codes.columns else pd.Series(dtype=int)
+        rows.append({
+            "question": question, "wording": wording,
+            "groups": len(asked),
+            "answered_by": "; ".join(f"{r.discipline} {r.participants} ({r.turns} turn{'s' if r.turns != 1 else ''})"
+                                     for r in mine.itertuples()) or "no one answered",
+            "codes": "; ".join(f"{code} ({n})" for code, n in top.items() if n > 0),
+            "silences": "; ".join(f"{r.group}: {r.silent} ({r.members - r.heard} of {r.members} members)" for r in asked.itertuples()
+                                  if mostly_silent(r.members, r.members - r.heard)),
+        })
+    return pd.DataFrame(rows, columns=columns)

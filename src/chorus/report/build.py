@@ -20,13 +20,26 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import func, select
 
 import chorus
-from chorus.errors import ChorusError
-from chorus.analysis import Rule, agreement, by_unit, dynamics, format_p, matrix, sample, saturation, talk_shares, themes, turn_table
+from chorus.analysis import (
+    Rule,
+    agreement,
+    by_unit,
+    dynamics,
+    format_p,
+    matrix,
+    sample,
+    saturation,
+    talk_shares,
+    themes,
+    turn_table,
+)
+from chorus.analysis.guide import by_question
 from chorus.analysis.saturation import guest_runs
 from chorus.analysis.stances import theme_stances
 from chorus.assist.candidates import candidate_codes
 from chorus.assist.suggest import suggestion_summary
 from chorus.coding.versions import versions
+from chorus.errors import ChorusError
 from chorus.privacy import summary as deidentification
 from chorus.report.charts import bars, heatmap, turn_taking
 from chorus.study import audit
@@ -144,6 +157,7 @@ def tables(
         "talk_share": talk_shares(study, ["discipline"], turns)["discipline"],
         "group_dynamics": talk.groups,
         "dynamics_flags": pd.DataFrame({"flag": talk.flags}),
+        "questions": by_question(study),
         "stances_by_theme": held.summary,
         "stances_by_group": held.by_group,
         "speakers_by_group": talk.speakers,
@@ -251,6 +265,7 @@ def build(study: Study, out: str | Path, rule: Rule | None = None, coders: Seque
         units=named["themes_by_unit"],
         dynamics=named["group_dynamics"],
         dynamics_flags=named["dynamics_flags"]["flag"].tolist(),
+        questions=named["questions"],
         stances=named["stances_by_theme"],
         contested=named["stances_by_group"][named["stances_by_group"]["verdict"] != "consensual"],
         turn_taking=[(group, turn_taking(named["speakers_by_group"], named["turn_taking"], group)) for group in named["group_dynamics"]["group"]],

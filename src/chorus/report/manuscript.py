@@ -95,13 +95,15 @@ def manuscript(
         document.add_paragraph(text)
     document.add_heading("Results", level=1)
     document.add_paragraph(f"Table 1 describes the {methods.get('Participants', 0)} participants; Table 2 the themes, each with the "
-                           "disciplines that raised it and quotes; Figure 1 shows which discipline raised which theme, Figure 2 "
-                           "how the codes accumulated group by group.")
+                           "disciplines that raised it and quotes; the tables after it follow the discussion guide question by "
+                           "question and say how each theme was held in the groups. Figure 1 shows which discipline raised which "
+                           "theme, Figure 2 how the codes accumulated group by group.")
     first = _table_one(people, characteristics)
     _table(document, "Table 1. Participant characteristics", first, widths=(1.6, *[4.9 / (len(first.columns) - 1)] * (len(first.columns) - 1)))
     _table(document, "Table 2. Themes, the disciplines that raised them, and exemplar quotes", _table_two(found),
            note=f"A discipline raised a theme when the theme was {rule}. Counts are participants and groups in which the theme was coded.",
            widths=(1.2, 1.3, 1.05, 0.75, 2.2))
+    _focus_group_results(document, named)
     for number, (image, caption, alt) in enumerate(figures, start=1):
         _figure(document, image, f"Figure {number}. {caption}", alt)
     document.add_page_break()
@@ -115,6 +117,33 @@ def manuscript(
     out.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(out))
     return out
+
+
+def _focus_group_results(document: Any, named: dict[str, pd.DataFrame]) -> None:
+    """What only a focus group shows, after Table 2: the guide question by question, how each theme was held, the dynamics' flags."""
+    number = 3
+    questions = named["questions"]
+    if not questions.empty:
+        shown = pd.DataFrame({"Question": questions["question"] + ". " + questions["wording"], "Answered by": questions["answered_by"],
+                              "Codes (turns)": questions["codes"]})
+        _table(document, f"Table {number}. The discussion guide: who answered each question, and what was coded", shown,
+               note="Answered by: participants (turns) per discipline, each participant turn placed under the question the facilitator "
+                    "last asked. Codes: the codes on most of the question's participant turns.", widths=(2.2, 2.4, 1.9))
+        number += 1
+        silent = [f"{q.question}, {s}" for q in questions.itertuples() for s in q.silences.split("; ") if s]
+        if silent:
+            document.add_paragraph("Under some questions half a group or more said nothing: " + "; ".join(silent) + ".")
+    held = named["stances_by_theme"]
+    if not held.empty:
+        shown = held.rename(columns={"theme": "Theme", "consensual": "Consensual", "contested": "Contested", "one voice": "One voice",
+                                     "groups": "Groups"})
+        _table(document, f"Table {number}. How each theme was held in the groups that raised it", shown.astype(str),
+               note="Micro-interlocutor analysis (Onwuegbuzie et al., 2009). Contested: a participant's turn on the theme is coded "
+                    "Stance/Dissents; otherwise one voice when a single member raised it, consensual when two or more did.",
+               widths=(2.5, 1.0, 1.0, 1.0, 1.0))
+    flags = named["dynamics_flags"]["flag"].tolist()
+    document.add_paragraph("Group dynamics: " + ("; ".join(flags) + "." if flags else
+                           "no group was carried by a few voices, had a silent member, or was led by its facilitators."))
 
 
 def _transcribed_with(media: list[dict[str, Any]]) -> list[str]:
