@@ -59,7 +59,7 @@ def test_the_matrix_is_the_one_worked_by_hand(session_with_stances):
     decide(study, [by_turn[8]], "reject", "ann")  # "Right, ... but not the nurses": the coder reads it otherwise
     apply_code(study, "FG01", "Stance/Dissents", "ann", turn=8)
     expected = pd.DataFrame(
-        [["•", "D", "–"], ["A", "•", "–"], ["+", "–", "–"], ["–", "D", "–"], ["–", "–", "–"]],
+        [["•", "D", ""], ["A", "•", ""], ["+", "–", ""], ["–", "D", ""], ["–", "–", ""]],  # Q3 was never asked: blank
         index=pd.Index(["Adaeze (physician)", "Bernard (physician)", "Camila (physician)", "Dmitri (physician)", "Elena (physician)"], name="member"),
         columns=["Q1", "Q2", "Q3"],
     )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
 from sqlalchemy import select
 
+from chorus.analysis.dynamics import question_dynamics
+from chorus.analysis.stances import LEGEND, interlocutor_matrix
+from chorus.coding import apply_code
 from chorus.study.models import GuideQuestion, Transcript, Turn, TurnQuestion
 from tests.helpers import DEMO
 from tests.web.conftest import signed_in
@@ -36,9 +40,19 @@ def test_an_owner_uploads_and_aligns_the_guide_and_moves_a_boundary(web):
     page = viewer.get("/guide").text
     assert re.search(r'<a href="/guide/transcripts/FG01">FG01</a></td><td class="num">40</td><td class="num">40</td>', page)
     assert 'id="responses"' in page and "physician" in page
+    _, silences = question_dynamics(web)
+    shown = html.unescape(page)
+    assert all(f"<li>{s}</li>" in shown for s in silences) if silences else "each question they answered" in shown
 
     turns = viewer.get("/guide/transcripts/FG01").text
     assert "Reyes" in turns and "<select" not in turns, "a viewer reads, an owner moves"
+    apply_code(web, "FG01", "Stance/Dissents", "cora", turn=4)  # the group's matrix marks it under the turn's question
+    matrix = interlocutor_matrix(web, "FG01")
+    shown = html.unescape(viewer.get("/guide/transcripts/FG01").text)
+    table = re.search(r'<table id="interlocutors">(.*?)</table>', shown, re.S).group(1)
+    for member, row in matrix.iterrows():
+        assert f"<tr><td>{member}</td>" + "".join(f'<td style="text-align:center">{m}</td>' for m in row) + "</tr>" in table
+    assert "D" in matrix.to_numpy() and LEGEND in shown
     assert viewer.post("/guide/transcripts/FG01", data={"turn": 11, "question": "Q4", "csrf": viewer_token}).status_code == 403
     before = question_of(web, 11)
     moved = owner.post("/guide/transcripts/FG01", data={"turn": 11, "question": "Q4", "csrf": token})

@@ -30,7 +30,10 @@ from chorus.study.models import Code, Coding, CodingTurn, GuideQuestion, TurnQue
 from chorus.study.store import Study
 
 MARKS = {name: mark for name, (mark, _) in STANCES.items()}
-SPOKE, SILENT = "•", "–"
+SPOKE, SILENT, NOT_ASKED = "•", "–", ""
+#: What the matrix's marks mean, printed under it.
+LEGEND = (", ".join(f"{mark} {name.lower()}" for name, mark in MARKS.items())
+          + f", {SPOKE} spoke (no stance coded), {SILENT} silent, blank: the group was not asked the question")
 VERDICTS = ["consensual", "contested", "one voice"]
 
 
@@ -48,7 +51,7 @@ def _stance_turns(session) -> pd.DataFrame:  # noqa: ANN001 - a Session, as fram
 
 def interlocutor_matrix(study: Study, group: str) -> pd.DataFrame:
     """The group's members x the guide's questions: the stance marks of each member's turns there, ``•`` for turns
-    with no stance recorded, ``–`` for silence.
+    with no stance recorded, ``–`` for silence, and blank under a question the group was never asked.
 
     Rows are the group's members (``speaker (discipline)``) in roster order; columns
     the guide's questions in order. Needs the guide aligned (``chorus guide align``).
@@ -56,7 +59,7 @@ def interlocutor_matrix(study: Study, group: str) -> pd.DataFrame:
     with study.reading() as session:
         found = find_group(session, group)
         group_id, group_name = found.id, found.name
-        turns = frames.turns(session, facilitators=False)
+        turns = frames.turns(session, facilitators=True)
         placed = frames.rows_frame(session, select(TurnQuestion.turn_id, TurnQuestion.question_id))
         questions = frames.rows_frame(session, select(GuideQuestion.id.label("question_id"), GuideQuestion.key.label("question"))
                                       .order_by(GuideQuestion.ordinal))
@@ -67,7 +70,8 @@ def interlocutor_matrix(study: Study, group: str) -> pd.DataFrame:
         raise ChorusError("the matrix is by question of the discussion guide: chorus guide import, then chorus guide align")
     mine = people[people["participant_id"].isin(members.loc[members["group_id"] == group_id, "participant_id"])]  # roster order
     label = dict(zip(mine["participant_id"], mine["pseudonym"] + " (" + mine["discipline"].fillna("no discipline") + ")"))
-    said = turns[turns["group"] == group_name].merge(placed, on="turn_id").merge(questions, on="question_id")
+    heard = turns[turns["group"] == group_name].merge(placed, on="turn_id").merge(questions, on="question_id")
+    said = heard[heard["role"] == "participant"]
     marks = said.merge(stances, on="turn_id", how="left")
     marks["mark"] = marks["stance"].map(MARKS).fillna(SPOKE)
     order = {mark: i for i, mark in enumerate([*MARKS.values(), SPOKE])}
@@ -77,6 +81,7 @@ def interlocutor_matrix(study: Study, group: str) -> pd.DataFrame:
     for (person, question), mark in cells.items():
         if person in label:
             table.at[label[person], question] = mark
+    table.loc[:, [q for q in table.columns if q not in set(heard["question"])]] = NOT_ASKED
     return table
 
 

@@ -199,13 +199,13 @@ def stances_matrix(
     group: Annotated[str, typer.Option(help="The group (session), e.g. FG03.")],
     out: OutOption = None,
 ) -> None:
-    """Members x guide questions: A agrees, D dissents, + adds, ? unclear, • spoke (no stance coded), – silent."""
-    from chorus.analysis.stances import interlocutor_matrix
+    """Members x guide questions: A agrees, D dissents, + adds, ? unclear, • spoke (no stance coded), – silent, blank: not asked."""
+    from chorus.analysis.stances import LEGEND, interlocutor_matrix
 
     with open_study() as study:
         table = interlocutor_matrix(study, group)
     show(table, f"Who spoke to each question in {group}, with what stance", out, index=True)
-    console.print("A agrees, D dissents, + adds, ? unclear, • spoke (no stance coded), – silent")
+    console.print(LEGEND)
 
 
 @stances_app.command("summary")

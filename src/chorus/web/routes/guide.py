@@ -11,7 +11,9 @@ from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFil
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
+from chorus.analysis.dynamics import question_dynamics
 from chorus.analysis.guide import answered, responses
+from chorus.analysis.stances import LEGEND, interlocutor_matrix
 from chorus.assist.guide import align_guide, set_question
 from chorus.errors import ChorusError
 from chorus.ingest.guide import import_guide
@@ -50,12 +52,14 @@ def _aligned(study: Study) -> pd.DataFrame:
 
 @router.get("/guide", response_class=HTMLResponse)
 def guide_page(request: Request, study: StudyOf, viewer: ViewerRole, by: str = "discipline", error: str = "") -> Response:
-    """The guide's questions, each transcript's alignment, and who answered each question by discipline (as ``chorus guide show``)."""
+    """The guide's questions, each transcript's alignment, who answered each question by discipline (as ``chorus guide show``),
+    and the questions to which half a group or more said nothing (as ``chorus dynamics --by-question``)."""
     questions = _questions(study)
     found = responses(study, by) if questions else pd.DataFrame()
     table = answered(found, by) if not found.empty else pd.DataFrame()
+    silences = question_dynamics(study)[1] if not found.empty else []
     return render(request, "guide/guide.html", viewer, questions=questions, aligned=_aligned(study) if questions else pd.DataFrame(),
-                  table=table, by=by, error=error, unsure=UNSURE)
+                  table=table, by=by, error=error, unsure=UNSURE, silences=silences)
 
 
 @router.post("/guide")
@@ -102,9 +106,14 @@ def _turns(study: Study, name: str) -> pd.DataFrame:
 
 @router.get("/guide/transcripts/{name}", response_class=HTMLResponse)
 def guide_transcript(request: Request, study: StudyOf, viewer: ViewerRole, name: str, error: str = "") -> Response:
-    """One transcript's turns under the guide's questions: each question where the facilitator opened it, its confidence."""
-    return render(request, "guide/transcript.html", viewer, name=name, turns=_turns(study, name), questions=_questions(study),
-                  unsure=UNSURE, error=error)
+    """One transcript's turns under the guide's questions (each question where the facilitator opened it, its confidence),
+    and its group's micro-interlocutor matrix (as ``chorus stances matrix``)."""
+    turns = _turns(study, name)
+    with study.reading() as session:
+        group = session.scalar(select(Transcript).where(Transcript.name == name)).group.name
+    placed = turns["question"].notna().any()
+    return render(request, "guide/transcript.html", viewer, name=name, turns=turns, questions=_questions(study), unsure=UNSURE,
+                  error=error, group=group, matrix=interlocutor_matrix(study, group) if placed else None, marks=LEGEND)
 
 
 @router.post("/guide/transcripts/{name}")
