@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
+from chorus.analysis import turn_table
 from chorus.analysis.dynamics import question_dynamics
 from chorus.analysis.guide import by_question, codes_by_question, responses
 from chorus.assist.guide import align_guide, set_question
@@ -108,6 +109,9 @@ def test_responses_and_codes_are_counted_by_question(study, tmp_path):
     assert q3.codes.startswith(f"Challenges/Funding ({codes['Q3'].max()})") and codes["Q3"].idxmax() == "Challenges/Funding"
     assert q3.answered_by == "; ".join(f"{r.discipline} {r.participants} ({r.turns} turns)" for r in found[found.question == "Q3"].itertuples())
     talk, flags = question_dynamics(study)
+    every = turn_table(study)  # read once by a page showing both: the same tables
+    pd.testing.assert_frame_equal(responses(study, turns=every), found)
+    pd.testing.assert_frame_equal(question_dynamics(study, every)[0], talk)
     assert q3.groups == (talk.question == "Q3").sum()
     assert sum(s.count(" members)") for s in section.silences) == len(flags) > 0, "every flagged silence, under its question"
     page = html.unescape(build(study, tmp_path / "findings.html").html.read_text(encoding="utf-8"))

@@ -145,7 +145,7 @@ def mostly_silent(members: int, silent: int) -> bool:
     return members >= 2 and silent * 2 >= members
 
 
-def question_dynamics(study: Study) -> tuple[pd.DataFrame, list[str]]:
+def question_dynamics(study: Study, turns: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Each group's talk under each question of the discussion guide, and the silences a researcher should look at.
 
     One row per group and question its members answered (guide order): members
@@ -154,13 +154,14 @@ def question_dynamics(study: Study) -> tuple[pd.DataFrame, list[str]]:
     the members, and the largest one member's share. Flags name the questions
     where at least half of a group's members said nothing ("FG05, Q3: Ann (nurse)
     and Ben (nurse), 2 of 4 members, said nothing"). Empty without an aligned guide.
+    ``turns``: the study's turns (:func:`chorus.analysis.turn_table`) when the caller has read them already.
 
     >>> table, flags = question_dynamics(study)                  # doctest: +SKIP
     """
     from chorus.study.models import GuideQuestion, TurnQuestion
 
     with study.reading() as session:
-        turns = frames.turns(session, facilitators=False)
+        turns = frames.turns(session, facilitators=False) if turns is None else turns[turns["role"] == "participant"]
         placed = frames.rows_frame(session, select(TurnQuestion.turn_id, GuideQuestion.key.label("question"), GuideQuestion.ordinal)
                                    .join(GuideQuestion, GuideQuestion.id == TurnQuestion.question_id))
         roster = frames.roster(session, facilitators=False)
@@ -169,20 +170,25 @@ def question_dynamics(study: Study) -> tuple[pd.DataFrame, list[str]]:
     if turns.empty or placed.empty:
         return pd.DataFrame(columns=columns), []
     said = turns.merge(placed, on="turn_id")
+    spoken: dict[tuple, dict[str, int]] = {}  # (group, ordinal, question) -> words by speaker, in the order answered
+    for (group, ordinal, question, speaker), words in said.groupby(["group", "ordinal", "question", "speaker"], sort=False)["words"].sum().items():
+        spoken.setdefault((group, ordinal, question), {})[speaker] = int(words)
+    on_roster: dict[str, list[tuple[str, str]]] = {}
+    for group, speaker, discipline in zip(roster["group"], roster["speaker"], roster["discipline"]):
+        on_roster.setdefault(group, []).append((speaker, discipline))
     rows, flags = [], []
-    for (group, ordinal, question), answers in said.groupby(["group", "ordinal", "question"], sort=False):
-        members = roster[roster["group"] == group]
-        words = answers.groupby("speaker")["words"].sum().reindex(members["speaker"], fill_value=0)
-        quiet = members[words.to_numpy() == 0]
+    for (group, ordinal, question), by_speaker in spoken.items():
+        members = on_roster.get(group, [])
+        words = np.array([by_speaker.get(speaker, 0) for speaker, _ in members], dtype=float)
+        quiet = [f"{speaker} ({discipline})" for (speaker, discipline), n in zip(members, words) if n == 0]
         total = int(words.sum())
         rows.append({
             "group": group, "question": question, "ordinal": ordinal, "members": len(members), "heard": int((words > 0).sum()),
-            "silent": ", ".join(f"{p.speaker} ({p.discipline})" for p in quiet.itertuples()), "words": total,
-            "gini": round(gini(words.to_numpy()), 4), "top_share": round(float(words.max()) / total, 4) if total else 0.0,
+            "silent": ", ".join(quiet), "words": total,
+            "gini": round(gini(words), 4), "top_share": round(float(words.max()) / total, 4) if total else 0.0,
         })
         if mostly_silent(len(members), len(quiet)):
-            named = [f"{p.speaker} ({p.discipline})" for p in quiet.itertuples()]
-            names = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+            names = quiet[0] if len(quiet) == 1 else ", ".join(quiet[:-1]) + " and " + quiet[-1]
             flags.append(f"{group}, {question}: {names}, {len(quiet)} of {len(members)} members, said nothing")
     table = pd.DataFrame(rows)
     table["rank"] = table["group"].map({g: i for i, g in enumerate(order)})

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from chorus.analysis import frames
 from chorus.analysis.dynamics import mostly_silent, question_dynamics
+from chorus.analysis.matrix import turn_table
 from chorus.study.models import Coding, CodingTurn, GuideQuestion, Participant, Turn, TurnQuestion
 from chorus.study.store import Study
 
@@ -25,13 +26,14 @@ def _questions(session: object) -> pd.DataFrame:
     ).order_by(GuideQuestion.ordinal))
 
 
-def responses(study: Study, by: str = "discipline") -> pd.DataFrame:
+def responses(study: Study, by: str = "discipline", turns: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per question and value of ``by`` (discipline, care_team, group or a roster column): participants who answered, turns, words.
 
     Questions in the guide's order; a question no one answered has no rows.
+    ``turns``: the study's turns (:func:`chorus.analysis.turn_table`) when the caller has read them already.
     """
     with study.reading() as session:
-        turns = frames.turns(session, facilitators=False)
+        turns = frames.turns(session, facilitators=False) if turns is None else turns[turns["role"] == "participant"]
         placed = frames.rows_frame(session, select(TurnQuestion.turn_id, TurnQuestion.question_id))
         questions = _questions(session)
         people, group_table = frames.participants(session), frames.groups(session)
@@ -95,7 +97,8 @@ def by_question(study: Study) -> pd.DataFrame:
     columns = ["question", "wording", "groups", "answered_by", "codes", "silences"]
     if questions.empty:
         return pd.DataFrame(columns=columns)
-    said, codes, (talk, _) = responses(study), codes_by_question(study), question_dynamics(study)
+    every = turn_table(study)
+    said, codes, (talk, _) = responses(study, turns=every), codes_by_question(study), question_dynamics(study, every)
     rows = []
     for question, wording in zip(questions["question"], questions["wording"]):
         mine = said[said["question"] == question]

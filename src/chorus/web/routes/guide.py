@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
 from chorus.analysis.dynamics import question_dynamics
+from chorus.analysis import turn_table
 from chorus.analysis.guide import answered, responses
 from chorus.analysis.stances import LEGEND, interlocutor_matrix
 from chorus.assist.guide import align_guide, set_question
@@ -55,9 +56,10 @@ def guide_page(request: Request, study: StudyOf, viewer: ViewerRole, by: str = "
     """The guide's questions, each transcript's alignment, who answered each question by discipline (as ``chorus guide show``),
     and the questions to which half a group or more said nothing (as ``chorus dynamics --by-question``)."""
     questions = _questions(study)
-    found = responses(study, by) if questions else pd.DataFrame()
+    turns = turn_table(study) if questions else None
+    found = responses(study, by, turns) if questions else pd.DataFrame()
     table = answered(found, by) if not found.empty else pd.DataFrame()
-    silences = question_dynamics(study)[1] if not found.empty else []
+    silences = question_dynamics(study, turns)[1] if not found.empty else []
     return render(request, "guide/guide.html", viewer, questions=questions, aligned=_aligned(study) if questions else pd.DataFrame(),
                   table=table, by=by, error=error, unsure=UNSURE, silences=silences)
 
