@@ -58,10 +58,11 @@ def test_embeddings_are_cached_by_text_and_redone_when_it_changes(study):
 def test_candidate_codes_are_deterministic_and_adopting_one_makes_a_code(study, monkeypatch):
     from chorus.assist import candidates
     from chorus.assist.candidates import accept, candidate_codes
+    from chorus.study import kept
 
     load_demo(study, transcripts=["FG01", "FG02", "FG03", "FG04"])
     first = candidate_codes(study, seed=3)
-    candidates._COMPUTED.clear()
+    kept._TABLES.clear()
     assert first.equals(candidate_codes(study, seed=3))  # computed again: the same seed, the same candidates
     monkeypatch.setattr(candidates, "cluster", lambda *args: pytest.fail("clustered again"))
     assert first.equals(candidate_codes(study, seed=3))  # the study unchanged: kept from last time

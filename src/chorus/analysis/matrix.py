@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from chorus.analysis import frames
 from chorus.errors import ChorusError
+from chorus.study.kept import kept
 from chorus.study.models import Coding, CodingTurn, Group, Participant, Transcript, Turn
 from chorus.study.store import Study
 
@@ -82,11 +83,15 @@ def matrix(
 def turn_table(study: Study) -> pd.DataFrame:
     """Every turn of the study, facilitators' too: transcript, group, turn, speaker, discipline, role, text and words.
 
-    Read once and handed to :func:`talk_shares` and :func:`chorus.analysis.dynamics`
-    where one page or report shows both.
+    Read once and handed to :func:`talk_shares`, :func:`chorus.analysis.dynamics` and
+    the guide's tables where one page or report shows several; kept per version of the
+    study (:func:`chorus.study.kept.kept`), so a page revisited does not read it again.
     """
-    with study.reading() as session:
-        return frames.turns(session, facilitators=True)
+    def read() -> pd.DataFrame:
+        with study.reading() as session:
+            return frames.turns(session, facilitators=True)
+
+    return kept(study, ("turns",), read)
 
 
 def talk_share(study: Study, by: str = "discipline") -> pd.DataFrame:

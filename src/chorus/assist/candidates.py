@@ -14,8 +14,6 @@ The same seed gives the same candidates.
 from __future__ import annotations
 
 import bisect
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,7 +28,7 @@ from chorus.study.codebook import add_code, sibling
 from chorus.study.lookup import coder as get_coder
 from chorus.study.lookup import code_path, find_code
 from chorus.study.models import Coding, Transcript
-from chorus.study import audit, seeing
+from chorus.study.kept import kept
 from chorus.study.store import Study
 
 COLUMNS = ["candidate", "label", "size", "groups", "disciplines", "quotes", "segments"]
@@ -115,13 +113,6 @@ def class_tfidf(texts: Sequence[str], labels: np.ndarray, top: int = 6) -> dict[
     return {k: [words[i] for i in np.argsort(-scores[row])[:top] if scores[row, i] > 0] for row, k in enumerate(classes)}
 
 
-#: Candidates computed lately in this process, by study, version (its audit head) and arguments: a page
-#: revisited is not clustered again (about a second at a real study's size) until the study changes.
-_COMPUTED: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
-_COMPUTED_LOCK = threading.Lock()
-REMEMBERED = 8
-
-
 def candidate_codes(
     study: Study, include_coded: bool = False, k: int | None = None, seed: int = 0, quotes: int = 3,
     embedder: str = DEFAULT, method: str = "kmeans",
@@ -137,20 +128,12 @@ def candidate_codes(
     ``quotes`` (the most central segments' text) and ``segments`` (the members'
     ids, ``transcript@start-end``, for :func:`accept`).
 
-    The same study unchanged (the same audit head) and the same arguments give the
-    candidates computed last time in this process, without clustering again.
+    The same study unchanged and the same arguments give the candidates computed
+    last time in this process (:func:`chorus.study.kept.kept`), without clustering
+    again: about a second at a real study's size.
     """
-    key = (study.url, audit.head(study), seeing.SEEING.get(), include_coded, k, seed, quotes, embedder, method)
-    with _COMPUTED_LOCK:
-        if key in _COMPUTED:
-            _COMPUTED.move_to_end(key)
-            return _COMPUTED[key].copy()
-    frame = _clustered(study, include_coded, k, seed, quotes, embedder, method)
-    with _COMPUTED_LOCK:
-        _COMPUTED[key] = frame.copy()
-        while len(_COMPUTED) > REMEMBERED:
-            _COMPUTED.popitem(last=False)
-    return frame
+    return kept(study, ("candidate codes", include_coded, k, seed, quotes, embedder, method),
+                lambda: _clustered(study, include_coded, k, seed, quotes, embedder, method))
 
 
 def _clustered(study: Study, include_coded: bool, k: int | None, seed: int, quotes: int, embedder: str, method: str) -> pd.DataFrame:

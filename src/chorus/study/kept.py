@@ -1,0 +1,44 @@
+"""Tables derived from a study, kept per version of it in this process, so that a page revisited does not derive them again.
+
+A study's version is its audit head (:func:`chorus.study.audit.head`): every change
+made through Chorus adds an audit entry, so a table kept under one head is what the
+study gave at that version. A change gives a new head, and the table is derived
+again; what was kept under the old head falls out of the memory in time.
+
+>>> turns = kept(study, ("turns",), lambda: frames_turns(study))     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+import pandas as pd
+
+from chorus.study import audit, seeing
+from chorus.study.store import Study
+
+#: How many tables the process keeps (the least recently used go first).
+KEPT = 16
+_TABLES: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def kept(study: Study, what: tuple[Hashable, ...], derive: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """``derive()`` for this study at its current version, from memory when the same ``what`` was derived at it already.
+
+    ``what`` names the table and every argument it depends on. Each caller gets its
+    own copy. Reads narrowed to one coder's codings (a blind round) are kept apart.
+    """
+    key = (study.url, audit.head(study), seeing.SEEING.get(), *what)
+    with _LOCK:
+        if key in _TABLES:
+            _TABLES.move_to_end(key)
+            return _TABLES[key].copy()
+    table = derive()
+    with _LOCK:
+        _TABLES[key] = table.copy()
+        while len(_TABLES) > KEPT:
+            _TABLES.popitem(last=False)
+    return table
