@@ -13,7 +13,6 @@ whether disciplines differ in raising it and with quotes from those who raised i
 from __future__ import annotations
 
 import functools
-
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,10 +20,11 @@ import pandas as pd
 from scipy import stats
 
 from chorus.analysis import frames
-from chorus.coding.stances import is_stance
 from chorus.analysis.matrix import count_table
 from chorus.analysis.segments import segments
+from chorus.coding.stances import is_stance
 from chorus.errors import ChorusError
+from chorus.study.kept import kept
 from chorus.study.store import Study
 
 
@@ -161,9 +161,15 @@ def themes(study: Study, rule: Rule | None = None, quotes: int = 3) -> pd.DataFr
     ``disciplines`` (those who raised it, most to least by share), ``label``
     (``"Funding (nurses, physicians)"``), ``segments``, ``participants``,
     ``groups``, ``p_value``, ``test``, ``per_discipline`` (groups, participants,
-    segments, share and raised for every discipline) and ``quotes``.
+    segments, share and raised for every discipline) and ``quotes``. Kept per version
+    of the study (:func:`chorus.study.kept.kept`): the Themes page revisited reads nothing again.
     """
     rule = rule or Rule()
+    return kept(study, ("themes", rule.min_groups, rule.min_share, rule.combine, quotes), lambda: _themes(study, rule, quotes))
+
+
+def _themes(study: Study, rule: Rule, quotes: int) -> pd.DataFrame:
+    """:func:`themes` derived."""
     with study.reading() as session:
         code_table = frames.codes(session)
         people = frames.participants(session)

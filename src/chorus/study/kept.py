@@ -29,7 +29,8 @@ def kept(study: Study, what: tuple[Hashable, ...], derive: Callable[[], pd.DataF
     """``derive()`` for this study at its current version, from memory when the same ``what`` was derived at it already.
 
     ``what`` names the table and every argument it depends on. Each caller gets its
-    own copy. Reads narrowed to one coder's codings (a blind round) are kept apart.
+    own copy of the table; lists and dicts in its cells are shared, to be read, not
+    changed. Reads narrowed to one coder's codings (a blind round) are kept apart.
     """
     key = (study.url, audit.head(study), seeing.SEEING.get(), *what)
     with _LOCK:
