@@ -23,6 +23,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from chorus.analysis import frames
+from chorus.analysis.matrix import turn_table
 from chorus.coding.stances import FAMILY, STANCES, is_stance
 from chorus.errors import ChorusError
 from chorus.study.lookup import find_group
@@ -59,13 +60,13 @@ def interlocutor_matrix(study: Study, group: str) -> pd.DataFrame:
     with study.reading() as session:
         found = find_group(session, group)
         group_id, group_name = found.id, found.name
-        turns = frames.turns(session, facilitators=True)
         placed = frames.rows_frame(session, select(TurnQuestion.turn_id, TurnQuestion.question_id))
         questions = frames.rows_frame(session, select(GuideQuestion.id.label("question_id"), GuideQuestion.key.label("question"))
                                       .order_by(GuideQuestion.ordinal))
         stances = _stance_turns(session)
         people = frames.participants(session)
         members = frames.members(session)
+    turns = turn_table(study)
     if questions.empty or placed.empty:
         raise ChorusError("the matrix is by question of the discussion guide: chorus guide import, then chorus guide align")
     mine = people[people["participant_id"].isin(members.loc[members["group_id"] == group_id, "participant_id"])]  # roster order

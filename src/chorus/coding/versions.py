@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 
 from chorus.errors import ChorusError
 from chorus.study.codebook import CODE_FIELDS
+from chorus.study.kept import kept
 from chorus.study.lookup import all_codes, code_path
-from chorus.study.models import Coder, Coding, CodebookVersion
+from chorus.study.models import CodebookVersion, Coder, Coding
 from chorus.study.store import Study
 
 _COMPARED = ("path", *CODE_FIELDS)
@@ -102,7 +103,13 @@ def codings_by_version(study: Study) -> pd.DataFrame:
 
     A coding belongs to the last version snapshotted before it was made
     (``0``: before any version). Imported codings keep the time their tool gave them.
+    Kept per version of the study (:func:`chorus.study.kept.kept`).
     """
+    return kept(study, ("codings by version",), lambda: _codings_by_version(study))
+
+
+def _codings_by_version(study: Study) -> pd.DataFrame:
+    """:func:`codings_by_version` counted."""
     with study.reading() as session:
         marks = session.execute(select(CodebookVersion.number, CodebookVersion.label, CodebookVersion.created_at).order_by(CodebookVersion.number)).all()
         rows = session.execute(select(Coder.name, Coding.created_at).join(Coder, Coder.id == Coding.coder_id)).all()
