@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from chorus.analysis import turn_table
 from chorus.analysis.dynamics import question_dynamics
-from chorus.analysis.guide import by_question, codes_by_question, responses
+from chorus.analysis.guide import answers, by_question, codes_by_question, responses
 from chorus.assist.guide import align_guide, set_question
 from chorus.errors import ChorusError
 from chorus.ingest import import_transcripts
@@ -119,6 +119,13 @@ def test_responses_and_codes_are_counted_by_question(study, tmp_path):
     for row in section.itertuples():
         assert f"<h3>{row.question}. {row.wording}</h3>" in questions and row.answered_by in questions
     assert all(s in questions for s in section.silences if s)
+
+    side_by_side = answers(study, "Q5")  # one question's answers across groups, in the order the groups were held
+    expected = found[found.question == "Q5"]
+    assert len(side_by_side) == expected.turns.sum() and side_by_side.speaker.nunique() == expected.participants.sum()
+    assert side_by_side.group.tolist() == sorted(side_by_side.group, key=["FG0" + str(n) for n in range(1, 9)].index)
+    with pytest.raises(ChorusError, match="the guide has no question 'Q55'; it has Q1, Q2"):
+        answers(study, "Q55")
 
 
 def test_no_guide_a_transcript_without_facilitator_and_unknown_questions_are_refused_with_nothing_stored(study, tmp_path):

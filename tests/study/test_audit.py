@@ -252,7 +252,7 @@ READS = {
     "chorus.analysis.matrix.cooccurrence", "chorus.analysis.matrix.matrix", "chorus.analysis.matrix.sample",
     "chorus.analysis.matrix.talk_share", "chorus.analysis.matrix.talk_shares", "chorus.analysis.matrix.turn_table", "chorus.analysis.dynamics.dynamics",
     "chorus.analysis.stances.interlocutor_matrix", "chorus.analysis.stances.theme_stances", "chorus.analysis.dynamics.question_dynamics",
-    "chorus.analysis.guide.responses", "chorus.analysis.guide.codes_by_question", "chorus.analysis.guide.by_question", "chorus.analysis.segments.query", "chorus.analysis.segments.segments", "chorus.analysis.segments.count_segments", "chorus.coding.codes.code_sets",
+    "chorus.analysis.guide.responses", "chorus.analysis.guide.codes_by_question", "chorus.analysis.guide.by_question", "chorus.analysis.guide.answers", "chorus.analysis.segments.query", "chorus.analysis.segments.segments", "chorus.analysis.segments.count_segments", "chorus.coding.codes.code_sets",
     "chorus.analysis.themes.themes", "chorus.coding.codes.codebook", "chorus.coding.memos.memos",
     "chorus.coding.versions.versions", "chorus.coding.versions.diff", "chorus.coding.versions.codings_by_version",
     "chorus.interop.export.export_qdc", "chorus.interop.export.export_qdpx", "chorus.privacy.deidentify.find",

@@ -9,16 +9,25 @@ import pytest
 from sqlalchemy import select
 
 from chorus import coding
+from chorus.ingest.guide import import_guide
 from chorus.study import audit
 from chorus.study.models import Coding, Transcript, Turn
-from tests.helpers import chromium
+from tests.helpers import DEMO, chromium
 
 fastapi = pytest.importorskip("fastapi", reason="the web app needs its extra: pip install 'chorus-qda[web]'")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from chorus.web import users  # noqa: E402
 from chorus.web.app import ROUTE_ROLES, create_app  # noqa: E402
-from tests.web.conftest import AUDIO, PASSWORD, serving, sign_in, signed_in, with_recording  # noqa: E402
+from tests.web.conftest import (  # noqa: E402
+    AUDIO,
+    PASSWORD,
+    serving,
+    sign_in,
+    signed_in,
+    with_recording,
+)
+
 
 def a_span(study) -> tuple[int, int]:
     with study.reading() as session:
@@ -84,6 +93,7 @@ def codes_table(study):
 def test_every_route_needs_a_session_the_right_role_and_a_csrf_token(web):
     for coder, turn in (("cora", 2), ("cole", 3)):  # two coders of one transcript, for the pages that compare coders
         coding.apply_code(web, "FG01", "Funding", coder, turn=turn)
+    import_guide(web, DEMO / "guide.csv")  # for the page of a question
     app = create_app(web)
     anonymous = TestClient(app, follow_redirects=False)
     viewer, viewer_csrf = signed_in(web, "vic")
@@ -100,7 +110,7 @@ def test_every_route_needs_a_session_the_right_role_and_a_csrf_token(web):
     for (path, method), role in ROUTE_ROLES.items():
         url = {"/segments.{fmt}": "/segments.csv", "/transcripts/{name}/export.{fmt}": "/transcripts/FG01/export.txt",
                "/agreement/disagreements.{fmt}": "/agreement/disagreements.csv?coders=cora&coders=cole"}.get(path, path)
-        url = url.replace("{name}", "FG01").replace("{coding_id}", "1").replace("{path:path}", "Funding").replace("{ordinal}", "2").replace("{job_id}", "1").replace("{suggestion}/{decision}", "1/accept")
+        url = url.replace("{name}", "FG01").replace("{coding_id}", "1").replace("{path:path}", "Funding").replace("{ordinal}", "2").replace("{job_id}", "1").replace("{suggestion}/{decision}", "1/accept").replace("{key}", "Q1")
         refused = anonymous.request(method, url, json=bodies.get(path))
         assert refused.status_code in (401, 303), (path, method)
         if method == "GET":

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from chorus.analysis.dynamics import question_dynamics
+from chorus.analysis.guide import answers
 from chorus.analysis.stances import LEGEND, interlocutor_matrix
 from chorus.coding import apply_code
 from chorus.study.models import GuideQuestion, Transcript, Turn, TurnQuestion
@@ -43,6 +44,15 @@ def test_an_owner_uploads_and_aligns_the_guide_and_moves_a_boundary(web):
     _, silences = question_dynamics(web)
     shown = html.unescape(page)
     assert all(f"<li>{s}</li>" in shown for s in silences) if silences else "each question they answered" in shown
+
+    said = answers(web, "Q3")
+    assert not said.empty and set(said["group"]) <= {"FG01", "FG02"}
+    page = html.unescape(viewer.get("/guide/questions/Q3").text)
+    assert "Q3. What makes it hard to bring palliative care into cancer care?" in page
+    for row in said.itertuples():  # every answer, under its group, linked to its turn
+        assert row.text in page and f"/transcripts/{row.transcript}#turn-{row.turn}" in page
+    assert page.index("<h4") < page.index(said.text.iloc[0]) and 'href="/guide/questions/Q3"' in viewer.get("/guide").text
+    assert viewer.get("/guide/questions/Q99").status_code == 404
 
     turns = viewer.get("/guide/transcripts/FG01").text
     assert "Reyes" in turns and "<select" not in turns, "a viewer reads, an owner moves"

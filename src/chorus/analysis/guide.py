@@ -16,6 +16,7 @@ from sqlalchemy import select
 from chorus.analysis import frames
 from chorus.analysis.dynamics import mostly_silent, question_dynamics
 from chorus.analysis.matrix import turn_table
+from chorus.errors import ChorusError
 from chorus.study.models import Coding, CodingTurn, GuideQuestion, Participant, Turn, TurnQuestion
 from chorus.study.store import Study
 
@@ -114,3 +115,28 @@ def by_question(study: Study) -> pd.DataFrame:
                                   if mostly_silent(r.members, r.members - r.heard)),
         })
     return pd.DataFrame(rows, columns=columns)
+
+
+def answers(study: Study, question: str) -> pd.DataFrame:
+    """A question's answers side by side across groups: every participant turn under it, group by group in the order held.
+
+    Columns: ``group``, ``transcript``, ``turn``, ``speaker``, ``discipline``, ``text``.
+    An unknown question is refused, naming the guide's; a question a group was not
+    asked has no rows from it.
+
+    >>> answers(study, "Q3").groupby("group").size()              # doctest: +SKIP
+    """
+    with study.reading() as session:
+        questions = _questions(session)
+        placed = frames.rows_frame(session, select(TurnQuestion.turn_id, TurnQuestion.question_id))
+        order = frames.groups(session)["group"].tolist()
+    if questions.empty:
+        raise ChorusError("there is no discussion guide yet: chorus guide import, then chorus guide align")
+    if question not in set(questions["question"]):
+        raise ChorusError(f"the guide has no question {question!r}; it has {', '.join(questions['question'])}")
+    wanted = questions.loc[questions["question"] == question, "question_id"].iloc[0]
+    turns = turn_table(study)
+    said = turns[turns["role"] == "participant"].merge(placed[placed["question_id"] == wanted], on="turn_id")
+    rank = {group: i for i, group in enumerate(order)}
+    said = said.assign(rank=said["group"].map(rank)).sort_values(["rank", "transcript", "turn"], ignore_index=True)
+    return said[["group", "transcript", "turn", "speaker", "discipline", "text"]]

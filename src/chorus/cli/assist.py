@@ -87,6 +87,22 @@ def guide_show(
     show(table, f"Participants (turns) answering each question, by {by}", out, index=True, saved=found)
 
 
+@guide_app.command("answers")
+def guide_answers(
+    question: Annotated[str, typer.Argument(help="The guide's question id, e.g. Q3.")],
+    out: OutOption = None,
+) -> None:
+    """One question's answers side by side across groups: each participant's turns under it, group by group."""
+    from chorus.analysis.guide import answers
+
+    with open_study() as study:
+        found = answers(study, question)
+    if found.empty:
+        console.print(f"no participant turn is under {question}: chorus guide align puts turns under the questions")
+        return
+    show(found[["group", "turn", "speaker", "discipline", "text"]], f"Answers to {question}, group by group", out, saved=found)
+
+
 YesOption = Annotated[bool, typer.Option("--yes", help="Agree to what the language model would be sent without being asked.")]
 EmbedderOption = Annotated[str, typer.Option(help=f"The local model placing segments by meaning: {', '.join(EMBEDDERS)}.")]
 ClusteringOption = Annotated[str, typer.Option(help=f"How segments are grouped: {' or '.join(CLUSTERINGS)}.")]

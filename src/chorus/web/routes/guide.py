@@ -13,14 +13,14 @@ from sqlalchemy import func, select
 
 from chorus.analysis.dynamics import question_dynamics
 from chorus.analysis import turn_table
-from chorus.analysis.guide import answered, responses
+from chorus.analysis.guide import answered, answers, responses
 from chorus.analysis.stances import LEGEND, interlocutor_matrix
 from chorus.assist.guide import align_guide, set_question
 from chorus.errors import ChorusError
 from chorus.ingest.guide import import_guide
 from chorus.study.models import GuideQuestion, Participant, Transcript, Turn, TurnQuestion
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, back_to, render
+from chorus.web.pages import PALETTE, OwnerRole, StudyOf, ViewerRole, back_to, render
 from chorus.web.uploads import as_uploaded, uploaded
 
 router = APIRouter()
@@ -62,6 +62,19 @@ def guide_page(request: Request, study: StudyOf, viewer: ViewerRole, by: str = "
     silences = question_dynamics(study, turns)[1] if not found.empty else []
     return render(request, "guide/guide.html", viewer, questions=questions, aligned=_aligned(study) if questions else pd.DataFrame(),
                   table=table, by=by, error=error, unsure=UNSURE, silences=silences)
+
+
+@router.get("/guide/questions/{key}", response_class=HTMLResponse)
+def question_page(request: Request, study: StudyOf, viewer: ViewerRole, key: str) -> Response:
+    """One question's answers side by side across groups (as ``chorus guide answers``)."""
+    try:
+        found = answers(study, key)
+    except ChorusError as exc:
+        raise HTTPException(404, str(exc)) from None
+    wording = dict(_questions(study))[key]
+    by_group = [(group, rows.to_dict("records")) for group, rows in found.groupby("group", sort=False)]
+    return render(request, "guide/question.html", viewer, key=key, wording=wording, by_group=by_group,
+                  palette=PALETTE, answered=found["speaker"].nunique())
 
 
 @router.post("/guide")
