@@ -25,3 +25,16 @@ def test_a_table_is_derived_once_per_version_of_the_study(study):
     with seeing_only("ann"):  # a blind coder's reads are narrowed: kept apart from everyone's
         assert kept(study, ("test", 1), derive)["n"].tolist() == [4]
     assert kept(study, ("test", 1), derive)["n"].tolist() == [3] and len(derived) == 4
+
+
+def test_tables_derived_together_are_kept_together_and_copied_each(study):
+    derived = []
+
+    def derive() -> tuple[pd.DataFrame, pd.DataFrame]:
+        derived.append(1)
+        return pd.DataFrame({"a": [1]}), pd.DataFrame({"b": [2]})
+
+    first, second = kept(study, ("pair",), derive)
+    first.loc[0, "a"] = 99
+    again = kept(study, ("pair",), derive)
+    assert again[0]["a"].tolist() == [1] and again[1]["b"].tolist() == [2] and len(derived) == 1

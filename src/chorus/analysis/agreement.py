@@ -37,6 +37,7 @@ from chorus.coding.autocode import sentence_spans
 from chorus.coding.codings import TurnIndex, add_coding
 from chorus.errors import ChorusError, InputError
 from chorus.ingest.files import Row, read_table
+from chorus.study.kept import kept
 from chorus.study.lookup import coder as get_coder
 from chorus.study.lookup import find_code
 from chorus.study.models import Code, Coder, Coding, Transcript, Turn
@@ -283,10 +284,16 @@ def comparison(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`agreement` and :func:`disagreements` of the same coders, their codings read once (a page shows both).
 
+    Kept per version of the study (:func:`chorus.study.kept.kept`): the agreement page
+    paged through or revisited compares nothing again.
+
     >>> table, listed = comparison(study, ["ann", "ben"])      # doctest: +SKIP
     """
-    table = unit_codings(study, coders, unit, codes)
-    return _agreement_of(table, chance), _disagreements_of(table)
+    def compare() -> tuple[pd.DataFrame, pd.DataFrame]:
+        table = unit_codings(study, coders, unit, codes)
+        return _agreement_of(table, chance), _disagreements_of(table)
+
+    return kept(study, ("comparison", tuple(coders), unit, None if codes is None else tuple(codes), chance), compare)
 
 
 def _agreement_of(table: UnitCodings, chance: Chance) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -21,25 +22,31 @@ from chorus.study.store import Study
 
 #: How many tables the process keeps (the least recently used go first).
 KEPT = 16
-_TABLES: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+_TABLES: OrderedDict[tuple, Any] = OrderedDict()
 _LOCK = threading.Lock()
+#: A table, or a tuple of tables derived together.
+Tables = TypeVar("Tables", pd.DataFrame, tuple[pd.DataFrame, ...])
 
 
-def kept(study: Study, what: tuple[Hashable, ...], derive: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+def _copied(tables: Tables) -> Tables:
+    return tables.copy() if isinstance(tables, pd.DataFrame) else tuple(table.copy() for table in tables)  # type: ignore[return-value]
+
+
+def kept(study: Study, what: tuple[Hashable, ...], derive: Callable[[], Tables]) -> Tables:
     """``derive()`` for this study at its current version, from memory when the same ``what`` was derived at it already.
 
-    ``what`` names the table and every argument it depends on. Each caller gets its
-    own copy of the table; lists and dicts in its cells are shared, to be read, not
+    ``what`` names the table (or the tables derived together) and every argument it
+    depends on. Each caller gets its own copy of the tables; lists and dicts in its cells are shared, to be read, not
     changed. Reads narrowed to one coder's codings (a blind round) are kept apart.
     """
     key = (study.url, audit.head(study), seeing.SEEING.get(), *what)
     with _LOCK:
         if key in _TABLES:
             _TABLES.move_to_end(key)
-            return _TABLES[key].copy()
+            return _copied(_TABLES[key])
     table = derive()
     with _LOCK:
-        _TABLES[key] = table.copy()
+        _TABLES[key] = _copied(table)
         while len(_TABLES) > KEPT:
             _TABLES.popitem(last=False)
     return table
