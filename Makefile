@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_assist.py
 	$(BIN)/python benchmarks/bench_web.py --workers 1 2
 	$(BIN)/python benchmarks/bench_pages.py
+	$(BIN)/python benchmarks/bench_security.py
 	$(BIN)/python benchmarks/bench_jobs.py
 	$(BIN)/python benchmarks/bench_audio.py
 
