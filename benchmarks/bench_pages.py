@@ -48,7 +48,7 @@ AGREEMENT = "/agreement?coders=ann&coders=ben"
 PAGES = ["/", "/transcripts/FG01", "/api/transcripts/FG01", "/segments", "/segments?code=Funding", "/themes",
          "/matrix", "/matrix?count=segments", "/codes", "/roster", AGREEMENT, "/audit", "/codes/versions", "/saturation",
          "/cooccurrence", "/talk", "/talk?group=FG01", "/rounds", "/people", "/suggestions", "/autocode", "/candidates",
-         "/guide", "/guide/transcripts/FG01", "/roster/groups/FG01", "/recordings", "/deidentify"]
+         "/guide", "/guide/questions/Q3", "/guide/transcripts/FG01", "/roster/groups/FG01", "/recordings", "/deidentify"]
 DOCUMENTS = ["/report"]
 
 

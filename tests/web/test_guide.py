@@ -25,7 +25,7 @@ def question_of(study, turn: int) -> str | None:
                               .join(Transcript).where(Transcript.name == "FG01", Turn.ordinal == turn))
 
 
-def test_an_owner_uploads_and_aligns_the_guide_and_moves_a_boundary(web):
+def test_an_owner_uploads_and_aligns_the_guide_and_moves_a_boundary(web, monkeypatch):
     owner, token = signed_in(web, "olive")
     viewer, viewer_token = signed_in(web, "vic")
     assert "No guide yet" in viewer.get("/guide").text and 'name="guide"' not in viewer.get("/guide").text
@@ -53,6 +53,13 @@ def test_an_owner_uploads_and_aligns_the_guide_and_moves_a_boundary(web):
         assert row.text in page and f"/transcripts/{row.transcript}#turn-{row.turn}" in page
     assert page.index("<h4") < page.index(said.text.iloc[0]) and 'href="/guide/questions/Q3"' in viewer.get("/guide").text
     assert viewer.get("/guide/questions/Q99").status_code == 404
+    from chorus.web.routes import guide as guide_routes  # each group's first answers, then a link to every one
+
+    first = said[said.group == said.group.iloc[0]]
+    monkeypatch.setattr(guide_routes, "ANSWERS_SHOWN", 1)
+    short = html.unescape(viewer.get("/guide/questions/Q3").text)
+    assert len(first) > 1 and first.text.iloc[0] in short and f"and {len(first) - 1} more" in short and first.text.iloc[1] not in short
+    assert all(t in html.unescape(viewer.get("/guide/questions/Q3?every=true").text) for t in said.text)
 
     turns = viewer.get("/guide/transcripts/FG01").text
     assert "Reyes" in turns and "<select" not in turns, "a viewer reads, an owner moves"

@@ -26,6 +26,8 @@ from chorus.web.uploads import as_uploaded, uploaded
 router = APIRouter()
 #: Below this confidence an aligned facilitator turn is marked for checking.
 UNSURE = 0.7
+#: A question's page shows each group's first answers, this many, unless asked for every one.
+ANSWERS_SHOWN = 25
 
 
 def _questions(study: Study) -> list[tuple[str, str]]:
@@ -65,16 +67,18 @@ def guide_page(request: Request, study: StudyOf, viewer: ViewerRole, by: str = "
 
 
 @router.get("/guide/questions/{key}", response_class=HTMLResponse)
-def question_page(request: Request, study: StudyOf, viewer: ViewerRole, key: str) -> Response:
-    """One question's answers side by side across groups (as ``chorus guide answers``)."""
+def question_page(request: Request, study: StudyOf, viewer: ViewerRole, key: str, every: bool = False) -> Response:
+    """One question's answers side by side across groups (as ``chorus guide answers``): each group's first
+    :data:`ANSWERS_SHOWN` turns, or all of them with ``every``."""
     try:
         found = answers(study, key)
     except ChorusError as exc:
         raise HTTPException(404, str(exc)) from None
     wording = dict(_questions(study))[key]
-    by_group = [(group, rows.to_dict("records")) for group, rows in found.groupby("group", sort=False)]
+    by_group = [(group, rows.to_dict("records") if every else rows.head(ANSWERS_SHOWN).to_dict("records"), len(rows))
+                for group, rows in found.groupby("group", sort=False)]
     return render(request, "guide/question.html", viewer, key=key, wording=wording, by_group=by_group,
-                  palette=PALETTE, answered=found["speaker"].nunique())
+                  palette=PALETTE, answered=found["speaker"].nunique(), every=every)
 
 
 @router.post("/guide")
