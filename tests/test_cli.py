@@ -34,7 +34,11 @@ def test_demo_ends_with_a_report_whose_themes_follow_the_rule(demo_study: Path):
     from docx import Document
 
     draft = Document(str(demo_study / "findings.docx"))  # make demo writes the manuscript draft too
-    assert [c.text for c in draft.tables[0].rows[0].cells][0] == "Characteristic" and len(draft.tables) == 3
+    assert [c.text for c in draft.tables[0].rows[0].cells][0] == "Characteristic" and len(draft.tables) == 5
+    # Table 3, the guide question by question, and Table 4, how each theme was held: the demo has a guide and stances
+    assert [c.text for c in draft.tables[2].rows[0].cells] == ["Question", "Answered by", "Codes (turns)"] and len(draft.tables[2].rows) == 11
+    held = {r.cells[0].text: r.cells[2].text for r in draft.tables[3].rows[1:]}
+    assert held["Benefits/Early integration"] == "1", "the dissent coded by hand in FG06 makes early integration contested there"
     html = (demo_study / "findings.html").read_text()
     study = chorus.open(demo_study)
     rule = Rule()

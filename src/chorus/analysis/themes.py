@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from chorus.analysis import frames
 from chorus.analysis.matrix import count_table
@@ -83,6 +82,8 @@ def difference_test(raised: pd.Series, sizes: pd.Series, seed: int = 0) -> tuple
 @functools.lru_cache(maxsize=4096)
 def _tested(raised: tuple[int, ...], sizes: tuple[int, ...], seed: int) -> tuple[float | None, str]:
     """:func:`difference_test` on plain counts; remembered, since the same table comes back on every view of the themes."""
+    from scipy import stats  # here, not at the top: it is most of a second of every command's start
+
     table = np.array([raised, np.subtract(sizes, raised)]).T
     if len(sizes) < 2 or table[:, 0].sum() == 0 or table[:, 1].sum() == 0:
         return None, "not testable"

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from chorus.errors import InputError
 from chorus.ingest.transcripts import FORMATS as TRANSCRIPT_FORMATS
@@ -82,6 +81,16 @@ class DiarizationErrors:
 _NOT_WORD = re.compile(r"[^\w']+")
 
 
+
+def _least_cost_pairs(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The one-to-one pairing of rows and columns with the least total cost (the Hungarian method).
+
+    SciPy is loaded here, not when the module is: it is a good part of every command's start.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    return linear_sum_assignment(cost)
+
 def normalise(text: str) -> list[str]:
     """The words of ``text`` as scored: lower case, punctuation and hyphens as spaces.
 
@@ -124,7 +133,7 @@ def cp_wer(reference: Mapping[str, str], hypothesis: Mapping[str, str]) -> WordE
         for j in range(size):
             hyp = hyps[hyp_names[j]] if j < len(hyp_names) else []
             cost[i, j] = _distance(ref, hyp)
-    rows, cols = linear_sum_assignment(cost)
+    rows, cols = _least_cost_pairs(cost)
     assignment = {
         hyp_names[j]: ref_names[i] for i, j in zip(rows, cols) if i < len(ref_names) and j < len(hyp_names)
     }
@@ -196,7 +205,7 @@ def der(
         scored &= r.sum(axis=1) <= 1
     r, h = r[scored], h[scored]
     overlap = r.T.astype(np.int64) @ h.astype(np.int64)  # frames where ref i and hyp j both speak
-    rows, cols = linear_sum_assignment(-overlap) if overlap.size else ([], [])
+    rows, cols = _least_cost_pairs(-overlap) if overlap.size else ([], [])
     correct = int(sum(overlap[i, j] for i, j in zip(rows, cols)))
     n_ref, n_hyp = r.sum(axis=1), h.sum(axis=1)
     missed = np.maximum(n_ref - n_hyp, 0).sum()
