@@ -78,7 +78,7 @@ def question_page(request: Request, study: StudyOf, viewer: ViewerRole, key: str
     by_group = [(group, rows.to_dict("records") if every else rows.head(ANSWERS_SHOWN).to_dict("records"), len(rows))
                 for group, rows in found.groupby("group", sort=False)]
     return render(request, "guide/question.html", viewer, key=key, wording=wording, by_group=by_group,
-                  palette=PALETTE, answered=found["speaker"].nunique(), every=every)
+                  palette=PALETTE, answered=found["speaker"].nunique())
 
 
 @router.post("/guide")
