@@ -15,11 +15,13 @@ import chorus
 from chorus.errors import StudyError
 from chorus.study.models import Coder, StudyInfo
 from chorus.study import store
-from chorus.study.store import _head_revision
 
 
 def test_init_creates_a_study_at_the_latest_revision(study):
-    assert study.revision() == _head_revision()
+    from alembic.script import ScriptDirectory
+
+    assert store.SCHEMA_REVISION == ScriptDirectory(str(store.MIGRATIONS)).get_current_head(), "a new migration: name it in SCHEMA_REVISION"
+    assert study.revision() == store.SCHEMA_REVISION
     with study.reading() as session:
         assert session.scalar(select(StudyInfo.name)) == study.name
     config = json.loads((study.folder / "chorus.json").read_text())
