@@ -14,6 +14,8 @@ pg_lsclusters -h | grep -q "^$version main .* online" || pg_ctlcluster "$version
 port=$(pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" {print $3}')
 su postgres -c "psql -p $port -qtAc \"SELECT 1 FROM pg_roles WHERE rolname = 'chorus'\"" | grep -q 1 \
   || su postgres -c "psql -p $port -qc \"CREATE ROLE chorus LOGIN PASSWORD 'chorus'\""
+# the tests give each study a database of its own, copied from a template (tests/stores.py)
+su postgres -c "psql -p $port -qc \"ALTER ROLE chorus CREATEDB\""
 su postgres -c "psql -p $port -qtAc \"SELECT 1 FROM pg_database WHERE datname = 'chorus_test'\"" | grep -q 1 \
   || su postgres -c "createdb -p $port -O chorus chorus_test"
 export CHORUS_TEST_POSTGRES="postgresql://chorus:chorus@127.0.0.1:$port/chorus_test"

@@ -55,7 +55,7 @@ def sign_in_and_sessions(folder: Path, tries: int) -> None:
 
     from chorus.web import users
     from chorus.web.app import create_app
-    from chorus.web.security import Sessions, StudySessions
+    from chorus.web.security import KeptSessions, Sessions
 
     study = chorus.init(folder)
     load_demo(study, transcripts=["FG01"])
@@ -83,7 +83,7 @@ def sign_in_and_sessions(folder: Path, tries: int) -> None:
     signin.unlock(study, "ann", by="benchmark")
     csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
     client.post("/login", data={"name": "ann", "password": PASSWORD, "csrf": csrf})
-    server_side = StudySessions(study, "", secure=False)
+    server_side = KeptSessions(study, "", secure=False)
     signed_only = Sessions(study.folder, "", secure=False)  # what a study's session was before the server kept them
     cookie = client.cookies.get(server_side.cookie)
 

@@ -1,24 +1,25 @@
 """Fixtures: a study on SQLite and on a real PostgreSQL, the demo files, store snapshots.
 
 PostgreSQL tests use the server named by CHORUS_TEST_POSTGRES (``.ci/run`` starts
-one). Without it they skip, naming what to install; under CI=true they fail instead.
+one), a database of their own each (see ``tests/stores.py``). Without it they skip,
+naming what to install; under CI=true they fail instead.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
 
-import chorus
 from chorus.study.store import Study
+from tests import stores
 from tests.helpers import load_demo, require
 
-PG_ENV = "CHORUS_TEST_POSTGRES"
+PG_ENV = stores.PG_ENV
 
 
 def postgres_url() -> str:
@@ -35,33 +36,23 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def make_study(backend: str, tmp_path: Path) -> Iterator:
-    """Make empty studies on the current backend (a fresh PostgreSQL schema each)."""
-    made: list[tuple[Study, str | None]] = []
+    """Make empty studies on the current backend (a new PostgreSQL database each)."""
+    made: list[Study] = []
 
     def make(name: str = "study") -> Study:
-        if backend == "sqlite":
-            study = chorus.init(tmp_path / name)
-            made.append((study, None))
-            return study
-        url = postgres_url()
-        schema = "t_" + uuid.uuid4().hex[:12]
-        admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-        with admin.begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-        admin.dispose()
-        separator = "&" if "?" in url else "?"
-        study = chorus.init(tmp_path / name, db=f"{url}{separator}options=-csearch_path%3D{schema}")
-        made.append((study, schema))
+        url = postgres_url() if backend == "postgresql" else None
+        try:
+            study = stores.fresh_study(tmp_path / name, postgres=url)
+        except ProgrammingError as refused:
+            require("a PostgreSQL role that may create databases", f"ALTER ROLE ... CREATEDB ({str(refused).splitlines()[0]})")
+        made.append(study)
         return study
 
     yield make
-    for study, schema in made:
+    for study in made:
         study.close()
-        if schema:
-            admin = create_engine(postgres_url().replace("postgresql://", "postgresql+psycopg://", 1))
-            with admin.begin() as connection:
-                connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
+        if study.dialect == "postgresql":
+            stores.drop_database(postgres_url(), make_url(study.url).database)
 
 
 @pytest.fixture

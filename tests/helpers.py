@@ -14,6 +14,7 @@ from sqlalchemy import inspect, text
 
 from chorus.ingest import import_codebook, import_groups, import_roster, import_transcripts
 from chorus.study.store import Study
+from tests.stores import built
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "examples" / "pc-study"
@@ -29,6 +30,10 @@ def require(what: str, install: str) -> None:
 
 def load_demo(study: Study, transcripts: list[str] | None = None) -> Study:
     """The demo roster, groups, codebook and (some of) its transcripts."""
+    return built(study, _load_demo, tuple(transcripts) if transcripts is not None else None)
+
+
+def _load_demo(study: Study, transcripts: tuple[str, ...] | None) -> None:
     import_roster(study, DEMO / "roster.csv")
     import_groups(study, DEMO / "groups.csv")
     import_codebook(study, DEMO / "codebook.csv")
@@ -36,7 +41,6 @@ def load_demo(study: Study, transcripts: list[str] | None = None) -> Study:
     if transcripts is not None:
         files = [f for f in files if f.stem in transcripts]
     import_transcripts(study, files)
-    return study
 
 
 def snapshot(study: Study) -> object:
@@ -106,12 +110,15 @@ def load_second_study(study: Study) -> Study:
 
 def code_demo(study: Study) -> Study:
     """The demo study coded as ``make demo`` codes it by pattern."""
+    return built(study, _code_demo)
+
+
+def _code_demo(study: Study) -> None:
     from chorus.coding import autocode
 
     load_demo(study)
     for code, pattern in demo_rules():
         autocode(study, code, "autocoder", pattern=pattern, scope="sentence")
-    return study
 
 
 def long_transcript(study: Study, folder: Path, name: str, turns: int, group: str = "FG01") -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import load_demo
+from tests.stores import built
 
 pytest.importorskip("fastapi", reason="the web app needs its extra: pip install 'chorus-qda[web]'")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -39,11 +40,14 @@ def with_recording(study, group: str) -> None:
 
 @pytest.fixture
 def web(study):
+    return built(study, _web_study)
+
+
+def _web_study(study) -> None:
     load_demo(study, transcripts=["FG01"])
     with_recording(study, "FG01")
     for name, role in [("olive", "owner"), ("cora", "coder"), ("vic", "viewer"), ("cole", "coder")]:
         users.add_user(study, name, PASSWORD, role)
-    return study
 
 
 def signed_in(study, name: str | None) -> tuple[TestClient, str]:

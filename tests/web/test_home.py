@@ -7,11 +7,12 @@ import re
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
 from tests.helpers import require
 
@@ -22,7 +23,9 @@ from chorus.errors import ChorusError  # noqa: E402
 from chorus.study import store  # noqa: E402
 from chorus.web import home as homes  # noqa: E402
 from chorus.web.app import create_home_server  # noqa: E402
-from chorus.web.home import Home  # noqa: E402
+from chorus.web.home import Home, OwnerSession, OwnerSignIn  # noqa: E402
+from chorus.web.security import Policy  # noqa: E402
+from chorus.web.signin import Throttle  # noqa: E402
 
 PASSWORD = "correct horse battery"
 
@@ -31,9 +34,9 @@ def csrf_of(page: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
 
 
-def set_up(home: Home) -> TestClient:
+def set_up(home: Home, policy: Policy | None = None) -> TestClient:
     """The first owner, 'ann', made through the setup link; the client signed in as her."""
-    client = TestClient(create_home_server(home), follow_redirects=False)
+    client = TestClient(create_home_server(home, policy=policy), follow_redirects=False)
     token = home.setup_token()
     assert client.get(f"/setup?token={token}").status_code == 200
     made = client.post("/setup", data={"token": token, "name": "ann", "password": PASSWORD, "again": PASSWORD})
@@ -199,3 +202,51 @@ def test_a_homes_studies_take_uploads_up_to_their_own_limits(tmp_path: Path):
     two_mib = b"RIFF" + b"\x00" * (2 * 1024 * 1024)
     answer = ann.post("/studies/pc-study/api/recordings", files={"files": ("FG01.wav", two_mib, "audio/wav")}, headers={"X-CSRF-Token": token})
     assert answer.status_code == 400 and "which group" in answer.json()["error"]  # read, past the 1 MiB limit of other requests
+
+
+def _owner_attempt(client: TestClient, name: str, password: str):
+    return client.post("/login", data={"name": name, "password": password, "csrf": csrf_of(client.get("/login").text)})
+
+
+def test_guessing_an_owners_password_locks_the_name_without_checking_a_password(tmp_path: Path, monkeypatch):
+    home = Home(tmp_path / "home")
+    policy = Policy(throttle=Throttle(lock_after=3, first_delay=0))
+    set_up(home, policy)
+    checked = []
+    real = homes.users.password_matches
+    monkeypatch.setattr(homes.users, "password_matches", lambda stored, typed: checked.append(typed) or real(stored, typed))
+    guesser = TestClient(create_home_server(home, policy=policy), follow_redirects=False)
+    assert [_owner_attempt(guesser, "ann", f"guess {n}").headers["location"] for n in range(3)] == ["/login?failed=true"] * 3
+    refused = _owner_attempt(guesser, "ann", PASSWORD)
+    assert refused.status_code == 429 and "too many failed sign-ins for ann" in refused.text, "the right password, refused while locked"
+    assert len(checked) == 3, "the refused attempt cost no password hash"
+    with home.reading() as session:
+        kept = session.execute(select(OwnerSignIn.name, OwnerSignIn.outcome).order_by(OwnerSignIn.id)).all()
+    assert [o for n, o in kept if n == "ann"] == ["failed", "failed", "failed", "locked", "refused"]
+    assert "guess" not in repr(kept), "never the password typed"
+    with home.transaction() as session:  # the lock's 15 minutes go by
+        session.execute(update(OwnerSignIn).values(at=homes._now() - timedelta(minutes=16)))
+    assert _owner_attempt(guesser, "ann", PASSWORD).headers["location"] == "/"
+
+
+def test_an_owners_session_ends_at_sign_out_and_when_idle(tmp_path: Path):
+    home = Home(tmp_path / "home")
+    ann = set_up(home)
+    stolen = dict(ann.cookies)
+    page = ann.get("/").text
+    assert "Create a study" in page
+    token = csrf_of(page)
+    assert ann.post("/logout", data={"csrf": token}).status_code == 303
+    replay = TestClient(create_home_server(home), follow_redirects=False, cookies=stolen)
+    assert "Create a study" not in replay.get("/").text, "the copied cookie shows the page signed out"
+    assert replay.post("/studies", data={"folder": "x", "title": "X", "csrf": token}).status_code == 401, "and may change nothing"
+    with home.reading() as session:
+        assert session.scalars(select(OwnerSession.ended_why)).all() == ["signed out"]
+        assert session.scalars(select(OwnerSignIn.outcome)).all() == ["signed out"]
+
+    assert _owner_attempt(ann, "ann", PASSWORD).headers["location"] == "/"
+    with home.transaction() as session:  # 31 minutes without a request
+        session.execute(update(OwnerSession).values(seen_at=homes._now() - timedelta(minutes=31)))
+    assert "Create a study" not in ann.get("/").text
+    with home.reading() as session:
+        assert session.scalars(select(OwnerSession.ended_why).order_by(OwnerSession.id)).all() == ["signed out", "idle"]

@@ -435,7 +435,18 @@ class User(Base):
     reset_expires: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class SignIn(Base):
+class SignInAttempt:
+    """The columns of a sign-in ledger: a study's accounts (:class:`SignIn`) and a server's owners keep one each."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    name: Mapped[str] = mapped_column(String(100), index=True)  # as typed: failures for names no account has count too
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    outcome: Mapped[str] = mapped_column(String(12))
+    by: Mapped[str | None] = mapped_column(String(100))
+
+
+class SignIn(SignInAttempt, Base):
     """What happened at the sign-in form, one row per event, never changed: who tried, from where, and how it ended.
 
     ``outcome``: ``signed in``, ``failed`` (a wrong name or password), ``refused``
@@ -448,15 +459,20 @@ class SignIn(Base):
 
     __tablename__ = "sign_in"
 
+
+class KeptSession:
+    """The columns of a session the server keeps; ``user_id`` is each table's own (a study's account, a server's owner)."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    name: Mapped[str] = mapped_column(String(100), index=True)  # as typed: failures for names no account has count too
-    address: Mapped[str] = mapped_column(String(64), index=True)
-    outcome: Mapped[str] = mapped_column(String(12))
-    by: Mapped[str | None] = mapped_column(String(100))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_why: Mapped[str | None] = mapped_column(String(40))
 
 
-class WebSession(Base):
+class WebSession(KeptSession, Base):
     """A signed-in browser: the server's record of its session, so the server can end it.
 
     The cookie holds a random session id; only its SHA-256 is kept here. A
@@ -467,14 +483,7 @@ class WebSession(Base):
 
     __tablename__ = "web_session"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    digest: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
-    csrf: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    ended_why: Mapped[str | None] = mapped_column(String(40))
 
 
 class BlindRound(Base):

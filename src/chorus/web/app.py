@@ -30,11 +30,11 @@ from starlette.types import Receive, Scope, Send
 from chorus.errors import ChorusError
 from chorus.study import store
 from chorus.study.store import Study
-from chorus.web.home import Home
+from chorus.web.home import Home, OwnerSession
 from chorus.web.pages import templates
 from chorus.web.routes import accounts, analysis, assist, autocode, coding, exchange, guide, privacy, recordings, rigour, roster, studies, transcripts
 from chorus.web.routes import home as home_pages
-from chorus.web.security import UPLOAD_LIMITS, BodyLimit, Needs, Policy, Sessions, StudySessions
+from chorus.web.security import UPLOAD_LIMITS, BodyLimit, KeptSessions, Needs, Policy
 from chorus.web.uploads import MOST_RECORDING_MIB, recording_limit
 
 RECORDINGS_ROUTE = "/api/recordings"
@@ -69,7 +69,7 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "", keys:
     policy = policy or Policy()
     app = FastAPI(title=f"Chorus: {study.name}", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.study, app.state.root, app.state.keys = study, root, keys
-    app.state.sessions = StudySessions(study, root, secure_cookies, policy.idle_minutes, policy.session_hours)
+    app.state.sessions = KeptSessions(study, root, secure_cookies, policy.idle_minutes, policy.session_hours)
     app.state.throttle = policy.throttle
     app.state.pages = templates(root)
     app.add_middleware(BodyLimit, limit_of=lambda route: recording_limit(study) * 2**20 if route == RECORDINGS_ROUTE else None,
@@ -163,12 +163,14 @@ class _StudyApps:
 
 def create_home_server(home: Home, secure_cookies: bool = False, keys: Path | None = None, policy: Policy | None = None) -> FastAPI:
     """The server for a home (``chorus serve --home DIR``): setup, the studies, creating one; each study under ``/studies/<folder>/``."""
+    policy = policy or Policy()
     server = FastAPI(title="Chorus", docs_url=None, redoc_url=None, openapi_url=None)
     server.state.home, server.state.root = home, ""
     server.state.pages = templates("")
-    server.state.sessions = Sessions(home.folder, "", secure_cookies, cookie="chorus_home")
+    server.state.sessions = KeptSessions(home, "", secure_cookies, policy.idle_minutes, policy.session_hours, kept=OwnerSession, cookie="chorus_home")
+    server.state.throttle = policy.throttle
     server.add_middleware(BodyLimit, limit_of=lambda route: MOST_RECORDING_MIB * 2**20 if route == RECORDINGS_ROUTE else None,  # each study holds to its own
-                          stall=(policy or Policy()).upload_stall)
+                          stall=policy.upload_stall)
     server.router.routes.extend(home_pages.router.routes)
     server.mount("/studies", _StudyApps(home, secure_cookies, keys, policy))
 

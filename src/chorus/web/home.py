@@ -23,12 +23,16 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, create_engine, delete, select, text
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, MetaData, String, Table, create_engine, delete, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from chorus.errors import ChorusError
 from chorus.study import store
-from chorus.study.models import as_utc
+from chorus.study.models import KeptSession, SignInAttempt, as_utc
 from chorus.study.store import Study
 from chorus.web import users
 
@@ -52,6 +56,24 @@ _tokens = Table(
 )
 
 
+class _Registry(DeclarativeBase):
+    metadata = _metadata
+
+
+class OwnerSignIn(SignInAttempt, _Registry):
+    """An attempt at the server owners' sign-in form, as a study keeps its accounts' (:class:`chorus.study.models.SignIn`)."""
+
+    __tablename__ = "sign_in"
+
+
+class OwnerSession(KeptSession, _Registry):
+    """A server owner's signed-in browser, kept as a study keeps its accounts' (:class:`chorus.study.models.WebSession`)."""
+
+    __tablename__ = "owner_session"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("server_owner.id", ondelete="CASCADE"), index=True)
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -73,8 +95,24 @@ class Home:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.db = db
         self.engine = create_engine(f"sqlite:///{self.folder / REGISTRY}")
-        _metadata.create_all(self.engine)
+        _metadata.create_all(self.engine)  # a registry made by an earlier Chorus gains the tables it lacks
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._opened: dict[str, Study] = {}
+
+    #: Where the owners' sign-in attempts are kept (see :mod:`chorus.web.signin`).
+    sign_ins = OwnerSignIn
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session on the registry for queries."""
+        with self._sessions() as session:
+            yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session on the registry, committed on success and rolled back on any error."""
+        with self._sessions.begin() as session:
+            yield session
 
     # --- owners and the setup link ------------------------------------------------
 

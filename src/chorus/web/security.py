@@ -26,10 +26,9 @@ from starlette.concurrency import run_in_threadpool
 
 from chorus.coding.rounds import blind_in
 from chorus.errors import ChorusError
-from chorus.study.models import User, WebSession, as_utc, utcnow
+from chorus.study.models import KeptSession, User, WebSession, as_utc, utcnow
 from chorus.study.seeing import SEEING
-from chorus.study.store import Study
-from chorus.web.signin import Throttle
+from chorus.web.signin import Ledger, Throttle
 from chorus.web.users import rank
 
 COOKIE = "chorus_session"
@@ -126,35 +125,39 @@ class Sessions:
         response.delete_cookie(self.cookie, path=self.path)
 
 
-class StudySessions(Sessions):
-    """Sessions the server keeps (``web_session``), so that it can end them before their cookie runs out.
+class KeptSessions(Sessions):
+    """Sessions the server keeps, so that it can end them before their cookie runs out.
 
-    The cookie holds a random session id, signed; the store keeps only its
-    SHA-256, with the person, the CSRF token and when the session began and was
-    last seen. A session ends at sign-out, when its person's password, role or
-    access changes (:mod:`chorus.web.users` ends them in the same transaction),
-    after ``idle_minutes`` without a request, and ``hours`` after sign-in.
+    A study keeps its accounts' sessions in ``web_session``; a server home its
+    owners' in its registry (``kept``: :class:`chorus.web.home.OwnerSession`). The
+    cookie holds a random session id, signed; the store keeps only its SHA-256,
+    with the person, the CSRF token and when the session began and was last seen.
+    A session ends at sign-out, when its person's password, role or access changes
+    (:mod:`chorus.web.users` ends them in the same transaction), after
+    ``idle_minutes`` without a request, and ``hours`` after sign-in.
     """
 
     #: A session's last-seen time is written at most this often (seconds), not on every request.
     SEEN_EVERY = 60
 
-    def __init__(self, study: Study, root: str, secure: bool, idle_minutes: float = 30, hours: float = 12):
-        super().__init__(study.folder, root, secure)
+    def __init__(self, store: Ledger, root: str, secure: bool, idle_minutes: float = 30, hours: float = 12,
+                 kept: type[KeptSession] = WebSession, cookie: str = COOKIE):
+        super().__init__(store.folder, root, secure, cookie)
         if idle_minutes <= 0 or hours <= 0:
             raise ChorusError("sessions need an idle timeout and a lifetime above 0")
-        self.study, self.idle, self.lifetime = study, timedelta(minutes=idle_minutes), timedelta(hours=hours)
+        self.store, self.kept = store, kept
+        self.idle, self.lifetime = timedelta(minutes=idle_minutes), timedelta(hours=hours)
 
     def read(self, request: Request) -> dict[str, Any]:
         data = super().read(request)
         if "sid" not in data:
             return {k: v for k, v in data.items() if k == "csrf"}  # a signed-out form's token, or nothing
         digest = hashlib.sha256(data["sid"].encode()).hexdigest()
-        now = utcnow()
-        with self.study.reading() as session:
+        now, kept = utcnow(), self.kept
+        with self.store.reading() as session:
             found = session.execute(
-                select(WebSession.id, WebSession.user_id, WebSession.csrf, WebSession.created_at, WebSession.seen_at)
-                .where(WebSession.digest == digest, WebSession.ended_at.is_(None))
+                select(kept.id, kept.user_id, kept.csrf, kept.created_at, kept.seen_at)  # type: ignore[attr-defined]
+                .where(kept.digest == digest, kept.ended_at.is_(None))
             ).first()
         if found is None:
             return {}
@@ -162,24 +165,24 @@ class StudySessions(Sessions):
         created, seen = as_utc(created), as_utc(seen)
         ended = "expired" if now - created > self.lifetime else "idle" if now - seen > self.idle else None
         if ended or (now - seen).total_seconds() > self.SEEN_EVERY:
-            with self.study.transaction() as session:
-                session.execute(update(WebSession).where(WebSession.id == number).values(
+            with self.store.transaction() as session:
+                session.execute(update(kept).where(kept.id == number).values(
                     **({"ended_at": now, "ended_why": ended} if ended else {"seen_at": now})
                 ))
         return {} if ended else {"uid": user_id, "csrf": csrf}
 
     def sign_in(self, response: Response, user_id: int) -> None:
         sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
-        with self.study.transaction() as session:
-            session.add(WebSession(digest=hashlib.sha256(sid.encode()).hexdigest(), user_id=user_id, csrf=csrf))
+        with self.store.transaction() as session:
+            session.add(self.kept(digest=hashlib.sha256(sid.encode()).hexdigest(), user_id=user_id, csrf=csrf))
         self.write(response, {"sid": sid})
 
     def end(self, request: Request, response: Response) -> None:
         sid = Sessions.read(self, request).get("sid")
         if sid:
-            with self.study.transaction() as session:
-                session.execute(update(WebSession).where(WebSession.digest == hashlib.sha256(sid.encode()).hexdigest(),
-                                                         WebSession.ended_at.is_(None)).values(ended_at=utcnow(), ended_why="signed out"))
+            with self.store.transaction() as session:
+                session.execute(update(self.kept).where(self.kept.digest == hashlib.sha256(sid.encode()).hexdigest(),
+                                                        self.kept.ended_at.is_(None)).values(ended_at=utcnow(), ended_why="signed out"))
         super().end(request, response)
 
 

@@ -13,6 +13,9 @@ computed, so a guesser is refused at no cost to the server:
 - an address: at ``address_lock_after`` failures within ``lock_minutes`` (since
   it was last unlocked), it may not try any name until they fall out of that window.
 
+A study keeps its accounts' attempts in ``sign_in``; a server home keeps its owners'
+in its registry (:class:`chorus.web.home.OwnerSignIn`), through the same functions.
+
 >>> refusal(study, "cora", "127.0.0.1")                         # doctest: +SKIP
 'too many failed sign-ins for cora; try again in 15 minutes or ask an owner to unlock it'
 """
@@ -22,12 +25,32 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+
+from contextlib import AbstractContextManager
+from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from chorus.errors import ChorusError
-from chorus.study.models import SignIn, User, as_utc, utcnow
+from chorus.study.models import SignIn, SignInAttempt, User, as_utc, utcnow
 from chorus.study.store import Study
+
+
+class Ledger(Protocol):
+    """Where sign-ins and sessions are kept: a :class:`~chorus.study.store.Study`, or a server's :class:`~chorus.web.home.Home`."""
+
+    folder: Path
+
+    def reading(self) -> AbstractContextManager[Session]: ...
+
+    def transaction(self) -> AbstractContextManager[Session]: ...
+
+
+def _kept_in(ledger: Ledger) -> type[SignInAttempt]:
+    """The table a ledger keeps attempts in: a study's ``sign_in``, or the one the ledger names (``sign_ins``)."""
+    return getattr(ledger, "sign_ins", SignIn)
 
 #: How a sign-in ends, as the ``sign_in`` table records it.
 OUTCOMES = ("signed in", "failed", "refused", "locked", "unlocked", "signed out")
@@ -49,12 +72,12 @@ class Throttle:
             raise ChorusError("sign-in throttling needs thresholds of at least 1 and times of at least 0")
 
 
-def _failures(session: object, name: str) -> tuple[int, datetime | None]:
+def _failures(session: Session, name: str, kept: type[SignInAttempt] = SignIn) -> tuple[int, datetime | None]:
     """Failures in a row for ``name`` since it last signed in or was unlocked, and the time of the last."""
     count, last = 0, None
-    for outcome, at in session.execute(  # type: ignore[attr-defined]
-        select(SignIn.outcome, SignIn.at).where(SignIn.name == name, SignIn.outcome.in_(("signed in", "unlocked", "failed")))
-        .order_by(SignIn.id.desc()).limit(1000)
+    for outcome, at in session.execute(
+        select(kept.outcome, kept.at).where(kept.name == name, kept.outcome.in_(("signed in", "unlocked", "failed")))
+        .order_by(kept.id.desc()).limit(1000)
     ):
         if outcome != "failed":
             break
@@ -62,14 +85,14 @@ def _failures(session: object, name: str) -> tuple[int, datetime | None]:
     return count, last
 
 
-def _address_failures(session: object, address: str, since: datetime) -> list[datetime]:
+def _address_failures(session: Session, address: str, since: datetime, kept: type[SignInAttempt]) -> list[datetime]:
     """Times of the failures from ``address`` after ``since`` and after its last unlock, oldest first."""
-    unlocked = session.scalar(  # type: ignore[attr-defined]
-        select(SignIn.at).where(SignIn.address == address, SignIn.outcome == "unlocked", SignIn.name == "").order_by(SignIn.id.desc()).limit(1)
+    unlocked = session.scalar(
+        select(kept.at).where(kept.address == address, kept.outcome == "unlocked", kept.name == "").order_by(kept.id.desc()).limit(1)
     )
     start = max(since, as_utc(unlocked)) if unlocked else since
-    return sorted(as_utc(at) for at in session.scalars(  # type: ignore[attr-defined]
-        select(SignIn.at).where(SignIn.address == address, SignIn.outcome == "failed", SignIn.at > start)
+    return sorted(as_utc(at) for at in session.scalars(
+        select(kept.at).where(kept.address == address, kept.outcome == "failed", kept.at > start)
     ))
 
 
@@ -81,12 +104,13 @@ def _lock_ends(failures: tuple[int, datetime | None], throttle: Throttle, now: d
     return None
 
 
-def refusal(study: Study, name: str, address: str, throttle: Throttle = Throttle(), now: datetime | None = None) -> str | None:
+def refusal(ledger: Ledger, name: str, address: str, throttle: Throttle = Throttle(), now: datetime | None = None) -> str | None:
     """Why an attempt to sign in as ``name`` from ``address`` is refused before its password is checked, or None."""
     now = now or utcnow()
-    with study.reading() as session:
-        count, last = _failures(session, name)
-        recent = _address_failures(session, address, now - timedelta(minutes=throttle.lock_minutes))
+    kept = _kept_in(ledger)
+    with ledger.reading() as session:
+        count, last = _failures(session, name, kept)
+        recent = _address_failures(session, address, now - timedelta(minutes=throttle.lock_minutes), kept)
     ends = _lock_ends((count, last), throttle, now)
     if ends is not None:
         return f"too many failed sign-ins for {name}; try again in {_wait(ends - now)} or ask an owner to unlock it"
@@ -105,20 +129,21 @@ def _wait(left: timedelta) -> str:
     return f"{seconds} second{'s' if seconds != 1 else ''}" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
 
 
-def record(study: Study, name: str, address: str, outcome: str, throttle: Throttle = Throttle()) -> str:
+def record(ledger: Ledger, name: str, address: str, outcome: str, throttle: Throttle = Throttle()) -> str:
     """Keep what became of an attempt (and ``locked`` when a failure reaches the threshold); the outcome kept last.
 
-    The audit trail names whoever :func:`chorus.study.store.acting_as` says (the web app: the name tried).
+    A study's audit trail names whoever :func:`chorus.study.store.acting_as` says (the web app: the name tried).
     """
     if outcome not in OUTCOMES:
         raise ChorusError(f"a sign-in ends as one of {', '.join(OUTCOMES)}, not {outcome!r}")
-    with study.transaction() as session:
-        session.add(SignIn(name=name, address=address, outcome=outcome))
+    kept = _kept_in(ledger)
+    with ledger.transaction() as session:
+        session.add(kept(name=name, address=address, outcome=outcome))
         if outcome == "failed":
             session.flush()
-            count, _ = _failures(session, name)
+            count, _ = _failures(session, name, kept)
             if count == throttle.lock_after:
-                session.add(SignIn(name=name, address=address, outcome="locked"))
+                session.add(kept(name=name, address=address, outcome="locked"))
                 return "locked"
     return outcome
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from chorus.errors import ChorusError
+from chorus.web import signin
 from chorus.web.home import Home
 from chorus.web.security import sent_token
 
@@ -109,9 +110,16 @@ def login_page(request: Request, failed: bool = False) -> Response:
 
 @router.post("/login")
 def login(request: Request, name: str = Form(max_length=100), password: str = Form(max_length=1000), csrf: str = Form("")) -> Response:
-    sessions = request.app.state.sessions
+    """Sign a server owner in, throttled as a study's sign-in is (a refused attempt's password is not even checked)."""
+    sessions, throttle, home = request.app.state.sessions, request.app.state.throttle, _home(request)
     sessions.check(request, csrf)
-    found = _home(request).verify(name, password)
+    address = request.client.host if request.client else ""
+    refused = signin.refusal(home, name, address, throttle)
+    if refused:
+        signin.record(home, name, address, "refused", throttle)
+        return sessions.signed_out_page(_page(request, "login.html", None, status=429, csrf=csrf, refused=refused), csrf)
+    found = home.verify(name, password)
+    signin.record(home, name, address, "failed" if found is None else "signed in", throttle)
     if found is None:
         return RedirectResponse("/login?failed=true", status_code=303)
     response = RedirectResponse("/", status_code=303)
@@ -120,7 +128,8 @@ def login(request: Request, name: str = Form(max_length=100), password: str = Fo
 
 
 @router.post("/logout")
-def logout(request: Request, _: OwnerOfServer) -> Response:
+def logout(request: Request, owner: OwnerOfServer) -> Response:
     response = RedirectResponse("/", status_code=303)
-    request.app.state.sessions.end(response)
+    request.app.state.sessions.end(request, response)
+    signin.record(_home(request), owner.name, request.client.host if request.client else "", "signed out")
     return response
