@@ -21,9 +21,11 @@ demo: $(STAMP)
 	@$(BIN)/python -m compileall -q src > /dev/null
 	@PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo.sh build/demo-study
 
+# Three test processes on two cores: much of the suite waits on subprocesses, servers and PostgreSQL rather than
+# computing (1078 s with two, 960 s with three here); each test file stays on one process (its fixtures are shared).
 test: $(STAMP)
 	@$(BIN)/python -m compileall -q src > /dev/null
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(BIN)/python -m pytest -n 3 --dist loadfile -q
 
 # Render the demo's Word manuscript as LibreOffice does (PDF, and a PNG per page in build/docs-check/) to look at
 # every page: needs Debian's libreoffice-writer-nogui and poppler-utils (not installed by make test).

@@ -17,6 +17,11 @@ p99 latency, errors, and Chorus's ratio to Taguette; then each store is checked
 against what the coders were told (nothing lost or duplicated). Baseline for
 Chorus: the same library calls made directly, one at a time, without HTTP.
 
+The session check (``--session-check``, the demo set by default): the same load
+on one process twice in the run, its sessions held by a signed cookie alone (as
+before the server kept them) and kept by the server (as served), so the
+difference is what reading a session from the store costs each request.
+
     make bench            # or: python benchmarks/bench_web.py [--coders 50 --seconds 30 --workers 1 2]
 """
 
@@ -30,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +52,7 @@ from sqlalchemy import select  # noqa: E402
 
 from benchmarks.peers import PeerMissing  # noqa: E402
 from benchmarks.peers.taguette_server import Served, sign_in, taguette_served  # noqa: E402
-from benchmarks.served import served  # noqa: E402
+from benchmarks.served import served, served_sessions  # noqa: E402
 from tests.helpers import load_demo, long_transcript  # noqa: E402
 
 PASSWORD = "benchmark password"
@@ -183,7 +189,11 @@ def checked(alive: set[int], stored: set[int], duplicates: int) -> str:
     return f"{len(lost)} lost, {len(extra)} unexpected, {duplicates} duplicated"
 
 
-def run_chorus(study: chorus.Study, which: str, folder: Path, coders: int, seconds: float, think: float, workers: int) -> Measured:
+def run_chorus(
+    study: chorus.Study, which: str, folder: Path, coders: int, seconds: float, think: float, workers: int,
+    serve: Callable[[Path], AbstractContextManager[str]] | None = None,
+) -> Measured:
+    """``coders`` coding in ``study`` served by ``chorus serve --workers`` (or by ``serve(folder)``)."""
     from sqlalchemy import func, select
 
     prepare(study, which, folder)
@@ -191,7 +201,7 @@ def run_chorus(study: chorus.Study, which: str, folder: Path, coders: int, secon
     for name in names:
         users.add_user(study, name, PASSWORD, "coder")
     chosen = spans(study, coders, which)
-    with served(study.folder, workers) as base:
+    with (serve or (lambda f: served(f, workers)))(study.folder) as base:
         latencies, errors, alive = asyncio.run(load(base, chorus_signed, names, chosen, seconds, think))
     with study.reading() as session:
         stored = set(session.scalars(select(Coding.id)))
@@ -257,6 +267,22 @@ def postgres_study(url: str, folder: Path) -> tuple[chorus.Study, object]:
     return study, drop
 
 
+def session_check(folder: Path, which: str, coders: int, seconds: float, think: float) -> None:
+    """What reading a session from the store costs each request: the same load, one process, the two ways sessions are held."""
+    measured = {}
+    for signed in (True, False):
+        study = chorus.init(folder / f"sessions-{'signed' if signed else 'kept'}")
+        try:
+            measured[signed] = run_chorus(study, which, folder, coders, seconds, think, 1, lambda f, s=signed: served_sessions(f, s))
+        finally:
+            study.close()
+        label = "cookie-only sessions" if signed else "server-kept sessions"
+        print(measured[signed].line(f"Chorus, {label}") + f"; store: {measured[signed].check}")
+    before, after = measured[True], measured[False]
+    print(f"    session check, same run: p50 {after.percentile(50) - before.percentile(50):+.1f} ms, "
+          f"p95 {after.percentile(95) - before.percentile(95):+.1f} ms, throughput x{after.rate / before.rate:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--coders", type=int, default=50)
@@ -264,6 +290,8 @@ def main() -> None:
     parser.add_argument("--think", type=float, nargs="+", default=[1.0, 0.0], help="seconds between a coder's actions (0: no pause)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1], help="server processes (chorus serve --workers)")
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS), help="which transcripts")
+    parser.add_argument("--session-check", nargs="*", default=["demo"], choices=list(SETS),
+                        help="sets on which to measure sessions kept by the server against signed cookies alone (SQLite, 1 process)")
     args = parser.parse_args()
     url = os.environ.get("CHORUS_TEST_POSTGRES")
     for which, think in [(w, t) for w in args.sets for t in args.think]:
@@ -297,6 +325,8 @@ def main() -> None:
                     print(f"    first errors: {ours.errors[:3]}")
             if not url:
                 print("  Chorus on PostgreSQL: not measured (set CHORUS_TEST_POSTGRES, as .ci/services.sh does)")
+            if which in args.session_check:
+                session_check(Path(tmp), which, args.coders, args.seconds, think)
             if rival is not None and rival.errors:
                 print(f"  Taguette's first errors: {rival.errors[:3]}")
 

@@ -53,3 +53,22 @@ def served(folder: Path, workers: int = 1) -> Iterator[str]:
     return serving(
         lambda port: [chorus, "--study", str(folder), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     )
+
+
+#: One uvicorn process over a study, its sessions kept by the server (as served) or, with ``signed``, held by a
+#: signed cookie alone, as a study's were before the server kept them: the two differ by nothing else.
+_ONE_PROCESS = """
+import sys, uvicorn, chorus
+from chorus.web.app import create_app
+from chorus.web.security import Sessions
+study = chorus.open(sys.argv[1])
+app = create_app(study)
+if sys.argv[3] == "signed":
+    app.state.sessions = Sessions(study.folder, "", secure=False)
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+"""
+
+
+def served_sessions(folder: Path, signed: bool) -> Iterator[str]:
+    """The study in ``folder`` in one uvicorn process, with server-kept sessions or (``signed``) signed cookies alone."""
+    return serving(lambda port: [sys.executable, "-c", _ONE_PROCESS, str(folder), str(port), "signed" if signed else "kept"])

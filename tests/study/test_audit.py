@@ -288,7 +288,7 @@ def library_functions_taking_a_study() -> set[str]:
             if name.startswith("_") or not inspect.isfunction(function) or function.__module__ != info.name:
                 continue
             parameters = list(inspect.signature(function).parameters)
-            if parameters and parameters[0] == "study":
+            if parameters and parameters[0] in ("study", "ledger"):  # a ledger: a study, or a server's home (chorus.web.signin)
                 found.add(f"{info.name}.{name}")
     return found
 
