@@ -104,8 +104,14 @@ def _lock_ends(failures: tuple[int, datetime | None], throttle: Throttle, now: d
     return None
 
 
-def refusal(ledger: Ledger, name: str, address: str, throttle: Throttle = Throttle(), now: datetime | None = None) -> str | None:
-    """Why an attempt to sign in as ``name`` from ``address`` is refused before its password is checked, or None."""
+def refusal(
+    ledger: Ledger, name: str, address: str, throttle: Throttle = Throttle(), now: datetime | None = None, owners_unlock: bool = True,
+) -> str | None:
+    """Why an attempt to sign in as ``name`` from ``address`` is refused before its password is checked, or None.
+
+    ``owners_unlock``: whether someone can unlock a name before its lock ends, as a study's owners can (a server's
+    owners cannot unlock each other), so that the refusal says so only where it is true.
+    """
     now = now or utcnow()
     kept = _kept_in(ledger)
     with ledger.reading() as session:
@@ -113,7 +119,7 @@ def refusal(ledger: Ledger, name: str, address: str, throttle: Throttle = Thrott
         recent = _address_failures(session, address, now - timedelta(minutes=throttle.lock_minutes), kept)
     ends = _lock_ends((count, last), throttle, now)
     if ends is not None:
-        return f"too many failed sign-ins for {name}; try again in {_wait(ends - now)} or ask an owner to unlock it"
+        return f"too many failed sign-ins for {name}; try again in {_wait(ends - now)}" + (" or ask an owner to unlock it" if owners_unlock else "")
     if len(recent) >= throttle.address_lock_after:
         ends = recent[len(recent) - throttle.address_lock_after] + timedelta(minutes=throttle.lock_minutes)
         return f"too many failed sign-ins from this address; try again in {_wait(ends - now)}"

@@ -114,7 +114,7 @@ def login(request: Request, name: str = Form(max_length=100), password: str = Fo
     sessions, throttle, home = request.app.state.sessions, request.app.state.throttle, _home(request)
     sessions.check(request, csrf)
     address = request.client.host if request.client else ""
-    refused = signin.refusal(home, name, address, throttle)
+    refused = signin.refusal(home, name, address, throttle, owners_unlock=False)  # the lock ends by itself
     if refused:
         signin.record(home, name, address, "refused", throttle)
         return sessions.signed_out_page(_page(request, "login.html", None, status=429, csrf=csrf, refused=refused), csrf)
