@@ -116,18 +116,17 @@ def _put(folder: Path, study_folder: Path) -> None:
     shutil.copytree(folder, study_folder, dirs_exist_ok=True)
 
 
-def fresh_study(folder: Path, name: str | None = None, postgres: str | None = None) -> Study:
-    """``chorus.init(folder, name=name)``, on SQLite or on a new database of the server at ``postgres``, copied once made."""
-    key = ("init", "postgresql" if postgres else "sqlite", name or folder.name)
+def fresh_study(folder: Path, postgres: str | None = None) -> Study:
+    """``chorus.init(folder)``, on SQLite or on a new database of the server at ``postgres``, copied once made."""
+    key = ("init", "postgresql" if postgres else "sqlite", folder.name)
     if key in _KEPT:
         kept, template = _KEPT[key]
         folder.mkdir(parents=True)
         _put(kept, folder)
-        db = new_database(postgres, template) if postgres else "study.sqlite"
-        config = {"name": name or folder.resolve().name, "db": db}
+        config = {"name": folder.resolve().name, "db": new_database(postgres, template) if postgres else "study.sqlite"}
         (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         return chorus.open(folder)
-    study = chorus.init(folder, db=new_database(postgres) if postgres else None, name=name)
+    study = chorus.init(folder, db=new_database(postgres) if postgres else None)
     _keep(study, key)
     return study
 
