@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Hashable
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 import chorus
 from chorus.study.models import AuditEntry
@@ -68,18 +69,28 @@ def new_database(url: str, template: str | None = None) -> str:
 def drop_database(url: str, database: str) -> None:
     """Drop one of the databases made here, whoever is still connected to it.
 
-    A plain DROP first: it stops an autovacuum worker in the database itself, which
-    FORCE may not (a role without superuser rights cannot end it); FORCE when a
-    connection a test left open holds the database.
+    A plain DROP first: it stops an autovacuum worker in the database itself. FORCE
+    when a connection a test left open holds the database; FORCE fails while an
+    autovacuum worker is there too (only a superuser may end one), so then again
+    in a moment, when the worker has gone.
     """
     assert database.startswith(PREFIX), database
     engine = admin(url)
-    with engine.connect() as connection:
-        try:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}"'))
-        except OperationalError:  # "being accessed by other users"
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-    engine.dispose()
+    try:
+        for _ in range(40):
+            with engine.connect() as connection:
+                try:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{database}"'))
+                    return
+                except OperationalError:  # "being accessed by other users"
+                    try:
+                        connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+                        return
+                    except ProgrammingError:  # "must be a member of the role whose process is being terminated": autovacuum
+                        time.sleep(0.25)
+        raise RuntimeError(f"{database} is still in use after 10 s")
+    finally:
+        engine.dispose()
 
 
 def _drop_templates(url: str) -> None:

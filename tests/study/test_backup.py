@@ -152,7 +152,8 @@ def test_a_backup_restores_the_study_on_either_store_keeping_what_it_replaces(de
             connection.execute(text(f'DROP SCHEMA "{aside}" CASCADE'))
         with pytest.raises(ChorusError, match=r"study\.pgdump: (the restore: pg_restore failed|not a readable pg_dump archive)"):
             restore(tmp_path / "backup", demo.folder)
-        assert codings(chorus.open(demo.folder)) == before
+        with chorus.open(demo.folder) as put_back:
+            assert codings(put_back) == before
 
 
 def test_a_study_whose_trail_is_broken_is_not_backed_up(demo, tmp_path):
