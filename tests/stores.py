@@ -29,7 +29,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 import chorus
 from chorus.study.models import AuditEntry
-from chorus.study.store import CONFIG_FILE, Study
+from chorus.study.store import CONFIG_FILE, Study, _normalise_url
 
 PG_ENV = "CHORUS_TEST_POSTGRES"
 #: What a build was kept as: the kept study folder, and on PostgreSQL the template database.
@@ -49,16 +49,16 @@ def _kept_folder() -> Path:
 
 def admin(url: str) -> Engine:
     """An engine on the server's test database that runs each statement on its own (CREATE DATABASE needs that)."""
-    return create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    return create_engine(_normalise_url(url), isolation_level="AUTOCOMMIT")
 
 
 def _database_url(url: str, database: str) -> str:
     return make_url(url).set(database=database).render_as_string(hide_password=False)
 
 
-def new_database(url: str, template: str | None = None) -> str:
-    """A new database on the server of ``url`` (a copy of ``template`` if given); returns its URL."""
-    name = PREFIX + uuid.uuid4().hex[:16]
+def new_database(url: str, template: str | None = None, name: str | None = None) -> str:
+    """A new database ``name`` (by default a new name) on the server of ``url``, a copy of ``template`` if given; its URL."""
+    name = name or PREFIX + uuid.uuid4().hex[:16]
     engine = admin(url)
     with engine.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
@@ -113,11 +113,11 @@ def _keep(study: Study, key: tuple[Hashable, ...]) -> None:
     shutil.copytree(study.folder, folder, ignore=shutil.ignore_patterns(CONFIG_FILE, "*-shm"))
     template = None
     if study.dialect == "postgresql":
-        template = new_database(os.environ[PG_ENV], _own_database(study))
+        template = make_url(new_database(os.environ[PG_ENV], _own_database(study))).database
         if not _TEMPLATES:
             atexit.register(_drop_templates, os.environ[PG_ENV])
-        _TEMPLATES.append(make_url(template).database)
-    _KEPT[key] = (folder, make_url(template).database if template else None)
+        _TEMPLATES.append(template)
+    _KEPT[key] = (folder, template)
 
 
 def _put(folder: Path, study_folder: Path) -> None:
@@ -164,8 +164,5 @@ def built(study: Study, build: Callable[..., Any], *args: Hashable) -> Study:
     if template:
         database = _own_database(study)
         drop_database(os.environ[PG_ENV], database)
-        engine = admin(os.environ[PG_ENV])
-        with engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{database}" TEMPLATE "{template}"'))
-        engine.dispose()
+        new_database(os.environ[PG_ENV], template, name=database)
     return study

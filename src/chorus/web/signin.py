@@ -23,11 +23,10 @@ in its registry (:class:`chorus.web.home.OwnerSignIn`), through the same functio
 from __future__ import annotations
 
 import math
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-
-from contextlib import AbstractContextManager
 from typing import Protocol
 
 from sqlalchemy import select
@@ -51,6 +50,7 @@ class Ledger(Protocol):
 def _kept_in(ledger: Ledger) -> type[SignInAttempt]:
     """The table a ledger keeps attempts in: a study's ``sign_in``, or the one the ledger names (``sign_ins``)."""
     return getattr(ledger, "sign_ins", SignIn)
+
 
 #: How a sign-in ends, as the ``sign_in`` table records it.
 OUTCOMES = ("signed in", "failed", "refused", "locked", "unlocked", "signed out")
