@@ -59,6 +59,10 @@ def in_codebook_order(codes: Iterable[Code], codebook: Sequence[Code]) -> list[C
 
 def find_code(session: Session, name: str) -> Code:
     """The code named ``name`` (a unique name or a full path); teaches when ambiguous."""
+    if PATH_SEPARATOR not in name:  # a coding write names its code: one row read, not the codebook
+        named = session.scalars(select(Code).where(Code.name == name).limit(2)).all()
+        if len(named) == 1:
+            return named[0]
     codes = all_codes(session)
     by_path = {code_path(c): c for c in codes}
     if name in by_path:

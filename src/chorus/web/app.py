@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from chorus.web.home import Home, OwnerSession
 from chorus.web.pages import templates
 from chorus.web.routes import accounts, analysis, assist, autocode, coding, exchange, guide, privacy, recordings, rigour, roster, studies, transcripts
 from chorus.web.routes import home as home_pages
-from chorus.web.security import UPLOAD_LIMITS, BodyLimit, KeptSessions, Needs, Policy
+from chorus.web.security import UPLOAD_LIMITS, BodyLimit, KeptSessions, Needs, Policy, SecurityHeaders
 from chorus.web.uploads import MOST_RECORDING_MIB, recording_limit
 
 RECORDINGS_ROUTE = "/api/recordings"
@@ -74,6 +73,7 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "", keys:
     app.state.pages = templates(root)
     app.add_middleware(BodyLimit, limit_of=lambda route: recording_limit(study) * 2**20 if route == RECORDINGS_ROUTE else None,
                        stall=policy.upload_stall)
+    app.add_middleware(SecurityHeaders)  # outermost: refusals of bodies carry the headers too
     for router in ROUTERS:  # their routes side by side in the app's own table (no prefixes or router-wide dependencies to merge)
         app.router.routes.extend(router.routes)
     for route in app.routes:
@@ -90,22 +90,6 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "", keys:
     @app.exception_handler(ChorusError)
     async def explained(_: Request, exc: ChorusError) -> Response:
         return JSONResponse({"error": str(exc)}, status_code=400)
-
-    @app.middleware("http")
-    async def secured(request: Request, call_next):  # noqa: ANN001, ANN202 - Starlette middleware
-        started = time.perf_counter()
-        response = await call_next(request)
-        # the app's own time, shown by browsers' developer tools and read by benchmarks/bench_pages.py
-        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        # study text (what participants said) stays out of caches and out of the Referer other sites see
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        if request.url.scheme == "https":  # browsers then refuse plain HTTP to this host for a year
-            response.headers["Strict-Transport-Security"] = "max-age=31536000"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Content-Security-Policy"] = "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'"
-        return response
 
     return app
 

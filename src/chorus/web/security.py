@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +23,7 @@ from fastapi import HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from chorus.coding.rounds import blind_in
@@ -78,8 +80,12 @@ class Sessions:
         self.signer = URLSafeTimedSerializer(folder_secret(folder), salt="chorus-session")
         self.path, self.secure, self.cookie = root or "/", secure, cookie
 
-    def read(self, request: Request) -> dict[str, Any]:
-        """The session the request carries, or an empty one when it has none or a forged or stale one."""
+    def read(self, request: Request, reading: Session | None = None) -> dict[str, Any]:
+        """The session the request carries, or an empty one when it has none or a forged or stale one.
+
+        ``reading``: a store session the caller has open, for sessions kept in the store
+        (:class:`KeptSessions`) to be looked up in; a signed cookie alone needs none.
+        """
         raw = request.cookies.get(self.cookie)
         if not raw:
             return {}
@@ -148,17 +154,19 @@ class KeptSessions(Sessions):
         self.store, self.kept = store, kept
         self.idle, self.lifetime = timedelta(minutes=idle_minutes), timedelta(hours=hours)
 
-    def read(self, request: Request) -> dict[str, Any]:
+    def read(self, request: Request, reading: Session | None = None) -> dict[str, Any]:
         data = super().read(request)
         if "sid" not in data:
             return {k: v for k, v in data.items() if k == "csrf"}  # a signed-out form's token, or nothing
         digest = hashlib.sha256(data["sid"].encode()).hexdigest()
         now, kept = utcnow(), self.kept
-        with self.store.reading() as session:
-            found = session.execute(
-                select(kept.id, kept.user_id, kept.csrf, kept.created_at, kept.seen_at)  # type: ignore[attr-defined]
-                .where(kept.digest == digest, kept.ended_at.is_(None))
-            ).first()
+        query = (select(kept.id, kept.user_id, kept.csrf, kept.created_at, kept.seen_at)  # type: ignore[attr-defined]
+                 .where(kept.digest == digest, kept.ended_at.is_(None)))
+        if reading is not None:
+            found = reading.execute(query).first()
+        else:
+            with self.store.reading() as session:
+                found = session.execute(query).first()
         if found is None:
             return {}
         number, user_id, csrf, created, seen = found
@@ -226,11 +234,11 @@ class Needs:
 
     def _viewer(self, request: Request, sent: str | None) -> Viewer:
         state = request.app.state
-        data = state.sessions.read(request)
-        user_id = data.get("uid")
         found = None
-        if user_id is not None:
-            with state.study.reading() as session:
+        with state.study.reading() as session:  # one read of the store for the session, the person and the blind round
+            data = state.sessions.read(request, session)
+            user_id = data.get("uid")
+            if user_id is not None:
                 user = session.get(User, user_id)
                 found = (user.id, user.name, user.role, data.get("csrf", ""), blind_in(session, user.name)) if user and user.active else None
         if found is None:
@@ -241,6 +249,47 @@ class Needs:
         if rank(viewer.role) < rank(self.role):
             raise HTTPException(403, f"this needs the {self.role} role; you are a {viewer.role}")
         return viewer
+
+
+class SecurityHeaders:
+    """Headers on every answer: the app's own time, and what keeps study text out of caches, frames and other sites.
+
+    A plain ASGI middleware that adds them as the answer starts (Starlette's
+    ``@app.middleware("http")`` ran each request through a task and a stream of its own:
+    about a tenth of a coding write's time, measured in ``benchmarks/bench_web.py``).
+    """
+
+    #: ``Server-Timing`` is shown by browsers' developer tools and read by ``benchmarks/bench_pages.py``;
+    #: study text (what participants said) stays out of caches and out of the Referer other sites see.
+    FIXED = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"cache-control", b"no-store"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"x-frame-options", b"DENY"),
+        (b"content-security-policy", b"default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'"),
+    ]
+    #: Over HTTPS, browsers then refuse plain HTTP to this host for a year.
+    HTTPS = [(b"strict-transport-security", b"max-age=31536000")]
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        extra = self.FIXED + (self.HTTPS if scope.get("scheme") == "https" else [])
+        names = {name for name, _ in extra}
+
+        async def headed(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                timing = f"app;dur={(time.perf_counter() - started) * 1000:.1f}".encode()
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names and k.lower() != b"server-timing"]
+                message = {**message, "headers": [*kept, (b"server-timing", timing), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, headed)
 
 
 class BodyLimit:
