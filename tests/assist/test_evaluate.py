@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
-from chorus.assist.evaluate import evaluate
+from chorus.assist import llm
+from chorus.assist.evaluate import evaluate, evaluate_llm
+from chorus.assist.suggest import learned_from
 from chorus.errors import ChorusError
-from chorus.study.models import Coding, Suggestion
+from chorus.study.lookup import code_path
+from chorus.study.models import Code, Coding, Suggestion
 from tests.helpers import load_demo, load_second_study, require
 
 
@@ -54,3 +59,49 @@ def test_a_study_without_codings_or_a_bad_share_is_refused(study):
         evaluate(study, embedder="glove")
     with pytest.raises(ChorusError, match="between 0 and 1"):
         evaluate(study, embedder="glove", hide=1.5)
+
+
+def test_a_language_model_is_scored_on_the_same_hidden_passages_and_never_shown_them(study, chat):
+    load_second_study(study)
+    truth = learned_from(study, None)
+    with study.reading() as session:
+        paths = {code.id: code_path(code) for code in session.scalars(select(Code))}
+    texts, transcripts = truth.segments["text"].tolist(), truth.segments["transcript"].tolist()
+    coded = {text: {paths[c] for c, covered in truth.labels.items() if covered[i]} for i, text in enumerate(texts)}
+    said_by = {" ".join(text.split()): transcript for text, transcript in zip(texts, transcripts)}
+
+    def knows_the_codes(body: dict) -> str:  # a model that is always right, answering in the shapes models answer in
+        names = sorted(coded[body["messages"][1]["content"]])
+        return "\n".join(f"{n}. {name.rsplit('/', 1)[-1].upper()}" if n % 2 else f'- "{name}"' for n, name in enumerate(names)) or "NONE"
+
+    chat.answer = knows_the_codes
+    endpoint = llm.Endpoint(chat.url, "local-model")
+    shown: list[str] = []
+    assert evaluate_llm(study, endpoint, confirm=lambda text: shown.append(text) or False) is None
+    assert chat.received == [] and f"{len(texts)} transcript passages" in shown[0]
+
+    zero = evaluate_llm(study, endpoint, confirm=lambda _: True)
+    embedded = evaluate(study, embedder="glove")
+    assert list(zero.codes.code) == list(embedded.codes.code)  # the same codes scored, on the same hidden passages
+    assert zero.codes.held_out.tolist() == embedded.codes.held_out.tolist()
+    assert zero.summary()["f1"] == 1.0 and zero.embedder == "local-model, zero-shot" and zero.themes.empty
+    assert len(chat.received) == len(texts)  # each passage asked once: zero-shot prompts are the same in every fold
+    codebook = chat.received[0]["messages"][0]["content"]
+    with study.reading() as session:
+        definitions = [code.definition for code in session.scalars(select(Code)) if code_path(code) in set(zero.codes.code)]
+    assert all(definitions) and len(definitions) == len(zero.codes) and all(" ".join(d.split()) in " ".join(codebook.split()) for d in definitions)
+    assert not any(e in said_by for e in re.findall(r'Example: "(.*)"', codebook))  # zero-shot: the codebook's own examples, no coded passage
+
+    chat.received.clear()
+    few = evaluate_llm(study, endpoint, confirm=lambda _: True, shots=2)
+    assert few.summary()["f1"] == 1.0 and few.embedder == "local-model, 2-shot"
+    for request in chat.received:
+        examples = [e for e in re.findall(r'Example: "(.*)"', request["messages"][0]["content"]) if e in said_by]  # coded passages
+        asked_in = said_by[" ".join(request["messages"][1]["content"].split())]
+        assert len(examples) == 2 * len(zero.codes) and all(said_by[e] != asked_in for e in examples)  # never from a hidden transcript
+
+    chat.answer = lambda body: "None of these codes apply."
+    silent = evaluate_llm(study, endpoint, confirm=lambda _: True)
+    assert silent.summary()["recall"] == 0 and silent.codes.suggested.sum() == 0
+    with pytest.raises(ChorusError, match="not -1"):
+        evaluate_llm(study, endpoint, confirm=lambda _: True, shots=-1)

@@ -22,16 +22,18 @@ Nothing in the study changes but the cache of embeddings.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
+from chorus.assist import llm
 from chorus.assist.candidates import cluster
 from chorus.assist.embedders import DEFAULT, load_embedder
 from chorus.assist.embeddings import embed
-from chorus.assist.suggest import MIN_EXAMPLES, code_scores, learned_from
+from chorus.assist.suggest import MIN_EXAMPLES, Training, code_scores, learned_from
 from chorus.coding.stances import is_stance
 from chorus.errors import ChorusError
 from chorus.study.lookup import code_path
@@ -78,10 +80,7 @@ def evaluate(
     transcript or coding hidden once); ``threshold`` overrides the per-code
     calibration; ``clustering`` and ``clusters`` are as for candidate codes.
     """
-    if unit not in UNITS:
-        raise ChorusError(f"hide by {' or '.join(UNITS)}, not {unit!r}")
-    if not 0 < hide < 1:
-        raise ChorusError(f"hide a share between 0 and 1 of the {unit}s, not {hide}")
+    _check(unit, hide)
     truth = learned_from(study, embedder)
     if not truth.labels:
         raise ChorusError("the study has no codings to evaluate against: code some transcripts first")
@@ -92,50 +91,136 @@ def evaluate(
     start = time.perf_counter()
     embed(study, texts, embedder=embedder)  # every vector now in the study's cache: this is the read back
     cached = time.perf_counter() - start
+    names, splits = _folds(study, unit, hide, seed)
+    counts: dict[int, np.ndarray] = {}  # code -> examples, held out, suggested, correct (summed over folds)
+    thresholds: dict[int, list[float]] = {}
+    for hidden, unjudged in splits:
+        visible = learned_from(study, embedder, hidden=hidden, unjudged=unjudged)
+        for code_id, positive, held_out, scope in _scored(truth, visible, names, unjudged, min_examples):
+            scores, cut = code_scores(visible, code_id, threshold)
+            _count(counts, code_id, positive, held_out, (scores >= cut) & ~positive & scope)
+            thresholds.setdefault(code_id, []).append(cut)
+    rows = _code_rows(counts, names, len(splits), {c: float(np.mean(cuts)) for c, cuts in thresholds.items()})
+    themes = recovery(truth.vectors, truth.labels, names, clustering, clusters, seed, min_examples)
+    return Evaluation(embedder, len(texts), first, cached, rows, themes)
+
+
+def evaluate_llm(
+    study: Study, endpoint: llm.Endpoint, confirm: llm.Confirm, shots: int = 0, hide: float = 0.25, unit: str = "transcript",
+    seed: int = 0, min_examples: int = MIN_EXAMPLES, progress: Callable[[int, int], None] | None = None,
+) -> Evaluation | None:
+    """Score a language model's coding the way :func:`evaluate` scores an embedder's suggestions; None if ``confirm`` declines.
+
+    The same folds hide the same codings; for each hidden passage the model is
+    given the codebook (definitions, rules and the codebook's own examples) and,
+    with ``shots``, that many passages per code from the codings it may see (few-shot),
+    and names the codes that apply. Codes are scored only where the embedders are
+    (enough visible examples, stances aside), so the figures sit side by side.
+    Nothing is sent until ``confirm`` agrees to :func:`chorus.assist.llm.disclosure`;
+    ``progress(done, total)`` follows the passages asked. The model has no candidates:
+    its ``themes`` table is empty.
+    """
+    _check(unit, hide)
+    if shots < 0:
+        raise ChorusError(f"give 0 examples per code (zero-shot) or more (few-shot), not {shots}")
+    truth = learned_from(study, None)
+    if not truth.labels:
+        raise ChorusError("the study has no codings to evaluate against: code some transcripts first")
+    names, splits = _folds(study, unit, hide, seed)
+    texts = truth.segments["text"].tolist()
+    if not confirm(llm.disclosure(endpoint, texts)):
+        return None
+    codebook = {entry.path: entry for entry in llm.codebook_entries(study)}
+    rng = np.random.default_rng(seed)
+    plans = []  # per fold: the visible codings, the codes scored and the codebook the model is told
+    for hidden, unjudged in splits:
+        visible = learned_from(study, None, hidden=hidden, unjudged=unjudged)
+        scored = _scored(truth, visible, names, unjudged, min_examples)
+        told = tuple(
+            replace(codebook[names[code_id]], examples=codebook[names[code_id]].examples + tuple(
+                texts[i] for i in sorted(rng.choice(np.flatnonzero(positive), size=min(shots, int(positive.sum())), replace=False))
+            ))
+            for code_id, positive, _, _ in scored
+        )
+        plans.append((scored, told))
+    asked = {(told, i) for scored, told in plans if scored for i in np.flatnonzero(scored[0][3])}
+    answers: dict[tuple[tuple[llm.CodebookEntry, ...], int], set[str]] = {}
+    start = time.perf_counter()
+    for told, i in sorted(asked, key=lambda key: key[1]):
+        answers[(told, i)] = llm.code_passage(endpoint, told, texts[i])
+        if progress:
+            progress(len(answers), len(asked))
+    seconds = time.perf_counter() - start
+    counts: dict[int, np.ndarray] = {}
+    for scored, told in plans:
+        for code_id, positive, held_out, scope in scored:
+            said = np.array([bool(scope[i]) and names[code_id] in answers[(told, i)] for i in range(len(texts))])
+            _count(counts, code_id, positive, held_out, said & ~positive)
+    label = f"{endpoint.model}, {shots}-shot" if shots else f"{endpoint.model}, zero-shot"
+    return Evaluation(label, len(texts), seconds, float("nan"), _code_rows(counts, names, len(splits)), pd.DataFrame(columns=THEME_COLUMNS))
+
+
+def _check(unit: str, hide: float) -> None:
+    if unit not in UNITS:
+        raise ChorusError(f"hide by {' or '.join(UNITS)}, not {unit!r}")
+    if not 0 < hide < 1:
+        raise ChorusError(f"hide a share between 0 and 1 of the {unit}s, not {hide}")
+
+
+def _folds(study: Study, unit: str, hide: float, seed: int) -> tuple[dict[int, str], list[tuple[frozenset[int], frozenset[str]]]]:
+    """The codes' paths, and per fold the codings hidden and the transcripts whose codings are all hidden (seeded)."""
     with study.reading() as session:
         names = {c.id: code_path(c) for c in session.scalars(select(Code))}
         transcripts = sorted(session.scalars(select(Transcript.name)))
         codings = session.execute(select(Coding.id, Coding.code_id)).all()
     folds = max(2, round(1 / hide))
     rng = np.random.default_rng(seed)
-    counts: dict[int, np.ndarray] = {}  # code -> examples, held out, suggested, correct (summed over folds)
-    thresholds: dict[int, list[float]] = {}
     if unit == "transcript":
         if len(transcripts) < 2:
             raise ChorusError("hiding by transcript needs at least two transcripts; hide by coding instead")
         order = rng.permutation(transcripts).tolist()
-        splits = [(frozenset(), frozenset(order[f::folds])) for f in range(min(folds, len(order)))]
-    else:
-        by_code: dict[int, list[int]] = {}
-        for coding_id, code_id in codings:
-            by_code.setdefault(code_id, []).append(coding_id)
-        shuffled = {c: rng.permutation(ids).tolist() for c, ids in by_code.items()}
-        splits = [(frozenset(i for ids in shuffled.values() for i in ids[f::folds]), frozenset()) for f in range(folds)]
-    for hidden, unjudged in splits:
-        visible = learned_from(study, embedder, hidden=hidden, unjudged=unjudged)
-        scope = truth.segments["transcript"].isin(list(unjudged)).to_numpy() if unjudged else np.ones(len(texts), dtype=bool)
-        for code_id, everywhere in truth.labels.items():
-            if is_stance(names[code_id]):
-                continue  # how a theme was held, proposed from turn openings: not scored as a theme
-            positive = visible.labels.get(code_id)
-            if positive is None or positive.sum() < min_examples:
-                continue
-            held_out = everywhere & ~positive & scope
-            scores, cut = code_scores(visible, code_id, threshold)
-            predicted = (scores >= cut) & ~positive & scope
-            counts.setdefault(code_id, np.zeros(4, dtype=int))
-            counts[code_id] += [int(positive.sum()), int(held_out.sum()), int(predicted.sum()), int((predicted & held_out).sum())]
-            thresholds.setdefault(code_id, []).append(cut)
+        return names, [(frozenset(), frozenset(order[f::folds])) for f in range(min(folds, len(order)))]
+    by_code: dict[int, list[int]] = {}
+    for coding_id, code_id in codings:
+        by_code.setdefault(code_id, []).append(coding_id)
+    shuffled = {c: rng.permutation(ids).tolist() for c, ids in by_code.items()}
+    return names, [(frozenset(i for ids in shuffled.values() for i in ids[f::folds]), frozenset()) for f in range(folds)]
+
+
+def _scored(
+    truth: Training, visible: Training, names: dict[int, str], unjudged: frozenset[str], min_examples: int,
+) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    """The codes a fold scores: (code, segments visibly coded with it, segments hidden from it, segments in scope).
+
+    Stances (how a theme was held, proposed from turn openings) are not scored as
+    themes; a code with fewer than ``min_examples`` visible segments cannot be learned.
+    """
+    scope = truth.segments["transcript"].isin(list(unjudged)).to_numpy() if unjudged else np.ones(len(truth.segments), dtype=bool)
+    scored = []
+    for code_id, everywhere in truth.labels.items():
+        positive = visible.labels.get(code_id)
+        if is_stance(names[code_id]) or positive is None or positive.sum() < min_examples:
+            continue
+        scored.append((code_id, positive, everywhere & ~positive & scope, scope))
+    return scored
+
+
+def _count(counts: dict[int, np.ndarray], code_id: int, positive: np.ndarray, held_out: np.ndarray, predicted: np.ndarray) -> None:
+    counts.setdefault(code_id, np.zeros(4, dtype=int))
+    counts[code_id] += [int(positive.sum()), int(held_out.sum()), int(predicted.sum()), int((predicted & held_out).sum())]
+
+
+def _code_rows(counts: dict[int, np.ndarray], names: dict[int, str], folds: int, thresholds: dict[int, float] | None = None) -> pd.DataFrame:
+    """Per code: examples per fold, held out, suggested, correct, precision, recall, F1 (and the mean threshold)."""
     rows = []
     for code_id, (examples, held_out, suggested, correct) in sorted(counts.items(), key=lambda item: names[item[0]]):
         precision = correct / suggested if suggested else float("nan")
         recall = correct / held_out if held_out else float("nan")
         f1 = 2 * precision * recall / (precision + recall) if suggested and held_out and correct else 0.0
-        rows.append({"code": names[code_id], "examples": examples // len(splits), "held_out": held_out, "suggested": suggested,
+        rows.append({"code": names[code_id], "examples": examples // folds, "held_out": held_out, "suggested": suggested,
                      "correct": correct, "precision": precision, "recall": recall, "f1": f1,
-                     "threshold": float(np.mean(thresholds[code_id]))})
-    themes = recovery(truth.vectors, truth.labels, names, clustering, clusters, seed, min_examples)
-    return Evaluation(embedder, len(texts), first, cached, pd.DataFrame(rows, columns=CODE_COLUMNS), themes)
+                     "threshold": (thresholds or {}).get(code_id, float("nan"))})
+    return pd.DataFrame(rows, columns=CODE_COLUMNS)
 
 
 def recovery(

@@ -1,4 +1,4 @@
-"""An optional language model for candidate-code labels and theme summaries, at an endpoint the user names.
+"""An optional language model for candidate-code labels, theme summaries and coding, at an endpoint the user names.
 
 Off by default: Chorus sends nothing anywhere until the researcher configures an
 OpenAI-compatible endpoint (a local llama.cpp or vLLM server, usually
@@ -32,6 +32,11 @@ Confirm = Callable[[str], bool]
 LABEL_PROMPT = (
     "You help a qualitative researcher name a candidate code. Below are passages from focus groups with "
     "clinicians, and words that distinguish them. Answer with a code name of two to five words, nothing else."
+)
+CODING_PROMPT = (
+    "You code passages from focus groups with clinicians for a qualitative study, with the codebook below. "
+    "Answer with the name of every code that applies to the passage, one per line, written as in the codebook, "
+    "or NONE when no code applies. Write nothing else."
 )
 SUMMARY_PROMPT = (
     "You help a qualitative researcher write up a theme from focus groups with clinicians. Summarise in two or "
@@ -119,6 +124,56 @@ def complete(endpoint: Endpoint, instruction: str, content: str, timeout: float 
         raise ChorusError(f"cannot reach the language model at {endpoint.url} ({type(exc).__name__}); is the server running?") from None
     except (KeyError, IndexError, TypeError, ValueError):
         raise ChorusError(f"{endpoint.url} did not answer like an OpenAI-compatible chat endpoint") from None
+
+
+@dataclass(frozen=True)
+class CodebookEntry:
+    """What the model is told of one code: its path, its definition and rules, and examples of passages coded with it."""
+
+    path: str
+    definition: str = ""
+    inclusion: str = ""
+    exclusion: str = ""
+    examples: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        lines = [f"- {self.path}" + (f": {self.definition}" if self.definition else "")]
+        lines += [f"  Use when: {self.inclusion}"] if self.inclusion else []
+        lines += [f"  Not when: {self.exclusion}"] if self.exclusion else []
+        lines += [f'  Example: "{" ".join(example.split())}"' for example in self.examples]
+        return "\n".join(lines)
+
+
+def codebook_entries(study: Study, paths: Sequence[str] | None = None) -> list[CodebookEntry]:
+    """The codebook as the model is told it (zero-shot): each code's definition, rules and the codebook's own example."""
+    with study.reading() as session:
+        codes = [find_code(session, p) for p in paths] if paths else list(session.scalars(select(Code)))
+        return [CodebookEntry(code_path(c), c.definition or "", c.inclusion or "", c.exclusion or "", (c.example,) if c.example else ())
+                for c in codes]
+
+
+def answered_codes(answer: str, paths: Sequence[str]) -> set[str]:
+    """The codes a model's answer names, one per line, matched to ``paths`` by full path or by last name, in any case.
+
+    Bullets, numbering and quotes around a name are ignored; a line naming no code
+    (NONE, or words of its own) names none.
+    """
+    by_name: dict[str, str] = {}
+    for path in paths:
+        by_name.setdefault(path.casefold(), path)
+        by_name.setdefault(path.rsplit("/", 1)[-1].casefold(), path)
+    found = set()
+    for line in answer.splitlines():
+        name = line.strip().lstrip("-*•0123456789.) ").strip().strip("\"'`*.").strip().casefold()
+        if name in by_name:
+            found.add(by_name[name])
+    return found
+
+
+def code_passage(endpoint: Endpoint, codebook: Sequence[CodebookEntry], passage: str) -> set[str]:
+    """The codes the model says apply to ``passage`` (paths from ``codebook``); call only once the researcher agreed to send."""
+    instruction = CODING_PROMPT + "\n\nCodebook:\n" + "\n".join(entry.text() for entry in codebook)
+    return answered_codes(complete(endpoint, instruction, passage), [entry.path for entry in codebook])
 
 
 def _ask(study: Study, requests: list[tuple[str, list[str]]], instruction: str, confirm: Confirm) -> list[str] | None:

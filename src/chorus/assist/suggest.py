@@ -54,7 +54,7 @@ class Training:
     examples: dict[int, list[int | None]]  # code id -> per segment, the coding id that covers it
     judged: np.ndarray  # segments of transcripts with a (visible) coding: what the coder has read and decided on
     rejected: dict[int, np.ndarray]  # code id -> segments a coder rejected a suggestion of it on
-    embedder: str
+    embedder: str | None
 
 
 def _overlaps(table: pd.DataFrame, spans: dict[str, list[tuple[int, int, int, int]]]) -> dict[int, tuple[np.ndarray, list[int | None]]]:
@@ -69,8 +69,13 @@ def _overlaps(table: pd.DataFrame, spans: dict[str, list[tuple[int, int, int, in
     return found
 
 
-def learned_from(study: Study, embedder: str = DEFAULT, hidden: frozenset[int] = frozenset(), unjudged: frozenset[str] = frozenset()) -> Training:
-    """What the classifiers learn from; ``hidden`` codings and the ``unjudged`` transcripts' codings are left out."""
+def learned_from(
+    study: Study, embedder: str | None = DEFAULT, hidden: frozenset[int] = frozenset(), unjudged: frozenset[str] = frozenset(),
+) -> Training:
+    """What the classifiers learn from; ``hidden`` codings and the ``unjudged`` transcripts' codings are left out.
+
+    ``embedder=None`` leaves the vectors out (a language model reads the text itself).
+    """
     table = segment_table(study)
     with study.reading() as session:
         query = select(Coding.id, Coding.code_id, Transcript.name, Coding.start, Coding.end).join(Transcript, Transcript.id == Coding.transcript_id)
@@ -86,7 +91,7 @@ def learned_from(study: Study, embedder: str = DEFAULT, hidden: frozenset[int] =
         rejected.setdefault(name, []).append((suggestion_id, code_id, start, end))
     covered = _overlaps(table, by_transcript)
     return Training(
-        segments=table, vectors=embed(study, table["text"].tolist(), embedder=embedder),
+        segments=table, vectors=embed(study, table["text"].tolist(), embedder=embedder) if embedder else np.empty((len(table), 0)),
         labels={c: found[0] for c, found in covered.items()}, examples={c: found[1] for c, found in covered.items()},
         judged=table["transcript"].isin(list(by_transcript)).to_numpy(),
         rejected={c: found[0] for c, found in _overlaps(table, rejected).items()}, embedder=embedder,

@@ -204,39 +204,59 @@ def suggest_queue(
 @suggest_app.command("evaluate")
 def suggest_evaluate(
     embedder: Annotated[Optional[list[str]], typer.Option(help=f"The model(s) to score (repeat; default: all of {', '.join(EMBEDDERS)} that are installed).")] = None,
+    llm_shots: Annotated[
+        Optional[list[int]],
+        typer.Option("--llm", help="Also score the configured language model, given this many coded passages per code (0: zero-shot; repeat)."),
+    ] = None,
     hide: Annotated[float, typer.Option(help="Share held out per fold (each transcript, or coding, is hidden once).")] = 0.25,
     unit: Annotated[str, typer.Option(help="Hide whole transcripts (as if not coded yet) or a share of each code's codings.")] = "transcript",
     threshold: Annotated[Optional[float], typer.Option(help="One threshold for every code (default: each code's, calibrated).")] = None,
     clustering: ClusteringOption = "kmeans",
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same figures.")] = 0,
+    yes: YesOption = False,
     out: OutOption = None,
 ) -> None:
     """How much the AI finds on this coded study: suggestion precision, recall and F1, and codes recovered as candidates.
 
-    --out saves the figures per code and model.
+    With --llm, the language model named by chorus suggest llm codes the same
+    hidden passages from the codebook's definitions (and coded examples), scored
+    the same way. --out saves the figures per code and model.
     """
-    from chorus.assist.evaluate import evaluate
+    from rich.progress import Progress, TaskID
 
-    names = embedder or list(EMBEDDERS)
-    summaries, details = [], []
+    from chorus.assist.evaluate import evaluate, evaluate_llm
+
+    names = embedder or ([] if llm_shots else list(EMBEDDERS))
+    results = []
     with open_study() as study:
         for name in names:
             with console.status(f"evaluating {name}"):
                 try:
-                    result = evaluate(study, embedder=name, hide=hide, unit=unit, threshold=threshold, seed=seed, clustering=clustering)
+                    results.append(evaluate(study, embedder=name, hide=hide, unit=unit, threshold=threshold, seed=seed, clustering=clustering))
                 except ChorusError as problem:
                     if embedder:  # asked for by name: its absence is an error
                         raise
                     console.print(f"{name}: skipped ({problem})")
-                    continue
-            summaries.append(result.summary())
-            details.append(result.codes.merge(result.themes[["code", "share", "purity", "recovered"]], on="code", how="outer").assign(embedder=name))
-    if not summaries:
-        raise ChorusError("no embedder could be evaluated: pip install 'chorus-qda[assist]'")
-    table = pd.DataFrame(summaries)
-    table["themes"] = table["themes_recovered"].astype(str) + " of " + table["themes"].astype(str)
+        endpoint = llm.configured(study) if llm_shots else None
+        for shots in llm_shots or []:
+            with Progress(console=console, transient=True) as bar:
+                task = bar.add_task(f"{endpoint.model}, {shots} examples per code", total=None)
+
+                def asked(done: int, total: int, bar: Progress = bar, task: TaskID = task) -> None:
+                    bar.update(task, completed=done, total=total)
+
+                result = evaluate_llm(study, endpoint, _agree(yes), shots=shots, hide=hide, unit=unit, seed=seed, progress=asked)
+            if result is None:
+                console.print("nothing sent")
+                continue
+            results.append(result)
+    if not results:
+        raise ChorusError("no model could be evaluated: pip install 'chorus-qda[assist]', or name a language model with chorus suggest llm")
+    table = pd.DataFrame([result.summary() for result in results])
+    table["themes"] = [f"{found} of {of}" if of else "-" for found, of in zip(table["themes_recovered"], table["themes"])]
     shown = table[["embedder", "precision", "recall", "f1", "themes", "embed_first_s", "embed_cached_s"]]
-    show(shown.rename(columns={"themes": "codes found", "embed_first_s": "embed s", "embed_cached_s": "cached s"}),
+    details = [r.codes.merge(r.themes[["code", "share", "purity", "recovered"]], on="code", how="outer").assign(embedder=r.embedder) for r in results]
+    show(shown.rename(columns={"embedder": "model", "themes": "codes found", "embed_first_s": "time s", "embed_cached_s": "cached s"}),
          f"Suggestions on hidden {unit}s and codes found as candidates", out, saved=pd.concat(details, ignore_index=True).round(3))
 
 
