@@ -307,6 +307,7 @@ def main() -> None:
             stores = [("SQLite", lambda folder: (chorus.init(folder), lambda: None))]
             if url:
                 stores.append(("PostgreSQL", lambda folder: postgres_study(url, folder)))
+            one_process: dict[str, Measured] = {}  # each store served as `chorus serve` does by default: the ratios' baseline
             for (store, make), workers in [(s, w) for s in stores for w in args.workers]:
                 study, drop = make(Path(tmp) / f"{store}-{workers}")
                 try:
@@ -320,7 +321,13 @@ def main() -> None:
                 if rival is not None and len(rival.ms) and len(ours.ms):
                     ratio = (f"vs Taguette: throughput x{ours.rate / rival.rate:.2f}, "
                              f"p50 x{ours.percentile(50) / rival.percentile(50):.2f}, p95 x{ours.percentile(95) / rival.percentile(95):.2f}; ")
-                print(f"    {ratio}library call without HTTP {direct:.1f} ms, p50 is x{ours.percentile(50) / direct:.1f} of it")
+                if workers == 1:
+                    one_process[store] = ours
+                elif store in one_process and len(one_process[store].ms):
+                    ratio += f"vs 1 process: throughput x{ours.rate / one_process[store].rate:.2f}; "
+                if ratio:
+                    print(f"    {ratio.rstrip('; ')}")
+                print(f"    library call without HTTP {direct:.1f} ms, p50 is x{ours.percentile(50) / direct:.1f} of it")
                 if ours.errors:
                     print(f"    first errors: {ours.errors[:3]}")
             if not url:

@@ -87,6 +87,7 @@ def test_a_language_model_is_scored_on_the_same_hidden_passages_and_never_shown_
     assert zero.summary()["f1"] == 1.0 and zero.embedder == "local-model, zero-shot" and zero.themes.empty
     assert len(chat.received) == len(texts)  # each passage asked once: zero-shot prompts are the same in every fold
     codebook = chat.received[0]["messages"][0]["content"]
+    assert chat.received[0]["max_tokens"] == llm.CODING_TOKENS  # a model that runs on is cut off, not waited for
     with study.reading() as session:
         definitions = [code.definition for code in session.scalars(select(Code)) if code_path(code) in set(zero.codes.code)]
     assert all(definitions) and len(definitions) == len(zero.codes) and all(" ".join(d.split()) in " ".join(codebook.split()) for d in definitions)

@@ -38,6 +38,8 @@ CODING_PROMPT = (
     "Answer with the name of every code that applies to the passage, one per line, written as in the codebook, "
     "or NONE when no code applies. Write nothing else."
 )
+#: An answer to a coding request is a few code names: a model that goes on past this many tokens is cut off.
+CODING_TOKENS = 64
 SUMMARY_PROMPT = (
     "You help a qualitative researcher write up a theme from focus groups with clinicians. Summarise in two or "
     "three plain sentences what the passages below say about the theme, without inventing anything they do not say."
@@ -103,8 +105,8 @@ def disclosure(endpoint: Endpoint, passages: Sequence[str]) -> str:
     )
 
 
-def complete(endpoint: Endpoint, instruction: str, content: str, timeout: float = 120.0) -> str:
-    """One chat completion: the model's answer, stripped."""
+def complete(endpoint: Endpoint, instruction: str, content: str, timeout: float = 120.0, most_tokens: int | None = None) -> str:
+    """One chat completion: the model's answer, stripped (at most ``most_tokens`` long, where given)."""
     import httpx
 
     headers = {}
@@ -113,7 +115,10 @@ def complete(endpoint: Endpoint, instruction: str, content: str, timeout: float 
         if not key:
             raise ChorusError(f"the API key variable {endpoint.key_variable} is not set")
         headers["Authorization"] = f"Bearer {key}"
-    body = {"model": endpoint.model, "temperature": 0, "messages": [{"role": "system", "content": instruction}, {"role": "user", "content": content}]}
+    body: dict[str, object] = {"model": endpoint.model, "temperature": 0,
+                               "messages": [{"role": "system", "content": instruction}, {"role": "user", "content": content}]}
+    if most_tokens:
+        body["max_tokens"] = most_tokens
     try:
         response = httpx.post(f"{endpoint.url}/chat/completions", json=body, headers=headers, timeout=timeout)
         response.raise_for_status()
@@ -173,7 +178,8 @@ def answered_codes(answer: str, paths: Sequence[str]) -> set[str]:
 def code_passage(endpoint: Endpoint, codebook: Sequence[CodebookEntry], passage: str) -> set[str]:
     """The codes the model says apply to ``passage`` (paths from ``codebook``); call only once the researcher agreed to send."""
     instruction = CODING_PROMPT + "\n\nCodebook:\n" + "\n".join(entry.text() for entry in codebook)
-    return answered_codes(complete(endpoint, instruction, passage), [entry.path for entry in codebook])
+    paths = [entry.path for entry in codebook]
+    return answered_codes(complete(endpoint, instruction, passage, most_tokens=CODING_TOKENS), paths)
 
 
 def _ask(study: Study, requests: list[tuple[str, list[str]]], instruction: str, confirm: Confirm) -> list[str] | None:
