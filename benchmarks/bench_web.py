@@ -17,6 +17,10 @@ p99 latency, errors, and Chorus's ratio to Taguette; then each store is checked
 against what the coders were told (nothing lost or duplicated). Baseline for
 Chorus: the same library calls made directly, one at a time, without HTTP.
 
+The code before a change (``--before REV``): the same load, in the same run, on
+a study served by that revision of Chorus (its ``src`` taken with ``git archive``,
+one process, SQLite), so a change's gain is a ratio measured side by side.
+
 The session check (``--session-check``, the demo set by default): the same load
 on one process twice in the run, its sessions held by a signed cookie alone (as
 before the server kept them) and kept by the server (as served), so the
@@ -267,6 +271,20 @@ def postgres_study(url: str, folder: Path) -> tuple[chorus.Study, object]:
     return study, drop
 
 
+def revision_source(revision: str) -> Path:
+    """Chorus's ``src`` at a git revision of this repository, unpacked once under ``build/before/``."""
+    import subprocess
+
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", f"{revision}^{{commit}}"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    folder = ROOT / "build" / "before" / commit
+    if not (folder / "src" / "chorus").is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "src"], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder / "src"
+
+
 def session_check(folder: Path, which: str, coders: int, seconds: float, think: float) -> None:
     """What reading a session from the store costs each request: the same load, one process, the two ways sessions are held."""
     measured = {}
@@ -290,10 +308,12 @@ def main() -> None:
     parser.add_argument("--think", type=float, nargs="+", default=[1.0, 0.0], help="seconds between a coder's actions (0: no pause)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1], help="server processes (chorus serve --workers)")
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS), help="which transcripts")
+    parser.add_argument("--before", metavar="REV", help="also serve the study with this git revision of Chorus (1 process, SQLite) as the baseline")
     parser.add_argument("--session-check", nargs="*", default=["demo"], choices=list(SETS),
                         help="sets on which to measure sessions kept by the server against signed cookies alone (SQLite, 1 process)")
     args = parser.parse_args()
     url = os.environ.get("CHORUS_TEST_POSTGRES")
+    before = revision_source(args.before) if args.before else None
     for which, think in [(w, t) for w in args.sets for t in args.think]:
         pace_text = f"about one action every {think:g} s each" if think else "as fast as the server answers"
         print(f"{SETS[which]}, {args.coders} coders, {pace_text}, {args.seconds:.0f} s each:")
@@ -308,6 +328,14 @@ def main() -> None:
             if url:
                 stores.append(("PostgreSQL", lambda folder: postgres_study(url, folder)))
             one_process: dict[str, Measured] = {}  # each store served as `chorus serve` does by default: the ratios' baseline
+            earlier = None
+            if before is not None:
+                study = chorus.init(Path(tmp) / "before")
+                try:
+                    earlier = run_chorus(study, which, Path(tmp), args.coders, args.seconds, think, 1, lambda f: served(f, 1, before))
+                finally:
+                    study.close()
+                print(earlier.line(f"Chorus {args.before[:10]}, SQLite, 1 proc.") + f"; store: {earlier.check}")
             for (store, make), workers in [(s, w) for s in stores for w in args.workers]:
                 study, drop = make(Path(tmp) / f"{store}-{workers}")
                 try:
@@ -325,6 +353,9 @@ def main() -> None:
                     one_process[store] = ours
                 elif store in one_process and len(one_process[store].ms):
                     ratio += f"vs 1 process: throughput x{ours.rate / one_process[store].rate:.2f}; "
+                if earlier is not None and len(earlier.ms):
+                    ratio += (f"vs {args.before}: throughput x{ours.rate / earlier.rate:.2f}, "
+                              f"p95 x{ours.percentile(95) / earlier.percentile(95):.2f}; ")
                 if ratio:
                     print(f"    {ratio.rstrip('; ')}")
                 print(f"    library call without HTTP {direct:.1f} ms, p50 is x{ours.percentile(50) / direct:.1f} of it")

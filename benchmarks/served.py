@@ -5,6 +5,7 @@ Its own process: the load generator must not share the server's interpreter.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -16,13 +17,17 @@ from pathlib import Path
 
 
 @contextmanager
-def serving(command: Callable[[int], list[str]]) -> Iterator[str]:
-    """``command(port)`` run until the block ends; yields the base URL once the port answers."""
+def serving(command: Callable[[int], list[str]], source: Path | None = None) -> Iterator[str]:
+    """``command(port)`` run until the block ends; yields the base URL once the port answers.
+
+    ``source``: a folder of Chorus's code (an earlier revision's ``src``) imported instead of this checkout's.
+    """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     log = tempfile.TemporaryFile()  # not a pipe: a server that logs each request would fill it and stall
-    server = subprocess.Popen(command(port), stdout=subprocess.DEVNULL, stderr=log)
+    env = {**os.environ, "PYTHONPATH": str(source)} if source else None
+    server = subprocess.Popen(command(port), stdout=subprocess.DEVNULL, stderr=log, env=env)
     try:
         for _ in range(400):
             if server.poll() is not None:
@@ -47,11 +52,11 @@ def serving(command: Callable[[int], list[str]]) -> Iterator[str]:
             print(f"    server log: {tracebacks} tracebacks, the last: {raised[:300]}", file=sys.stderr)
 
 
-def served(folder: Path, workers: int = 1) -> Iterator[str]:
-    """The study in ``folder`` served by ``chorus serve`` until the block ends."""
-    chorus = str(Path(sys.executable).parent / "chorus")
+def served(folder: Path, workers: int = 1, source: Path | None = None) -> Iterator[str]:
+    """The study in ``folder`` served by ``chorus serve`` until the block ends (by the code in ``source``, where given)."""
+    chorus = [sys.executable, "-c", "from chorus.cli import main; main()"]
     return serving(
-        lambda port: [chorus, "--study", str(folder), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+        lambda port: [*chorus, "--study", str(folder), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)], source
     )
 
 

@@ -1,7 +1,8 @@
 """The peer tools Chorus is measured against, each in a virtual environment of its own.
 
 Taguette 1.5.2 needs SQLAlchemy 1.4 (Chorus uses 2.x) and pyqdpx 0.1.8 needs
-Python 3.12 or later (Chorus runs on 3.11), so neither can share Chorus's venv.
+Python 3.12 or later (Chorus runs on 3.11), so neither can share Chorus's venv;
+the local language model's server (``llm``) brings PyTorch, which Chorus's core does not.
 Each peer's pins are in ``<name>.txt`` beside this file (``name==version`` only,
 as ``constraints.txt``); its venv is built under ``build/peers/<name>`` from the
 package index on first use and rebuilt when the pins change.
@@ -22,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 #: Each peer's lowest Python version.
-PEERS = {"taguette": (3, 8), "pyqdpx": (3, 12)}
+PEERS = {"taguette": (3, 8), "pyqdpx": (3, 12), "llm": (3, 10)}
 
 
 class PeerMissing(RuntimeError):
