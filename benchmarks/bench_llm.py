@@ -82,6 +82,7 @@ def main() -> None:
         transformers = local_model()
         command = lambda port: [str(transformers), "serve", str(MODEL), "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", "--dtype", "float32"]  # noqa: E731
         with serving(command) as base:
+            llm.complete(llm.Endpoint(f"{base}/v1", str(MODEL)), "Answer OK.", "Ready?", timeout=900, most_tokens=2)  # loads the model
             score(f"{base}/v1", str(MODEL))
 
 

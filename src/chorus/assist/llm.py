@@ -40,6 +40,8 @@ CODING_PROMPT = (
 )
 #: An answer to a coding request is a few code names: a model that goes on past this many tokens is cut off.
 CODING_TOKENS = 64
+#: Seconds a coding request may take: a small model on a laptop's CPU reads a codebook prompt in tens of seconds.
+CODING_WAIT = 600.0
 SUMMARY_PROMPT = (
     "You help a qualitative researcher write up a theme from focus groups with clinicians. Summarise in two or "
     "three plain sentences what the passages below say about the theme, without inventing anything they do not say."
@@ -179,7 +181,7 @@ def code_passage(endpoint: Endpoint, codebook: Sequence[CodebookEntry], passage:
     """The codes the model says apply to ``passage`` (paths from ``codebook``); call only once the researcher agreed to send."""
     instruction = CODING_PROMPT + "\n\nCodebook:\n" + "\n".join(entry.text() for entry in codebook)
     paths = [entry.path for entry in codebook]
-    return answered_codes(complete(endpoint, instruction, passage, most_tokens=CODING_TOKENS), paths)
+    return answered_codes(complete(endpoint, instruction, passage, timeout=CODING_WAIT, most_tokens=CODING_TOKENS), paths)
 
 
 def _ask(study: Study, requests: list[tuple[str, list[str]]], instruction: str, confirm: Confirm) -> list[str] | None:
