@@ -81,7 +81,7 @@ def main() -> None:
         os.environ["HF_HUB_OFFLINE"] = "1"  # the server reads the folder made here; nothing is fetched
         transformers = local_model()
         command = lambda port: [str(transformers), "serve", str(MODEL), "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", "--dtype", "float32"]  # noqa: E731
-        with serving(command) as base:
+        with serving(command, patience=600) as base:  # PyTorch and transformers load first
             llm.complete(llm.Endpoint(f"{base}/v1", str(MODEL)), "Answer OK.", "Ready?", timeout=900, most_tokens=2)  # loads the model
             score(f"{base}/v1", str(MODEL))
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 
 @contextmanager
-def serving(command: Callable[[int], list[str]], source: Path | None = None) -> Iterator[str]:
-    """``command(port)`` run until the block ends; yields the base URL once the port answers.
+def serving(command: Callable[[int], list[str]], source: Path | None = None, patience: float = 20.0) -> Iterator[str]:
+    """``command(port)`` run until the block ends; yields the base URL once the port answers (within ``patience`` seconds).
 
     ``source``: a folder of Chorus's code (an earlier revision's ``src``) imported instead of this checkout's.
     """
@@ -29,7 +29,8 @@ def serving(command: Callable[[int], list[str]], source: Path | None = None) -> 
     env = {**os.environ, "PYTHONPATH": str(source)} if source else None
     server = subprocess.Popen(command(port), stdout=subprocess.DEVNULL, stderr=log, env=env)
     try:
-        for _ in range(400):
+        deadline = time.monotonic() + patience
+        while True:
             if server.poll() is not None:
                 log.seek(0)
                 raise RuntimeError(f"{command(port)[0]} stopped at start: {log.read().decode()[-2000:]}")
@@ -37,6 +38,8 @@ def serving(command: Callable[[int], list[str]], source: Path | None = None) -> 
                 socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
                 break
             except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{command(port)[0]} did not answer on port {port} within {patience:g} s") from None
                 time.sleep(0.05)
         yield f"http://127.0.0.1:{port}"
     finally:
