@@ -139,8 +139,16 @@ def test_forms_carry_the_csrf_token_in_a_field_never_in_their_address(web):
 
 def test_no_answer_is_cached_or_leaks_its_address_to_other_sites(web):
     viewer, _ = signed_in(web, "vic")
-    for answer in (viewer.get("/login"), viewer.get("/transcripts/FG01"), viewer.get("/api/transcripts/FG01"), viewer.get("/segments.csv")):
+    refused = viewer.post("/api/codings", content=b"x" * (2 * 1024 * 1024), headers={"Content-Type": "application/json"})
+    missing = viewer.get("/api/transcripts/no-such-transcript")
+    assert refused.status_code == 413 and missing.status_code >= 400
+    for answer in (viewer.get("/login"), viewer.get("/transcripts/FG01"), viewer.get("/api/transcripts/FG01"), viewer.get("/segments.csv"),
+                   refused, missing):
         assert answer.headers["Cache-Control"] == "no-store" and answer.headers["Referrer-Policy"] == "no-referrer", answer.url
+        assert answer.headers["X-Content-Type-Options"] == "nosniff" and answer.headers["X-Frame-Options"] == "DENY", answer.url
+        assert answer.headers["Content-Security-Policy"].startswith("default-src 'self'"), answer.url
+        assert re.fullmatch(r"app;dur=\d+\.\d", answer.headers["Server-Timing"]), answer.url
+        assert "Strict-Transport-Security" not in answer.headers  # plain HTTP on loopback: HSTS only over HTTPS (test_serve)
 
 
 def test_sign_in_refuses_wrong_passwords_and_forged_requests(web):
