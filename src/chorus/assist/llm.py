@@ -151,10 +151,10 @@ class CodebookEntry:
         return "\n".join(lines)
 
 
-def codebook_entries(study: Study, paths: Sequence[str] | None = None) -> list[CodebookEntry]:
+def codebook_entries(study: Study) -> list[CodebookEntry]:
     """The codebook as the model is told it (zero-shot): each code's definition, rules and the codebook's own example."""
     with study.reading() as session:
-        codes = [find_code(session, p) for p in paths] if paths else list(session.scalars(select(Code)))
+        codes = session.scalars(select(Code))
         return [CodebookEntry(code_path(c), c.definition or "", c.inclusion or "", c.exclusion or "", (c.example,) if c.example else ())
                 for c in codes]
 
