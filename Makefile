@@ -39,7 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_matrix.py
 	$(BIN)/python benchmarks/bench_qdpx.py
 	$(BIN)/python benchmarks/bench_assist.py
-	$(BIN)/python benchmarks/bench_web.py --workers 1 2
+	$(BIN)/python benchmarks/bench_web.py --workers 1 2 --before 3591071  # the code when the web issue was filed
 	$(BIN)/python benchmarks/bench_pages.py
 	$(BIN)/python benchmarks/bench_security.py
 	$(BIN)/python benchmarks/bench_jobs.py

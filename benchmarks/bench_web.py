@@ -17,9 +17,10 @@ p99 latency, errors, and Chorus's ratio to Taguette; then each store is checked
 against what the coders were told (nothing lost or duplicated). Baseline for
 Chorus: the same library calls made directly, one at a time, without HTTP.
 
-The code before a change (``--before REV``): the same load, in the same run, on
-a study served by that revision of Chorus (its ``src`` taken with ``git archive``,
-one process, SQLite), so a change's gain is a ratio measured side by side.
+The code before a change (``--before REV [REV ...]``): the same load, in the same
+run, on a study made and served by that revision of Chorus (its ``src`` taken with
+``git archive``, one process, SQLite), so a change's gain is a ratio measured side
+by side.
 
 The session check (``--session-check``, the demo set by default): the same load
 on one process twice in the run, its sessions held by a signed cookie alone (as
@@ -193,27 +194,83 @@ def checked(alive: set[int], stored: set[int], duplicates: int) -> str:
     return f"{len(lost)} lost, {len(extra)} unexpected, {duplicates} duplicated"
 
 
+def ready(study: chorus.Study, which: str, folder: Path, coders: int) -> list[tuple[str, int, int]]:
+    """The study prepared, its ``coders`` accounts made; each coder's span."""
+    prepare(study, which, folder)
+    names = [f"coder{i:02d}" for i in range(coders)]
+    for name in names:
+        users.add_user(study, name, PASSWORD, "coder")
+    return spans(study, coders, which)
+
+
+def stored(study: chorus.Study) -> tuple[set[int], int]:
+    """The codings the store holds, and how many spans a coder holds twice."""
+    from sqlalchemy import func
+
+    with study.reading() as session:
+        ids = set(session.scalars(select(Coding.id)))
+        key = (Coding.transcript_id, Coding.start, Coding.end, Coding.coder_id)
+        duplicates = session.execute(
+            select(func.count()).select_from(select(*key).group_by(*key).having(func.count() > 1).subquery())
+        ).scalar()
+    return ids, duplicates
+
+
+def coding_load(base: str, chosen: list[tuple[str, int, int]], seconds: float, think: float) -> tuple[list[float], list[str], set[int]]:
+    """The coders of :func:`ready` coding their spans on the Chorus at ``base``."""
+    names = [f"coder{i:02d}" for i in range(len(chosen))]
+    return asyncio.run(load(base, chorus_signed, names, chosen, seconds, think))
+
+
 def run_chorus(
     study: chorus.Study, which: str, folder: Path, coders: int, seconds: float, think: float, workers: int,
     serve: Callable[[Path], AbstractContextManager[str]] | None = None,
 ) -> Measured:
     """``coders`` coding in ``study`` served by ``chorus serve --workers`` (or by ``serve(folder)``)."""
-    from sqlalchemy import func, select
-
-    prepare(study, which, folder)
-    names = [f"coder{i:02d}" for i in range(coders)]
-    for name in names:
-        users.add_user(study, name, PASSWORD, "coder")
-    chosen = spans(study, coders, which)
+    chosen = ready(study, which, folder, coders)
     with (serve or (lambda f: served(f, workers)))(study.folder) as base:
-        latencies, errors, alive = asyncio.run(load(base, chorus_signed, names, chosen, seconds, think))
-    with study.reading() as session:
-        stored = set(session.scalars(select(Coding.id)))
-        key = (Coding.transcript_id, Coding.start, Coding.end, Coding.coder_id)
-        duplicates = session.execute(
-            select(func.count()).select_from(select(*key).group_by(*key).having(func.count() > 1).subquery())
-        ).scalar()
-    return Measured(np.array(latencies) * 1000, seconds, errors, checked(alive, stored, duplicates))
+        latencies, errors, alive = coding_load(base, chosen, seconds, think)
+    return Measured(np.array(latencies) * 1000, seconds, errors, checked(alive, *stored(study)))
+
+
+def in_revision(source: Path, function: str, *args: object) -> object:
+    """``function(*args)`` of this module run by the Chorus in ``source``; its result as JSON gives it.
+
+    The study of a run against earlier code is made, and checked, by that code, whose
+    store may be at an older schema than this checkout's.
+    """
+    import json
+    import subprocess
+
+    call = f"import json, sys; from benchmarks.bench_web import {function}; print(json.dumps({function}(*json.loads(sys.argv[1]))))"
+    done = subprocess.run([sys.executable, "-c", call, json.dumps([str(a) if isinstance(a, Path) else a for a in args])],
+                          env={**os.environ, "PYTHONPATH": f"{source}{os.pathsep}{ROOT}"}, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{function} at {source.parent.name[:10]} failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def ready_at(folder: str, which: str, scratch: str, coders: int) -> list[tuple[str, int, int]]:
+    """:func:`ready` on a new SQLite study in ``folder`` (for :func:`in_revision`)."""
+    with chorus.init(Path(folder)) as study:
+        return ready(study, which, Path(scratch), coders)
+
+
+def stored_at(folder: str) -> tuple[list[int], int]:
+    """:func:`stored` of the study in ``folder`` (for :func:`in_revision`)."""
+    with chorus.open(Path(folder)) as study:
+        ids, duplicates = stored(study)
+    return sorted(ids), duplicates
+
+
+def run_before(source: Path, which: str, folder: Path, coders: int, seconds: float, think: float) -> Measured:
+    """The same load on a study made and served (one process, SQLite) by the Chorus in ``source``."""
+    study = folder / "before"
+    chosen = [tuple(span) for span in in_revision(source, "ready_at", study, which, folder, coders)]
+    with served(study, 1, source) as base:
+        latencies, errors, alive = coding_load(base, chosen, seconds, think)
+    ids, duplicates = in_revision(source, "stored_at", study)
+    return Measured(np.array(latencies) * 1000, seconds, errors, checked(alive, set(ids), duplicates))
 
 
 def run_taguette(which: str, folder: Path, coders: int, seconds: float, think: float) -> Measured:
@@ -308,12 +365,13 @@ def main() -> None:
     parser.add_argument("--think", type=float, nargs="+", default=[1.0, 0.0], help="seconds between a coder's actions (0: no pause)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1], help="server processes (chorus serve --workers)")
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS), help="which transcripts")
-    parser.add_argument("--before", metavar="REV", help="also serve the study with this git revision of Chorus (1 process, SQLite) as the baseline")
+    parser.add_argument("--before", metavar="REV", nargs="+", default=[],
+                        help="also serve the study with these git revisions of Chorus (1 process, SQLite) as baselines")
     parser.add_argument("--session-check", nargs="*", default=["demo"], choices=list(SETS),
                         help="sets on which to measure sessions kept by the server against signed cookies alone (SQLite, 1 process)")
     args = parser.parse_args()
     url = os.environ.get("CHORUS_TEST_POSTGRES")
-    before = revision_source(args.before) if args.before else None
+    before = {revision: revision_source(revision) for revision in args.before}
     for which, think in [(w, t) for w in args.sets for t in args.think]:
         pace_text = f"about one action every {think:g} s each" if think else "as fast as the server answers"
         print(f"{SETS[which]}, {args.coders} coders, {pace_text}, {args.seconds:.0f} s each:")
@@ -328,14 +386,10 @@ def main() -> None:
             if url:
                 stores.append(("PostgreSQL", lambda folder: postgres_study(url, folder)))
             one_process: dict[str, Measured] = {}  # each store served as `chorus serve` does by default: the ratios' baseline
-            earlier = None
-            if before is not None:
-                study = chorus.init(Path(tmp) / "before")
-                try:
-                    earlier = run_chorus(study, which, Path(tmp), args.coders, args.seconds, think, 1, lambda f: served(f, 1, before))
-                finally:
-                    study.close()
-                print(earlier.line(f"Chorus {args.before[:10]}, SQLite, 1 proc.") + f"; store: {earlier.check}")
+            earlier: dict[str, Measured] = {}
+            for revision, source in before.items():
+                earlier[revision] = run_before(source, which, Path(tmp) / revision, args.coders, args.seconds, think)
+                print(earlier[revision].line(f"Chorus {revision[:10]}, SQLite, 1 proc.") + f"; store: {earlier[revision].check}")
             for (store, make), workers in [(s, w) for s in stores for w in args.workers]:
                 study, drop = make(Path(tmp) / f"{store}-{workers}")
                 try:
@@ -353,9 +407,9 @@ def main() -> None:
                     one_process[store] = ours
                 elif store in one_process and len(one_process[store].ms):
                     ratio += f"vs 1 process: throughput x{ours.rate / one_process[store].rate:.2f}; "
-                if earlier is not None and len(earlier.ms):
-                    ratio += (f"vs {args.before}: throughput x{ours.rate / earlier.rate:.2f}, "
-                              f"p95 x{ours.percentile(95) / earlier.percentile(95):.2f}; ")
+                for revision, then in earlier.items():
+                    if len(then.ms):
+                        ratio += f"vs {revision[:10]}: throughput x{ours.rate / then.rate:.2f}, p95 x{ours.percentile(95) / then.percentile(95):.2f}; "
                 if ratio:
                     print(f"    {ratio.rstrip('; ')}")
                 print(f"    library call without HTTP {direct:.1f} ms, p50 is x{ours.percentile(50) / direct:.1f} of it")

@@ -56,11 +56,13 @@ def serving(command: Callable[[int], list[str]], source: Path | None = None, pat
 
 
 def served(folder: Path, workers: int = 1, source: Path | None = None) -> Iterator[str]:
-    """The study in ``folder`` served by ``chorus serve`` until the block ends (by the code in ``source``, where given)."""
+    """The study in ``folder`` served by ``chorus serve`` until the block ends (by the code in ``source``, where given).
+
+    ``--workers`` is passed only above its default of 1, which code from before the option serves as it is.
+    """
     chorus = [sys.executable, "-c", "from chorus.cli import main; main()"]
-    return serving(
-        lambda port: [*chorus, "--study", str(folder), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)], source
-    )
+    processes = ["--workers", str(workers)] if workers > 1 else []
+    return serving(lambda port: [*chorus, "--study", str(folder), "serve", "--host", "127.0.0.1", "--port", str(port), *processes], source)
 
 
 #: One uvicorn process over a study, its sessions kept by the server (as served) or, with ``signed``, held by a
