@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, select
 from sqlalchemy.orm import Session
 
 from chorus.errors import ChorusError
@@ -72,6 +72,18 @@ def blind(study: Study, coder: str) -> bool:
 
 
 def blind_in(session: Session, coder: str) -> bool:
-    """:func:`blind`, read in a session already open (the web app's per-request read of who is asking)."""
-    coders = session.scalar(select(BlindRound.coders).where(BlindRound.closed_at.is_(None)))
+    """:func:`blind`, read in a session already open."""
+    return blind_among(session.scalar(select(open_round_coders())), coder)
+
+
+def open_round_coders() -> ScalarSelect[list[str] | None]:
+    """The open round's coders (None when no round is open), as a column to read beside others in one query.
+
+    The web app reads it with the person asking, in its one per-request query of who that is.
+    """
+    return select(BlindRound.coders).where(BlindRound.closed_at.is_(None)).limit(1).scalar_subquery()
+
+
+def blind_among(coders: list[str] | None, coder: str) -> bool:
+    """Whether ``coder`` is one of an open round's ``coders`` (as :func:`open_round_coders` reads them)."""
     return bool(coders) and coder in coders

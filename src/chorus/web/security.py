@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from chorus.coding.rounds import blind_in
+from chorus.coding.rounds import blind_among, open_round_coders
 from chorus.errors import ChorusError
 from chorus.study.models import KeptSession, User, WebSession, as_utc, utcnow
 from chorus.study.seeing import SEEING
@@ -233,12 +233,15 @@ class Needs:
     def _viewer(self, request: Request, sent: str | None) -> Viewer:
         state = request.app.state
         found = None
-        with state.study.reading() as session:  # one read of the store for the session, the person and the blind round
+        with state.study.reading() as session:  # one store session: the kept session, then the person with the open round
             data = state.sessions.read(request, session)
             user_id = data.get("uid")
             if user_id is not None:
-                user = session.get(User, user_id)
-                found = (user.id, user.name, user.role, data.get("csrf", ""), blind_in(session, user.name)) if user and user.active else None
+                person = session.execute(
+                    select(User.id, User.name, User.role, User.active, open_round_coders()).where(User.id == user_id)
+                ).first()
+                if person is not None and person.active:
+                    found = (person.id, person.name, person.role, data.get("csrf", ""), blind_among(person[4], person.name))
         if found is None:
             raise HTTPException(401, "sign in first")
         viewer = Viewer(*found)
