@@ -238,10 +238,10 @@ class Needs:
             user_id = data.get("uid")
             if user_id is not None:
                 person = session.execute(
-                    select(User.id, User.name, User.role, User.active, open_round_coders()).where(User.id == user_id)
+                    select(User.id, User.name, User.role, User.active, open_round_coders().label("round")).where(User.id == user_id)
                 ).first()
                 if person is not None and person.active:
-                    found = (person.id, person.name, person.role, data.get("csrf", ""), blind_among(person[4], person.name))
+                    found = (person.id, person.name, person.role, data.get("csrf", ""), blind_among(person.round, person.name))
         if found is None:
             raise HTTPException(401, "sign in first")
         viewer = Viewer(*found)
