@@ -82,10 +82,11 @@ class Measured:
         return float(np.percentile(self.ms, q)) if len(self.ms) else float("nan")
 
     def line(self, label: str) -> str:
+        """Two lines under 80 columns: the rate and latencies, then the count, errors and store check."""
         p50, p95, p99 = (self.percentile(q) for q in (50, 95, 99))
         return (
-            f"  {label:<32} {len(self.ms):>6,} requests ({self.rate:>4,.0f}/s); "
-            f"p50 {p50:>6.1f} ms, p95 {p95:>6.1f} ms, p99 {p99:>6.1f} ms; {len(self.errors)} errors"
+            f"  {label:<32} {self.rate:>4,.0f}/s  p50 {p50:>5,.0f}  p95 {p95:>5,.0f}  p99 {p99:>5,.0f} ms\n"
+            f"    {len(self.ms):,} requests, {len(self.errors)} errors; store: {self.check}"
         )
 
 
@@ -352,7 +353,7 @@ def session_check(folder: Path, which: str, coders: int, seconds: float, think: 
         finally:
             study.close()
         label = "cookie-only sessions" if signed else "server-kept sessions"
-        print(measured[signed].line(f"Chorus, {label}") + f"; store: {measured[signed].check}")
+        print(measured[signed].line(f"Chorus, {label}"))
     before, after = measured[True], measured[False]
     print(f"    session check, same run: p50 {after.percentile(50) - before.percentile(50):+.1f} ms, "
           f"p95 {after.percentile(95) - before.percentile(95):+.1f} ms, throughput x{after.rate / before.rate:.2f}")
@@ -374,11 +375,11 @@ def main() -> None:
     before = {revision: revision_source(revision) for revision in args.before}
     for which, think in [(w, t) for w in args.sets for t in args.think]:
         pace_text = f"about one action every {think:g} s each" if think else "as fast as the server answers"
-        print(f"{SETS[which]}, {args.coders} coders, {pace_text}, {args.seconds:.0f} s each:")
+        print(f"{SETS[which]}, {args.coders} coders,\n  {pace_text}, {args.seconds:.0f} s each:")
         with tempfile.TemporaryDirectory() as tmp:
             try:
                 rival = run_taguette(which, Path(tmp) / "taguette", args.coders, args.seconds, think)
-                print(rival.line("Taguette 1.5.2, SQLite") + f"; store: {rival.check}")
+                print(rival.line("Taguette 1.5.2, SQLite"))
             except PeerMissing as missing:
                 rival = None
                 print(f"  Taguette: not measured, needs {missing}")
@@ -389,7 +390,7 @@ def main() -> None:
             earlier: dict[str, Measured] = {}
             for revision, source in before.items():
                 earlier[revision] = run_before(source, which, Path(tmp) / revision, args.coders, args.seconds, think)
-                print(earlier[revision].line(f"Chorus {revision[:10]}, SQLite, 1 proc.") + f"; store: {earlier[revision].check}")
+                print(earlier[revision].line(f"Chorus {revision[:10]}, SQLite, 1 proc."))
             for (store, make), workers in [(s, w) for s in stores for w in args.workers]:
                 study, drop = make(Path(tmp) / f"{store}-{workers}")
                 try:
@@ -398,25 +399,25 @@ def main() -> None:
                 finally:
                     drop()
                 label = f"Chorus, {store}, {workers} process{'es' if workers > 1 else ''}"
-                print(ours.line(label) + f"; store: {ours.check}")
-                ratio = ""
+                print(ours.line(label))
+                ratios = []  # one comparison a line
                 if rival is not None and len(rival.ms) and len(ours.ms):
-                    ratio = (f"vs Taguette: throughput x{ours.rate / rival.rate:.2f}, "
-                             f"p50 x{ours.percentile(50) / rival.percentile(50):.2f}, p95 x{ours.percentile(95) / rival.percentile(95):.2f}; ")
+                    ratios.append(f"vs Taguette: throughput x{ours.rate / rival.rate:.2f}, "
+                                  f"p50 x{ours.percentile(50) / rival.percentile(50):.2f}, p95 x{ours.percentile(95) / rival.percentile(95):.2f}")
                 if workers == 1:
                     one_process[store] = ours
                 elif store in one_process and len(one_process[store].ms):
-                    ratio += f"vs 1 process: throughput x{ours.rate / one_process[store].rate:.2f}; "
+                    ratios.append(f"vs 1 process: throughput x{ours.rate / one_process[store].rate:.2f}")
                 for revision, then in earlier.items():
                     if len(then.ms):
-                        ratio += f"vs {revision[:10]}: throughput x{ours.rate / then.rate:.2f}, p95 x{ours.percentile(95) / then.percentile(95):.2f}; "
-                if ratio:
-                    print(f"    {ratio.rstrip('; ')}")
+                        ratios.append(f"vs {revision[:10]}: throughput x{ours.rate / then.rate:.2f}, p95 x{ours.percentile(95) / then.percentile(95):.2f}")
+                for ratio in ratios:
+                    print(f"    {ratio}")
                 print(f"    library call without HTTP {direct:.1f} ms, p50 is x{ours.percentile(50) / direct:.1f} of it")
                 if ours.errors:
                     print(f"    first errors: {ours.errors[:3]}")
             if not url:
-                print("  Chorus on PostgreSQL: not measured (set CHORUS_TEST_POSTGRES, as .ci/services.sh does)")
+                print("  Chorus on PostgreSQL: not measured (set CHORUS_TEST_POSTGRES)")
             if which in args.session_check:
                 session_check(Path(tmp), which, args.coders, args.seconds, think)
             if rival is not None and rival.errors:

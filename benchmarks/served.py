@@ -52,7 +52,7 @@ def serving(command: Callable[[int], list[str]], source: Path | None = None, pat
         if tracebacks:  # a benchmark's 500s are the server's to explain: its last error goes with the figures
             lines = said[said.rindex("Traceback (most recent call last)"):].splitlines()
             raised = next((line for line in lines[1:] if line and not line[0].isspace()), lines[-1])
-            print(f"    server log: {tracebacks} tracebacks, the last: {raised[:300]}", file=sys.stderr)
+            print(f"    server log: {tracebacks} tracebacks, the last:\n      {raised[:300]}", file=sys.stderr)
 
 
 def served(folder: Path, workers: int = 1, source: Path | None = None) -> Iterator[str]:
