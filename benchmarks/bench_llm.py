@@ -53,9 +53,13 @@ def local_model() -> Path:
 
 
 def line(result: Evaluation) -> str:
+    """Who was scored, then the figures on a line of their own (precision is "-" when no code was named)."""
     figures = result.summary()
+    named = int(result.codes["suggested"].sum())
     per = "embedded" if result.themes.size else f"{result.seconds_first / result.segments:.1f} s a passage"
-    return f"  {result.embedder:<28} P {figures['precision']:.2f}  R {figures['recall']:.2f}  F1 {figures['f1']:.2f}  ({per})"
+    precision = f"{figures['precision']:.2f}" if named else "-"
+    return (f"  {result.embedder}\n"
+            f"    P {precision}  R {figures['recall']:.2f}  F1 {figures['f1']:.2f}; {named} codings suggested ({per})")
 
 
 def main() -> None:
@@ -67,7 +71,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         study = load_second_study(chorus.init(Path(tmp) / "second"))
         print(f"second study (examples/hf-study): {len(llm.codebook_entries(study))} codes, scored on hidden transcripts")
-        print(line(evaluate(study, embedder="minilm")) + "  <- the default embedder, same folds")
+        print(line(evaluate(study, embedder="minilm")) + "\n    (the default embedder, on the same folds)")
 
         def score(url: str, model: str) -> None:
             for shots in args.shots:
