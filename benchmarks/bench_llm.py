@@ -12,8 +12,8 @@ and ``--shots`` coded passages per code from the codings the fold leaves
 visible). Reported: precision, recall and F1 per setting, seconds per passage,
 and the default embedder on the same folds as the baseline.
 
-On the 2-core machine a passage takes about 25 s (the codebook prompt is about a
-thousand tokens), so a setting takes about half an hour: this benchmark is not in
+On the 2-core machine a passage takes 12-13 s (the codebook prompt is about a
+thousand tokens), so a setting takes about 20 minutes: this benchmark is not in
 ``make bench``. Run it where a model server with a GPU is at hand to learn what
 a larger model buys, pointing ``--url`` and ``--model`` at it.
 
