@@ -19,7 +19,6 @@ from collections.abc import Sequence
 
 import pandas as pd
 from sqlalchemy import ScalarSelect, select
-from sqlalchemy.orm import Session
 
 from chorus.errors import ChorusError
 from chorus.study.lookup import find_transcript
@@ -68,12 +67,7 @@ def rounds(study: Study) -> pd.DataFrame:
 def blind(study: Study, coder: str) -> bool:
     """Whether ``coder`` is in the open round, and so sees only their own codings."""
     with study.reading() as session:
-        return blind_in(session, coder)
-
-
-def blind_in(session: Session, coder: str) -> bool:
-    """:func:`blind`, read in a session already open."""
-    return blind_among(session.scalar(select(open_round_coders())), coder)
+        return blind_among(session.scalar(select(open_round_coders())), coder)
 
 
 def open_round_coders() -> ScalarSelect[list[str] | None]:
