@@ -195,11 +195,15 @@ def checked(alive: set[int], stored: set[int], duplicates: int) -> str:
     return f"{len(lost)} lost, {len(extra)} unexpected, {duplicates} duplicated"
 
 
+def coder_names(count: int) -> list[str]:
+    """The benchmark's coders' account names, the same on every server."""
+    return [f"coder{i:02d}" for i in range(count)]
+
+
 def ready(study: chorus.Study, which: str, folder: Path, coders: int) -> list[tuple[str, int, int]]:
     """The study prepared, its ``coders`` accounts made; each coder's span."""
     prepare(study, which, folder)
-    names = [f"coder{i:02d}" for i in range(coders)]
-    for name in names:
+    for name in coder_names(coders):
         users.add_user(study, name, PASSWORD, "coder")
     return spans(study, coders, which)
 
@@ -219,8 +223,7 @@ def stored(study: chorus.Study) -> tuple[set[int], int]:
 
 def coding_load(base: str, chosen: list[tuple[str, int, int]], seconds: float, think: float) -> tuple[list[float], list[str], set[int]]:
     """The coders of :func:`ready` coding their spans on the Chorus at ``base``."""
-    names = [f"coder{i:02d}" for i in range(len(chosen))]
-    return asyncio.run(load(base, chorus_signed, names, chosen, seconds, think))
+    return asyncio.run(load(base, chorus_signed, coder_names(len(chosen)), chosen, seconds, think))
 
 
 def run_chorus(
@@ -284,7 +287,7 @@ def run_taguette(which: str, folder: Path, coders: int, seconds: float, think: f
     with reference.reading() as session:
         documents = dict(session.execute(select(Transcript.name, Transcript.text)).all())
     reference.close()
-    names = [f"coder{i:02d}" for i in range(coders)]
+    names = coder_names(coders)
     with taguette_served(folder, names, PASSWORD, documents, {CODE: ""}) as taguette:
         latencies, errors, alive = asyncio.run(load(taguette.base, taguette_signed, names, chosen, seconds, think, taguette))
     with sqlite3.connect(folder / "taguette.sqlite3") as store:
