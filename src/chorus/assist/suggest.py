@@ -27,7 +27,7 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from chorus.assist.embedders import DEFAULT
-from chorus.assist.embeddings import embed, segment_table
+from chorus.assist.embeddings import segment_table, segment_vectors
 from chorus.coding.codings import TurnIndex, add_coding
 from chorus.coding.stances import is_stance
 from chorus.errors import ChorusError
@@ -91,7 +91,7 @@ def learned_from(
         rejected.setdefault(name, []).append((suggestion_id, code_id, start, end))
     covered = _overlaps(table, by_transcript)
     return Training(
-        segments=table, vectors=embed(study, table["text"].tolist(), embedder=embedder) if embedder else np.empty((len(table), 0)),
+        segments=table, vectors=segment_vectors(study, table, embedder) if embedder else np.empty((len(table), 0)),
         labels={c: found[0] for c, found in covered.items()}, examples={c: found[1] for c, found in covered.items()},
         judged=table["transcript"].isin(list(by_transcript)).to_numpy(),
         rejected={c: found[0] for c, found in _overlaps(table, rejected).items()}, embedder=embedder,
