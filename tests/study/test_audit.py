@@ -240,7 +240,7 @@ def _aligned(study) -> object:
 READS = {
     "chorus.audio.batch.plan", "chorus.audio.export.export_transcript",
     "chorus.analysis.saturation.saturation", "chorus.analysis.saturation.guest_saturation",
-    "chorus.assist.embeddings.embed", "chorus.assist.embeddings.segment_table", "chorus.assist.candidates.candidate_codes",
+    "chorus.assist.embeddings.embed", "chorus.assist.embeddings.segment_table", "chorus.assist.embeddings.segment_vectors", "chorus.assist.candidates.candidate_codes",
     "chorus.assist.candidates.uncoded", "chorus.assist.suggest.suggestion_summary", "chorus.assist.suggest.pending", "chorus.assist.suggest.learned_from", "chorus.assist.evaluate.evaluate",
     "chorus.assist.llm.configured", "chorus.assist.llm.summaries", "chorus.assist.llm.label_candidates", "chorus.assist.llm.codebook_entries",
     "chorus.assist.evaluate.evaluate_llm",
