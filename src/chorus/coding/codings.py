@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from pathlib import Path
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from chorus.coding.stances import stance_codes, stance_of
@@ -67,6 +67,8 @@ def text_length(session: Session, transcript: Transcript) -> int:
     """How many characters the transcript's text has, counted by the database when the text is not loaded."""
     if "text" not in inspect(transcript).unloaded:
         return len(transcript.text)
+    if transcript.length is not None:  # counted when it was read (find_transcript with text=False)
+        return transcript.length
     return int(session.scalar(select(func.length(Transcript.text)).where(Transcript.id == transcript.id)))
 
 
@@ -125,7 +127,8 @@ def add_coding(
     coding = Coding(transcript=transcript, code=code, coder=coder, start=start, end=end)
     session.add(coding)
     session.flush()
-    session.add_all(CodingTurn.linking(coding, turns))
+    # attribution rows are not audited (the coding is) and nothing reads them as objects: inserted as rows, not through the unit of work
+    session.connection().execute(insert(CodingTurn.__table__), CodingTurn.rows(coding, turns))
     return coding
 
 

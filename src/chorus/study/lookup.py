@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, defer, with_expression
 
 from chorus.errors import NotFound
 from chorus.study.models import Code, Coder, Group, Participant, Transcript
@@ -97,9 +97,9 @@ def find_transcript(session: Session, name: str, text: bool = True) -> Transcrip
     """The transcript called ``name``, or the only transcript of the group called ``name``.
 
     ``text=False`` leaves its text unread until it is used (a 90-minute group is ~100 KB),
-    for writes that need only the transcript's identity.
+    for writes that need only the transcript's identity and length (``Transcript.length``).
     """
-    options = () if text else (defer(Transcript.text),)
+    options = () if text else (defer(Transcript.text), with_expression(Transcript.length, func.length(Transcript.text)))
     transcript = session.scalar(select(Transcript).where(Transcript.name == name).options(*options))
     if transcript is not None:
         return transcript

@@ -34,7 +34,7 @@ from sqlalchemy import (
     UniqueConstraint,
     true,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, query_expression, relationship
 
 
 def utcnow() -> datetime:
@@ -145,6 +145,8 @@ class Transcript(Base):
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # the recording it was transcribed from: path, sha256, duration, model, diarizer, speakers
     media: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: How many characters the text has, where a query counted them in the database (its text left unread); else None.
+    length: Mapped[int | None] = query_expression()
 
     group: Mapped[Group] = relationship(back_populates="transcripts")
     turns: Mapped[list[Turn]] = relationship(
@@ -320,10 +322,13 @@ class CodingTurn(Base):
     @classmethod
     def linking(cls, coding: Coding, turns: Iterable[Turn]) -> list[CodingTurn]:
         """The rows attributing a (flushed) coding to the speakers of the turns it overlaps."""
-        return [
-            cls(coding_id=coding.id, turn_id=t.id, code_id=coding.code_id, participant_id=t.participant_id, transcript_id=t.transcript_id)
-            for t in turns
-        ]
+        return [cls(**row) for row in cls.rows(coding, turns)]
+
+    @staticmethod
+    def rows(coding: Coding, turns: Iterable[Turn]) -> list[dict[str, int]]:
+        """:meth:`linking`'s rows as column values, for an insert without the unit of work."""
+        return [{"coding_id": coding.id, "turn_id": t.id, "code_id": coding.code_id, "participant_id": t.participant_id,
+                 "transcript_id": t.transcript_id} for t in turns]
 
 
 class Memo(Base):

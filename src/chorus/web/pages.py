@@ -30,8 +30,8 @@ def templates(root: str) -> Jinja2Templates:
     return found
 
 
-def study_of(request: Request) -> Study:
-    """The study the app serves."""
+async def study_of(request: Request) -> Study:
+    """The study the app serves (asynchronous: FastAPI runs a plain function dependency in a worker thread, a hop per request)."""
     return request.app.state.study
 
 
