@@ -13,7 +13,7 @@ import hashlib
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
@@ -155,19 +155,27 @@ class KeptSessions(Sessions):
         self.store, self.kept = store, kept
         self.idle, self.lifetime = timedelta(minutes=idle_minutes), timedelta(hours=hours)
 
-    def read(self, request: Request, reading: Session | None = None) -> dict[str, Any]:
+    def read(self, request: Request, reading: Session | None = None, person: Sequence[Any] = ()) -> dict[str, Any]:
+        """The request's session: its person (``uid``) and CSRF token, or ``{}`` if it has none or it ended.
+
+        ``person`` names columns of the :class:`User` the session belongs to, read
+        in the same statement and returned as ``person`` (a row): the role check's
+        one statement per request.
+        """
         data = super().read(request)
         if "sid" not in data:
             return {k: v for k, v in data.items() if k == "csrf"}  # a signed-out form's token, or nothing
         digest = hashlib.sha256(data["sid"].encode()).hexdigest()
         now, kept = utcnow(), self.kept
-        query = (select(kept.id, kept.user_id, kept.csrf, kept.created_at, kept.seen_at)  # type: ignore[attr-defined]
+        query = (select(kept.id, kept.user_id, kept.csrf, kept.created_at, kept.seen_at, *person)  # type: ignore[attr-defined]
                  .where(kept.digest == digest, kept.ended_at.is_(None)))
+        if person:
+            query = query.join(User, User.id == kept.user_id)
         with nullcontext(reading) if reading is not None else self.store.reading() as session:
             found = session.execute(query).first()
         if found is None:
             return {}
-        number, user_id, csrf, created, seen = found
+        number, user_id, csrf, created, seen = found[:5]
         created, seen = as_utc(created), as_utc(seen)
         ended = "expired" if now - created > self.lifetime else "idle" if now - seen > self.idle else None
         if ended or (now - seen).total_seconds() > self.SEEN_EVERY:
@@ -175,7 +183,7 @@ class KeptSessions(Sessions):
                 session.execute(update(kept).where(kept.id == number).values(
                     **({"ended_at": now, "ended_why": ended} if ended else {"seen_at": now})
                 ))
-        return {} if ended else {"uid": user_id, "csrf": csrf}
+        return {} if ended else {"uid": user_id, "csrf": csrf, **({"person": found[5:]} if person else {})}
 
     def sign_in(self, response: Response, user_id: int) -> None:
         sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
@@ -233,15 +241,12 @@ class Needs:
     def _viewer(self, request: Request, sent: str | None) -> Viewer:
         state = request.app.state
         found = None
-        with state.study.reading() as session:  # one store session: the kept session, then the person with the open round
-            data = state.sessions.read(request, session)
-            user_id = data.get("uid")
-            if user_id is not None:
-                person = session.execute(
-                    select(User.id, User.name, User.role, User.active, open_round_coders().label("round")).where(User.id == user_id)
-                ).first()
-                if person is not None and person.active:
-                    found = (person.id, person.name, person.role, data.get("csrf", ""), blind_among(person.round, person.name))
+        with state.study.reading() as session:  # one statement: the kept session with its person and the open round
+            data = state.sessions.read(request, session, person=(User.name, User.role, User.active, open_round_coders()))
+        if "person" in data:
+            name, role, active, round_coders = data["person"]
+            if active:
+                found = (data["uid"], name, role, data.get("csrf", ""), blind_among(round_coders, name))
         if found is None:
             raise HTTPException(401, "sign in first")
         viewer = Viewer(*found)
