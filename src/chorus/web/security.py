@@ -14,7 +14,6 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -24,7 +23,6 @@ from fastapi import HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from chorus.coding.rounds import blind_among, open_round_coders
@@ -81,11 +79,11 @@ class Sessions:
         self.signer = URLSafeTimedSerializer(folder_secret(folder), salt="chorus-session")
         self.path, self.secure, self.cookie = root or "/", secure, cookie
 
-    def read(self, request: Request, reading: Session | None = None) -> dict[str, Any]:
+    def read(self, request: Request, person: Sequence[Any] = ()) -> dict[str, Any]:
         """The session the request carries, or an empty one when it has none or a forged or stale one.
 
-        ``reading``: a store session the caller has open, for sessions kept in the store
-        (:class:`KeptSessions`) to be looked up in; a signed cookie alone needs none.
+        ``person``: columns of the session's person, for sessions kept in the store
+        (:class:`KeptSessions`) to read with it; a signed cookie alone has none to read.
         """
         raw = request.cookies.get(self.cookie)
         if not raw:
@@ -155,7 +153,7 @@ class KeptSessions(Sessions):
         self.store, self.kept = store, kept
         self.idle, self.lifetime = timedelta(minutes=idle_minutes), timedelta(hours=hours)
 
-    def read(self, request: Request, reading: Session | None = None, person: Sequence[Any] = ()) -> dict[str, Any]:
+    def read(self, request: Request, person: Sequence[Any] = ()) -> dict[str, Any]:
         """The request's session: its person (``uid``) and CSRF token, or ``{}`` if it has none or it ended.
 
         ``person`` names columns of the :class:`User` the session belongs to, read
@@ -171,7 +169,7 @@ class KeptSessions(Sessions):
                  .where(kept.digest == digest, kept.ended_at.is_(None)))
         if person:
             query = query.join(User, User.id == kept.user_id)
-        with nullcontext(reading) if reading is not None else self.store.reading() as session:
+        with self.store.reading() as session:
             found = session.execute(query).first()
         if found is None:
             return {}
@@ -241,8 +239,8 @@ class Needs:
     def _viewer(self, request: Request, sent: str | None) -> Viewer:
         state = request.app.state
         found = None
-        with state.study.reading() as session:  # one statement: the kept session with its person and the open round
-            data = state.sessions.read(request, session, person=(User.name, User.role, User.active, open_round_coders()))
+        # one statement: the kept session with its person and the open round
+        data = state.sessions.read(request, person=(User.name, User.role, User.active, open_round_coders()))
         if "person" in data:
             name, role, active, round_coders = data["person"]
             if active:
