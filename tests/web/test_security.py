@@ -15,7 +15,7 @@ from chorus.study.models import SignIn, WebSession, utcnow
 from chorus.web import signin
 from chorus.web import users as accounts
 from chorus.web.app import create_app
-from chorus.web.security import Policy
+from chorus.web.security import Policy, Sessions
 from chorus.web.signin import Throttle
 from tests.web.conftest import PASSWORD, signed_in
 
@@ -135,3 +135,14 @@ def test_guessable_passwords_are_refused_with_advice(web):
     refused = owner.post("/people", data={"name": "pat", "role": "coder", "password": "abcdefghij1", "csrf": token})
     assert refused.status_code == 400 and "too easy to guess" in refused.text
     accounts.add_user(web, "pat", "quartz lantern meadow", "coder")  # a few uncommon words
+
+
+def test_a_session_in_a_signed_cookie_alone_still_reads_its_person_on_every_request(web):
+    """No kept row to read the person with (the web benchmark's baseline): the role check reads them on their own."""
+    app = create_app(web)
+    app.state.sessions = Sessions(web.folder, "", secure=False)
+    client = TestClient(app, follow_redirects=False)
+    assert attempt(client, "vic", PASSWORD).status_code == 303
+    assert client.get("/api/transcripts/FG01").status_code == 200
+    accounts.set_active(web, "vic", False)
+    assert client.get("/api/transcripts/FG01").status_code == 401, "after deactivation"

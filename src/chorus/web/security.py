@@ -239,9 +239,12 @@ class Needs:
     def _viewer(self, request: Request, sent: str | None) -> Viewer:
         state = request.app.state
         found = None
-        # one statement: the kept session with its person and the open round
-        data = state.sessions.read(request, person=(User.name, User.role, User.active, open_round_coders()))
-        if "person" in data:
+        person = (User.name, User.role, User.active, open_round_coders())
+        data = state.sessions.read(request, person=person)  # one statement: the kept session with its person and the open round
+        if "uid" in data and "person" not in data:  # a session in a signed cookie alone has no row to read its person with
+            with state.study.reading() as session:
+                data["person"] = session.execute(select(*person).where(User.id == data["uid"])).first()
+        if data.get("person") is not None:
             name, role, active, round_coders = data["person"]
             if active:
                 found = (data["uid"], name, role, data.get("csrf", ""), blind_among(round_coders, name))
