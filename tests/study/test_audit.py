@@ -350,6 +350,15 @@ def test_entries_hold_before_and_after_and_never_transcript_words(coded):
     assert '"sha256"' in transcripts.iloc[0].after
 
 
+def test_an_entry_holds_only_stored_columns_not_what_a_query_counted(coded):
+    from chorus.study.lookup import find_transcript
+
+    with coded.transaction() as session:
+        session.delete(find_transcript(session, "FG02", text=False))  # read with Transcript.length, a query expression
+    removed = audit.log(coded, entity="transcript").iloc[-1]
+    assert removed.action == "delete" and '"name": "FG02"' in removed.before and '"length"' not in removed.before
+
+
 def test_the_log_cannot_be_rewritten(coded):
     with pytest.raises(DBAPIError, match="append-only"):
         with coded.transaction() as session:

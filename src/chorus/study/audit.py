@@ -173,11 +173,16 @@ def verify_session(session: Session, head: str | None = None) -> Verdict:
     return Verdict(count, before, breaks)
 
 
+def _stored(mapper: Any) -> list[Any]:
+    """A mapper's attributes that are its table's columns: not a query's expression (``Transcript.length``), never stored."""
+    return [attr for attr in mapper.column_attrs if attr.columns[0].table is mapper.local_table]
+
+
 def _loaded(obj: Any) -> tuple[str, dict[str, Any]]:
     """An object's table and its column values as loaded (never triggering a load)."""
     state = inspect(obj)
     table = state.mapper.local_table.name
-    values = {attr.key: state.dict[attr.key] for attr in state.mapper.column_attrs if attr.key in state.dict}
+    values = {attr.key: state.dict[attr.key] for attr in _stored(state.mapper) if attr.key in state.dict}
     return table, values
 
 
@@ -193,7 +198,7 @@ def _after_flush(session: Session, _context: Any) -> None:
         if table in UNLOGGED or not session.is_modified(obj, include_collections=False):
             continue
         before, after = {}, {}
-        for attr in state.mapper.column_attrs:
+        for attr in _stored(state.mapper):
             history = state.attrs[attr.key].history
             if history.added or history.deleted:
                 before[attr.key] = _plain(table, attr.key, history.deleted[0] if history.deleted else None)
