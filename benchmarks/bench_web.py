@@ -8,7 +8,8 @@ eight (about 40 turns each) and one 900-turn transcript (a 90-minute group),
 where every coder codes in the same long transcript.
 
 Chorus runs in uvicorn (``chorus serve``, 1 and 2 processes) over a study on
-SQLite and, when ``CHORUS_TEST_POSTGRES`` names a server, on PostgreSQL.
+SQLite and, when ``CHORUS_BENCH_POSTGRES`` names a server, on PostgreSQL (a durable
+one, as a team's server runs: not the tests' throwaway server, whose commits skip the disk).
 Taguette 1.5.2, the open-source web QDA tool, runs as its own multi-user server
 from its own venv (``benchmarks/peers``) on SQLite, with the same transcripts
 as documents, the same code as a tag, the same 50 accounts and the same spans
@@ -374,7 +375,7 @@ def main() -> None:
     parser.add_argument("--session-check", nargs="*", default=["demo"], choices=list(SETS),
                         help="sets on which to measure sessions kept by the server against signed cookies alone (SQLite, 1 process)")
     args = parser.parse_args()
-    url = os.environ.get("CHORUS_TEST_POSTGRES")
+    url = os.environ.get("CHORUS_BENCH_POSTGRES")
     before = {revision: revision_source(revision) for revision in args.before}
     for which, think in [(w, t) for w in args.sets for t in args.think]:
         pace_text = f"about one action every {think:g} s each" if think else "as fast as the server answers"
@@ -420,7 +421,7 @@ def main() -> None:
                 if ours.errors:
                     print(f"    first errors: {ours.errors[:3]}")
             if not url:
-                print("  Chorus on PostgreSQL: not measured (set CHORUS_TEST_POSTGRES)")
+                print("  Chorus on PostgreSQL: not measured (set CHORUS_BENCH_POSTGRES)")
             if which in args.session_check:
                 session_check(Path(tmp), which, args.coders, args.seconds, think)
             if rival is not None and rival.errors:
