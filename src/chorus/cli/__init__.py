@@ -9,6 +9,7 @@ order ``chorus --help`` lists them.
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from chorus.cli import analysis, assist, coding, exchange, privacy, rigour, study, transcripts, web
@@ -30,6 +31,9 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     """Run the CLI; bad input ends with a one-line reason and exit status 2."""
+    # The ~200,000 objects the imports made live until the command ends: leave them out of every garbage collection
+    # after this. Collecting them again and again cost `chorus memo list` 0.5 s of its 3.0.
+    gc.freeze()
     try:
         app()
     except ChorusError as exc:
