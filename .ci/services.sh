@@ -11,17 +11,21 @@ fi
 version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
 
 # A PostgreSQL cluster on loopback with role chorus (CREATEDB: the tests give each study a database of its own, copied
-# from a template, tests/stores.py) and a database chorus_test; prints its URL. Extra arguments are server settings.
+# from a template, tests/stores.py) and a database chorus_test; prints its URL, and only that, on stdout: what the
+# PostgreSQL tools print ("Removed stale pid file." after a machine restarts) goes to stderr. Extra arguments are server
+# settings.
 serve_postgres() {
   local cluster=$1 port; shift
-  pg_lsclusters -h | grep -q "^$version $cluster " || pg_createcluster "$version" "$cluster" "$@" >/dev/null
-  pg_lsclusters -h | grep -q "^$version $cluster .* online" || pg_ctlcluster "$version" "$cluster" start
-  port=$(pg_lsclusters -h | awk -v v="$version" -v c="$cluster" '$1 == v && $2 == c {print $3}')
-  su postgres -c "psql -p $port -qtAc \"SELECT 1 FROM pg_roles WHERE rolname = 'chorus'\"" | grep -q 1 \
-    || su postgres -c "psql -p $port -qc \"CREATE ROLE chorus LOGIN PASSWORD 'chorus'\""
-  su postgres -c "psql -p $port -qc \"ALTER ROLE chorus CREATEDB\""
-  su postgres -c "psql -p $port -qtAc \"SELECT 1 FROM pg_database WHERE datname = 'chorus_test'\"" | grep -q 1 \
-    || su postgres -c "createdb -p $port -O chorus chorus_test"
+  {
+    pg_lsclusters -h | grep -q "^$version $cluster " || pg_createcluster "$version" "$cluster" "$@" >/dev/null
+    pg_lsclusters -h | grep -q "^$version $cluster .* online" || pg_ctlcluster "$version" "$cluster" start
+    port=$(pg_lsclusters -h | awk -v v="$version" -v c="$cluster" '$1 == v && $2 == c {print $3}')
+    su postgres -c "psql -p $port -qtAc \"SELECT 1 FROM pg_roles WHERE rolname = 'chorus'\"" | grep -q 1 \
+      || su postgres -c "psql -p $port -qc \"CREATE ROLE chorus LOGIN PASSWORD 'chorus'\""
+    su postgres -c "psql -p $port -qc \"ALTER ROLE chorus CREATEDB\""
+    su postgres -c "psql -p $port -qtAc \"SELECT 1 FROM pg_database WHERE datname = 'chorus_test'\"" | grep -q 1 \
+      || su postgres -c "createdb -p $port -O chorus chorus_test"
+  } >&2
   echo "postgresql://chorus:chorus@127.0.0.1:$port/chorus_test"
 }
 

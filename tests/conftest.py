@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import ArgumentError, ProgrammingError
 
 from chorus.study.store import Study
 from tests import stores
@@ -26,6 +26,10 @@ def postgres_url() -> str:
     url = os.environ.get(PG_ENV)
     if not url:
         require("PostgreSQL", f"apt-get install postgresql, then set {PG_ENV}=postgresql://user:pass@127.0.0.1/db")
+    try:
+        make_url(url)
+    except ArgumentError:
+        pytest.fail(f"{PG_ENV} is not a database URL, such as postgresql://user:pass@127.0.0.1/db: {url!r}")
     return url
 
 
