@@ -23,9 +23,13 @@ demo: $(STAMP)
 
 # Three test processes on two cores: much of the suite waits on subprocesses, servers and PostgreSQL rather than
 # computing (1078 s with two, 960 s with three here); each test file stays on one process (its fixtures are shared).
+#
+# The tests' scratch files (their studies, copies, servers' folders) go to memory, /dev/shm, where it has 2 GiB free:
+# this machine's disk makes and removes files slowly, and the tests make thousands.
+TEST_TMP := $(shell [ -d /dev/shm ] && df -Pk /dev/shm | awk 'NR == 2 && $$4 > 2097152 {print "/dev/shm"}')
 test: $(STAMP)
 	@$(BIN)/python -m compileall -q src > /dev/null
-	$(BIN)/python -m pytest -n 3 --dist loadfile -q
+	$(if $(TEST_TMP),TMPDIR=$(TEST_TMP) )$(BIN)/python -m pytest -n 3 --dist loadfile -q
 
 # Render the demo's Word manuscript as LibreOffice does (PDF, and a PNG per page in build/docs-check/) to look at
 # every page: needs Debian's libreoffice-writer-nogui and poppler-utils (not installed by make test).
