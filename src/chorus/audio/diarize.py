@@ -96,27 +96,47 @@ def speaker_windows(audio: Audio, rate: float = RATE) -> Windows:
 def mel_frames(samples: np.ndarray, count: int, chunk: float = MEL_CHUNK) -> np.ndarray:
     """The speaker encoder's mel frames of ``samples``: ``count`` frames 10 ms apart, silence past the end.
 
-    The same frames as Resemblyzer's ``wav_to_mel_spectrogram`` (librosa centres each
-    25 ms frame on its 10 ms step), ``chunk`` seconds of audio at a time: that call
-    takes the Fourier transform of the whole recording at once, about 0.8 GB for an hour.
+    The same frames as Resemblyzer's ``wav_to_mel_spectrogram`` (librosa's power mel
+    spectrogram, each 25 ms frame centred on its 10 ms step), ``chunk`` seconds of audio
+    at a time: that call takes the Fourier transform of the whole recording at once,
+    about 0.8 GB for an hour. Computed here with NumPy: importing librosa's spectral
+    features took 4 s of every transcription's start.
     """
-    import librosa
     from resemblyzer import hparams
 
     n_fft = int(SAMPLE_RATE * hparams.mel_window_length / 1000)
     hop = int(SAMPLE_RATE * hparams.mel_window_step / 1000)
+    basis = mel_filters(n_fft, hparams.mel_n_channels)
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)  # periodic Hann
     per_chunk = max(1, int(chunk * SAMPLE_RATE) // hop)
     frames = np.empty((count, hparams.mel_n_channels), dtype=np.float32)
     for first in range(0, count, per_chunk):
         last = min(first + per_chunk, count)
         start, end = first * hop - n_fft // 2, (last - 1) * hop - n_fft // 2 + n_fft  # frame i: samples around i * hop
-        piece = np.zeros(end - start, dtype=samples.dtype)  # silence before the start and past the end
+        piece = np.zeros(end - start, dtype=np.float32)  # silence before the start and past the end
         inside = slice(max(start, 0), min(end, len(samples)))
         if inside.stop > inside.start:
             piece[inside.start - start : inside.stop - start] = samples[inside]
-        mel = librosa.feature.melspectrogram(y=piece, sr=SAMPLE_RATE, n_fft=n_fft, hop_length=hop, n_mels=hparams.mel_n_channels, center=False)
-        frames[first:last] = mel.T
+        spectrum = np.fft.rfft(np.lib.stride_tricks.sliding_window_view(piece, n_fft)[::hop] * window, axis=1)
+        frames[first:last] = (np.abs(spectrum) ** 2).astype(np.float32) @ basis.T
     return frames
+
+
+def mel_filters(n_fft: int, n_mels: int, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Triangular filters from 0 Hz to half ``rate`` on the Slaney mel scale, each of unit area (librosa's default)."""
+
+    def mel(hz: np.ndarray) -> np.ndarray:  # linear below 1 kHz, logarithmic above
+        return np.where(hz < 1000, hz * 3 / 200, 15 + np.log(np.maximum(hz, 1000) / 1000) * 27 / np.log(6.4))
+
+    def hz(mels: np.ndarray) -> np.ndarray:
+        return np.where(mels < 15, mels * 200 / 3, 1000 * np.exp((mels - 15) * np.log(6.4) / 27))
+
+    edges = hz(np.linspace(mel(np.array(0.0)), mel(np.array(rate / 2)), n_mels + 2))
+    bins = np.fft.rfftfreq(n_fft, 1 / rate)
+    rising = (bins[None, :] - edges[:-2, None]) / np.diff(edges)[:-1, None]
+    falling = (edges[2:, None] - bins[None, :]) / np.diff(edges)[1:, None]
+    weights = np.maximum(0, np.minimum(rising, falling)) * (2 / (edges[2:] - edges[:-2]))[:, None]
+    return weights.astype(np.float32)
 
 
 def voice_print(audio: Audio) -> np.ndarray:
