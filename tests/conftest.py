@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,25 +39,27 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@contextmanager
+def made_study(backend: str, folder: Path) -> Iterator[Study]:
+    """An empty study in ``folder`` on ``backend`` (a new PostgreSQL database), closed and its database dropped after."""
+    url = postgres_url() if backend == "postgresql" else None
+    try:
+        study = stores.fresh_study(folder, postgres=url)
+    except ProgrammingError as refused:
+        require("a PostgreSQL role that may create databases", f"ALTER ROLE ... CREATEDB ({str(refused).splitlines()[0]})")
+    try:
+        yield study
+    finally:
+        study.close()
+        if url:
+            stores.drop_database(url, make_url(study.url).database)
+
+
 @pytest.fixture
 def make_study(backend: str, tmp_path: Path) -> Iterator:
     """Make empty studies on the current backend (a new PostgreSQL database each)."""
-    made: list[Study] = []
-
-    def make(name: str = "study") -> Study:
-        url = postgres_url() if backend == "postgresql" else None
-        try:
-            study = stores.fresh_study(tmp_path / name, postgres=url)
-        except ProgrammingError as refused:
-            require("a PostgreSQL role that may create databases", f"ALTER ROLE ... CREATEDB ({str(refused).splitlines()[0]})")
-        made.append(study)
-        return study
-
-    yield make
-    for study in made:
-        study.close()
-        if study.dialect == "postgresql":
-            stores.drop_database(postgres_url(), make_url(study.url).database)
+    with ExitStack() as made:
+        yield lambda name="study": made.enter_context(made_study(backend, tmp_path / name))
 
 
 @pytest.fixture

@@ -11,13 +11,17 @@ import pytest
 
 from chorus.analysis import themes
 from chorus.report import build
+from tests.conftest import made_study
 from tests.helpers import chromium, code_demo
 
 
-@pytest.fixture
-def written(study, tmp_path: Path):
-    coded = code_demo(study)
-    return coded, build(coded, tmp_path / "out" / "findings.html")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def written(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """The coded demo and its report, once per store for the module (8 s each): the tests only read them."""
+    folder = tmp_path_factory.mktemp("report")
+    with made_study(request.param, folder / "study") as study:
+        coded = code_demo(study)
+        yield coded, build(coded, folder / "out" / "findings.html")
 
 
 def test_report_is_one_file_with_no_outside_resources(written):
