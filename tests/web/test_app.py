@@ -331,3 +331,21 @@ def test_owners_fix_a_misheard_word_in_the_editor_and_codings_stay(web):
     coder, _ = signed_in(web, "cora")
     assert coder.get("/transcripts/FG01/turns/2").status_code == 403
     assert 'turns/2"' not in coder.get("/transcripts/FG01").text
+
+
+def test_no_route_runs_in_the_event_loop_every_request_shares():
+    """FastAPI runs a plain route in a worker thread and an ``async`` one in the server's event loop: a store read or
+    an autocoding there holds up every other request until it ends. Forms are read by dependencies instead."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import chorus.web.routes
+
+    in_the_loop = [
+        f"{module.name}.{route.endpoint.__name__}"
+        for module in pkgutil.iter_modules(chorus.web.routes.__path__)
+        for route in importlib.import_module(f"chorus.web.routes.{module.name}").router.routes
+        if inspect.iscoroutinefunction(route.endpoint)
+    ]
+    assert not in_the_loop

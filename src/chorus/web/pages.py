@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
 
 from chorus.study.store import Study
 from chorus.web.security import Needs, Viewer
@@ -36,6 +37,19 @@ async def study_of(request: Request) -> Study:
 
 
 StudyOf = Annotated[Study, Depends(study_of)]
+
+
+async def posted_form(request: Request) -> FormData:
+    """The form a route was sent, its repeated and numbered fields included.
+
+    Read here, asynchronously, so that the route itself can be a plain function:
+    FastAPI runs those in a worker thread, while an ``async`` route runs in the event
+    loop every request shares, and its store reads and writes would hold them all up.
+    """
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(posted_form)]
 #: The signed-in user, refused below the role the name says.
 ViewerRole = Annotated[Viewer, Depends(Needs("viewer"))]
 CoderRole = Annotated[Viewer, Depends(Needs("coder"))]

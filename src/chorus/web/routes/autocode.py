@@ -7,9 +7,9 @@ codings are the signed-in coder's, in the audit trail under their name.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
 from chorus import coding
@@ -18,7 +18,7 @@ from chorus.coding.autocode import SCOPES
 from chorus.errors import ChorusError
 from chorus.study.lookup import transcript_names
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import CoderRole, StudyOf, back_to, render
+from chorus.web.pages import CoderRole, PostedForm, StudyOf, back_to, render
 
 router = APIRouter()
 #: Units a preview lists; the counts per transcript cover them all.
@@ -31,9 +31,8 @@ def _choices(study: Study) -> dict[str, Any]:
     return {"codes": list(codebook.codebook(study)["path"]), "transcripts": names, "scopes": SCOPES}
 
 
-async def _asked(request: Request) -> dict[str, Any]:
+async def _asked(form: PostedForm) -> dict[str, Any]:
     """The autocoding the form asks for, as :func:`chorus.coding.autocode`'s arguments."""
-    form = await request.form()
     words = str(form.get("keywords", "")).strip()
     return {
         "code": str(form.get("code", "")), "pattern": str(form.get("pattern", "")) or None,
@@ -41,6 +40,11 @@ async def _asked(request: Request) -> dict[str, Any]:
         "scope": str(form.get("scope", "turn")), "transcripts": [str(t) for t in form.getlist("transcripts")] or None,
         "include_facilitators": form.get("include_facilitators") == "on", "ignore_case": form.get("case_sensitive") != "on",
     }
+
+
+#: The form's autocoding, read before the route runs: the routes are plain functions (a long autocoding runs in a
+#: worker thread, not in the event loop every request shares).
+Asked = Annotated[dict[str, Any], Depends(_asked)]
 
 
 def _form(asked: dict[str, Any]) -> dict[str, Any]:
@@ -56,9 +60,8 @@ def autocode_page(request: Request, study: StudyOf, viewer: CoderRole, coded: in
 
 
 @router.post("/autocode/preview", response_class=HTMLResponse)
-async def preview_autocode(request: Request, study: StudyOf, viewer: CoderRole) -> Response:
+def preview_autocode(request: Request, study: StudyOf, viewer: CoderRole, asked: Asked) -> Response:
     """Every unit the autocoding would code, in its context, with a count per transcript; nothing is stored."""
-    asked = await _asked(request)
     try:
         found = coding.autocode(study, coder=viewer.name, dry_run=True, **asked)
     except ChorusError as exc:
@@ -71,9 +74,8 @@ async def preview_autocode(request: Request, study: StudyOf, viewer: CoderRole) 
 
 
 @router.post("/autocode")
-async def apply_autocode(request: Request, study: StudyOf, viewer: CoderRole) -> Response:
+def apply_autocode(request: Request, study: StudyOf, viewer: CoderRole, asked: Asked) -> Response:
     """Code what the preview showed, as the signed-in coder."""
-    asked = await _asked(request)
     try:
         with acting_as(viewer.name):
             found = coding.autocode(study, coder=viewer.name, **asked)

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from chorus.errors import ChorusError
 from chorus.web import signin
@@ -28,8 +29,16 @@ class ServerOwner:
 
 
 async def server_owner(request: Request) -> ServerOwner:
-    """A route's dependency: the server owner signed in, with the CSRF token on a change."""
+    """A route's dependency: the server owner signed in, with the CSRF token on a change.
+
+    Asynchronous to read the form's token; the session and the owner are read from the
+    store in a worker thread, not in the event loop every request goes through.
+    """
     sent = await sent_token(request) if request.method not in ("GET", "HEAD") else None
+    return await run_in_threadpool(_signed_in_owner, request, sent)
+
+
+def _signed_in_owner(request: Request, sent: str | None) -> ServerOwner:
     state = request.app.state
     data = state.sessions.read(request)
     name = state.home.owner(data["uid"]) if "uid" in data else None

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
 from chorus.errors import ChorusError
-from chorus.web.pages import OwnerRole, StudyOf, render
+from chorus.web.pages import OwnerRole, PostedForm, StudyOf, render
 
 router = APIRouter()
 
@@ -56,12 +56,20 @@ def review_page(request: Request, job_id: int, study: StudyOf, viewer: OwnerRole
     return render(request, "privacy/review.html", viewer, job_id=job_id, rows=rows, kinds=kinds, keys=_keys(request))
 
 
-@router.post("/deidentify/{job_id}", response_class=HTMLResponse)
-async def apply_page(request: Request, job_id: int, study: StudyOf, viewer: OwnerRole) -> Response:
-    """Apply the accepted findings; the page says where the key file went."""
-    form = await request.form()
+async def _decided(form: PostedForm) -> tuple[dict[int, str], dict[int, str]]:
+    """The review form's decision and tag for each finding, by the finding's id."""
     decisions = {int(m.group(1)): str(v) for k, v in form.items() if (m := re.fullmatch(r"decision-(\d+)", k))}
     tags = {int(m.group(1)): str(v) for k, v in form.items() if (m := re.fullmatch(r"tag-(\d+)", k))}
+    return decisions, tags
+
+
+@router.post("/deidentify/{job_id}", response_class=HTMLResponse)
+def apply_page(
+    request: Request, job_id: int, study: StudyOf, viewer: OwnerRole,
+    decided: Annotated[tuple[dict[int, str], dict[int, str]], Depends(_decided)],
+) -> Response:
+    """Apply the accepted findings; the page says where the key file went."""
+    decisions, tags = decided
     try:
         key, counts = _review().apply_review(study, job_id, decisions, tags, _keys(request), viewer.name)
     except ChorusError as exc:

@@ -21,7 +21,7 @@ from chorus.study.models import Group, Job
 from chorus.study import jobs as queue
 from chorus.study.store import Study, acting_as
 from chorus.web.uploads import MOST_RECORDING_MIB, base_name, recording_limit, set_recording_limit
-from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, render
+from chorus.web.pages import OwnerRole, PostedForm, StudyOf, ViewerRole, render
 
 router = APIRouter()
 RECORDINGS = "recordings"
@@ -176,9 +176,8 @@ def speakers_page(request: Request, job_id: int, study: StudyOf, viewer: OwnerRo
 
 
 @router.post("/jobs/{job_id}/speakers")
-async def name_speakers(request: Request, job_id: int, study: StudyOf, viewer: OwnerRole) -> Response:
+def name_speakers(request: Request, job_id: int, study: StudyOf, viewer: OwnerRole, form: PostedForm) -> Response:
     """Store the transcript with the names chosen; a speaker left unidentified stays S<n>."""
-    form = await request.form()
     names = {key.removeprefix("speaker-"): (str(value) or None) for key, value in form.items() if key.startswith("speaker-")}
     if not names:
         raise HTTPException(400, "no speaker names were sent")

@@ -28,7 +28,7 @@ from chorus.report.build import coder_pairs
 from chorus.study import audit
 from chorus.study.lookup import transcript_names
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, back_to, render
+from chorus.web.pages import OwnerRole, PostedForm, StudyOf, ViewerRole, back_to, render
 from chorus.web.routes.analysis import table_download
 from chorus.web.uploads import as_uploaded, uploaded
 from chorus.web.users import rank, users
@@ -83,9 +83,8 @@ def disagreements_download(
 
 
 @router.post("/consensus")
-async def write_consensus(request: Request, study: StudyOf, viewer: OwnerRole) -> Response:
+def write_consensus(request: Request, study: StudyOf, viewer: OwnerRole, form: PostedForm) -> Response:
     """Write the consensus coding from the page's decisions, or from a decisions file, as ``chorus consensus`` does."""
-    form = await request.form()
     coders, unit, code = [str(c) for c in form.getlist("coders")], str(form.get("unit", "turn")), [str(c) for c in form.getlist("code")]
     into = str(form.get("into", "")).strip() or "consensus"
     fields = ("transcript", "turn", "sentence", "code_of", "decision", "recode_to")
@@ -150,9 +149,8 @@ def rounds_page(request: Request, study: StudyOf, viewer: OwnerRole) -> Response
 
 
 @router.post("/rounds")
-async def open_round(request: Request, study: StudyOf, viewer: OwnerRole) -> Response:
+def open_round(request: Request, study: StudyOf, viewer: OwnerRole, form: PostedForm) -> Response:
     """Open a blind round: its coders see and count only their own codings until it is closed."""
-    form = await request.form()
     coders, transcripts = [str(c) for c in form.getlist("coders")], [str(t) for t in form.getlist("transcripts")]
     try:
         with acting_as(viewer.name):

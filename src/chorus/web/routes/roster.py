@@ -20,7 +20,7 @@ from chorus.analysis.frames import participants
 from chorus.errors import ChorusError
 from chorus.study.models import Participant
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, back_to, render
+from chorus.web.pages import OwnerRole, PostedForm, StudyOf, ViewerRole, back_to, render
 from chorus.web.uploads import held, holding, uploaded
 
 router = APIRouter()
@@ -99,8 +99,8 @@ def person_page(request: Request, key: str, study: StudyOf, viewer: OwnerRole) -
 
 
 @router.post("/roster/people/{key}")
-async def edit_person(request: Request, key: str, study: StudyOf, viewer: OwnerRole) -> Response:
-    form = await request.form()
+def edit_person(request: Request, key: str, study: StudyOf, viewer: OwnerRole, form: PostedForm) -> Response:
+    """Correct one person's pseudonym, discipline, care team, role and groups (owners)."""
     try:
         with acting_as(viewer.name):
             ingest.edit_participant(
