@@ -23,13 +23,15 @@ demo: $(STAMP)
 
 # Three test processes on two cores: much of the suite waits on subprocesses, servers and PostgreSQL rather than
 # computing (1078 s with two, 960 s with three here); each test file stays on one process (its fixtures are shared).
+# Each runs its models (speech, speakers, embeddings, BLAS) on one thread: three transcriptions at once on two cores
+# took 40 s each with two threads apiece, 27 s with one (chorus.compute.cpu_threads reads OMP_NUM_THREADS).
 #
 # The tests' scratch files (their studies, copies, servers' folders) go to memory, /dev/shm, where it has 2 GiB free:
 # this machine's disk makes and removes files slowly, and the tests make thousands.
 TEST_TMP := $(shell [ -d /dev/shm ] && df -Pk /dev/shm | awk 'NR == 2 && $$4 > 2097152 {print "/dev/shm"}')
 test: $(STAMP)
 	@$(BIN)/python -m compileall -q src > /dev/null
-	$(if $(TEST_TMP),TMPDIR=$(TEST_TMP) )$(BIN)/python -m pytest -n 3 --dist loadfile -q
+	$(if $(TEST_TMP),TMPDIR=$(TEST_TMP) )OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 3 --dist loadfile -q
 
 # Render the demo's Word manuscript as LibreOffice does (PDF, and a PNG per page in build/docs-check/) to look at
 # every page: needs Debian's libreoffice-writer-nogui and poppler-utils (not installed by make test).

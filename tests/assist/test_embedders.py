@@ -119,3 +119,14 @@ def _has(module: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(module) is not None
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_the_sentence_model_runs_on_the_threads_it_is_given(threads, monkeypatch):
+    _installed("minilm")
+    monkeypatch.setenv("OMP_NUM_THREADS", threads)
+    embedders.load_embedder.cache_clear()  # loaded once per process: load it again with the setting, and again after
+    try:
+        assert embedders.load_embedder("minilm").session.get_session_options().intra_op_num_threads == int(threads)
+    finally:
+        embedders.load_embedder.cache_clear()

@@ -36,6 +36,7 @@ from typing import Protocol
 import numpy as np
 
 from chorus.cache import models_folder
+from chorus.compute import cpu_threads
 from chorus.errors import ChorusError
 
 #: A word as the word vectors know it (lower case, an apostrophe inside), or a number.
@@ -87,6 +88,7 @@ class OnnxSentenceModel:
         self.name = name
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # the int8 export's shape warnings are not the user's business
+        options.intra_op_num_threads = cpu_threads()
         self.session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(tokenizer))
         self.tokenizer.no_padding()  # the file pads to 128; batches here are padded to their longest text instead

@@ -28,7 +28,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from chorus.audio.evaluate import SpeakerTurn
-from chorus.audio.media import SAMPLE_RATE, Audio, cpu_threads, speech_regions
+from chorus.audio.media import SAMPLE_RATE, Audio, speech_regions
+from chorus.compute import cpu_threads
 from chorus.errors import ChorusError
 
 WINDOW = 1.6  # seconds of audio per speaker embedding, fixed by the encoder

@@ -13,7 +13,6 @@ runs.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -131,14 +130,3 @@ def speech_regions(audio: Audio) -> list[tuple[float, float]]:
     return list(audio.regions) if audio.regions is not None else _find_speech(audio)
 
 
-def cpu_threads() -> int:
-    """CPU threads the models may use: a Dask worker's share of the machine on a worker, else every core.
-
-    Two workers on two cores each running two threads would fight over the cores.
-    """
-    try:
-        from distributed import get_worker
-
-        return max(1, get_worker().state.nthreads)
-    except (ImportError, ValueError):
-        return os.cpu_count() or 1

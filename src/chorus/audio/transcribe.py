@@ -27,8 +27,9 @@ import numpy as np
 
 from chorus.audio.diarize import Diarizer, diarize
 from chorus.audio.evaluate import SpeakerTurn
-from chorus.audio.media import SAMPLE_RATE, Audio, cpu_threads, speech_regions
+from chorus.audio.media import SAMPLE_RATE, Audio, speech_regions
 from chorus.cache import models_folder
+from chorus.compute import cpu_threads
 from chorus.errors import ChorusError
 
 DEFAULT_MODEL = "tiny.en"
