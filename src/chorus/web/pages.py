@@ -50,6 +50,7 @@ async def posted_form(request: Request) -> FormData:
 
 
 PostedForm = Annotated[FormData, Depends(posted_form)]
+
 #: The signed-in user, refused below the role the name says.
 ViewerRole = Annotated[Viewer, Depends(Needs("viewer"))]
 CoderRole = Annotated[Viewer, Depends(Needs("coder"))]
