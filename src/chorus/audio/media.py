@@ -128,5 +128,3 @@ def _find_speech(audio: Audio) -> list[tuple[float, float]]:
 def speech_regions(audio: Audio) -> list[tuple[float, float]]:
     """Where ``audio`` holds speech, in seconds."""
     return list(audio.regions) if audio.regions is not None else _find_speech(audio)
-
-
