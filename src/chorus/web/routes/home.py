@@ -39,14 +39,19 @@ async def server_owner(request: Request) -> ServerOwner:
 
 
 def _signed_in_owner(request: Request, sent: str | None) -> ServerOwner:
-    state = request.app.state
-    data = state.sessions.read(request)
-    name = state.home.owner(data["uid"]) if "uid" in data else None
-    if name is None:
+    owner = _signed_in(request)
+    if owner is None:
         raise HTTPException(401, "sign in first")
     if sent is not None:
-        state.sessions.check(request, sent)
-    return ServerOwner(data["uid"], name, data.get("csrf", ""))
+        request.app.state.sessions.check(request, sent)
+    return owner
+
+
+def _signed_in(request: Request) -> ServerOwner | None:
+    """The server owner this request's session is signed in as, if any (a store read)."""
+    data = request.app.state.sessions.read(request)
+    name = request.app.state.home.owner(data["uid"]) if "uid" in data else None
+    return ServerOwner(data["uid"], name, data.get("csrf", "")) if name else None
 
 
 OwnerOfServer = Annotated[ServerOwner, Depends(server_owner)]
@@ -66,10 +71,7 @@ def _page(request: Request, template: str, viewer: ServerOwner | None, status: i
 def home_page(request: Request) -> Response:
     """Every study on the server; for a signed-in owner, the form that creates one."""
     home = _home(request)
-    data = request.app.state.sessions.read(request)
-    name = home.owner(data["uid"]) if "uid" in data else None
-    viewer = ServerOwner(data["uid"], name, data.get("csrf", "")) if name else None
-    return _page(request, "home.html", viewer, studies=home.studies(), set_up=home.has_owner(), storage="PostgreSQL" if home.db else "SQLite")
+    return _page(request, "home.html", _signed_in(request), studies=home.studies(), set_up=home.has_owner(), storage="PostgreSQL" if home.db else "SQLite")
 
 
 @router.post("/studies")
