@@ -101,7 +101,7 @@ def mel_frames(samples: np.ndarray, count: int, chunk: float = MEL_CHUNK) -> np.
     spectrogram, each 25 ms frame centred on its 10 ms step), ``chunk`` seconds of audio
     at a time: that call takes the Fourier transform of the whole recording at once,
     about 0.8 GB for an hour. Computed here with NumPy: importing librosa's spectral
-    features took 4 s of every transcription's start.
+    features (numba, scipy.signal) took 2-3 s of every transcription's start.
     """
     from resemblyzer import hparams
 
