@@ -18,7 +18,8 @@ fastapi = pytest.importorskip("fastapi", reason="the web app needs its extra: pi
 from fastapi.testclient import TestClient  # noqa: E402
 
 from chorus.web import users  # noqa: E402
-from chorus.web.app import ROUTE_ROLES, create_app  # noqa: E402
+from chorus.web.app import ROUTE_ROLES, create_app, create_server  # noqa: E402
+from chorus.web.security import Policy  # noqa: E402
 from tests.web.conftest import (  # noqa: E402
     AUDIO,
     PASSWORD,
@@ -349,3 +350,17 @@ def test_no_route_runs_in_the_event_loop_every_request_shares():
         if inspect.iscoroutinefunction(route.endpoint)
     ]
     assert not in_the_loop
+
+
+def test_a_server_process_works_on_as_many_requests_at_once_as_its_policy_says(web):
+    """Each round trip to PostgreSQL gives up Python's interpreter lock: with anyio's 40 worker threads, requests wait on
+    each other to win it back. The served app sets its event loop's limit, alone, beside other studies, and in worker processes."""
+    import json
+    from dataclasses import asdict
+
+    import anyio.to_thread
+
+    for app in (create_app(web, policy=Policy(threads=3)), create_server([web, web], policy=Policy(threads=3))):
+        with TestClient(app) as client:
+            assert client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens) == 3
+    assert Policy.of(json.loads(json.dumps(asdict(Policy(threads=3))))) == Policy(threads=3)  # a worker process's settings

@@ -139,6 +139,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     secure_cookies: Annotated[bool, typer.Option(help="Mark session cookies Secure (behind an HTTPS proxy).")] = False,
     workers: Annotated[int, typer.Option(min=1, help="Server processes answering requests (a team on a machine with more cores).")] = 1,
+    threads: Annotated[
+        int, typer.Option(min=1, help="Requests each server process works on at once; more wait their turn (few answer a team faster).")
+    ] = 8,
     keys: Annotated[
         Optional[Path], typer.Option(help="Folder outside every study for de-identification key files made in the browser.")
     ] = None,
@@ -179,7 +182,7 @@ def serve(
     from chorus.web.security import Policy
     from chorus.web.signin import Throttle
 
-    policy = Policy(Throttle(lock_after=lock_after, lock_minutes=lock_minutes), idle_minutes, session_hours, upload_stall)
+    policy = Policy(Throttle(lock_after=lock_after, lock_minutes=lock_minutes), idle_minutes, session_hours, upload_stall, threads)
     processes = f", {workers} worker processes" if workers > 1 else ""
     options: dict[str, object] = {"host": host, "port": port, "log_level": "warning", "access_log": False}
     scheme = _transport(host, certfile, keyfile, insecure_http, options)

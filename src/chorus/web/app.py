@@ -16,10 +16,12 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
@@ -59,6 +61,17 @@ def _role_of(dependant) -> str | None:  # noqa: ANN001 - FastAPI's Dependant
     return None
 
 
+def _served_by(policy: Policy) -> Callable[[FastAPI], Any]:
+    """The lifespan of a server process's top app: its requests worked on ``policy.threads`` at once."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = policy.threads  # the event loop's own, made with it
+        yield
+
+    return lifespan
+
+
 def create_app(study: Study, secure_cookies: bool = False, root: str = "", keys: Path | None = None, policy: Policy | None = None) -> FastAPI:
     """The web app over ``study``, served at ``root`` (``/studies/pc-study`` beside other studies; empty alone).
 
@@ -66,7 +79,7 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "", keys:
     ``policy`` how sign-in is throttled and how long sessions last.
     """
     policy = policy or Policy()
-    app = FastAPI(title=f"Chorus: {study.name}", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title=f"Chorus: {study.name}", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_served_by(policy))
     app.state.study, app.state.root, app.state.keys = study, root, keys
     app.state.sessions = KeptSessions(study, root, secure_cookies, policy.idle_minutes, policy.session_hours)
     app.state.throttle = policy.throttle
@@ -101,7 +114,7 @@ def create_server(studies: Sequence[Study], secure_cookies: bool = False, keys: 
     """
     if len(studies) == 1:
         return create_app(studies[0], secure_cookies, keys=keys, policy=policy)
-    server = FastAPI(title="Chorus", docs_url=None, redoc_url=None, openapi_url=None)
+    server = FastAPI(title="Chorus", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_served_by(policy or Policy()))
     server.state.pages = templates("")
     listed: list[tuple[str, str]] = []
     for study in studies:
@@ -148,7 +161,7 @@ class _StudyApps:
 def create_home_server(home: Home, secure_cookies: bool = False, keys: Path | None = None, policy: Policy | None = None) -> FastAPI:
     """The server for a home (``chorus serve --home DIR``): setup, the studies, creating one; each study under ``/studies/<folder>/``."""
     policy = policy or Policy()
-    server = FastAPI(title="Chorus", docs_url=None, redoc_url=None, openapi_url=None)
+    server = FastAPI(title="Chorus", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_served_by(policy))
     server.state.home, server.state.root = home, ""
     server.state.pages = templates("")
     server.state.sessions = KeptSessions(home, "", secure_cookies, policy.idle_minutes, policy.session_hours, kept=OwnerSession, cookie="chorus_home")

@@ -49,14 +49,18 @@ class Policy:
     idle_minutes: float = 30.0
     session_hours: float = 12.0
     upload_stall: float = 30.0  # seconds a request body may send nothing before it is cut off (408)
+    #: Requests a server process works on at once; more wait their turn. Each of a request's round trips to
+    #: PostgreSQL gives up Python's interpreter lock and must win it back, and with anyio's default of 40 at once
+    #: those waits pile up: 50 coders at a person's pace on one process, p95 1,121 ms with 40 and 426 ms with 8
+    #: (SQLite and flat-out throughput the same with either; ``benchmarks/bench_web.py``).
+    threads: int = 8
 
     @classmethod
     def of(cls, settings: dict[str, Any] | None) -> Policy:
         """The policy :func:`dataclasses.asdict` wrote (a worker process reads it from its settings)."""
         if not settings:
             return cls()
-        return cls(Throttle(**settings.get("throttle", {})), settings.get("idle_minutes", 30.0), settings.get("session_hours", 12.0),
-                   settings.get("upload_stall", 30.0))
+        return cls(Throttle(**settings.get("throttle", {})), **{k: v for k, v in settings.items() if k != "throttle"})
 
 
 def folder_secret(folder: Path) -> str:
