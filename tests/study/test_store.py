@@ -170,3 +170,20 @@ def test_writers_in_one_process_queue_and_one_kept_waiting_too_long_is_told_why(
     with study.reading() as session:
         assert sorted(session.scalars(select(Coder.name))) == ["ann", "cy"]
     study.close()
+
+
+def test_a_lookup_never_writes_and_on_postgresql_runs_outside_a_transaction(study):
+    """The session and role check of every web request reads one row: on PostgreSQL without a BEGIN and a ROLLBACK
+    (two round trips of the dozen a coding request makes). Nothing would roll a change back there, so none is let in."""
+    with study.looking_up() as session:
+        session.add(Coder(name="lee"))
+        with pytest.raises(StudyError, match="looking up"):
+            session.flush()
+    with study.reading() as session:
+        assert session.scalar(select(Coder.id).where(Coder.name == "lee")) is None
+    if study.dialect == "postgresql":  # each statement its own transaction, whose start now() gives
+        for sessions, apart in [(study.looking_up, True), (study.reading, False)]:
+            with sessions() as session:
+                first = session.scalar(text("SELECT now()"))
+                time.sleep(0.01)
+                assert (session.scalar(text("SELECT now()")) > first) is apart

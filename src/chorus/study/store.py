@@ -54,6 +54,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAPI 
     cursor.close()
 
 
+def _read_only(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get("looking_up") and (session.new or session.deleted or any(session.is_modified(o) for o in session.dirty)):
+        raise StudyError("a change was made in a session for looking up (Study.looking_up); make it in Study.transaction")
+
+
 def make_engine(url: str) -> Engine:
     """An engine for a store URL: SQLite gets WAL mode and enforced foreign keys."""
     try:
@@ -197,7 +202,11 @@ class Study:
         # SQLite has one writer at a time: this process's writers (a web server's threads) queue on a lock
         # rather than each polling SQLite's, whose sleeps grow while the lock changes hands
         self._writer = threading.RLock() if self.engine.dialect.name == "sqlite" else None
+        # PostgreSQL at READ COMMITTED takes a new snapshot for each statement, in a transaction or not: a lone read
+        # there runs outside one, without a BEGIN and a ROLLBACK round trip (SQLite reads in a transaction, as in reading)
+        self._looker = self.engine.execution_options(isolation_level="AUTOCOMMIT") if self.engine.dialect.name == "postgresql" else self.engine
         audit.watch(self._sessions)
+        event.listen(self._sessions, "before_flush", _read_only)
         event.listen(self._sessions, "do_orm_execute", seeing.only_seen)
 
     @property
@@ -248,6 +257,21 @@ class Study:
     def reading(self) -> Iterator[Session]:
         """A session for queries; it never commits."""
         session = self._sessions()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    @contextmanager
+    def looking_up(self) -> Iterator[Session]:
+        """A session for single statements that do not stream rows (no ``yield_per``), each read on its own.
+
+        For what every request reads (the session and role check): on PostgreSQL
+        it runs outside a transaction, two round trips fewer than :meth:`reading`
+        and the same rows; a change made in it is refused, since nothing would roll it back.
+        """
+        session = self._sessions(bind=self._looker, info={"looking_up": True})
         try:
             yield session
         finally:

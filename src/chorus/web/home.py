@@ -107,6 +107,8 @@ class Home:
         with self._sessions() as session:
             yield session
 
+    looking_up = reading  # the registry is a SQLite file: a lone read is read as any other
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session on the registry, committed on success and rolled back on any error."""

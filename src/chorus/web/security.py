@@ -173,7 +173,7 @@ class KeptSessions(Sessions):
                  .where(kept.digest == digest, kept.ended_at.is_(None)))
         if person:
             query = query.join(User, User.id == kept.user_id)
-        with self.store.reading() as session:
+        with self.store.looking_up() as session:
             found = session.execute(query).first()
         if found is None:
             return {}
