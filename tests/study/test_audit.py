@@ -436,6 +436,25 @@ def test_the_chain_names_each_entry_altered_removed_or_added_out_of_band(coded):
     assert audit.verify(coded).breaks[:3] == found.breaks[:3]
 
 
+def test_writers_at_once_extend_one_chain_without_a_fork(study):
+    """Six coders writing at once (on PostgreSQL each on a connection of its own): each transaction links its entries
+    after the newest one committed, never after one another writer has since passed (a fork verify would name)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    load_demo(study, transcripts=["FG01"])
+    before = audit.verify(study).entries
+
+    def code(coder: str) -> None:
+        for turn in range(2, 12):
+            apply_code(study, "FG01", "Funding", coder, turn=turn)
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(code, [f"coder{n}" for n in range(6)]))
+    found = audit.verify(study)
+    assert found.intact, found.breaks[:3]
+    assert found.entries - before >= 60  # each coding's entry, and each coder's first
+
+
 def test_a_noted_head_shows_a_rewrite_and_the_command_line_says_what_broke(coded):
     import subprocess
     import sys

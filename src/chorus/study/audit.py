@@ -29,7 +29,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, event, func, insert, inspect, or_, select, text
+from sqlalchemy import Table, event, func, insert, inspect, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from chorus.errors import ChorusError
@@ -90,15 +90,28 @@ def link(previous: str, entry: dict[str, Any]) -> str:
     return hashlib.sha256(f"{previous}\n{canonical}".encode("utf-8")).hexdigest()
 
 
+#: The chain value entries are linked after: the newest entry's written through Chorus, not one added out of band.
+_HEAD = "SELECT chain FROM audit_log WHERE chain IS NOT NULL ORDER BY id DESC LIMIT 1"
+
+
 def _write(session: Session, entries: Sequence[dict[str, Any]]) -> None:
     if not entries:
         return
     connection = session.connection()
-    if connection.dialect.name == "postgresql":  # one transaction at a time extends the chain (SQLite has one writer anyway);
-        # every entry is written after this lock, held to the end of the transaction, so two writers never wait on each other
-        connection.execute(text("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"))
-    last = select(AuditEntry.chain).where(AuditEntry.chain.is_not(None)).order_by(AuditEntry.id.desc()).limit(1)  # not one added out of band
-    previous = connection.execute(last).scalar() or ""
+    if connection.dialect.name == "postgresql":  # one transaction at a time extends the chain (SQLite has one writer anyway):
+        # every entry is written after this lock, held to the end of the transaction, so two writers never wait on each
+        # other. The lock and the read travel in one message (a round trip fewer), each statement with its own snapshot,
+        # so the read sees every entry committed before the lock was granted.
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(f"LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE; {_HEAD}")
+            cursor.nextset()
+            found = cursor.fetchone()
+        finally:
+            cursor.close()
+        previous = found[0] if found else ""
+    else:
+        previous = connection.exec_driver_sql(_HEAD).scalar() or ""
     rows = []
     for entry in entries:
         chain = link(previous, entry)
