@@ -74,7 +74,7 @@ def add_coding(new: NewCoding, study: StudyOf, viewer: CoderRole) -> dict[str, i
 
 @router.delete("/api/codings/{coding_id}", status_code=204)
 def remove_coding(coding_id: int, study: StudyOf, viewer: CoderRole) -> Response:
-    with study.reading() as session:
+    with study.looking_up() as session:
         owner = session.scalar(select(Coder.name).join(Coding, Coding.coder_id == Coder.id).where(Coding.id == coding_id))
     if owner is None:
         raise HTTPException(404, f"there is no coding #{coding_id}")
