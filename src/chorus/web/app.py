@@ -76,7 +76,7 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "", keys:
     """The web app over ``study``, served at ``root`` (``/studies/pc-study`` beside other studies; empty alone).
 
     ``keys`` is the folder, outside the study, where de-identification writes its key files;
-    ``policy`` how sign-in is throttled and how long sessions last.
+    ``policy`` how sign-in is throttled, how long sessions last and how many requests are worked on at once.
     """
     policy = policy or Policy()
     app = FastAPI(title=f"Chorus: {study.name}", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_served_by(policy))

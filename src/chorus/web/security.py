@@ -43,7 +43,8 @@ UPLOAD_LIMITS = {"/api/transcripts": 20 * 1024 * 1024, "/api/import": 512 * 1024
 
 @dataclass(frozen=True)
 class Policy:
-    """How the web app guards sign-in (:class:`chorus.web.signin.Throttle`) and sessions; ``chorus serve`` options set each."""
+    """How the web app guards sign-in (:class:`chorus.web.signin.Throttle`) and sessions, and how many requests a
+    server process works on at once; ``chorus serve`` options set each."""
 
     throttle: Throttle = Throttle()
     idle_minutes: float = 30.0
