@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
@@ -253,25 +253,23 @@ class Study:
         finally:
             self._writer.release()
 
-    @contextmanager
-    def reading(self) -> Iterator[Session]:
+    def reading(self) -> AbstractContextManager[Session]:
         """A session for queries; it never commits."""
-        session = self._sessions()
-        try:
-            yield session
-        finally:
-            session.rollback()
-            session.close()
+        return self._read()
 
-    @contextmanager
-    def looking_up(self) -> Iterator[Session]:
+    def looking_up(self) -> AbstractContextManager[Session]:
         """A session for single statements that do not stream rows (no ``yield_per``), each read on its own.
 
         For what every request reads (the session and role check): on PostgreSQL
         it runs outside a transaction, two round trips fewer than :meth:`reading`
-        and the same rows; a change made in it is refused, since nothing would roll it back.
+        and the same rows; an object added, changed or deleted in it is refused at
+        flush, since nothing would roll it back.
         """
-        session = self._sessions(bind=self._looker, info={"looking_up": True})
+        return self._read(bind=self._looker, info={"looking_up": True})
+
+    @contextmanager
+    def _read(self, **options: Any) -> Iterator[Session]:
+        session = self._sessions(**options)
         try:
             yield session
         finally:
