@@ -23,12 +23,19 @@ run, on a study made and served by that revision of Chorus (its ``src`` taken wi
 ``git archive``, one process, SQLite), so a change's gain is a ratio measured side
 by side.
 
+Rounds (``--rounds N``): every server above measured N times, taking turns, then
+each one's median rate and percentiles, and each ratio's median with its lowest
+and highest. On a 2-core machine that also runs the load and the database
+server, one run's figures move by a third from run to run (Taguette's p95 at a
+person's pace has been 180, 303 and 505 ms); a ratio taken within each round,
+and its median over rounds, is what a claim can rest on.
+
 The session check (``--session-check``, the demo set by default): the same load
 on one process twice in the run, its sessions held by a signed cookie alone (as
 before the server kept them) and kept by the server (as served), so the
 difference is what reading a session from the store costs each request.
 
-    make bench            # or: python benchmarks/bench_web.py [--coders 50 --seconds 30 --workers 1 2]
+    make bench            # or: python benchmarks/bench_web.py [--coders 50 --seconds 30 --workers 1 2 --rounds 3]
 """
 
 from __future__ import annotations
@@ -63,6 +70,7 @@ from tests.helpers import load_demo, long_transcript  # noqa: E402
 
 PASSWORD = "benchmark password"
 CODE = "Funding"
+TAGUETTE = "Taguette 1.5.2, SQLite"
 SETS = {"demo": "the demo's 8 transcripts (~40 turns each)", "long": "one 900-turn transcript"}
 
 
@@ -363,6 +371,110 @@ def session_check(folder: Path, which: str, coders: int, seconds: float, think: 
           f"p95 {after.percentile(95) - before.percentile(95):+.1f} ms, throughput x{after.rate / before.rate:.2f}")
 
 
+@dataclass
+class Round:
+    """One round of a set at one pace: each server's figures by label, and Chorus's library call without HTTP."""
+
+    measured: dict[str, Measured]
+    direct: dict[str, float]
+    served: dict[str, tuple[str, int]]  # Chorus's labels: which store, how many processes
+    earlier: list[str]  # the labels of Chorus at earlier revisions
+
+
+def one_round(which: str, think: float, folder: Path, coders: int, seconds: float, workers: list[int],
+              before: dict[str, Path], url: str | None) -> Round:
+    """Taguette, the earlier revisions, then Chorus on each store and process count: the same load on each, in turn.
+
+    Each server's line is printed as soon as it is measured.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    run = Round({}, {}, {}, [])
+    try:
+        run.measured[TAGUETTE] = run_taguette(which, folder / "taguette", coders, seconds, think)
+        print_line(TAGUETTE, run)
+    except PeerMissing as missing:
+        print(f"  Taguette: not measured, needs {missing}")
+    for revision, source in before.items():
+        label = f"Chorus {revision[:10]}, SQLite, 1 proc."
+        run.earlier.append(label)
+        run.measured[label] = run_before(source, which, folder / revision, coders, seconds, think)
+        print_line(label, run)
+    stores = [("SQLite", lambda f: (chorus.init(f), lambda: None))]
+    if url:
+        stores.append(("PostgreSQL", lambda f: postgres_study(url, f)))
+    for (store, make), processes in [(s, w) for s in stores for w in workers]:
+        study, drop = make(folder / f"{store}-{processes}")
+        label = chorus_label(store, processes)
+        run.served[label] = (store, processes)
+        try:
+            run.measured[label] = run_chorus(study, which, folder, coders, seconds, think, processes)
+            run.direct[label] = baseline(study, spans(study, 1, which)[0])
+        finally:
+            drop()
+        print_line(label, run)
+    return run
+
+
+def chorus_label(store: str, processes: int) -> str:
+    return f"Chorus, {store}, {processes} process{'es' if processes > 1 else ''}"
+
+
+def comparisons(label: str, run: Round) -> dict[str, dict[str, float]]:
+    """Chorus's figures in ``label`` as ratios: to Taguette, to one process of the same store, to each earlier revision."""
+    ours = run.measured[label]
+    if not len(ours.ms):
+        return {}
+    against: dict[str, dict[str, float]] = {}
+    rival = run.measured.get(TAGUETTE)
+    if rival is not None and len(rival.ms):
+        against["vs Taguette"] = {"throughput": ours.rate / rival.rate, "p50": ours.percentile(50) / rival.percentile(50),
+                                  "p95": ours.percentile(95) / rival.percentile(95)}
+    store, processes = run.served[label]
+    one = run.measured.get(chorus_label(store, 1))
+    if processes > 1 and one is not None and len(one.ms):
+        against["vs 1 process"] = {"throughput": ours.rate / one.rate}
+    for other in run.earlier:
+        then = run.measured[other]
+        if len(then.ms):
+            against[f"vs {other.split(',')[0].removeprefix('Chorus ')}"] = {
+                "throughput": ours.rate / then.rate, "p95": ours.percentile(95) / then.percentile(95)}
+    return against
+
+
+def ratio_text(ratios: list[float]) -> str:
+    """One ratio, or over several rounds their median and range."""
+    if len(ratios) == 1:
+        return f"x{ratios[0]:.2f}"
+    return f"x{np.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+
+
+def print_line(label: str, run: Round) -> None:
+    """A server's figures in this round; under Chorus's, its ratios to what was measured before it."""
+    figures = run.measured[label]
+    print(figures.line(label))
+    if label in run.served:
+        for name, ratios in comparisons(label, run).items():
+            print(f"    {name}: " + ", ".join(f"{what} {ratio_text([r])}" for what, r in ratios.items()))
+        print(f"    library call without HTTP {run.direct[label]:.1f} ms, p50 is x{figures.percentile(50) / run.direct[label]:.1f} of it")
+    if figures.errors:
+        print(f"    first errors: {figures.errors[:3]}")
+
+
+def print_rounds(runs: list[Round]) -> None:
+    """Over several rounds: each server's median rate and percentiles, and each ratio's median with its range."""
+    print(f"  median of {len(runs)} rounds (p95 and ratios: median, and lowest-highest):")
+    for label in runs[0].measured:
+        each = [run.measured[label] for run in runs if label in run.measured]
+        p95 = [m.percentile(95) for m in each]
+        print(f"  {label:<32} {np.median([m.rate for m in each]):>4,.0f}/s  p50 {np.median([m.percentile(50) for m in each]):>5,.0f}"
+              f"  p95 {np.median(p95):>5,.0f} ({min(p95):.0f}-{max(p95):.0f}) ms")
+        if label in runs[0].served:
+            per_round = [comparisons(label, run) for run in runs]
+            for name, ratios in per_round[0].items():
+                print(f"    {name}: " + ", ".join(
+                    f"{what} {ratio_text([r[name][what] for r in per_round if name in r])}" for what in ratios))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--coders", type=int, default=50)
@@ -372,6 +484,8 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS), help="which transcripts")
     parser.add_argument("--before", metavar="REV", nargs="+", default=[],
                         help="also serve the study with these git revisions of Chorus (1 process, SQLite) as baselines")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every server this many times, taking turns, and print medians: this machine's figures move from run to run")
     parser.add_argument("--session-check", nargs="*", default=["demo"], choices=list(SETS),
                         help="sets on which to measure sessions kept by the server against signed cookies alone (SQLite, 1 process)")
     args = parser.parse_args()
@@ -381,51 +495,17 @@ def main() -> None:
         pace_text = f"about one action every {think:g} s each" if think else "as fast as the server answers"
         print(f"{SETS[which]}, {args.coders} coders,\n  {pace_text}, {args.seconds:.0f} s each:")
         with tempfile.TemporaryDirectory() as tmp:
-            try:
-                rival = run_taguette(which, Path(tmp) / "taguette", args.coders, args.seconds, think)
-                print(rival.line("Taguette 1.5.2, SQLite"))
-            except PeerMissing as missing:
-                rival = None
-                print(f"  Taguette: not measured, needs {missing}")
-            stores = [("SQLite", lambda folder: (chorus.init(folder), lambda: None))]
-            if url:
-                stores.append(("PostgreSQL", lambda folder: postgres_study(url, folder)))
-            one_process: dict[str, Measured] = {}  # each store served as `chorus serve` does by default: the ratios' baseline
-            earlier: dict[str, Measured] = {}
-            for revision, source in before.items():
-                earlier[revision] = run_before(source, which, Path(tmp) / revision, args.coders, args.seconds, think)
-                print(earlier[revision].line(f"Chorus {revision[:10]}, SQLite, 1 proc."))
-            for (store, make), workers in [(s, w) for s in stores for w in args.workers]:
-                study, drop = make(Path(tmp) / f"{store}-{workers}")
-                try:
-                    ours = run_chorus(study, which, Path(tmp), args.coders, args.seconds, think, workers)
-                    direct = baseline(study, spans(study, 1, which)[0])
-                finally:
-                    drop()
-                label = f"Chorus, {store}, {workers} process{'es' if workers > 1 else ''}"
-                print(ours.line(label))
-                ratios = []  # one comparison a line
-                if rival is not None and len(rival.ms) and len(ours.ms):
-                    ratios.append(f"vs Taguette: throughput x{ours.rate / rival.rate:.2f}, "
-                                  f"p50 x{ours.percentile(50) / rival.percentile(50):.2f}, p95 x{ours.percentile(95) / rival.percentile(95):.2f}")
-                if workers == 1:
-                    one_process[store] = ours
-                elif store in one_process and len(one_process[store].ms):
-                    ratios.append(f"vs 1 process: throughput x{ours.rate / one_process[store].rate:.2f}")
-                for revision, then in earlier.items():
-                    if len(then.ms):
-                        ratios.append(f"vs {revision[:10]}: throughput x{ours.rate / then.rate:.2f}, p95 x{ours.percentile(95) / then.percentile(95):.2f}")
-                for ratio in ratios:
-                    print(f"    {ratio}")
-                print(f"    library call without HTTP {direct:.1f} ms, p50 is x{ours.percentile(50) / direct:.1f} of it")
-                if ours.errors:
-                    print(f"    first errors: {ours.errors[:3]}")
+            runs = []
+            for number in range(args.rounds):
+                if args.rounds > 1:
+                    print(f"  round {number + 1} of {args.rounds}:")
+                runs.append(one_round(which, think, Path(tmp) / f"round-{number}", args.coders, args.seconds, args.workers, before, url))
+            if args.rounds > 1:
+                print_rounds(runs)
             if not url:
                 print("  Chorus on PostgreSQL: not measured (set CHORUS_BENCH_POSTGRES)")
             if which in args.session_check:
                 session_check(Path(tmp), which, args.coders, args.seconds, think)
-            if rival is not None and rival.errors:
-                print(f"  Taguette's first errors: {rival.errors[:3]}")
 
 
 if __name__ == "__main__":
