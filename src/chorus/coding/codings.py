@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from chorus.coding.stances import stance_codes, stance_of
 from chorus.errors import ChorusError, InputError
 from chorus.study.lookup import coder as get_coder
-from chorus.study.lookup import find_code, find_transcript
+from chorus.study.lookup import coding_targets, find_code, find_transcript
 from chorus.study.models import Code, Coder, Coding, CodingTurn, Transcript, Turn
 from chorus.study.store import Study
 
@@ -161,12 +161,11 @@ def apply_code(
     412
     """
     with study.transaction() as session:
-        the_transcript = find_transcript(session, transcript, text=False)
-        first, last = _span(session, the_transcript, turn, start, end)
         if stance_of(code):
             stance_codes(session)
-        coding = add_coding(session, the_transcript, find_code(session, code), get_coder(session, coder), first, last)
-        return coding.id
+        the_transcript, the_code, the_coder = coding_targets(session, transcript, code, coder)
+        first, last = _span(session, the_transcript, turn, start, end)
+        return add_coding(session, the_transcript, the_code, the_coder, first, last).id
 
 
 def import_codings(study: Study, path: str | Path) -> int:
@@ -218,12 +217,10 @@ def remove_code(
 ) -> int:
     """Remove the coder's codings of ``code`` that intersect a turn or span; returns how many."""
     with study.transaction() as session:
-        the_transcript = find_transcript(session, transcript, text=False)
+        the_transcript, the_code, the_coder = coding_targets(session, transcript, code, coder)
         first, last = _span(session, the_transcript, turn, start, end)
         check_span(session, the_transcript, first, last)
-        found = overlapping_codings(
-            session, the_transcript, find_code(session, code), get_coder(session, coder), first, last
-        )
+        found = overlapping_codings(session, the_transcript, the_code, the_coder, first, last)
         if not found:
             raise ChorusError(f"{coder} has no coding of {code!r} there to remove")
         for coding in found:

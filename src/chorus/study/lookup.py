@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session, defer, with_expression
 
 from chorus.errors import NotFound
@@ -93,13 +93,16 @@ def find_group(session: Session, name: str) -> Group:
     return group
 
 
+_TEXT_UNREAD = (defer(Transcript.text), with_expression(Transcript.length, func.length(Transcript.text)))
+
+
 def find_transcript(session: Session, name: str, text: bool = True) -> Transcript:
     """The transcript called ``name``, or the only transcript of the group called ``name``.
 
     ``text=False`` leaves its text unread until it is used (a 90-minute group is ~100 KB),
     for writes that need only the transcript's identity and length (``Transcript.length``).
     """
-    options = () if text else (defer(Transcript.text), with_expression(Transcript.length, func.length(Transcript.text)))
+    options = () if text else _TEXT_UNREAD
     transcript = session.scalar(select(Transcript).where(Transcript.name == name).options(*options))
     if transcript is not None:
         return transcript
@@ -127,6 +130,28 @@ def find_participant(session: Session, key_or_pseudonym: str) -> Participant:
         known = list(session.scalars(select(Participant.pseudonym)))
         raise NotFound(f"no participant {key_or_pseudonym!r}{_suggest(key_or_pseudonym, known)}")
     return participant
+
+
+def coding_targets(session: Session, transcript: str, code: str, coder_name: str) -> tuple[Transcript, Code, Coder]:
+    """The transcript (its text unread, as ``find_transcript(text=False)``), code and coder that a coding names.
+
+    A coding made in the web app names a transcript, a code by its unique name and
+    a coder who has coded before: all three are read in one statement, one round
+    trip to the database instead of three. Any other case (a code's path, a
+    group's name, a new coder, a name not found) is answered by
+    :func:`find_transcript`, :func:`find_code` and :func:`coder`, with their
+    suggestions and errors.
+    """
+    if PATH_SEPARATOR not in code:
+        # one row of each table, each by its name: joined as they are (ON true), not on a key
+        named = (
+            select(Transcript, Code, Coder).select_from(Transcript).join(Code, true()).join(Coder, true())
+            .where(Transcript.name == transcript, Code.name == code, Coder.name == coder_name)
+        )
+        found = session.execute(named.options(*_TEXT_UNREAD).limit(2)).all()
+        if len(found) == 1:  # two would be a code name used twice in the codebook: find_code says which paths
+            return tuple(found[0])
+    return find_transcript(session, transcript, text=False), find_code(session, code), coder(session, coder_name)
 
 
 def coder(session: Session, name: str) -> Coder:

@@ -1,0 +1,40 @@
+"""Finding what a coding names: its transcript, code and coder, by the names researchers use."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, inspect
+
+from chorus.coding import apply_code
+from chorus.errors import NotFound
+from chorus.study.lookup import coding_targets
+from chorus.study.models import Coder
+from tests.helpers import load_demo
+
+
+def test_a_coding_finds_its_transcript_code_and_coder_in_one_statement(study):
+    load_demo(study, transcripts=["FG01"])
+    apply_code(study, "FG01", "Funding", "ann", turn=2)  # ann has coded before
+    sent: list[str] = []
+    listener = lambda _c, _cur, statement, *_: sent.append(statement)  # noqa: E731
+    event.listen(study.engine, "before_cursor_execute", listener)
+    try:
+        with study.transaction() as session:
+            transcript, code, coder = coding_targets(session, "FG01", "Funding", "ann")
+            assert (transcript.name, code.name, coder.name) == ("FG01", "Funding", "ann")
+            assert "text" in inspect(transcript).unloaded and transcript.length > 1000  # its length counted, its text not read
+    finally:
+        event.remove(study.engine, "before_cursor_execute", listener)
+    assert len([s for s in sent if s.lstrip().upper().startswith("SELECT")]) == 1
+
+
+def test_what_one_statement_cannot_settle_is_found_name_by_name(study):
+    load_demo(study, transcripts=["FG01"])
+    with study.transaction() as session:
+        by_path = coding_targets(session, "FG01", "Challenges/Funding", "ann")  # a path; ann is new and is added
+        assert by_path[1].name == "Funding" and session.get(Coder, by_path[2].id).name == "ann"
+        assert coding_targets(session, "FG01", "Funding", "ann")[2].id == by_path[2].id
+    with study.transaction() as session, pytest.raises(NotFound, match="no code 'Fundng'.*did you mean 'Challenges/Funding'"):
+        coding_targets(session, "FG01", "Fundng", "ann")
+    with study.transaction() as session, pytest.raises(NotFound, match="no transcript 'FG1'.*did you mean 'FG01'"):
+        coding_targets(session, "FG1", "Funding", "ann")
