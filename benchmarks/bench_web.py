@@ -46,6 +46,7 @@ import os
 import re
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
@@ -416,6 +417,7 @@ def one_round(which: str, think: float, folder: Path, coders: int, seconds: floa
 
 
 def chorus_label(store: str, processes: int) -> str:
+    """How Chorus served on ``store`` by ``processes`` server processes is named in the output."""
     return f"Chorus, {store}, {processes} process{'es' if processes > 1 else ''}"
 
 
@@ -471,8 +473,10 @@ def print_rounds(runs: list[Round]) -> None:
         if label in runs[0].served:
             per_round = [comparisons(label, run) for run in runs]
             for name, ratios in per_round[0].items():
-                print(f"    {name}: " + ", ".join(
-                    f"{what} {ratio_text([r[name][what] for r in per_round if name in r])}" for what in ratios))
+                # each figure kept whole on a line of 80 columns (textwrap does not break at a no-break space)
+                text = f"{name}: " + ", ".join(f"{what} {ratio_text([r[name][what] for r in per_round if name in r])}".replace(" ", "\u00a0")
+                                               for what in ratios)
+                print(textwrap.fill(text, 80, initial_indent="    ", subsequent_indent="      ").replace("\u00a0", " "))
 
 
 def main() -> None:
