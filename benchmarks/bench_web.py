@@ -379,7 +379,7 @@ class Round:
     measured: dict[str, Measured]
     direct: dict[str, float]
     served: dict[str, tuple[str, int]]  # Chorus's labels: which store, how many processes
-    earlier: list[str]  # the labels of Chorus at earlier revisions
+    earlier: dict[str, str]  # Chorus at earlier revisions: each revision's label
 
 
 def one_round(which: str, think: float, folder: Path, coders: int, seconds: float, workers: list[int],
@@ -389,7 +389,7 @@ def one_round(which: str, think: float, folder: Path, coders: int, seconds: floa
     Each server's line is printed as soon as it is measured.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    run = Round({}, {}, {}, [])
+    run = Round({}, {}, {}, {})
     try:
         run.measured[TAGUETTE] = run_taguette(which, folder / "taguette", coders, seconds, think)
         print_line(TAGUETTE, run)
@@ -397,7 +397,7 @@ def one_round(which: str, think: float, folder: Path, coders: int, seconds: floa
         print(f"  Taguette: not measured, needs {missing}")
     for revision, source in before.items():
         label = f"Chorus {revision[:10]}, SQLite, 1 proc."
-        run.earlier.append(label)
+        run.earlier[revision] = label
         run.measured[label] = run_before(source, which, folder / revision, coders, seconds, think)
         print_line(label, run)
     stores = [("SQLite", lambda f: (chorus.init(f), lambda: None))]
@@ -435,10 +435,10 @@ def comparisons(label: str, run: Round) -> dict[str, dict[str, float]]:
     one = run.measured.get(chorus_label(store, 1))
     if processes > 1 and one is not None and len(one.ms):
         against["vs 1 process"] = {"throughput": ours.rate / one.rate}
-    for other in run.earlier:
+    for revision, other in run.earlier.items():
         then = run.measured[other]
         if len(then.ms):
-            against[f"vs {other.split(',')[0].removeprefix('Chorus ')}"] = {
+            against[f"vs {revision[:10]}"] = {
                 "throughput": ours.rate / then.rate, "p95": ours.percentile(95) / then.percentile(95)}
     return against
 
