@@ -191,8 +191,18 @@ async def load(
     # idle connections dropped before a server drops them (uvicorn after 5 s): signing 50 in takes longer than that
     limits = httpx.Limits(keepalive_expiry=4)
     clients = [httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=30, limits=limits) for _ in names]
+
+    async def signed_in(client, name: str, span: tuple[str, int, int]) -> Signed:
+        # A kept-alive connection the server closes as the next request goes out ends that request with no answer;
+        # a browser sends it again on a new connection, and so does this (counted among the errors).
+        try:
+            return await sign(client, name, span, served)
+        except httpx.RemoteProtocolError as exc:
+            errors.append(f"sign-in {type(exc).__name__}: signed in again")
+            return await sign(client, name, span, served)
+
     try:
-        signed = await asyncio.gather(*(sign(c, n, s, served) for c, n, s in zip(clients, names, chosen)))
+        signed = await asyncio.gather(*(signed_in(c, n, s) for c, n, s in zip(clients, names, chosen)))
         until = time.perf_counter() + seconds
         await asyncio.gather(*(coder(c, g, i, until, think, latencies, errors, alive) for i, (c, g) in enumerate(zip(clients, signed))))
     finally:
