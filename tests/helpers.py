@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 
 from chorus.ingest import import_codebook, import_groups, import_roster, import_transcripts
 from chorus.study.store import Study
@@ -66,6 +66,21 @@ def unchanged(study: Study) -> Iterator[None]:
     before = snapshot(study)
     yield
     assert snapshot(study) == before, "a failed operation changed the store"
+
+
+@contextmanager
+def statements(study: Study) -> Iterator[list[str]]:
+    """The SQL statements sent to the study's store while the block runs, in order: a request's round trips."""
+    sent: list[str] = []
+
+    def listener(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(statement)
+
+    event.listen(study.engine, "before_cursor_execute", listener)
+    try:
+        yield sent
+    finally:
+        event.remove(study.engine, "before_cursor_execute", listener)
 
 
 def chromium() -> str:

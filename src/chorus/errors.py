@@ -68,6 +68,10 @@ class NotFound(ChorusError):
     """A named thing (code, group, transcript, participant) is not in the study."""
 
 
+class Refused(ChorusError):
+    """The person asking may not do this: another coder's coding is theirs to remove."""
+
+
 class StudyError(ChorusError):
     """The study folder or its store cannot be used as asked."""
 

@@ -10,10 +10,10 @@ from sqlalchemy import event, func, select
 
 from chorus.analysis import segments
 from chorus.coding import apply_code, remove_code, remove_coding
-from chorus.errors import ChorusError
+from chorus.errors import ChorusError, NotFound, Refused
 from chorus.study.lookup import find_transcript
 from chorus.study.models import Coding, Transcript, Turn
-from tests.helpers import load_demo, long_transcript, unchanged
+from tests.helpers import load_demo, long_transcript, statements, unchanged
 
 
 @pytest.fixture
@@ -97,28 +97,31 @@ def test_codings_are_removed_by_turn_or_id(fg01):
     assert remove_code(fg01, "FG01", "Funding", "ann", turn=12) == 1
     with pytest.raises(ChorusError, match="no coding of 'Funding' there"):
         remove_code(fg01, "FG01", "Funding", "ann", turn=12)
-    remove_coding(fg01, second)
+    with pytest.raises(Refused, match=f"coding #{second} is ann's; coders remove only their own"):
+        remove_coding(fg01, second, only_by="ben")  # ben may not remove ann's: it stays
+    with statements(fg01) as sent:
+        remove_coding(fg01, second, only_by="ann")
+    read = [s for s in sent if s.lstrip().upper().startswith("SELECT") and "FROM coding" in s]
+    assert len(read) == 1 and "JOIN coder" in read[0]  # the coding and who made it, read together
     with fg01.reading() as session:
         assert session.scalar(select(func.count(Coding.id))) == 0
+    with pytest.raises(NotFound, match=f"there is no coding #{second}"):
+        remove_coding(fg01, second)
 
 
 @contextmanager
-def counted(study) -> Iterator[dict]:
-    """Counts the SQL statements sent, and collects the turns read as objects, while the block runs."""
-    seen: dict = {"statements": 0, "turns": set()}
-
-    def statement(*_: object) -> None:
-        seen["statements"] += 1
+def counted(study) -> Iterator[tuple[list[str], set[int]]]:
+    """The SQL statements sent, and the ordinals of the turns read as objects, while the block runs."""
+    turns: set[int] = set()
 
     def turn(target: Turn, _: object) -> None:
-        seen["turns"].add(target.ordinal)
+        turns.add(target.ordinal)
 
-    event.listen(study.engine, "before_cursor_execute", statement)
     event.listen(Turn, "load", turn)
     try:
-        yield seen
+        with statements(study) as sent:
+            yield sent, turns
     finally:
-        event.remove(study.engine, "before_cursor_execute", statement)
         event.remove(Turn, "load", turn)
 
 
@@ -138,8 +141,8 @@ def test_one_coding_costs_the_same_in_a_short_and_a_90_minute_transcript(study, 
             apply_code(study, name, "Funding", "ann", turn=turns // 2)
         with counted(study) as by_span:
             coding_id = apply_code(study, name, "Collaboration", "ann", start=across[0], end=across[1])
-        costs[name] = (by_turn["statements"], by_span["statements"])
-        assert by_turn["turns"] == {turns // 2} and by_span["turns"] == {turns // 2, turns // 2 + 1}  # only the turns covered are read
+        costs[name] = (len(by_turn[0]), len(by_span[0]))
+        assert by_turn[1] == {turns // 2} and by_span[1] == {turns // 2, turns // 2 + 1}  # only the turns covered are read
         found = segments(study, code="Collaboration", transcript=name)
         assert list(found["coding_id"]) == [coding_id, coding_id] and list(found["turn"]) == [turns // 2, turns // 2 + 1]
     assert costs["short"] == costs["long"]

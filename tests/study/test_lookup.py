@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, inspect
+from sqlalchemy import inspect
 
 from chorus.coding import apply_code
 from chorus.errors import NotFound
 from chorus.study.lookup import coding_targets
 from chorus.study.models import Coder
-from tests.helpers import load_demo
+from tests.helpers import load_demo, statements
 
 
 def test_a_coding_finds_its_transcript_code_and_coder_in_one_statement(study):
     load_demo(study, transcripts=["FG01"])
     apply_code(study, "FG01", "Funding", "ann", turn=2)  # ann has coded before
-    sent: list[str] = []
-    listener = lambda _c, _cur, statement, *_: sent.append(statement)  # noqa: E731
-    event.listen(study.engine, "before_cursor_execute", listener)
-    try:
-        with study.transaction() as session:
-            transcript, code, coder = coding_targets(session, "FG01", "Funding", "ann")
-            assert (transcript.name, code.name, coder.name) == ("FG01", "Funding", "ann")
-            assert "text" in inspect(transcript).unloaded and transcript.length > 1000  # its length counted, its text not read
-    finally:
-        event.remove(study.engine, "before_cursor_execute", listener)
+    with statements(study) as sent, study.transaction() as session:
+        transcript, code, coder = coding_targets(session, "FG01", "Funding", "ann")
+        assert (transcript.name, code.name, coder.name) == ("FG01", "Funding", "ann")
+        assert "text" in inspect(transcript).unloaded and transcript.length > 1000  # its length counted, its text not read
     assert len([s for s in sent if s.lstrip().upper().startswith("SELECT")]) == 1
 
 

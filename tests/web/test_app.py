@@ -51,8 +51,11 @@ def test_coders_code_and_uncode_through_the_api_as_themselves(web):
     overlap = client.post("/api/codings", json={"transcript": "FG01", "code": "Funding", "start": start, "end": end}, headers={"X-CSRF-Token": csrf})
     assert overlap.status_code == 400 and "overlaps" in overlap.json()["error"]
     other, other_csrf = signed_in(web, "cole")
-    assert other.delete(f"/api/codings/{coding_id}", headers={"X-CSRF-Token": other_csrf}).status_code == 403  # not cole's
-    assert client.delete(f"/api/codings/{coding_id}", headers={"X-CSRF-Token": csrf}).status_code == 204
+    refused = other.delete(f"/api/codings/{coding_id}", headers={"X-CSRF-Token": other_csrf})
+    assert refused.status_code == 403 and refused.json()["error"] == f"coding #{coding_id} is cora's; coders remove only their own"
+    assert client.delete(f"/api/codings/{coding_id}", headers={"X-CSRF-Token": csrf}).status_code == 204  # still there: cora's to remove
+    gone = client.delete(f"/api/codings/{coding_id}", headers={"X-CSRF-Token": csrf})
+    assert gone.status_code == 404 and gone.json()["error"] == f"there is no coding #{coding_id}"
     assert "Funding" in client.get("/matrix").text
     assert "Adaeze" in client.get("/roster").text and "FG01" in client.get("/roster").text
     assert "segments" in client.get("/themes").text
@@ -286,25 +289,18 @@ def test_a_turn_shows_exactly_the_codings_that_overlap_it(web):
 
 
 def test_a_transcript_page_takes_the_same_queries_whatever_its_length_and_codings(web, tmp_path: Path):
-    from sqlalchemy import event
-
     from chorus.coding import autocode
-    from tests.helpers import long_transcript
+    from tests.helpers import long_transcript, statements
 
     long_transcript(web, tmp_path, "FG01-long", 900)
     autocode(web, "Funding", "ann", pattern="funding|roles", scope="match")
     client, _ = signed_in(web, "vic")
     counts = {}
     for name in ("FG01", "FG01-long"):
-        statements = []
-        listener = lambda *_: statements.append(1)  # noqa: E731
-        event.listen(web.engine, "before_cursor_execute", listener)
-        try:
+        with statements(web) as sent:
             page = client.get(f"/transcripts/{name}")
-        finally:
-            event.remove(web.engine, "before_cursor_execute", listener)
         assert page.status_code == 200
-        counts[name] = len(statements)
+        counts[name] = len(sent)
     assert page.text.count('class="turn"') == 900 and page.text.count("<mark") >= 1800
     assert counts["FG01"] == counts["FG01-long"]
 

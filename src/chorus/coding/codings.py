@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from chorus.coding.stances import stance_codes, stance_of
-from chorus.errors import ChorusError, InputError
+from chorus.errors import ChorusError, InputError, NotFound, Refused
 from chorus.study.lookup import coder as get_coder
 from chorus.study.lookup import coding_targets, find_code, find_transcript
 from chorus.study.models import Code, Coder, Coding, CodingTurn, Transcript, Turn
@@ -228,10 +228,18 @@ def remove_code(
         return len(found)
 
 
-def remove_coding(study: Study, coding_id: int) -> None:
-    """Remove one coding by its id (as listed by ``chorus segments``)."""
+def remove_coding(study: Study, coding_id: int, only_by: str | None = None) -> None:
+    """Remove one coding by its id (as listed by ``chorus segments``).
+
+    ``only_by``: remove it only if that coder made it, else :class:`~chorus.errors.Refused`
+    (the web app's coders remove only their own codings). The check and the
+    removal are one transaction, so the coding cannot change hands in between.
+    """
     with study.transaction() as session:
-        coding = session.get(Coding, coding_id)
-        if coding is None:
-            raise ChorusError(f"there is no coding #{coding_id}")
+        found = session.execute(select(Coding, Coder.name).join(Coder, Coding.coder_id == Coder.id).where(Coding.id == coding_id)).first()
+        if found is None:
+            raise NotFound(f"there is no coding #{coding_id}")
+        coding, made_by = found
+        if only_by is not None and made_by != only_by:
+            raise Refused(f"coding #{coding_id} is {made_by}'s; coders remove only their own")
         session.delete(coding)

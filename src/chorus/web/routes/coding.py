@@ -8,13 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from chorus import coding, interop
 from chorus.coding import codes as codebook
 from chorus.coding import versions
-from chorus.errors import ChorusError, EditConflict
-from chorus.study.models import Coder, Coding
+from chorus.errors import ChorusError, EditConflict, NotFound, Refused
 from chorus.study.store import acting_as
 from chorus.web.pages import CoderRole, OwnerRole, StudyOf, ViewerRole, back_to, render
 from chorus.web.uploads import as_uploaded, held, holding, uploaded
@@ -74,14 +72,13 @@ def add_coding(new: NewCoding, study: StudyOf, viewer: CoderRole) -> dict[str, i
 
 @router.delete("/api/codings/{coding_id}", status_code=204)
 def remove_coding(coding_id: int, study: StudyOf, viewer: CoderRole) -> Response:
-    with study.looking_up() as session:
-        owner = session.scalar(select(Coder.name).join(Coding, Coding.coder_id == Coder.id).where(Coding.id == coding_id))
-    if owner is None:
-        raise HTTPException(404, f"there is no coding #{coding_id}")
-    if owner != viewer.name and viewer.role != "owner":
-        raise HTTPException(403, f"coding #{coding_id} is {owner}'s; coders remove only their own")
-    with acting_as(viewer.name):
-        coding.remove_coding(study, coding_id)
+    try:
+        with acting_as(viewer.name):
+            coding.remove_coding(study, coding_id, only_by=None if viewer.role == "owner" else viewer.name)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except Refused as exc:
+        raise HTTPException(403, str(exc)) from None
     return Response(status_code=204)
 
 
