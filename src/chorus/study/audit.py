@@ -92,6 +92,8 @@ def link(previous: str, entry: dict[str, Any]) -> str:
 
 #: The chain value entries are linked after: the newest entry's written through Chorus, not one added out of band.
 _HEAD = "SELECT chain FROM audit_log WHERE chain IS NOT NULL ORDER BY id DESC LIMIT 1"
+#: Built once: every write adds entries, and a statement built anew is keyed for the compiled-statement cache anew.
+_ADD_ENTRIES = insert(AuditEntry.__table__)
 
 
 def _write(session: Session, entries: Sequence[dict[str, Any]]) -> None:
@@ -117,7 +119,7 @@ def _write(session: Session, entries: Sequence[dict[str, Any]]) -> None:
         chain = link(previous, entry)
         rows.append({**entry, "previous": previous, "chain": chain})
         previous = chain
-    connection.execute(insert(AuditEntry.__table__), rows)
+    connection.execute(_ADD_ENTRIES, rows)
 
 
 @dataclass

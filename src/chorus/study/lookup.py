@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, select, true
+from sqlalchemy import bindparam, func, select, true
 from sqlalchemy.orm import Session, defer, with_expression
 
 from chorus.errors import NotFound
@@ -132,6 +132,15 @@ def find_participant(session: Session, key_or_pseudonym: str) -> Participant:
     return participant
 
 
+#: One row of each table, each by its name, joined as they are (ON true), not on a key; at most two rows, since two
+#: would be a code name used twice. Built once: building a statement costs more than running it on SQLite.
+_NAMED_TARGETS = (
+    select(Transcript, Code, Coder).select_from(Transcript).join(Code, true()).join(Coder, true())
+    .where(Transcript.name == bindparam("transcript"), Code.name == bindparam("code"), Coder.name == bindparam("coder"))
+    .options(*_TEXT_UNREAD).limit(2)
+)
+
+
 def coding_targets(session: Session, transcript: str, code: str, coder_name: str) -> tuple[Transcript, Code, Coder]:
     """The transcript (its text unread, as ``find_transcript(text=False)``), code and coder that a coding names.
 
@@ -143,12 +152,7 @@ def coding_targets(session: Session, transcript: str, code: str, coder_name: str
     suggestions and errors.
     """
     if PATH_SEPARATOR not in code:
-        # one row of each table, each by its name: joined as they are (ON true), not on a key
-        named = (
-            select(Transcript, Code, Coder).select_from(Transcript).join(Code, true()).join(Coder, true())
-            .where(Transcript.name == transcript, Code.name == code, Coder.name == coder_name)
-        )
-        found = session.execute(named.options(*_TEXT_UNREAD).limit(2)).all()
+        found = session.execute(_NAMED_TARGETS, {"transcript": transcript, "code": code, "coder": coder_name}).all()
         if len(found) == 1:  # two would be a code name used twice in the codebook: find_code says which paths
             return tuple(found[0])
     return find_transcript(session, transcript, text=False), find_code(session, code), coder(session, coder_name)
