@@ -21,6 +21,17 @@ GROUPS = "group,date\nFG01,2024-02-06\nFG02,2024-02-13\n"
 CAST = {"Facilitator": "F1", "Nurse": "P01", "Physician": "P02", "Social worker": "P03"}
 
 
+def dask_cluster(workers: int):  # noqa: ANN201 - distributed's LocalCluster, imported only where a test needs it
+    """A Dask cluster of ``workers`` processes on this machine, its scheduler's HTTP server on a free loopback port.
+
+    ``dashboard_address=None`` still served it on 8787, and with tests running side by side another
+    cluster could hold that port ("Port 8787 is already in use" among the warnings).
+    """
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0")
+
+
 def need_voices() -> None:
     if missing := missing_tools():
         require(" and ".join(missing), f"apt-get install {' '.join(missing)} (the spoken test audio)")

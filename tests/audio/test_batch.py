@@ -12,7 +12,7 @@ from chorus.audio import batch
 from chorus.audio.speakers import read_mapping
 from chorus.errors import ChorusError
 from chorus.study.models import Transcript
-from tests.audio.conftest import roster_study
+from tests.audio.conftest import dask_cluster, roster_study
 
 
 @pytest.fixture
@@ -63,13 +63,11 @@ def test_a_crash_mid_folder_keeps_finished_transcripts_and_a_rerun_goes_on(study
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_two_worker_dask_cluster_gives_what_the_local_run_gives(study, make_study, tmp_path, folder) -> None:
-    from distributed import LocalCluster
-
     roster_study(study, tmp_path)
     local = make_study("local")
     roster_study(local, tmp_path)
     todo, _ = batch.plan(study, [folder])
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with dask_cluster(2) as cluster:
         on_cluster = batch.transcribe_recordings(study, todo, cluster=cluster.scheduler_address)
     assert sorted(s.name for s in on_cluster) == ["FG01", "FG02_nurses"]
     # BLAS held to one thread, as Dask holds each worker's: on some CPUs (this AVX2 one) the BLAS thread count

@@ -11,7 +11,7 @@ from chorus.audio import jobs
 from chorus.study import jobs as queue
 from chorus.errors import ChorusError
 from chorus.study.models import Job, Transcript
-from tests.audio.conftest import roster_study
+from tests.audio.conftest import dask_cluster, roster_study
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
@@ -100,10 +100,8 @@ def test_bad_recordings_are_refused_at_once_or_fail_with_their_reason_and_store_
 
 
 def test_a_job_can_be_heard_on_a_dask_cluster(recorded):
-    from distributed import LocalCluster
-
     job = jobs.submit(recorded, "recordings/FG01.wav", "FG01", "olive")
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with dask_cluster(1) as cluster:
         assert jobs.run_next(recorded, "test:5", cluster=cluster.scheduler_address) == job
     assert queue.jobs(recorded)[0]["state"] == "naming"
     assert len({t.speaker for t in jobs.heard_of(recorded, job).result.turns}) == 4
