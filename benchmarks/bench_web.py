@@ -469,7 +469,7 @@ def print_line(label: str, run: Round) -> None:
             print(f"    {name}: " + ", ".join(f"{what} {ratio_text([r])}" for what, r in ratios.items()))
         print(f"    library call without HTTP {run.direct[label]:.1f} ms, p50 is x{figures.percentile(50) / run.direct[label]:.1f} of it")
     if figures.errors:
-        print(f"    first errors: {figures.errors[:3]}")
+        print(textwrap.fill(f"first errors: {figures.errors[:3]}", 80, initial_indent="    ", subsequent_indent="      "))
 
 
 def print_rounds(runs: list[Round]) -> None:

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -52,7 +53,8 @@ def serving(command: Callable[[int], list[str]], source: Path | None = None, pat
         if tracebacks:  # a benchmark's 500s are the server's to explain: its last error goes with the figures
             lines = said[said.rindex("Traceback (most recent call last)"):].splitlines()
             raised = next((line for line in lines[1:] if line and not line[0].isspace()), lines[-1])
-            print(f"    server log: {tracebacks} tracebacks, the last:\n      {raised[:300]}", file=sys.stderr)
+            last = textwrap.fill(raised[:300], 80, initial_indent="      ", subsequent_indent="        ")
+            print(f"    server log: {tracebacks} tracebacks, the last:\n{last}", file=sys.stderr)
 
 
 def served(folder: Path, workers: int = 1, source: Path | None = None) -> Iterator[str]:
