@@ -86,7 +86,7 @@ step "themes consensual, contested or one voice -> stances.csv" chorus stances s
 step "candidate codes, found locally -> candidates.csv" chorus suggest codes --include-coded --out candidates.csv
 step "suggested Communication codings -> suggestions.csv" chorus suggest codings --code Communication --out suggestions.csv
 step "how much the AI finds here, two models -> ai-evaluation.csv" \
-  chorus suggest evaluate --embedder minilm --embedder glove --out ai-evaluation.csv
+  chorus suggest evaluate --embedder minilm --embedder glove --clusterings 10 --out ai-evaluation.csv
 step "findings report -> findings.html, findings_tables/, findings.docx" chorus report --out findings.html --agreement autocoder,ben \
     --docx findings.docx --characteristics years_in_oncology --quotes 2
 step "audit trail -> audit-log.csv" chorus log --out audit-log.csv
@@ -118,7 +118,7 @@ step "second study: 6 groups, 82 codings by meaning (examples/hf-study)" chorus 
   step "" chorus codebook import "$here/../hf-study/codebook.csv"
   step "" chorus codings import "$here/../hf-study/codings.csv"
   step "how much the AI finds there -> second-study/ai-evaluation.csv" \
-    chorus suggest evaluate --embedder minilm --embedder glove --out ai-evaluation.csv )
+    chorus suggest evaluate --embedder minilm --embedder glove --clusterings 10 --out ai-evaluation.csv )
 
 # Exchange: the whole study for MAXQDA, NVivo or ATLAS.ti (REFI-QDA), and the codebook alone.
 step "REFI-QDA project for MAXQDA, NVivo, ATLAS.ti -> pc-study.qdpx" chorus export pc-study.qdpx

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -56,6 +57,10 @@ def test_demo_ends_with_a_report_whose_themes_follow_the_rule(demo_study: Path):
         label = f"{theme} ({', '.join(d + 's' for _, d in sorted(raised))})"
         assert label in html, label
     study.close()
+    # the AI's evaluation clusters ten times: each code found by a share of the ten clusterings, said on screen too
+    scored = pd.read_csv(demo_study / "ai-evaluation.csv")
+    assert set(scored.embedder) == {"minilm", "glove"} and ((scored.found * 10).round(6) % 1 == 0).all()
+    assert re.search(r"Clustered 10 times \(seeds 0 to 9\): minilm found [\d.]+ of 10 codes", " ".join((demo_study / "demo-log.txt").read_text().split()))
 
 
 def test_demo_matrix_sums_agree_with_the_codings_in_the_store(demo_study: Path):

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from chorus.assist import llm
-from chorus.assist.evaluate import evaluate, evaluate_llm
+from chorus.assist.evaluate import evaluate, evaluate_llm, recovery
 from chorus.assist.suggest import learned_from
 from chorus.errors import ChorusError
 from chorus.study.lookup import code_path
@@ -59,6 +59,22 @@ def test_the_same_seed_gives_the_same_figures_and_codings_can_be_hidden_instead(
     first = evaluate(study, embedder="glove", unit="coding", hide=0.5, seed=4)
     assert first.codes.equals(evaluate(study, embedder="glove", unit="coding", hide=0.5, seed=4).codes)
     assert first.codes.held_out.sum() == 82 and set(first.codes.threshold.round(3)) != {0.5}
+
+
+@ON_SQLITE
+def test_repeated_clusterings_say_how_often_each_code_is_found_and_the_first_is_the_seeds_own(study):
+    load_second_study(study)
+    truth = learned_from(study, "glove")
+    with study.reading() as session:
+        names = {code.id: code_path(code) for code in session.scalars(select(Code))}
+    one = [recovery(truth.vectors, truth.labels, names, seed=seed)[0] for seed in (3, 4, 5)]
+    themes, recovered = recovery(truth.vectors, truth.labels, names, seed=3, clusterings=3)
+    assert themes.drop(columns="found").equals(one[0].drop(columns="found"))  # the table is the first seed's clustering
+    assert recovered == tuple(int(alone.recovered.sum()) for alone in one)
+    assert themes.found.tolist() == [sum(alone.recovered[i] for alone in one) / 3 for i in range(len(themes))]
+    assert len(set(recovered)) > 1 or len({tuple(alone.candidate) for alone in one}) > 1  # the seed moves the candidates
+    with pytest.raises(ChorusError, match="cluster at least once"):
+        recovery(truth.vectors, truth.labels, names, clusterings=0)
 
 
 def test_a_study_without_codings_or_a_bad_share_is_refused(study):

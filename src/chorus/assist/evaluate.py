@@ -11,7 +11,9 @@ their own coded study (or the demo, or the second study Chorus ships):
 * **Candidate codes.** Forget the codes, cluster every segment, and ask of
   each code: which candidate holds most of its segments (its *share*), and is
   the code that candidate's majority (more than half of its segments)? A code
-  so found is *recovered*: an inductive coder would have met it.
+  so found is *recovered*: an inductive coder would have met it. k-means
+  depends on its seed, so one clustering is one draw: ``clusterings`` redoes it
+  with the seeds that follow and says in how many each code was found.
 
 Nothing in the study changes but the cache of embeddings.
 
@@ -42,7 +44,7 @@ from chorus.study.store import Study
 
 UNITS = ("transcript", "coding")
 CODE_COLUMNS = ["code", "examples", "held_out", "suggested", "correct", "precision", "recall", "f1", "threshold"]
-THEME_COLUMNS = ["code", "segments", "candidate", "candidate_size", "share", "purity", "recovered"]
+THEME_COLUMNS = ["code", "segments", "candidate", "candidate_size", "share", "purity", "recovered", "found"]
 
 
 @dataclass
@@ -54,10 +56,11 @@ class Evaluation:
     seconds_first: float  # embedding every segment with nothing cached
     seconds_cached: float  # reading them back from the study's cache
     codes: pd.DataFrame  # CODE_COLUMNS
-    themes: pd.DataFrame  # THEME_COLUMNS
+    themes: pd.DataFrame  # THEME_COLUMNS: the first clustering's candidates; ``found``, the share of clusterings recovering each code
+    recovered: tuple[int, ...] = ()  # codes recovered by each clustering, the first seed's first
 
     def summary(self) -> dict[str, object]:
-        """Overall figures: suggestions pooled over codes (micro-averaged), themes recovered of the codes."""
+        """Overall figures: suggestions pooled over codes (micro-averaged); codes recovered by the first clustering, on average, and by every one."""
         total = self.codes[["suggested", "correct", "held_out"]].sum()
         precision = total.correct / total.suggested if total.suggested else float("nan")
         recall = total.correct / total.held_out if total.held_out else float("nan")
@@ -67,18 +70,21 @@ class Evaluation:
             "embed_cached_s": round(self.seconds_cached, 2), "precision": round(precision, 3), "recall": round(recall, 3),
             "f1": round(f1, 3), "macro_f1": round(float(self.codes["f1"].fillna(0).mean()), 3) if len(self.codes) else float("nan"),
             "themes_recovered": int(self.themes["recovered"].sum()), "themes": len(self.themes),
+            "clusterings": len(self.recovered), "themes_mean": round(float(np.mean(self.recovered)), 2) if self.recovered else float("nan"),
+            "all_themes": sum(found == len(self.themes) for found in self.recovered) if self.recovered else float("nan"),
         }
 
 
 def evaluate(
     study: Study, embedder: str = DEFAULT, hide: float = 0.25, unit: str = "transcript", threshold: float | None = None,
-    seed: int = 0, min_examples: int = MIN_EXAMPLES, clustering: str = "kmeans", clusters: int | None = None,
+    seed: int = 0, min_examples: int = MIN_EXAMPLES, clustering: str = "kmeans", clusters: int | None = None, clusterings: int = 1,
 ) -> Evaluation:
     """Score suggestions and candidate codes by ``embedder`` against the study's own codings.
 
     ``hide`` is the share held out per fold (so ``1 / hide`` folds, each
     transcript or coding hidden once); ``threshold`` overrides the per-code
-    calibration; ``clustering`` and ``clusters`` are as for candidate codes.
+    calibration; ``clustering`` and ``clusters`` are as for candidate codes;
+    ``clusterings`` how many times to cluster, with seeds ``seed``, ``seed + 1``, ...
     """
     _check(unit, hide)
     truth = learned_from(study, embedder)
@@ -101,8 +107,8 @@ def evaluate(
             _count(counts, code_id, positive, held_out, (scores >= cut) & ~positive & scope)
             thresholds.setdefault(code_id, []).append(cut)
     rows = _code_rows(counts, names, len(splits), {c: float(np.mean(cuts)) for c, cuts in thresholds.items()})
-    themes = recovery(truth.vectors, truth.labels, names, clustering, clusters, seed, min_examples)
-    return Evaluation(embedder, len(texts), first, cached, rows, themes)
+    themes, recovered = recovery(truth.vectors, truth.labels, names, clustering, clusters, seed, min_examples, clusterings)
+    return Evaluation(embedder, len(texts), first, cached, rows, themes, recovered)
 
 
 def evaluate_llm(
@@ -225,19 +231,37 @@ def _code_rows(counts: dict[int, np.ndarray], names: dict[int, str], folds: int,
 
 def recovery(
     vectors: np.ndarray, labels: dict[int, np.ndarray], names: dict[int, str], clustering: str = "kmeans",
-    clusters: int | None = None, seed: int = 0, min_examples: int = MIN_EXAMPLES,
-) -> pd.DataFrame:
-    """For each code with ``min_examples`` segments: the candidate holding most of them, and whether the code is its majority."""
-    assigned = cluster(vectors, clusters, seed, clustering)
+    clusters: int | None = None, seed: int = 0, min_examples: int = MIN_EXAMPLES, clusterings: int = 1,
+) -> tuple[pd.DataFrame, tuple[int, ...]]:
+    """For each code with ``min_examples`` segments: the candidate holding most of them, and whether the code is its majority.
+
+    The table is the first clustering's (``seed``); with ``clusterings`` above one
+    the segments are clustered again with the seeds that follow, ``found`` is the
+    share of clusterings that recovered the code, and the tuple says how many codes
+    each clustering recovered.
+
+    >>> themes, recovered = recovery(vectors, labels, names, clusterings=10)   # doctest: +SKIP
+    """
+    if clusterings < 1:
+        raise ChorusError(f"cluster at least once, not {clusterings} times")
+    scored = {c: covered for c, covered in labels.items() if covered.sum() >= min_examples and not is_stance(names[c])}
+    draws = [_best_candidates(cluster(vectors, clusters, seed + i, clustering), scored) for i in range(clusterings)]
     rows = []
-    for code_id, covered in sorted(labels.items(), key=lambda item: names[item[0]]):
-        if covered.sum() < min_examples or is_stance(names[code_id]):
-            continue
-        found = [c for c in set(assigned[covered].tolist()) if c != -1]
-        best = max(found, key=lambda c: (int(np.sum(covered & (assigned == c))), -c)) if found else None
+    for code_id, covered in sorted(scored.items(), key=lambda item: names[item[0]]):
+        best, size, share, purity = draws[0][code_id]
+        rows.append({"code": names[code_id], "segments": int(covered.sum()), "candidate": best, "candidate_size": size,
+                     "share": share, "purity": purity, "recovered": purity > 0.5,
+                     "found": float(np.mean([draw[code_id][3] > 0.5 for draw in draws]))})
+    return pd.DataFrame(rows, columns=THEME_COLUMNS), tuple(sum(found[3] > 0.5 for found in draw.values()) for draw in draws)
+
+
+def _best_candidates(assigned: np.ndarray, codes: dict[int, np.ndarray]) -> dict[int, tuple[int | None, int, float, float]]:
+    """Per code: the candidate holding most of its segments, that candidate's size, the code's share in it, and its purity."""
+    found = {}
+    for code_id, covered in codes.items():
+        held = [c for c in set(assigned[covered].tolist()) if c != -1]
+        best = max(held, key=lambda c: (int(np.sum(covered & (assigned == c))), -c)) if held else None
         members = assigned == best if best is not None else np.zeros_like(covered)
-        share = float(np.sum(covered & members) / covered.sum())
-        purity = float(np.sum(covered & members) / members.sum()) if members.sum() else 0.0
-        rows.append({"code": names[code_id], "segments": int(covered.sum()), "candidate": best, "candidate_size": int(members.sum()),
-                     "share": share, "purity": purity, "recovered": purity > 0.5})
-    return pd.DataFrame(rows, columns=THEME_COLUMNS)
+        both = int(np.sum(covered & members))
+        found[code_id] = (best, int(members.sum()), both / int(covered.sum()), both / int(members.sum()) if members.sum() else 0.0)
+    return found

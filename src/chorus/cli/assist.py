@@ -213,6 +213,7 @@ def suggest_evaluate(
     threshold: Annotated[Optional[float], typer.Option(help="One threshold for every code (default: each code's, calibrated).")] = None,
     clustering: ClusteringOption = "kmeans",
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same figures.")] = 0,
+    clusterings: Annotated[int, typer.Option(help="Cluster this many times (seeds SEED, SEED + 1, ...) and say how often each code is found.")] = 1,
     yes: YesOption = False,
     out: OutOption = None,
 ) -> None:
@@ -220,7 +221,9 @@ def suggest_evaluate(
 
     With --llm, the language model named by chorus suggest llm codes the same
     hidden passages from the codebook's definitions (and coded examples), scored
-    the same way. --out saves the figures per code and model.
+    the same way. Candidates depend on the clustering's seed: --clusterings 10
+    says how many codes are found on average and by how many clusterings all are.
+    --out saves the figures per code and model.
     """
     from rich.progress import Progress, TaskID
 
@@ -232,7 +235,8 @@ def suggest_evaluate(
         for name in names:
             with console.status(f"evaluating {name}"):
                 try:
-                    results.append(evaluate(study, embedder=name, hide=hide, unit=unit, threshold=threshold, seed=seed, clustering=clustering))
+                    results.append(evaluate(study, embedder=name, hide=hide, unit=unit, threshold=threshold, seed=seed, clustering=clustering,
+                                            clusterings=clusterings))
                 except ChorusError as problem:
                     if embedder:  # asked for by name: its absence is an error
                         raise
@@ -255,9 +259,14 @@ def suggest_evaluate(
     table = pd.DataFrame([result.summary() for result in results])
     table["themes"] = [f"{found} of {of}" if of else "-" for found, of in zip(table["themes_recovered"], table["themes"])]
     shown = table[["embedder", "precision", "recall", "f1", "themes", "embed_first_s", "embed_cached_s"]]
-    details = [r.codes.merge(r.themes[["code", "share", "purity", "recovered"]], on="code", how="outer").assign(embedder=r.embedder) for r in results]
+    details = [r.codes.merge(r.themes[["code", "share", "purity", "recovered", "found"]], on="code", how="outer").assign(embedder=r.embedder)
+               for r in results]
     show(shown.rename(columns={"embedder": "model", "themes": "codes found", "embed_first_s": "time s", "embed_cached_s": "cached s"}),
          f"Suggestions on hidden {unit}s and codes found as candidates", out, saved=pd.concat(details, ignore_index=True).round(3))
+    clustered = [r.summary() for r in results if r.recovered]
+    if clusterings > 1 and clustered:
+        said = [f"{s['embedder']} found {s['themes_mean']:g} of {s['themes']} codes on average, all of them in {s['all_themes']}" for s in clustered]
+        console.print(f"Clustered {clusterings} times (seeds {seed} to {seed + clusterings - 1}): {'; '.join(said)}.")
 
 
 @suggest_app.command("summaries")
