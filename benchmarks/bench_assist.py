@@ -82,8 +82,10 @@ CLUSTERINGS = 10
 
 
 def quality(label: str, study: chorus.Study, names: list[str]) -> None:
-    print(f"\n{label}: suggestions on hidden transcripts (4 folds, calibrated")
-    print(f"thresholds); codes found as candidates, seed 0, then over seeds 0-{CLUSTERINGS - 1}")
+    print(f"\n{label}")
+    print("  suggestions on hidden transcripts (4 folds, calibrated thresholds);")
+    print(f"  codes found as candidates by seed 0, on average over seeds 0-{CLUSTERINGS - 1},")
+    print("  and by how many of those seeds all were found")
     print(f"  {'embedder':<13} {'precision':>9} {'recall':>6} {'F1':>5} {'found':>8} {'mean':>5} {'all':>3}  F1 >= 0.6")
     for name in names:
         try:
