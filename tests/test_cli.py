@@ -94,6 +94,8 @@ def test_commands_work_from_another_folder_with_study_option(demo_study: Path, t
         (["roster", "import", str(DEMO / "codebook.csv")], "no id given"),
         # the way out is named as the command's option, not as the library's parameter
         (["themes", "--min-share", "2"], "--min-share is a fraction between 0 and 1"),
+        # a bad argument is an error, not every model "skipped"
+        (["suggest", "evaluate", "--clusterings", "0"], "cluster at least once (--clusterings 1 or more)"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(demo_study: Path, args: list[str], message: str):

@@ -83,6 +83,8 @@ def test_a_study_without_codings_or_a_bad_share_is_refused(study):
         evaluate(study, embedder="glove")
     with pytest.raises(ChorusError, match="between 0 and 1"):
         evaluate(study, embedder="glove", hide=1.5)
+    with pytest.raises(ChorusError, match=r"cluster at least once \(clusterings 1 or more\), not 0 times"):
+        evaluate(study, embedder="glove", clusterings=0)
 
 
 @ON_SQLITE

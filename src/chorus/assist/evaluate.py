@@ -87,6 +87,7 @@ def evaluate(
     ``clusterings`` how many times to cluster, with seeds ``seed``, ``seed + 1``, ...
     """
     _check(unit, hide)
+    _check_clusterings(clusterings)  # before minutes of suggesting, not after
     truth = learned_from(study, embedder)
     if not truth.labels:
         raise ChorusError("the study has no codings to evaluate against: code some transcripts first")
@@ -173,6 +174,11 @@ def _check(unit: str, hide: float) -> None:
         raise ChorusError(f"hide a share between 0 and 1 of the {unit}s, not {hide}")
 
 
+def _check_clusterings(clusterings: int) -> None:
+    if clusterings < 1:
+        raise ChorusError(f"cluster at least once ({{clusterings}} 1 or more), not {clusterings} times", arguments={"clusterings": None})
+
+
 def _folds(study: Study, unit: str, hide: float, seed: int) -> tuple[dict[int, str], list[tuple[frozenset[int], frozenset[str]]]]:
     """The codes' paths, and per fold the codings hidden and the transcripts whose codings are all hidden (seeded)."""
     with study.reading() as session:
@@ -242,8 +248,7 @@ def recovery(
 
     >>> themes, recovered = recovery(vectors, labels, names, clusterings=10)   # doctest: +SKIP
     """
-    if clusterings < 1:
-        raise ChorusError(f"cluster at least once, not {clusterings} times")
+    _check_clusterings(clusterings)
     scored = {c: covered for c, covered in labels.items() if covered.sum() >= min_examples and not is_stance(names[c])}
     draws = [_best_candidates(cluster(vectors, clusters, seed + i, clustering), scored) for i in range(clusterings)]
     rows = []

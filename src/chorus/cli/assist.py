@@ -14,7 +14,7 @@ from chorus.assist import candidates as assist_candidates
 from chorus.assist import llm
 from chorus.assist import suggest as suggestions
 from chorus.assist.candidates import CLUSTERINGS, candidate_codes
-from chorus.assist.embedders import DEFAULT, EMBEDDERS
+from chorus.assist.embedders import DEFAULT, EMBEDDERS, load_embedder
 from chorus.cli.common import CoderOption, OutOption, console, login_name, open_study, show
 from chorus.errors import ChorusError
 from chorus.ingest.files import read_table
@@ -233,14 +233,15 @@ def suggest_evaluate(
     results = []
     with open_study() as study:
         for name in names:
-            with console.status(f"evaluating {name}"):
+            if not embedder:  # every model: one not installed is skipped (asked for by name, its absence is an error)
                 try:
-                    results.append(evaluate(study, embedder=name, hide=hide, unit=unit, threshold=threshold, seed=seed, clustering=clustering,
-                                            clusterings=clusterings))
+                    load_embedder(name)
                 except ChorusError as problem:
-                    if embedder:  # asked for by name: its absence is an error
-                        raise
                     console.print(f"{name}: skipped ({problem})")
+                    continue
+            with console.status(f"evaluating {name}"):
+                results.append(evaluate(study, embedder=name, hide=hide, unit=unit, threshold=threshold, seed=seed, clustering=clustering,
+                                        clusterings=clusterings))
         endpoint = llm.configured(study) if llm_shots else None
         for shots in llm_shots or []:
             with Progress(console=console, transient=True) as bar:
