@@ -26,6 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -253,20 +254,34 @@ def recovery(
     draws = [_best_candidates(cluster(vectors, clusters, seed + i, clustering), scored) for i in range(clusterings)]
     rows = []
     for code_id, covered in sorted(scored.items(), key=lambda item: names[item[0]]):
-        best, size, share, purity = draws[0][code_id]
-        rows.append({"code": names[code_id], "segments": int(covered.sum()), "candidate": best, "candidate_size": size,
-                     "share": share, "purity": purity, "recovered": purity > 0.5,
-                     "found": float(np.mean([draw[code_id][3] > 0.5 for draw in draws]))})
-    return pd.DataFrame(rows, columns=THEME_COLUMNS), tuple(sum(found[3] > 0.5 for found in draw.values()) for draw in draws)
+        first = draws[0][code_id]
+        rows.append({"code": names[code_id], "segments": int(covered.sum()), "candidate": first.candidate, "candidate_size": first.size,
+                     "share": first.share, "purity": first.purity, "recovered": first.recovered,
+                     "found": float(np.mean([draw[code_id].recovered for draw in draws]))})
+    return pd.DataFrame(rows, columns=THEME_COLUMNS), tuple(sum(best.recovered for best in draw.values()) for draw in draws)
 
 
-def _best_candidates(assigned: np.ndarray, codes: dict[int, np.ndarray]) -> dict[int, tuple[int | None, int, float, float]]:
-    """Per code: the candidate holding most of its segments, that candidate's size, the code's share in it, and its purity."""
+class _Best(NamedTuple):
+    """The candidate holding most of a code's segments: its size, the code's share in it, and the code's purity there."""
+
+    candidate: int | None
+    size: int
+    share: float
+    purity: float
+
+    @property
+    def recovered(self) -> bool:
+        """The code is the candidate's majority: more than half its segments."""
+        return self.purity > 0.5
+
+
+def _best_candidates(assigned: np.ndarray, codes: dict[int, np.ndarray]) -> dict[int, _Best]:
+    """Per code, the candidate of ``assigned`` holding most of its segments."""
     found = {}
     for code_id, covered in codes.items():
         held = [c for c in set(assigned[covered].tolist()) if c != -1]
         best = max(held, key=lambda c: (int(np.sum(covered & (assigned == c))), -c)) if held else None
         members = assigned == best if best is not None else np.zeros_like(covered)
         both = int(np.sum(covered & members))
-        found[code_id] = (best, int(members.sum()), both / int(covered.sum()), both / int(members.sum()) if members.sum() else 0.0)
+        found[code_id] = _Best(best, int(members.sum()), both / int(covered.sum()), both / int(members.sum()) if members.sum() else 0.0)
     return found

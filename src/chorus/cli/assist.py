@@ -257,14 +257,15 @@ def suggest_evaluate(
             results.append(result)
     if not results:
         raise ChorusError("no model could be evaluated: pip install 'chorus-qda[assist]', or name a language model with chorus suggest llm")
-    table = pd.DataFrame([result.summary() for result in results])
+    summaries = [result.summary() for result in results]
+    table = pd.DataFrame(summaries)
     table["themes"] = [f"{found} of {of}" if of else "-" for found, of in zip(table["themes_recovered"], table["themes"])]
     shown = table[["embedder", "precision", "recall", "f1", "themes", "embed_first_s", "embed_cached_s"]]
     details = [r.codes.merge(r.themes[["code", "share", "purity", "recovered", "found"]], on="code", how="outer").assign(embedder=r.embedder)
                for r in results]
     show(shown.rename(columns={"embedder": "model", "themes": "codes found", "embed_first_s": "time s", "embed_cached_s": "cached s"}),
          f"Suggestions on hidden {unit}s and codes found as candidates", out, saved=pd.concat(details, ignore_index=True).round(3))
-    clustered = [r.summary() for r in results if r.recovered]
+    clustered = [s for s in summaries if s["clusterings"]]  # the language model has no candidates
     if clusterings > 1 and clustered:
         said = [f"{s['embedder']} found {s['themes_mean']:g} of {s['themes']} codes on average, all of them in {s['all_themes']}" for s in clustered]
         console.print(f"Clustered {clusterings} times (seeds {seed} to {seed + clusterings - 1}): {'; '.join(said)}.")
