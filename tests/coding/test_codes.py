@@ -6,7 +6,7 @@ import pytest
 
 from chorus.analysis import segments
 from chorus.coding import add_memo, apply_code, codes, memos
-from chorus.errors import ChorusError
+from chorus.errors import ChorusError, NotFound
 from tests.helpers import load_demo, unchanged
 
 
@@ -71,6 +71,8 @@ def test_memos_on_a_code_a_transcript_and_a_coding(coded):
     assert memos(coded)["about"].tolist() == ["code Challenges/Funding", "transcript FG01", f"coding #{coding_id}", "study"]
     with pytest.raises(ChorusError, match="about one thing"):
         add_memo(coded, "x", "ann", code="Funding", transcript="FG01")
+    with pytest.raises(NotFound, match=f"there is no coding #{coding_id + 999}"):
+        add_memo(coded, "On a coding that is not there", "ann", coding=coding_id + 999)
 
 
 def _attribution_in_step(study) -> bool:

@@ -75,6 +75,8 @@ def test_memos_new_codes_and_codebook_edits_that_collide(web):
     made = coder.post("/api/codings", json={"transcript": "FG01", "code": "Hope", "start": start, "end": end}, headers={"X-CSRF-Token": csrf}).json()
     memo = coder.post(f"/api/codings/{made['id']}/memo", json={"text": "Hope despite the prognosis"}, headers={"X-CSRF-Token": csrf})
     assert memo.status_code == 201
+    missing = coder.post(f"/api/codings/{made['id'] + 99}/memo", json={"text": "On nothing"}, headers={"X-CSRF-Token": csrf})
+    assert missing.status_code == 404 and missing.json()["error"] == f"there is no coding #{made['id'] + 99}"
     page = coder.get("/segments", params={"code": "Hope"})
     assert "1 coded segments" in page.text and "Adaeze" in page.text
     owner, owner_csrf = signed_in(web, "olive")

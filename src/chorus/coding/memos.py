@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import select
 
-from chorus.errors import ChorusError
+from chorus.errors import ChorusError, NotFound
 from chorus.study.lookup import code_path, find_code, find_transcript
 from chorus.study.lookup import coder as get_coder
 from chorus.study.models import Code, Coding, Memo, Transcript
@@ -36,7 +36,7 @@ def add_memo(
             memo.transcript_id = find_transcript(session, transcript).id
         if coding is not None:
             if session.get(Coding, coding) is None:
-                raise ChorusError(f"there is no coding #{coding}")
+                raise NotFound(f"there is no coding #{coding}")
             memo.coding_id = coding
         session.add(memo)
         session.flush()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFile
@@ -70,21 +72,31 @@ def add_coding(new: NewCoding, study: StudyOf, viewer: CoderRole) -> dict[str, i
     return {"id": coding_id}
 
 
-@router.delete("/api/codings/{coding_id}", status_code=204)
-def remove_coding(coding_id: int, study: StudyOf, viewer: CoderRole) -> Response:
+@contextmanager
+def _on_a_coding(viewer: str) -> Iterator[None]:
+    """Act as ``viewer`` on the coding the path names: a coding that is not there is 404, another coder's 403.
+
+    Only here: elsewhere a name the study lacks comes in a form or body, which is the request's fault (400).
+    """
     try:
-        with acting_as(viewer.name):
-            coding.remove_coding(study, coding_id, only_by=None if viewer.role == "owner" else viewer.name)
+        with acting_as(viewer):
+            yield
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     except Refused as exc:
         raise HTTPException(403, str(exc)) from None
+
+
+@router.delete("/api/codings/{coding_id}", status_code=204)
+def remove_coding(coding_id: int, study: StudyOf, viewer: CoderRole) -> Response:
+    with _on_a_coding(viewer.name):
+        coding.remove_coding(study, coding_id, only_by=None if viewer.role == "owner" else viewer.name)
     return Response(status_code=204)
 
 
 @router.post("/api/codings/{coding_id}/memo", status_code=201)
 def memo_on_coding(coding_id: int, memo: NewMemo, study: StudyOf, viewer: CoderRole) -> dict[str, int]:
-    with acting_as(viewer.name):
+    with _on_a_coding(viewer.name):
         return {"id": coding.add_memo(study, memo.text, viewer.name, coding=coding_id)}
 
 
