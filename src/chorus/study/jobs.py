@@ -1,7 +1,7 @@
 """Background work the server does for a person: a job table in the store and the loop that runs it.
 
 A job has a kind (``transcribe``: :mod:`chorus.audio.jobs`; ``deidentify``:
-:mod:`chorus.privacy.review`), whose runner each stage registers with the worker.
+:mod:`chorus.privacy.review`; ``evaluate``: :mod:`chorus.assist.jobs`), whose runner each stage registers with the worker.
 A worker process of ``chorus serve`` claims the oldest queued job, runs it, and
 the runner keeps its result beside the store (``<study>/.jobs``) until a person
 finishes it (names the speakers, reviews the findings): only then does anything
@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from chorus.errors import ChorusError
+from chorus.errors import ChorusError, NotFound
 from chorus.study.models import Job, utcnow
 from chorus.study.store import Study, acting_as
 
@@ -208,5 +208,5 @@ def work(studies: Callable[[], Iterable[Study]], stop: Callable[[], bool], runne
 def _job(session: Any, job_id: int) -> Job:
     found = session.get(Job, job_id)
     if found is None:
-        raise ChorusError(f"there is no job {job_id}")
+        raise NotFound(f"there is no job {job_id}")
     return found

@@ -1,6 +1,7 @@
 """The AI queue, locally: suggestions one at a time (accept or reject, by button or key), candidate codes from
 the uncoded data (adopt as a new code, merge into one, dismiss), and the optional language model's names for
-them and summaries of the themes, after showing what would be sent where.
+them and summaries of the themes, after showing what would be sent where; and how much the AI finds on the
+study's own codings (``chorus suggest evaluate``), as a background job.
 
 Every decision goes through :mod:`chorus.assist`'s own calls (the ones ``chorus
 accept``, ``chorus reject`` and ``chorus suggest adopt`` make), under the signed-in
@@ -14,12 +15,15 @@ from typing import Any
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
 
 from chorus.assist import candidates as candidate_codes
+from chorus.assist import jobs as evaluations
 from chorus.assist import llm
 from chorus.assist import suggest as suggestions
+from chorus.assist.embedders import DEFAULT, EMBEDDERS
 from chorus.coding import codes as codebook
-from chorus.errors import ChorusError
+from chorus.errors import ChorusError, NotFound
 from chorus.study.lookup import PATH_SEPARATOR
 from chorus.study.store import Study, acting_as
 from chorus.web.pages import CoderRole, StudyOf, back_to, render
@@ -163,6 +167,38 @@ def llm_names(request: Request, study: StudyOf, viewer: CoderRole, send: str = F
     except ChorusError as exc:
         return _candidates_page(request, study, viewer, found, seed, status=400, error=str(exc))
     return _candidates_page(request, study, viewer, named, seed, disclosure=asking.to_show, sent=asking.send)
+
+
+@router.get("/evaluation", response_class=HTMLResponse)
+def evaluation_page(request: Request, study: StudyOf, viewer: CoderRole) -> Response:
+    """How much the AI finds on this study's own codings (as ``chorus suggest evaluate``): start one, follow it, open its figures."""
+    if viewer.blind:
+        return render(request, "assist/evaluation.html", viewer, status=403, error=BLIND, embedders=EMBEDDERS, default=DEFAULT)
+    return render(request, "assist/evaluation.html", viewer, embedders=EMBEDDERS, default=DEFAULT, clusterings=evaluations.CLUSTERINGS)
+
+
+class NewEvaluation(BaseModel):
+    """The embedder to evaluate."""
+
+    embedder: str = Field(max_length=40)
+
+
+@router.post("/api/evaluations", status_code=201)
+def start_evaluation(new: NewEvaluation, study: StudyOf, viewer: CoderRole) -> dict[str, int]:
+    """Queue an evaluation of one embedder; a worker process runs it."""
+    _not_blind(viewer)
+    return {"job": evaluations.submit(study, new.embedder, viewer.name)}
+
+
+@router.get("/evaluation/{job_id}", response_class=HTMLResponse)
+def evaluation_figures(request: Request, job_id: int, study: StudyOf, viewer: CoderRole) -> Response:
+    """A finished evaluation's figures: overall, then per code for suggestions and for candidates."""
+    _not_blind(viewer)
+    try:
+        figures = evaluations.figures_of(study, job_id)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return render(request, "assist/figures.html", viewer, job_id=job_id, **figures)
 
 
 @router.post("/summaries", response_class=HTMLResponse)
