@@ -105,6 +105,10 @@ def _review():
     return importlib.import_module("chorus.privacy.review")
 
 
+def _evaluation():
+    return importlib.import_module("chorus.assist.jobs")
+
+
 def _reviewed_job(study, tmp: Path) -> None:
     job = _review().submit(study, "auditor")
     _queue().run_next(study, "test:1", {"deidentify": _review().run})
@@ -173,6 +177,8 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.privacy.review.submit": lambda s, _: _review().submit(s, "auditor"),
     "chorus.privacy.review.run": lambda s, _: _review().run(s, _queue().job(s, _review().submit(s, "auditor")), lambda *_: None),
     "chorus.privacy.review.apply_review": _reviewed_job,
+    "chorus.assist.jobs.submit": lambda s, _: _evaluation().submit(s, "glove", "auditor"),
+    "chorus.assist.jobs.run": lambda s, _: _evaluation().run(s, _queue().job(s, _evaluation().submit(s, "glove", "auditor")), lambda *_: None),
     "chorus.audio.jobs.run": lambda s, _: _jobs().run(s, _queue().job(s, _jobs().submit(s, _study_recording(s), "FG03", "auditor")), lambda *_: None),
     "chorus.web.uploads.set_recording_limit": lambda s, _: importlib.import_module("chorus.web.uploads").set_recording_limit(s, 8192),
     "chorus.web.users.add_user": lambda s, _: _web().add_user(s, "cora", "a long enough password", "coder"),
@@ -246,7 +252,7 @@ READS = {
     "chorus.assist.evaluate.evaluate_llm",
     "chorus.web.users.users", "chorus.web.users.verify", "chorus.ingest.roster.roster_problems", "chorus.ingest.roster.roster_preview",
     "chorus.audio.jobs.heard_of", "chorus.study.jobs.jobs", "chorus.study.jobs.job", "chorus.study.jobs.result",
-    "chorus.study.jobs.forget", "chorus.privacy.review.findings_of", "chorus.web.uploads.recording_limit",
+    "chorus.study.jobs.forget", "chorus.privacy.review.findings_of", "chorus.assist.jobs.figures_of", "chorus.web.uploads.recording_limit",
     "chorus.web.uploads.holding", "chorus.web.uploads.held", "chorus.coding.rounds.rounds", "chorus.coding.rounds.blind", "chorus.interop.codebooks.codebook_changes",
     "chorus.analysis.agreement.agreement", "chorus.analysis.agreement.disagreements", "chorus.analysis.agreement.comparison",
     "chorus.analysis.agreement.segment_agreement", "chorus.analysis.agreement.unit_codings",
