@@ -163,7 +163,8 @@ def serve(
 ) -> None:
     """Start the web app on this study, on several with a page listing them, or on a home of studies made in the browser.
 
-    Recordings uploaded in the browser are transcribed by as many background
+    Work started in the browser (transcribing uploaded recordings, finding
+    what to de-identify, evaluating the AI) is done by as many background
     worker processes as --workers names, at lowered priority; jobs a stopped
     server left running are queued again at start.
     """
