@@ -198,7 +198,7 @@ def evaluation_figures(request: Request, job_id: int, study: StudyOf, viewer: Co
         figures = evaluations.figures_of(study, job_id)
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    return render(request, "assist/figures.html", viewer, job_id=job_id, **figures)
+    return render(request, "assist/figures.html", viewer, **figures)
 
 
 @router.post("/summaries", response_class=HTMLResponse)
