@@ -249,9 +249,14 @@ EMBEDDERS: dict[str, tuple[str, Callable[[], Embedder]]] = {
 DEFAULT = "minilm"
 
 
+def known_embedder(name: str) -> str:
+    """``name``, if it is one of :data:`EMBEDDERS`; refused, naming them, if not (nothing is loaded)."""
+    if name not in EMBEDDERS:
+        raise ChorusError(f"no embedder {name!r}; choose one of {', '.join(EMBEDDERS)}")
+    return name
+
+
 @functools.lru_cache(maxsize=None)
 def load_embedder(name: str = DEFAULT) -> Embedder:
     """The embedder called ``name`` (one of :data:`EMBEDDERS`), loaded once per process."""
-    if name not in EMBEDDERS:
-        raise ChorusError(f"no embedder {name!r}; choose one of {', '.join(EMBEDDERS)}")
-    return EMBEDDERS[name][1]()
+    return EMBEDDERS[known_embedder(name)][1]()

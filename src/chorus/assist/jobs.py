@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from chorus.assist.embedders import EMBEDDERS
+from chorus.assist.embedders import known_embedder
 from chorus.assist.evaluate import evaluate
 from chorus.errors import ChorusError
 from chorus.study import jobs as queue
@@ -34,9 +34,7 @@ CLUSTERINGS = 10
 
 def submit(study: Study, embedder: str, by: str) -> int:
     """Queue an evaluation of ``embedder`` (one of :data:`chorus.assist.embedders.EMBEDDERS`) for person ``by``; returns the job's id."""
-    if embedder not in EMBEDDERS:
-        raise ChorusError(f"no embedder {embedder!r}; choose one of {', '.join(EMBEDDERS)}")
-    return queue.submit(study, KIND, by, embedder)
+    return queue.submit(study, KIND, by, known_embedder(embedder))
 
 
 def run(study: Study, job: Job, report: queue.Report) -> None:
