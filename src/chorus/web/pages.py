@@ -7,15 +7,18 @@ Templates live in folders named after the route modules that render them
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
+from chorus.errors import NotFound, Refused
 from chorus.study.store import Study
 from chorus.web.security import Needs, Viewer
 
@@ -55,6 +58,20 @@ PostedForm = Annotated[FormData, Depends(posted_form)]
 ViewerRole = Annotated[Viewer, Depends(Needs("viewer"))]
 CoderRole = Annotated[Viewer, Depends(Needs("coder"))]
 OwnerRole = Annotated[Viewer, Depends(Needs("owner"))]
+
+
+@contextmanager
+def named_in_path() -> Iterator[None]:
+    """Around the library call on the thing a route's path names: not there is 404, another person's to change 403.
+
+    Only there: a name the study lacks that comes in a form or a body is the request's fault, which the app answers 400.
+    """
+    try:
+        yield
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except Refused as exc:
+        raise HTTPException(403, str(exc)) from None
 
 
 def render(request: Request, template: str, viewer: Viewer | None, status: int = 200, **context: Any) -> Response:

@@ -23,10 +23,10 @@ from chorus.assist import llm
 from chorus.assist import suggest as suggestions
 from chorus.assist.embedders import DEFAULT, EMBEDDERS
 from chorus.coding import codes as codebook
-from chorus.errors import ChorusError, NotFound
+from chorus.errors import ChorusError
 from chorus.study.lookup import PATH_SEPARATOR
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import CoderRole, StudyOf, back_to, render
+from chorus.web.pages import CoderRole, StudyOf, back_to, named_in_path, render
 from chorus.web.security import Viewer
 
 router = APIRouter()
@@ -194,10 +194,8 @@ def start_evaluation(new: NewEvaluation, study: StudyOf, viewer: CoderRole) -> d
 def evaluation_figures(request: Request, job_id: int, study: StudyOf, viewer: CoderRole) -> Response:
     """A finished evaluation's figures: overall, then per code for suggestions and for candidates."""
     _not_blind(viewer)
-    try:
+    with named_in_path():
         figures = evaluations.figures_of(study, job_id)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
     return render(request, "assist/figures.html", viewer, **figures)
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFile
@@ -14,9 +12,9 @@ from pydantic import BaseModel, Field
 from chorus import coding, interop
 from chorus.coding import codes as codebook
 from chorus.coding import versions
-from chorus.errors import ChorusError, EditConflict, NotFound, Refused
+from chorus.errors import ChorusError, EditConflict
 from chorus.study.store import acting_as
-from chorus.web.pages import CoderRole, OwnerRole, StudyOf, ViewerRole, back_to, render
+from chorus.web.pages import CoderRole, OwnerRole, StudyOf, ViewerRole, back_to, named_in_path, render
 from chorus.web.uploads import as_uploaded, held, holding, uploaded
 from chorus.web.users import rank
 
@@ -72,31 +70,16 @@ def add_coding(new: NewCoding, study: StudyOf, viewer: CoderRole) -> dict[str, i
     return {"id": coding_id}
 
 
-@contextmanager
-def _on_a_coding(viewer: str) -> Iterator[None]:
-    """Act as ``viewer`` on the coding the path names: a coding that is not there is 404, another coder's 403.
-
-    Only here: elsewhere a name the study lacks comes in a form or body, which is the request's fault (400).
-    """
-    try:
-        with acting_as(viewer):
-            yield
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except Refused as exc:
-        raise HTTPException(403, str(exc)) from None
-
-
 @router.delete("/api/codings/{coding_id}", status_code=204)
 def remove_coding(coding_id: int, study: StudyOf, viewer: CoderRole) -> Response:
-    with _on_a_coding(viewer.name):
+    with named_in_path(), acting_as(viewer.name):
         coding.remove_coding(study, coding_id, only_by=None if viewer.role == "owner" else viewer.name)
     return Response(status_code=204)
 
 
 @router.post("/api/codings/{coding_id}/memo", status_code=201)
 def memo_on_coding(coding_id: int, memo: NewMemo, study: StudyOf, viewer: CoderRole) -> dict[str, int]:
-    with _on_a_coding(viewer.name):
+    with named_in_path(), acting_as(viewer.name):
         return {"id": coding.add_memo(study, memo.text, viewer.name, coding=coding_id)}
 
 
