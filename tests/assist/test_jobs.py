@@ -50,3 +50,6 @@ def test_a_worker_keeps_the_figures_the_library_gives_and_says_how_far_it_is(stu
     assert stages[-1][0] == "clustering: codes found as candidates, 10 times"
     with pytest.raises(NotFound):
         evaluation.figures_of(study, job + 1)
+    (study.folder / queue.WAITING / f"{job}.{evaluation.FIGURES}").unlink()  # the folder beside the store cleared by hand
+    with pytest.raises(NotFound, match=f"job {job} keeps no figures beside the store any more"):
+        evaluation.figures_of(study, job)

@@ -162,8 +162,11 @@ def keep_result(study: Study, job_id: int, suffix: str, data: bytes, by: str, st
 
 
 def result(study: Study, job_id: int, suffix: str) -> bytes:
-    """The result :func:`keep_result` kept."""
-    return (study.folder / WAITING / f"{job_id}.{suffix}").read_bytes()
+    """The result :func:`keep_result` kept; NotFound once it is gone (forgotten, or the folder beside the store removed)."""
+    try:
+        return (study.folder / WAITING / f"{job_id}.{suffix}").read_bytes()
+    except FileNotFoundError:
+        raise NotFound(f"job {job_id} keeps no {suffix} beside the store any more") from None
 
 
 def finish(study: Study, job_id: int, by: str, state: str, **values: Any) -> bool:
