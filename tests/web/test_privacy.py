@@ -48,6 +48,9 @@ def test_findings_are_reviewed_in_the_browser_and_the_key_goes_where_the_operato
     with with_phi.reading() as session:
         text = session.scalar(select(Transcript.text))
     assert "Emma Rodriguez" not in text and "Memphis" in text
+    assert client.get(f"/deidentify/{job}").status_code == 400  # applied: no longer waiting for review
+    assert client.get(f"/deidentify/{job + 1}").json() == {"error": f"there is no job {job + 1}"}
+    assert client.post(f"/deidentify/{job + 1}", headers={"X-CSRF-Token": csrf}, data=form).status_code == 404
 
 
 def test_without_a_key_folder_the_findings_cannot_be_applied_and_coders_cannot_start(with_phi, tmp_path: Path):

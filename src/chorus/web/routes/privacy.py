@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
 from chorus.errors import ChorusError
-from chorus.web.pages import OwnerRole, PostedForm, StudyOf, render
+from chorus.web.pages import OwnerRole, PostedForm, StudyOf, named_in_path, render
 
 router = APIRouter()
 
@@ -44,7 +44,8 @@ def start_finding(study: StudyOf, viewer: OwnerRole) -> dict[str, int]:
 @router.get("/deidentify/{job_id}", response_class=HTMLResponse)
 def review_page(request: Request, job_id: int, study: StudyOf, viewer: OwnerRole) -> Response:
     """Each finding in its sentence with its proposed tag, to accept, reject or re-tag, one by one or by kind."""
-    findings = _review().findings_of(study, job_id)
+    with named_in_path():
+        findings = _review().findings_of(study, job_id)
     rows = []
     for row in findings.itertuples():
         context, words = str(row.context), str(row.text)
@@ -71,7 +72,8 @@ def apply_page(
     """Apply the accepted findings; the page says where the key file went."""
     decisions, tags = decided
     try:
-        key, counts = _review().apply_review(study, job_id, decisions, tags, _keys(request), viewer.name)
+        with named_in_path():  # a job not there is 404; what else goes wrong is said on the page
+            key, counts = _review().apply_review(study, job_id, decisions, tags, _keys(request), viewer.name)
     except ChorusError as exc:
         return render(request, "privacy/deidentify.html", viewer, status=400, keys=_keys(request), error=str(exc), job_id=job_id)
     return render(request, "privacy/deidentify.html", viewer, keys=_keys(request), applied=counts, key=key)

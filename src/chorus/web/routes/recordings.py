@@ -17,11 +17,11 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
 from chorus.errors import ChorusError
-from chorus.study.models import Group, Job
 from chorus.study import jobs as queue
+from chorus.study.models import Group, Job
 from chorus.study.store import Study, acting_as
+from chorus.web.pages import OwnerRole, PostedForm, StudyOf, ViewerRole, named_in_path, render
 from chorus.web.uploads import MOST_RECORDING_MIB, base_name, recording_limit, set_recording_limit
-from chorus.web.pages import OwnerRole, PostedForm, StudyOf, ViewerRole, render
 
 router = APIRouter()
 RECORDINGS = "recordings"
@@ -138,7 +138,8 @@ def upload_clips(files: list[UploadFile], study: StudyOf, viewer: OwnerRole) -> 
 
 @router.post("/api/jobs/{job_id}/cancel")
 def cancel_job(job_id: int, study: StudyOf, viewer: OwnerRole) -> dict[str, str]:
-    queue.cancel(study, job_id, viewer.name)
+    with named_in_path():
+        queue.cancel(study, job_id, viewer.name)
     return {"state": "cancelled"}
 
 
@@ -157,7 +158,8 @@ def speakers_page(request: Request, job_id: int, study: StudyOf, viewer: OwnerRo
     """Each heard speaker with their first lines and a few seconds of their voice, and a choice among the group's people."""
     from chorus.audio.speakers import name_speakers
 
-    heard = _jobs().heard_of(study, job_id)
+    with named_in_path():
+        heard = _jobs().heard_of(study, job_id)
     proposed = name_speakers(heard.result, None, heard.voices, heard.job.facilitator)
     speakers: dict[str, dict[str, Any]] = {}
     for turn in heard.result.turns:
@@ -181,5 +183,6 @@ def name_speakers(request: Request, job_id: int, study: StudyOf, viewer: OwnerRo
     names = {key.removeprefix("speaker-"): (str(value) or None) for key, value in form.items() if key.startswith("speaker-")}
     if not names:
         raise HTTPException(400, "no speaker names were sent")
-    stored = _jobs().name_speakers_of(study, job_id, names, viewer.name)
+    with named_in_path():
+        stored = _jobs().name_speakers_of(study, job_id, names, viewer.name)
     return RedirectResponse(f"{request.app.state.root}/transcripts/{stored.name}", status_code=303)
