@@ -12,7 +12,7 @@ from chorus.analysis import turn_table
 from chorus.analysis.dynamics import question_dynamics
 from chorus.analysis.guide import answers, by_question, codes_by_question, responses
 from chorus.assist.guide import align_guide, set_question
-from chorus.errors import ChorusError
+from chorus.errors import ChorusError, NotFound
 from chorus.ingest import import_transcripts
 from chorus.ingest.guide import import_guide
 from chorus.report import build
@@ -124,7 +124,7 @@ def test_responses_and_codes_are_counted_by_question(study, tmp_path):
     expected = found[found.question == "Q5"]
     assert len(side_by_side) == expected.turns.sum() and side_by_side.speaker.nunique() == expected.participants.sum()
     assert side_by_side.group.tolist() == sorted(side_by_side.group, key=["FG0" + str(n) for n in range(1, 9)].index)
-    with pytest.raises(ChorusError, match="the guide has no question 'Q55'; it has Q1, Q2"):
+    with pytest.raises(NotFound, match="the guide has no question 'Q55'; it has Q1, Q2"):
         answers(study, "Q55")
 
 

@@ -52,7 +52,8 @@ def test_an_owner_uploads_and_aligns_the_guide_and_moves_a_boundary(web, monkeyp
     for row in said.itertuples():  # every answer, under its group, linked to its turn
         assert row.text in page and f"/transcripts/{row.transcript}#turn-{row.turn}" in page
     assert page.index("<h4") < page.index(said.text.iloc[0]) and 'href="/guide/questions/Q3"' in viewer.get("/guide").text
-    assert viewer.get("/guide/questions/Q99").status_code == 404
+    missing = viewer.get("/guide/questions/Q99")
+    assert missing.status_code == 404 and missing.json()["error"].startswith("the guide has no question 'Q99'")
     from chorus.web.routes import guide as guide_routes  # each group's first answers, then a link to every one
 
     first = said[said.group == said.group.iloc[0]]

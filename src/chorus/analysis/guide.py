@@ -16,7 +16,7 @@ from sqlalchemy import select
 from chorus.analysis import frames
 from chorus.analysis.dynamics import mostly_silent, question_dynamics
 from chorus.analysis.matrix import turn_table
-from chorus.errors import ChorusError
+from chorus.errors import NotFound
 from chorus.study.models import Coding, CodingTurn, GuideQuestion, Participant, Turn, TurnQuestion
 from chorus.study.store import Study
 
@@ -131,9 +131,9 @@ def answers(study: Study, question: str) -> pd.DataFrame:
         placed = frames.rows_frame(session, select(TurnQuestion.turn_id, TurnQuestion.question_id))
         order = frames.groups(session)["group"].tolist()
     if questions.empty:
-        raise ChorusError("there is no discussion guide yet: chorus guide import, then chorus guide align")
+        raise NotFound("there is no discussion guide yet: chorus guide import, then chorus guide align")
     if question not in set(questions["question"]):
-        raise ChorusError(f"the guide has no question {question!r}; it has {', '.join(questions['question'])}")
+        raise NotFound(f"the guide has no question {question!r}; it has {', '.join(questions['question'])}")
     wanted = questions.loc[questions["question"] == question, "question_id"].iloc[0]
     turns = turn_table(study)
     said = turns[turns["role"] == "participant"].merge(placed[placed["question_id"] == wanted], on="turn_id")

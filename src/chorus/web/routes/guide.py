@@ -20,7 +20,7 @@ from chorus.errors import ChorusError
 from chorus.ingest.guide import import_guide
 from chorus.study.models import GuideQuestion, Participant, Transcript, Turn, TurnQuestion
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import PALETTE, OwnerRole, StudyOf, ViewerRole, back_to, render
+from chorus.web.pages import PALETTE, OwnerRole, StudyOf, ViewerRole, back_to, named_in_path, render
 from chorus.web.uploads import as_uploaded, uploaded
 
 router = APIRouter()
@@ -70,10 +70,8 @@ def guide_page(request: Request, study: StudyOf, viewer: ViewerRole, by: str = "
 def question_page(request: Request, study: StudyOf, viewer: ViewerRole, key: str, every: bool = False) -> Response:
     """One question's answers side by side across groups (as ``chorus guide answers``): each group's first
     :data:`ANSWERS_SHOWN` turns, or all of them with ``every``."""
-    try:
+    with named_in_path():
         found = answers(study, key)
-    except ChorusError as exc:
-        raise HTTPException(404, str(exc)) from None
     wording = dict(_questions(study))[key]
     by_group = [(group, rows.to_dict("records") if every else rows.head(ANSWERS_SHOWN).to_dict("records"), len(rows))
                 for group, rows in found.groupby("group", sort=False)]
