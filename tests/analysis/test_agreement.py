@@ -8,13 +8,12 @@ from pathlib import Path
 import krippendorff
 import numpy as np
 import pytest
-
-from chorus.analysis import segments
 from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import select
 from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
 
+from chorus.analysis import segments
 from chorus.coding import apply_code
 from chorus.errors import ChorusError, InputError
 from chorus.study.models import Code, Coder, Coding, Transcript, Turn

@@ -65,10 +65,10 @@ def test_audio_evaluate_scores_a_recording_against_its_reference(tmp_path: Path)
 def test_the_prompt_names_speakers_one_by_one_and_leaves_blank_ones_unidentified(heard, monkeypatch, capsys) -> None:
     import typer
 
-    from chorus.cli import transcripts as cli
     from chorus.audio.batch import Heard, Job
     from chorus.audio.media import Recording
     from chorus.audio.speakers import Naming
+    from chorus.cli import transcripts as cli
 
     answers = {"S2": "Nina", "S3": ""}
     asked: list[str] = []

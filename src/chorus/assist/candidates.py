@@ -25,10 +25,10 @@ from chorus.assist.embeddings import segment_table, segment_vectors
 from chorus.coding.codings import TurnIndex, add_coding
 from chorus.errors import ChorusError
 from chorus.study.codebook import add_code, sibling
-from chorus.study.lookup import coder as get_coder
-from chorus.study.lookup import code_path, find_code
-from chorus.study.models import Coding, Transcript
 from chorus.study.kept import kept
+from chorus.study.lookup import code_path, find_code
+from chorus.study.lookup import coder as get_coder
+from chorus.study.models import Coding, Transcript
 from chorus.study.store import Study
 
 COLUMNS = ["candidate", "label", "size", "groups", "disciplines", "quotes", "segments"]

@@ -31,8 +31,8 @@ from chorus.assist.embeddings import segment_table, segment_vectors
 from chorus.coding.codings import TurnIndex, add_coding
 from chorus.coding.stances import is_stance
 from chorus.errors import ChorusError
-from chorus.study.lookup import coder as get_coder
 from chorus.study.lookup import code_path, find_code
+from chorus.study.lookup import coder as get_coder
 from chorus.study.models import Code, Coding, Suggestion, Transcript, utcnow
 from chorus.study.store import Study
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from chorus.audio.evaluate import SpeakerTurn, cp_wer, der, in_order, read_reference, timed, words_by_speaker, wer
+from chorus.audio.evaluate import SpeakerTurn, cp_wer, der, in_order, read_reference, timed, wer, words_by_speaker
 from chorus.audio.media import load_audio
 from chorus.audio.transcribe import MachineTranscript, transcribe_audio, warm_up
 from chorus.errors import ChorusError

@@ -171,15 +171,13 @@ def serve(
     import json
     import multiprocessing
     import os
+    from dataclasses import asdict
 
     import uvicorn
 
     from chorus.study import jobs
     from chorus.web.app import SERVE_SETTINGS, create_home_server, create_server, job_worker
     from chorus.web.home import SETUP_MINUTES, Home
-
-    from dataclasses import asdict
-
     from chorus.web.security import Policy
     from chorus.web.signin import Throttle
 

@@ -57,7 +57,7 @@ from chorus.interop.qdaxml import (
 )
 from chorus.study.codebook import code_description
 from chorus.study.lookup import all_codes, in_codebook_order
-from chorus.study.models import Code, Coder, Coding, CodeSet, Group, Memo, Participant, StudyInfo, Transcript, Turn
+from chorus.study.models import Code, Coder, CodeSet, Coding, Group, Memo, Participant, StudyInfo, Transcript, Turn
 from chorus.study.store import Study
 
 Progress = Callable[[int, int], None]

@@ -39,13 +39,13 @@ import pickle
 import queue
 import re
 import threading
-from operator import itemgetter
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from copy import deepcopy
-from multiprocessing.connection import Connection
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from multiprocessing.connection import Connection
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlparse

@@ -11,10 +11,10 @@ from __future__ import annotations
 import functools
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from importlib import resources
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any, TypeVar
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
 from lxml import etree
 from lxml.etree import _Element as Element
 

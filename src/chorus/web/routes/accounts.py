@@ -8,9 +8,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from chorus.errors import ChorusError
 from chorus.study.store import acting_as
-from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, back_to, render
 from chorus.web import signin
 from chorus.web import users as accounts
+from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, back_to, render
 from chorus.web.users import ROLES, add_user, users, verify
 
 router = APIRouter()

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFil
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
-from chorus.analysis.dynamics import question_dynamics
 from chorus.analysis import turn_table
+from chorus.analysis.dynamics import question_dynamics
 from chorus.analysis.guide import answered, answers, responses
 from chorus.analysis.stances import LEGEND, interlocutor_matrix
 from chorus.assist.guide import align_guide, set_question
