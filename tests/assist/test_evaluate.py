@@ -7,12 +7,14 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from chorus.assist import jobs as evaluation
 from chorus.assist import llm
-from chorus.assist.evaluate import evaluate, evaluate_llm, recovery
+from chorus.assist.evaluate import evaluable, evaluate, evaluate_llm, recovery
 from chorus.assist.suggest import learned_from
 from chorus.errors import ChorusError
 from chorus.study.lookup import code_path
-from chorus.study.models import Code, Coding, Suggestion
+from chorus.coding import apply_code
+from chorus.study.models import Code, Coding, Job, Suggestion
 from tests.helpers import load_demo, load_second_study, require
 
 
@@ -77,14 +79,30 @@ def test_repeated_clusterings_say_how_often_each_code_is_found_and_the_first_is_
         recovery(truth.vectors, truth.labels, names, clusterings=0)
 
 
-def test_a_study_without_codings_or_a_bad_share_is_refused(study):
+def test_a_study_without_codings_or_a_bad_share_is_refused_before_a_model_reads_it(study, monkeypatch):
     load_demo(study, transcripts=["FG01", "FG02"])
-    with pytest.raises(ChorusError, match="no codings to evaluate against"):
+    with monkeypatch.context() as before_reading:
+        before_reading.setattr("chorus.assist.evaluate.learned_from", lambda *a, **k: pytest.fail("the segments were read"))
+        for refused in (lambda: evaluate(study, embedder="glove"), lambda: evaluation.submit(study, "glove", "cora")):
+            with pytest.raises(ChorusError, match="no codings to evaluate against"):
+                refused()
+    with study.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 0, "a refused evaluation queues nothing"
+    apply_code(study, "FG01", "Funding", "cora", turn=1)  # the facilitator's opening: not a participant's words
+    with pytest.raises(ChorusError, match="no coding covers a participant's words"):
         evaluate(study, embedder="glove")
     with pytest.raises(ChorusError, match="between 0 and 1"):
         evaluate(study, embedder="glove", hide=1.5)
     with pytest.raises(ChorusError, match=r"cluster at least once \(clusterings 1 or more\), not 0 times"):
         evaluate(study, embedder="glove", clusterings=0)
+
+
+def test_hiding_by_transcript_needs_two_and_is_refused_with_one(study):
+    load_demo(study, transcripts=["FG01"])
+    apply_code(study, "FG01", "Funding", "cora", turn=2)
+    with pytest.raises(ChorusError, match="hiding by transcript needs at least two transcripts; hide by coding instead"):
+        evaluable(study)
+    evaluable(study, unit="coding")  # one transcript's codings can be hidden a share at a time
 
 
 @ON_SQLITE

@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from chorus.assist import llm
 from chorus.assist.candidates import cluster
@@ -44,6 +44,8 @@ from chorus.study.models import Code, Coding, Transcript
 from chorus.study.store import Study
 
 UNITS = ("transcript", "coding")
+#: The share of transcripts (or codings) hidden per fold by default: four folds, each hidden once.
+HIDE = 0.25
 CODE_COLUMNS = ["code", "examples", "held_out", "suggested", "correct", "precision", "recall", "f1", "threshold"]
 THEME_COLUMNS = ["code", "segments", "candidate", "candidate_size", "share", "purity", "recovered", "found"]
 
@@ -77,7 +79,7 @@ class Evaluation:
 
 
 def evaluate(
-    study: Study, embedder: str = DEFAULT, hide: float = 0.25, unit: str = "transcript", threshold: float | None = None,
+    study: Study, embedder: str = DEFAULT, hide: float = HIDE, unit: str = "transcript", threshold: float | None = None,
     seed: int = 0, min_examples: int = MIN_EXAMPLES, clustering: str = "kmeans", clusters: int | None = None, clusterings: int = 1,
     progress: Callable[[str, float], None] | None = None,
 ) -> Evaluation:
@@ -89,13 +91,11 @@ def evaluate(
     ``clusterings`` how many times to cluster, with seeds ``seed``, ``seed + 1``, ...;
     ``progress(stage, fraction done)`` follows the work (a minute or more on a real study).
     """
-    _check(unit, hide)
+    evaluable(study, unit, hide)
     _check_clusterings(clusterings)  # before minutes of suggesting, not after
     said = progress or (lambda stage, fraction: None)
     said(f"reading every segment with {embedder}", 0.0)
-    truth = learned_from(study, embedder)
-    if not truth.labels:
-        raise ChorusError("the study has no codings to evaluate against: code some transcripts first")
+    truth = _truth(study, embedder)
     texts = truth.segments["text"].tolist()
     start = time.perf_counter()
     load_embedder(embedder).encode(texts)
@@ -120,7 +120,7 @@ def evaluate(
 
 
 def evaluate_llm(
-    study: Study, endpoint: llm.Endpoint, confirm: llm.Confirm, shots: int = 0, hide: float = 0.25, unit: str = "transcript",
+    study: Study, endpoint: llm.Endpoint, confirm: llm.Confirm, shots: int = 0, hide: float = HIDE, unit: str = "transcript",
     seed: int = 0, min_examples: int = MIN_EXAMPLES, progress: Callable[[int, int], None] | None = None,
 ) -> Evaluation | None:
     """Score a language model's coding the way :func:`evaluate` scores an embedder's suggestions; None if ``confirm`` declines.
@@ -134,12 +134,10 @@ def evaluate_llm(
     ``progress(done, total)`` follows the passages asked. The model has no candidates:
     its ``themes`` table is empty.
     """
-    _check(unit, hide)
+    evaluable(study, unit, hide)
     if shots < 0:
         raise ChorusError(f"give 0 examples per code (zero-shot) or more (few-shot), not {shots}")
-    truth = learned_from(study, None)
-    if not truth.labels:
-        raise ChorusError("the study has no codings to evaluate against: code some transcripts first")
+    truth = _truth(study, None)
     names, splits = _folds(study, unit, hide, seed)
     texts = truth.segments["text"].tolist()
     if not confirm(llm.disclosure(endpoint, texts)):
@@ -174,11 +172,32 @@ def evaluate_llm(
     return Evaluation(label, len(texts), seconds, float("nan"), _code_rows(counts, names, len(splits)), pd.DataFrame(columns=THEME_COLUMNS))
 
 
-def _check(unit: str, hide: float) -> None:
+def evaluable(study: Study, unit: str = "transcript", hide: float = HIDE) -> None:
+    """Refuse what :func:`evaluate` could not score, before a model reads a word: an unknown ``unit``, a ``hide`` outside (0, 1),
+    a study without codings, or hiding by transcript with fewer than two.
+
+    A model takes a minute or more to read a real study's segments; a browser's
+    evaluation is refused here, before it is queued.
+    """
     if unit not in UNITS:
         raise ChorusError(f"hide by {' or '.join(UNITS)}, not {unit!r}")
     if not 0 < hide < 1:
         raise ChorusError(f"hide a share between 0 and 1 of the {unit}s, not {hide}")
+    with study.reading() as session:
+        codings = session.scalar(select(func.count()).select_from(Coding))
+        transcripts = session.scalar(select(func.count()).select_from(Transcript))
+    if not codings:
+        raise ChorusError("the study has no codings to evaluate against: code some transcripts first")
+    if unit == "transcript" and transcripts < 2:
+        raise ChorusError("hiding by transcript needs at least two transcripts; hide by coding instead")
+
+
+def _truth(study: Study, embedder: str | None) -> Training:
+    """Every segment, and the codes each carries: what the folds are scored against."""
+    truth = learned_from(study, embedder)
+    if not truth.labels:
+        raise ChorusError("no coding covers a participant's words (facilitators' turns are left out): nothing to evaluate against")
+    return truth
 
 
 def _check_clusterings(clusterings: int) -> None:
@@ -195,8 +214,6 @@ def _folds(study: Study, unit: str, hide: float, seed: int) -> tuple[dict[int, s
     folds = max(2, round(1 / hide))
     rng = np.random.default_rng(seed)
     if unit == "transcript":
-        if len(transcripts) < 2:
-            raise ChorusError("hiding by transcript needs at least two transcripts; hide by coding instead")
         order = rng.permutation(transcripts).tolist()
         return names, [(frozenset(), frozenset(order[f::folds])) for f in range(min(folds, len(order)))]
     by_code: dict[int, list[int]] = {}

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from chorus.assist.embedders import known_embedder
-from chorus.assist.evaluate import evaluate
+from chorus.assist.evaluate import evaluable, evaluate
 from chorus.errors import ChorusError
 from chorus.study import jobs as queue
 from chorus.study.models import Job
@@ -33,7 +33,11 @@ CLUSTERINGS = 10
 
 
 def submit(study: Study, embedder: str, by: str) -> int:
-    """Queue an evaluation of ``embedder`` (one of :data:`chorus.assist.embedders.EMBEDDERS`) for person ``by``; returns the job's id."""
+    """Queue an evaluation of ``embedder`` (one of :data:`chorus.assist.embedders.EMBEDDERS`) for person ``by``; returns the job's id.
+
+    A study the evaluation could not score (no codings, one transcript) is refused here, not in the worker minutes later.
+    """
+    evaluable(study)
     return queue.submit(study, KIND, by, known_embedder(embedder))
 
 

@@ -15,6 +15,7 @@ from chorus.assist import llm
 from chorus.assist import suggest as suggestions
 from chorus.assist.candidates import CLUSTERINGS, candidate_codes
 from chorus.assist.embedders import DEFAULT, EMBEDDERS, load_embedder
+from chorus.assist.evaluate import HIDE, evaluable, evaluate, evaluate_llm
 from chorus.cli.common import CoderOption, OutOption, console, login_name, open_study, show
 from chorus.errors import ChorusError
 from chorus.ingest.files import read_table
@@ -208,7 +209,7 @@ def suggest_evaluate(
         Optional[list[int]],
         typer.Option("--llm", help="Also score the configured language model, given this many coded passages per code (0: zero-shot; repeat)."),
     ] = None,
-    hide: Annotated[float, typer.Option(help="Share held out per fold (each transcript, or coding, is hidden once).")] = 0.25,
+    hide: Annotated[float, typer.Option(help="Share held out per fold (each transcript, or coding, is hidden once).")] = HIDE,
     unit: Annotated[str, typer.Option(help="Hide whole transcripts (as if not coded yet) or a share of each code's codings.")] = "transcript",
     threshold: Annotated[Optional[float], typer.Option(help="One threshold for every code (default: each code's, calibrated).")] = None,
     clustering: ClusteringOption = "kmeans",
@@ -227,11 +228,10 @@ def suggest_evaluate(
     """
     from rich.progress import Progress, TaskID
 
-    from chorus.assist.evaluate import evaluate, evaluate_llm
-
     names = embedder or ([] if llm_shots else list(EMBEDDERS))
     results = []
     with open_study() as study:
+        evaluable(study, unit, hide)  # before any model loads: a study without codings is told so at once
         for name in names:
             if not embedder:  # every model: one not installed is skipped (asked for by name, its absence is an error)
                 try:
