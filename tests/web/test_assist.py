@@ -108,9 +108,12 @@ def test_a_blind_coder_has_no_queue(coded):
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the evaluation is the library's, scored on SQLite (tests/assist)
 def test_a_coder_asks_how_much_the_ai_finds_and_reads_the_figures_a_worker_kept(study):
-    load_second_study(study)
     users.add_user(study, "cora", PASSWORD, "coder")
     coder, csrf = signed_in(study, "cora")
+    uncoded = coder.post("/api/evaluations", json={"embedder": "glove"}, headers={"X-CSRF-Token": csrf})
+    assert uncoded.status_code == 400 and uncoded.json()["error"].startswith("the study has no codings to evaluate against")
+    assert coder.get("/api/jobs", params={"kind": "evaluate"}).json() == [], "refused at once, not queued to fail in a worker"
+    load_second_study(study)
     page = coder.get("/evaluation")
     assert page.status_code == 200 and '<option value="minilm" selected>' in page.text and "clustered 10 times" in page.text
     unknown = coder.post("/api/evaluations", json={"embedder": "bert"}, headers={"X-CSRF-Token": csrf})
