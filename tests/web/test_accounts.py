@@ -38,6 +38,10 @@ def test_roles_change_and_the_last_owner_stays(web):
     assert page.status_code == 200, "still an owner"
     refused = owner.post("/people/olive", headers={"X-CSRF-Token": csrf}, data={"role": "viewer"})
     assert refused.status_code == 400 and "last owner" in html.unescape(refused.text)
+    assert owner.post("/people/nobody", headers={"X-CSRF-Token": csrf}, data={"role": "coder"}).status_code == 404
+    assert owner.post("/people/nobody/reset", headers={"X-CSRF-Token": csrf}).status_code == 404
+    idle = owner.post("/people/vic", headers={"X-CSRF-Token": csrf}, data={})
+    assert idle.status_code == 400 and "nothing to change for vic" in idle.text, "an empty form changes nothing and says so"
 
 
 def test_a_reset_link_works_once_and_the_old_password_stops(web):

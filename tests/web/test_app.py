@@ -328,6 +328,9 @@ def test_owners_fix_a_misheard_word_in_the_editor_and_codings_stay(web):
     assert fixed in text and now == words  # the coding is on words the fix did not touch
     empty = owner.post("/transcripts/FG01/turns/2", headers={"X-CSRF-Token": csrf}, data={"text": "  ", "speaker": "P01"})
     assert empty.status_code == 400 and "not empty" in empty.text
+    for missing, said in (("FG99/turns/2", "no transcript 'FG99' in the study"), ("FG01/turns/999", "FG01 has no turn 999")):
+        assert (owner.get(f"/transcripts/{missing}").status_code, owner.get(f"/transcripts/{missing}").json()["error"][:len(said)]) == (404, said)
+        assert owner.post(f"/transcripts/{missing}", headers={"X-CSRF-Token": csrf}, data={"text": fixed, "speaker": "P01"}).status_code == 404
     coder, _ = signed_in(web, "cora")
     assert coder.get("/transcripts/FG01/turns/2").status_code == 403
     assert 'turns/2"' not in coder.get("/transcripts/FG01").text

@@ -86,6 +86,12 @@ def test_owners_correct_one_person_or_group_in_place(fresh):
         refused = client.post("/roster/people/P02", headers={"X-CSRF-Token": csrf}, data={"pseudonym": "Adaeze", "discipline": "APP", "role": "participant"})
     assert refused.status_code == 400 and "already belongs" in refused.text
     assert client.post("/roster/groups/FG01", headers={"X-CSRF-Token": csrf}, data={"date": "2024-02-07"}).status_code == 303
-    assert client.post("/roster/groups/FG01", headers={"X-CSRF-Token": csrf}, data={"date": "7 Feb"}).status_code == 400
+    bad_date = client.post("/roster/groups/FG01", headers={"X-CSRF-Token": csrf}, data={"date": "7 Feb"})
+    assert bad_date.status_code == 400 and 'value="7 Feb"' in bad_date.text, "what was typed stays to correct"
+    for path in ("/roster/people/P99", "/roster/groups/FG99"):  # what the path names is not there: 404, reading or writing
+        assert client.get(path).status_code == 404
+        assert client.post(path, headers={"X-CSRF-Token": csrf}, data={"pseudonym": "X", "role": "participant", "date": "2024-02-07"}).status_code == 404
+    unknown_group = client.post("/roster/people/P02", headers={"X-CSRF-Token": csrf}, data={"pseudonym": "Bernard", "role": "participant", "groups": ["FG99"]})
+    assert unknown_group.status_code == 400, "a name the form sends is the request's fault"
     coder, _ = signed_in(fresh, "cora")
     assert coder.get("/roster/people/P02").status_code == 403

@@ -32,7 +32,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chorus.errors import ChorusError
+from chorus.errors import ChorusError, NotFound
 from chorus.study.models import SignIn, SignInAttempt, User, as_utc, utcnow
 from chorus.study.store import Study
 
@@ -162,7 +162,7 @@ def unlock(study: Study, name: str | None = None, address: str | None = None, by
         raise ChorusError("unlock a name or an address (--address), one at a time")
     with study.transaction() as session:
         if name is not None and session.scalar(select(User.id).where(User.name == name)) is None:
-            raise ChorusError(f"no account called {name!r}")
+            raise NotFound(f"no account called {name!r}")
         session.add(SignIn(name=name or "", address=address or "", outcome="unlocked", by=by))
 
 

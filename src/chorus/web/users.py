@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select, update
 
-from chorus.errors import ChorusError
+from chorus.errors import ChorusError, NotFound
 from chorus.study.models import User, WebSession, as_utc, utcnow
 from chorus.study.store import Study
 
@@ -97,7 +97,7 @@ def _account(session: Any, name: str) -> User:
     user = session.scalar(select(User).where(User.name == name))
     if user is None:
         known = ", ".join(session.scalars(select(User.name).order_by(User.name)))
-        raise ChorusError(f"there is no user called {name!r} (users: {known or 'none yet'})")
+        raise NotFound(f"there is no user called {name!r} (users: {known or 'none yet'})")
     return user
 
 

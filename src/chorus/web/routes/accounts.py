@@ -10,7 +10,7 @@ from chorus.errors import ChorusError
 from chorus.study.store import acting_as
 from chorus.web import signin
 from chorus.web import users as accounts
-from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, back_to, render
+from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, back_to, named_in_path, render
 from chorus.web.users import ROLES, add_user, users, verify
 
 router = APIRouter()
@@ -72,8 +72,10 @@ def change_person(
     unlock: str = Form("", max_length=5),
 ) -> Response:
     """Change a person's role, deactivate (their next request is refused) or activate them, or unlock their sign-in, as ``chorus users`` does."""
+    if not (role or active or unlock):
+        return _people(request, study, viewer, status=400, error_of_people=f"nothing to change for {name}: choose a role, activate, deactivate or unlock")
     try:
-        with acting_as(viewer.name):
+        with named_in_path(), acting_as(viewer.name):  # a person not there is 404; a refused change is said on the page
             if role:
                 accounts.set_role(study, name, role)
             if active:
@@ -90,7 +92,7 @@ def change_person(
 def reset_link(request: Request, name: str, study: StudyOf, viewer: OwnerRole) -> Response:
     """A one-time link for ``name`` to choose a new password; shown this once (their old password stops working)."""
     try:
-        with acting_as(viewer.name):
+        with named_in_path(), acting_as(viewer.name):
             token = accounts.reset_link_token(study, name)
     except ChorusError as exc:
         return _people(request, study, viewer, status=400, error_of_people=str(exc))

@@ -20,7 +20,7 @@ from chorus.analysis.frames import participants
 from chorus.errors import ChorusError
 from chorus.study.models import Participant
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import OwnerRole, PostedForm, StudyOf, ViewerRole, back_to, render
+from chorus.web.pages import OwnerRole, PostedForm, StudyOf, ViewerRole, back_to, named_in_path, render
 from chorus.web.uploads import held, holding, uploaded
 
 router = APIRouter()
@@ -84,7 +84,7 @@ def _person_form(study: Study, key: str) -> dict[str, object]:
     from chorus.study.lookup import find_participant
     from chorus.study.models import Group
 
-    with study.reading() as session:
+    with named_in_path(), study.reading() as session:
         person = find_participant(session, key)
         disciplines = sorted({d for d in session.scalars(select(Participant.discipline)) if d})
         return {"key": person.key, "pseudonym": person.pseudonym, "discipline": person.discipline or "", "care_team": person.care_team or "",
@@ -112,15 +112,18 @@ def edit_person(request: Request, key: str, study: StudyOf, viewer: OwnerRole, f
     return back_to(request, "/roster", edited=key)
 
 
+def _group_form(study: Study, name: str) -> dict[str, object]:
+    from chorus.study.lookup import find_group
+
+    with named_in_path(), study.reading() as session:
+        group = find_group(session, name)
+        return {"name": group.name, "date": group.date.isoformat() if group.date else "", "recording": group.recording_path or ""}
+
+
 @router.get("/roster/groups/{name}", response_class=HTMLResponse)
 def group_page(request: Request, name: str, study: StudyOf, viewer: OwnerRole) -> Response:
     """One group's date and recording, to correct in place (owners)."""
-    from chorus.study.lookup import find_group
-
-    with study.reading() as session:
-        group = find_group(session, name)
-        context = {"name": group.name, "date": group.date.isoformat() if group.date else "", "recording": group.recording_path or ""}
-    return render(request, "roster/group.html", viewer, **context)
+    return render(request, "roster/group.html", viewer, **_group_form(study, name))
 
 
 @router.post("/roster/groups/{name}")
@@ -131,5 +134,5 @@ def edit_group_page(
         with acting_as(viewer.name):
             ingest.edit_group(study, name, date=date, recording=recording)
     except ChorusError as exc:
-        return render(request, "roster/group.html", viewer, status=400, error=str(exc), name=name, date=date, recording=recording)
+        return render(request, "roster/group.html", viewer, status=400, **{**_group_form(study, name), "date": date, "recording": recording, "error": str(exc)})
     return back_to(request, "/roster", edited=name)

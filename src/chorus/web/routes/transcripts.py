@@ -18,7 +18,7 @@ from chorus.errors import ChorusError
 from chorus.study.lookup import code_path, find_transcript
 from chorus.study.models import Code, Coder, Coding, Participant, Transcript, Turn
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import PALETTE, OwnerRole, StudyOf, ViewerRole, render
+from chorus.web.pages import PALETTE, OwnerRole, StudyOf, ViewerRole, named_in_path, render
 from chorus.web.uploads import as_uploaded, naming_uploads, uploaded
 from chorus.web.users import rank
 
@@ -144,7 +144,7 @@ def upload_transcripts(
 
 
 def _turn_context(study: Study, name: str, ordinal: int) -> dict[str, Any]:
-    with study.reading() as session:
+    with named_in_path(), study.reading() as session:
         transcript = find_transcript(session, name)
         turn = session.scalar(select(Turn).where(Turn.transcript_id == transcript.id, Turn.ordinal == ordinal))
         if turn is None:
