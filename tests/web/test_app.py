@@ -96,6 +96,15 @@ def codes_table(study):
     return codes.codebook(study)
 
 
+def test_a_malformed_request_is_told_which_part_does_not_fit_as_every_error_is(web):
+    owner, csrf = signed_in(web, "olive")
+    bad_path = owner.get("/jobs/nope/speakers")
+    assert bad_path.status_code == 422
+    assert bad_path.json() == {"error": "path job_id: Input should be a valid integer, unable to parse string as an integer"}
+    no_body = owner.patch("/api/codes/1", headers={"X-CSRF-Token": csrf})
+    assert no_body.status_code == 422 and no_body.json() == {"error": "body: Field required"}  # what the pages' scripts show
+
+
 def test_every_route_needs_a_session_the_right_role_and_a_csrf_token(web):
     for coder, turn in (("cora", 2), ("cole", 3)):  # two coders of one transcript, for the pages that compare coders
         coding.apply_code(web, "FG01", "Funding", coder, turn=turn)

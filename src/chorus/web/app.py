@@ -23,6 +23,7 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from starlette.routing import Mount, Router
@@ -72,6 +73,12 @@ def _served_by(policy: Policy) -> Callable[[FastAPI], Any]:
     return lifespan
 
 
+async def _malformed(_: Request, exc: RequestValidationError) -> Response:
+    """A request whose path, query, form or body does not fit its route: 422, said as every other error is (``{"error": ...}``)."""
+    said = "; ".join(f"{' '.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors())
+    return JSONResponse({"error": said}, status_code=422)
+
+
 def create_app(study: Study, secure_cookies: bool = False, root: str = "", keys: Path | None = None, policy: Policy | None = None) -> FastAPI:
     """The web app over ``study``, served at ``root`` (``/studies/pc-study`` beside other studies; empty alone).
 
@@ -103,6 +110,8 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "", keys:
     @app.exception_handler(ChorusError)
     async def explained(_: Request, exc: ChorusError) -> Response:
         return JSONResponse({"error": str(exc)}, status_code=400)
+
+    app.add_exception_handler(RequestValidationError, _malformed)
 
     return app
 
@@ -177,6 +186,7 @@ def create_home_server(home: Home, secure_cookies: bool = False, keys: Path | No
             return RedirectResponse("/login", status_code=303)
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
 
+    server.add_exception_handler(RequestValidationError, _malformed)
     return server
 
 
