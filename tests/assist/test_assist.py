@@ -91,6 +91,10 @@ def test_candidate_codes_are_deterministic_and_adopting_one_makes_a_code(study, 
     assert again["size"].sum() == first["size"].sum() - 3  # coded segments leave the uncoded pool
     with pytest.raises(ChorusError, match="not a segment id"):
         accept(study, ["FG01:12"], "Other", "ann")
+    monkeypatch.setattr(candidates, "segment_vectors", lambda *args: pytest.fail("the segments were read"))
+    for seed in (-1, candidates.MOST_SEED + 1):  # k-means takes 0 to 2**32 - 1: refused before a model reads a word
+        with pytest.raises(ChorusError, match=f"seeds run from 0 to 4294967295, not {seed}$"):
+            candidate_codes(study, seed=seed)
 
 
 def test_suggestions_are_stored_decided_and_counted(study):

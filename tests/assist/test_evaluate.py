@@ -95,6 +95,8 @@ def test_a_study_without_codings_or_a_bad_share_is_refused_before_a_model_reads_
         evaluate(study, embedder="glove", hide=1.5)
     with pytest.raises(ChorusError, match=r"cluster at least once \(clusterings 1 or more\), not 0 times"):
         evaluate(study, embedder="glove", clusterings=0)
+    with pytest.raises(ChorusError, match="seeds run from 0 to 4294967295, not 4294967295 to 4294967296"):
+        evaluate(study, embedder="glove", seed=2**32 - 1, clusterings=2)  # the last clustering's seed is past k-means's
 
 
 def test_hiding_by_transcript_needs_two_and_is_refused_with_one(study):

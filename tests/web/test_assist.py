@@ -66,6 +66,8 @@ def test_candidates_are_adopted_or_merged_and_bad_names_stored_nothing(coded):
     page = coder.get("/candidates").text
     members = [html.unescape(m) for m in re.findall(r'name="segments" value="([^"]+)"', page)]
     assert members, "the demo's uncoded passages cluster into candidates"
+    negative = coder.get("/candidates?seed=-1")
+    assert negative.status_code == 400 and "seeds run from 0 to 4294967295, not -1" in negative.text
     adopted = coder.post("/candidates/adopt", headers={"X-CSRF-Token": csrf}, data={"segments": members[0], "name": "Hope", "parent": "Benefits"})
     assert adopted.status_code == 303 and "Hope" in adopted.headers["location"]
     assert len(segments(coded, code="Benefits/Hope", coder="cora")) >= len(members[0].split())

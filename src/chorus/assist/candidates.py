@@ -61,6 +61,14 @@ CLUSTERINGS = ("kmeans", "hdbscan")
 SEGMENTS_PER_CANDIDATE = 6
 #: Above this many segments k-means runs on 64 principal directions with 3 starts (4.5 s to 0.3 s on the reference study).
 LARGE = 2000
+#: The largest seed k-means takes (seeds run from 0).
+MOST_SEED = 2**32 - 1
+
+
+def check_seeds(first: int, count: int = 1) -> None:
+    """Refuse, before any work, seeds k-means cannot take: ``count`` clusterings use ``first``, ``first + 1``, ..."""
+    if first < 0 or first + count - 1 > MOST_SEED:
+        raise ChorusError(f"seeds run from 0 to {MOST_SEED}, not {first}" + (f" to {first + count - 1}" if count > 1 else ""))
 
 
 def cluster(vectors: np.ndarray, k: int | None = None, seed: int = 0, method: str = "kmeans") -> np.ndarray:
@@ -80,6 +88,7 @@ def cluster(vectors: np.ndarray, k: int | None = None, seed: int = 0, method: st
 
     if method not in CLUSTERINGS:
         raise ChorusError(f"cluster by {' or '.join(CLUSTERINGS)}, not {method!r}")
+    check_seeds(seed)
     n = len(vectors)
     if n < 10:
         raise ChorusError(f"only {n} segments to cluster; candidate codes need more text")
@@ -134,6 +143,7 @@ def candidate_codes(
     last time in this process (:func:`chorus.study.kept.kept`), without clustering
     again: about a second at a real study's size.
     """
+    check_seeds(seed)  # before a model reads every segment
     return kept(study, ("candidate codes", include_coded, k, seed, quotes, embedder, method),
                 lambda: _clustered(study, include_coded, k, seed, quotes, embedder, method))
 

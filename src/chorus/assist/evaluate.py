@@ -33,7 +33,7 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from chorus.assist import llm
-from chorus.assist.candidates import cluster
+from chorus.assist.candidates import check_seeds, cluster
 from chorus.assist.embedders import DEFAULT, load_embedder
 from chorus.assist.embeddings import embed
 from chorus.assist.suggest import MIN_EXAMPLES, Training, code_scores, learned_from
@@ -93,6 +93,7 @@ def evaluate(
     """
     evaluable(study, unit, hide)
     _check_clusterings(clusterings)  # before minutes of suggesting, not after
+    check_seeds(seed, clusterings)
     said = progress or (lambda stage, fraction: None)
     said(f"reading every segment with {embedder}", 0.0)
     truth = _truth(study, embedder)
@@ -137,6 +138,7 @@ def evaluate_llm(
     evaluable(study, unit, hide)
     if shots < 0:
         raise ChorusError(f"give 0 examples per code (zero-shot) or more (few-shot), not {shots}")
+    check_seeds(seed)
     truth = _truth(study, None)
     names, splits = _folds(study, unit, hide, seed)
     texts = truth.segments["text"].tolist()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Form, HTTPException, Query, Request, Response
@@ -117,7 +117,8 @@ def _changed(before: str | None, after: str | None) -> str:
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(
-    request: Request, study: StudyOf, viewer: OwnerRole, entity: str = "", actor: str = "", action: str = "", before: int | None = None,
+    request: Request, study: StudyOf, viewer: OwnerRole, entity: str = "", actor: str = "", action: str = "",
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,  # an audit entry's id: what a database's integer holds
 ) -> Response:
     """The audit trail, newest first, a page at a time, filtered by record, person and action; what changed, never the transcript text."""
     filters = {"entity": entity, "actor": actor, "action": action}
