@@ -104,8 +104,6 @@ def test_the_audit_trail_page_lists_changes_without_their_text(web):
     text = re.search(r'"text": "([^"]{20,})', said)
     assert text is None or text.group(1)[:20] not in html.unescape(trail), "what participants said is not on the page"
     assert owner.get("/audit?entity=nothing").status_code == 400
-    past = owner.get(f"/audit?before={2**64}")  # more than a database's integer holds: told, not a server error
-    assert past.status_code == 422 and past.json()["error"].startswith("query before: Input should be less than or equal to")
     viewer, _ = signed_in(web, "vic")
     assert "Older changes" not in owner.get("/audit?actor=olive").text, "one page holds them all"
     assert viewer.get("/audit").status_code == 403

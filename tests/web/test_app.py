@@ -103,6 +103,13 @@ def test_a_malformed_request_is_told_which_part_does_not_fit_as_every_error_is(w
     assert bad_path.json() == {"error": "path job_id: Input should be a valid integer, unable to parse string as an integer"}
     no_body = owner.patch("/api/codes/1", headers={"X-CSRF-Token": csrf})
     assert no_body.status_code == 422 and no_body.json() == {"error": "body: Field required"}  # what the pages' scripts show
+    for path in (f"/jobs/{2**31}/speakers", f"/transcripts/FG01/turns/{2**64}", f"/codes/versions?old={2**31}", f"/audit?before={2**63}"):
+        wild = owner.get(path)  # more than the store's integers hold: refused, not a server error from the database
+        assert wild.status_code == 422 and "less than or equal to 2147483647" in wild.json()["error"], path
+    assert owner.delete(f"/api/codings/{2**31}", headers={"X-CSRF-Token": csrf}).status_code == 422
+    largest = 2**31 - 1  # a number the store can look up, on SQLite and PostgreSQL
+    assert owner.get(f"/jobs/{largest}/speakers").json() == {"error": f"there is no job {largest}"}
+    assert owner.delete(f"/api/codings/{largest}", headers={"X-CSRF-Token": csrf}).status_code == 404
 
 
 def test_every_route_needs_a_session_the_right_role_and_a_csrf_token(web):

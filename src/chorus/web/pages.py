@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import Field
 from starlette.datastructures import FormData
 
 from chorus.errors import NotFound, Refused
@@ -53,6 +54,10 @@ async def posted_form(request: Request) -> FormData:
 
 
 PostedForm = Annotated[FormData, Depends(posted_form)]
+
+#: A number a request names a row or a turn by (a job, a coding, a suggestion, a codebook version, a turn): whole, and no
+#: larger than the store's integer columns hold (PostgreSQL's 2**31 - 1), so a wild one is refused (422), not a server error.
+Whole = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 #: The signed-in user, refused below the role the name says.
 ViewerRole = Annotated[Viewer, Depends(Needs("viewer"))]

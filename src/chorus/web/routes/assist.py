@@ -26,7 +26,7 @@ from chorus.coding import codes as codebook
 from chorus.errors import ChorusError
 from chorus.study.lookup import PATH_SEPARATOR
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import CoderRole, StudyOf, back_to, named_in_path, render
+from chorus.web.pages import CoderRole, StudyOf, Whole, back_to, named_in_path, render
 from chorus.web.security import Viewer
 
 router = APIRouter()
@@ -78,7 +78,7 @@ def make_suggestions(
 
 
 @router.post("/api/suggestions/{suggestion}/{decision}")
-def decide(suggestion: int, decision: str, study: StudyOf, viewer: CoderRole) -> dict[str, Any]:
+def decide(suggestion: Whole, decision: str, study: StudyOf, viewer: CoderRole) -> dict[str, Any]:
     """Accept (the passage is coded, by you) or reject one suggestion, as ``chorus accept`` and ``chorus reject`` do."""
     _not_blind(viewer)
     if decision not in ("accept", "reject"):
@@ -191,7 +191,7 @@ def start_evaluation(new: NewEvaluation, study: StudyOf, viewer: CoderRole) -> d
 
 
 @router.get("/evaluation/{job_id}", response_class=HTMLResponse)
-def evaluation_figures(request: Request, job_id: int, study: StudyOf, viewer: CoderRole) -> Response:
+def evaluation_figures(request: Request, job_id: Whole, study: StudyOf, viewer: CoderRole) -> Response:
     """A finished evaluation's figures: overall, then per code for suggestions and for candidates."""
     _not_blind(viewer)
     with named_in_path():

@@ -14,7 +14,7 @@ from chorus.coding import codes as codebook
 from chorus.coding import versions
 from chorus.errors import ChorusError, EditConflict
 from chorus.study.store import acting_as
-from chorus.web.pages import CoderRole, OwnerRole, StudyOf, ViewerRole, back_to, named_in_path, render
+from chorus.web.pages import CoderRole, OwnerRole, StudyOf, ViewerRole, Whole, back_to, named_in_path, render
 from chorus.web.uploads import as_uploaded, held, holding, uploaded
 from chorus.web.users import rank
 
@@ -71,14 +71,14 @@ def add_coding(new: NewCoding, study: StudyOf, viewer: CoderRole) -> dict[str, i
 
 
 @router.delete("/api/codings/{coding_id}", status_code=204)
-def remove_coding(coding_id: int, study: StudyOf, viewer: CoderRole) -> Response:
+def remove_coding(coding_id: Whole, study: StudyOf, viewer: CoderRole) -> Response:
     with named_in_path(), acting_as(viewer.name):
         coding.remove_coding(study, coding_id, only_by=None if viewer.role == "owner" else viewer.name)
     return Response(status_code=204)
 
 
 @router.post("/api/codings/{coding_id}/memo", status_code=201)
-def memo_on_coding(coding_id: int, memo: NewMemo, study: StudyOf, viewer: CoderRole) -> dict[str, int]:
+def memo_on_coding(coding_id: Whole, memo: NewMemo, study: StudyOf, viewer: CoderRole) -> dict[str, int]:
     with named_in_path(), acting_as(viewer.name):
         return {"id": coding.add_memo(study, memo.text, viewer.name, coding=coding_id)}
 
@@ -158,7 +158,7 @@ def keep_version(request: Request, study: StudyOf, viewer: OwnerRole, label: str
 
 
 @router.get("/codes/versions", response_class=HTMLResponse)
-def versions_page(request: Request, study: StudyOf, viewer: ViewerRole, old: int | None = None, new: int | None = None) -> Response:
+def versions_page(request: Request, study: StudyOf, viewer: ViewerRole, old: Whole | None = None, new: Whole | None = None) -> Response:
     """The codebook's versions, and what changed between two of them, as ``chorus codebook diff`` says."""
     kept = versions.versions(study)
     numbers = list(kept["number"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Annotated
 
 import pandas as pd
 from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFile
@@ -20,7 +21,7 @@ from chorus.errors import ChorusError
 from chorus.ingest.guide import import_guide
 from chorus.study.models import GuideQuestion, Participant, Transcript, Turn, TurnQuestion
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import PALETTE, OwnerRole, StudyOf, ViewerRole, back_to, named_in_path, render
+from chorus.web.pages import PALETTE, OwnerRole, StudyOf, ViewerRole, Whole, back_to, named_in_path, render
 from chorus.web.uploads import as_uploaded, uploaded
 
 router = APIRouter()
@@ -134,7 +135,7 @@ def guide_transcript(request: Request, study: StudyOf, viewer: ViewerRole, name:
 
 
 @router.post("/guide/transcripts/{name}")
-def move_boundary(request: Request, study: StudyOf, viewer: OwnerRole, name: str, turn: int = Form(), question: str = Form(max_length=100)) -> Response:
+def move_boundary(request: Request, study: StudyOf, viewer: OwnerRole, name: str, turn: Annotated[Whole, Form()], question: str = Form(max_length=100)) -> Response:
     """Confirm or move a boundary: this turn opens this question (as ``chorus guide move``)."""
     try:
         with acting_as(viewer.name):

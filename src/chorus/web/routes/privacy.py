@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
 from chorus.errors import ChorusError
-from chorus.web.pages import OwnerRole, PostedForm, StudyOf, named_in_path, render
+from chorus.web.pages import OwnerRole, PostedForm, StudyOf, Whole, named_in_path, render
 
 router = APIRouter()
 
@@ -42,7 +42,7 @@ def start_finding(study: StudyOf, viewer: OwnerRole) -> dict[str, int]:
 
 
 @router.get("/deidentify/{job_id}", response_class=HTMLResponse)
-def review_page(request: Request, job_id: int, study: StudyOf, viewer: OwnerRole) -> Response:
+def review_page(request: Request, job_id: Whole, study: StudyOf, viewer: OwnerRole) -> Response:
     """Each finding in its sentence with its proposed tag, to accept, reject or re-tag, one by one or by kind."""
     with named_in_path():
         findings = _review().findings_of(study, job_id)
@@ -66,7 +66,7 @@ async def _decided(form: PostedForm) -> tuple[dict[int, str], dict[int, str]]:
 
 @router.post("/deidentify/{job_id}", response_class=HTMLResponse)
 def apply_page(
-    request: Request, job_id: int, study: StudyOf, viewer: OwnerRole,
+    request: Request, job_id: Whole, study: StudyOf, viewer: OwnerRole,
     decided: Annotated[tuple[dict[int, str], dict[int, str]], Depends(_decided)],
 ) -> Response:
     """Apply the accepted findings; the page says where the key file went."""

@@ -20,7 +20,7 @@ from chorus.errors import ChorusError
 from chorus.study import jobs as queue
 from chorus.study.models import Group, Job
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import OwnerRole, PostedForm, StudyOf, ViewerRole, named_in_path, render
+from chorus.web.pages import OwnerRole, PostedForm, StudyOf, ViewerRole, Whole, named_in_path, render
 from chorus.web.uploads import MOST_RECORDING_MIB, base_name, recording_limit, set_recording_limit
 
 router = APIRouter()
@@ -137,14 +137,14 @@ def upload_clips(files: list[UploadFile], study: StudyOf, viewer: OwnerRole) -> 
 
 
 @router.post("/api/jobs/{job_id}/cancel")
-def cancel_job(job_id: int, study: StudyOf, viewer: OwnerRole) -> dict[str, str]:
+def cancel_job(job_id: Whole, study: StudyOf, viewer: OwnerRole) -> dict[str, str]:
     with named_in_path():
         queue.cancel(study, job_id, viewer.name)
     return {"state": "cancelled"}
 
 
 @router.get("/jobs/{job_id}/audio")
-def job_audio(job_id: int, study: StudyOf, _: OwnerRole) -> Response:
+def job_audio(job_id: Whole, study: StudyOf, _: OwnerRole) -> Response:
     """The job's recording, for the speaker page's play buttons (the browser asks for ranges)."""
     with study.reading() as session:
         job = session.get(Job, job_id)
@@ -154,7 +154,7 @@ def job_audio(job_id: int, study: StudyOf, _: OwnerRole) -> Response:
 
 
 @router.get("/jobs/{job_id}/speakers", response_class=HTMLResponse)
-def speakers_page(request: Request, job_id: int, study: StudyOf, viewer: OwnerRole) -> Response:
+def speakers_page(request: Request, job_id: Whole, study: StudyOf, viewer: OwnerRole) -> Response:
     """Each heard speaker with their first lines and a few seconds of their voice, and a choice among the group's people."""
     from chorus.audio.speakers import name_speakers
 
@@ -178,7 +178,7 @@ def speakers_page(request: Request, job_id: int, study: StudyOf, viewer: OwnerRo
 
 
 @router.post("/jobs/{job_id}/speakers")
-def name_speakers(request: Request, job_id: int, study: StudyOf, viewer: OwnerRole, form: PostedForm) -> Response:
+def name_speakers(request: Request, job_id: Whole, study: StudyOf, viewer: OwnerRole, form: PostedForm) -> Response:
     """Store the transcript with the names chosen; a speaker left unidentified stays S<n>."""
     names = {key.removeprefix("speaker-"): (str(value) or None) for key, value in form.items() if key.startswith("speaker-")}
     if not names:

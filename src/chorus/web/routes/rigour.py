@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import pandas as pd
 from fastapi import APIRouter, Form, HTTPException, Query, Request, Response
@@ -28,7 +28,7 @@ from chorus.report.build import coder_pairs
 from chorus.study import audit
 from chorus.study.lookup import transcript_names
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import OwnerRole, PostedForm, StudyOf, ViewerRole, back_to, render
+from chorus.web.pages import OwnerRole, PostedForm, StudyOf, ViewerRole, Whole, back_to, render
 from chorus.web.routes.analysis import table_download
 from chorus.web.uploads import as_uploaded, uploaded
 from chorus.web.users import rank, users
@@ -118,7 +118,7 @@ def _changed(before: str | None, after: str | None) -> str:
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(
     request: Request, study: StudyOf, viewer: OwnerRole, entity: str = "", actor: str = "", action: str = "",
-    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,  # an audit entry's id: what a database's integer holds
+    before: Whole | None = None,
 ) -> Response:
     """The audit trail, newest first, a page at a time, filtered by record, person and action; what changed, never the transcript text."""
     filters = {"entity": entity, "actor": actor, "action": action}

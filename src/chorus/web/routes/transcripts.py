@@ -18,7 +18,7 @@ from chorus.errors import ChorusError
 from chorus.study.lookup import code_path, find_transcript
 from chorus.study.models import Code, Coder, Coding, Participant, Transcript, Turn
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import PALETTE, OwnerRole, StudyOf, ViewerRole, named_in_path, render
+from chorus.web.pages import PALETTE, OwnerRole, StudyOf, ViewerRole, Whole, named_in_path, render
 from chorus.web.uploads import as_uploaded, naming_uploads, uploaded
 from chorus.web.users import rank
 
@@ -157,14 +157,14 @@ def _turn_context(study: Study, name: str, ordinal: int) -> dict[str, Any]:
 
 
 @router.get("/transcripts/{name}/turns/{ordinal}", response_class=HTMLResponse)
-def turn_editor(request: Request, name: str, ordinal: int, study: StudyOf, viewer: OwnerRole) -> Response:
+def turn_editor(request: Request, name: str, ordinal: Whole, study: StudyOf, viewer: OwnerRole) -> Response:
     """One turn's text and speaker, to fix what the recogniser misheard (owners)."""
     return render(request, "transcripts/turn.html", viewer, **_turn_context(study, name, ordinal))
 
 
 @router.post("/transcripts/{name}/turns/{ordinal}")
 def edit_turn_page(
-    request: Request, name: str, ordinal: int, study: StudyOf, viewer: OwnerRole,
+    request: Request, name: str, ordinal: Whole, study: StudyOf, viewer: OwnerRole,
     text: str = Form(max_length=100_000), speaker: str = Form(max_length=100),
 ) -> Response:
     """Store the fixed turn; codings on unchanged words stay, the audit trail records the change."""
