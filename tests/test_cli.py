@@ -105,6 +105,12 @@ def test_bad_input_exits_2_with_one_line(demo_study: Path, args: list[str], mess
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
 
 
+def test_a_turn_or_number_past_what_the_store_holds_is_a_usage_error_not_a_traceback(demo_study: Path):
+    for args in (["code", "FG01", "--turn", str(2**31), "--code", "Funding"], ["accept", str(2**64)], ["memo", "add", "x", "--coding", str(2**31)]):
+        result = run("chorus", *args, cwd=demo_study, check=False)
+        assert result.returncode == 2 and "less than or equal to 2147483647" in result.stderr and "Traceback" not in result.stderr, args
+
+
 def test_a_fully_coded_study_is_told_the_option_that_clusters_coded_segments(demo_study: Path, tmp_path: Path):
     study = tmp_path / "coded"
     shutil.copytree(demo_study, study)

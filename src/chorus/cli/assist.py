@@ -19,6 +19,7 @@ from chorus.assist.evaluate import HIDE, evaluable, evaluate, evaluate_llm
 from chorus.cli.common import CoderOption, OutOption, console, login_name, open_study, show
 from chorus.errors import ChorusError
 from chorus.ingest.files import read_table
+from chorus.study.models import LARGEST_INTEGER
 
 #: This stage's top-level commands (``chorus COMMAND``), listed by :mod:`chorus.cli` in its order.
 commands = typer.Typer()
@@ -55,7 +56,7 @@ def guide_align(
 @guide_app.command("move")
 def guide_move(
     transcript: Annotated[str, typer.Argument(help="The transcript.")],
-    turn: Annotated[int, typer.Option(help="The turn that opens the question (a facilitator's, as a rule).")],
+    turn: Annotated[int, typer.Option(min=1, max=LARGEST_INTEGER, help="The turn that opens the question (a facilitator's, as a rule).")],
     question: Annotated[str, typer.Option(help="The question's id in the guide (Q3).")],
 ) -> None:
     """Confirm or move a boundary: this turn opens this question; the turns after it follow until the next question."""
@@ -287,7 +288,7 @@ def suggest_summaries(
 
 
 @commands.command("accept")
-def accept_command(numbers: Annotated[list[int], typer.Argument(help="Suggestion numbers.")], coder: CoderOption = "") -> None:
+def accept_command(numbers: Annotated[list[int], typer.Argument(min=1, max=LARGEST_INTEGER, help="Suggestion numbers.")], coder: CoderOption = "") -> None:
     """Accept suggestions: each becomes a coding by you; the decision is recorded."""
     with open_study() as study:
         done = suggestions.decide(study, numbers, "accept", coder or login_name())
@@ -295,7 +296,7 @@ def accept_command(numbers: Annotated[list[int], typer.Argument(help="Suggestion
 
 
 @commands.command("reject")
-def reject_command(numbers: Annotated[list[int], typer.Argument(help="Suggestion numbers.")], coder: CoderOption = "") -> None:
+def reject_command(numbers: Annotated[list[int], typer.Argument(min=1, max=LARGEST_INTEGER, help="Suggestion numbers.")], coder: CoderOption = "") -> None:
     """Reject suggestions; they are not proposed again, and the decision is recorded."""
     with open_study() as study:
         done = suggestions.decide(study, numbers, "reject", coder or login_name())

@@ -10,6 +10,7 @@ import typer
 from chorus import coding, ingest, interop
 from chorus.cli.common import CoderOption, MapOption, OutOption, column_mapping, console, errors, login_name, open_study, progress_bar, show
 from chorus.coding import codes, versions
+from chorus.study.models import LARGEST_INTEGER
 
 #: This stage's top-level commands (``chorus COMMAND``), listed by :mod:`chorus.cli` in its order.
 commands = typer.Typer()
@@ -194,7 +195,7 @@ def autocode(
 def code_command(
     transcript: Annotated[str, typer.Argument(help="Transcript or group name, e.g. FG03.")],
     code: Annotated[str, typer.Option("--code", help="The code to apply (name or path).")],
-    turn: Annotated[Optional[int], typer.Option(help="Code this whole turn (numbered from 1).")] = None,
+    turn: Annotated[Optional[int], typer.Option(min=1, max=LARGEST_INTEGER, help="Code this whole turn (numbered from 1).")] = None,
     start: Annotated[Optional[int], typer.Option(help="Span start (character offset).")] = None,
     end: Annotated[Optional[int], typer.Option(help="Span end (character offset, exclusive).")] = None,
     coder: CoderOption = "",
@@ -219,7 +220,7 @@ def codings_import(
 def uncode(
     transcript: Annotated[str, typer.Argument(help="Transcript or group name.")],
     code: Annotated[str, typer.Option("--code", help="The code to remove.")],
-    turn: Annotated[Optional[int], typer.Option(help="Remove it from this turn.")] = None,
+    turn: Annotated[Optional[int], typer.Option(min=1, max=LARGEST_INTEGER, help="Remove it from this turn.")] = None,
     start: Annotated[Optional[int], typer.Option(help="Span start.")] = None,
     end: Annotated[Optional[int], typer.Option(help="Span end.")] = None,
     coder: CoderOption = "",
@@ -235,7 +236,7 @@ def memo_add(
     text: Annotated[str, typer.Argument(help="The memo.")],
     code: Annotated[Optional[str], typer.Option(help="About this code.")] = None,
     transcript: Annotated[Optional[str], typer.Option(help="About this transcript.")] = None,
-    coding_id: Annotated[Optional[int], typer.Option("--coding", help="About this coding (its number).")] = None,
+    coding_id: Annotated[Optional[int], typer.Option("--coding", min=1, max=LARGEST_INTEGER, help="About this coding (its number).")] = None,
     coder: CoderOption = "",
 ) -> None:
     """Write a memo."""

@@ -36,6 +36,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, query_expression, relationship
 
+#: The largest number an integer column holds in every store (PostgreSQL's integer): ids, turn numbers, versions.
+LARGEST_INTEGER = 2**31 - 1
+
 
 def utcnow() -> datetime:
     """The current time in UTC, the time stamp of every stored change."""

@@ -20,6 +20,7 @@ from pydantic import Field
 from starlette.datastructures import FormData
 
 from chorus.errors import NotFound, Refused
+from chorus.study.models import LARGEST_INTEGER
 from chorus.study.store import Study
 from chorus.web.security import Needs, Viewer
 
@@ -56,8 +57,8 @@ async def posted_form(request: Request) -> FormData:
 PostedForm = Annotated[FormData, Depends(posted_form)]
 
 #: A number a request names a row or a turn by (a job, a coding, a suggestion, a codebook version, a turn): whole, and no
-#: larger than the store's integer columns hold (PostgreSQL's 2**31 - 1), so a wild one is refused (422), not a server error.
-Whole = Annotated[int, Field(ge=0, le=2**31 - 1)]
+#: larger than the store's integer columns hold (:data:`LARGEST_INTEGER`), so a wild one is refused (422), not a server error.
+Whole = Annotated[int, Field(ge=0, le=LARGEST_INTEGER)]
 
 #: The signed-in user, refused below the role the name says.
 ViewerRole = Annotated[Viewer, Depends(Needs("viewer"))]
