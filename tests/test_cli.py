@@ -96,6 +96,9 @@ def test_commands_work_from_another_folder_with_study_option(demo_study: Path, t
         (["themes", "--min-share", "2"], "--min-share is a fraction between 0 and 1"),
         # a bad argument is an error, not every model "skipped"
         (["suggest", "evaluate", "--clusterings", "0"], "cluster at least once (--clusterings 1 or more)"),
+        # a folder where a file was meant: the path and why, from the library or from the system, never a traceback
+        (["export", "."], ". is a folder; name the file to write, e.g. study.qdpx"),
+        (["audio", "evaluate", ".", "--reference", "."], "error: .: Is a directory"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(demo_study: Path, args: list[str], message: str):

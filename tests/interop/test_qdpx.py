@@ -170,6 +170,12 @@ def test_exports_are_stable(study, tmp_path: Path):
     export_qdpx(study, tmp_path / "2.qdpx")
     with zipfile.ZipFile(tmp_path / "1.qdpx") as one, zipfile.ZipFile(tmp_path / "2.qdpx") as two:
         assert one.read("project.qde") == two.read("project.qde")
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for write, example in ((export_qdpx, "study.qdpx"), (export_qdc, "codebook.qdc")):  # a folder for a file: said before any work
+        with pytest.raises(ChorusError, match=f"exports is a folder; name the file to write, e.g. .*exports/{example}"):
+            write(study, folder)
+    assert list(folder.iterdir()) == [] and not list(tmp_path.glob("*.partial")), "nothing half written"
 
 
 def test_the_nvivo_sample_round_trips(make_study, tmp_path: Path):

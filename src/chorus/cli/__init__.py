@@ -39,3 +39,10 @@ def main() -> None:
     except ChorusError as exc:
         errors.print(f"error: {exc.for_command_line()}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
+    except OSError as exc:
+        if exc.filename is None:  # not about a path: a fault to see whole
+            raise
+        # a path given that cannot be read or written (a folder where a file was meant, no permission, a full disk)
+        paths = f"{exc.filename} -> {exc.filename2}" if exc.filename2 else exc.filename  # a move names both ends
+        errors.print(f"error: {paths}: {exc.strerror or exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)

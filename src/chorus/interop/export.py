@@ -341,9 +341,17 @@ def _write_audio(out: _Writer, project: _Project) -> None:
         out.write("</AudioSource>")
 
 
+def _file_to_write(path: str | Path, example: str) -> Path:
+    """``path`` as a file to write; a folder is refused before any work, naming a file in it to write instead."""
+    path = Path(path)
+    if path.is_dir():
+        raise ChorusError(f"{path} is a folder; name the file to write, e.g. {path / example}")
+    return path
+
+
 def export_qdpx(study: Study, path: str | Path, progress: Progress | None = None) -> ExportSummary:
     """Write the whole study as a REFI-QDA project; ``progress(done, total)`` per transcript."""
-    path = Path(path)
+    path = _file_to_write(path, "study.qdpx")
     summary = ExportSummary()
     partial = path.with_name(path.name + ".partial")
     with study.reading() as session:
@@ -419,7 +427,7 @@ def export_qdpx(study: Study, path: str | Path, progress: Progress | None = None
 
 def export_qdc(study: Study, path: str | Path) -> int:
     """Write the codebook as a REFI-QDA codebook (QDC); returns the number of codes."""
-    path = Path(path)
+    path = _file_to_write(path, "codebook.qdc")
     with study.reading() as session:
         project = _Project(session)
         if not project.codes:
