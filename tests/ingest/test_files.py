@@ -34,6 +34,17 @@ def test_a_binary_file_is_refused_by_name(tmp_path: Path):
         read_text(path)
 
 
+def test_text_holding_a_nul_is_refused_at_its_line_and_utf16_without_a_bom_is_named(tmp_path: Path):
+    path = tmp_path / "FG02.txt"
+    path.write_bytes("Fatima: Comfort, first.\n\nGwen: And the\x00 whole family.\n".encode("utf-8"))  # valid UTF-8, yet not text
+    with pytest.raises(InputError, match=r"FG02.txt, line 3: holds a NUL character"):
+        read_text(path)
+    path.write_bytes("Fatima: Comfort, first.\n".encode("utf-16-le"))  # no byte-order mark: UTF-8 with a NUL after every letter
+    with pytest.raises(InputError, match=r"line 1: .*pass --encoding utf-16"):
+        read_text(path)
+    assert read_text(path, encoding="utf-16-le")[0] == "Fatima: Comfort, first.\n"
+
+
 def test_a_wrong_explicit_encoding_names_the_line(tmp_path: Path):
     path = tmp_path / "t.txt"
     path.write_bytes("line one\nZoë\n".encode("cp1252"))

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, text
 
 import chorus
-from chorus.errors import StudyError
+from chorus.errors import ChorusError, StudyError
 from chorus.study import store
 from chorus.study.models import Coder, StudyInfo
 
@@ -64,6 +64,17 @@ def test_a_failed_transaction_stores_nothing(study):
             raise RuntimeError("interrupted")
     with study.reading() as session:
         assert session.scalars(select(Coder)).all() == []
+
+
+def test_text_holding_a_nul_is_refused_on_every_store_and_nothing_is_stored(study):
+    with pytest.raises(ChorusError, match=r"a NUL character \(\\x00\) is not text, and no study holds one: 'a\\x00b'"):
+        with study.transaction() as session:
+            session.add(Coder(name="ann"))
+            session.add(Coder(name="a\x00b"))  # PostgreSQL cannot keep it; SQLite could, and is refused alike
+    with study.reading() as session:
+        assert session.scalars(select(Coder)).all() == []
+        with pytest.raises(ChorusError, match="NUL"):  # a lookup by such a name, as a request's path can ask
+            session.scalar(select(Coder).where(Coder.name == "a\x00b"))
 
 
 def test_the_migrations_build_exactly_the_tables_the_models_describe(study):

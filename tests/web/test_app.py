@@ -110,6 +110,9 @@ def test_a_malformed_request_is_told_which_part_does_not_fit_as_every_error_is(w
     largest = 2**31 - 1  # a number the store can look up, on SQLite and PostgreSQL
     assert owner.get(f"/jobs/{largest}/speakers").json() == {"error": f"there is no job {largest}"}
     assert owner.delete(f"/api/codings/{largest}", headers={"X-CSRF-Token": csrf}).status_code == 404
+    for nul in (owner.get("/transcripts/FG%00x"), owner.get("/segments", params={"code": "Fund\x00ing"}),
+                owner.post("/roster/groups/FG%0001", headers={"X-CSRF-Token": csrf}, data={"date": "2024-02-07"})):
+        assert nul.status_code == 400 and "a NUL character (\\x00) is not text" in nul.json()["error"]  # PostgreSQL's server error before
 
 
 def test_every_route_needs_a_session_the_right_role_and_a_csrf_token(web):

@@ -34,8 +34,17 @@ def decode(data: bytes, path: str | Path, encoding: str | None = None) -> tuple[
     """Text and the encoding it was read with: the one given, a BOM's, UTF-8, or a detected one.
 
     A file that is not text at all (binary, or no encoding fits) is refused with
-    its name, rather than read as mojibake.
+    its name, rather than read as mojibake; so is text holding a NUL character,
+    which no store keeps (UTF-16 without its byte-order mark reads as UTF-8 with a NUL after every letter).
     """
+    text, used = _decoded(data, path, encoding)
+    if "\x00" in text:
+        raise InputError(f"holds a NUL character, which is not text: a binary file, or UTF-16 without its byte-order mark "
+                         f"(pass --encoding utf-16)", path=path, place=f"line {text.count(chr(10), 0, text.index(chr(0))) + 1}")
+    return text, used
+
+
+def _decoded(data: bytes, path: str | Path, encoding: str | None) -> tuple[str, str]:
     if encoding:
         try:
             return data.decode(encoding), encoding

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
-from chorus.errors import StudyError
+from chorus.errors import ChorusError, StudyError
 from chorus.study import audit, seeing
 from chorus.study.models import StudyInfo
 
@@ -69,7 +69,27 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(parsed, connect_args={"timeout": WRITE_WAIT} if sqlite else {})
     if sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "before_cursor_execute", _no_nul)
     return engine
+
+
+def _no_nul(_connection: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _executemany: bool) -> None:
+    """Refuse text holding a NUL character before the store sees it, on every store alike.
+
+    PostgreSQL cannot keep one (a server error, where SQLite would store it); a
+    name or a form field from a request can hold one, so it is the request's fault.
+    The parameters come as a row (a dict or a tuple), rows, or one dict for many rows.
+    """
+    waiting = [parameters]
+    while waiting:
+        value = waiting.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise ChorusError(f"a NUL character (\\x00) is not text, and no study holds one: {value[:40]!r}")
+        elif isinstance(value, dict):
+            waiting.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            waiting.extend(value)
 
 
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
