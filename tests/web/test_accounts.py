@@ -29,6 +29,18 @@ def test_a_deactivated_coder_is_refused_on_their_next_request_and_cannot_sign_in
     assert list(log(web, entity="app_user")["actor"].tail(2)) == ["olive", "olive"]
 
 
+def test_the_sign_in_page_sends_someone_signed_in_on_and_signs_nobody_out(web):
+    owner, _ = signed_in(web, "olive")
+    again = owner.get("/login")  # a bookmark, a second tab: its form's fresh cookie used to end the session
+    assert again.status_code == 303 and again.headers["location"] == "/"
+    assert owner.get("/codes").status_code == 200, "still signed in"
+    coder, _ = signed_in(web, "cora")
+    owner_csrf = re.search(r'const csrf = "([^"]+)"', owner.get("/codes").text).group(1)
+    assert owner.post("/people/cora", headers={"X-CSRF-Token": owner_csrf}, data={"active": "no"}).status_code == 303
+    assert coder.get("/codes").headers["location"] == "/login"
+    assert coder.get("/login").status_code == 200, "deactivated: the form, not a loop back to the study"
+
+
 def test_roles_change_and_the_last_owner_stays(web):
     owner, csrf = signed_in(web, "olive")
     owner.post("/people/vic", headers={"X-CSRF-Token": csrf}, data={"role": "coder"})

@@ -63,6 +63,7 @@ def test_the_setup_link_makes_the_first_owner_once(tmp_path: Path):
     made = client.post("/setup", data={"token": token, "name": "ann", "password": PASSWORD, "again": PASSWORD})
     assert made.status_code == 303 and home.has_owner()
     assert "Create a study" in client.get("/").text  # signed in as the new owner
+    assert client.get("/login").headers["location"] == "/" and "Create a study" in client.get("/").text, "the sign-in page keeps the session"
     other = TestClient(create_home_server(home), follow_redirects=False)
     again = other.post("/setup", data={"token": token, "name": "eve", "password": PASSWORD, "again": PASSWORD})
     assert again.status_code == 410 and home.verify("eve", PASSWORD) is None

@@ -232,6 +232,19 @@ class Viewer:
 _PERSON = (User.name, User.role, User.active, open_round_coders())
 
 
+def viewer_of(request: Request, data: dict[str, Any] | None = None) -> Viewer | None:
+    """Who the request's session is signed in as, if anyone still active (``data``: the session, when read already)."""
+    state = request.app.state
+    data = state.sessions.read(request, person=_PERSON) if data is None else data
+    if "uid" in data and "person" not in data:  # a session in a signed cookie alone has no row to read its person with
+        with state.study.reading() as session:
+            data["person"] = session.execute(select(*_PERSON).where(User.id == data["uid"])).first()
+    if data.get("person") is None:
+        return None
+    name, role, active, round_coders = data["person"]
+    return Viewer(data["uid"], name, role, data.get("csrf", ""), blind_among(round_coders, name)) if active else None
+
+
 class Needs:
     """A route's dependency: the signed-in :class:`Viewer`, refused below ``role`` or, on a change, without the CSRF token.
 
@@ -253,21 +266,12 @@ class Needs:
         return viewer
 
     def _viewer(self, request: Request, sent: str | None) -> Viewer:
-        state = request.app.state
-        found = None
-        data = state.sessions.read(request, person=_PERSON)  # one statement: the kept session with its person and the open round
-        if "uid" in data and "person" not in data:  # a session in a signed cookie alone has no row to read its person with
-            with state.study.reading() as session:
-                data["person"] = session.execute(select(*_PERSON).where(User.id == data["uid"])).first()
-        if data.get("person") is not None:
-            name, role, active, round_coders = data["person"]
-            if active:
-                found = (data["uid"], name, role, data.get("csrf", ""), blind_among(round_coders, name))
-        if found is None:
+        data = request.app.state.sessions.read(request, person=_PERSON)  # one statement: the kept session with its person and the open round
+        viewer = viewer_of(request, data)
+        if viewer is None:
             raise HTTPException(401, "sign in first")
-        viewer = Viewer(*found)
         if sent is not None:
-            state.sessions.check(request, sent, data)  # the session read above: not a second read of the store
+            request.app.state.sessions.check(request, sent, data)  # the session read above: not a second read of the store
         if rank(viewer.role) < rank(self.role):
             raise HTTPException(403, f"this needs the {self.role} role; you are a {viewer.role}")
         return viewer

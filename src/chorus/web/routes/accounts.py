@@ -11,6 +11,7 @@ from chorus.study.store import acting_as
 from chorus.web import signin
 from chorus.web import users as accounts
 from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, back_to, named_in_path, render
+from chorus.web.security import viewer_of
 from chorus.web.users import ROLES, add_user, users, verify
 
 router = APIRouter()
@@ -18,6 +19,9 @@ router = APIRouter()
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, failed: bool = False, reset: str = "") -> Response:
+    """The sign-in form; someone signed in already goes to the study (the form's fresh cookie would sign them out)."""
+    if viewer_of(request) is not None:
+        return back_to(request, "/")
     sessions = request.app.state.sessions
     csrf = sessions.form_token(request)
     return sessions.signed_out_page(render(request, "accounts/login.html", None, csrf=csrf, failed=failed, reset=reset), csrf)

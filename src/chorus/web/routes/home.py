@@ -114,6 +114,9 @@ def set_up(
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, failed: bool = False) -> Response:
+    """The server owner's sign-in form; an owner signed in already goes to the studies (the form's fresh cookie would sign them out)."""
+    if _signed_in(request) is not None:
+        return RedirectResponse("/", status_code=303)
     sessions = request.app.state.sessions
     csrf = sessions.form_token(request)
     return sessions.signed_out_page(_page(request, "login.html", None, csrf=csrf, failed=failed), csrf)
