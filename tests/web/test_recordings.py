@@ -70,7 +70,7 @@ def test_an_uploaded_recording_is_heard_by_a_worker_and_stored_with_the_names_ch
     assert jobs.run_next(recorded, "test:1") is None and transcripts(recorded) == 1
     assert sorted(p.name for p in (recorded.folder / "recordings").iterdir()) == ["FG01.wav"]
     assert client.post(f"/api/jobs/{first}/cancel", headers={"X-CSRF-Token": csrf}).status_code == 400  # done: nothing to cancel
-    for missing in (client.get(f"/jobs/{second + 1}/speakers"), client.post(f"/jobs/{second + 1}/speakers", headers={"X-CSRF-Token": csrf}, data=names),
+    for missing in (client.get(f"/jobs/{second + 1}/speakers"), client.get(f"/jobs/{second + 1}/audio"), client.post(f"/jobs/{second + 1}/speakers", headers={"X-CSRF-Token": csrf}, data=names),
                     client.post(f"/api/jobs/{second + 1}/cancel", headers={"X-CSRF-Token": csrf})):
         assert missing.status_code == 404 and missing.json() == {"error": f"there is no job {second + 1}"}
 

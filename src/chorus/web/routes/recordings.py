@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from chorus.errors import ChorusError
 from chorus.study import jobs as queue
-from chorus.study.models import Group, Job
+from chorus.study.models import Group
 from chorus.study.store import Study, acting_as
 from chorus.web.pages import OwnerRole, PostedForm, StudyOf, ViewerRole, Whole, named_in_path, render
 from chorus.web.uploads import MOST_RECORDING_MIB, base_name, recording_limit, set_recording_limit
@@ -146,11 +146,9 @@ def cancel_job(job_id: Whole, study: StudyOf, viewer: OwnerRole) -> dict[str, st
 @router.get("/jobs/{job_id}/audio")
 def job_audio(job_id: Whole, study: StudyOf, _: OwnerRole) -> Response:
     """The job's recording, for the speaker page's play buttons (the browser asks for ranges)."""
-    with study.reading() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise HTTPException(404, f"there is no job {job_id}")
-        return FileResponse(study.folder / job.recording)
+    with named_in_path():
+        job = queue.job(study, job_id)
+    return FileResponse(study.folder / job.recording)
 
 
 @router.get("/jobs/{job_id}/speakers", response_class=HTMLResponse)
