@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from chorus.errors import ChorusError
+from chorus.errors import ChorusError, NotFound
 from chorus.study import audit
 from chorus.study.models import SignIn, WebSession, utcnow
 from chorus.web import signin
@@ -52,6 +52,9 @@ def test_the_eleventh_guess_is_refused_unchecked_until_an_owner_unlocks(web, has
     assert 'id="unlock-cora"' in owner.get("/people").text
     assert owner.post("/people/cora", data={"unlock": "yes", "csrf": token}).status_code == 303
     assert attempt(guesser, "cora", PASSWORD).headers["location"] == "/", "an owner unlocked it"
+    with pytest.raises(NotFound, match=r"there is no user called 'nobody' \(users: "):  # the accounts' own lookup and message
+        signin.unlock(web, name="nobody", by="olive")
+    assert owner.post("/people/nobody", data={"unlock": "yes", "csrf": token}).status_code == 404
     trail = audit.log(web, entity="sign_in")
     outcomes = [a["outcome"] for a in map(__import__("json").loads, trail["after"])]
     assert outcomes.count("failed") == 10 and {"locked", "refused", "unlocked", "signed in"} <= set(outcomes)

@@ -32,9 +32,10 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chorus.errors import ChorusError, NotFound
+from chorus.errors import ChorusError
 from chorus.study.models import SignIn, SignInAttempt, User, as_utc, utcnow
 from chorus.study.store import Study
+from chorus.web.users import account
 
 
 class Ledger(Protocol):
@@ -161,8 +162,8 @@ def unlock(study: Study, name: str | None = None, address: str | None = None, by
     if (name is None) == (address is None):
         raise ChorusError("unlock a name or an address (--address), one at a time")
     with study.transaction() as session:
-        if name is not None and session.scalar(select(User.id).where(User.name == name)) is None:
-            raise NotFound(f"no account called {name!r}")
+        if name is not None:
+            account(session, name)
         session.add(SignIn(name=name or "", address=address or "", outcome="unlocked", by=by))
 
 

@@ -93,7 +93,8 @@ def add_account(study: Study, name: str, password_hash: str, role: str) -> None:
         session.add(User(name=name, password_hash=password_hash, role=role))
 
 
-def _account(session: Any, name: str) -> User:
+def account(session: Any, name: str) -> User:
+    """The account called ``name``; NotFound, naming the study's accounts, if there is none."""
     user = session.scalar(select(User).where(User.name == name))
     if user is None:
         known = ", ".join(session.scalars(select(User.name).order_by(User.name)))
@@ -123,7 +124,7 @@ def set_role(study: Study, name: str, role: str) -> None:
     if role not in ROLES:
         raise ChorusError(f"role {role!r} is not one of {', '.join(ROLES)}")
     with study.transaction() as session:
-        user = _account(session, name)
+        user = account(session, name)
         if user.role == "owner" and role != "owner" and not _owners_left(session, user):
             raise ChorusError(f"{name} is the study's last owner; make someone else an owner first")
         if user.role != role:
@@ -134,7 +135,7 @@ def set_role(study: Study, name: str, role: str) -> None:
 def set_active(study: Study, name: str, active: bool) -> None:
     """Deactivate an account (its next request is refused, its codings stay) or activate it again."""
     with study.transaction() as session:
-        user = _account(session, name)
+        user = account(session, name)
         if not active and user.role == "owner" and not _owners_left(session, user):
             raise ChorusError(f"{name} is the study's last owner; make someone else an owner first")
         if not active:
@@ -150,7 +151,7 @@ def reset_link_token(study: Study, name: str) -> str:
     """
     token = secrets.token_urlsafe(32)
     with study.transaction() as session:
-        user = _account(session, name)
+        user = account(session, name)
         user.password_hash = hash_password(secrets.token_urlsafe(32))  # nobody knows it
         end_sessions(session, user, "password reset")
         user.reset_digest = hashlib.sha256(token.encode()).hexdigest()
@@ -174,7 +175,7 @@ def set_password(study: Study, name: str, password: str) -> None:
     """Give an account a new password (an owner at the terminal: ``chorus users reset-password``); any reset link stops working."""
     check_account(name, password)
     with study.transaction() as session:
-        _new_password(session, _account(session, name), password)
+        _new_password(session, account(session, name), password)
 
 
 def change_password(study: Study, name: str, current: str, new: str) -> None:
