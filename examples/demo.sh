@@ -45,10 +45,9 @@ code "Family perceptions of palliative care" 'hospice|(parents?|famil(y|ies)|mot
 code "Staff moral distress" 'moral distress|burn ?out|cried|lost sleep|stays with you|carry (it|some of those)|\btoll\b|\bheavy\b|grieve|debrief|staff support|staff need care|think about some of those families'
 code "Education and training" 'training|\btaught\b|teach|education|curriculum|simulation|workshop|course|lecture|onboarding|\blearn(ed)?\b'
 
-# Second pass by hand (coder "analyst"): what the patterns cannot see.
-step "code by hand: FG06 turn 10, FG03 turn 21" \
-  chorus code FG06 --turn 10 --code "Early integration" --coder analyst
-step "" chorus code FG03 --turn 21 --code "Family perceptions of palliative care" --coder analyst
+# Second pass by hand (coder "analyst"): every turn the patterns left uncoded, read against the codebook,
+# for themes said without their words; the codings come as a table, as from a coder's spreadsheet.
+step "code by hand: what the patterns cannot see" chorus codings import "$here/coded-by-hand.csv"
 # A second coder (ben) codes four groups independently, by turn, for intercoder agreement.
 second() { step "second coder: $1 in FG01-FG04" chorus autocode --coder ben --scope turn --transcript FG01 --transcript FG02 --transcript FG03 --transcript FG04 --code "$1" --keywords "$2"; }
 second "Funding" "funding,budget,billable,reimbursement,grant,money,insurance"

@@ -124,16 +124,17 @@ def load_second_study(study: Study) -> Study:
 
 
 def code_demo(study: Study) -> Study:
-    """The demo study coded as ``make demo`` codes it by pattern."""
+    """The demo study coded as ``make demo`` codes it: by pattern, then by hand what the patterns cannot see."""
     return built(study, _code_demo)
 
 
 def _code_demo(study: Study) -> None:
-    from chorus.coding import autocode
+    from chorus.coding import autocode, import_codings
 
     load_demo(study)
     for code, pattern in demo_rules():
         autocode(study, code, "autocoder", pattern=pattern, scope="sentence")
+    import_codings(study, DEMO / "coded-by-hand.csv")
 
 
 def long_transcript(study: Study, folder: Path, name: str, turns: int, group: str = "FG01") -> str:

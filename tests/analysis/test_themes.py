@@ -41,10 +41,11 @@ def test_each_theme_lists_the_disciplines_the_rule_gives(study, rule):
 
 
 def test_demo_themes_come_out_as_designed(study):
-    labels = set(themes(code_demo(study))["label"])
-    assert "Early integration (physicians, APPs)" in labels
-    assert "Funding (psychosocial clinicians, physicians)" in labels
-    assert "Unclear interdisciplinary roles (APPs, nurses)" in labels
+    """The demo mirrors the reference study: these themes were raised by these disciplines and no others."""
+    raised = {theme.theme: set(theme.disciplines) for theme in themes(code_demo(study)).itertuples()}
+    assert raised["Early integration"] == {"physician", "APP"}
+    assert raised["Funding"] == {"psychosocial clinician", "physician"}
+    assert raised["Unclear interdisciplinary roles"] == {"APP", "nurse"}
 
 
 def test_two_disciplines_use_fisher_exact_as_scipy_computes_it():

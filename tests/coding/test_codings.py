@@ -171,3 +171,15 @@ def test_codings_come_in_from_a_table_all_or_none(study, tmp_path):
         bad.write_text(f"transcript,turn,code,coder\nFG01,4,Funding,ann\n{line}\n", encoding="utf-8")
         with unchanged(study), pytest.raises(ChorusError, match=f"bad.csv, line 3: .*{problem}"):
             import_codings(study, bad)
+
+
+def test_the_demos_hand_pass_codes_only_participants_turns_the_patterns_left_uncoded(study):
+    """examples/pc-study/coded-by-hand.csv is the demo's second pass: themes said without the patterns' words."""
+    from tests.helpers import DEMO, code_demo
+
+    code_demo(study)
+    rows = (DEMO / "coded-by-hand.csv").read_text(encoding="utf-8").splitlines()[1:]
+    by_hand = segments(study, coder="analyst", facilitators=True)
+    assert len(by_hand) == len(rows) and by_hand.discipline.notna().all()  # every one a participant's turn, none a facilitator's
+    by_pattern = segments(study, coder="autocoder")
+    assert not set(zip(by_hand.transcript, by_hand.turn)) & set(zip(by_pattern.transcript, by_pattern.turn))

@@ -121,7 +121,7 @@ def test_coreq_has_its_32_items_and_says_what_the_study_cannot_know(drafted):
     assert len(checklist.rows) == 33 and [c.text for c in checklist.rows[0].cells][0] == "No."
     answers = {r.cells[0].text: r.cells[3].text for r in checklist.rows[1:]}
     assert answers["1"].endswith("to be completed by the authors.") and answers["9"] == "To be completed by the authors."
-    assert "participants in" in answers["12"] and answers["24"].startswith("Coders: autocoder")
+    assert "participants in" in answers["12"] and answers["24"].startswith("Coders: analyst, autocoder.")
     assert "Guest, Namey & Chen" in answers["22"] and answers["27"].startswith("Chorus ")
 
 
