@@ -109,7 +109,7 @@ def main() -> None:
         bare = load_demo(chorus.init(Path(tmp) / "bare"))
         speed(bare, args.segments, names)
         coded = code_demo(chorus.init(Path(tmp) / "coded"))
-        quality("The demo (coded by pattern)", coded, names)
+        quality("The demo (coded by pattern, then by hand)", coded, names)
         second = load_second_study(chorus.init(Path(tmp) / "second"))
         quality("The second study (coded by meaning)", second, names)
         for study in (bare, coded, second):
