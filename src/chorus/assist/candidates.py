@@ -81,12 +81,12 @@ def cluster(vectors: np.ndarray, k: int | None = None, seed: int = 0, method: st
     recovered on average 6.8 of the demo's 7 seed themes and 5.8 of the second
     study's, one per eight 6.8 and 5.4, one per ten 6.5 and 4.4, 2026-12-02;
     the rule of thumb sqrt(n / 2) found 2 of the demo's 10 codes, coded then
-    by pattern alone). More,
-    smaller candidates score higher by construction (a candidate of one segment
-    is pure), so the number is the size of a code's first examples, not the
-    best score. HDBSCAN finds its own number of clusters, of at least five
-    segments, and leaves out segments that fit none; it found fewer codes on
-    both labelled studies, so it is an option, not the default.
+    by pattern alone). More, smaller candidates score higher by construction (a
+    candidate of one segment is pure), so the number is the size of a code's
+    first examples, not the best score. HDBSCAN finds its own number of
+    clusters, of at least five segments, and leaves out segments that fit
+    none; it found fewer codes on both labelled studies, so it is an option,
+    not the default.
     """
     from sklearn.cluster import HDBSCAN, KMeans, MiniBatchKMeans
 

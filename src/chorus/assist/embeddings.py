@@ -117,10 +117,11 @@ def in_conversation(vectors: np.ndarray, transcripts: list[str]) -> np.ndarray:
     ``transcripts`` names each segment's transcript, the segments in conversation
     order. A turn answers the one before it ("I would agree", "same for us"), so
     what it is about is partly said around it. Measured with ``chorus suggest
-    evaluate`` (minilm, 2026-12-01, the demo coded by pattern alone): suggestion F1 0.76 -> 0.77 on the demo and
-    0.70 -> 0.77 on the second study; candidate codes over ten seeds recover on
-    average 6.6 of the demo's 7 seed themes (5.6 read alone) and 5.8 of the
-    second study's (5.5); model2vec and GloVe gain as much or more.
+    evaluate`` (minilm, 2026-12-01, the demo then coded by pattern alone):
+    suggestion F1 0.76 -> 0.77 on the demo and 0.70 -> 0.77 on the second
+    study; candidate codes over ten seeds recover on average 6.6 of the demo's
+    7 seed themes (5.6 read alone) and 5.8 of the second study's (5.5);
+    model2vec and GloVe gain as much or more.
     """
     names = np.asarray(transcripts, dtype=object)
     read = vectors.astype(np.float32, copy=True)
