@@ -38,8 +38,8 @@ def test_findings_are_reviewed_in_the_browser_and_the_key_goes_where_the_operato
     page = client.get(f"/deidentify/{job}")
     assert page.status_code == 200 and "<mark>Emma Rodriguez</mark>" in page.text
     ids = re.findall(r'name="decision-(\d+)"', page.text)
-    kinds = dict(re.findall(r'<tr data-kind="(\w+)"><td>\w+</td><td>….*?<mark>(.*?)</mark>', page.text))
-    memphis = [i for i, words in zip(ids, re.findall(r"<mark>(.*?)</mark>", page.text)) if words == "Memphis"]
+    kinds = dict(re.findall(r'<tr data-kind="(\w+)" data-words="([^"]*)"><td>', page.text))
+    memphis = [i for i, words in zip(ids, re.findall(r'<tr data-kind="\w+" data-words="([^"]*)">', page.text)) if words == "Memphis"]
     form = {f"decision-{i}": "accept" for i in ids} | {f"decision-{i}": "reject" for i in memphis}
     done = client.post(f"/deidentify/{job}", headers={"X-CSRF-Token": csrf}, data=form)
     assert done.status_code == 200 and "Applied" in done.text and "not offered for download" in done.text and kinds
@@ -65,3 +65,31 @@ def test_without_a_key_folder_the_findings_cannot_be_applied_and_coders_cannot_s
     coder, coder_csrf = owner_of(with_phi, None, "cora", "coder")
     assert coder.post("/api/deidentify", headers={"X-CSRF-Token": coder_csrf}).status_code == 403
     assert coder.get(f"/deidentify/{job}").status_code == 403
+
+
+def test_in_a_browser_one_click_decides_every_finding_of_the_same_words(with_phi, tmp_path: Path):
+    """Words found more than once are listed with their count; their buttons decide those rows and no others."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.helpers import chromium
+    from tests.web.conftest import serving, sign_in
+
+    client, csrf = owner_of(with_phi, tmp_path / "keys")
+    job = client.post("/api/deidentify", headers={"X-CSRF-Token": csrf}).json()["job"]
+    queue.run_next(with_phi, "test:1", {review.KIND: review.run})
+    with serving(with_phi, create_app(with_phi, keys=tmp_path / "keys")) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        sign_in(page, base, "olive")
+        page.goto(f"{base}/deidentify/{job}")
+        expect(page.locator("#repeated")).to_contain_text("Emma Rodriguez ×2")
+        expect(page.locator("#repeated")).to_contain_text("Jayden ×2")
+        page.click("#repeated button[data-words='Jayden'][data-decide=reject]")
+        page.click("#repeated button[data-words='Emma Rodriguez'][data-decide=accept]")
+        page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
+        decided = [(row.get_attribute("data-words"), row.locator("select").input_value()) for row in page.locator("#findings tr[data-kind]").all()]
+        browser.close()
+    assert sorted(d for w, d in decided if w == "Jayden") == ["reject", "reject"]
+    assert sorted(d for w, d in decided if w == "Emma Rodriguez") == ["accept", "accept"]
+    others = [d for w, d in decided if w not in ("Jayden", "Emma Rodriguez")]
+    assert others and set(others) == {""}  # the findings of other words are still to decide

@@ -8,6 +8,7 @@ download, and restoring from it stays a command for the operator.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -43,7 +44,12 @@ def start_finding(study: StudyOf, viewer: OwnerRole) -> dict[str, int]:
 
 @router.get("/deidentify/{job_id}", response_class=HTMLResponse)
 def review_page(request: Request, job_id: Whole, study: StudyOf, viewer: OwnerRole) -> Response:
-    """Each finding in its sentence with its proposed tag, to accept, reject or re-tag, one by one or by kind."""
+    """Each finding in its sentence with its proposed tag, to accept, reject or re-tag, one by one, by kind or by its words.
+
+    The words found more than once come first with their count, most first: a word
+    the model took for a name wherever it opens a sentence ("Teamwork", "Automatic")
+    is one decision, not hundreds, and rejecting it leaves the other names of its kind alone.
+    """
     with named_in_path():
         findings = _review().findings_of(study, job_id)
     rows = []
@@ -54,7 +60,8 @@ def review_page(request: Request, job_id: Whole, study: StudyOf, viewer: OwnerRo
         rows.append({"id": int(row.id), "transcript": row.transcript, "turn": int(row.turn), "kind": row.kind, "tag": row.tag,
                      "before": before, "words": words, "after": after})
     kinds = sorted({r["kind"] for r in rows})
-    return render(request, "privacy/review.html", viewer, job_id=job_id, rows=rows, kinds=kinds, keys=_keys(request))
+    repeated = [(words, count) for words, count in Counter(r["words"] for r in rows).most_common() if count > 1]
+    return render(request, "privacy/review.html", viewer, job_id=job_id, rows=rows, kinds=kinds, repeated=repeated, keys=_keys(request))
 
 
 async def _decided(form: PostedForm) -> tuple[dict[int, str], dict[int, str]]:
