@@ -18,6 +18,8 @@ from tests.stores import built
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "examples" / "pc-study"
+#: The demo's second pass by hand (examples/demo.sh imports it too): what its patterns cannot see.
+DEMO_BY_HAND = DEMO / "coded-by-hand.csv"
 
 
 def require(what: str, install: str) -> None:
@@ -134,7 +136,7 @@ def _code_demo(study: Study) -> None:
     load_demo(study)
     for code, pattern in demo_rules():
         autocode(study, code, "autocoder", pattern=pattern, scope="sentence")
-    import_codings(study, DEMO / "coded-by-hand.csv")
+    import_codings(study, DEMO_BY_HAND)
 
 
 def long_transcript(study: Study, folder: Path, name: str, turns: int, group: str = "FG01") -> str:

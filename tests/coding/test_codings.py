@@ -175,10 +175,10 @@ def test_codings_come_in_from_a_table_all_or_none(study, tmp_path):
 
 def test_the_demos_hand_pass_codes_only_participants_turns_the_patterns_left_uncoded(study):
     """examples/pc-study/coded-by-hand.csv is the demo's second pass: themes said without the patterns' words."""
-    from tests.helpers import DEMO, code_demo
+    from tests.helpers import DEMO_BY_HAND, code_demo
 
     code_demo(study)
-    rows = (DEMO / "coded-by-hand.csv").read_text(encoding="utf-8").splitlines()[1:]
+    rows = DEMO_BY_HAND.read_text(encoding="utf-8").splitlines()[1:]
     by_hand = segments(study, coder="analyst", facilitators=True)
     assert len(by_hand) == len(rows) and by_hand.discipline.notna().all()  # every one a participant's turn, none a facilitator's
     by_pattern = segments(study, coder="autocoder")
