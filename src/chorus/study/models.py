@@ -513,6 +513,52 @@ class BlindRound(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class Consensus(Base):
+    """A consensus coding: the coder it is stored under, the coders whose codings it settles, and the transcripts it covers.
+
+    Written by :func:`chorus.analysis.consensus`; the findings count it, rather
+    than its coders' own codings, on the transcripts it covers
+    (:mod:`chorus.study.counting`). Writing it again replaces its codings on
+    those transcripts and widens ``transcript_ids``.
+    """
+
+    __tablename__ = "consensus"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coder_id: Mapped[int] = mapped_column(ForeignKey("coder.id"), unique=True)
+    coders: Mapped[list[str]] = mapped_column(JSON)
+    transcript_ids: Mapped[list[int]] = mapped_column(JSON)
+    unit: Mapped[str] = mapped_column(String(10))
+    written_by: Mapped[str] = mapped_column(String(100))
+    written_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    coder: Mapped[Coder] = relationship()
+
+
+class ConsensusDecision(Base):
+    """What the coders decided about one disagreement (keep, drop, or recode to another code), stored as it is made.
+
+    A decision belongs to one comparison, its ``coders`` (sorted, comma-joined)
+    and ``unit``; the consensus written from that comparison reads them back, so
+    a refused write, a reload or a second person's visit loses none.
+    """
+
+    __tablename__ = "consensus_decision"
+    __table_args__ = (UniqueConstraint("coders", "unit", "transcript_id", "turn", "sentence", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coders: Mapped[str] = mapped_column(String(500))
+    unit: Mapped[str] = mapped_column(String(10))
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcript.id", ondelete="CASCADE"))
+    turn: Mapped[int] = mapped_column(Integer)
+    sentence: Mapped[int] = mapped_column(Integer, default=0)
+    code: Mapped[str] = mapped_column(String(200))
+    decision: Mapped[str] = mapped_column(String(10))  # keep, drop, recode
+    recode_to: Mapped[str | None] = mapped_column(String(200))
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Job(Base):
     """Work the server does in the background for a person, such as transcribing a recording.
 
