@@ -93,6 +93,43 @@ def sign_in(page, base: str, name: str) -> None:
     page.wait_for_url(base + "/")
 
 
+def drag_over(page, turn: int, first: int, last: int) -> dict:
+    """Select characters [first, last) of a turn's words by dragging the mouse over them; returns the words and the line's top and bottom.
+
+    The characters' places on screen are read from the page; the selection itself is made by the mouse.
+    """
+    said = page.locator(".turn").nth(turn - 1).locator(".said")
+    said.scroll_into_view_if_needed()
+    box = said.evaluate("""(node, [first, last]) => {
+        const at = i => {  // the screen box of the i-th character of the turn's words, marks or not
+            const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+            for (let text = walker.nextNode(), seen = 0; text; seen += text.length, text = walker.nextNode())
+                if (i < seen + text.length) { const r = document.createRange(); r.setStart(text, i - seen); r.setEnd(text, i - seen + 1); return r.getBoundingClientRect(); }
+        };
+        const a = at(first), b = at(last - 1);
+        return {x0: a.left + 1, y0: (a.top + a.bottom) / 2, x1: b.right - 1, y1: (b.top + b.bottom) / 2, top: a.top, bottom: b.bottom,
+                words: node.textContent.slice(first, last)};
+    }""", [first, last])
+    page.mouse.move(box["x0"], box["y0"])
+    page.mouse.down()
+    page.mouse.move((box["x0"] + box["x1"]) / 2, box["y1"], steps=4)
+    page.mouse.move(box["x1"], box["y1"], steps=4)
+    page.mouse.up()
+    return box
+
+
+
+def code_with_the_menu(page, turn: int, first: int, last: int, code: str) -> None:
+    """Code characters [first, last) of a turn as a coder does: drag the mouse over them, type the code into the menu, click it."""
+    from playwright.sync_api import expect
+
+    drag_over(page, turn, first, last)
+    expect(page.get_by_role("combobox")).to_be_focused()
+    page.keyboard.type(code)
+    option = page.get_by_role("option").first
+    expect(option).to_contain_text(code)
+    option.click()
+    expect(page.get_by_role("dialog", name="Code the selected words")).to_be_hidden()
 
 
 @contextmanager

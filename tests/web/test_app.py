@@ -23,6 +23,7 @@ from chorus.web.security import Policy  # noqa: E402
 from tests.web.conftest import (  # noqa: E402
     AUDIO,
     PASSWORD,
+    code_with_the_menu,
     serving,
     sign_in,
     signed_in,
@@ -208,11 +209,7 @@ def test_in_a_browser_a_coder_selects_text_codes_it_and_sees_it_in_the_matrix(we
         page.wait_for_url(base + "/")
         page.screenshot(path=str(tmp_path / "home.png"))
         page.click("text=FG01")
-        page.fill("#code", "Challenges/Funding")  # before selecting: typing would move the selection
-        said = page.locator(".turn").nth(1).locator(".said")
-        said.evaluate("""node => { const r = document.createRange(); r.setStart(node.firstChild, 0); r.setEnd(node.firstChild, 25);
-                                  const s = window.getSelection(); s.removeAllRanges(); s.addRange(r); }""")
-        page.click("#apply")
+        code_with_the_menu(page, 2, 0, 25, "Funding")
         page.wait_for_selector(".margin span:has-text('Funding')")
         second = page.locator(".turn").nth(1)
         second.locator(".pick-stance").click()  # the stance family is not in the codebook yet: made on first use
@@ -237,7 +234,7 @@ def test_in_a_browser_a_coder_selects_text_codes_it_and_sees_it_in_the_matrix(we
         viewer.fill("input[name=password]", PASSWORD)
         viewer.click("button[type=submit]")
         viewer.goto(base + "/transcripts/FG01")
-        assert viewer.locator("#apply").count() == 0 and "coding needs the coder role" in viewer.content()
+        assert viewer.locator("#code-menu").count() == 0 and "coding needs the coder role" in viewer.content()
         assert viewer.locator(".stance").count() == 1 and viewer.locator(".pick-stance").count() == 0
         browser.close()
     with web.reading() as session:

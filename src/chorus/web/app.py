@@ -26,6 +26,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from starlette.routing import Mount, Router
 from starlette.types import Receive, Scope, Send
 
@@ -40,6 +41,8 @@ from chorus.web.security import UPLOAD_LIMITS, BodyLimit, KeptSessions, Needs, P
 from chorus.web.uploads import MOST_RECORDING_MIB, recording_limit
 
 RECORDINGS_ROUTE = "/api/recordings"
+#: The pages' scripts (small ES modules, no build step) and the icon: public, as they hold no study data.
+STATIC = Path(__file__).parent / "static"
 
 __all__ = ["ROUTE_ROLES", "SERVE_SETTINGS", "UPLOAD_LIMITS", "create_app", "create_home_server", "create_server", "server_from_environment"]
 
@@ -94,6 +97,7 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "", keys:
     app.add_middleware(BodyLimit, limit_of=lambda route: recording_limit(study) * 2**20 if route == RECORDINGS_ROUTE else None,
                        stall=policy.upload_stall)
     app.add_middleware(SecurityHeaders)  # outermost: refusals of bodies carry the headers too
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in ROUTERS:  # their routes side by side in the app's own table (no prefixes or router-wide dependencies to merge)
         app.router.routes.extend(router.routes)
     for route in app.routes:
@@ -125,6 +129,7 @@ def create_server(studies: Sequence[Study], secure_cookies: bool = False, keys: 
         return create_app(studies[0], secure_cookies, keys=keys, policy=policy)
     server = FastAPI(title="Chorus", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_served_by(policy or Policy()))
     server.state.pages = templates("")
+    server.mount("/static", StaticFiles(directory=STATIC), name="static")
     listed: list[tuple[str, str]] = []
     for study in studies:
         slug = re.sub(r"[^A-Za-z0-9._-]+", "-", study.folder.resolve().name).strip("-") or "study"
@@ -178,6 +183,7 @@ def create_home_server(home: Home, secure_cookies: bool = False, keys: Path | No
     server.add_middleware(BodyLimit, limit_of=lambda route: MOST_RECORDING_MIB * 2**20 if route == RECORDINGS_ROUTE else None,  # each study holds to its own
                           stall=policy.upload_stall)
     server.router.routes.extend(home_pages.router.routes)
+    server.mount("/static", StaticFiles(directory=STATIC), name="static")
     server.mount("/studies", _StudyApps(home, secure_cookies, keys, policy))
 
     @server.exception_handler(HTTPException)

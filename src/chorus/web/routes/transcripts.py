@@ -10,16 +10,17 @@ from typing import Any
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chorus.coding.stances import STANCES, stance_of
 from chorus.errors import ChorusError
-from chorus.study.lookup import code_path, find_transcript
-from chorus.study.models import Code, Coder, Coding, Participant, Transcript, Turn
+from chorus.study.lookup import all_codes, code_path, find_transcript
+from chorus.study.models import LARGEST_INTEGER, Code, Coder, Coding, Participant, Transcript, Turn
 from chorus.study.store import Study, acting_as
 from chorus.web.pages import PALETTE, OwnerRole, StudyOf, ViewerRole, Whole, named_in_path, render
 from chorus.web.uploads import as_uploaded, naming_uploads, uploaded
+from chorus.web.security import Viewer
 from chorus.web.users import rank
 
 router = APIRouter()
@@ -40,34 +41,42 @@ def coded_pieces(text: str, start: int, end: int, codings: list[dict[str, Any]])
     return pieces
 
 
-def transcript_view(session: Session, transcript: Transcript) -> dict[str, Any]:
+def transcript_view(session: Session, transcript: Transcript, span: tuple[int, int] | None = None) -> dict[str, Any]:
     """A transcript's turns, each with the codings that overlap it and its text cut into coded pieces.
 
     A stance coding (``stance``: its name) is a mark on the whole turn, shown in
-    the margin; it does not cut the text into pieces.
+    the margin; it does not cut the text into pieces. With ``span`` (start, end),
+    only the turns that overlap it, and the codings on those turns: what the
+    coding page redraws after a coding is made or removed, without the rest.
 
     Work grows with turns plus codings (each coding is placed by a binary search
     over the turns' starts), so a 900-turn group with thousands of codings renders
     as fast per turn as a short one. Three queries, whatever the size.
     """
     codes = {c.id: (code_path(c), c.colour or "#999999") for c in session.scalars(select(Code))}
-    codings = [
-        {"id": coding_id, "code": codes[code_id][0], "colour": codes[code_id][1], "coder": coder, "start": start, "end": end,
-         "stance": stance_of(codes[code_id][0])}
-        for coding_id, code_id, coder, start, end in session.execute(
-            select(Coding.id, Coding.code_id, Coder.name, Coding.start, Coding.end)
-            .join(Coder, Coder.id == Coding.coder_id)
-            .where(Coding.transcript_id == transcript.id)
-            .order_by(Coding.start, Coding.id)
-        )
-    ]
-    rows = session.execute(
+    turns_of = (
         select(Turn.ordinal, Turn.speaker_label, Participant.pseudonym, Participant.discipline, Participant.role, Turn.start, Turn.end,
                Turn.start_time, Turn.end_time)
         .join(Participant, Participant.id == Turn.participant_id)
         .where(Turn.transcript_id == transcript.id)
         .order_by(Turn.start)
-    ).all()
+    )
+    if span is not None:
+        turns_of = turns_of.where(Turn.end > span[0], Turn.start < span[1])
+    rows = session.execute(turns_of).all()
+    codings_of = (
+        select(Coding.id, Coding.code_id, Coder.name, Coding.start, Coding.end)
+        .join(Coder, Coder.id == Coding.coder_id)
+        .where(Coding.transcript_id == transcript.id)
+        .order_by(Coding.start, Coding.id)
+    )
+    if span is not None:
+        codings_of = codings_of.where(Coding.end > (rows[0].start if rows else 0), Coding.start < (rows[-1].end if rows else 0))
+    codings = [
+        {"id": coding_id, "code": codes[code_id][0], "colour": codes[code_id][1], "coder": coder, "start": start, "end": end,
+         "stance": stance_of(codes[code_id][0])}
+        for coding_id, code_id, coder, start, end in session.execute(codings_of)
+    ]
     starts = [row.start for row in rows]
     overlapping: list[list[dict[str, Any]]] = [[] for _ in rows]
     for c in codings:
@@ -107,11 +116,48 @@ def transcript_data(study: Study, name: str) -> dict[str, Any]:
         return {"name": transcript.name, "group": transcript.group.name, **view, "timed": timed, "audio": timed and recording_of(study, transcript) is not None}
 
 
+#: How many of a coder's last-used codes the code menu offers first.
+RECENT_CODES = 8
+
+
+def menu_codes(study: Study, coder: str) -> dict[str, list[Any]]:
+    """What the code menu offers: every code (path, colour, definition) in codebook order, and ``coder``'s last-used codes, latest first.
+
+    Stance codes are left out: a stance is recorded on the whole turn, from its own menu.
+    """
+    with study.reading() as session:
+        codes = [{"path": code_path(c), "colour": c.colour or "#999999", "definition": c.definition or ""} for c in all_codes(session)]
+        used = session.execute(
+            select(Coding.code_id, func.max(Coding.id).label("last")).join(Coder, Coder.id == Coding.coder_id)
+            .where(Coder.name == coder).group_by(Coding.code_id).order_by(func.max(Coding.id).desc()).limit(RECENT_CODES * 2)
+        ).all()
+        recent = [code_path(session.get(Code, code_id)) for code_id, _ in used]
+    return {"codes": [c for c in codes if not stance_of(c["path"])], "recent": [p for p in recent if not stance_of(p)][:RECENT_CODES]}
+
+
+def _coding_context(viewer: Viewer, data: dict[str, Any]) -> dict[str, Any]:
+    """What the transcript page and its redrawn turns are rendered with."""
+    return {"t": data, "palette": PALETTE, "can_code": rank(viewer.role) >= rank("coder"), "can_edit": viewer.role == "owner", "stances": STANCES}
+
+
 @router.get("/transcripts/{name}", response_class=HTMLResponse)
 def transcript_page(request: Request, name: str, study: StudyOf, viewer: ViewerRole) -> Response:
+    """A transcript to read and code: select words and the code menu opens beside them."""
     data = transcript_data(study, name)
-    return render(request, "transcripts/transcript.html", viewer, t=data, palette=PALETTE, can_code=rank(viewer.role) >= rank("coder"),
-                  can_edit=viewer.role == "owner", stances=STANCES)
+    context = _coding_context(viewer, data)
+    menu = menu_codes(study, viewer.name) if context["can_code"] else {"codes": [], "recent": []}
+    page = {"root": request.app.state.root, "transcript": data["name"], "csrf": viewer.csrf, **menu}
+    return render(request, "transcripts/transcript.html", viewer, page=page, **context)
+
+
+@router.get("/transcripts/{name}/turns", response_class=HTMLResponse)
+def turns_of_span(request: Request, name: str, study: StudyOf, viewer: ViewerRole, start: Whole = 0, end: Whole = LARGEST_INTEGER) -> Response:
+    """The turns that overlap ``[start, end)`` as the transcript page draws them: redrawn in place after a coding changes, with no page load."""
+    with named_in_path(), study.reading() as session:
+        transcript = find_transcript(session, name)
+        view = transcript_view(session, transcript, span=(start, end))
+        data = {"name": transcript.name, **view, "audio": any(t["time"] is not None for t in view["turns"]) and recording_of(study, transcript) is not None}
+    return render(request, "transcripts/turns.html", viewer, **_coding_context(viewer, data))
 
 
 @router.get("/transcripts/{name}/audio")

@@ -1,0 +1,137 @@
+// The transcript page: the recording's player for everyone; for coders, coding the words they select from
+// the code menu beside them, the coding drawn in place (no page load, the scroll kept), Ctrl+Z to undo it,
+// stances, memos and removing codings.
+import { CodeMenu } from "./codemenu.js";
+import { selectByKeyboard, spanOf } from "./selecting.js";
+
+const turns = document.getElementById("turns");
+const said = document.getElementById("status");
+const settings = document.getElementById("coding-page");
+const page = settings ? JSON.parse(settings.textContent) : null;
+
+/** Say something in the page's status line (read out by screen readers); an error in red. */
+function tell(text, error = false) {
+  said.textContent = text;
+  said.classList.toggle("error", error);
+}
+
+/** A request to the study's JSON API with the session's CSRF token; its answer, or an Error carrying the app's own message. */
+async function send(method, path, body) {
+  const response = await fetch(page.root + path, {
+    method, headers: { "Content-Type": "application/json", "X-CSRF-Token": page.csrf }, body: body && JSON.stringify(body),
+  });
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try { message = (await response.json()).error || message; } catch { /* not JSON: a proxy's page */ }
+    throw new Error(message);
+  }
+  return response.status === 204 ? null : response.json();
+}
+
+/** Draw again the turns that overlap [start, end), as the server renders them, keeping the first of them where it was on screen. */
+async function redraw(start, end) {
+  const response = await fetch(`${page.root}/transcripts/${encodeURIComponent(page.transcript)}/turns?start=${start}&end=${end}`);
+  if (!response.ok) throw new Error(`the turns could not be drawn again (${response.status}): reload the page`);
+  const fresh = document.createElement("template");
+  fresh.innerHTML = await response.text();
+  const drawn = [...fresh.content.querySelectorAll(".turn")];
+  const first = drawn.length && document.getElementById(drawn[0].id);
+  const top = first ? first.getBoundingClientRect().top : 0;
+  const focused = document.activeElement?.closest?.(".turn")?.id;
+  for (const turn of drawn) {
+    const old = document.getElementById(turn.id);
+    if (old?.querySelector(".said")?.tabIndex === 0) turn.querySelector(".said").tabIndex = 0;  // the turns' one tab stop stays
+    old?.replaceWith(turn);
+  }
+  if (first) window.scrollBy(0, document.getElementById(drawn[0].id).getBoundingClientRect().top - top);
+  if (focused && drawn.some(t => t.id === focused)) document.querySelector(`#${focused} .said`)?.focus({ preventScroll: true });
+}
+
+const undoable = [];  // this page's codings by this coder, latest last: what Ctrl+Z removes
+
+/** Code the span with ``code`` (a path), draw it in place, and note it for undo. */
+async function code(span, path) {
+  const chosen = performance.now();
+  try {
+    const made = await send("POST", "/api/codings", { transcript: page.transcript, code: path, start: span.start, end: span.end });
+    await redraw(span.start, span.end);
+    undoable.push({ id: made.id, path, ...span });
+    tell(`Coded “${span.text.length > 60 ? span.text.slice(0, 57) + "…" : span.text}” as ${path}. Ctrl+Z undoes it.`);
+    requestAnimationFrame(() => performance.measure("coding", { start: chosen, end: performance.now() }));
+  } catch (error) {
+    tell(error.message, true);
+  }
+}
+
+if (page) {
+  const menu = new CodeMenu(document.getElementById("code-menu"), page.codes, page.recent, {
+    code,
+    create: async (name, parent) => (await send("POST", "/api/codes", { name, parent: parent || null })).path,
+    failed: message => tell(message, true),
+  });
+  turns.addEventListener("mouseup", event => {
+    if (event.target.closest("button, a")) return;
+    setTimeout(() => { const span = spanOf(window.getSelection()); if (span) menu.open(span); });
+  });
+  selectByKeyboard(turns, (span, said) => menu.open(span, said));
+
+  document.addEventListener("keydown", async event => {
+    if (!(event.ctrlKey || event.metaKey) || event.key.toLowerCase() !== "z" || event.shiftKey) return;
+    if (event.target.closest("input, textarea, select, [contenteditable]")) return;  // their own undo
+    event.preventDefault();
+    const last = undoable.pop();
+    if (!last) { tell("Nothing of yours to undo on this page."); return; }
+    try {
+      await send("DELETE", `/api/codings/${last.id}`);
+      await redraw(last.start, last.end);
+      tell(`Undone: the coding of “${last.text.slice(0, 40)}” as ${last.path}.`);
+    } catch (error) {
+      tell(error.message, true);
+    }
+  });
+
+  const stances = document.getElementById("stance-menu");
+  let stanceOf = null;  // the turn whose stance is being recorded
+  turns.addEventListener("click", async event => {
+    const button = event.target.closest("button");
+    if (!button) return;
+    const turn = button.closest(".turn");
+    if (button.matches(".pick-stance")) {
+      stanceOf = turn; button.after(stances); stances.hidden = false;
+    } else if (button.dataset.stance) {
+      const span = { start: Number(stanceOf.dataset.start), end: Number(stanceOf.dataset.end) };
+      stances.hidden = true; document.body.append(stances);
+      try {
+        await send("POST", "/api/codings", { transcript: page.transcript, code: "Stance/" + button.dataset.stance, ...span });
+        await redraw(span.start, span.end);
+      } catch (error) { tell(error.message, true); }
+    } else if (button.dataset.memo) {
+      const text = prompt("Memo on this coding");
+      if (!text) return;
+      try { await send("POST", `/api/codings/${button.dataset.memo}/memo`, { text }); tell("Memo saved."); } catch (error) { tell(error.message, true); }
+    } else if (button.dataset.remove) {
+      try {
+        await send("DELETE", `/api/codings/${button.dataset.remove}`);
+        await redraw(Number(button.dataset.from), Number(button.dataset.to));
+        tell("Coding removed.");
+      } catch (error) { tell(error.message, true); }
+    }
+  });
+}
+
+const audio = document.getElementById("audio");
+if (audio) {
+  turns.addEventListener("click", event => {
+    const seek = event.target.closest(".seek");
+    if (seek) { audio.currentTime = Number(seek.closest(".turn").dataset.time); audio.play(); }
+  });
+  let current = null;
+  audio.addEventListener("timeupdate", () => {
+    let now = null;
+    for (const turn of turns.querySelectorAll(".turn[data-time]")) { if (Number(turn.dataset.time) <= audio.currentTime + 0.05) now = turn; else break; }
+    if (now === current) return;
+    current?.classList.remove("playing");
+    current = now;
+    if (current) { current.classList.add("playing"); if (document.getElementById("follow").checked) current.scrollIntoView({ block: "center", behavior: "smooth" }); }
+  });
+}
