@@ -342,6 +342,8 @@ def test_every_write_path_leaves_an_audit_record(coded, tmp_path: Path, name: st
     assert changed <= logged, f"{name} changed {sorted(changed - logged)} without an audit entry"
     assert {actor for _, actor, _, _ in entries} == {"auditor"}
     assert all(before is not None or after is not None for *_, before, after in entries)
+    vouched = audit.verify(coded, rows=True)
+    assert vouched.intact, f"{name}: the store's rows are not what the trail says they became: {vouched.breaks[:3]}"
 
 
 def test_entries_hold_before_and_after_and_never_transcript_words(coded):
@@ -481,3 +483,40 @@ def test_a_noted_head_shows_a_rewrite_and_the_command_line_says_what_broke(coded
     _tamper(coded, f"UPDATE audit_log SET actor = 'mallory' WHERE id = {first}")
     broken = chorus_log("--verify")
     assert broken.returncode != 0 and f"entry #{first} was altered" in broken.stdout + broken.stderr, broken.stdout + broken.stderr
+
+
+def test_rows_changed_behind_choruss_back_are_named_by_table_id_and_field(coded, tmp_path: Path):
+    """A coding's coder, a code's name and a participant's discipline changed, and a coding deleted, with the sqlite3
+    shell (on PostgreSQL, plain SQL): the chain still holds, but the rows are not what it says they became."""
+    import_qdpx(coded, tiny.write(tmp_path, tiny.project_xml().replace('name="FG01"', 'name="FG11"')), variables={"Profession": "discipline"})  # rows in bulk
+    sound = audit.verify(coded, rows=True)
+    assert sound.intact, sound.breaks[:3]
+    assert sound.rows > 100
+    with coded.reading() as session:
+        _, by_ben, by_ann = session.execute(select(Coding.id, Coding.coder_id).order_by(Coding.id)).all()[:3]  # ann's: Collaboration
+        bulk = session.scalar(select(Coding.id).order_by(Coding.id.desc()).limit(1))  # one the QDPX import wrote in bulk
+        participant, discipline = session.execute(text("SELECT id, discipline FROM participant WHERE discipline IS NOT NULL ORDER BY id")).first()
+        code = session.scalar(text("SELECT id FROM code WHERE name = 'Funding'"))
+    _tamper(
+        coded,
+        f"UPDATE coding SET coder_id = {by_ben.coder_id} WHERE id = {by_ann.id}",
+        f"UPDATE code SET name = 'Money' WHERE id = {code}",
+        f"UPDATE participant SET discipline = 'pharmacist' WHERE id = {participant}",
+        f"DELETE FROM coding WHERE id = {bulk}",
+    )
+    assert audit.verify(coded).intact, "the chain alone cannot see it"
+    found = audit.verify(coded, rows=True)
+    assert sorted(found.breaks) == sorted([
+        f"coding #{by_ann.id}: coder_id is {by_ben.coder_id} in the store, but the trail says {by_ann.coder_id}",
+        f'code #{code}: name is "Money" in the store, but the trail says "Funding"',
+        f'participant #{participant}: discipline is "pharmacist" in the store, but the trail says "{discipline}"',
+        f"coding #{bulk}: in the trail, but not in the store: removed out of band",
+    ])
+    import subprocess
+    import sys
+
+    run = subprocess.run([str(Path(sys.executable).parent / "chorus"), "--study", str(coded.folder), "log", "--verify"],
+                         capture_output=True, text=True, timeout=300, env={**__import__("os").environ, "COLUMNS": "250"})
+    said = run.stdout + run.stderr
+    assert run.returncode == 2, said
+    assert all(f"{what} #{number}" in said for what, number in (("coding", by_ann.id), ("code", code), ("participant", participant), ("coding", bulk))), said

@@ -74,20 +74,20 @@ def log_command(
     entity: Annotated[Optional[str], typer.Option(help="Only this kind of record: participant, transcript, turn, code, coding, memo, ...")] = None,
     actor: Annotated[Optional[str], typer.Option(help="Only changes made by this person.")] = None,
     action: Annotated[Optional[str], typer.Option(help="Only this kind of change: insert, update or delete.")] = None,
-    verify: Annotated[bool, typer.Option(help="Check the trail's hash chain: name each entry altered, removed or added out of band.")] = False,
+    verify: Annotated[bool, typer.Option(help="Check the trail's hash chain and the store's rows against it: name each entry, and each row, altered, removed or added out of band.")] = False,
     head: Annotated[Optional[str], typer.Option(help="With --verify: a head noted earlier, which the trail must still hold.")] = None,
     out: OutOption = None,
 ) -> None:
     """The audit trail: every change to the study, who made it, when, before and after."""
     if verify:
         with open_study() as study:
-            verdict = audit.verify(study, head)
+            verdict = audit.verify(study, head, rows=True)
         if not verdict.intact:
             for line in verdict.breaks[:20]:
                 console.print(f"[red]{line}[/red]", markup=True, highlight=False)
             more = f" ({len(verdict.breaks) - 20} more)" if len(verdict.breaks) > 20 else ""
-            raise ChorusError(f"the audit trail is broken in {len(verdict.breaks)} place(s){more}; the first: {verdict.breaks[0]}")
-        console.print(f"audit trail intact: {verdict.entries} entries chained; its head is {verdict.head}")
+            raise ChorusError(f"the audit trail, or the store against it, is broken in {len(verdict.breaks)} place(s){more}; the first: {verdict.breaks[0]}")
+        console.print(f"audit trail intact: {verdict.entries} entries chained, and the store's {verdict.rows} rows are what it says; its head is {verdict.head}")
         console.print("Note the head outside the study (a lab notebook); chorus log --verify --head HEAD later shows the trail up to it unchanged.")
         return
     with open_study() as study:

@@ -29,7 +29,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, event, func, insert, inspect, or_, select
+from sqlalchemy import JSON, Date, DateTime, Table, event, func, insert, inspect, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from chorus.errors import ChorusError
@@ -124,15 +124,20 @@ def _write(session: Session, entries: Sequence[dict[str, Any]]) -> None:
 
 @dataclass
 class Verdict:
-    """What :func:`verify` found: how many entries, the last chain value (the head), and every break, first first."""
+    """What :func:`verify` found: how many entries, the last chain value (the head), and every break, first first.
+
+    With the rows checked (``rows=True``), ``rows`` is how many rows of the store were compared with the trail and
+    each row that differs from what the trail says it became is a break too.
+    """
 
     entries: int
     head: str
     breaks: list[str]
+    rows: int | None = None
 
     @property
     def intact(self) -> bool:
-        """Whether the chain holds from the first entry to the last."""
+        """Whether the chain holds from the first entry to the last (and, where checked, the rows are what it says)."""
         return not self.breaks
 
 
@@ -146,7 +151,7 @@ def head(study: Any) -> str:
         return session.scalar(select(AuditEntry.chain).order_by(AuditEntry.id.desc()).limit(1)) or ""
 
 
-def verify(study: Any, head: str | None = None) -> Verdict:
+def verify(study: Any, head: str | None = None, rows: bool = False) -> Verdict:
     """Walk the audit trail and recompute its chain: each entry altered, removed or added out of band is named.
 
     An entry whose content no longer gives its hash was altered; one whose
@@ -156,19 +161,26 @@ def verify(study: Any, head: str | None = None) -> Verdict:
     a ``head`` noted elsewhere earlier (a lab notebook) must still be an entry's
     chain value, or the trail up to it was rewritten.
 
-    >>> verify(study).intact                                     # doctest: +SKIP
+    With ``rows``, the trail also vouches for the data: every entry is replayed
+    (an insert's row, an update's new values, a delete, and what the database's
+    own cascades did after a delete), and each row of the store is compared with
+    the state the trail gives it. A row changed, added or removed out of band
+    (the sqlite3 shell, say) is named by table, id and field.
+
+    >>> verify(study, rows=True).intact                          # doctest: +SKIP
     True
     """
     with study.reading() as session:
-        return verify_session(session, head)
+        return verify_session(session, head, rows)
 
 
-def verify_session(session: Session, head: str | None = None) -> Verdict:
+def verify_session(session: Session, head: str | None = None, rows: bool = False) -> Verdict:
     """:func:`verify` on what ``session`` sees (a backup's snapshot, say) rather than on a fresh read."""
     breaks: list[str] = []
     before, before_id, count, seen = "", None, 0, head is None
-    rows = session.execute(select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=5000))
-    for (entry,) in rows:
+    replay = _Replay() if rows else None
+    entries = session.execute(select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=5000))
+    for (entry,) in entries:
         count += 1
         values = {"at": entry.at, "actor": entry.actor, "action": entry.action, "entity": entry.entity,
                   "entity_id": entry.entity_id, "before": entry.before, "after": entry.after}
@@ -183,9 +195,146 @@ def verify_session(session: Session, head: str | None = None) -> Verdict:
         if entry.chain is not None:  # the entries after one added out of band still follow the one before it
             before, before_id = entry.chain, entry.id
         seen = seen or entry.chain == head
+        if replay is not None:
+            replay.apply(entry.id, entry.action, entry.entity, entry.entity_id, entry.before, entry.after)
     if not seen:
         breaks.append(f"no entry has the head {head}: the trail up to it was rewritten (or it is another study's)")
-    return Verdict(count, before, breaks)
+    checked = None
+    if replay is not None:
+        replay.settle()
+        checked, differ = replay.compare(session)
+        breaks += differ
+    return Verdict(count, before, breaks, checked)
+
+
+#: Columns Chorus itself writes outside the trail, on purpose: a job's claim by a worker and its progress
+#: (:func:`chorus.study.jobs.run_next`). Verifying the rows leaves them out.
+UNTRAILED = {"job": frozenset({"state", "worker", "started_at", "stage", "fraction"})}
+_SHOWN = 60  # characters of a value a difference quotes
+
+
+def _key_of(table: Table, values: dict[str, Any] | None) -> Any:
+    """A row's key in the replay: its id, or its primary key's values (a membership), from an entry's row; None if absent."""
+    names = [c.name for c in table.primary_key.columns]
+    if not values or any(n not in values for n in names):
+        return None
+    return values[names[0]] if len(names) == 1 else tuple(values[n] for n in names)
+
+
+def _quoted(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
+
+
+def _same(column: Any, trailed: Any, stored: Any) -> bool:
+    """Whether a value the trail gives equals the store's (both as the trail writes them: times as ISO text)."""
+    if trailed == stored:
+        return True
+    if isinstance(column.type, DateTime) and isinstance(trailed, str) and isinstance(stored, str):
+        try:  # the zone is written on one side and not the other (SQLite gives times back without it)
+            return as_utc(datetime.fromisoformat(trailed)) == as_utc(datetime.fromisoformat(stored))
+        except ValueError:
+            return False
+    return False
+
+
+class _Replay:
+    """What the trail says each row became: its entries applied in order, then the database's cascades.
+
+    Kept per table as ``{key: (entry number, columns, values)}``: the entry that
+    last wrote the row (a cascade acts only on rows written before the parent's
+    deletion) and its values as the trail has them. A row inserted in bulk
+    before bulk entries held their values is known to exist, not what it holds.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[Any, tuple[int, tuple[str, ...], tuple[Any, ...]]]] = {}
+        self.gone: dict[str, dict[Any, int]] = {}
+        self.blind: dict[str, str] = {}  # a table whose rows the trail cannot name, and why
+
+    def apply(self, number: int, action: str, entity: str, entity_id: int | None, before: dict | None, after: dict | None) -> None:
+        """Apply entry ``number`` to the rows it names."""
+        table = Base.metadata.tables.get(entity)
+        if table is None or entity in UNLOGGED:
+            return
+        rows = self.rows.setdefault(entity, {})
+        if action == "insert" and entity_id is None and after and "rows" in after and "id" in table.c:
+            if "values" in after:
+                columns = tuple(after["columns"])
+                at = columns.index("id")
+                for row in after["values"]:
+                    rows[row[at]] = (number, columns, tuple(row))
+            elif "first_id" in after:  # written before bulk entries held their rows: their values are not known
+                for key in range(after["first_id"], after["last_id"] + 1):
+                    rows[key] = (number, (), ())
+            else:
+                self.blind.setdefault(entity, f"entry #{number} inserted {after['rows']} rows without naming them")
+            return
+        key = entity_id if entity_id is not None else _key_of(table, after or before)
+        if key is None:
+            self.blind.setdefault(entity, f"entry #{number} changed a row without naming it")
+            return
+        if action == "delete":
+            rows.pop(key, None)
+            self.gone.setdefault(entity, {})[key] = number
+            return
+        known = rows.get(key)
+        values = dict(zip(known[1], known[2])) if known is not None and action == "update" else dict(before or {})
+        values.update(after or {})
+        rows[key] = (number, tuple(values), tuple(values.values()))
+
+    def settle(self) -> None:
+        """What the database did after each delete: rows of a deleted parent removed (``CASCADE``) or unlinked (``SET NULL``)."""
+        for table in Base.metadata.sorted_tables:  # parents first, so a cascade carries on down
+            rows = self.rows.get(table.name)
+            if not rows:
+                continue
+            for fk in table.foreign_keys:
+                gone = self.gone.get(fk.column.table.name)
+                if not gone or fk.ondelete not in ("CASCADE", "SET NULL") or len(fk.constraint.columns) != 1:
+                    continue
+                column = fk.parent.name
+                for key, (number, columns, values) in list(rows.items()):
+                    if column not in columns:
+                        continue
+                    at = columns.index(column)
+                    deleted = gone.get(values[at])
+                    if deleted is None or deleted < number:
+                        continue
+                    if fk.ondelete == "CASCADE":
+                        del rows[key]
+                        self.gone.setdefault(table.name, {})[key] = deleted
+                    else:
+                        rows[key] = (number, columns, values[:at] + (None,) + values[at + 1:])
+
+    def compare(self, session: Session) -> tuple[int, list[str]]:
+        """How many rows of the store were read, and each that differs from the trail: table, id (or key) and field."""
+        differ: list[str] = []
+        checked = 0
+        for table in Base.metadata.sorted_tables:
+            if table.name in UNLOGGED:
+                continue
+            if table.name in self.blind:
+                differ.append(f"{table.name}: its rows cannot be checked, {self.blind[table.name]}")
+                continue
+            expected = self.rows.get(table.name, {})
+            left_out = UNTRAILED.get(table.name, frozenset())
+            for row in session.execute(select(table).execution_options(yield_per=5000)).mappings():
+                checked += 1
+                key = _key_of(table, row)
+                named = f"{table.name} #{key}" if not isinstance(key, tuple) else f"{table.name} {dict(zip(table.primary_key.columns.keys(), key))}"
+                known = expected.pop(key, None)
+                if known is None:
+                    differ.append(f"{named} is in the store but in no entry of the trail: added out of band")
+                    continue
+                for column, value in zip(known[1], known[2]):
+                    if column in left_out or column not in table.c:
+                        continue
+                    stored = _plain(table.name, column, row[column])
+                    if not _same(table.c[column], value, stored):
+                        differ.append(f"{named}: {column} is {_quoted(stored)} in the store, but the trail says {_quoted(value)}")
+            differ += [f"{table.name} #{key}: in the trail, but not in the store: removed out of band" for key in expected]
+        return checked, differ
 
 
 def _stored(mapper: Any) -> list[Any]:
@@ -219,6 +368,15 @@ def _after_flush(session: Session, _context: Any) -> None:
                 before[attr.key] = _plain(table, attr.key, history.deleted[0] if history.deleted else None)
                 after[attr.key] = _plain(table, attr.key, history.added[0] if history.added else None)
         if after:
+            if state.mapper.version_id_col is not None:  # raised by the flush itself, so its history shows no change
+                key = state.mapper.get_property_by_column(state.mapper.version_id_col).key
+                if isinstance(state.dict.get(key), int):
+                    before[key], after[key] = state.dict[key] - 1, state.dict[key]
+            if "id" not in state.mapper.local_table.c:  # a row known by its key (a turn's question): name it on both sides
+                for column in state.mapper.local_table.primary_key.columns:
+                    key = state.mapper.get_property_by_column(column).key
+                    before.setdefault(key, state.dict.get(key))
+                    after.setdefault(key, state.dict.get(key))
             entries.append(_entry(session, "update", table, state.dict.get("id"), before, after))
     for obj in session.deleted:
         table, values = _loaded(obj)
@@ -277,15 +435,24 @@ def _on_statement(state: ORMExecuteState) -> Any:
     return result
 
 
-def record_bulk(session: Session, table: Table, count: int, ids: Iterable[int] | None = None) -> None:
-    """One entry for a bulk insert of ``count`` rows (with their id range when they have ids)."""
-    if table.name in UNLOGGED or count == 0:
+def record_bulk(session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """One entry for a bulk insert: its row count, id range, and every row's values (``columns``, ``values``).
+
+    The values are kept as any insert's are (transcript text as a hash), so the
+    trail says what each row became and :func:`verify` can check the store against it.
+    """
+    if table.name in UNLOGGED or not rows:
         return
-    after: dict[str, Any] = {"rows": count}
-    if ids is not None:
-        known = list(ids)
-        if known:
-            after.update(first_id=min(known), last_id=max(known))
+    after: dict[str, Any] = {"rows": len(rows)}
+    if "id" in columns:
+        key = list(columns).index("id")
+        after.update(first_id=min(r[key] for r in rows), last_id=max(r[key] for r in rows))
+    values = [list(row) for row in rows]
+    for i, column in enumerate(columns):  # only columns whose values are not JSON as they are: a million rows each time
+        if (table.name, column) in _TEXT_COLUMNS | _SECRET_COLUMNS or isinstance(table.c[column].type, (Date, DateTime, JSON)):
+            for row in values:
+                row[i] = _plain(table.name, column, row[i])
+    after.update(columns=list(columns), values=values)
     _write(session, [_entry(session, "insert", table.name, None, None, after)])
 
 

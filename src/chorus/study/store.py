@@ -142,15 +142,13 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: It
                 record[i] = done[key]
             return record
 
-        rows = map(processed, rows)
-    rows = rows if isinstance(rows, list) else list(rows)
+    given = rows if isinstance(rows, list) else list(rows)
     cursor = connection.connection.cursor()
     try:
-        cursor.executemany(sql, rows)
+        cursor.executemany(sql, list(map(processed, given)) if convert else given)
     finally:
         cursor.close()
-    key = list(columns).index("id") if "id" in columns else None
-    audit.record_bulk(session, table, len(rows), None if key is None else (row[key] for row in rows))
+    audit.record_bulk(session, table, columns, given)
 
 
 #: Who is acting in this context (a web request's user), over :attr:`Study.actor`.
