@@ -150,3 +150,14 @@ def test_one_person_or_group_is_edited_in_place_and_audited(study):
             edit_participant(study, "P11", pseudonym="Kay")
         with pytest.raises(InputError, match="not YYYY-MM-DD"):
             edit_group(study, "FG01", date="7 Feb")
+
+
+def test_tables_imported_again_leave_their_rows_unchanged(study):
+    assert import_groups(study, DEMO / "groups.csv").added == 8
+    first = import_roster(study, DEMO / "roster.csv")
+    again = import_roster(study, DEMO / "roster.csv")
+    groups = import_groups(study, DEMO / "groups.csv")
+    assert (first.added, again.added, again.updated, again.unchanged) == (39, 0, 0, 39)
+    assert (groups.added, groups.updated, groups.unchanged) == (0, 0, 8)
+    summary = import_roster_and_groups(study, None, DEMO / "groups.csv")  # a groups table alone
+    assert summary.unchanged == 8

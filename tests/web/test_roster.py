@@ -45,10 +45,10 @@ def test_clean_tables_are_previewed_then_stored_together_under_the_owner(fresh):
              "groups": ("groups.csv", (DEMO / "groups.csv").read_bytes(), "text/csv")}
     with unchanged(fresh):
         checked = client.post("/roster/check", headers={"X-CSRF-Token": csrf}, files=files)
-    assert checked.status_code == 200 and "39 people (39 new, 0 updated)" in checked.text and "Adaeze" in checked.text
+    assert checked.status_code == 200 and "39 people (39 new, 0 updated, 0 unchanged)" in checked.text and "Adaeze" in checked.text
     upload = re.search(r'name="upload" value="([0-9a-f]+)"', checked.text).group(1)
     stored = client.post("/roster/store", headers={"X-CSRF-Token": csrf}, data={"upload": upload})
-    assert stored.status_code == 303 and stored.headers["location"] == "/roster?stored=39"
+    assert stored.status_code == 303 and stored.headers["location"] == "/roster?stored=39&unchanged=0"
     with fresh.reading() as session:
         assert session.scalar(select(func.count()).select_from(Participant)) == 39
         assert session.scalar(select(Group.date).where(Group.name == "FG01")).isoformat() == "2024-02-06"
@@ -57,6 +57,37 @@ def test_clean_tables_are_previewed_then_stored_together_under_the_owner(fresh):
     again = client.post("/roster/store", headers={"X-CSRF-Token": csrf}, data={"upload": upload})
     assert again.status_code == 400 and "no longer waiting" in again.json()["error"]
     assert client.post("/roster/store", headers={"X-CSRF-Token": csrf}, data={"upload": "../../etc"}).status_code == 400
+
+
+def test_a_groups_table_uploads_alone_and_rows_uploaded_again_are_unchanged(fresh):
+    client, csrf = signed_in(fresh, "olive")
+
+    def upload(**tables: bytes) -> str:
+        files = {kind: (f"{kind}.csv", data, "text/csv") for kind, data in tables.items()}
+        checked = client.post("/roster/check", headers={"X-CSRF-Token": csrf}, files=files)
+        assert checked.status_code == 200, checked.text
+        stored = client.post("/roster/store", headers={"X-CSRF-Token": csrf}, data={"upload": re.search(r'name="upload" value="([0-9a-f]+)"', checked.text).group(1)})
+        assert stored.status_code == 303
+        return checked.text + client.get(stored.headers["location"]).text
+
+    groups = (DEMO / "groups.csv").read_bytes()
+    said = upload(groups=groups)  # no roster: groups come first, people later
+    assert "8 groups (8 new, 0 updated, 0 unchanged)" in said and "Stored in one transaction: 8 rows new or changed." in said
+    with fresh.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Group)) == 8
+        assert session.scalar(select(func.count()).select_from(Participant)) == 0
+    roster = (DEMO / "roster.csv").read_bytes()
+    upload(roster=roster, groups=groups)
+    entries = len(audit.log(fresh))
+    said = upload(roster=roster, groups=groups)  # the same tables again
+    assert "39 people (0 new, 0 updated, 39 unchanged)" in said and "8 groups (0 new, 0 updated, 8 unchanged)" in said
+    assert "0 rows new or changed; 39 rows unchanged" in said
+    assert len(audit.log(fresh)) == entries, "rows that change nothing are not written again"
+    one_changed = roster.replace(b"P02,Bernard,physician", b"P02,Bernard,APP", 1)
+    assert one_changed != roster
+    assert "39 people (0 new, 1 updated, 38 unchanged)" in upload(roster=one_changed)
+    empty = client.post("/roster/check", headers={"X-CSRF-Token": csrf}, files={"roster": ("", b"", "text/csv")})
+    assert empty.status_code == 400 and "choose a roster, a groups table or both" in empty.text
 
 
 def test_only_owners_upload_rosters(fresh):

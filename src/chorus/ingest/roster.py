@@ -10,6 +10,7 @@ roster update them, so a corrected roster can be imported again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ class ImportSummary:
 
     added: int = 0
     updated: int = 0
+    unchanged: int = 0  # rows that hold what the study already holds: not written again
     warnings: list[str] = field(default_factory=list)
 
 
@@ -129,9 +131,9 @@ def _group_problems(rows: list[Row], path: Path) -> list[Problem]:
 
 
 def roster_problems(
-    study: Study, roster: str | Path, groups: str | Path | None = None, rename: dict[str, str] | None = None
+    study: Study, roster: str | Path | None, groups: str | Path | None = None, rename: dict[str, str] | None = None
 ) -> list[Problem]:
-    """Every problem that would stop importing ``roster`` (and ``groups``), found without storing anything.
+    """Every problem that would stop importing ``roster`` and/or ``groups`` (either may be left out), found without storing anything.
 
     Besides each row's own problems: a file that cannot be read (format,
     encoding), and, with a groups table, each roster group that neither the
@@ -140,12 +142,14 @@ def roster_problems(
     >>> roster_problems(study, "participants.csv", "groups.csv")     # doctest: +SKIP
     [Problem(file='participants.csv', place='line 4', column='discipline', message='a participant needs a discipline')]
     """
-    roster = Path(roster)
+    if roster is None and groups is None:
+        return [Problem("", "", "", "no table given: choose a roster, a groups table or both")]
     problems: list[Problem] = []
-    people = _read(roster, rename, problems)
+    people = _read(Path(roster), rename, problems) if roster is not None else []
     sessions = _read(Path(groups), rename, problems) if groups is not None else []
     with study.reading() as session:
-        problems += _roster_problems(session, people, roster)
+        if roster is not None:
+            problems += _roster_problems(session, people, Path(roster))
         if groups is not None:
             problems += _group_problems(sessions, Path(groups))
             known = {_text(r.values["group"]) for r in sessions if "group" in r.values}
@@ -153,31 +157,77 @@ def roster_problems(
             for row in people:
                 for name in _split(row.values.get("group", "")):
                     if name not in known:
-                        problems.append(Problem(roster.name, row.place, "group", f"group {name!r} has no row in {Path(groups).name}"))
+                        problems.append(Problem(Path(roster).name, row.place, "group", f"group {name!r} has no row in {Path(groups).name}"))
     return problems
 
 
 def roster_preview(
-    study: Study, roster: str | Path, groups: str | Path | None = None, rename: dict[str, str] | None = None
+    study: Study, roster: str | Path | None, groups: str | Path | None = None, rename: dict[str, str] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """What importing the tables would store: their rows, each marked ``new`` or ``updated`` (column ``change``).
+    """What importing the tables would store: their rows, each marked ``new``, ``updated`` or ``unchanged`` (column ``change``).
 
     For tables :func:`roster_problems` finds nothing wrong with; shown before anything is stored.
+    A row is ``unchanged`` when it holds what the study holds already (a table uploaded again).
     """
-    people = read_table(Path(roster), rename)
+    people = read_table(Path(roster), rename) if roster is not None else []
     sessions = read_table(Path(groups), rename) if groups is not None else []
     with study.reading() as session:
-        keys = set(session.scalars(select(Participant.key)))
-        names = set(session.scalars(select(Group.name)))
+        aliases: dict[int, list[str]] = {}
+        for alias, person_id in session.execute(select(SpeakerAlias.alias, SpeakerAlias.participant_id)):
+            aliases.setdefault(person_id, []).append(alias)
+        stored_people = {p.key: _person_as_stored(p, aliases.get(p.id, [])) for p in session.scalars(select(Participant))}
+        stored_groups = {g.name: _group_as_stored(g) for g in session.scalars(select(Group))}
 
-    def table(rows: list[Row], key: str, known: set[str]) -> pd.DataFrame:
+    def table(rows: list[Row], key: str, stored: dict[str, dict[str, Any]], fields: Callable[[Row], dict[str, Any]]) -> pd.DataFrame:
         frame = pd.DataFrame([{k: _text(v) for k, v in r.values.items()} for r in rows]).fillna("")
         if frame.empty:
             return frame
-        change = ["updated" if _text(r.values.get(key, "")) in known else "new" for r in rows]
+        was = [stored.get(_text(r.values.get(key, ""))) for r in rows]
+        change = ["new" if before is None else "unchanged" if _holds(before, fields(r)) else "updated" for r, before in zip(rows, was)]
         return frame.assign(change=change)[["change", *frame.columns]]
 
-    return table(people, "id", keys), table(sessions, "group", names)
+    return table(people, "id", stored_people, _person_fields), table(sessions, "group", stored_groups, _group_fields)
+
+
+def _person_fields(row: Row) -> dict[str, Any]:
+    """What a roster row sets on its person (groups and aliases by name, in order)."""
+    values = row.values
+    return {
+        "pseudonym": _text(values["pseudonym"]),
+        "discipline": _text(values["discipline"]) if "discipline" in values else None,
+        "care_team": _text(values["care_team"]) if "care_team" in values else None,
+        "role": _text(values.get("role", "participant")).lower(),
+        "attributes": {k: v.isoformat() if isinstance(v, (date, datetime)) else v for k, v in values.items() if k not in ROSTER_FIELDS},
+        "groups": sorted(_split(values.get("group", ""))),
+        "aliases": sorted(_split(values.get("aliases", ""))),
+    }
+
+
+def _person_as_stored(person: Participant, aliases: list[str]) -> dict[str, Any]:
+    """A stored person in the shape of :func:`_person_fields`, to tell a row that changes nothing."""
+    return {"pseudonym": person.pseudonym, "discipline": person.discipline, "care_team": person.care_team, "role": person.role,
+            "attributes": person.attributes or {}, "groups": sorted(g.name for g in person.groups), "aliases": sorted(aliases)}
+
+
+def _holds(stored: dict[str, Any], fields: dict[str, Any]) -> bool:
+    """Whether what is stored already holds every field a row sets."""
+    return all(stored.get(name) == value for name, value in fields.items())
+
+
+def _group_fields(row: Row, path: Path | None = None) -> dict[str, Any]:
+    """What a groups row sets on its group (date and recording only where the table has the column)."""
+    values = row.values
+    fields: dict[str, Any] = {"attributes": {k: _text(v) for k, v in values.items() if k not in GROUP_FIELDS}}
+    if "date" in values:
+        fields["date"] = _parse_date(values["date"], path or Path(""), row.place)
+    if "recording" in values:
+        fields["recording"] = _text(values["recording"])
+    return fields
+
+
+def _group_as_stored(group: Group) -> dict[str, Any]:
+    """A stored group in the shape of :func:`_group_fields` with every column."""
+    return {"attributes": group.attributes or {}, "date": group.date, "recording": group.recording_path}
 
 
 def _group(session: Session, name: str) -> Group:
@@ -235,51 +285,49 @@ def import_groups(
 
 
 def import_roster_and_groups(
-    study: Study, roster: str | Path, groups: str | Path | None = None, rename: dict[str, str] | None = None
+    study: Study, roster: str | Path | None, groups: str | Path | None = None, rename: dict[str, str] | None = None
 ) -> ImportSummary:
-    """Groups, then the roster, in one transaction; refused with every problem (:class:`RosterProblems`) if any.
+    """Groups, then the roster (either may be left out), in one transaction; refused with every problem (:class:`RosterProblems`) if any.
 
-    What the web app's roster upload stores after its preview.
+    What the web app's roster upload stores after its preview. Returns what the
+    roster changed, or the groups table's changes when there is no roster.
     """
     problems = roster_problems(study, roster, groups, rename)
     if problems:
         raise RosterProblems(problems)
-    summary = ImportSummary()
+    people, sessions = ImportSummary(), ImportSummary()
     with study.transaction() as session:
         if groups is not None:
-            _store_groups(session, read_table(Path(groups), rename), Path(groups), ImportSummary())
-        _store_roster(session, read_table(Path(roster), rename), Path(roster), summary)
-    return summary
+            _store_groups(session, read_table(Path(groups), rename), Path(groups), sessions)
+        if roster is not None:
+            _store_roster(session, read_table(Path(roster), rename), Path(roster), people)
+    return people if roster is not None else sessions
 
 
 def _store_roster(session: Session, rows: list[Row], path: Path, summary: ImportSummary) -> None:
     for row in rows:
-        values = row.values
-        key = _text(values["id"])
-        pseudonym = _text(values["pseudonym"])
+        key = _text(row.values["id"])
+        fields = _person_fields(row)
         person = session.scalar(select(Participant).where(Participant.key == key))
         if person is None:
             person = Participant(key=key)
             session.add(person)
             summary.added += 1
         else:
+            aliases = list(session.scalars(select(SpeakerAlias.alias).where(SpeakerAlias.participant_id == person.id)))
+            if _holds(_person_as_stored(person, aliases), fields):
+                summary.unchanged += 1
+                continue
             summary.updated += 1
-        person.pseudonym = pseudonym
-        person.discipline = _text(values["discipline"]) if "discipline" in values else None
-        person.care_team = _text(values["care_team"]) if "care_team" in values else None
-        person.role = _text(values.get("role", "participant")).lower()
-        person.attributes = {
-            k: v.isoformat() if isinstance(v, (date, datetime)) else v
-            for k, v in values.items()
-            if k not in ROSTER_FIELDS
-        }
-        person.groups = [_group(session, name) for name in _split(values.get("group", ""))]
+        for name in ("pseudonym", "discipline", "care_team", "role", "attributes"):
+            setattr(person, name, fields[name])
+        person.groups = [_group(session, name) for name in _split(row.values.get("group", ""))]
         session.flush()
         session.execute(delete(SpeakerAlias).where(SpeakerAlias.participant_id == person.id))
-        for alias in _split(values.get("aliases", "")):
+        for alias in fields["aliases"]:
             session.add(SpeakerAlias(alias=alias, participant_id=person.id))
         if not person.groups:
-            summary.warnings.append(f"{path.name}, {row.place}: {pseudonym} is in no group")
+            summary.warnings.append(f"{path.name}, {row.place}: {fields['pseudonym']} is in no group")
     session.flush()
 
 
@@ -297,17 +345,19 @@ def _parse_date(value: Any, path: Path, place: str) -> date:
 def _store_groups(session: Session, rows: list[Row], path: Path, summary: ImportSummary) -> None:
     for row in rows:
         name = _text(row.values["group"])
+        fields = _group_fields(row, path)
         existing = session.scalar(select(Group).where(Group.name == name))
+        if existing is not None and _holds(_group_as_stored(existing), fields):
+            summary.unchanged += 1
+            continue
         group = _group(session, name)
         summary.added += existing is None
         summary.updated += existing is not None
-        if "date" in row.values:
-            group.date = _parse_date(row.values["date"], path, row.place)
-        if "recording" in row.values:
-            group.recording_path = _text(row.values["recording"])
-        group.attributes = {
-            k: _text(v) for k, v in row.values.items() if k not in GROUP_FIELDS
-        }
+        if "date" in fields:
+            group.date = fields["date"]
+        if "recording" in fields:
+            group.recording_path = fields["recording"]
+        group.attributes = fields["attributes"]
 
 
 def edit_participant(

@@ -2,8 +2,8 @@
 
 An upload is checked first (:func:`chorus.ingest.roster_problems`): every problem
 is listed by file, row and column and nothing is stored; clean tables are shown
-as they would be stored, each row new or updated, and stored on confirmation,
-both in one transaction, as ``chorus roster import`` and ``chorus groups import`` do.
+as they would be stored, each row new, updated or unchanged, and stored on confirmation,
+both in one transaction (either table may come alone), as ``chorus roster import`` and ``chorus groups import`` do.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ router = APIRouter()
 TABLES = (".csv", ".xlsx")
 
 
-def _tables(folder: Path) -> tuple[Path, Path | None]:
-    roster = next(folder.glob("roster/*"))
+def _tables(folder: Path) -> tuple[Path | None, Path | None]:
+    roster = next(folder.glob("roster/*"), None)
     groups = next(folder.glob("groups/*"), None)
     return roster, groups
 
@@ -42,27 +42,34 @@ def _roster_tables(request: Request, study: Study, viewer, **context: object) ->
 
 
 @router.get("/roster", response_class=HTMLResponse)
-def roster_page(request: Request, study: StudyOf, viewer: ViewerRole, stored: str = "", edited: str = "") -> Response:
-    return _roster_tables(request, study, viewer, stored=stored, edited=edited)
+def roster_page(request: Request, study: StudyOf, viewer: ViewerRole, stored: str = "", unchanged: int = 0, edited: str = "") -> Response:
+    return _roster_tables(request, study, viewer, stored=stored, unchanged=unchanged, edited=edited)
+
+
+def _given(upload: UploadFile | None) -> bool:
+    """Whether a file field of the form was filled (a browser sends an empty part for one left empty)."""
+    return upload is not None and bool(upload.filename)
 
 
 @router.post("/roster/check", response_class=HTMLResponse)
-def check_roster(request: Request, study: StudyOf, viewer: OwnerRole, roster: UploadFile, groups: UploadFile | None = None) -> Response:
-    """Check uploaded roster and groups tables; list every problem, or show what would be stored."""
+def check_roster(
+    request: Request, study: StudyOf, viewer: OwnerRole, roster: UploadFile | None = None, groups: UploadFile | None = None
+) -> Response:
+    """Check an uploaded roster table, groups table or both; list every problem, or show what would be stored."""
     with holding(study) as (upload, folder):
-        (folder / "roster").mkdir()
-        roster_path = uploaded(roster, folder / "roster", TABLES)
-        groups_path = None
-        if groups is not None and groups.filename:
-            (folder / "groups").mkdir()
-            groups_path = uploaded(groups, folder / "groups", TABLES)
-        problems = ingest.roster_problems(study, roster_path, groups_path)
+        paths: dict[str, Path | None] = {}
+        for kind, sent in (("roster", roster), ("groups", groups)):
+            paths[kind] = None
+            if _given(sent):
+                (folder / kind).mkdir()
+                paths[kind] = uploaded(sent, folder / kind, TABLES)
+        problems = ingest.roster_problems(study, paths["roster"], paths["groups"])
     if problems:
         shutil.rmtree(folder, ignore_errors=True)
         return render(request, "roster/check.html", viewer, status=400, problems=problems)
-    people, sessions = ingest.roster_preview(study, roster_path, groups_path)
+    people, sessions = ingest.roster_preview(study, paths["roster"], paths["groups"])
     return render(request, "roster/check.html", viewer, problems=[], people=people, groups=sessions, upload=upload,
-                  files=[p.name for p in (roster_path, groups_path) if p is not None])
+                  files=[p.name for p in paths.values() if p is not None])
 
 
 @router.post("/roster/store")
@@ -77,7 +84,7 @@ def store_roster(request: Request, study: StudyOf, viewer: OwnerRole, upload: st
         raise HTTPException(400, str(exc).replace(str(folder) + "/", "")) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return back_to(request, "/roster", stored=summary.added + summary.updated)
+    return back_to(request, "/roster", stored=summary.added + summary.updated, unchanged=summary.unchanged)
 
 
 def _person_form(study: Study, key: str) -> dict[str, object]:
