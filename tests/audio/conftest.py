@@ -19,6 +19,13 @@ P03,Priya,psychosocial clinician,Leukemia,FG01;FG02,participant
 GROUPS = "group,date\nFG01,2024-02-06\nFG02,2024-02-13\n"
 # who each voice of the script is on the roster
 CAST = {"Facilitator": "F1", "Nurse": "P01", "Physician": "P02", "Social worker": "P03"}
+# two voices, the second taking over without a pause or a sentence end: Whisper hears one run-on segment
+RUN_ON = (
+    ("Nurse", "we talk with the families about comfort and the goals of care early on and not only at the very end of the illness and"),
+    ("Physician", "when the palliative team joins us at diagnosis the family trusts them much more later on in the treatment"),
+)
+PAIR_ROSTER = "id,pseudonym,discipline,care_team,group,role\nP01,Nina,nurse,Leukemia,FG09,participant\nP02,Omar,physician,Leukemia,FG09,participant\n"
+PAIR_GROUPS = "group,date\nFG09,2024-03-05\n"
 
 
 def dask_cluster(workers: int):  # noqa: ANN201 - distributed's LocalCluster, imported only where a test needs it

@@ -16,7 +16,7 @@ import pytest
 from chorus.audio.diarize import diarize
 from chorus.audio.evaluate import SpeakerTurn, cp_wer, der, in_order, read_rttm, wer, words_by_speaker
 from chorus.audio.media import load_audio
-from chorus.audio.transcribe import Word, attribute, model_path, phrases, resolve_device
+from chorus.audio.transcribe import Word, attribute, changes_of_voice, model_path, phrases, resolve_device, split_at_changes
 from chorus.errors import ChorusError
 from tests.audio.conftest import DATA
 
@@ -59,6 +59,33 @@ def test_phrases_keep_sentences_whole_and_go_to_the_speaker_heard_most() -> None
     speakers = [SpeakerTurn("S1", 0.0, 1.0), SpeakerTurn("S2", 1.0, 1.5)]
     turns = attribute(words, speakers)
     assert [(t.speaker, t.text) for t in turns] == [("S1", "Shall we?"), ("S2", "Yes please.")]
+
+
+def _said(text: str, start: float, step: float = 0.4) -> list[Word]:
+    """``text`` as words ``step`` seconds each, back to back from ``start``."""
+    return [Word(f" {w}", start + i * step, start + (i + 1) * step, 1) for i, w in enumerate(text.split())]
+
+
+def test_a_phrase_running_on_across_a_change_of_voice_is_cut_there() -> None:
+    words = _said("we talk about comfort and then when the team joins us the family trusts them", 0.0)
+    assert len(phrases(words)) == 1  # no pause, no sentence end: one run-on phrase
+    speakers = [SpeakerTurn("S1", 0.0, 2.1), SpeakerTurn("S1", 2.1, 2.3), SpeakerTurn("S2", 2.3, 6.0)]
+    assert changes_of_voice(speakers) == [2.3]
+    turns = attribute(words, speakers)
+    assert [(t.speaker, t.text) for t in turns] == [("S1", "we talk about comfort and then"), ("S2", "when the team joins us the family trusts them")]
+    # a change under MIN_PIECE from either end of the phrase is the diarizer's blur, not a turn
+    assert len(split_at_changes(words, [0.3])) == len(split_at_changes(words, [5.8])) == 1
+    # the cut moves to a comma within SNAP of the change, where people hand over
+    commas = _said("well I think so, yes and the team agrees", 0.0)
+    assert [len(p) for p in split_at_changes(commas, [1.9])] == [4, 5]
+
+
+def test_only_neighbours_of_one_speaker_are_joined_and_a_short_reply_keeps_its_turn() -> None:
+    words = _said("what do you think?", 0.0) + _said("Right.", 1.8) + _said("and the funding too", 2.6)
+    speakers = [SpeakerTurn("S1", 0.0, 1.7), SpeakerTurn("S2", 1.7, 2.3), SpeakerTurn("S1", 2.4, 4.3)]
+    assert [(t.speaker, t.text) for t in attribute(words, speakers)] == [
+        ("S1", "what do you think?"), ("S2", "Right."), ("S1", "and the funding too")
+    ]
 
 
 def test_models_and_devices_are_chosen_or_explained(tmp_path) -> None:

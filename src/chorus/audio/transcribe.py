@@ -309,11 +309,62 @@ def phrases(words: list[Word]) -> list[list[Word]]:
     return runs
 
 
-def attribute(words: list[Word], speakers: list[SpeakerTurn]) -> list[SpokenTurn]:
-    """Speaker turns of ``words``: each phrase goes to the speaker heard most during it (else the nearest).
+MIN_PIECE = 0.5  # seconds: a phrase is cut at a change of voice only where both sides hold at least this much speech
+SNAP = 0.5  # seconds: a cut moves this far from the diarizer's change to fall after a comma, where people hand over
 
-    Whole phrases rather than single words, because the diarizer's boundaries are
-    blurred by its 1.6 s windows while Whisper's sentence ends are sharp.
+
+def changes_of_voice(speakers: list[SpeakerTurn]) -> list[float]:
+    """The moments the diarizer hears another voice take over: between consecutive turns of different speakers.
+
+    >>> changes_of_voice([SpeakerTurn("S1", 0, 2), SpeakerTurn("S1", 2.5, 4), SpeakerTurn("S2", 4, 6), SpeakerTurn("S1", 7, 8)])
+    [4.0, 6.5]
+    """
+    ordered = sorted(speakers, key=lambda s: (s.start, s.end))
+    return [(a.end + b.start) / 2 for a, b in zip(ordered, ordered[1:]) if a.speaker != b.speaker]
+
+
+def split_at_changes(phrase: list[Word], changes: list[float], least: float = MIN_PIECE) -> list[list[Word]]:
+    """``phrase`` cut between the words nearest each change of voice heard inside it.
+
+    Whisper's segments, and the phrases made of them, can run on across a change
+    of speaker (two people introducing themselves, one answering the other without
+    a pause), so a change the diarizer hears inside a phrase cuts it, at the gap
+    between words nearest the change. A cut that would leave less than ``least``
+    seconds of words on either side is not made: the diarizer's boundaries are
+    blurred by its windows, and a word or two is more likely its error than a turn.
+    For the same reason a cut falls after a comma within ``SNAP`` seconds of the
+    change, when there is one, rather than between two words of a clause.
+
+    >>> words = [Word(" we", 0, 0.4, 1), Word(" agree", 0.4, 1.0, 1), Word(" and", 1.0, 1.2, 1), Word(" yes", 1.3, 1.9, 1)]
+    >>> [[w.text for w in piece] for piece in split_at_changes(words, [1.2])]
+    [[' we', ' agree', ' and'], [' yes']]
+    """
+    if len(phrase) < 2:
+        return [phrase]
+    gaps = np.array([(a.end + b.start) / 2 for a, b in zip(phrase, phrase[1:])])  # between word i and i + 1
+    cuts: list[int] = []
+    for change in changes:
+        if not phrase[0].start < change < phrase[-1].end:
+            continue
+        distance = np.abs(gaps - change)
+        commas = [i for i, w in enumerate(phrase[:-1]) if w.text.rstrip().endswith((",", ";", ":")) and distance[i] <= SNAP]
+        at = min(commas, key=lambda i: distance[i], default=int(np.argmin(distance))) + 1  # cut before word ``at``
+        before = phrase[(cuts[-1] if cuts else 0)]
+        if phrase[at - 1].end - before.start >= least and phrase[-1].end - phrase[at].start >= least and at not in cuts:
+            cuts.append(at)
+    edges = [0, *sorted(cuts), len(phrase)]
+    return [phrase[a:b] for a, b in zip(edges, edges[1:]) if b > a]
+
+
+def attribute(words: list[Word], speakers: list[SpeakerTurn]) -> list[SpokenTurn]:
+    """Speaker turns of ``words``: phrases cut at every change of voice, each piece to the speaker heard most in it.
+
+    Whole phrases (cut at sentence ends and pauses) where one voice is heard
+    throughout, because the diarizer's boundaries are blurred by its 1.6 s windows
+    while Whisper's sentence ends are sharp; where the diarizer hears another voice
+    take over inside a phrase, the phrase is cut there (:func:`split_at_changes`),
+    so that no turn spans two voices. Only neighbouring pieces of the same speaker
+    are joined into one turn.
     """
     if not speakers:
         return [SpokenTurn("S1", list(words))] if words else []
@@ -321,20 +372,21 @@ def attribute(words: list[Word], speakers: list[SpeakerTurn]) -> list[SpokenTurn
     ends = np.array([s.end for s in speakers])
     names = sorted({s.speaker for s in speakers})
     index = np.array([names.index(s.speaker) for s in speakers])
+    changes = changes_of_voice(speakers)
     turns: list[SpokenTurn] = []
-    for phrase in phrases(words):
+    for piece in (piece for phrase in phrases(words) for piece in split_at_changes(phrase, changes)):
         heard = np.zeros(len(names))
-        for word in phrase:
+        for word in piece:
             np.add.at(heard, index, np.clip(np.minimum(ends, word.end) - np.maximum(starts, word.start), 0, None))
         if heard.max() > 0:
             who = names[int(np.argmax(heard))]
         else:
-            middle = (phrase[0].start + phrase[-1].end) / 2
+            middle = (piece[0].start + piece[-1].end) / 2
             who = speakers[int(np.argmin(np.maximum(starts - middle, middle - ends)))].speaker
         if turns and turns[-1].speaker == who:
-            turns[-1].words.extend(phrase)
+            turns[-1].words.extend(piece)
         else:
-            turns.append(SpokenTurn(who, list(phrase)))
+            turns.append(SpokenTurn(who, list(piece)))
     return [t for t in turns if t.text]
 
 
