@@ -16,7 +16,7 @@ from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
 from chorus.analysis import segments
 from chorus.coding import apply_code
 from chorus.errors import ChorusError, InputError
-from chorus.study.models import Code, Coder, Coding, Transcript, Turn
+from chorus.study.models import Code, Coder, Coding, Participant, Transcript, Turn
 from tests.helpers import code_demo, load_demo
 
 ag = importlib.import_module("chorus.analysis.agreement")  # the module (chorus.analysis.agreement is also the function)
@@ -98,17 +98,31 @@ def two_coders(study):
     for n, (transcript, ordinal, code) in enumerate(rows):
         if n % 3:  # ben agrees on two in three; and codes one turn autocoder did not
             apply_code(study, transcript, code, "ben", turn=ordinal)
-    apply_code(study, "FG01", "Funding", "ben", turn=1)
+    apply_code(study, "FG01", "Funding", "ben", turn=uncoded_participant_turn(study, "FG01", "Funding"))
     return study
 
 
+def uncoded_participant_turn(study, transcript: str, code: str) -> int:
+    """The first participant's turn of ``transcript`` that nobody coded ``code``."""
+    with study.reading() as session:
+        coded = {o for o, s, e, cs, ce in session.execute(
+            select(Turn.ordinal, Turn.start, Turn.end, Coding.start, Coding.end).join(Transcript, Transcript.id == Turn.transcript_id)
+            .join(Coding, Coding.transcript_id == Transcript.id).join(Code, Code.id == Coding.code_id)
+            .where(Transcript.name == transcript, Code.name == code)) if cs < e and ce > s}
+        ordinals = session.scalars(select(Turn.ordinal).join(Transcript).join(Participant, Participant.id == Turn.participant_id)
+                                   .where(Transcript.name == transcript, Participant.role == "participant").order_by(Turn.ordinal))
+        return next(o for o in ordinals if o not in coded)
+
+
 def independent_ratings(study, coders: list[str], code: str) -> np.ndarray:
-    """Units x coders for one code, read from the store without Chorus's agreement code."""
+    """Units x coders for one code, read from the store without Chorus's agreement code: the units are participants' turns."""
     with study.reading() as session:
         shared = set.intersection(*[
             set(session.scalars(select(Coding.transcript_id).join(Coder).where(Coder.name == c))) for c in coders
         ])
-        turns = session.execute(select(Turn.id, Turn.transcript_id, Turn.start, Turn.end).where(Turn.transcript_id.in_(shared)).order_by(Turn.transcript_id, Turn.start)).all()
+        turns = session.execute(select(Turn.id, Turn.transcript_id, Turn.start, Turn.end).join(Participant)
+                                .where(Turn.transcript_id.in_(shared), Participant.role == "participant")
+                                .order_by(Turn.transcript_id, Turn.start)).all()
         spans = session.execute(
             select(Coder.name, Coding.transcript_id, Coding.start, Coding.end).join(Coder).join(Code).where(Code.name == code, Coder.name.in_(coders))
         ).all()
@@ -171,10 +185,10 @@ def test_disagreements_list_the_text_and_consensus_writes_the_resolution(two_cod
     coders = ["autocoder", "ben"]
     listed = ag.disagreements(two_coders, coders)
     assert len(listed) > 0 and set(listed.columns) >= {"transcript", "turn", "code", "coded_by", "not_coded_by", "text", "decision"}
+    row = listed[(listed.transcript == "FG01") & (listed.code == "Funding") & (listed.coded_by == "ben")].iloc[0]
     with two_coders.reading() as session:
-        first_turn = session.scalar(select(Turn).join(Transcript).where(Transcript.name == "FG01", Turn.ordinal == 1))
-        text = first_turn.transcript.text[first_turn.start:first_turn.end]
-    row = listed[(listed.transcript == "FG01") & (listed.turn == 1) & (listed.code == "Funding")].iloc[0]
+        bens_turn = session.scalar(select(Turn).join(Transcript).where(Transcript.name == "FG01", Turn.ordinal == int(row.turn)))
+        text = bens_turn.transcript.text[bens_turn.start:bens_turn.end]
     assert row.text == text and row.coded_by == "ben" and row.not_coded_by == "autocoder"
     listed["decision"] = ["keep" if i == 0 else "drop" if i == 1 else "" for i in range(len(listed))]
     decisions = tmp_path / "decisions.csv"
@@ -184,10 +198,17 @@ def test_disagreements_list_the_text_and_consensus_writes_the_resolution(two_cod
     assert summary["kept"] == 1 and summary["dropped"] == 1 and summary["unresolved"] == len(listed) - 2
     assert 0 < summary["agreed"] <= agreed
     with two_coders.reading() as session:
-        stored = session.scalar(select(Coder).where(Coder.name == "consensus"))
-        assert len(session.scalars(select(Coding).where(Coding.coder_id == stored.id)).all()) >= summary["agreed"] + 1
-    with pytest.raises(ChorusError, match="already has codings"):
-        ag.consensus(two_coders, coders, into="consensus")
+        stored = session.scalar(select(Coder.id).where(Coder.name == "consensus"))
+        assert len(session.scalars(select(Coding).where(Coding.coder_id == stored)).all()) >= summary["agreed"] + 1
+    with two_coders.reading() as session:
+        before = sorted(session.execute(select(Coding.transcript_id, Coding.code_id, Coding.start, Coding.end).where(Coding.coder_id == stored)).all())
+    again = ag.consensus(two_coders, coders, into="consensus")  # the decisions were stored with the first write
+    assert again == summary
+    with two_coders.reading() as session:  # written again: the earlier consensus of those transcripts replaced, not added to
+        assert sorted(session.execute(select(Coding.transcript_id, Coding.code_id, Coding.start, Coding.end).where(Coding.coder_id == stored)).all()) == before
+    apply_code(two_coders, "FG01", "Funding", "cy", turn=int(row.turn))
+    with pytest.raises(ChorusError, match="'cy' has codings of their own"):
+        ag.consensus(two_coders, coders, into="cy")
     bad = tmp_path / "bad.csv"
     bad.write_text("transcript,turn,sentence,code,decision\nFG01,1,0,Funding,maybe\n", encoding="utf-8")
     with pytest.raises(InputError, match="line 2"):

@@ -30,7 +30,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from chorus.analysis.frames import rows_frame
 from chorus.coding.autocode import sentence_spans
@@ -39,8 +40,8 @@ from chorus.errors import ChorusError, InputError
 from chorus.ingest.files import Row, read_table
 from chorus.study.kept import kept
 from chorus.study.lookup import coder as get_coder
-from chorus.study.lookup import find_code
-from chorus.study.models import Code, Coder, Coding, Transcript, Turn
+from chorus.study.lookup import find_code, find_transcript
+from chorus.study.models import Code, Coder, Coding, Consensus, ConsensusDecision, Participant, Transcript, Turn, utcnow
 from chorus.study.store import Study
 
 Unit = Literal["turn", "sentence"]
@@ -191,7 +192,11 @@ class UnitCodings:
 
 
 def unit_codings(study: Study, coders: Sequence[str], unit: Unit = "turn", codes: Iterable[str] | None = None) -> UnitCodings:
-    """Who coded what, by unit, over the transcripts every one of ``coders`` has coded."""
+    """Who coded what, by unit, over the transcripts every one of ``coders`` has coded.
+
+    The units are participants' turns (or their sentences): what a facilitator
+    said is not data the coders could disagree on.
+    """
     coders = list(dict.fromkeys(coders))
     if len(coders) < 2:
         raise ChorusError("agreement needs at least two coders (--coders A B)")
@@ -212,9 +217,10 @@ def unit_codings(study: Study, coders: Sequence[str], unit: Unit = "turn", codes
         if not shared:
             raise ChorusError(f"{' and '.join(coders)} have not coded any transcript in common; agreement needs the same transcripts")
         found_transcripts = session.execute(select(Transcript.id, Transcript.name, Transcript.text).where(Transcript.id.in_(shared))).all()
-        turns = rows_frame(session, (
+        turns = rows_frame(session, (  # the units are participants' turns: a facilitator's question is not coded data
             select(Turn.transcript_id, Turn.ordinal.label("turn"), Turn.start, Turn.end, Turn.speaker_label.label("speaker"))
-            .where(Turn.transcript_id.in_(shared))
+            .join(Participant, Participant.id == Turn.participant_id)
+            .where(Turn.transcript_id.in_(shared), Participant.role == "participant")
             .order_by(Turn.transcript_id, Turn.start)
         ))
     names = {i: name for i, name, _ in found_transcripts}
@@ -291,7 +297,7 @@ def comparison(
     """
     def compare() -> tuple[pd.DataFrame, pd.DataFrame]:
         table = unit_codings(study, coders, unit, codes)
-        return _agreement_of(table, chance), _disagreements_of(table)
+        return _agreement_of(table, chance), _with_decisions(study, coders, unit, _disagreements_of(table))
 
     return kept(study, ("comparison", tuple(coders), unit, None if codes is None else tuple(codes), chance), compare)
 
@@ -332,9 +338,10 @@ def disagreements(study: Study, coders: Sequence[str], unit: Unit = "turn", code
     Columns: ``transcript, turn, sentence, speaker, code, coded_by, not_coded_by,
     text``, and an empty ``decision`` and ``recode_to`` for the meeting to fill in
     (``keep``, ``drop``, or ``recode`` with the code it should have had) before
-    :func:`consensus` reads it back.
+    :func:`consensus` reads it back; decisions already stored (:func:`decide`) are
+    filled in.
     """
-    return _disagreements_of(unit_codings(study, coders, unit, codes))
+    return _with_decisions(study, coders, unit, _disagreements_of(unit_codings(study, coders, unit, codes)))
 
 
 def _disagreements_of(table: UnitCodings) -> pd.DataFrame:
@@ -416,42 +423,148 @@ def _share(agree: int, disagree: int) -> float:
 DECISIONS = ("keep", "drop", "recode")
 
 
+def comparison_key(coders: Sequence[str]) -> str:
+    """The coders of a comparison as its decisions are stored: sorted, comma-joined (the order they were named in does not matter)."""
+    return ",".join(sorted({c.strip() for c in coders if c.strip()}))
+
+
+def decide(
+    study: Study, coders: Sequence[str], transcript: str, turn: int, sentence: int, code: str, decision: str,
+    recode_to: str = "", unit: Unit = "turn",
+) -> None:
+    """Store what the coders decided about one disagreement, as it is made: ``keep``, ``drop``, ``recode`` (to
+    ``recode_to``), or ``""`` to take a decision back.
+
+    Stored in the study (and its audit trail) under the comparison of ``coders``
+    by ``unit``, so a refused write, a reload or a second person's visit loses
+    none; :func:`disagreements` shows it and :func:`consensus` writes it.
+
+    >>> decide(study, ["ann", "ben"], "FG01", 4, 0, "Funding", "recode", "Unclear roles")   # doctest: +SKIP
+    """
+    decision, recode_to = decision.strip().casefold(), recode_to.strip()
+    if decision and decision not in DECISIONS:
+        raise ChorusError(f"decision {decision!r} is not one of {', '.join(DECISIONS)}")
+    if decision == "recode" and not recode_to:
+        raise ChorusError("a 'recode' decision names the code to recode to")
+    key = comparison_key(coders)
+    if len(key.split(",")) < 2:
+        raise ChorusError("a decision settles a disagreement between two coders or more")
+    with study.transaction() as session:
+        found = find_transcript(session, transcript, text=False)
+        find_code(session, code)
+        if decision == "recode":
+            find_code(session, recode_to)
+        _store_decision(session, key, unit, found.id, int(turn), int(sentence), code, decision, recode_to if decision == "recode" else None)
+
+
+def _store_decision(
+    session: Session, key: str, unit: str, transcript_id: int, turn: int, sentence: int, code: str, decision: str, recode_to: str | None,
+) -> None:
+    """Insert, change or (an empty decision) remove one stored decision, in the caller's transaction."""
+    stored = session.scalar(select(ConsensusDecision).where(
+        ConsensusDecision.coders == key, ConsensusDecision.unit == unit, ConsensusDecision.transcript_id == transcript_id,
+        ConsensusDecision.turn == turn, ConsensusDecision.sentence == sentence, ConsensusDecision.code == code,
+    ))
+    actor = session.info.get("actor") or "unknown"
+    if not decision:
+        if stored is not None:
+            session.delete(stored)
+    elif stored is None:
+        session.add(ConsensusDecision(coders=key, unit=unit, transcript_id=transcript_id, turn=turn, sentence=sentence, code=code,
+                                      decision=decision, recode_to=recode_to, decided_by=actor))
+    elif (stored.decision, stored.recode_to) != (decision, recode_to):
+        stored.decision, stored.recode_to, stored.decided_by, stored.decided_at = decision, recode_to, actor, utcnow()
+
+
+def _stored_decisions(session: Session, coders: Sequence[str], unit: str) -> dict[tuple[str, int, int, str], tuple[str, str, str]]:
+    """The decisions stored for a comparison, keyed as :func:`_decisions` keys a decisions file."""
+    rows = session.execute(
+        select(Transcript.name, ConsensusDecision.turn, ConsensusDecision.sentence, ConsensusDecision.code, ConsensusDecision.decision,
+               ConsensusDecision.recode_to)
+        .join(Transcript, Transcript.id == ConsensusDecision.transcript_id)
+        .where(ConsensusDecision.coders == comparison_key(coders), ConsensusDecision.unit == unit)
+    ).all()
+    return {(t, n, s, c): (d, r or "", "a decision stored in the study") for t, n, s, c, d, r in rows}
+
+
+def _record(
+    study: Study, table: UnitCodings, unit: str, given: dict[tuple[str, int, int, str], tuple[str, str, str]], path: str | Path | None,
+) -> None:
+    """Store decisions read from a file or a page (:func:`_decisions`), all or none: a recode to a code not in the codebook stores none."""
+    key = comparison_key(table.coders)
+    with study.transaction() as session:
+        ids = dict(session.execute(select(Transcript.name, Transcript.id).where(Transcript.name.in_(table.texts))).all())
+        for (transcript, turn, sentence, code), (decision, recoded, place) in given.items():
+            if recoded:
+                try:
+                    find_code(session, recoded)
+                except ChorusError as exc:
+                    raise InputError(str(exc), path=path, place=place) from None
+            if transcript not in ids:
+                raise InputError(f"transcript {transcript!r} is not one the coders were compared on", path=path, place=place)
+            _store_decision(session, key, unit, ids[transcript], turn, sentence, code, decision, recoded or None)
+
+
+def _with_decisions(study: Study, coders: Sequence[str], unit: str, listed: pd.DataFrame) -> pd.DataFrame:
+    """The disagreements with the decisions stored for them filled in."""
+    with study.reading() as session:
+        stored = _stored_decisions(session, coders, unit)
+    if not stored or listed.empty:
+        return listed
+    keys = zip(listed["transcript"].tolist(), listed["turn"].tolist(), listed["sentence"].tolist(), listed["code"].tolist())
+    found = [stored.get((t, int(n), int(s), c), ("", "", "")) for t, n, s, c in keys]
+    return listed.assign(decision=[d for d, _, _ in found], recode_to=[r for _, r, _ in found])
+
+
 def consensus(
     study: Study, coders: Sequence[str], into: str = "consensus", unit: Unit = "turn",
     decisions: str | Path | Sequence[Row] | None = None, codes: Iterable[str] | None = None,
 ) -> dict[str, int]:
     """Write the consensus coding under coder ``into``: what all coders agreed on, plus resolved disagreements.
 
-    ``decisions`` is the :func:`disagreements` table (CSV/XLSX, or its rows as
-    the web page sends them) with its ``decision`` column filled in: ``keep``
-    codes the unit, ``drop`` leaves it, ``recode`` codes it with the code in
-    ``recode_to`` instead; a disagreement without a decision stays uncoded and is
-    counted as ``unresolved``. Agreed units keep the coders' own spans within
-    the unit (their union). All in one transaction; a decision naming a code the
-    comparison does not hold, or one that is not in the codebook, stores nothing.
+    The decisions are those stored as they were made (:func:`decide`) and those in
+    ``decisions``, the :func:`disagreements` table (CSV/XLSX, or its rows as the web
+    page sends them) with its ``decision`` column filled in, which are stored too
+    and win over stored ones: ``keep`` codes the unit, ``drop`` leaves it,
+    ``recode`` codes it with the code in ``recode_to`` instead; a disagreement
+    without a decision stays uncoded and is counted as ``unresolved``. Agreed
+    units keep the coders' own spans within the unit (their union); what the
+    decisions give one code in one place is written as one coding, so a turn kept
+    with one coder's code and recoded to it from the other's has that code once.
+
+    The consensus is recorded (coders, transcripts, when), so the findings count
+    it on its transcripts (:mod:`chorus.study.counting`). Writing it again replaces
+    the earlier consensus of those transcripts, in one transaction. The decisions
+    given are stored first, all or none (one naming a code the comparison does
+    not hold, or one not in the codebook, stores nothing), so a write refused
+    after them loses none.
 
     >>> consensus(study, ["ann", "ben"], decisions="disagreements.csv")    # doctest: +SKIP
     {'agreed': 41, 'kept': 6, 'dropped': 3, 'recoded': 1, 'unresolved': 0}
     """
     table = unit_codings(study, coders, unit, codes)
-    decided = _decisions(decisions, set(table.codes)) if decisions is not None else {}
+    if into.strip() in table.coders:
+        raise ChorusError(f"the consensus is stored under a coder of its own, not {into!r}, one of the coders compared")
+    if decisions is not None:  # stored first, in a transaction of their own: a write refused below loses none of them
+        _record(study, table, unit, _decisions(decisions, set(table.codes)), decisions if isinstance(decisions, (str, Path)) else None)
     summary = {"agreed": 0, "kept": 0, "dropped": 0, "recoded": 0, "unresolved": 0}
     with study.transaction() as session:
         coder = get_coder(session, into)
-        if session.scalar(select(Coding.id).where(Coding.coder_id == coder.id).limit(1)) is not None:
-            raise ChorusError(f"coder {into!r} already has codings; choose a new name for the consensus (--into)")
+        record = session.scalar(select(Consensus).where(Consensus.coder_id == coder.id))
+        if record is None and session.scalar(select(Coding.id).where(Coding.coder_id == coder.id).limit(1)) is not None:
+            raise ChorusError(f"coder {into!r} has codings of their own; store the consensus under another name")
         transcripts = {t.name: t for t in session.scalars(select(Transcript).where(Transcript.name.in_(table.texts)))}
+        decided = _stored_decisions(session, table.coders, unit)
         code_rows = {c.name: c for c in session.scalars(select(Code).where(Code.name.in_(table.codes)))}
-        for _, recoded, place in decided.values():
+        for _, recoded, _ in decided.values():
             if recoded and recoded not in code_rows:
-                try:
-                    code_rows[recoded] = find_code(session, recoded)
-                except ChorusError as exc:
-                    raise InputError(str(exc), path=decisions if isinstance(decisions, (str, Path)) else None, place=place) from None
-        indexes = {name: TurnIndex(t) for name, t in transcripts.items()}
+                code_rows[recoded] = find_code(session, recoded)
+        if record is not None:  # the earlier consensus of these transcripts gives way
+            session.execute(delete(Coding).where(Coding.coder_id == coder.id, Coding.transcript_id.in_([t.id for t in transcripts.values()])))
         pieces: dict[tuple[str, int], list[tuple[int, int]]] = {}
         for code, index, start, end in zip(*(table.pieces[c].tolist() for c in ("code", "unit", "start", "end"))):
             pieces.setdefault((code, index), []).append((start, end))
+        written: dict[tuple[str, str], list[tuple[int, int]]] = {}  # (transcript, code) -> spans, written once per code
         for code in table.codes:
             ratings = table.ratings(code)
             for index in np.flatnonzero(ratings.max(axis=1) == 1):
@@ -467,8 +580,20 @@ def consensus(
                 else:
                     summary["dropped" if decision == "drop" else "unresolved"] += 1
                     continue
-                for start, end in _union(spans):
-                    add_coding(session, transcripts[u.transcript], code_rows[target], coder, start, end, index=indexes[u.transcript])
+                written.setdefault((u.transcript, target), []).extend(spans)
+        indexes = {name: TurnIndex(t) for name, t in transcripts.items()}
+        for (transcript, target), spans in sorted(written.items()):
+            for start, end in _union(spans):
+                add_coding(session, transcripts[transcript], code_rows[target], coder, start, end, index=indexes[transcript])
+        written_ids = {t.id for t in transcripts.values()}
+        compared = [c.id for c in session.scalars(select(Code).where(Code.name.in_(table.codes)))]
+        cells = [[t, c] for t in sorted(written_ids) for c in compared]
+        actor = session.info.get("actor") or study.actor
+        if record is None:
+            session.add(Consensus(coder_id=coder.id, coders=list(table.coders), cells=cells, unit=unit, written_by=actor))
+        else:
+            record.coders, record.unit, record.written_by, record.written_at = list(table.coders), unit, actor, utcnow()
+            record.cells = [cell for cell in record.cells if cell[0] not in written_ids] + cells
     return summary
 
 

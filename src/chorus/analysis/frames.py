@@ -4,6 +4,10 @@ Counting unit: a coding is attributed to each turn it overlaps, so a coded
 *segment* is the part of a coding one speaker said. A coding inside one turn (the
 usual case) is one segment; a coding across two speakers' turns is one segment for
 each. Facilitators' words are left out of analysis unless asked for.
+
+Which codings count is the study's coding of record (:mod:`chorus.study.counting`):
+analyses read codings only through :func:`coded` and :func:`attribution_counts`,
+which apply it, so each passage is counted once and a consensus is followed.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from chorus.errors import ChorusError
+from chorus.study.counting import Counting
 from chorus.study.lookup import all_codes, code_path
-from chorus.study.models import CodingTurn, Group, Membership, Participant, Transcript, Turn
+from chorus.study.models import Coding, CodingTurn, Group, Membership, Participant, Transcript, Turn
 from chorus.study.seeing import narrowed
 
 PARTICIPANT_COLUMNS = ("discipline", "care_team", "role")
@@ -95,28 +100,74 @@ def codes(session: Session) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["code_id", "path", "code", "parent_id", "colour", "depth", "ancestors"])
 
 
-def attribution_counts(session: Session, facilitators: bool = False) -> pd.DataFrame:
-    """Segments per (code, participant, group), aggregated in the database.
+def coded(session: Session, counting: Counting, facilitators: bool = True) -> pd.DataFrame:
+    """The coded segments the findings count: one row per coding and turn it overlaps.
 
-    This is the one scan over the codings that matrices and themes need: the
-    attribution index on ``coding_turn`` is read in order, and at most codes x
-    participants rows come back however many codings the study holds. Rows are
-    fetched through the driver's cursor, since building a Row object for each
-    would cost more than the scan itself.
+    Columns ``coding_id, turn_id, code_id, participant_id, transcript_id, coder_id``.
+    ``counting`` (:func:`chorus.study.counting.counting`) says whose codings count;
+    where several coders count, a passage several of them gave the same code is
+    kept once (:func:`once_per_passage`). This is the door every analysis reads
+    codings through.
     """
-    query = select(
-        CodingTurn.code_id, CodingTurn.participant_id, CodingTurn.transcript_id, func.count().label("segments")
-    ).group_by(CodingTurn.code_id, CodingTurn.participant_id, CodingTurn.transcript_id)
-    query = narrowed(query)
-    connection = session.connection()
-    cursor = connection.connection.cursor()
-    try:
-        compiled = query.compile(dialect=connection.dialect)
-        cursor.execute(str(compiled), [compiled.params[k] for k in compiled.positiontup] if compiled.positional else compiled.params)
-        rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 4)
-        counts = pd.DataFrame(rows, columns=["code_id", "participant_id", "transcript_id", "segments"])
-    finally:
-        cursor.close()
+    query = select(CodingTurn.coding_id, CodingTurn.turn_id, CodingTurn.code_id, CodingTurn.participant_id, CodingTurn.transcript_id,
+                   Coding.coder_id).join(Coding, Coding.id == CodingTurn.coding_id)
+    clause = counting.clause()
+    if clause is not None:
+        query = query.where(clause)
+    if not facilitators:
+        query = query.join(Participant, Participant.id == CodingTurn.participant_id).where(Participant.role == "participant")
+    frame = rows_frame(session, query)
+    if frame.empty:
+        return pd.DataFrame(columns=["coding_id", "turn_id", "code_id", "participant_id", "transcript_id", "coder_id"], dtype=np.int64)
+    return frame if counting.single else frame[once_per_passage(frame)].reset_index(drop=True)
+
+
+def once_per_passage(links: pd.DataFrame) -> np.ndarray:
+    """Which of ``links`` (rows with ``code_id, turn_id, coder_id``) count when several coders coded the same passage.
+
+    Per code and turn, one coder's segments stand for everyone's: the coder with
+    the most segments there (so nothing one coder split is lost), then the first
+    coder. Two coders who coded alike count as one.
+    """
+    if links.empty:
+        return np.zeros(0, dtype=bool)
+    sizes = links.groupby(["code_id", "turn_id", "coder_id"], sort=False).size().rename("n").reset_index()
+    sizes = sizes.sort_values(["code_id", "turn_id", "n", "coder_id"], ascending=[True, True, False, True])
+    chosen = sizes.drop_duplicates(["code_id", "turn_id"])[["code_id", "turn_id", "coder_id"]].assign(_counted=True)
+    return links[["code_id", "turn_id", "coder_id"]].merge(chosen, how="left", on=["code_id", "turn_id", "coder_id"])["_counted"].eq(True).to_numpy()
+
+
+def attribution_counts(session: Session, counting: Counting, facilitators: bool = False) -> pd.DataFrame:
+    """Segments the findings count per (code, participant, group).
+
+    The one scan over the codings that matrices and themes need. Where at most one
+    coder counts on each transcript, the attribution index on ``coding_turn`` is
+    read in order and aggregated in the database, so at most codes x participants
+    rows come back however many codings the study holds; rows are fetched through
+    the driver's cursor, since a Row object each would cost more than the scan.
+    Where several coders count, their segments are read (:func:`coded`) and each
+    passage counted once.
+    """
+    if counting.single:
+        query = select(
+            CodingTurn.code_id, CodingTurn.participant_id, CodingTurn.transcript_id, func.count().label("segments")
+        ).group_by(CodingTurn.code_id, CodingTurn.participant_id, CodingTurn.transcript_id)
+        clause = counting.clause()
+        if clause is not None:
+            query = query.join(Coding, Coding.id == CodingTurn.coding_id).where(clause)
+        query = narrowed(query)
+        connection = session.connection()
+        cursor = connection.connection.cursor()
+        try:
+            compiled = query.compile(dialect=connection.dialect)
+            cursor.execute(str(compiled), [compiled.params[k] for k in compiled.positiontup] if compiled.positional else compiled.params)
+            rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 4)
+            counts = pd.DataFrame(rows, columns=["code_id", "participant_id", "transcript_id", "segments"])
+        finally:
+            cursor.close()
+    else:
+        links = coded(session, counting)
+        counts = links.groupby(["code_id", "participant_id", "transcript_id"], as_index=False, sort=False).size().rename(columns={"size": "segments"})
     placement = pd.DataFrame(session.execute(select(Transcript.id, Transcript.group_id)).all(), columns=["transcript_id", "group_id"])
     counts = counts.merge(placement, on="transcript_id").drop(columns="transcript_id")
     if not facilitators:
@@ -125,6 +176,8 @@ def attribution_counts(session: Session, facilitators: bool = False) -> pd.DataF
     if not placement["group_id"].is_unique:  # a group with several transcripts
         counts = counts.groupby(["code_id", "participant_id", "group_id"], as_index=False, sort=False)["segments"].sum()
     return counts[["code_id", "participant_id", "group_id", "segments"]].reset_index(drop=True)
+
+
 def with_ancestors(counts: pd.DataFrame, code_table: pd.DataFrame) -> pd.DataFrame:
     """The counts repeated for every ancestor code, so a code's row includes its subcodes."""
     ancestors = code_table.set_index("code_id")["ancestors"]

@@ -17,7 +17,8 @@ from chorus.analysis import frames
 from chorus.analysis.dynamics import mostly_silent, question_dynamics
 from chorus.analysis.matrix import turn_table
 from chorus.errors import NotFound
-from chorus.study.models import Coding, CodingTurn, GuideQuestion, Participant, Turn, TurnQuestion
+from chorus.study.counting import Basis, counting
+from chorus.study.models import GuideQuestion, TurnQuestion
 from chorus.study.store import Study
 
 
@@ -57,12 +58,13 @@ def answered(found: pd.DataFrame, by: str = "discipline") -> pd.DataFrame:
     return said.pivot_table(index="question", columns=by, values="said", aggfunc="first", fill_value="-", sort=False)
 
 
-def codes_by_question(study: Study) -> pd.DataFrame:
-    """Code x question: the participant turns coded with each code under each question (codes as rows, questions in guide order)."""
+def codes_by_question(study: Study, basis: Basis | str | None = None) -> pd.DataFrame:
+    """Code x question: the participant turns coded with each code under each question (codes as rows, questions in guide order).
+
+    ``basis``: which coding counts (:mod:`chorus.study.counting`).
+    """
     with study.reading() as session:
-        coded = frames.rows_frame(session, select(CodingTurn.turn_id, Coding.code_id).join(Coding, Coding.id == CodingTurn.coding_id)
-                                  .join(Turn, Turn.id == CodingTurn.turn_id).join(Participant, Participant.id == Turn.participant_id)
-                                  .where(Participant.role == "participant").distinct())
+        coded = frames.coded(session, counting(session, basis), facilitators=False)[["turn_id", "code_id"]].drop_duplicates()
         placed = frames.rows_frame(session, select(TurnQuestion.turn_id, TurnQuestion.question_id))
         questions = _questions(session)
         code_table = frames.codes(session)
@@ -78,7 +80,7 @@ def codes_by_question(study: Study) -> pd.DataFrame:
 TOP_CODES = 3
 
 
-def by_question(study: Study) -> pd.DataFrame:
+def by_question(study: Study, basis: Basis | str | None = None) -> pd.DataFrame:
     """The discussion guide question by question: who answered, what was coded, and who stayed silent.
 
     One row per question of the guide, in its order: ``question``, ``wording``,
@@ -88,7 +90,8 @@ def by_question(study: Study) -> pd.DataFrame:
     ``silences`` (the groups where half the members or more said nothing to it:
     :func:`chorus.analysis.dynamics.mostly_silent`). A question
     no one answered says so; the report and the manuscript print a section per
-    question from this. Empty without a guide.
+    question from this. Empty without a guide. ``basis``: which coding counts
+    (:mod:`chorus.study.counting`).
 
     >>> by_question(study).loc[0, "answered_by"]                   # doctest: +SKIP
     'APP 8 (8 turns); nurse 10 (16 turns); physician 7 (7 turns); psychosocial clinician 10 (10 turns)'
@@ -99,7 +102,7 @@ def by_question(study: Study) -> pd.DataFrame:
     if questions.empty:
         return pd.DataFrame(columns=columns)
     every = turn_table(study)
-    said, codes, (talk, _) = responses(study, turns=every), codes_by_question(study), question_dynamics(study, every)
+    said, codes, (talk, _) = responses(study, turns=every), codes_by_question(study, basis), question_dynamics(study, every)
     rows = []
     for question, wording in zip(questions["question"], questions["wording"]):
         mine = said[said["question"] == question]

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from chorus.analysis import frames
 from chorus.errors import ChorusError
+from chorus.study.counting import Basis, counting
 from chorus.study.kept import kept
-from chorus.study.models import Coding, CodingTurn, Group, Participant, Transcript, Turn
+from chorus.study.models import Group, Transcript, Turn
 from chorus.study.store import Study
 
 Count = Literal["segments", "participants", "groups", "share"]
@@ -43,6 +44,7 @@ def matrix(
     count: Count = "segments",
     subcodes: bool = False,
     facilitators: bool = False,
+    basis: Basis | str | None = None,
 ) -> pd.DataFrame:
     """A code x attribute matrix: one row per code (index ``code``, its path), one column per value.
 
@@ -51,6 +53,8 @@ def matrix(
     (participants as a fraction of everyone with that value). ``by`` is any
     participant attribute (``discipline``, ``care_team``, a roster column) or
     ``group``. With ``subcodes`` a code's row includes its subcodes' codings.
+    ``basis``: which coding counts (:mod:`chorus.study.counting`; by default the
+    consensus where written, each passage once).
     """
     if count not in COUNTS:
         raise ChorusError(f"count {count!r} is not one of {', '.join(COUNTS)}")
@@ -60,7 +64,7 @@ def matrix(
         code_table = frames.codes(session)
         people = frames.participants(session, facilitators)
         group_table = frames.groups(session)
-        counts = frames.attribution_counts(session, facilitators)
+        counts = frames.attribution_counts(session, counting(session, basis), facilitators)
     if subcodes:
         counts = frames.with_ancestors(counts, code_table)
     table = count_table(counts, people, group_table, by)
@@ -126,16 +130,14 @@ def talk_shares(study: Study, by: Sequence[str], turns: pd.DataFrame | None = No
     return shares
 
 
-def cooccurrence(study: Study, facilitators: bool = False) -> pd.DataFrame:
-    """Code x code: the number of turns in which both codes were applied (the diagonal: each code's turns)."""
-    query = select(CodingTurn.turn_id, Coding.code_id).join(Coding, Coding.id == CodingTurn.coding_id).distinct()
-    if not facilitators:
-        query = query.join(Turn, Turn.id == CodingTurn.turn_id).join(Participant, Participant.id == Turn.participant_id).where(
-            Participant.role == "participant"
-        )
+def cooccurrence(study: Study, facilitators: bool = False, basis: Basis | str | None = None) -> pd.DataFrame:
+    """Code x code: the number of turns in which both codes were applied (the diagonal: each code's turns).
+
+    ``basis``: which coding counts (:mod:`chorus.study.counting`).
+    """
     with study.reading() as session:
         code_table = frames.codes(session)
-        pairs = frames.rows_frame(session, query)
+        pairs = frames.coded(session, counting(session, basis), facilitators)[["turn_id", "code_id"]].drop_duplicates()
     ids = code_table["code_id"].to_numpy()
     column = pd.Index(ids).get_indexer(pairs["code_id"].to_numpy())
     turn = pd.factorize(pairs["turn_id"].to_numpy())[0]

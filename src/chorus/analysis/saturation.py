@@ -29,6 +29,7 @@ from sqlalchemy import select
 from chorus.analysis import frames
 from chorus.analysis.segments import segments
 from chorus.errors import ChorusError
+from chorus.study.counting import Basis
 from chorus.study.models import Transcript
 from chorus.study.store import Study
 
@@ -54,16 +55,17 @@ def _curve(order: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def saturation(study: Study, by: str | None = None) -> pd.DataFrame:
+def saturation(study: Study, by: str | None = None, basis: Basis | str | None = None) -> pd.DataFrame:
     """New and cumulative codes per group, in the order groups were held.
 
     Columns ``group, new_codes, cumulative_codes, date, codes`` (the new codes'
     names); with ``by`` (``"discipline"`` or another segment column such as
     ``care_team``) one curve per value, in a first column named after it, over
-    the groups where that value's participants spoke.
+    the groups where that value's participants spoke. ``basis``: which coding
+    counts (:mod:`chorus.study.counting`).
     """
     order = _held(study)
-    found = segments(study, subcodes=False)
+    found = segments(study, subcodes=False, basis=basis)
     if by is None:
         return _curve(order, found)
     if by not in found.columns:
@@ -78,7 +80,9 @@ def saturation(study: Study, by: str | None = None) -> pd.DataFrame:
     return result[[by, *COLUMNS]]
 
 
-def guest_saturation(study: Study, base: int = 4, run: int = 2, threshold: float = 0.05, by: str | None = None) -> pd.DataFrame:
+def guest_saturation(
+    study: Study, base: int = 4, run: int = 2, threshold: float = 0.05, by: str | None = None, basis: Basis | str | None = None,
+) -> pd.DataFrame:
     """Guest, Namey & Chen's new-information ratio for each run, and where saturation is reached.
 
     One row per run (per value of ``by`` when given): ``base, run_start,
@@ -86,7 +90,7 @@ def guest_saturation(study: Study, base: int = 4, run: int = 2, threshold: float
     under ``threshold``) and ``groups_needed`` (the groups before that run, on
     its row).
     """
-    return guest_runs(saturation(study, by), base, run, threshold, by)
+    return guest_runs(saturation(study, by, basis), base, run, threshold, by)
 
 
 def guest_runs(curves: pd.DataFrame, base: int = 4, run: int = 2, threshold: float = 0.05, by: str | None = None) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from chorus.analysis import frames
 from chorus.errors import ChorusError
+from chorus.study.counting import Basis, Counting, counting
 from chorus.study.lookup import code_path, descendants, find_code
 from chorus.study.models import Code, Coder, Coding, CodingTurn, Group, Participant, Transcript, Turn
 from chorus.study.store import Study
@@ -35,19 +36,26 @@ def segments(
     subcodes: bool = True,
     facilitators: bool = False,
     limit: int | None = None,
+    basis: Basis | str | None = None,
 ) -> pd.DataFrame:
     """Coded segments with their code, coder, speaker, discipline, group and text.
 
     One row per coding and turn it overlaps (its ``start``/``end`` clipped to that
-    turn). ``code`` includes the code's subcodes unless ``subcodes`` is False.
-    ``limit`` keeps the first rows only (a page shows 500; :func:`count_segments`
-    says how many there are in all).
+    turn), of the codings the findings count (``basis``, :mod:`chorus.study.counting`:
+    by default the consensus where one is written, a passage several coders gave
+    the same code once). ``code`` includes the code's subcodes unless ``subcodes``
+    is False. ``limit`` keeps the first rows only (a page shows 500;
+    :func:`count_segments` says how many there are in all).
     """
     with study.reading() as session:
-        query = _segment_query(session, study, code, discipline, group, coder, transcript, subcodes, facilitators)
-        if limit is None:  # all of them: sorted here, which costs less than the database's sort of the whole join
-            frame = frames.rows_frame(session, query.order_by(None).add_columns(Coding.start.label("coding_start")))
-            frame = frame.sort_values(["transcript", "coding_start", "coding_id", "turn"], kind="stable")
+        counted = counting(session, basis)
+        query = _segment_query(session, study, counted, code, discipline, group, coder, transcript, subcodes, facilitators)
+        if limit is None or not counted.single:  # sorted here, which costs less than the database's sort of the whole join
+            frame = frames.rows_frame(session, query.order_by(None).add_columns(
+                Coding.start.label("coding_start"), CodingTurn.turn_id, Coding.coder_id))
+            if not counted.single:
+                frame = frame[frames.once_per_passage(frame)]
+            frame = frame.sort_values(["transcript", "coding_start", "coding_id", "turn"], kind="stable").head(limit)
         else:
             frame = frames.rows_frame(session, query.limit(limit))
         if frame.empty:
@@ -68,18 +76,22 @@ def count_segments(
     transcript: str | None = None,
     subcodes: bool = True,
     facilitators: bool = False,
+    basis: Basis | str | None = None,
 ) -> int:
-    """How many rows :func:`segments` gives for the same filters, counted in the database."""
+    """How many rows :func:`segments` gives for the same filters and basis, counted in the database where it can be."""
     with study.reading() as session:
-        query = _segment_query(session, study, code, discipline, group, coder, transcript, subcodes, facilitators)
+        counted = counting(session, basis)
+        if not counted.single:
+            return len(segments(study, code, discipline, group, coder, transcript, subcodes, facilitators, basis=counted.basis))
+        query = _segment_query(session, study, counted, code, discipline, group, coder, transcript, subcodes, facilitators)
         return int(session.scalar(select(func.count()).select_from(query.order_by(None).subquery())))
 
 
 def _segment_query(
-    session: Session, study: Study, code: str | Sequence[str] | None, discipline: str | None, group: str | None,
+    session: Session, study: Study, counted: Counting, code: str | Sequence[str] | None, discipline: str | None, group: str | None,
     coder: str | None, transcript: str | None, subcodes: bool, facilitators: bool,
 ) -> Select:
-    """The query behind :func:`segments` and :func:`count_segments`, filters applied."""
+    """The query behind :func:`segments` and :func:`count_segments`: the codings ``counted``, filters applied."""
     query = (
         select(
             Coding.id.label("coding_id"),
@@ -109,6 +121,9 @@ def _segment_query(
         .join(Coder, Coder.id == Coding.coder_id)
         .order_by(Transcript.name, Coding.start, Coding.id, Turn.ordinal)
     )
+    clause = counted.clause()
+    if clause is not None:
+        query = query.where(clause)
     if code is not None:
         names = [code] if isinstance(code, str) else list(code)
         ids: set[int] = set()
@@ -210,22 +225,21 @@ class _Parser:
         raise ChorusError(f"unexpected {token!r} in the query")
 
 
-def query(study: Study, expression: str, facilitators: bool = False) -> pd.DataFrame:
+def query(study: Study, expression: str, facilitators: bool = False, basis: Basis | str | None = None) -> pd.DataFrame:
     """Turns where a boolean combination of codes holds: ``A AND (B OR NOT C)``.
 
-    Codes co-occur when they are applied in the same turn (by any coder); a code
-    includes its subcodes. Names with spaces need no quotes; quotes are allowed.
+    Codes co-occur when they are applied in the same turn (in the coding the
+    findings count, ``basis``: :mod:`chorus.study.counting`); a code includes its
+    subcodes. Names with spaces need no quotes; quotes are allowed.
     """
     with study.reading() as session:
         turn_table = frames.turns(session, facilitators)
         universe = set(turn_table["turn_id"])
+        pairs = frames.coded(session, counting(session, basis), facilitators)
 
         def lookup(name: str) -> set[int]:
             ids = [c.id for c in descendants(find_code(session, name))]
-            found = session.scalars(
-                select(CodingTurn.turn_id).join(Coding, Coding.id == CodingTurn.coding_id).where(Coding.code_id.in_(ids))
-            )
-            return set(found) & universe
+            return set(pairs.loc[pairs["code_id"].isin(ids), "turn_id"].tolist()) & universe
 
         parser = _Parser(_tokens(expression), lookup, universe)
         matched = parser.disjunction()

@@ -26,8 +26,9 @@ from chorus.analysis import frames
 from chorus.analysis.matrix import turn_table
 from chorus.coding.stances import FAMILY, STANCES, is_stance
 from chorus.errors import ChorusError
+from chorus.study.counting import Basis, Counting, counting
 from chorus.study.lookup import find_group
-from chorus.study.models import Code, Coding, CodingTurn, GuideQuestion, TurnQuestion
+from chorus.study.models import Code, GuideQuestion, TurnQuestion
 from chorus.study.store import Study
 
 MARKS = {name: mark for name, (mark, _) in STANCES.items()}
@@ -38,24 +39,28 @@ LEGEND = (", ".join(f"{mark} {name.lower()}" for name, mark in MARKS.items())
 VERDICTS = ["consensual", "contested", "one voice"]
 
 
-def _stance_turns(session) -> pd.DataFrame:  # noqa: ANN001 - a Session, as frames take
-    """Turn x stance name for every turn coded with a stance code."""
+def _stance_turns(session, coded: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001 - a Session, as frames take
+    """Turn x stance name for every turn of ``coded`` (:func:`chorus.analysis.frames.coded`) coded with a stance code."""
     family = session.scalar(select(Code).where(Code.name == FAMILY, Code.parent_id.is_(None)))
     if family is None:
         return pd.DataFrame(columns=["turn_id", "stance"])
     children = {c.id: c.name for c in family.children if c.name in STANCES}
-    rows = session.execute(
-        select(CodingTurn.turn_id, Coding.code_id).join(Coding, Coding.id == CodingTurn.coding_id).where(Coding.code_id.in_(children))
-    ).all()
-    return pd.DataFrame([(turn, children[code]) for turn, code in rows], columns=["turn_id", "stance"]).drop_duplicates()
+    mine = coded[coded["code_id"].isin(children)]
+    return pd.DataFrame({"turn_id": mine["turn_id"], "stance": mine["code_id"].map(children)}).drop_duplicates().reset_index(drop=True)
 
 
-def interlocutor_matrix(study: Study, group: str) -> pd.DataFrame:
+def _turn_codes(session, counted: Counting) -> pd.DataFrame:  # noqa: ANN001 - a Session, as frames take
+    """Each (turn, code) pair the findings count once."""
+    return frames.coded(session, counted)[["turn_id", "code_id"]].drop_duplicates().reset_index(drop=True)
+
+
+def interlocutor_matrix(study: Study, group: str, basis: Basis | str | None = None) -> pd.DataFrame:
     """The group's members x the guide's questions: the stance marks of each member's turns there, ``•`` for turns
     with no stance recorded, ``–`` for silence, and blank under a question the group was never asked.
 
     Rows are the group's members (``speaker (discipline)``) in roster order; columns
     the guide's questions in order. Needs the guide aligned (``chorus guide align``).
+    ``basis``: which coding counts (:mod:`chorus.study.counting`).
     """
     with study.reading() as session:
         found = find_group(session, group)
@@ -63,7 +68,7 @@ def interlocutor_matrix(study: Study, group: str) -> pd.DataFrame:
         placed = frames.rows_frame(session, select(TurnQuestion.turn_id, TurnQuestion.question_id))
         questions = frames.rows_frame(session, select(GuideQuestion.id.label("question_id"), GuideQuestion.key.label("question"))
                                       .order_by(GuideQuestion.ordinal))
-        stances = _stance_turns(session)
+        stances = _stance_turns(session, _turn_codes(session, counting(session, basis)))
         people = frames.participants(session)
         members = frames.members(session)
     turns = turn_table(study)
@@ -94,19 +99,20 @@ class ThemeStances:
     summary: pd.DataFrame  # theme, consensual, contested, one voice, groups (that raised it)
 
 
-def theme_stances(study: Study) -> ThemeStances:
+def theme_stances(study: Study, basis: Basis | str | None = None) -> ThemeStances:
     """For each theme (every code outside the stance family) in each group that raised it: consensual, contested or one voice.
 
     *Contested*: some participant turn coded with the theme is also coded
     ``Stance/Dissents``. Otherwise *one voice* when a single member's turns carry
     the theme, else *consensual*. ``agreeing`` counts members whose turns on the
-    theme are coded ``Stance/Agrees``.
+    theme are coded ``Stance/Agrees``. ``basis``: which coding counts
+    (:mod:`chorus.study.counting`).
     """
     with study.reading() as session:
-        coded = frames.rows_frame(session, select(CodingTurn.turn_id, Coding.code_id).join(Coding, Coding.id == CodingTurn.coding_id).distinct())
+        coded = _turn_codes(session, counting(session, basis))
         turns = frames.turns(session, facilitators=False)
         code_table = frames.codes(session)
-        stances = _stance_turns(session)
+        stances = _stance_turns(session, coded)
     columns = ["theme", "group", "voices", "agreeing", "dissenting", "verdict"]
     stance_family = code_table.loc[code_table["path"].map(is_stance), "code_id"]
     themes = code_table[~code_table["code_id"].isin(stance_family)][["code_id", "path"]].rename(columns={"path": "theme"})

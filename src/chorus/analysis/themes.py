@@ -23,6 +23,7 @@ from chorus.analysis.matrix import count_table
 from chorus.analysis.segments import segments
 from chorus.coding.stances import is_stance
 from chorus.errors import ChorusError
+from chorus.study.counting import Basis, counting
 from chorus.study.kept import kept
 from chorus.study.store import Study
 
@@ -155,27 +156,29 @@ def _trim(text: str, most: int = 70) -> str:
     return text.strip() if len(words) <= most else " ".join(words[:most]) + " …"
 
 
-def themes(study: Study, rule: Rule | None = None, quotes: int = 3) -> pd.DataFrame:
+def themes(study: Study, rule: Rule | None = None, quotes: int = 3, basis: Basis | str | None = None) -> pd.DataFrame:
     """One row per theme: who raised it under ``rule``, figures per discipline, a test, quotes.
 
     Columns: ``code`` (path), ``theme`` (name), ``category`` (its top-level code),
     ``disciplines`` (those who raised it, most to least by share), ``label``
     (``"Funding (nurses, physicians)"``), ``segments``, ``participants``,
     ``groups``, ``p_value``, ``test``, ``per_discipline`` (groups, participants,
-    segments, share and raised for every discipline) and ``quotes``. Kept per version
-    of the study (:func:`chorus.study.kept.kept`): the Themes page revisited reads nothing again.
+    segments, share and raised for every discipline) and ``quotes``. ``basis``: which
+    coding counts (:mod:`chorus.study.counting`; by default the consensus where one is
+    written, each passage once), quotes included. Kept per version of the study
+    (:func:`chorus.study.kept.kept`): the Themes page revisited reads nothing again.
     """
-    rule = rule or Rule()
-    return kept(study, ("themes", rule.min_groups, rule.min_share, rule.combine, quotes), lambda: _themes(study, rule, quotes))
+    rule, basis = rule or Rule(), Basis.of(basis)
+    return kept(study, ("themes", rule.min_groups, rule.min_share, rule.combine, quotes, basis), lambda: _themes(study, rule, quotes, basis))
 
 
-def _themes(study: Study, rule: Rule, quotes: int) -> pd.DataFrame:
+def _themes(study: Study, rule: Rule, quotes: int, basis: Basis) -> pd.DataFrame:
     """:func:`themes` derived."""
     with study.reading() as session:
         code_table = frames.codes(session)
         people = frames.participants(session)
         group_table = frames.groups(session)
-        counts = frames.attribution_counts(session)
+        counts = frames.attribution_counts(session, counting(session, basis))
     sizes = people["discipline"].fillna("(none)").astype(str).value_counts().sort_index() if not people.empty else pd.Series(dtype=int)
     own = set(counts["code_id"])
     rolled = frames.with_ancestors(counts, code_table)
@@ -186,7 +189,7 @@ def _themes(study: Study, rule: Rule, quotes: int) -> pd.DataFrame:
     by_code: dict[int, dict[str, tuple[int, int, int]]] = {}  # code -> discipline -> (groups, participants, segments)
     for code_id, value, groups, said, spoken in zip(*(table[c].tolist() for c in ("code_id", "value", "groups", "participants", "segments"))):
         by_code.setdefault(code_id, {})[value] = (int(groups), int(said), int(spoken))
-    evidence, best = _best_per_speaker(segments(study))
+    evidence, best = _best_per_speaker(segments(study, basis=basis))
     rows = []
     for code in code_table.itertuples():
         if code.code_id not in totals.index:

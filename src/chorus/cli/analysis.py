@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from chorus import analysis, report
-from chorus.cli.common import OutOption, console, open_study, show
+from chorus.cli.common import BasisOption, OutOption, console, open_study, say_basis, show
 from chorus.errors import ChorusError
 
 #: This stage's top-level commands (``chorus COMMAND``), listed by :mod:`chorus.cli` in its order.
@@ -22,22 +22,26 @@ def segments(
     group: Annotated[Optional[str], typer.Option(help="Only this group.")] = None,
     coder: Annotated[Optional[str], typer.Option(help="Only this coder's codings.")] = None,
     transcript: Annotated[Optional[str], typer.Option(help="Only this transcript.")] = None,
+    basis: BasisOption = "auto",
     out: OutOption = None,
 ) -> None:
     """Retrieve coded segments with speaker, discipline, group and text."""
     with open_study() as study:
-        frame = analysis.segments(study, code=code, discipline=discipline, group=group, coder=coder, transcript=transcript)
-    show(frame[["coding_id", "code", "group", "turn", "speaker", "discipline", "coder", "text"]], f"{len(frame)} segments", out, saved=frame)
+        frame = analysis.segments(study, code=code, discipline=discipline, group=group, coder=coder, transcript=transcript, basis=basis)
+        show(frame[["coding_id", "code", "group", "turn", "speaker", "discipline", "coder", "text"]], f"{len(frame)} segments", out, saved=frame)
+        say_basis(study, basis)
 
 
 @commands.command()
 def query(
     expression: Annotated[str, typer.Argument(help="Codes with AND, OR, NOT and brackets, e.g. 'Funding AND NOT Collaboration'.")],
+    basis: BasisOption = "auto",
     out: OutOption = None,
 ) -> None:
     """Turns where a boolean combination of codes holds (codes co-occurring in a turn)."""
     with open_study() as study:
-        show(analysis.query(study, expression), f"Turns matching {expression}", out)
+        show(analysis.query(study, expression, basis=basis), f"Turns matching {expression}", out)
+        say_basis(study, basis)
 
 
 @commands.command()
@@ -45,12 +49,14 @@ def matrix(
     by: Annotated[str, typer.Option(help="Split by: discipline, care_team, group, or any roster column.")] = "discipline",
     count: Annotated[str, typer.Option(help="Count segments, participants, groups, or share (of the value's participants).")] = "segments",
     subcodes: Annotated[bool, typer.Option(help="Include subcodes' codings in each code's row.")] = False,
+    basis: BasisOption = "auto",
     out: OutOption = None,
 ) -> None:
     """A code x attribute matrix (one row per code, one column per value)."""
     with open_study() as study:
-        frame = analysis.matrix(study, by=by, count=count, subcodes=subcodes)  # type: ignore[arg-type]
-    show(frame, f"Codes by {by}: {count}", out, index=True)
+        frame = analysis.matrix(study, by=by, count=count, subcodes=subcodes, basis=basis)  # type: ignore[arg-type]
+        show(frame, f"Codes by {by}: {count}", out, index=True)
+        say_basis(study, basis)
 
 
 @commands.command()
@@ -110,10 +116,11 @@ def dynamics(
 
 
 @commands.command()
-def cooccurrence(out: OutOption = None) -> None:
+def cooccurrence(basis: BasisOption = "auto", out: OutOption = None) -> None:
     """Code co-occurrence: turns in which both codes were applied."""
     with open_study() as study:
-        show(analysis.cooccurrence(study), "Code co-occurrence (turns)", out, index=True)
+        show(analysis.cooccurrence(study, basis=basis), "Code co-occurrence (turns)", out, index=True)
+        say_basis(study, basis)
 
 
 MinGroups = Annotated[int, typer.Option(help="A discipline raised a theme if it came up in at least this many of its groups...")]
@@ -127,12 +134,14 @@ def themes(
     quotes: Annotated[int, typer.Option(help="Quotes to show per theme.")] = 1,
     units: Annotated[bool, typer.Option(help="Which disciplines raised each theme counting participants, groups or segments alone.")] = False,
     min_segments: Annotated[int, typer.Option(help="With --units: coded segments that count as raising a theme.")] = 3,
+    basis: BasisOption = "auto",
     out: OutOption = None,
 ) -> None:
     """Themes with the disciplines that raised them, and the evidence."""
     rule = analysis.Rule(min_groups, min_share, combine)
     with open_study() as study:
-        found = analysis.themes(study, rule, quotes=max(quotes, 1))
+        found = analysis.themes(study, rule, quotes=max(quotes, 1), basis=basis)
+        say_basis(study, basis)
     if units:
         compared = analysis.by_unit(found, rule, min_segments)
         changed = compared[compared["differs"]]
@@ -161,14 +170,16 @@ def saturation_command(
     base: Annotated[int, typer.Option(help="Guest et al.: groups in the base.")] = 4,
     run: Annotated[int, typer.Option(help="Guest et al.: groups in each run.")] = 2,
     threshold: Annotated[float, typer.Option(help="Guest et al.: new-information ratio that counts as saturated.")] = 0.05,
+    basis: BasisOption = "auto",
     out: OutOption = None,
 ) -> None:
     """Code saturation: new codes per group in the order held, and Guest, Namey & Chen's base/run/threshold."""
     with open_study() as study:
-        curve = analysis.saturation(study, by)
+        curve = analysis.saturation(study, by, basis)
         show(curve, "New codes per group, in the order held" + (f", by {by}" if by else ""), out)
+        say_basis(study, basis)
         try:
-            runs = analysis.guest_saturation(study, base, run, threshold, by)
+            runs = analysis.guest_saturation(study, base, run, threshold, by, basis)
         except ChorusError as exc:
             console.print(f"[dim]Guest, Namey & Chen: {exc.for_command_line()}[/dim]")
             return
@@ -197,27 +208,31 @@ def stances_propose(
 @stances_app.command("matrix")
 def stances_matrix(
     group: Annotated[str, typer.Option(help="The group (session), e.g. FG03.")],
+    basis: BasisOption = "auto",
     out: OutOption = None,
 ) -> None:
     """Members x guide questions: A agrees, D dissents, + adds, ? unclear, • spoke (no stance coded), – silent, blank: not asked."""
     from chorus.analysis.stances import LEGEND, interlocutor_matrix
 
     with open_study() as study:
-        table = interlocutor_matrix(study, group)
-    show(table, f"Who spoke to each question in {group}, with what stance", out, index=True)
-    console.print(LEGEND)
+        table = interlocutor_matrix(study, group, basis)
+        show(table, f"Who spoke to each question in {group}, with what stance", out, index=True)
+        console.print(LEGEND)
+        say_basis(study, basis)
 
 
 @stances_app.command("summary")
 def stances_summary(
     by_group: Annotated[bool, typer.Option(help="One row per theme and group, with voices, agreeing and dissenting members.")] = False,
+    basis: BasisOption = "auto",
     out: OutOption = None,
 ) -> None:
     """For each theme, in how many groups it was consensual, contested or carried by one voice."""
     from chorus.analysis.stances import theme_stances
 
     with open_study() as study:
-        found = theme_stances(study)
+        found = theme_stances(study, basis)
+        say_basis(study, basis)
     if by_group:
         show(found.by_group, "Themes in each group: voices, stances, verdict", out)
         return

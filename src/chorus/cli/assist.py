@@ -16,7 +16,7 @@ from chorus.assist import suggest as suggestions
 from chorus.assist.candidates import CLUSTERINGS, candidate_codes
 from chorus.assist.embedders import DEFAULT, EMBEDDERS, load_embedder
 from chorus.assist.evaluate import HIDE, evaluable, evaluate, evaluate_llm
-from chorus.cli.common import CoderOption, OutOption, console, login_name, open_study, show
+from chorus.cli.common import BasisOption, CoderOption, OutOption, console, login_name, open_study, say_basis, show
 from chorus.errors import ChorusError
 from chorus.ingest.files import read_table
 from chorus.study.models import LARGEST_INTEGER
@@ -71,13 +71,16 @@ def guide_move(
 def guide_show(
     by: Annotated[str, typer.Option(help="Split by: discipline, care_team, group, or any roster column.")] = "discipline",
     codes: Annotated[bool, typer.Option(help="Codes by question (participant turns coded) instead of responses.")] = False,
+    basis: BasisOption = "auto",
     out: OutOption = None,
 ) -> None:
     """Responses by question and discipline (participants who answered, turns, words), or codes by question."""
     from chorus.analysis.guide import answered, codes_by_question, responses
 
     with open_study() as study:
-        found = codes_by_question(study) if codes else responses(study, by)
+        found = codes_by_question(study, basis) if codes else responses(study, by)
+        if codes:
+            say_basis(study, basis)
     if found.empty:
         console.print("nothing under a question yet: chorus guide import, then chorus guide align (and code, for --codes)")
         return

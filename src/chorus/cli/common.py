@@ -15,6 +15,8 @@ from rich.table import Table
 import chorus
 from chorus import report
 from chorus.errors import ChorusError
+from chorus.study.counting import HELP as BASIS_HELP
+from chorus.study.counting import counting
 from chorus.study.store import Study
 
 app = typer.Typer(
@@ -31,7 +33,15 @@ _state: dict[str, Path] = {"study": Path(".")}
 StudyOption = Annotated[Optional[Path], typer.Option("--study", help="The study folder (default: the current folder or the nearest above it).")]
 CoderOption = Annotated[str, typer.Option("--coder", help="Who is coding (default: your login name).")]
 OutOption = Annotated[Optional[Path], typer.Option("--out", help="Also save the table: .csv or .xlsx.")]
+BasisOption = Annotated[str, typer.Option("--basis", help=BASIS_HELP)]
 MapOption = Annotated[Optional[str], typer.Option("--map", help="Rename columns: 'Their name=id,Name=pseudonym'.")]
+
+
+def say_basis(study: Study, basis: str) -> None:
+    """Print, under a finding, which coding it counted (:mod:`chorus.study.counting`)."""
+    with study.reading() as session:
+        line = counting(session, basis).line
+    console.print(f"[dim]{line}[/dim]", highlight=False)
 
 
 def login_name() -> str:

@@ -10,7 +10,7 @@ import typer
 
 from chorus import analysis, interop, report
 from chorus.cli.analysis import Combine, MinGroups, MinShare
-from chorus.cli.common import console, errors, open_study, progress_bar
+from chorus.cli.common import BasisOption, console, errors, open_study, progress_bar
 from chorus.cli.rigour import coder_names
 from chorus.errors import ChorusError
 
@@ -84,15 +84,17 @@ def report_command(
     docx: Annotated[Optional[Path], typer.Option(help="Also write the manuscript draft in Word: methods, Table 1, Table 2, figures, COREQ.")] = None,
     characteristics: Annotated[Optional[str], typer.Option(help="With --docx: roster columns Table 1 also describes, e.g. 'years_in_practice,gender'.")] = None,
     quotes: Annotated[int, typer.Option(help="With --docx: an appendix of up to this many quotes per theme and discipline.")] = 0,
+    basis: BasisOption = "auto",
 ) -> None:
     """Write the findings report (self-contained HTML) and all its tables as CSV and XLSX (and, with --docx, the Word draft)."""
     rule = analysis.Rule(min_groups, min_share, combine)
     with open_study() as study, console.status("writing the report"):
         coders = coder_names([agreement]) if agreement else None
-        written = report.build(study, out, rule, coders)
+        written = report.build(study, out, rule, coders, basis)
         if docx is not None:
             wanted = [c.strip() for c in (characteristics or "").split(",") if c.strip()]
-            report.manuscript(study, docx, rule, coders, characteristics=wanted, quotes=quotes)
+            report.manuscript(study, docx, rule, coders, characteristics=wanted, quotes=quotes, basis=basis)
+    console.print(written.tables["coding_basis"]["line"].iloc[0], highlight=False)
     console.print(f"report: {written.html.resolve()}")
     console.print(f"tables: {written.tables_dir.resolve()} (CSV, and {written.workbook.name})")
     if docx is not None:

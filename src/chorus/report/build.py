@@ -43,7 +43,8 @@ from chorus.errors import ChorusError
 from chorus.privacy import summary as deidentification
 from chorus.report.charts import bars, heatmap, turn_taking
 from chorus.study import audit
-from chorus.study.models import AuditEntry, Code, Coder, Coding, Participant, Transcript
+from chorus.study.counting import Basis, counting
+from chorus.study.models import AuditEntry, Code, Coder, Coding, Consensus, Participant, Transcript
 from chorus.study.store import Study
 
 
@@ -58,9 +59,14 @@ class Report:
 
 
 def coder_pairs(study: Study) -> list[tuple[str, str]]:
-    """Pairs of coders who coded at least one transcript in common, the ones agreement can compare."""
+    """Pairs of coders who coded at least one transcript in common, the ones agreement can compare.
+
+    Coders only: a consensus is written from its coders' codings, so pairing it with
+    one of them measures nothing.
+    """
     with study.reading() as session:
-        coded = session.execute(select(Coder.name, Coding.transcript_id).join(Coder, Coder.id == Coding.coder_id).distinct()).all()
+        coded = session.execute(select(Coder.name, Coding.transcript_id).join(Coder, Coder.id == Coding.coder_id)
+                                .where(Coding.coder_id.not_in(select(Consensus.coder_id))).distinct()).all()
     by_coder: dict[str, set[int]] = {}
     for name, transcript in coded:
         by_coder.setdefault(name, set()).add(transcript)
@@ -68,29 +74,38 @@ def coder_pairs(study: Study) -> list[tuple[str, str]]:
     return [(a, b) for i, a in enumerate(names) for b in names[i + 1:] if by_coder[a] & by_coder[b]]
 
 
-def methods(study: Study, pairs: list[tuple[str, str]] | None = None) -> pd.DataFrame:
+def methods(study: Study, pairs: list[tuple[str, str]] | None = None, basis: Basis | str | None = None) -> pd.DataFrame:
     """Figures a COREQ-style methods section reports: ``item, value``.
 
     Groups and their size and length, participants by discipline, facilitators,
-    words transcribed, the codebook and its versions, coders, agreement (of
+    words transcribed, the codebook and its versions, coders, which coding the
+    findings count (``basis``, :mod:`chorus.study.counting`), agreement (of
     ``pairs``; by default every pair of coders with a transcript in common),
     de-identification and the audit trail.
     """
     pairs = coder_pairs(study) if pairs is None else pairs
     agreements = {pair: agreement(study, list(pair)) for pair in pairs}
-    return _methods(study, sample(study), versions(study), agreements, deidentification(study))
+    return _methods(study, sample(study), versions(study), agreements, deidentification(study), _basis(study, basis))
+
+
+def _basis(study: Study, basis: Basis | str | None) -> pd.DataFrame:
+    """Which coding the findings count: the basis asked for, and what it counts, as a line and as a methods sentence."""
+    with study.reading() as session:
+        counted = counting(session, basis)
+    return pd.DataFrame({"basis": [str(counted.basis)], "line": [counted.line], "sentence": [counted.sentence]})
 
 
 def _methods(
     study: Study, people: dict[str, pd.DataFrame], known: pd.DataFrame,
-    agreements: dict[tuple[str, str], pd.DataFrame], replaced: pd.DataFrame,
+    agreements: dict[tuple[str, str], pd.DataFrame], replaced: pd.DataFrame, basis: pd.DataFrame,
 ) -> pd.DataFrame:
     """:func:`methods` from tables the report has already drawn."""
     groups, by_discipline = people["groups"], people["participants"]
     with study.reading() as session:
         facilitators = session.scalar(select(func.count()).select_from(Participant).where(Participant.role == "facilitator"))
         transcripts = session.scalar(select(func.count()).select_from(Transcript))
-        coders = session.scalars(select(Coder.name).where(Coder.id.in_(select(Coding.coder_id).distinct())).order_by(Coder.name)).all()
+        coders = session.scalars(select(Coder.name).where(Coder.id.in_(select(Coding.coder_id).distinct()),
+                                                          Coder.id.not_in(select(Consensus.coder_id))).order_by(Coder.name)).all()
         codes = session.scalar(select(func.count()).select_from(Code))
         entries = session.scalar(select(func.count()).select_from(AuditEntry))
     rows: list[tuple[str, object]] = [("Focus groups", len(groups)), ("Transcripts", transcripts)]
@@ -108,6 +123,7 @@ def _methods(
     rows += [("Facilitators", facilitators), ("Codes in the codebook", codes)]
     rows.append(("Codebook versions", len(known) if not known.empty else "none taken"))
     rows.append(("Coders", ", ".join(coders) or "none"))
+    rows.append(("Findings count", basis["line"].iloc[0]))
     for (a, b), table in agreements.items():
         overall = table.iloc[-1]
         rows.append((f"Agreement {a} / {b} (by turn)", f"{overall.percent_agreement:.0%}, kappa {overall.kappa:.2f}, alpha {overall.alpha:.2f}"))
@@ -135,29 +151,34 @@ def _guest(curve: pd.DataFrame) -> pd.DataFrame:
 
 
 def tables(
-    study: Study, rule: Rule | None = None, coders: Sequence[str] | None = None
+    study: Study, rule: Rule | None = None, coders: Sequence[str] | None = None, basis: Basis | str | None = None,
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Every table of the report, by name, and the themes they were drawn from.
 
     ``coders`` are those whose agreement is reported (each pair of them); by
-    default every pair of coders who coded a transcript in common.
+    default every pair of coders who coded a transcript in common. ``basis``: which
+    coding the findings count (:mod:`chorus.study.counting`; by default the
+    consensus where one is written, each passage once); the ``coding_basis`` table
+    says what it counted.
     """
-    found = themes(study, rule)
+    found = themes(study, rule, basis=basis)
     people = sample(study)
     turns = turn_table(study)
     talk = dynamics(study, turns)
-    held = theme_stances(study)
+    held = theme_stances(study, basis)
     pairs = coder_pairs(study) if coders is None else [(a, b) for i, a in enumerate(coders) for b in coders[i + 1:]]
     agreements = {(a, b): agreement(study, [a, b]) for a, b in pairs}
-    known, replaced, curve = versions(study), deidentification(study), saturation(study)
+    known, replaced, curve = versions(study), deidentification(study), saturation(study, basis=basis)
+    counted = _basis(study, basis)
     out = {
-        "methods": _methods(study, people, known, agreements, replaced),
+        "coding_basis": counted,
+        "methods": _methods(study, people, known, agreements, replaced, counted),
         "sample_participants": people["participants"],
         "sample_groups": people["groups"],
         "talk_share": talk_shares(study, ["discipline"], turns)["discipline"],
         "group_dynamics": talk.groups,
         "dynamics_flags": pd.DataFrame({"flag": talk.flags}),
-        "questions": by_question(study),
+        "questions": by_question(study, basis),
         "stances_by_theme": held.summary,
         "stances_by_group": held.by_group,
         "speakers_by_group": talk.speakers,
@@ -165,9 +186,9 @@ def tables(
         "themes": themes_table(found),
         "theme_share_by_discipline": _theme_frame(found, "share"),
         "themes_by_unit": by_unit(found, rule),
-        "matrix_segments": matrix(study, count="segments").reset_index(),
-        "matrix_participants": matrix(study, count="participants").reset_index(),
-        "matrix_groups": matrix(study, count="groups").reset_index(),
+        "matrix_segments": matrix(study, count="segments", basis=basis).reset_index(),
+        "matrix_participants": matrix(study, count="participants", basis=basis).reset_index(),
+        "matrix_groups": matrix(study, count="groups", basis=basis).reset_index(),
         "quotes": pd.DataFrame(
             [{"theme": t.label, **q} for t in found.itertuples() for q in t.quotes],
             columns=["theme", "text", "speaker", "discipline", "group", "turn"],
@@ -230,16 +251,19 @@ def write_tables(named: dict[str, pd.DataFrame], folder: Path) -> Path:
     return workbook
 
 
-def build(study: Study, out: str | Path, rule: Rule | None = None, coders: Sequence[str] | None = None) -> Report:
+def build(
+    study: Study, out: str | Path, rule: Rule | None = None, coders: Sequence[str] | None = None, basis: Basis | str | None = None,
+) -> Report:
     """Write the findings report to ``out`` (HTML) and its tables beside it (``<out>_tables/``).
 
-    ``coders``: whose intercoder agreement to report (see :func:`tables`).
+    ``coders``: whose intercoder agreement to report; ``basis``: which coding the
+    findings count (see :func:`tables`); the report says it in one line.
 
     >>> build(study, "findings.html")                          # doctest: +SKIP
     """
     rule = rule or Rule()
     out = Path(out)
-    named, found = tables(study, rule, coders)
+    named, found = tables(study, rule, coders, basis)
     share = _theme_frame(found, "share").set_index("theme")
     raised = _theme_frame(found, "raised").set_index("theme")
     talk = named["talk_share"].set_index(named["talk_share"].columns[0])["share"] if not named["talk_share"].empty else pd.Series(dtype=float)
@@ -253,6 +277,7 @@ def build(study: Study, out: str | Path, rule: Rule | None = None, coders: Seque
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         version=chorus.__version__,
         rule=str(rule),
+        basis=named["coding_basis"]["line"].iloc[0],
         sample=named["sample_participants"],
         groups=named["sample_groups"],
         totals={

@@ -30,6 +30,7 @@ from chorus.analysis.frames import participants
 from chorus.analysis.themes import plural
 from chorus.errors import ChorusError
 from chorus.report.build import tables
+from chorus.study.counting import Basis
 from chorus.study.models import Transcript
 from chorus.study.store import Study
 
@@ -60,13 +61,14 @@ COREQ = [
 
 def manuscript(
     study: Study, out: str | Path, rule: Rule | None = None, coders: Sequence[str] | None = None,
-    characteristics: Sequence[str] = (), quotes: int = 0,
+    characteristics: Sequence[str] = (), quotes: int = 0, basis: Basis | str | None = None,
 ) -> Path:
     """Write the Word draft to ``out`` (.docx): methods, Table 1, Table 2, two figures, COREQ, and ``quotes`` per theme and discipline.
 
     ``characteristics`` are roster columns Table 1 also describes (numbers as
     median (IQR), anything else as n (%)); ``coders`` are those whose agreement
-    is reported, as in :func:`chorus.report.build`.
+    is reported and ``basis`` which coding the findings count, as in
+    :func:`chorus.report.build`; the methods say which in a sentence.
     """
     from docx import Document  # here, not at the top: the CLI starts faster without it
 
@@ -74,7 +76,7 @@ def manuscript(
     if out.suffix.lower() != ".docx":
         raise ChorusError(f"{out.name}: the manuscript is written as .docx")
     rule = rule or Rule()
-    named, found = tables(study, rule, coders)
+    named, found = tables(study, rule, coders, basis)
     with study.reading() as session:
         people = participants(session)
         media = [t.media or {} for t in session.scalars(select(Transcript))]
@@ -113,7 +115,7 @@ def manuscript(
     _table(document, "Table A1. COREQ checklist", _coreq(named, methods, media, found, rule), widths=(0.4, 1.5, 1.7, 3.4))
     if quotes > 0:
         document.add_heading("Appendix: quotes by theme and discipline", level=1)
-        _quotes_appendix(document, study, found, quotes)
+        _quotes_appendix(document, study, found, quotes, basis)
     out.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(out))
     return out
@@ -192,7 +194,7 @@ def _methods_text(named: dict[str, pd.DataFrame], methods: pd.Series, media: lis
     agreements = [(item.removeprefix("Agreement ").removesuffix(" (by turn)"), value) for item, value in methods.items() if str(item).startswith("Agreement ")]
     coding = (f"Transcripts were coded by inductive content analysis with a codebook of {methods.get('Codes in the codebook', 0)} codes"
               + (f", kept in {versions} numbered versions as it developed" if versions != "none taken" else "")
-              + f". Coders: {methods.get('Coders', 'none')}. "
+              + f". Coders: {methods.get('Coders', 'none')}. {named['coding_basis']['sentence'].iloc[0]} "
               + (" ".join(f"Intercoder agreement between {pair.replace(' / ', ' and ')}, by turn: {value} (percent agreement; kappa: Cohen's; "
                           "alpha: Krippendorff's)." for pair, value in agreements) if agreements else "Intercoder agreement was not computed."))
     suggested = named["suggestions"]
@@ -389,11 +391,11 @@ def _figure(document: Any, image: bytes, caption: str, alt: str) -> None:
     document.add_paragraph(caption, style="Caption")
 
 
-def _quotes_appendix(document: Any, study: Study, found: pd.DataFrame, most: int) -> None:
+def _quotes_appendix(document: Any, study: Study, found: pd.DataFrame, most: int, basis: Basis | str | None) -> None:
     """Up to ``most`` quotes per theme and discipline, attributed by pseudonym, discipline and group."""
     from chorus.analysis import themes
 
-    richer = themes(study, quotes=max(most * 4, 8)).set_index("code")
+    richer = themes(study, quotes=max(most * 4, 8), basis=basis).set_index("code")
     for theme in found.itertuples():
         document.add_heading(theme.theme, level=2)
         by_discipline: dict[str, list[dict[str, Any]]] = {}

@@ -514,12 +514,13 @@ class BlindRound(Base):
 
 
 class Consensus(Base):
-    """A consensus coding: the coder it is stored under, the coders whose codings it settles, and the transcripts it covers.
+    """A consensus coding: the coder it is stored under, the coders whose codings it settles, and what it settles.
 
-    Written by :func:`chorus.analysis.consensus`; the findings count it, rather
-    than its coders' own codings, on the transcripts it covers
-    (:mod:`chorus.study.counting`). Writing it again replaces its codings on
-    those transcripts and widens ``transcript_ids``.
+    Written by :func:`chorus.analysis.consensus`; ``cells`` are the (transcript
+    id, code id) pairs the coders were compared on. The findings count the
+    consensus on its transcripts and, in its cells, nobody else's codings
+    (:mod:`chorus.study.counting`). Writing it again replaces its codings, and
+    its cells, on the transcripts written.
     """
 
     __tablename__ = "consensus"
@@ -527,7 +528,7 @@ class Consensus(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     coder_id: Mapped[int] = mapped_column(ForeignKey("coder.id"), unique=True)
     coders: Mapped[list[str]] = mapped_column(JSON)
-    transcript_ids: Mapped[list[int]] = mapped_column(JSON)
+    cells: Mapped[list[list[int]]] = mapped_column(JSON)
     unit: Mapped[str] = mapped_column(String(10))
     written_by: Mapped[str] = mapped_column(String(100))
     written_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -11,43 +11,46 @@ from fastapi import APIRouter, Form, HTTPException, Response, UploadFile
 
 from chorus.study.store import acting_as
 from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, attachment
-from chorus.web.routes.analysis import TABLE_FORMATS, RuleOf
+from chorus.web.routes.analysis import TABLE_FORMATS, RuleOf, coding_basis
 from chorus.web.uploads import naming_uploads, uploaded
 
 router = APIRouter()
 
 
 @router.get("/report")
-def report_download(study: StudyOf, _: ViewerRole, rule: RuleOf) -> Response:
-    """The findings report (self-contained HTML) under the theme rule given, as ``chorus report`` writes it."""
+def report_download(study: StudyOf, _: ViewerRole, rule: RuleOf, basis: str = "auto") -> Response:
+    """The findings report (self-contained HTML) under the theme rule and basis given, as ``chorus report`` writes it."""
     from chorus.report import build
 
+    coding_basis(study, basis)
     with tempfile.TemporaryDirectory() as folder:
-        written = build(study, Path(folder) / "findings.html", rule)
+        written = build(study, Path(folder) / "findings.html", rule, basis=basis)
         return attachment(written.html.read_bytes(), "findings.html", "text/html; charset=utf-8")
 
 
 @router.get("/report.docx")
 def manuscript_download(
-    study: StudyOf, _: ViewerRole, rule: RuleOf, characteristics: str = "", quotes: int = 0,
+    study: StudyOf, _: ViewerRole, rule: RuleOf, characteristics: str = "", quotes: int = 0, basis: str = "auto",
 ) -> Response:
-    """The manuscript draft in Word under the theme rule given, as ``chorus report --docx`` writes it."""
+    """The manuscript draft in Word under the theme rule and basis given, as ``chorus report --docx`` writes it."""
     from chorus.report import manuscript
 
+    coding_basis(study, basis)
     with tempfile.TemporaryDirectory() as folder:
         wanted = [c.strip() for c in characteristics.split(",") if c.strip()]
         path = manuscript(study, Path(folder) / "findings.docx", rule, characteristics=wanted,
-                          quotes=min(max(quotes, 0), 20))
+                          quotes=min(max(quotes, 0), 20), basis=basis)
         return attachment(path.read_bytes(), "findings.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 
 @router.get("/report/tables.xlsx")
-def report_tables_download(study: StudyOf, _: ViewerRole, rule: RuleOf) -> Response:
-    """Every table of the findings report as the sheets of one workbook."""
+def report_tables_download(study: StudyOf, _: ViewerRole, rule: RuleOf, basis: str = "auto") -> Response:
+    """Every table of the findings report, under the theme rule and basis given, as the sheets of one workbook."""
     from chorus.report import tables, write_tables
 
+    coding_basis(study, basis)
     with tempfile.TemporaryDirectory() as folder:
-        named, _found = tables(study, rule)
+        named, _found = tables(study, rule, basis=basis)
         data = write_tables(named, Path(folder)).read_bytes()
     return attachment(data, "tables.xlsx", TABLE_FORMATS["xlsx"])
 

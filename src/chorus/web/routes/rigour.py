@@ -16,10 +16,11 @@ from typing import Any
 import pandas as pd
 from fastapi import APIRouter, Form, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from chorus import analysis
-from chorus.analysis.agreement import DECISIONS
+from chorus.analysis.agreement import DECISIONS, decide
 from chorus.coding import codes as codebook
 from chorus.coding import rounds
 from chorus.errors import ChorusError
@@ -28,7 +29,7 @@ from chorus.report.build import coder_pairs
 from chorus.study import audit
 from chorus.study.lookup import transcript_names
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import OwnerRole, PostedForm, StudyOf, ViewerRole, Whole, back_to, render
+from chorus.web.pages import CoderRole, OwnerRole, PostedForm, StudyOf, ViewerRole, Whole, back_to, render
 from chorus.web.routes.analysis import table_download
 from chorus.web.uploads import as_uploaded, uploaded
 from chorus.web.users import rank, users
@@ -80,6 +81,28 @@ def disagreements_download(
 ) -> Response:
     """The disagreements with an empty decision column, to decide in a meeting, as ``chorus agreement --disagreements`` saves them."""
     return table_download(analysis.disagreements(study, coders, unit=unit, codes=code or None), "disagreements", fmt)  # type: ignore[arg-type]
+
+
+class Decision(BaseModel):
+    """What the coders decided about one disagreement of their comparison: keep, drop, recode (to a code), or "" (undecided)."""
+
+    coders: list[str] = Field(min_length=2, max_length=20)
+    unit: str = Field(default="turn", max_length=10)
+    transcript: str = Field(max_length=200)
+    turn: Whole
+    sentence: int = Field(default=0, ge=0, le=2**31 - 1)
+    code: str = Field(max_length=400)
+    decision: str = Field(default="", max_length=10)
+    recode_to: str = Field(default="", max_length=400)
+
+
+@router.post("/api/decisions")
+def record_decision(decided: Decision, study: StudyOf, viewer: CoderRole) -> dict[str, str]:
+    """Store one decision as it is made (the page sends each as it is chosen), so a refused write or a reload loses none."""
+    with acting_as(viewer.name):
+        decide(study, decided.coders, decided.transcript, decided.turn, decided.sentence, decided.code, decided.decision,
+               decided.recode_to, unit=decided.unit)  # type: ignore[arg-type]
+    return {"stored": decided.decision or "undecided"}
 
 
 @router.post("/consensus")

@@ -1,4 +1,4 @@
-"""The consensus a study's findings count: which coder holds it, whose codings it settles, on which transcripts;
+"""The consensus a study's findings count: which coder holds it, whose codings it settles, on which transcripts and codes;
 and each decision about a disagreement, stored as it is made so that none is lost before the consensus is written.
 
 Revision ID: 0017
@@ -20,7 +20,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("coder_id", sa.Integer(), sa.ForeignKey("coder.id"), nullable=False, unique=True),
         sa.Column("coders", sa.JSON(), nullable=False),
-        sa.Column("transcript_ids", sa.JSON(), nullable=False),
+        sa.Column("cells", sa.JSON(), nullable=False),
         sa.Column("unit", sa.String(10), nullable=False),
         sa.Column("written_by", sa.String(100), nullable=False),
         sa.Column("written_at", sa.DateTime(timezone=True), nullable=False),
