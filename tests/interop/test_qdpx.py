@@ -241,11 +241,11 @@ def test_selections_that_do_not_fit_are_reported_not_fatal(study, tmp_path: Path
     assert any("Protocol.pdf" in s for s in report.skipped) and any("Field notes" in s and ".docx" in s for s in report.skipped)
 
 
-def test_a_transcript_already_in_the_study_stops_the_import(study, tmp_path: Path):
-    path = tiny.write(tmp_path)
-    import_qdpx(study, path, variables={"Profession": "discipline"})
-    with unchanged(study), pytest.raises(ChorusError, match="'FG01' is already in the study"):
-        import_qdpx(study, path, variables={"Profession": "discipline"})
+def test_a_transcript_of_the_same_name_from_elsewhere_stops_the_import(study, tmp_path: Path):
+    import_qdpx(study, tiny.write(tmp_path), variables={"Profession": "discipline"})
+    other = tiny.project_xml().replace(f'guid="{tiny.g("fg01")}"', f'guid="{tiny.g("another fg01")}"')
+    with unchanged(study), pytest.raises(ChorusError, match="'FG01' is already in the study, and it is not this project's source"):
+        import_qdpx(study, tiny.write(tmp_path, other, name="other.qdpx"), variables={"Profession": "discipline"})
 
 
 def test_big_projects_parse_in_a_second_process_with_the_same_result(make_study, tmp_path: Path, monkeypatch):

@@ -39,8 +39,13 @@ def import_command(
     ] = None,
     positions: Annotated[str, typer.Option(help="How the file counts positions: auto (by the tool that wrote it), codepoints or utf16.")] = "auto",
     sources: Annotated[Optional[Path], typer.Option(help="Folder holding sources the project links to outside the archive (default: the file's folder).")] = None,
+    speakerless: Annotated[str, typer.Option(help="A source with no speaker turns (an article, notes): 'lines' cuts it into a turn per line, 'passage' keeps it whole; both unattributed.")] = "lines",
+    document_sets: Annotated[str, typer.Option(help="A set of sources: 'groups' takes it as their focus group, 'ignore' leaves each source a group of its own.")] = "groups",
 ) -> None:
-    """Import a REFI-QDA project: codes, transcripts, codings, memos, participants (cases) and groups (sets); all or nothing."""
+    """Import a REFI-QDA project: codes, transcripts, codings, memos, participants (cases) and groups (sets); all or nothing.
+
+    Importing the same project again adds what it has that the study does not (sources and codings matched by GUID).
+    """
     if positions not in ("auto", "codepoints", "utf16"):
         raise ChorusError(f"--positions must be auto, codepoints or utf16, not {positions!r}")
     mapping = None
@@ -59,6 +64,7 @@ def import_command(
                     report = interop.import_qdpx(
                         study, file, variables=mapping, positions=positions, sources_folder=sources,  # type: ignore[arg-type]
                         progress=lambda done, total: progress.update(task, completed=done, total=total),
+                        speakerless=speakerless, document_sets=document_sets,  # type: ignore[arg-type]
                     )
                 break
             except interop.NeedsDiscipline as question:
@@ -72,6 +78,8 @@ def import_command(
         f"{report.cases} participants, {report.variables} variables, {report.notes} memos, {report.users} coders, "
         f"{report.code_sets} code sets"
     )
+    for made in report.made:
+        console.print(f"made: {made}", markup=False, highlight=False)
     for skipped in report.skipped:
         errors.print(f"skipped: {skipped}", markup=False, highlight=False)
 

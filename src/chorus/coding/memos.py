@@ -19,8 +19,9 @@ def add_memo(
     code: str | None = None,
     transcript: str | None = None,
     coding: int | None = None,
+    title: str | None = None,
 ) -> int:
-    """Write a memo on at most one of a code, a transcript or a coding; returns its id.
+    """Write a memo (with a ``title`` if given) on at most one of a code, a transcript or a coding; returns its id.
 
     >>> add_memo(study, "Nurses link this to moral distress", "ann", code="Funding")  # doctest: +SKIP
     """
@@ -29,7 +30,7 @@ def add_memo(
     if not text.strip():
         raise ChorusError("the memo is empty")
     with study.transaction() as session:
-        memo = Memo(text=text, coder=get_coder(session, coder))
+        memo = Memo(text=text, coder=get_coder(session, coder), title=(title or "").strip()[:200] or None)
         if code is not None:
             memo.code_id = find_code(session, code).id
         if transcript is not None:
@@ -44,7 +45,7 @@ def add_memo(
 
 
 def memos(study: Study) -> pd.DataFrame:
-    """Every memo: id, what it is about, its author, when, and its text."""
+    """Every memo: id, what it is about, its author, when, its title (imported notes have one), and its text."""
     with study.reading() as session:
         rows = []
         for memo in session.scalars(select(Memo).order_by(Memo.id)):
@@ -57,6 +58,6 @@ def memos(study: Study) -> pd.DataFrame:
             else:
                 about = "study"
             rows.append(
-                {"id": memo.id, "about": about, "coder": memo.coder.name, "created_at": memo.created_at, "text": memo.text}
+                {"id": memo.id, "about": about, "coder": memo.coder.name, "created_at": memo.created_at, "title": memo.title, "text": memo.text}
             )
-    return pd.DataFrame(rows, columns=["id", "about", "coder", "created_at", "text"])
+    return pd.DataFrame(rows, columns=["id", "about", "coder", "created_at", "title", "text"])

@@ -400,8 +400,10 @@ def export_qdpx(study: Study, path: str | Path, progress: Progress | None = None
                         for memo in project.memos:
                             guid = project.guid("memo", memo.id, memo.guid)
                             out.write(
-                                f"<Note{_attrs(guid=guid, name=memo.text.splitlines()[0][:80] if memo.text.strip() else 'memo', creatingUser=project.user(memo.coder_id), creationDateTime=stamp(memo.created_at))}>"
+                                f"<Note{_attrs(guid=guid, name=memo.title or (memo.text.splitlines()[0][:80] if memo.text.strip() else 'memo'), creatingUser=project.user(memo.coder_id), creationDateTime=stamp(memo.created_at))}>"
                             )
+                            if memo.description:
+                                out.element("Description", memo.description)
                             out.element("PlainTextContent", memo.text)
                             out.write("</Note>")
                         out.write("</Notes>")

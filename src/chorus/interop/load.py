@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import io
 import multiprocessing
 import pickle
 import queue
@@ -42,7 +43,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from copy import deepcopy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from multiprocessing.connection import Connection
 from operator import itemgetter
@@ -86,6 +87,10 @@ from chorus.study.models import (
 from chorus.study.store import Study, bulk_insert, reserve_ids
 
 Positions = Literal["auto", "codepoints", "utf16"]
+#: What a source without speaker turns becomes: a turn per line, unattributed, or one unattributed passage.
+Speakerless = Literal["lines", "passage"]
+#: What a set of sources becomes: the focus group its transcripts met in, or nothing (each source its own group).
+DocumentSets = Literal["groups", "ignore"]
 Progress = Callable[[int, int], None]
 UNATTRIBUTED = "(unattributed)"
 FIELDS = set(CASE_FIELDS)  # the case variables that are participant fields, not attributes
@@ -93,7 +98,7 @@ FIELDS = set(CASE_FIELDS)  # the case variables that are participant fields, not
 
 @dataclass
 class ImportReport:
-    """What an import kept, and each thing it skipped with the reason."""
+    """What an import kept, each thing it skipped with the reason, and what it made of what the file leaves open."""
 
     codes: int = 0
     sources: int = 0
@@ -104,6 +109,8 @@ class ImportReport:
     users: int = 0
     code_sets: int = 0
     skipped: list[str] = field(default_factory=list)
+    #: What the import made of what the file leaves open (text read from a .docx rendition, a set taken as a focus group).
+    made: list[str] = field(default_factory=list)
 
 
 #: A selection as the file gives it: guid, start, end (positions still text).
@@ -145,9 +152,10 @@ class _Importer:
 
     def __init__(
         self, session: Session, archive: QdpxArchive | None, path: Path, variables: Mapping[str, str] | None,
-        positions: Positions, sources_folder: Path,
+        positions: Positions, sources_folder: Path, speakerless: Speakerless = "lines", document_sets: DocumentSets = "groups",
     ):
         self.session, self.archive, self.path = session, archive, path
+        self.speakerless, self.document_sets = speakerless, document_sets
         self.mapping = dict(variables) if variables is not None else None
         self.positions, self.sources_folder = positions, sources_folder.resolve()
         self.origin: str | None = None  # the tool that wrote the file, read from the root
@@ -161,8 +169,9 @@ class _Importer:
         self.transcripts: dict[str, Transcript] = {}  # source guid -> transcript
         self.source_paths: dict[str, Transcript] = {}  # plainTextPath -> transcript
         self.grouped: set[str] = set()  # sources whose group came from their own variable
+        self.set_for: dict[int, str] = {}  # transcript id -> the set that made its focus group
         self.note_targets: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
-        self.notes: list[tuple[str, str, str | None, datetime | None]] = []
+        self.notes: list[tuple[str, str, str | None, datetime | None, str | None, str | None]] = []  # ... title, description
         self.names = set(session.scalars(select(Transcript.name)))  # already in the study
         self.added: set[str] = set()
         self.fallback_coder: Coder | None = None
@@ -173,6 +182,9 @@ class _Importer:
     def skip(self, what: str) -> None:
         self.report.skipped.append(what)
 
+    def made(self, what: str) -> None:
+        self.report.made.append(what)
+
     def coder(self, guid: str | None) -> Coder:
         if guid and guid.lower() in self.users:
             return self.users[guid.lower()]
@@ -182,26 +194,42 @@ class _Importer:
 
     def read_source_file(self, reference: str, what: str) -> str | None:
         """The text behind a ``plainTextPath`` (``internal://``, relative or absolute), or None if absent."""
+        data = self.source_bytes(reference, what)
+        if data is None:
+            return None
+        text, _ = decode(data, f"{self.path}!{reference}")
+        return text.removeprefix("\ufeff")
+
+    def source_bytes(self, reference: str, what: str) -> bytes | None:
+        """The bytes behind a source path (``internal://``: in the archive; else under the sources folder), or None."""
         if reference.startswith("internal://"):
             name = unquote(reference[len("internal://"):])
             if self.archive is None:
                 return None
             info = self.archive.find(f"sources/{name}")
-            if info is None:
-                return None
-            data = self.archive.read(info.filename)
-        else:
-            parsed = urlparse(reference)
-            raw = unquote(parsed.path) if parsed.scheme in ("file", "relative") else reference
-            candidate = Path(raw.replace("\\", "/"))
-            resolved = (self.sources_folder / candidate.name if candidate.is_absolute() else self.sources_folder / candidate).resolve()
-            if not resolved.is_relative_to(self.sources_folder):
-                raise InputError(f"{what} points outside {self.sources_folder} ({reference!r}); refusing it", path=self.path)
-            if not resolved.is_file():
-                return None
-            data = resolved.read_bytes()
-        text, _ = decode(data, f"{self.path}!{reference}")
-        return text.removeprefix("\ufeff")
+            return None if info is None else self.archive.read(info.filename)
+        parsed = urlparse(reference)
+        raw = unquote(parsed.path) if parsed.scheme in ("file", "relative") else reference
+        candidate = Path(raw.replace("\\", "/"))
+        resolved = (self.sources_folder / candidate.name if candidate.is_absolute() else self.sources_folder / candidate).resolve()
+        if not resolved.is_relative_to(self.sources_folder):
+            raise InputError(f"{what} points outside {self.sources_folder} ({reference!r}); refusing it", path=self.path)
+        return resolved.read_bytes() if resolved.is_file() else None
+
+    def rich_text(self, reference: str, what: str) -> str | None:
+        """The text of a ``.docx`` rendition (``richTextPath``), its paragraphs as lines; None if absent or not a .docx."""
+        if Path(urlparse(reference).path or reference).suffix.lower() != ".docx":
+            return None
+        data = self.source_bytes(reference, what)
+        if data is None:
+            return None
+        import docx
+
+        try:
+            document = docx.Document(io.BytesIO(data))
+        except Exception as exc:  # noqa: BLE001 - python-docx raises several kinds for a file that is not a document
+            raise InputError(f"{what}: its rich-text rendition {reference!r} is not a readable .docx ({exc})", path=self.path) from None
+        return "\n".join(paragraph.text for paragraph in document.paragraphs)
 
     # -- users, codes, variables, cases -------------------------------------------
     def on_user(self, element: Element) -> None:
@@ -342,10 +370,20 @@ class _Importer:
         guid = element.get("guid", "").lower()
         name = name or element.get("name") or guid
         content = next((c.text or "" for c in element if local(c.tag) == "PlainTextContent"), None)
-        plain = element.get("plainTextPath")
+        plain, rich = element.get("plainTextPath"), element.get("richTextPath")
         text = content if content is not None else self.read_source_file(plain, f"source {name!r}") if plain else None
+        if text is None or not text.strip():  # NVivo for Mac writes an empty .txt beside the .docx that holds the words
+            from_rich = self.rich_text(rich, f"source {name!r}") if rich else None
+            if from_rich is not None and from_rich.strip():
+                self.made(
+                    f"source {name!r}: its plain-text rendition is {'empty' if text is not None else 'missing'}; "
+                    f"its text is taken from its .docx rendition {rich!r} (a paragraph a line)"
+                )
+                text = from_rich
+            elif text is not None or from_rich is not None:
+                self.skip(f"source {name!r}: neither its plain-text nor its rich-text rendition holds any text; no transcript is made of it")
+                return None
         if text is None:
-            rich = element.get("richTextPath")
             self.skip(
                 f"source {name!r}: no plain-text rendition"
                 + (f" (only {Path(urlparse(rich).path or rich).suffix or 'rich text'} {rich!r})" if rich else "")
@@ -386,9 +424,15 @@ class _Importer:
 
     def store_source(self, source: _Source) -> None:
         name = source.name[:200]
+        guid = checked_guid(source.guid)
+        known = self.session.scalar(select(Transcript).where(Transcript.guid == guid)) if guid else None
+        if known is not None:
+            self.update_source(known, source)
+            return
         if name in self.names:
             raise InputError(
-                f"a transcript called {name!r} is already in the study; remove it first (chorus transcripts remove)",
+                f"a transcript called {name!r} is already in the study, and it is not this project's source (its GUID differs); "
+                "remove it first (chorus transcripts remove)",
                 path=self.path,
             )
         if name in self.added:
@@ -421,6 +465,33 @@ class _Importer:
             self.note_targets[note].append(("transcript", transcript.id))
         self.report.sources += 1
 
+    def update_source(self, transcript: Transcript, source: _Source) -> None:
+        """A source already in the study (the same GUID: a second import of the project): its new codings added, none removed."""
+        self.transcripts[source.guid] = transcript
+        if source.plain_path:
+            self.source_paths[source.plain_path] = transcript
+        if transcript.sha256 != hashlib.sha256(source.text.encode("utf-8")).hexdigest():
+            self.skip(f"source {source.name!r}: already in the study (the same GUID) with other text; not updated, since its codings' "
+                      "positions would not fit (remove the transcript first to replace it)")
+            return
+        turns = [(t.start, t.end, t.id, t.participant_id)
+                 for t in self.session.scalars(select(Turn).where(Turn.transcript_id == transcript.id).order_by(Turn.start))]
+        stored = self.session.execute(
+            select(Coding.guid, Coding.code_id, Coding.coder_id, Coding.start, Coding.end).where(Coding.transcript_id == transcript.id)
+        ).all()
+        there = {row.guid for row in stored if row.guid}
+        fresh = [row for row in source.codings if checked_guid(row[3]) not in there]
+        before = self.report.codings
+        self.store_codings(transcript, replace(source, codings=fresh), turns,
+                           _code_point_map(source.text) if self.unit() == "utf16" else None, {tuple(row[1:]) for row in stored})
+        added = self.report.codings - before
+        in_file = {checked_guid(row[3]) for row in source.codings}
+        kept = sum(1 for row in stored if row.guid not in in_file)
+        self.made(
+            f"source {source.name!r}: already in the study (the same GUID and text); {added} new coding(s) added, "
+            f"{len(source.codings) - len(fresh)} already there" + (f"; {kept} coding(s) the file no longer has are kept" if kept else "")
+        )
+
     def group(self, name: str, when: Any) -> Group:
         found = self.session.scalar(select(Group).where(Group.name == name[:100]))
         if found is None:
@@ -447,10 +518,16 @@ class _Importer:
         if not spans:
             sole = self.sole_case.get(source.guid, [])
             by_name = {p.pseudonym.casefold(): p for p in self.people.values()}
-            spans = [
-                (start, end, person or self.unattributed())
-                for start, end, person in turns_from_lines(source.text, by_name, sole[0] if len(sole) == 1 else None)
-            ]
+            lines = turns_from_lines(source.text, by_name, sole[0] if len(sole) == 1 else None)
+            if lines and all(person is None for _, _, person in lines):  # no one's turns: an article, field notes, an essay
+                if self.speakerless == "passage":
+                    lines = [(lines[0][0], lines[-1][1], None)]
+                    self.made(f"source {source.name!r}: no speaker turns (no case's selections, no 'Name:' lines); "
+                              "kept as one unattributed passage (speakerless='lines' cuts it into a turn per line)")
+                else:
+                    self.made(f"source {source.name!r}: no speaker turns (no case's selections, no 'Name:' lines); "
+                              f"cut into {len(lines)} unattributed turns, one per line (speakerless='passage' keeps it as one passage)")
+            spans = [(start, end, person or self.unattributed()) for start, end, person in lines]
         ids = reserve_ids(self.session, Turn.__table__, len(spans))
         bulk_insert(
             self.session, Turn.__table__, ("id", "transcript_id", "ordinal", "participant_id", "speaker_label", "start", "end"),
@@ -472,8 +549,11 @@ class _Importer:
             self.session.flush()
         return self.nobody
 
-    def store_codings(self, transcript: Transcript, source: _Source, turns: list[tuple[int, int, int, int]], to_points: list[int] | None) -> None:
-        """The source's codings, checked and attributed to the turns they overlap, in bulk."""
+    def store_codings(
+        self, transcript: Transcript, source: _Source, turns: list[tuple[int, int, int, int]], to_points: list[int] | None,
+        already: set[tuple[int, int, int, int]] | None = None,
+    ) -> None:
+        """The source's codings, checked and attributed to the turns they overlap, in bulk; those ``already`` stored are left."""
         starts = [t[0] for t in turns]
         length = len(source.text)
         code_ids = {guid: code.id for guid, code in self.codes.items()}
@@ -507,7 +587,8 @@ class _Importer:
                 coder_id = coder_ids.get(row[5])
                 if coder_id is None:
                     coder_id = coder_ids[row[5]] = self.coder(row[5]).id
-                candidates.append((code_id, coder_id, start, end, row, over))
+                if not already or (code_id, coder_id, start, end) not in already:
+                    candidates.append((code_id, coder_id, start, end, row, over))
         candidates.sort(key=itemgetter(0, 1, 2, 3))
         kept = []
         reach: tuple[int, int, int] = (-1, -1, -1)  # (code, coder, furthest end so far)
@@ -577,7 +658,11 @@ class _Importer:
         if content is None:
             self.skip(f"note {element.get('name')!r}: no text")
             return
-        self.notes.append((element.get("guid", "").lower(), content, element.get("creatingUser"), parse_stamp(element.get("creationDateTime"))))
+        description = next((c.text for c in element if local(c.tag) == "Description" and (c.text or "").strip()), None)
+        title = (element.get("name") or "").strip()[:200] or None
+        self.notes.append(
+            (element.get("guid", "").lower(), content, element.get("creatingUser"), parse_stamp(element.get("creationDateTime")), title, description)
+        )
 
     def on_set(self, element: Element) -> None:
         name = element.get("name") or element.get("guid", "")
@@ -586,6 +671,9 @@ class _Importer:
         codes = [guid for tag, guid in members if tag == "MemberCode"]
         if codes:
             self.on_code_set(element, name, codes)
+        elif not members:  # ATLAS.ti writes an empty code group as a set with no members: a set of codes still to fill
+            self.on_code_set(element, name, [])
+            self.made(f"set {name!r}: it has no members; kept as an empty code set")
         notes = sum(tag == "MemberNote" for tag, _ in members)
         if notes:
             self.skip(f"set {name!r}: its {notes} note(s) are kept as memos, but not as members of a set")
@@ -601,12 +689,25 @@ class _Importer:
                 f"set {name!r}: {', '.join(elsewhere)} stay(s) in the focus group the source variables name; "
                 "a transcript belongs to one group, so the set is not kept"
             )
+        earlier = sorted(t.name for t in moving if t.id in self.set_for)
+        if earlier:
+            self.skip(f"set {name!r}: {', '.join(earlier)} stay(s) in the focus group of the set before it; a transcript belongs to one group")
+            moving = [t for t in moving if t.id not in self.set_for]
         if not moving:
             return
+        if self.document_sets == "ignore":
+            self.made(f"set {name!r}: a set of {len(moving)} source(s), not taken as a focus group (document_sets='ignore'): "
+                      "each stays in a group of its own")
+            return
+        self.made(f"set {name!r}: taken as the focus group of {len(moving)} transcript(s) ({', '.join(sorted(t.name for t in moving))}); "
+                  "document_sets='ignore' leaves each source in a group of its own")
         group = self.group(name, None)
         group.guid = group.guid or checked_guid(element.get("guid"))
         for transcript in moving:
+            self.set_for[transcript.id] = name
             old = transcript.group
+            if old.id == group.id:
+                continue
             transcript.group = group
             self.session.flush()
             for link in self.session.scalars(select(Membership).where(Membership.group_id == old.id)):
@@ -639,10 +740,12 @@ class _Importer:
         self.report.code_sets += 1
 
     def finish(self) -> None:
-        for guid, content, user, created in self.notes:
+        for guid, content, user, created, title, description in self.notes:
             targets = self.note_targets.pop(guid, None) or [("project", None)]
+            if checked_guid(guid) and self.session.scalar(select(Memo.id).where(Memo.guid == checked_guid(guid))):
+                continue  # a second import of the project: the memo is in the study already
             for n, (kind, key) in enumerate(targets):  # one memo per target; the first keeps the GUID
-                memo = Memo(text=content, coder=self.coder(user), guid=checked_guid(guid) if n == 0 else None)
+                memo = Memo(text=content, coder=self.coder(user), guid=checked_guid(guid) if n == 0 else None, title=title, description=description)
                 if created:
                     memo.created_at = created
                 if kind == "code":
@@ -899,8 +1002,8 @@ def _walk(importer: _Importer, events: Iterator[_Event], progress: Callable[[int
             source = importer.text_source(element, event.rows or ([], [], []), name=event.holder[0] if event.holder else None)
             if source is not None:
                 importer.store_source(source)
-                if event.holder:
-                    read_pdfs.add(event.holder[1])
+            if event.holder:  # read, or reported skipped with its reason: the PDF is not reported again
+                read_pdfs.add(event.holder[1])
             if progress:
                 progress(event.done)
         elif tag == "PDFSource":
@@ -928,6 +1031,8 @@ def import_qdpx(
     sources_folder: str | Path | None = None,
     limits: Limits = DEFAULT_LIMITS,
     progress: Progress | None = None,
+    speakerless: Speakerless = "lines",
+    document_sets: DocumentSets = "groups",
 ) -> ImportReport:
     """Import a REFI-QDA project into the study, all or nothing.
 
@@ -937,14 +1042,26 @@ def import_qdpx(
     none is the discipline. Sources outside the archive are looked up under
     ``sources_folder`` (by default the QDPX file's folder) and never outside it.
     ``progress(done, total)`` counts bytes of ``project.qde``.
+
+    What the file leaves open is decided and said in the report's ``made``: a
+    source with no speaker turns (an article, field notes) is cut into a turn per
+    line or, with ``speakerless="passage"``, kept as one passage, both
+    unattributed; a set of sources is taken as their focus group, or with
+    ``document_sets="ignore"`` each source keeps a group of its own. A source
+    already in the study under the same GUID (a second import of the project)
+    gains the codings it did not have; nothing in the study is removed.
     """
+    if speakerless not in ("lines", "passage"):
+        raise ChorusError(f"speakerless must be 'lines' or 'passage', not {speakerless!r}")
+    if document_sets not in ("groups", "ignore"):
+        raise ChorusError(f"document_sets must be 'groups' or 'ignore', not {document_sets!r}")
     path = Path(path)
     with QdpxArchive(path, limits) as archive:
         info = archive.find("project.qde")
         if info is None:
             raise InputError("no project.qde in the archive; is this a REFI-QDA project (.qdpx)?", path=path)
         with study.transaction() as session:
-            importer = _Importer(session, archive, path, variables, positions, Path(sources_folder or path.parent))
+            importer = _Importer(session, archive, path, variables, positions, Path(sources_folder or path.parent), speakerless, document_sets)
             tick = (lambda done: progress(min(done, info.file_size), info.file_size)) if progress else None
             events = _events_elsewhere if info.file_size > PARALLEL_BYTES else _events
             _walk(importer, events(archive, info.filename), tick)

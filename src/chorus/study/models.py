@@ -341,6 +341,8 @@ class Memo(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     guid: Mapped[str | None] = mapped_column(String(38))  # REFI-QDA identity, kept from imports
+    title: Mapped[str | None] = mapped_column(String(200))  # a REFI-QDA note's name
+    description: Mapped[str | None] = mapped_column(Text)  # a REFI-QDA note's description
     text: Mapped[str] = mapped_column(Text)
     coder_id: Mapped[int] = mapped_column(ForeignKey("coder.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
