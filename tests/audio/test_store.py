@@ -185,3 +185,25 @@ def test_de_identification_keeps_word_times_on_their_words(study, tmp_path, conv
     restore(study, tmp_path / "locked" / "key.json")
     with study.reading() as session:
         assert word in words_of(session)
+
+
+def test_turns_spoken_over_another_voice_are_marked_overlap(study, tmp_path, conversation, heard, naming) -> None:
+    """A diarizer that hears overlapped speech (a pyannote pipeline) gives turns that overlap: the stretch is
+    stored with the transcript and the turns in it are exported marked ``[overlap]``, their text unchanged."""
+    from chorus.audio.evaluate import SpeakerTurn
+    from chorus.audio.transcribe import MachineTranscript
+
+    roster_study(study, tmp_path)
+    third = heard.turns[2]  # the physician; the nurse is heard over their first second
+    over = SpeakerTurn("S2", third.start, third.start + 1.0)
+    result = MachineTranscript(heard.turns, heard.duration, heard.settings, [*heard.diarization, over])
+    assert result.overlaps and result.overlaps[0][0] == pytest.approx(third.start)
+    store_transcript(study, _recording(conversation), result, "FG01", naming)
+    with study.reading() as session:
+        transcript = session.scalar(select(Transcript))
+        assert transcript.media["overlap"] == [[round(a, 3), round(b, 3)] for a, b in result.overlaps]
+        assert "[overlap]" not in transcript.text
+    turns, _ = parse(export_transcript(study, "FG01", tmp_path / "FG01.txt"))
+    assert [n for n, t in enumerate(turns) if t.text.startswith("[overlap] ")] == [2]
+    assert turns[2].text == f"[overlap] {third.text}"
+    assert "<v Omar>[overlap] " in export_transcript(study, "FG01", tmp_path / "FG01.vtt").read_text()

@@ -98,6 +98,7 @@ def store_transcript(
         "duration": round(recording.duration, 3),
         **result.settings,
         "speakers": {s: {"participant": n.participant, "how": n.how} for s, n in naming.items()},
+        "overlap": [[round(a, 3), round(b, 3)] for a, b in result.overlaps],  # two voices at once, as the diarizer heard
     }
     with study.transaction() as session:
         the_group = session.scalar(select(Group).where(Group.name == group))

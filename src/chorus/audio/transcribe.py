@@ -83,6 +83,11 @@ class MachineTranscript:
         """The turns in the form :mod:`chorus.audio.evaluate` scores."""
         return [SpeakerTurn(t.speaker, t.start, t.end, t.text) for t in self.turns]
 
+    @property
+    def overlaps(self) -> list[tuple[float, float]]:
+        """Where the diarizer heard two or more voices at once (:func:`overlapping`)."""
+        return overlapping(self.diarization)
+
 
 #: Whisper models that ship split over PyPI packages (CTranslate2 files, MIT): name -> packages, in order.
 #: Only models whose packages hold the whole file: the index's two ``small`` packages hold 2 x 90 MiB of a
@@ -321,6 +326,34 @@ def changes_of_voice(speakers: list[SpeakerTurn]) -> list[float]:
     """
     ordered = sorted(speakers, key=lambda s: (s.start, s.end))
     return [(a.end + b.start) / 2 for a, b in zip(ordered, ordered[1:]) if a.speaker != b.speaker]
+
+
+def overlapping(speakers: list[SpeakerTurn]) -> list[tuple[float, float]]:
+    """The stretches where two or more speakers' turns run at once: people talking over each other.
+
+    A diarizer that hears overlapped speech (a pyannote pipeline) gives turns that
+    overlap; the packaged one gives one voice at a time, so it never finds any
+    (measured on AMI's tst00, its windows' second-nearest voice was no usable sign
+    of a second speaker). The stretches are stored with the transcript, and its
+    exports mark the turns in them ``[overlap]``, as noScribe does.
+
+    >>> overlapping([SpeakerTurn("S1", 0, 4), SpeakerTurn("S2", 3, 6), SpeakerTurn("S1", 5, 8), SpeakerTurn("S1", 9, 10)])
+    [(3.0, 4.0), (5.0, 6.0)]
+    """
+    edges = sorted([(t.start, 1, t.speaker) for t in speakers] + [(t.end, -1, t.speaker) for t in speakers])
+    talking: dict[str, int] = {}
+    spans: list[tuple[float, float]] = []
+    began: float | None = None
+    for at, step, who in edges:  # at equal times, ends (-1) come before starts: turns that touch do not overlap
+        talking[who] = talking.get(who, 0) + step
+        together = sum(1 for n in talking.values() if n > 0) >= 2
+        if together and began is None:
+            began = at
+        elif not together and began is not None:
+            if at - began >= 0.01:  # not the rounding where one turn ends as the next begins
+                spans.append((float(began), float(at)))
+            began = None
+    return spans
 
 
 def split_at_changes(phrase: list[Word], changes: list[float], least: float = MIN_PIECE) -> list[list[Word]]:
