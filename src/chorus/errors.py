@@ -56,12 +56,15 @@ class InputError(ChorusError):
     "FG03.txt, line 12: unknown speaker 'Dr X'"
     """
 
-    def __init__(self, message: str, *, path: str | Path | None = None, place: str | None = None):
+    def __init__(self, message: str, *, path: str | Path | None = None, place: str | None = None,
+                 arguments: Mapping[str, Any] | None = None):
         self.path = str(path) if path is not None else None
         self.place = place
         self.reason = message
         where = ", ".join(p for p in (self.path, place) if p)
-        super().__init__(f"{where}: {message}" if where else message)
+        if arguments:  # the message is a template of arguments: braces in a file's name are text
+            where = where.replace("{", "{{").replace("}", "}}")
+        super().__init__(f"{where}: {message}" if where else message, arguments=arguments)
 
 
 class NotFound(ChorusError):

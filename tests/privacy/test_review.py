@@ -40,7 +40,7 @@ def test_findings_are_reviewed_one_by_one_and_applied_with_the_key_outside_the_s
 def test_applying_needs_a_key_folder_and_a_decision_for_every_finding(with_phi, tmp_path: Path):
     job = found(with_phi)
     findings = review.findings_of(with_phi, job)
-    with unchanged(with_phi), pytest.raises(ChorusError, match="--keys DIR"):
+    with unchanged(with_phi), pytest.raises(ChorusError, match="no folder for de-identification keys"):
         review.apply_review(with_phi, job, {}, {}, None, "olive")
     with unchanged(with_phi), pytest.raises(ChorusError, match="no decision yet"):
         review.apply_review(with_phi, job, {int(findings["id"].iloc[0]): "accept"}, {}, tmp_path / "keys", "olive")

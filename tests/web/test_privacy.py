@@ -55,13 +55,13 @@ def test_findings_are_reviewed_in_the_browser_and_the_key_goes_where_the_operato
 
 def test_without_a_key_folder_the_findings_cannot_be_applied_and_coders_cannot_start(with_phi, tmp_path: Path):
     client, csrf = owner_of(with_phi, None)
-    assert "--keys DIR" in client.get("/deidentify").text
+    assert "no folder for key files" in client.get("/deidentify").text
     job = client.post("/api/deidentify", headers={"X-CSRF-Token": csrf}).json()["job"]
     queue.run_next(with_phi, "test:1", {review.KIND: review.run})
     ids = re.findall(r'name="decision-(\d+)"', client.get(f"/deidentify/{job}").text)
     with unchanged(with_phi):
         refused = client.post(f"/deidentify/{job}", headers={"X-CSRF-Token": csrf}, data={f"decision-{i}": "accept" for i in ids})
-    assert refused.status_code == 400 and "--keys DIR" in refused.text
+    assert refused.status_code == 400 and "no folder for de-identification keys" in refused.text
     coder, coder_csrf = owner_of(with_phi, None, "cora", "coder")
     assert coder.post("/api/deidentify", headers={"X-CSRF-Token": coder_csrf}).status_code == 403
     assert coder.get(f"/deidentify/{job}").status_code == 403

@@ -63,7 +63,7 @@ def _version(study: Study, number: int) -> list[dict[str, Any]]:
         found = session.scalar(select(CodebookVersion).where(CodebookVersion.number == number))
         if found is None:
             known = ", ".join(str(n) for n in session.scalars(select(CodebookVersion.number).order_by(CodebookVersion.number)))
-            raise ChorusError(f"there is no codebook version {number} (versions: {known or 'none yet; chorus codebook snapshot'})")
+            raise ChorusError(f"there is no codebook version {number} (versions: {known or 'none kept yet'})")
         return list(found.codes)
 
 

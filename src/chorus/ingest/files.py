@@ -40,7 +40,7 @@ def decode(data: bytes, path: str | Path, encoding: str | None = None) -> tuple[
     text, used = _decoded(data, path, encoding)
     if "\x00" in text:
         raise InputError(f"holds a NUL character, which is not text: a binary file, or UTF-16 without its byte-order mark "
-                         f"(pass --encoding utf-16)", path=path, place=f"line {text.count(chr(10), 0, text.index(chr(0))) + 1}")
+                         f"(save it as UTF-8)", path=path, place=f"line {text.count(chr(10), 0, text.index(chr(0))) + 1}")
     return text, used
 
 
@@ -74,7 +74,7 @@ def _decoded(data: bytes, path: str | Path, encoding: str | None) -> tuple[str, 
         raise InputError("this is a binary file, not text", path=path)
     candidates = charset_normalizer.from_bytes(data)
     if not candidates:
-        raise InputError("cannot tell this file's text encoding; pass --encoding", path=path)
+        raise InputError("cannot tell this file's text encoding; save it as UTF-8 and try again", path=path)
     # Short texts fit several legacy code pages; Word on Western systems writes cp1252.
     western = [c for c in candidates if c.encoding == "cp1252"]
     chosen = western[0] if western else candidates.best()

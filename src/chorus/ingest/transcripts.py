@@ -270,11 +270,16 @@ def group_for(path: Path, groups: dict[str, Group]) -> Group:
     head = re.split(r"[\s_.\-]+", stem, maxsplit=1)[0]
     if head in groups:
         return groups[head]
+    named = (", ".join(sorted(groups)[:5]) + (", ..." if len(groups) > 5 else "")) or "there are no groups yet: add them to the roster first"
     raise InputError(
-        f"cannot tell which group this transcript is from; name the file after its group "
-        f"({', '.join(sorted(groups)[:5])}...) or pass --group",
-        path=path,
+        f"cannot tell which group this transcript is from; name the file after its group ({_literal(named)}) or name its group with {{group}}",
+        path=path, arguments={"group": None},
     )
+
+
+def _literal(text: str) -> str:
+    """``text`` inside a message template (:class:`ChorusError` arguments): its braces are braces."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def build_transcript(name: str, group: Group, raw: list[RawTurn], matcher: SpeakerMatcher, path: Path) -> Transcript:
@@ -348,8 +353,7 @@ def import_transcripts(
             name = path.stem
             if name in existing or name in names:
                 raise InputError(
-                    f"a transcript called {name!r} is already in the study; remove it first "
-                    "(chorus transcripts remove) or rename the file",
+                    f"a transcript called {name!r} is already in the study; rename the file, or remove that transcript first",
                     path=path,
                 )
             names.add(name)

@@ -289,7 +289,7 @@ def apply(study: Study, findings: pd.DataFrame | str | Path, key: str | Path, ac
                     raise ChorusError(f"two accepted findings overlap in {name!r} at characters {s2}-{e1}; reject one")
             for start, end, _, words in edits:
                 if transcript.text[start:end] != words:
-                    raise ChorusError(f"finding at characters {start}-{end} of {name!r} no longer matches the transcript; run chorus deid find again")
+                    raise ChorusError(f"finding at characters {start}-{end} of {name!r} no longer matches the transcript (it was edited since); find them again")
             old_text = transcript.text
             new_text, moved = replace_spans(old_text, [(s, e, t) for s, e, t, _ in edits])
             reanchor(session, transcript, moved)

@@ -54,7 +54,7 @@ def apply_review(
 ) -> tuple[Path, dict[str, int]]:
     """Apply the findings accepted (by id), with any tag edited; returns the key file written and replacements per kind."""
     if keys is None:
-        raise ChorusError("this server has no folder for de-identification keys; its operator starts it with chorus serve --keys DIR")
+        raise ChorusError("this server has no folder for de-identification keys, so findings cannot be applied; ask whoever runs the server to give it one")
     found = findings_of(study, job_id)
     if found.empty:
         queue.finish(study, job_id, by, "done", stage="nothing found", fraction=1.0)

@@ -34,7 +34,7 @@ from chorus.errors import ChorusError
 from chorus.study import store
 from chorus.study.store import Study
 from chorus.web.home import Home, OwnerSession
-from chorus.web.pages import templates
+from chorus.web.pages import in_the_browser, templates
 from chorus.web.routes import accounts, analysis, assist, autocode, coding, exchange, guide, privacy, recordings, rigour, roster, studies, transcripts
 from chorus.web.routes import home as home_pages
 from chorus.web.security import UPLOAD_LIMITS, BodyLimit, KeptSessions, Needs, Policy, SecurityHeaders
@@ -113,7 +113,7 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "", keys:
 
     @app.exception_handler(ChorusError)
     async def explained(_: Request, exc: ChorusError) -> Response:
-        return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"error": in_the_browser(exc)}, status_code=400)
 
     app.add_exception_handler(RequestValidationError, _malformed)
 

@@ -147,7 +147,7 @@ class Home:
                 delete(_tokens).where(_tokens.c.digest == _digest(token), _tokens.c.expires_at > _now())
             ).rowcount
             if used != 1 or connection.execute(select(_owners.c.id).limit(1)).first() is not None:
-                raise ChorusError("this setup link is used or out of date; restart chorus serve for a new one")
+                raise ChorusError("this setup link is used or out of date; whoever started the server gets a new one by restarting it")
             return connection.execute(_owners.insert().values(name=name, password_hash=password_hash, created_at=_now())).inserted_primary_key[0]
 
     def verify(self, name: str, password: str) -> tuple[int, str] | None:

@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import Field
 from starlette.datastructures import FormData
 
-from chorus.errors import NotFound, Refused
+from chorus.errors import ChorusError, NotFound, Refused
 from chorus.study.models import LARGEST_INTEGER
 from chorus.study.store import Study
 from chorus.web.security import Needs, Viewer
@@ -78,6 +78,17 @@ def named_in_path() -> Iterator[None]:
         raise HTTPException(404, str(exc)) from None
     except Refused as exc:
         raise HTTPException(403, str(exc)) from None
+
+
+#: What a library message names as an argument (:attr:`ChorusError.arguments`: the command line's ``--group``), as the pages offer it.
+IN_THE_BROWSER = {"group": "the Group field"}
+
+
+def in_the_browser(exc: Exception) -> str:
+    """An error as a page or a JSON answer says it: the ways out it names are the page's fields, never the command line's options."""
+    if not isinstance(exc, ChorusError) or not exc.arguments:
+        return str(exc)
+    return exc.template.format(**{name: IN_THE_BROWSER.get(name, name.replace("_", " ")) for name in exc.arguments})
 
 
 def render(request: Request, template: str, viewer: Viewer | None, status: int = 200, **context: Any) -> Response:

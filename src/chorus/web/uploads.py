@@ -19,6 +19,7 @@ from fastapi import HTTPException, UploadFile
 from chorus.errors import ChorusError
 from chorus.study.models import StudyInfo
 from chorus.study.store import Study
+from chorus.web.pages import in_the_browser
 
 #: Where checked uploads wait for their confirmation, inside the study folder; a day later they are gone.
 WAITING = ".uploads"
@@ -54,7 +55,7 @@ def naming_uploads(folder: str) -> Iterator[None]:
     try:
         yield
     except ChorusError as exc:
-        raise HTTPException(400, as_uploaded(str(exc), folder)) from None
+        raise HTTPException(400, as_uploaded(in_the_browser(exc), folder)) from None
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from chorus.errors import ChorusError
 from chorus.study.store import acting_as
 from chorus.web import signin
 from chorus.web import users as accounts
-from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, back_to, named_in_path, render
+from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, back_to, in_the_browser, named_in_path, render
 from chorus.web.security import viewer_of
 from chorus.web.users import ROLES, add_user, users, verify
 
@@ -87,7 +87,7 @@ def change_person(
             if unlock:
                 signin.unlock(study, name=name, by=viewer.name)
     except ChorusError as exc:
-        return _people(request, study, viewer, status=400, error_of_people=str(exc))
+        return _people(request, study, viewer, status=400, error_of_people=in_the_browser(exc))
     what = (f"is now a {role}" if role else "can sign in again" if active == "yes" or unlock else "is deactivated: their next request is refused")
     return back_to(request, "/people", changed=f"{name} {what}")
 
@@ -99,7 +99,7 @@ def reset_link(request: Request, name: str, study: StudyOf, viewer: OwnerRole) -
         with named_in_path(), acting_as(viewer.name):
             token = accounts.reset_link_token(study, name)
     except ChorusError as exc:
-        return _people(request, study, viewer, status=400, error_of_people=str(exc))
+        return _people(request, study, viewer, status=400, error_of_people=in_the_browser(exc))
     link = f"{str(request.base_url).rstrip('/')}{request.app.state.root}/reset?token={token}"  # the base is the server's, not the study's
     return _people(request, study, viewer, reset_for=name, reset_link=link, hours=accounts.RESET_HOURS)
 
@@ -125,7 +125,7 @@ def reset(
         with acting_as("(reset link)"):
             name = accounts.reset_password(study, token, password)
     except ChorusError as exc:
-        return sessions.signed_out_page(render(request, "accounts/reset.html", None, status=400, csrf=csrf, token=token, error=str(exc)), csrf)
+        return sessions.signed_out_page(render(request, "accounts/reset.html", None, status=400, csrf=csrf, token=token, error=in_the_browser(exc)), csrf)
     return back_to(request, "/login", reset=name)
 
 
@@ -146,7 +146,7 @@ def change_own_password(
         with acting_as(viewer.name):
             accounts.change_password(study, viewer.name, current, password)
     except ChorusError as exc:
-        return render(request, "accounts/account.html", viewer, status=400, error=str(exc))
+        return render(request, "accounts/account.html", viewer, status=400, error=in_the_browser(exc))
     response = back_to(request, "/account", changed="true")
     request.app.state.sessions.sign_in(response, viewer.id)  # the change ended every session of theirs; this browser goes on in a new one
     return response
@@ -161,5 +161,5 @@ def add_person(
     try:
         add_user(study, name.strip(), password, role)
     except ChorusError as exc:
-        return _people(request, study, viewer, status=400, error=str(exc), name=name, role=role)
+        return _people(request, study, viewer, status=400, error=in_the_browser(exc), name=name, role=role)
     return back_to(request, "/people", added=name.strip())

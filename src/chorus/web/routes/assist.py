@@ -26,7 +26,7 @@ from chorus.coding import codes as codebook
 from chorus.errors import ChorusError
 from chorus.study.lookup import PATH_SEPARATOR
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import CoderRole, StudyOf, Whole, back_to, named_in_path, render
+from chorus.web.pages import CoderRole, StudyOf, Whole, back_to, in_the_browser, named_in_path, render
 from chorus.web.security import Viewer
 
 router = APIRouter()
@@ -73,7 +73,7 @@ def make_suggestions(
     except ValueError:
         return _queue_page(request, study, viewer, "confidence", status=400, error=f"the lowest confidence is a number between 0 and 1, not {threshold!r}")
     except ChorusError as exc:
-        return _queue_page(request, study, viewer, "confidence", status=400, threshold=threshold, error=str(exc))
+        return _queue_page(request, study, viewer, "confidence", status=400, threshold=threshold, error=in_the_browser(exc))
     return back_to(request, "/suggestions", made=len(made))
 
 
@@ -100,7 +100,7 @@ def candidates_page(request: Request, study: StudyOf, viewer: CoderRole, seed: i
     try:
         found = _candidates(study, seed)
     except ChorusError as exc:
-        return render(request, "assist/candidates.html", viewer, status=400, candidates=[], error=str(exc), seed=seed, codes=[], adopted=adopted)
+        return render(request, "assist/candidates.html", viewer, status=400, candidates=[], error=in_the_browser(exc), seed=seed, codes=[], adopted=adopted)
     return _candidates_page(request, study, viewer, found, seed, adopted=adopted)
 
 
@@ -152,7 +152,7 @@ def adopt(
         with acting_as(viewer.name):
             coded = candidate_codes.accept(study, segments.split(), name.strip(), viewer.name, parent or None, new=new)
     except ChorusError as exc:
-        return _candidates_page(request, study, viewer, _candidates(study, seed), seed, status=400, error=str(exc))
+        return _candidates_page(request, study, viewer, _candidates(study, seed), seed, status=400, error=in_the_browser(exc))
     return back_to(request, "/candidates", seed=seed, adopted=f"{name.strip()} ({coded} passages coded)")
 
 
@@ -165,7 +165,7 @@ def llm_names(request: Request, study: StudyOf, viewer: CoderRole, send: str = F
     try:
         named = llm.label_candidates(study, found, asking)
     except ChorusError as exc:
-        return _candidates_page(request, study, viewer, found, seed, status=400, error=str(exc))
+        return _candidates_page(request, study, viewer, found, seed, status=400, error=in_the_browser(exc))
     return _candidates_page(request, study, viewer, named, seed, disclosure=asking.to_show, sent=asking.send)
 
 
@@ -207,6 +207,6 @@ def llm_summaries(request: Request, study: StudyOf, viewer: CoderRole, send: str
     try:
         found = llm.summaries(study, asking)
     except ChorusError as exc:
-        return render(request, "assist/summaries.html", viewer, status=400, error=str(exc), summaries=[], disclosure="")
+        return render(request, "assist/summaries.html", viewer, status=400, error=in_the_browser(exc), summaries=[], disclosure="")
     return render(request, "assist/summaries.html", viewer, summaries=found.to_dict("records"), disclosure=asking.to_show,
                   endpoint=language_model(study))

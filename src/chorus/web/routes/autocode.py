@@ -18,7 +18,7 @@ from chorus.coding.autocode import SCOPES
 from chorus.errors import ChorusError
 from chorus.study.lookup import transcript_names
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import CoderRole, PostedForm, StudyOf, back_to, render
+from chorus.web.pages import CoderRole, PostedForm, StudyOf, back_to, in_the_browser, render
 
 router = APIRouter()
 #: Units a preview lists; the counts per transcript cover them all.
@@ -65,7 +65,7 @@ def preview_autocode(request: Request, study: StudyOf, viewer: CoderRole, asked:
     try:
         found = coding.autocode(study, coder=viewer.name, dry_run=True, **asked)
     except ChorusError as exc:
-        return render(request, "autocode/autocode.html", viewer, status=400, asked=_form(asked), error=str(exc), **_choices(study))
+        return render(request, "autocode/autocode.html", viewer, status=400, asked=_form(asked), error=in_the_browser(exc), **_choices(study))
     counts = found.groupby("transcript")["status"].value_counts().unstack(fill_value=0).reset_index() if not found.empty else found
     return render(
         request, "autocode/autocode.html", viewer, asked=_form(asked), found=found.head(PREVIEW_SHOWN).to_dict("records"), total=len(found),
@@ -80,6 +80,6 @@ def apply_autocode(request: Request, study: StudyOf, viewer: CoderRole, asked: A
         with acting_as(viewer.name):
             found = coding.autocode(study, coder=viewer.name, **asked)
     except ChorusError as exc:
-        return render(request, "autocode/autocode.html", viewer, status=400, asked=_form(asked), error=str(exc), **_choices(study))
+        return render(request, "autocode/autocode.html", viewer, status=400, asked=_form(asked), error=in_the_browser(exc), **_choices(study))
     coded = int((found["status"] == "coded").sum()) if not found.empty else 0
     return back_to(request, "/autocode", coded=coded, code=asked["code"])

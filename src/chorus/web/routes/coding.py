@@ -14,7 +14,7 @@ from chorus.coding import codes as codebook
 from chorus.coding import versions
 from chorus.errors import ChorusError, EditConflict
 from chorus.study.store import acting_as
-from chorus.web.pages import CoderRole, OwnerRole, StudyOf, ViewerRole, Whole, back_to, named_in_path, render
+from chorus.web.pages import CoderRole, OwnerRole, StudyOf, ViewerRole, Whole, back_to, in_the_browser, named_in_path, render
 from chorus.web.uploads import as_uploaded, held, holding, uploaded
 from chorus.web.users import rank
 
@@ -96,7 +96,7 @@ def edit_code(path: str, change: CodeChange, study: StudyOf, viewer: OwnerRole) 
         with acting_as(viewer.name):
             codebook.edit(study, path, change.version, new_name=change.name or None, parent=change.parent, **fields)
     except EditConflict as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise HTTPException(409, in_the_browser(exc)) from None
     return {"ok": True}
 
 
@@ -124,7 +124,7 @@ def check_codebook(request: Request, study: StudyOf, viewer: OwnerRole, codebook
             found = interop.codebook_changes(study, path)
         except ChorusError as exc:
             shutil.rmtree(folder, ignore_errors=True)
-            return _codes_page(request, study, viewer, status=400, error=as_uploaded(str(exc), str(folder)))
+            return _codes_page(request, study, viewer, status=400, error=as_uploaded(in_the_browser(exc), str(folder)))
     if found.empty:
         shutil.rmtree(folder, ignore_errors=True)
     return render(request, "coding/import.html", viewer, changes=found.to_dict("records"), upload=upload, file=path.name,
@@ -140,7 +140,7 @@ def store_codebook(request: Request, study: StudyOf, viewer: OwnerRole, upload: 
         with acting_as(viewer.name):
             interop.import_codebook_file(study, path)
     except ChorusError as exc:  # the codebook changed since the check
-        raise HTTPException(400, as_uploaded(str(exc), str(folder))) from None
+        raise HTTPException(400, as_uploaded(in_the_browser(exc), str(folder))) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return back_to(request, "/codes", imported=path.name)
@@ -153,7 +153,7 @@ def keep_version(request: Request, study: StudyOf, viewer: OwnerRole, label: str
         with acting_as(viewer.name):
             number = versions.snapshot(study, label.strip() or None)
     except ChorusError as exc:
-        return _codes_page(request, study, viewer, status=400, error=str(exc))
+        return _codes_page(request, study, viewer, status=400, error=in_the_browser(exc))
     return back_to(request, "/codes", kept=number)
 
 
@@ -167,7 +167,7 @@ def versions_page(request: Request, study: StudyOf, viewer: ViewerRole, old: Who
     try:
         changed = versions.diff(study, old, new).to_dict("records") if old is not None and new is not None else None
     except ChorusError as exc:
-        return render(request, "coding/versions.html", viewer, status=400, versions=kept.to_dict("records"), error=str(exc), old=old, new=new, changes=None)
+        return render(request, "coding/versions.html", viewer, status=400, versions=kept.to_dict("records"), error=in_the_browser(exc), old=old, new=new, changes=None)
     return render(request, "coding/versions.html", viewer, versions=kept.to_dict("records"), old=old, new=new, changes=changed,
                   by_version=versions.codings_by_version(study).to_dict("records"))
 

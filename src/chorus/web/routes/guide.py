@@ -21,7 +21,7 @@ from chorus.errors import ChorusError
 from chorus.ingest.guide import import_guide
 from chorus.study.models import GuideQuestion, Participant, Transcript, Turn, TurnQuestion
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import PALETTE, OwnerRole, StudyOf, ViewerRole, Whole, back_to, named_in_path, render
+from chorus.web.pages import PALETTE, OwnerRole, StudyOf, ViewerRole, Whole, back_to, in_the_browser, named_in_path, render
 from chorus.web.uploads import as_uploaded, uploaded
 
 router = APIRouter()
@@ -88,7 +88,7 @@ def upload_guide(request: Request, study: StudyOf, viewer: OwnerRole, guide: Upl
             with acting_as(viewer.name):
                 count = import_guide(study, uploaded(guide, Path(folder), (".csv", ".xlsx", ".docx")))
         except ChorusError as exc:
-            return back_to(request, "/guide", error=as_uploaded(str(exc), folder))
+            return back_to(request, "/guide", error=as_uploaded(in_the_browser(exc), folder))
         except HTTPException as exc:
             return back_to(request, "/guide", error=exc.detail)
     return back_to(request, "/guide", error=f"{count} questions stored; now align the transcripts")
@@ -101,7 +101,7 @@ def align(request: Request, study: StudyOf, viewer: OwnerRole) -> Response:
         with acting_as(viewer.name):
             align_guide(study)
     except ChorusError as exc:
-        return back_to(request, "/guide", error=str(exc))
+        return back_to(request, "/guide", error=in_the_browser(exc))
     return back_to(request, "/guide")
 
 
@@ -141,5 +141,5 @@ def move_boundary(request: Request, study: StudyOf, viewer: OwnerRole, name: str
         with acting_as(viewer.name):
             set_question(study, name, turn, question)
     except ChorusError as exc:
-        return back_to(request, f"/guide/transcripts/{name}", error=str(exc))
+        return back_to(request, f"/guide/transcripts/{name}", error=in_the_browser(exc))
     return back_to(request, f"/guide/transcripts/{name}")

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from chorus.errors import ChorusError
 from chorus.web import signin
 from chorus.web.home import Home
+from chorus.web.pages import in_the_browser
 from chorus.web.security import sent_token
 
 router = APIRouter()
@@ -81,7 +82,7 @@ def create_study(request: Request, owner: OwnerOfServer, folder: str = Form(max_
     try:
         home.create_study(folder.strip(), title, owner.name)
     except ChorusError as exc:
-        return _page(request, "home.html", owner, status=400, studies=home.studies(), set_up=True, error=str(exc), folder=folder, title=title,
+        return _page(request, "home.html", owner, status=400, studies=home.studies(), set_up=True, error=in_the_browser(exc), folder=folder, title=title,
                      storage="PostgreSQL" if home.db else "SQLite")
     return RedirectResponse(f"/studies/{folder.strip()}/", status_code=303)
 
@@ -106,7 +107,7 @@ def set_up(
         owner = home.redeem(token, name.strip(), password)
     except ChorusError as exc:
         good = home.token_is_good(token)
-        return _page(request, "setup.html", None, status=400 if good else 410, token=token, good=good, error=str(exc), name=name)
+        return _page(request, "setup.html", None, status=400 if good else 410, token=token, good=good, error=in_the_browser(exc), name=name)
     response = RedirectResponse("/", status_code=303)
     request.app.state.sessions.sign_in(response, owner)
     return response

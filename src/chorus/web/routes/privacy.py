@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
 from chorus.errors import ChorusError
-from chorus.web.pages import OwnerRole, PostedForm, StudyOf, Whole, named_in_path, render
+from chorus.web.pages import OwnerRole, PostedForm, StudyOf, Whole, in_the_browser, named_in_path, render
 
 router = APIRouter()
 
@@ -82,5 +82,5 @@ def apply_page(
         with named_in_path():  # a job not there is 404; what else goes wrong is said on the page
             key, counts = _review().apply_review(study, job_id, decisions, tags, _keys(request), viewer.name)
     except ChorusError as exc:
-        return render(request, "privacy/deidentify.html", viewer, status=400, keys=_keys(request), error=str(exc), job_id=job_id)
+        return render(request, "privacy/deidentify.html", viewer, status=400, keys=_keys(request), error=in_the_browser(exc), job_id=job_id)
     return render(request, "privacy/deidentify.html", viewer, keys=_keys(request), applied=counts, key=key)

@@ -20,7 +20,7 @@ from chorus.errors import ChorusError
 from chorus.study import jobs as queue
 from chorus.study.models import Group
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import OwnerRole, PostedForm, StudyOf, ViewerRole, Whole, named_in_path, render
+from chorus.web.pages import OwnerRole, PostedForm, StudyOf, ViewerRole, Whole, in_the_browser, named_in_path, render
 from chorus.web.uploads import MOST_RECORDING_MIB, base_name, recording_limit, set_recording_limit
 
 router = APIRouter()
@@ -97,7 +97,7 @@ def upload_recordings(
         except ChorusError as exc:
             if path is not None:
                 path.unlink(missing_ok=True)
-            message = str(exc).replace(str(study.folder / RECORDINGS) + "/", "")
+            message = in_the_browser(exc).replace(str(study.folder / RECORDINGS) + "/", "")
             raise HTTPException(400, f"{message}{'; the others were queued' if made else ''}") from None
     return {"jobs": made}
 
@@ -131,7 +131,7 @@ def upload_clips(files: list[UploadFile], study: StudyOf, viewer: OwnerRole) -> 
             probe(path)
         except ChorusError as exc:
             path.unlink(missing_ok=True)
-            raise HTTPException(400, str(exc).replace(str(folder) + "/", "")) from None
+            raise HTTPException(400, in_the_browser(exc).replace(str(folder) + "/", "")) from None
         kept.append(key)
     return {"clips": kept}
 
