@@ -159,7 +159,7 @@ def attribution_counts(session: Session, counting: Counting, facilitators: bool 
         connection = session.connection()
         cursor = connection.connection.cursor()
         try:
-            compiled = query.compile(dialect=connection.dialect)
+            compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
             cursor.execute(str(compiled), [compiled.params[k] for k in compiled.positiontup] if compiled.positional else compiled.params)
             rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 4)
             counts = pd.DataFrame(rows, columns=["code_id", "participant_id", "transcript_id", "segments"])

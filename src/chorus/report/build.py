@@ -44,7 +44,8 @@ from chorus.privacy import summary as deidentification
 from chorus.report.charts import bars, heatmap, turn_taking
 from chorus.study import audit
 from chorus.study.counting import Basis, counting
-from chorus.study.models import AuditEntry, Code, Coder, Coding, Consensus, Participant, Transcript
+from chorus.study.counting import coders as coders_of
+from chorus.study.models import AuditEntry, Code, Participant, Transcript
 from chorus.study.store import Study
 
 
@@ -65,11 +66,7 @@ def coder_pairs(study: Study) -> list[tuple[str, str]]:
     one of them measures nothing.
     """
     with study.reading() as session:
-        coded = session.execute(select(Coder.name, Coding.transcript_id).join(Coder, Coder.id == Coding.coder_id)
-                                .where(Coding.coder_id.not_in(select(Consensus.coder_id))).distinct()).all()
-    by_coder: dict[str, set[int]] = {}
-    for name, transcript in coded:
-        by_coder.setdefault(name, set()).add(transcript)
+        by_coder = coders_of(session)
     names = sorted(by_coder)
     return [(a, b) for i, a in enumerate(names) for b in names[i + 1:] if by_coder[a] & by_coder[b]]
 
@@ -104,8 +101,7 @@ def _methods(
     with study.reading() as session:
         facilitators = session.scalar(select(func.count()).select_from(Participant).where(Participant.role == "facilitator"))
         transcripts = session.scalar(select(func.count()).select_from(Transcript))
-        coders = session.scalars(select(Coder.name).where(Coder.id.in_(select(Coding.coder_id).distinct()),
-                                                          Coder.id.not_in(select(Consensus.coder_id))).order_by(Coder.name)).all()
+        coders = sorted(coders_of(session))
         codes = session.scalar(select(func.count()).select_from(Code))
         entries = session.scalar(select(func.count()).select_from(AuditEntry))
     rows: list[tuple[str, object]] = [("Focus groups", len(groups)), ("Transcripts", transcripts)]

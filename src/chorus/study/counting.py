@@ -208,6 +208,15 @@ def counting(session: Session, basis: Basis | str | None = None) -> Counting:
     return Counting(basis, followed, tuple(sorted(counted.values())), frozenset(counted), bool(basis.coders), unfiltered, transcripts)
 
 
+def coders(session: Session) -> dict[str, set[int]]:
+    """Each coder who has coded, with the transcripts they coded: people and autocoders, never a consensus (its coders' own work)."""
+    coded: dict[str, set[int]] = {}
+    for name, transcript in session.execute(select(Coder.name, Coding.transcript_id).join(Coder, Coder.id == Coding.coder_id)
+                                            .where(Coding.coder_id.not_in(select(Consensus.coder_id))).distinct()):
+        coded.setdefault(name, set()).add(transcript)
+    return coded
+
+
 def choices(session: Session) -> list[tuple[str, str]]:
     """The bases a reader can choose, as (value, what it counts): auto, everyone, and each coder who has coded."""
     coders = sorted(session.scalars(select(Coder.name).where(Coder.id.in_(select(Coding.coder_id).distinct()))))
