@@ -12,7 +12,7 @@ from chorus.coding import apply_code
 from chorus.errors import ChorusError
 from chorus.ingest import import_groups, import_roster, import_transcripts
 from chorus.study import audit
-from chorus.study.models import Code, Coding, Transcript
+from chorus.study.models import Coding, Transcript
 from tests.helpers import DEMO, ROOT, require
 
 LABELLED = ROOT / "tests" / "data" / "deid" / "labelled.txt"
@@ -98,6 +98,7 @@ def test_findings_are_reviewed_then_replaced_consistently_and_codings_follow(wit
     assert set(summary.kind) >= {"PERSON", "DATE", "PHONE"} and "Emma" not in summary.to_string()
     key = json.loads((tmp_path / "key.json").read_text(encoding="utf-8"))
     assert "Emma Rodriguez" in json.dumps(key)
+    assert (tmp_path / "key.json").stat().st_mode & 0o777 == 0o600, "the key holds the names: its owner alone reads it"
     assert privacy.restore(with_phi, tmp_path / "key.json") == 1
     assert coded_text(with_phi) == before
     with with_phi.reading() as session:
@@ -119,4 +120,7 @@ def test_a_review_file_round_trips_and_bad_decisions_are_named_without_the_text(
     findings.to_csv(review, index=False)
     assert privacy.apply(with_phi, review, tmp_path / "key.json")
     with with_phi.reading() as session:
-        assert session.scalar(select(Code.id)) is not None
+        text = session.scalar(select(Transcript.text))
+    kept, replaced = findings.text.iloc[0], set(findings.text.iloc[1:]) - {findings.text.iloc[0]}
+    assert kept in text and replaced and not any(words in text for words in replaced), "the rejected finding stays, the accepted ones go"
+    assert (tmp_path / "key.json").stat().st_mode & 0o777 == 0o600

@@ -28,6 +28,7 @@ import bisect
 import functools
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -313,8 +314,17 @@ def apply(study: Study, findings: pd.DataFrame | str | Path, key: str | Path, ac
         history[-1]["key_sha256"] = hashlib.sha256(data).hexdigest()
         info.settings = {**(info.settings or {}), "deidentification": history}
         session.flush()
-        key.write_bytes(data)  # last: if writing it fails, the transaction rolls back
+        _write_private(key, data)  # last: if writing it fails, the transaction rolls back
     return counts
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` readable and writable by its owner alone (0600): a key file holds the names it replaced."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        if hasattr(os, "fchmod"):  # a file that was there already keeps its mode otherwise
+            os.fchmod(file.fileno(), 0o600)
+        file.write(data)
 
 
 def restore(study: Study, key: str | Path) -> int:
