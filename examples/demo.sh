@@ -58,6 +58,15 @@ second "Early integration" "diagnosis,early,earlier"
 step "intercoder agreement -> agreement.csv, disagreements.csv" \
   chorus agreement --coders autocoder,ben --code Funding --code Collaboration --code Communication \
   --code "Medical opposition" --code "Early integration" --out agreement.csv --disagreements disagreements.csv
+# The coders meet over their disagreements: where the pattern (written from the codebook) found the code they keep it,
+# where only the second coder's broad keywords did they drop it. The consensus is what the findings count in FG01-FG04.
+step "the meeting's decisions -> decided.csv" python -c "import csv, sys
+rows = list(csv.DictReader(open('disagreements.csv', encoding='utf-8')))
+for row in rows: row['decision'] = 'keep' if 'autocoder' in row['coded_by'] else 'drop'
+out = csv.DictWriter(open('decided.csv', 'w', encoding='utf-8', newline=''), fieldnames=list(rows[0]))
+out.writeheader(); out.writerows(rows)"
+step "consensus of autocoder and ben, written from the decisions" chorus consensus --coders autocoder,ben --decisions decided.csv \
+  --code Funding --code Collaboration --code Communication --code "Medical opposition" --code "Early integration"
 step "codebook version 2" chorus codebook snapshot --label "after the first coding pass"
 
 step "a memo on Early integration" chorus memo add "Physicians frame early integration as a question of timing and capacity; nurses as making palliative care ordinary." --code "Early integration" --coder analyst

@@ -140,6 +140,20 @@ def test_guessable_passwords_are_refused_with_advice(web):
     accounts.add_user(web, "pat", "quartz lantern meadow", "coder")  # a few uncommon words
 
 
+def test_a_password_made_of_the_study_title_or_the_name_is_refused(tmp_path):
+    import chorus
+
+    palliative = chorus.init(tmp_path / "pc", name="Palliative care in pediatric oncology")
+    heart = chorus.init(tmp_path / "hf", name="Home monitoring after heart failure")
+    for strong_elsewhere in ("Palliative2025", "Oncology2025!", "Pediatric2025!"):  # zxcvbn scores each 3 on its own
+        accounts.add_user(heart, f"pat-{strong_elsewhere[:4]}", strong_elsewhere, "coder")
+        with pytest.raises(ChorusError, match="too easy to guess"):
+            accounts.add_user(palliative, "pat", strong_elsewhere, "coder")
+    accounts.add_user(heart, "Kim", "Zabrowski2025", "coder")
+    with pytest.raises(ChorusError, match="too easy to guess"):
+        accounts.add_user(heart, "Zabrowski", "Zabrowski2025", "coder")
+
+
 def test_a_session_in_a_signed_cookie_alone_still_reads_its_person_on_every_request(web):
     """No kept row to read the person with (the web benchmark's baseline): the role check reads them on their own."""
     app = create_app(web)

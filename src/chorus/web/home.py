@@ -140,7 +140,7 @@ class Home:
 
     def redeem(self, token: str, name: str, password: str) -> int:
         """Create the first owner with the setup token, which then stops working (also for a second, racing request); their id."""
-        users.check_account(name, password)
+        users.check_account(name, password, [self.folder.name])
         password_hash = users.hash_password(password)
         with self.engine.begin() as connection:
             used = connection.execute(

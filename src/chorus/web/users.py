@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -46,15 +48,31 @@ def rank(role: str) -> int:
     return ROLES.index(role)
 
 
-def check_account(name: str, password: str) -> None:
-    """Refuse a name or password an account cannot have, saying what it needs."""
+def known_words(*texts: str) -> list[str]:
+    """What a guesser of a password knows: ``texts`` (a study's title, a person's name), the server's host name and the app's.
+
+    Each whole and word by word; zxcvbn counts a password made of them as easy to guess.
+    """
+    import socket
+
+    given = [*texts, socket.gethostname(), "chorus"]
+    return [*given, *(word for text in given for word in re.findall(r"[^\W\d_]{3,}", text))]
+
+
+def check_account(name: str, password: str, known: Sequence[str] = ()) -> None:
+    """Refuse a name or password an account cannot have, saying what it needs.
+
+    ``known``: the study's title and anything else a guesser would try first; with the
+    person's name and the server's they are zxcvbn's user inputs, so "Palliative2025"
+    is too easy on a palliative-care study.
+    """
     if not name.strip() or len(name) > 100:
         raise ChorusError("a user name is 1 to 100 characters")
     if len(password) < MIN_PASSWORD:
         raise ChorusError(f"passwords are at least {MIN_PASSWORD} characters")
     from zxcvbn import zxcvbn  # Dropbox's estimator with its frequency lists, offline; loads them on first use
 
-    estimate = zxcvbn(password[:100], user_inputs=[name])  # its work grows fast with length; 100 characters say enough
+    estimate = zxcvbn(password[:100], user_inputs=known_words(name, *known))  # its work grows fast with length; 100 characters say enough
     if estimate["score"] < MIN_STRENGTH:
         advice = " ".join(filter(None, [estimate["feedback"]["warning"], *estimate["feedback"]["suggestions"]]))
         raise ChorusError(f"this password is too easy to guess{': ' + advice if advice else ''} (a few uncommon words together make a strong one)")
@@ -79,7 +97,7 @@ def password_matches(password_hash: str | None, password: str) -> bool:
 
 def add_user(study: Study, name: str, password: str, role: str) -> None:
     """Create an account; the password is kept only as an argon2id hash."""
-    check_account(name, password)
+    check_account(name, password, [study.name])
     add_account(study, name, hash_password(password), role)
 
 
@@ -166,14 +184,14 @@ def reset_password(study: Study, token: str, password: str) -> str:
         expires = user.reset_expires if user else None
         if user is None or expires is None or as_utc(expires) < utcnow():
             raise ChorusError("this reset link is used up or out of date; ask an owner for a new one")
-        check_account(user.name, password)
+        check_account(user.name, password, [study.name])
         _new_password(session, user, password)
         return user.name
 
 
 def set_password(study: Study, name: str, password: str) -> None:
     """Give an account a new password (an owner at the terminal: ``chorus users reset-password``); any reset link stops working."""
-    check_account(name, password)
+    check_account(name, password, [study.name])
     with study.transaction() as session:
         _new_password(session, account(session, name), password)
 
