@@ -43,13 +43,29 @@ def test_a_code_named_by_its_path_goes_under_its_parent(study, tmp_path: Path):
     assert (book.at["Challenges/Funding", "definition"], book.at["Challenges", "definition"]) == ("Money", "Barriers")
 
 
+def test_a_parent_named_only_in_the_parent_column_becomes_a_code_of_its_own(study, tmp_path: Path):
+    path = tmp_path / "book.csv"
+    path.write_text("code,parent,definition\nSeen as hospice,Perceptions of the alert,Read as giving up\n"
+                    "Seen as help,Perceptions of the alert,Read as support\nTrust/Earned,,\n")
+    summary = import_codebook(study, path)
+    assert summary.added == 5
+    assert summary.warnings == ["book.csv, line 2: 'Perceptions of the alert' is named only as a parent; it is made a code of its own",
+                                "book.csv, line 4: 'Trust' is named only as a parent; it is made a code of its own"]
+    book = codes.codebook(study).set_index("path")
+    assert {"Perceptions of the alert", "Perceptions of the alert/Seen as hospice", "Perceptions of the alert/Seen as help",
+            "Trust", "Trust/Earned"} == set(book.index)
+    assert book.at["Perceptions of the alert/Seen as help", "definition"] == "Read as support"
+    again = import_codebook(study, path)
+    assert (again.added, again.warnings) == (0, []), "imported again, the parent is a code of the study"
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("code,parent\nFunding,Nowhere\n", "line 2: parent 'Nowhere' is not a code"),
+        ("code,parent,definition\nFunding,Challenges,Money, staffing or grants\n",
+         r"line 2: a filled cell past the header's 3 columns \(' staffing or grants'\) \(a comma inside a cell\? put that cell in double quotes\)"),
         ("code,colour\nFunding,red\n", "line 2: colour 'red' is not of the form #rrggbb"),
         ("code,parent\nX,\nA/B,X\n", "line 3: code name 'A/B'"),
-        ("code\nA/B\n", "line 2: parent 'A' is not a code"),
         ("parent\nX\n", "line 2: no code name given"),
     ],
 )

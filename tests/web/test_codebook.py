@@ -17,6 +17,7 @@ def test_an_owner_previews_a_codebook_then_imports_it_under_their_name(web):
     page = owner.post("/codes/check", headers={"X-CSRF-Token": csrf}, files={"codebook_file": ("codebook.csv", table)})
     assert page.status_code == 200 and table_rows(web) == stored, "a preview stores nothing"
     assert "It would add 1 code, and redefine 1 code." in page.text and "1 change overwrites" in page.text
+    assert re.search(r"<td>added</td><td>Hope</td>.*<td>Looking forward</td></tr>", page.text), "a new code is shown with its definition"
     assert page.text.count('class="clash"') == 1
     upload = re.search(r'name="upload" value="([0-9a-f]+)"', page.text).group(1)
     done = owner.post("/codes/store", headers={"X-CSRF-Token": csrf}, data={"upload": upload})
@@ -29,12 +30,21 @@ def test_an_owner_previews_a_codebook_then_imports_it_under_their_name(web):
     assert set(log(web, entity="code")["actor"].tail(2)) == {"olive"}
 
 
+def test_a_category_named_only_as_a_parent_is_previewed_as_a_new_code(web):
+    owner, csrf = signed_in(web, "olive")
+    table = b"code,parent,definition\nSeen as hospice,Perceptions of the alert,Read as giving up\nSeen as help,Perceptions of the alert,Read as support\n"
+    page = owner.post("/codes/check", headers={"X-CSRF-Token": csrf}, files={"codebook_file": ("alert.csv", table)})
+    assert page.status_code == 200 and "It would add 3 codes." in page.text
+    assert "<td>added</td><td>Perceptions of the alert</td>" in page.text
+    assert "<td>added</td><td>Perceptions of the alert/Seen as help</td>" in page.text and "Read as support" in page.text
+
+
 def test_bad_codebooks_get_a_message_on_the_page_and_store_nothing(web):
     owner, csrf = signed_in(web, "olive")
     stored = table_rows(web)
     for name, content, message in [
         ("book.qdc", b"this is not XML", "book.qdc: not well-formed XML"),
-        ("book.csv", b"code,parent\nOrphan,Nowhere\n", "parent 'Nowhere' is not a code"),
+        ("book.csv", b"code,definition\nOrphan,Money, or staff\n", "book.csv, line 2: a filled cell past the header's 2 columns"),
         ("book.csv", b"code,colour\nHope,blue\n", "book.csv"),
     ]:
         page = owner.post("/codes/check", headers={"X-CSRF-Token": csrf}, files={"codebook_file": (name, content)})

@@ -48,6 +48,8 @@ def codebook_import(
             return
         summary = ingest.import_codebook(study, file, column_mapping(map))
     console.print(f"{summary.added} codes added, {summary.updated} updated")
+    for warning in summary.warnings:
+        errors.print(f"new: {warning}", markup=False, highlight=False)
 
 
 @codebook_app.command("sets")

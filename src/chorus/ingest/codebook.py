@@ -5,8 +5,10 @@ empty, as Taguette writes its tags), ``parent`` (a name or path, empty at the to
 ``definition``, ``inclusion``, ``exclusion``, ``example``, ``colour``; or, as
 Taguette and REFI-QDA keep it, one ``description`` (criteria on lines of their
 own, ``Inclusion: ...``) for whichever of those fields has no column. Parents may
-come after their children in the file. Codes that already exist (same path) are
-updated, so a revised codebook can be imported again.
+come after their children in the file; a parent named only in the ``parent``
+column (a category heading over its codes, as many codebooks are written) becomes
+a code of its own, said in the summary's warnings. Codes that already exist (same
+path) are updated, so a revised codebook can be imported again.
 """
 
 from __future__ import annotations
@@ -83,13 +85,20 @@ def import_codebook(
                 except ChorusError as exc:
                     raise InputError(str(exc), path=path, place=row.place) from None
                 made[tuple(code_path(code).split(PATH_SEPARATOR))] = code
-            if len(waiting) == len(pending):
+            if len(waiting) == len(pending):  # the rest wait for a parent no row defines: it becomes a code of its own
                 row, parts = waiting[0]
-                raise InputError(
-                    f"parent {PATH_SEPARATOR.join(parts)!r} is not a code in this file or the study",
-                    path=path,
-                    place=row.place,
-                )
+                node = None
+                for depth, part in enumerate(parts):
+                    found = made.get(tuple(parts[: depth + 1])) or sibling(session, node, part)
+                    if found is None:
+                        try:
+                            found = add_code(session, part, node)
+                        except ChorusError as exc:
+                            raise InputError(str(exc), path=path, place=row.place) from None
+                        summary.added += 1
+                        summary.warnings.append(f"{path.name}, {row.place}: {code_path(found)!r} is named only as a parent; it is made a code of its own")
+                        made[tuple(code_path(found).split(PATH_SEPARATOR))] = found
+                    node = found
             pending = waiting
     return summary
 

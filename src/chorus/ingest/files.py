@@ -111,6 +111,9 @@ def read_table(
 
     ``rename`` maps the file's column names to the ones Chorus expects
     (``{"Participant ID": "id"}``). Empty cells are left out of a row's values.
+    A row with a filled cell past the header's last column is refused with its
+    line or row: in a CSV that is nearly always a comma inside a cell that was
+    not quoted, which would otherwise push the rest of the row into the wrong columns.
     """
     path = Path(path)
     rename = {_normalise_header(k): _normalise_header(v) for k, v in (rename or {}).items()}
@@ -131,6 +134,11 @@ def read_table(
         seen.add(name)
     rows = []
     for number, cells in enumerate(raw[1:], start=2):
+        extra = [c for c in cells[len(header):] if c not in (None, "") and not (isinstance(c, str) and not c.strip())]
+        if extra:
+            quote = " (a comma inside a cell? put that cell in double quotes)" if place == "line" else ""
+            raise InputError(f"a filled cell past the header's {len(header)} columns ({str(extra[0])[:60]!r}){quote}",
+                             path=path, place=f"{place} {number}")
         values = {}
         for name, cell in zip(header, cells):
             if isinstance(cell, str):

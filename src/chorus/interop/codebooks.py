@@ -33,16 +33,20 @@ def import_codebook_file(study: Study, path: str | Path, rename: dict[str, str] 
     return import_codebook(study, path, rename)
 
 
-def codebook_changes(study: Study, path: str | Path, rename: dict[str, str] | None = None) -> pd.DataFrame:
+def codebook_changes(study: Study, path: str | Path, rename: dict[str, str] | None = None, definitions: bool = False) -> pd.DataFrame:
     """What importing ``path`` would do to the codebook (``change, code, field, before, after``), storing nothing.
 
     Changes are named as :func:`chorus.coding.versions.diff` names them; a
     ``redefined`` row whose ``before`` is not empty overwrites what the study's
     codebook says (a clash to look at). A file that cannot be imported raises
-    the error the import would.
+    the error the import would. With ``definitions``, a ``definition`` column
+    holds each code's definition after the import (what a preview shows beside a new code).
     """
     with study.reading() as session:
         before = versions.entries(session)
     with rehearsal(versions.entries) as seen:
         import_codebook_file(study, path, rename)
-    return versions.changes(before, seen[-1])
+    found = versions.changes(before, seen[-1])
+    if definitions:
+        found["definition"] = found["code"].map({c["path"]: c.get("definition") or "" for c in seen[-1]}).fillna("")
+    return found

@@ -121,7 +121,7 @@ def check_codebook(request: Request, study: StudyOf, viewer: OwnerRole, codebook
     with holding(study) as (upload, folder):
         path = uploaded(codebook_file, folder, interop.CODEBOOK_FILES)
         try:
-            found = interop.codebook_changes(study, path)
+            found = interop.codebook_changes(study, path, definitions=True)
         except ChorusError as exc:
             shutil.rmtree(folder, ignore_errors=True)
             return _codes_page(request, study, viewer, status=400, error=as_uploaded(in_the_browser(exc), str(folder)))
