@@ -447,11 +447,18 @@ def record_bulk(session: Session, table: Table, columns: Sequence[str], rows: Se
     if "id" in columns:
         key = list(columns).index("id")
         after.update(first_id=min(r[key] for r in rows), last_id=max(r[key] for r in rows))
-    values = [list(row) for row in rows]
-    for i, column in enumerate(columns):  # only columns whose values are not JSON as they are: a million rows each time
-        if (table.name, column) in _TEXT_COLUMNS | _SECRET_COLUMNS or isinstance(table.c[column].type, (Date, DateTime, JSON)):
-            for row in values:
-                row[i] = _plain(table.name, column, row[i])
+    plain = [i for i, column in enumerate(columns)  # only columns whose values are not JSON as they are
+             if (table.name, column) in _TEXT_COLUMNS | _SECRET_COLUMNS or isinstance(table.c[column].type, (Date, DateTime, JSON))]
+    values: list[Any] = rows
+    if plain:
+        done: dict[tuple[int, Any], Any] = {}  # imported values repeat (one time stamp for many codings)
+        values = [list(row) for row in rows]
+        for row in values:
+            for i in plain:
+                key = (i, row[i])
+                if key not in done:
+                    done[key] = _plain(table.name, columns[i], row[i])
+                row[i] = done[key]
     after.update(columns=list(columns), values=values)
     _write(session, [_entry(session, "insert", table.name, None, None, after)])
 
