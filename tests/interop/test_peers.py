@@ -154,3 +154,34 @@ def test_a_second_import_of_the_project_adds_what_changed_by_guid(study, tmp_pat
         assert len(session.scalars(select(Coding.id)).all()) == 3
         assert len(session.scalars(select(Memo.id)).all()) == 1, "the note is not doubled"
     assert "source 'FG01': already in the study (the same GUID and text); 1 new coding(s) added, 2 already there" in report.made
+
+
+def test_an_export_holds_only_what_the_study_has(make_study, tmp_path: Path):
+    """A project of sources without groups or cases (NVivo's sample) comes back without a set per transcript, a
+    group value on each source, or variables no one has; a focus-group study keeps its group sets and values."""
+    import re
+    import zipfile
+
+    from tests.interop.test_qdpx import NVIVO
+
+    def written(study, name: str) -> str:
+        out = tmp_path / name
+        export_qdpx(study, out)
+        validate(out)
+        with zipfile.ZipFile(out) as archive:
+            return archive.read("project.qde").decode("utf-8")
+
+    sources_only = make_study("nvivo")
+    import_qdpx(sources_only, NVIVO)
+    xml = written(sources_only, "nvivo.qdpx")
+    assert "<Set " not in xml and "<VariableValue>" not in xml and "<Variables>" not in xml
+    declared = re.findall(r'<Variable guid="([^"]+)"', xml)
+    assert declared == []
+
+    focus = make_study("focus")
+    import_qdpx(focus, tiny.write(tmp_path), variables={"Profession": "discipline"})
+    xml = written(focus, "focus.qdpx")
+    declared = dict(re.findall(r'<Variable guid="([^"]+)" name="([^"]+)"', xml))
+    used = set(re.findall(r'<VariableRef targetGUID="([^"]+)"', xml))
+    assert set(declared) == used, f"variables no one has: {sorted(declared[g] for g in set(declared) - used)}"
+    assert "group" in declared.values() and '<Set guid=' in xml, "a group with members is a focus group: its set and values stay"

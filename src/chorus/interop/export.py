@@ -57,7 +57,7 @@ from chorus.interop.qdaxml import (
 )
 from chorus.study.codebook import code_description
 from chorus.study.lookup import all_codes, in_codebook_order
-from chorus.study.models import Code, Coder, CodeSet, Coding, Group, Memo, Participant, StudyInfo, Transcript, Turn
+from chorus.study.models import Code, Coder, CodeSet, Coding, Group, Membership, Memo, Participant, StudyInfo, Transcript, Turn
 from chorus.study.store import Study
 
 Progress = Callable[[int, int], None]
@@ -126,6 +126,7 @@ class _Project:
         self.by_name = {p.pseudonym.casefold(): p.id for p in self.people}
         self.turn_selections: set[int] = set()  # transcripts whose turns their lines do not give back
         self.groups = {g.id: g for g in session.scalars(select(Group).order_by(Group.name))}
+        self.focus_groups = self._focus_groups()
         self.code_sets = list(session.scalars(select(CodeSet).order_by(CodeSet.name)))
         self.transcripts = [
             (t.id, t.name, t.group_id, t.guid, t.imported_at)
@@ -142,6 +143,23 @@ class _Project:
                 ("coding", memo.coding_id) if memo.coding_id else ("project", None)
             )
             self.notes_on[target].append(self.guid("memo", memo.id, memo.guid))
+
+    def _focus_groups(self) -> set[int]:
+        """The groups that say something: a date, attributes, members, several transcripts, or a name of their own.
+
+        An import gives each source of a project without groups a group of its own named after it; writing those
+        back as sets and ``group`` values would add to the project what it never had.
+        """
+        held: dict[int, list[str]] = defaultdict(list)
+        for name, group_id in self.session.execute(select(Transcript.name, Transcript.group_id)):
+            held[group_id].append(name)
+        with_members = set(self.session.scalars(
+            select(Membership.group_id).join(Participant, Participant.id == Membership.participant_id).where(Participant.role != "unattributed")
+        ))
+        return {
+            g.id for g in self.groups.values()
+            if g.date is not None or g.attributes or g.recording_path or g.id in with_members or held[g.id] != [g.name]
+        }
 
     def guid(self, kind: str, key: object, stored: str | None = None) -> str:
         return self.guids.of(kind, key, stored)
@@ -215,16 +233,20 @@ def _case_variables(project: _Project) -> tuple[dict[str, tuple[str, str]], list
         {**{name: getattr(p, field) for name, field in CASE_FIELDS.items()}, **(p.attributes or {})} for p in project.people
     ]
     names = list(CASE_FIELDS) + sorted({k for v in values for k in v} - set(CASE_FIELDS))
-    variables = {n: (project.guid("variable", n), variable_type([v.get(n) for v in values])) for n in names}
+    held = [n for n in names if any(v.get(n) is not None and v.get(n) != "" for v in values)]  # no variable no one has
+    variables = {n: (project.guid("variable", n), variable_type([v.get(n) for v in values])) for n in held}
     return variables, values
 
 
 def _group_variables(project: _Project) -> dict[str, tuple[str, str]]:
-    """The source variables that carry each transcript's group: name, date, attributes."""
-    keys = sorted({k for g in project.groups.values() for k in (g.attributes or {})})
-    variables = {GROUP_VARIABLE: "Text", GROUP_DATE_VARIABLE: "Date"}
+    """The source variables that carry each transcript's focus group: name, date, attributes (those some group has)."""
+    groups = [project.groups[g] for g in sorted(project.focus_groups)]
+    keys = sorted({k for g in groups for k, v in (g.attributes or {}).items() if v is not None and v != ""})
+    variables = {GROUP_VARIABLE: "Text"} if groups else {}
+    if any(g.date is not None for g in groups):
+        variables[GROUP_DATE_VARIABLE] = "Date"
     for key in keys:
-        variables[GROUP_PREFIX + key] = variable_type([(g.attributes or {}).get(key) for g in project.groups.values()])
+        variables[GROUP_PREFIX + key] = variable_type([(g.attributes or {}).get(key) for g in groups])
     return {name: (project.guid("variable", name), kind) for name, kind in variables.items()}
 
 
@@ -301,6 +323,9 @@ def _write_source(out: _Writer, project: _Project, transcript: tuple[Any, ...], 
         out.write("</Coding></PlainTextSelection>")
         written += 1
     project.note_refs(out, "transcript", transcript_id)
+    if group_id not in project.focus_groups:
+        out.write("</TextSource>")
+        return written
     group = project.groups[group_id]
     _write_value(out, group_vars[GROUP_VARIABLE][0], "Text", group.name)
     if group.date is not None:
@@ -380,10 +405,11 @@ def export_qdpx(study: Study, path: str | Path, progress: Progress | None = None
                         out.write("</CodeBook>")
                     variables, values = _case_variables(project)
                     group_vars = _group_variables(project)
-                    out.write("<Variables>")
-                    for name, (guid, kind) in {**variables, **group_vars}.items():
-                        out.element("Variable", guid=guid, name=name, typeOfVariable=kind)
-                    out.write("</Variables>")
+                    if variables or group_vars:
+                        out.write("<Variables>")
+                        for name, (guid, kind) in {**variables, **group_vars}.items():
+                            out.element("Variable", guid=guid, name=name, typeOfVariable=kind)
+                        out.write("</Variables>")
                     if project.people:
                         _write_cases(out, project, variables, values)
                         summary.cases = len(project.people)
@@ -407,10 +433,10 @@ def export_qdpx(study: Study, path: str | Path, progress: Progress | None = None
                             out.element("PlainTextContent", memo.text)
                             out.write("</Note>")
                         out.write("</Notes>")
-                    if project.groups or project.code_sets:
+                    if project.focus_groups or project.code_sets:
                         out.write("<Sets>")
                         _write_code_sets(out, project, "targetGUID")
-                        for group in project.groups.values():
+                        for group in (g for g in project.groups.values() if g.id in project.focus_groups):
                             out.write(f"<Set{_attrs(guid=project.guid('group', group.id, group.guid), name=group.name)}>")
                             for transcript_id, _, group_id, stored, _ in project.transcripts:
                                 if group_id == group.id:
