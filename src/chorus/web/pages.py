@@ -29,10 +29,24 @@ TEMPLATES = Path(__file__).parent / "templates"
 PALETTE = {"physician": "#4e79a7", "nurse": "#59a14f", "APP": "#f28e2b", "psychosocial clinician": "#b07aa1"}
 
 
+#: Plurals that are not the word and an s.
+PLURALS = {"person": "people", "analysis": "analyses", "psychosocial clinician": "psychosocial clinicians"}
+
+
+def counted(number: int, thing: str) -> str:
+    """``number`` and ``thing``, plural unless it is one: "1 coding", "2 codings", "3 people".
+
+    >>> counted(1, "group"), counted(0, "coding"), counted(2, "person")
+    ('1 group', '0 codings', '2 people')
+    """
+    return f"{number} {thing if number == 1 else PLURALS.get(thing, thing + 's')}"
+
+
 def templates(root: str) -> Jinja2Templates:
-    """The page templates of an app served at ``root`` (links in pages start with it)."""
+    """The page templates of an app served at ``root`` (links in pages start with it); ``n|counted("coding")`` says a count."""
     found = Jinja2Templates(directory=str(TEMPLATES))
     found.env.globals["root"] = root
+    found.env.filters["counted"] = counted
     return found
 
 
