@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -62,12 +63,13 @@ def test_a_crash_mid_folder_keeps_finished_transcripts_and_a_rerun_goes_on(study
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_a_two_worker_dask_cluster_gives_what_the_local_run_gives(study, make_study, tmp_path, folder) -> None:
+def test_a_two_worker_dask_cluster_gives_what_the_local_run_gives(study, make_study, tmp_path, folder, monkeypatch) -> None:
     roster_study(study, tmp_path)
     local = make_study("local")
     roster_study(local, tmp_path)
-    todo, _ = batch.plan(study, [folder])
     with dask_cluster(2) as cluster:
+        monkeypatch.chdir(tmp_path)  # after the workers started elsewhere: the folder is named as a user types it, relative
+        todo, _ = batch.plan(study, [Path("recordings")])
         on_cluster = batch.transcribe_recordings(study, todo, cluster=cluster.scheduler_address)
     assert sorted(s.name for s in on_cluster) == ["FG01", "FG02_nurses"]
     # BLAS held to one thread, as Dask holds each worker's: on some CPUs (this AVX2 one) the BLAS thread count

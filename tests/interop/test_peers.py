@@ -185,3 +185,23 @@ def test_an_export_holds_only_what_the_study_has(make_study, tmp_path: Path):
     used = set(re.findall(r'<VariableRef targetGUID="([^"]+)"', xml))
     assert set(declared) == used, f"variables no one has: {sorted(declared[g] for g in set(declared) - used)}"
     assert "group" in declared.values() and '<Set guid=' in xml, "a group with members is a focus group: its set and values stay"
+
+
+def test_showing_a_transcript_without_turns_says_so(tmp_path: Path):
+    """What an earlier import of NVivo for Mac's empty renditions left: a transcript of no turns, in a study of none."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    import chorus
+    from chorus.study.models import Group
+
+    study = chorus.init(tmp_path / "study")
+    with study.transaction() as session:
+        session.add(Transcript(name="Interview 1", group=Group(name="Interview 1", attributes={}), text="\n",
+                               sha256=hashlib.sha256(b"\n").hexdigest()))
+    study.close()
+    run = subprocess.run([str(Path(sys.executable).parent / "chorus"), "--study", str(tmp_path / "study"), "transcripts", "show", "Interview 1"],
+                         capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+    assert run.returncode == 0 and run.stdout.strip() == "Interview 1: no turns (its text has no speaker turns yet)", run.stdout + run.stderr

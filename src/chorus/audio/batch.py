@@ -19,7 +19,7 @@ cluster starts the workers with dask-jobqueue (see the README).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -199,8 +199,13 @@ def transcribe_recordings(
         return results
     from distributed import Client, as_completed
 
+    # the workers share the filesystem, not this process's folder: recordings and enrolment clips go as absolute paths
+    sent = replace(options, enrolment=str(Path(options.enrolment).resolve())) if options.enrolment else options
     with Client(cluster) as client:
-        futures = {client.submit(hear, job, options, key=f"chorus-transcribe-{job.name}-{i}", pure=False): job for i, job in enumerate(jobs)}
+        futures = {
+            client.submit(hear, replace(job, path=job.path.resolve()), sent, key=f"chorus-transcribe-{job.name}-{i}", pure=False): job
+            for i, job in enumerate(jobs)
+        }
         for future in as_completed(futures):
             job = futures[future]
             try:

@@ -59,6 +59,9 @@ def transcripts_show(name: Annotated[str, typer.Argument(help="Transcript (or gr
     with open_study() as study, study.reading() as session:
         found = find_transcript(session, name).name
         table = turns(session)
+    if table.empty or not (table["transcript"] == found).any():  # a study with no turns at all has none of their columns
+        console.print(f"{found}: no turns (its text has no speaker turns yet)")
+        return
     frame = table[table["transcript"] == found][["turn", "speaker", "discipline", "start_time", "text"]]
     show(frame, found, limit=10_000)
 
