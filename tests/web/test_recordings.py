@@ -56,7 +56,7 @@ def test_an_uploaded_recording_is_heard_by_a_worker_and_stored_with_the_names_ch
     page = client.get(f"/jobs/{first}/speakers")
     assert page.status_code == 200
     speakers = re.findall(r'name="speaker-(S\d+)"', page.text)
-    assert len(speakers) == 4 and "Nina (nurse)" in page.text
+    assert len(speakers) == 4 and "Nina (nurse)" in page.text and 'id="no-people"' not in page.text
     assert client.get(f"/jobs/{first}/audio").headers["content-type"].startswith("audio/")
     names = {f"speaker-{s}": who for s, who in zip(speakers, ["F1", "P01", "P02", ""])}  # the last left unidentified
     stored = client.post(f"/jobs/{first}/speakers", headers={"X-CSRF-Token": csrf}, data=names)
@@ -204,3 +204,24 @@ def test_voice_clips_make_the_speaker_page_propose_names(recorded, conversation,
     page = client.get(f"/jobs/{job}/speakers").text
     proposed = dict(re.findall(r'<option value="(P0\d)" selected>.*?</option>.*?proposed: (voice [\d.]+)', page, re.S))
     assert set(proposed) == {"P01", "P02"}, page
+
+
+def test_a_recording_makes_its_new_group_and_naming_says_why_nobody_is_offered(recorded, conversation):
+    from chorus.study.models import Group
+
+    client, csrf = signed_in(recorded, "olive")
+    wav = conversation.path.read_bytes()
+    both = client.post("/api/recordings", files={"files": ("talk.wav", wav, "audio/wav")}, data={"group": "FG01", "new_group": "FG09"},
+                       headers={"X-CSRF-Token": csrf})
+    assert both.status_code == 400 and "not both" in both.json()["error"]
+    taken = client.post("/api/recordings", files={"files": ("talk.wav", wav, "audio/wav")}, data={"new_group": "FG01"}, headers={"X-CSRF-Token": csrf})
+    assert taken.status_code == 400 and "there is a group 'FG01' already" in taken.json()["error"]
+    made = client.post("/api/recordings", files={"files": ("talk.wav", wav, "audio/wav")}, data={"new_group": " FG09 "}, headers={"X-CSRF-Token": csrf})
+    assert made.status_code == 201
+    with recorded.reading() as session:
+        assert session.scalar(select(Group).where(Group.name == "FG09")).members == []
+    assert "<option>FG09</option>" in client.get("/recordings").text
+    [job] = made.json()["jobs"]
+    assert jobs.run_next(recorded, "test:1") == job
+    page = client.get(f"/jobs/{job}/speakers").text
+    assert 'id="no-people"' in page and "Nobody on the roster is in group FG09 yet" in page and 'href="/roster"' in page

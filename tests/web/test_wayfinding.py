@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from chorus import coding
 from chorus.web.app import create_server
-from tests.web.conftest import PASSWORD, signed_in
+from tests.helpers import chromium
+from tests.web.conftest import PASSWORD, serving, sign_in, signed_in
 
 
 def test_counts_are_said_as_words_are(web):
@@ -40,3 +42,32 @@ def test_a_study_among_several_links_back_to_the_server_s_studies(web, make_stud
     assert 'href="/static/favicon.svg"' in client.get("/").text and client.get("/static/favicon.svg").status_code == 200
     alone, _ = signed_in(web, "olive")
     assert "All studies" not in alone.get("/").text, "a study served alone has no list to go back to"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_job_rows_stay_in_place_while_nothing_but_their_progress_changes(web):
+    from playwright.sync_api import expect, sync_playwright
+
+    from chorus.study import jobs as queue
+
+    job = queue.submit(web, "transcribe", "olive", "FG01", recording="recordings/FG01.wav", group="FG01")
+    with serving(web) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        sign_in(page, base, "olive")
+        page.get_by_role("link", name="Recordings").click()
+        row = page.locator(f"#jobs tr[data-job='{job}']")
+        expect(row).to_have_attribute("data-state", "queued")
+        row.evaluate("row => { row.kept = true; }")  # an expando: gone if the row is made again
+        page.wait_for_timeout(2500)  # two refreshes and more
+        assert row.evaluate("row => row.kept === true"), "a row whose job did not change is not made again"
+        queue.finish(web, job, "olive", "running", fraction=0.25, stage="transcribing")
+        expect(row).to_have_attribute("data-state", "running")
+        row.evaluate("row => { row.kept = true; }")
+        queue.finish(web, job, "olive", "running", fraction=0.75, stage="telling the speakers apart")
+        expect(row.locator("progress")).to_have_js_property("value", 0.75)
+        expect(row).to_contain_text("telling the speakers apart")
+        assert row.evaluate("row => row.kept === true"), "progress moves in place"
+        queue.finish(web, job, "olive", "naming")
+        expect(row.get_by_role("link", name="Name the speakers")).to_be_visible()
+        browser.close()

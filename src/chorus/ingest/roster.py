@@ -395,6 +395,21 @@ def edit_participant(
             person.groups = [find_group(session, name.strip()) for name in groups if name.strip()]
 
 
+def add_group(study: Study, name: str) -> str:
+    """Add a focus group with nobody in it yet (a recording's, before its people are on the roster); returns its name.
+
+    Refused when the name is empty, too long or taken, so a mistyped name of an existing group is not made twice.
+    """
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InputError("a group's name is 1 to 100 characters")
+    with study.transaction() as session:
+        if session.scalar(select(Group.id).where(Group.name == name)) is not None:
+            raise InputError(f"there is a group {name!r} already: choose it from the list")
+        _group(session, name)
+    return name
+
+
 def edit_group(study: Study, name: str, date: str | None = None, recording: str | None = None) -> None:
     """Change a group's date (YYYY-MM-DD; ``""`` clears it) or its recording's path, in the audit trail."""
     with study.transaction() as session:

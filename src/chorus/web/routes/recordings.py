@@ -81,16 +81,27 @@ def jobs_api(study: StudyOf, _: ViewerRole, kind: str | None = None) -> list[dic
 
 @router.post("/api/recordings", status_code=201)
 def upload_recordings(
-    files: list[UploadFile], study: StudyOf, viewer: OwnerRole, group: str | None = Form(None, max_length=100)
+    files: list[UploadFile], study: StudyOf, viewer: OwnerRole, group: str | None = Form(None, max_length=100),
+    new_group: str | None = Form(None, max_length=100),
 ) -> dict[str, Any]:
-    """Each recording saved and queued as a transcription job; one that cannot be is removed and named in the error."""
+    """Each recording saved and queued as a transcription job; one that cannot be is removed and named in the error.
+
+    ``new_group`` makes the group the recordings are of first (its people can join it on the roster before the speakers are named).
+    """
+    from chorus.ingest import add_group
     from chorus.ingest.transcripts import group_for
 
+    new_group = (new_group or "").strip()
+    if new_group and group:
+        raise HTTPException(400, "choose a group from the list or name a new one, not both")
     made = []
     for upload in files:
         path = None
         try:
             path = _saved(upload, study)
+            if new_group and not group:  # made once a recording of it is saved, so a refused file leaves no group behind
+                with acting_as(viewer.name):
+                    group = add_group(study, new_group)
             with study.reading() as session:
                 the_group = group or group_for(path, {g.name: g for g in session.scalars(select(Group))}).name
             made.append(_jobs().submit(study, path.relative_to(study.folder), the_group, viewer.name))
