@@ -325,7 +325,7 @@ def changes_of_voice(speakers: list[SpeakerTurn]) -> list[float]:
     [4.0, 6.5]
     """
     ordered = sorted(speakers, key=lambda s: (s.start, s.end))
-    return [(a.end + b.start) / 2 for a, b in zip(ordered, ordered[1:]) if a.speaker != b.speaker]
+    return sorted((a.end + b.start) / 2 for a, b in zip(ordered, ordered[1:]) if a.speaker != b.speaker)  # in order even where turns overlap
 
 
 def overlapping(speakers: list[SpeakerTurn]) -> list[tuple[float, float]]:
@@ -405,9 +405,13 @@ def attribute(words: list[Word], speakers: list[SpeakerTurn]) -> list[SpokenTurn
     ends = np.array([s.end for s in speakers])
     names = sorted({s.speaker for s in speakers})
     index = np.array([names.index(s.speaker) for s in speakers])
-    changes = changes_of_voice(speakers)
+    changes = np.array(changes_of_voice(speakers))
+    pieces: list[list[Word]] = []
+    for phrase in phrases(words):
+        first, last = np.searchsorted(changes, [phrase[0].start, phrase[-1].end])
+        pieces.extend(split_at_changes(phrase, changes[first:last].tolist()))
     turns: list[SpokenTurn] = []
-    for piece in (piece for phrase in phrases(words) for piece in split_at_changes(phrase, changes)):
+    for piece in pieces:
         heard = np.zeros(len(names))
         for word in piece:
             np.add.at(heard, index, np.clip(np.minimum(ends, word.end) - np.maximum(starts, word.start), 0, None))
