@@ -11,16 +11,24 @@ How a project becomes a study:
 - ``Cases`` become participants; which case variable is the discipline (care
   team, role, id) comes from ``variables`` or from the variable's name; the rest
   become roster attributes;
-- each text source becomes a transcript. Its speaker turns are the selections
-  the cases point to (as Chorus writes them); else a source one case points to
-  is all that person's; else each line is a turn, ``Name: ...`` lines matched to
-  the cases, others marked unattributed;
-- a source's group is its ``group`` variable, else the ``Set`` it is in, else a
-  group of its own named after it; a ``Set`` of codes (MAXQDA's code sets, ATLAS.ti's
-  code groups) becomes a code set, in a QDC codebook too; what a set holds that
-  Chorus does not keep (notes, sources already in a group) is listed in the report;
-- codings keep their coder, time and GUIDs; notes become memos on what refers
-  to them.
+- each text source becomes a transcript (its text from the plain-text rendition,
+  else from the ``.docx`` one, as NVivo for Mac leaves the first empty). Its
+  speaker turns are the selections the cases point to (as Chorus writes them);
+  else a source one case points to is all that person's; else each line is a
+  turn, ``Name: ...`` lines matched to the cases, others marked unattributed (a
+  source with no one's turns: a turn per line, or one passage);
+- a source's group is its ``group`` variable, else the ``Set`` it is in (or, by
+  choice, none), else a group of its own named after it; a ``Set`` of codes
+  (MAXQDA's code sets, ATLAS.ti's code groups, empty ones too) becomes a code
+  set, in a QDC codebook too; what a set holds that Chorus does not keep (notes,
+  sources already in a group) is listed in the report;
+- codings keep their coder, time and GUIDs; notes become memos (with their
+  title and description) on what refers to them;
+- a source already in the study under its GUID (the project imported again)
+  gains the codings it did not have; nothing is removed.
+
+What the import made of what the file leaves open is said in the report's
+``made``, beside what it ``skipped``.
 
 Positions: REFI-QDA counts characters. Tools written on .NET or Qt (NVivo,
 MAXQDA, ATLAS.ti) count UTF-16 code units, which differ from code points after
