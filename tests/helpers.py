@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from sqlalchemy import event, inspect, text
@@ -23,11 +25,20 @@ DEMO_BY_HAND = DEMO / "coded-by-hand.csv"
 
 
 def require(what: str, install: str) -> None:
-    """Skip (or, under CI, fail) a test whose outside requirement is missing."""
+    """Skip (or, under CI, fail) a test whose outside requirement is missing; at a module's top, the module's tests."""
     message = f"needs {what}: {install}"
     if os.environ.get("CI") == "true":
         pytest.fail(message)
-    pytest.skip(message)
+    pytest.skip(message, allow_module_level=True)
+
+
+def imported(module: str, install: str) -> ModuleType:
+    """``module``, imported; when it is not installed, its tests skip naming ``install`` (under CI they fail, as nothing may skip there)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        require(module, install)
+        raise
 
 
 def load_demo(study: Study, transcripts: list[str] | None = None) -> Study:

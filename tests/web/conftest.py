@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import load_demo
+from tests.helpers import imported, load_demo
 from tests.stores import built
 
-pytest.importorskip("fastapi", reason="the web app needs its extra: pip install 'chorus-qda[web]'")
+imported("fastapi", "pip install 'chorus-qda[web]'")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from chorus.web import users  # noqa: E402

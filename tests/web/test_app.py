@@ -12,9 +12,9 @@ from chorus import coding
 from chorus.ingest.guide import import_guide
 from chorus.study import audit
 from chorus.study.models import Coding, Transcript, Turn
-from tests.helpers import DEMO, chromium
+from tests.helpers import DEMO, chromium, imported
 
-fastapi = pytest.importorskip("fastapi", reason="the web app needs its extra: pip install 'chorus-qda[web]'")
+fastapi = imported("fastapi", "pip install 'chorus-qda[web]'")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from chorus.web import users  # noqa: E402

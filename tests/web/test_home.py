@@ -14,9 +14,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from sqlalchemy import select, text, update
 
-from tests.helpers import require
+from tests.helpers import imported, require
 
-pytest.importorskip("fastapi", reason="the web app needs its extra: pip install 'chorus-qda[web]'")
+imported("fastapi", "pip install 'chorus-qda[web]'")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from chorus.errors import ChorusError  # noqa: E402

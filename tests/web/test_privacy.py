@@ -5,16 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from chorus.privacy import review
 from chorus.study import jobs as queue
 from chorus.study.models import Transcript
-from tests.helpers import unchanged
+from tests.helpers import imported, unchanged
 from tests.privacy.test_deidentify import _spacy, with_phi  # noqa: F401 - fixtures
 
-pytest.importorskip("fastapi", reason="the web app needs its extra: pip install 'chorus-qda[web]'")
+imported("fastapi", "pip install 'chorus-qda[web]'")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from chorus.web import users  # noqa: E402

@@ -19,9 +19,9 @@ from chorus.audio import jobs
 from chorus.study import jobs as queue
 from chorus.study.models import Transcript, Turn
 from tests.audio.conftest import conversation, roster_study  # noqa: F401 - the spoken exchange, a fixture
-from tests.helpers import unchanged
+from tests.helpers import imported, unchanged
 
-pytest.importorskip("fastapi", reason="the web app needs its extra: pip install 'chorus-qda[web]'")
+imported("fastapi", "pip install 'chorus-qda[web]'")
 
 from chorus.web import users  # noqa: E402
 from tests.web.conftest import AUDIO, PASSWORD, signed_in  # noqa: E402

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from chorus.study.models import Coding, Transcript, Turn
-from tests.helpers import require
+from tests.helpers import imported, require
 from tests.web.conftest import PASSWORD, chorus_serve
 
-httpx = pytest.importorskip("httpx")
-psutil = pytest.importorskip("psutil")
+httpx = imported("httpx", "pip install 'chorus-qda[web]'")
+psutil = imported("psutil", "pip install 'chorus-qda[dev]'")
 
 
 def test_two_worker_processes_share_sessions_tokens_and_the_store(web, capsys):

@@ -6,13 +6,14 @@ import re
 
 import pytest
 
-pytest.importorskip("fastapi", reason="the web app needs its extra: pip install 'chorus-qda[web]'")
+from tests.helpers import chromium, imported, load_demo
+
+imported("fastapi", "pip install 'chorus-qda[web]'")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from chorus.web import app as web_app  # noqa: E402
 from chorus.web import users  # noqa: E402
 from chorus.web.app import create_server  # noqa: E402
-from tests.helpers import chromium, load_demo  # noqa: E402
 from tests.web.conftest import PASSWORD, serving  # noqa: E402
 
 

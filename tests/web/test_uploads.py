@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-pytest.importorskip("fastapi", reason="the web app needs the web extra: pip install 'chorus-qda[web]'")
+from tests.helpers import DEMO, imported, load_demo, unchanged
+
+imported("fastapi", "pip install 'chorus-qda[web]'")
 
 from chorus.study import audit  # noqa: E402
 from chorus.study.models import Code, Coding, Transcript  # noqa: E402
 from chorus.web import app as web_app  # noqa: E402
 from chorus.web import users  # noqa: E402
-from tests.helpers import DEMO, load_demo, unchanged  # noqa: E402
 from tests.web.conftest import PASSWORD, signed_in  # noqa: E402
 
 

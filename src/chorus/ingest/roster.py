@@ -289,19 +289,19 @@ def import_roster_and_groups(
 ) -> ImportSummary:
     """Groups, then the roster (either may be left out), in one transaction; refused with every problem (:class:`RosterProblems`) if any.
 
-    What the web app's roster upload stores after its preview. Returns what the
-    roster changed, or the groups table's changes when there is no roster.
+    What the web app's roster upload stores after its preview. Returns the rows
+    of both tables together that were added, updated and left unchanged.
     """
     problems = roster_problems(study, roster, groups, rename)
     if problems:
         raise RosterProblems(problems)
-    people, sessions = ImportSummary(), ImportSummary()
+    summary = ImportSummary()
     with study.transaction() as session:
         if groups is not None:
-            _store_groups(session, read_table(Path(groups), rename), Path(groups), sessions)
+            _store_groups(session, read_table(Path(groups), rename), Path(groups), summary)
         if roster is not None:
-            _store_roster(session, read_table(Path(roster), rename), Path(roster), people)
-    return people if roster is not None else sessions
+            _store_roster(session, read_table(Path(roster), rename), Path(roster), summary)
+    return summary
 
 
 def _store_roster(session: Session, rows: list[Row], path: Path, summary: ImportSummary) -> None:
