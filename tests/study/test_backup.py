@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -67,8 +68,10 @@ def test_a_backup_taken_while_twenty_coders_code_holds_every_coding_acknowledged
     coders = [threading.Thread(target=coder, args=(n,)) for n in range(20)]
     for thread in coders:
         thread.start()
+    deadline = time.monotonic() + 60  # waits for the coders, never for ever: a stuck store fails here, named
     while len(codings(kept)) < 40:
-        pass
+        assert time.monotonic() < deadline and not failures, f"20 coders made {len(codings(kept))} codings in 60 s: {failures[:3]}"
+        time.sleep(0.02)
     acknowledged = codings(kept)  # committed before the backup begins
     backup(kept, tmp_path / "backup")
     stop.set()
