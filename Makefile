@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench install lock clean docs-check
+.PHONY: demo test bench install lock clean docs-check docs docs-serve docs-shots
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,24 @@ docs-check: demo
 	soffice --headless --convert-to pdf --outdir build/docs-check build/demo-study/findings.docx
 	pdftoppm -r 80 -png build/docs-check/findings.pdf build/docs-check/page
 	@echo "look at every page: build/docs-check/page-*.png"
+
+# The documentation site (MkDocs with Material; sources in docs/, navigation in mkdocs.yml) into site/. --strict turns
+# every warning (a broken link, a page missing from the navigation, a docstring mkdocstrings cannot read) into a
+# failure. The CLI, Python and web API references are generated from the code as the site builds.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	$(BIN)/mkdocs serve
+
+# The tutorial's pictures: the screenshots the two browser tests take as they go (CHORUS_SCREENSHOTS), their order
+# numbers dropped so the pages can name them. Needs what those tests need (Chromium, espeak-ng, sox).
+SHOTS := docs/tutorial/shots
+docs-shots: $(STAMP)
+	rm -rf $(SHOTS) && mkdir -p $(SHOTS)/study $(SHOTS)/findings
+	CHORUS_SCREENSHOTS=$(CURDIR)/$(SHOTS)/study OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q tests/web/test_browser_study.py
+	CHORUS_SCREENSHOTS=$(CURDIR)/$(SHOTS)/findings OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q tests/web/test_browser_findings.py
+	for f in $(SHOTS)/*/[0-9][0-9]-*.png; do mv "$$f" "$$(dirname $$f)/$$(basename $$f | cut -c4-)"; done
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_matrix.py
