@@ -223,9 +223,15 @@ def _whisper(path: str, device: str, compute_type: str, threads: int) -> Any:
 
 
 def warm_up(model: str = DEFAULT_MODEL, device: str = "auto", diarizer: str | Diarizer = "resemblyzer") -> None:
-    """Load the models now, so that timings measure transcription, not loading."""
+    """Load the models now (the voice detector that finds speech too), so that timings measure transcription, not loading."""
+    from faster_whisper.vad import get_vad_model
+
+    get_vad_model()
     _whisper(str(model_path(model)), *resolve_device(device), cpu_threads())
     if diarizer == "resemblyzer":
+        import scipy.sparse.csgraph  # noqa: F401 - the clustering's libraries take seconds to import the first time
+        import sklearn.cluster  # noqa: F401
+
         from chorus.audio.diarize import speaker_encoder
 
         speaker_encoder()
