@@ -271,8 +271,8 @@ class _Replay:
                 self.blind.setdefault(entity, f"entry #{number} inserted {after['rows']} rows without naming them")
             return
         key = entity_id if entity_id is not None else _key_of(table, after or before)
-        if key is None:
-            self.blind.setdefault(entity, f"entry #{number} changed a row without naming it")
+        if key is None or (action == "update" and after is None):  # an update statement on a table without ids says no after
+            self.blind.setdefault(entity, f"entry #{number} changed a row without naming it or its new values")
             return
         if action == "delete":
             rows.pop(key, None)
