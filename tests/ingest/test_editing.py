@@ -48,6 +48,15 @@ def test_a_misheard_word_is_fixed_and_every_coding_keeps_its_words(study):
     assert audit.log(study, entity="transcript").action.iloc[-1] == "update"
 
 
+def test_words_the_recogniser_gave_the_next_turn_are_added_back_at_the_end_of_this_one(study):
+    load_demo(study, transcripts=["FG01"])
+    said, following = turn_text(study, 2), turn_text(study, 3)
+    assert edit_turn(study, "FG01", 2, text=said + " Truly.") == 0
+    assert turn_text(study, 2) == said + " Truly." and turn_text(study, 3) == following
+    assert edit_turn(study, "FG01", 2, text="Well, " + said) == 0
+    assert turn_text(study, 2) == "Well, " + said and turn_text(study, 1).endswith("?")
+
+
 def test_a_turn_given_to_another_speaker_changes_its_name_and_attribution(study):
     load_demo(study, transcripts=["FG01"])
     coding = apply_code(study, "FG01", "Funding", "ann", turn=3)

@@ -92,7 +92,7 @@ def test_a_researcher_runs_the_first_half_of_a_study_in_the_browser(tmp_path: Pa
             page.click("nav >> text=Recordings")
             page.set_input_files("input[name=files]", [str(files / "FG01.wav"), str(files / "FG02.wav")])
             page.click("text=Upload and transcribe")
-            expect(page.locator("#upload-status")).to_have_text("2 recording(s) queued")
+            expect(page.locator("#upload-status")).to_have_text("2 recordings queued")
             page.wait_for_selector("#jobs tr[data-state=running]", timeout=120_000)
             shot("recordings-running")
             expect(page.locator("#jobs tr[data-state=naming]")).to_have_count(2, timeout=300_000)

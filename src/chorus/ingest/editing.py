@@ -111,6 +111,8 @@ def edit_turn(study: Study, transcript: str, turn: int, text: str | None = None,
             )
             new_text, moved = replace_spans(the_transcript.text, edits)
             reanchor(session, the_transcript, moved)
+            if text is not None:  # words added at its very end are the turn's too, not the gap after it
+                the_turn.end = the_turn.start + len(text.strip())
             the_transcript.text = new_text
             the_transcript.sha256 = hashlib.sha256(new_text.encode("utf-8")).hexdigest()
         if person is not None and person.id != the_turn.participant_id:
