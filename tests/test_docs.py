@@ -96,3 +96,14 @@ def test_the_web_reference_names_every_route_with_its_role(hook: ModuleType) -> 
 
 def test_a_help_text_with_angle_brackets_stays_text(hook: ModuleType) -> None:
     assert hook._escaped("(<v Name> voice tags) `--out <path>`") == "(&lt;v Name> voice tags) `--out <path>`"
+
+
+def test_docstring_examples_are_shown_as_code_and_roles_as_names() -> None:
+    spec = importlib.util.spec_from_file_location("docs_docstrings", DOCS / "hooks" / "docstrings.py")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except ImportError:
+        require("griffe", 'pip install -c constraints.txt -e ".[docs]"')
+    shown = module.readable("Use :func:`~chorus.open`.\n\n>>> [w.text for w in piece]   # doctest: +SKIP\n['a']\n\nThen.")
+    assert shown == "Use `chorus.open`.\n\n```pycon\n>>> [w.text for w in piece]\n['a']\n```\n\nThen."

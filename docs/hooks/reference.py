@@ -124,4 +124,8 @@ def cli_reference() -> str:
     if typer_docs.returncode != 0 or "chorus init" not in typer_docs.stdout:
         raise PluginError(f"{CLI_PAGE}: Typer could not write the commands' docs:\n{typer_docs.stderr}")
     tables = tree_to_markdown(parse_markdown_to_tree(typer_docs.stdout))
-    return _escaped(tables.split("\n", 1)[1] if tables.startswith("# ") else tables)  # the page has its own title
+    tables = tables.split("\n", 1)[1] if tables.startswith("# ") else tables  # the page has its own title
+    tables = re.sub(r"^#+ (Arguments)\s*\n+\*No arguments available\*\s*\n", "", tables, flags=re.MULTILINE)
+    # a command's parts as labels, not headings, so that the table of contents lists the commands alone
+    tables = re.sub(r"^#+ (Usage|Arguments|Options)\s*$", r"**\1**\n", tables, flags=re.MULTILINE)
+    return _escaped(tables)
