@@ -6,6 +6,10 @@ speakers, then counted with pandas. Each side runs in its own process so its pea
 memory (max RSS) is its own. Targets (issue 2): under 1 s, at least 5x the
 baseline, peak memory under 1 GiB.
 
+Then the cost of counting each passage once (issue 42): the same study with a
+second coder who coded every passage alike (``--double`` codings each), whose
+matrix must equal one coder's, timed against one coder's in the same run.
+
     make bench            # or: python benchmarks/bench_matrix.py [--codings N]
 """
 
@@ -26,8 +30,9 @@ DISCIPLINES = ("physician", "APP", "nurse", "psychosocial clinician")
 WORDS = "we families palliative care team early nurses funding roles talk support plan child parents time".split()
 
 
-def build(folder: Path, transcripts: int, codings: int, seed: int = 7) -> None:
-    """A study with ``transcripts`` groups of 6 participants and 50 turns each, and ``codings`` codings.
+def build(folder: Path, transcripts: int, codings: int, seed: int = 7, coders: int = 1) -> None:
+    """A study with ``transcripts`` groups of 6 participants and 50 turns each, and ``codings`` codings by each of ``coders``
+    coders, who all coded alike.
 
     Written with sqlite3 directly (the library's per-coding checks would take
     longer than the measurements), but obeying every rule the library enforces.
@@ -43,7 +48,7 @@ def build(folder: Path, transcripts: int, codings: int, seed: int = 7) -> None:
     db.execute("PRAGMA synchronous=OFF")
     codes = 50
     db.executemany("INSERT INTO code (id, name, colour, position) VALUES (?, ?, '#4e79a7', ?)", [(i, f"Code {i:02d}", i) for i in range(1, codes + 1)])
-    db.execute("INSERT INTO coder (id, name) VALUES (1, 'ann')")
+    db.executemany("INSERT INTO coder (id, name) VALUES (?, ?)", [(c, ("ann", "ben", "cy")[c - 1]) for c in range(1, coders + 1)])
     per_transcript = codings // transcripts
     turn_id = coding_id = 0
     for t in range(1, transcripts + 1):
@@ -80,9 +85,10 @@ def build(folder: Path, transcripts: int, codings: int, seed: int = 7) -> None:
             code = rng.randint(1, codes)
             slot = (turn[6] - turn[5]) // (per_transcript // 50 + 1)  # each coding of a turn its own span:
             a = turn[5] + (n // 50) * slot  # a coder never overlaps a code with itself (Chorus refuses that)
-            coding_id += 1
-            rows.append((coding_id, t, code, 1, a, a + max(slot - 1, 1), "2024-01-01 00:00:00.000000"))
-            links.append((coding_id, turn[0], code, turn[3], t))
+            for coder in range(1, coders + 1):
+                coding_id += 1
+                rows.append((coding_id, t, code, coder, a, a + max(slot - 1, 1), "2024-01-01 00:00:00.000000"))
+                links.append((coding_id, turn[0], code, turn[3], t))
         db.executemany('INSERT INTO coding (id, transcript_id, code_id, coder_id, start, "end", created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', rows)
         db.executemany(
             "INSERT INTO coding_turn (coding_id, turn_id, code_id, participant_id, transcript_id) VALUES (?, ?, ?, ?, ?)", links
@@ -145,6 +151,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--transcripts", type=int, default=1000)
     parser.add_argument("--codings", type=int, default=1_000_000)
+    parser.add_argument("--double", type=int, default=200_000, help="codings per coder in the study two coders coded alike")
     parser.add_argument("--role", choices=["chorus", "naive"])
     parser.add_argument("--folder", type=Path)
     args = parser.parse_args()
@@ -171,6 +178,16 @@ def main() -> None:
         f"peak memory: chorus {fast['peak_mib']:.0f} MiB, baseline {slow['peak_mib']:.0f} MiB  "
         f"[target < 1024 MiB: {'met' if fast['peak_mib'] < 1024 else 'NOT met'}]"
     )
+    with tempfile.TemporaryDirectory() as tmp:
+        one, two = Path(tmp) / "one", Path(tmp) / "two"
+        build(one, args.transcripts, args.double)
+        build(two, args.transcripts, args.double, coders=2)
+        alone, alike = child("chorus", one), child("chorus", two)
+    for count in ("participants", "segments"):
+        assert alone[f"{count}_total"] == alike[f"{count}_total"], f"{count}: two coders who coded alike must count as one"
+        print(f"counted once ({count:>12}): two coders alike, {2 * args.double:,} codings: {alike[count]:6.3f} s; "
+              f"one coder, {args.double:,}: {alone[count]:6.3f} s ({alike[count] / alone[count]:.1f}x); same figures")
+    print(f"peak memory counting once: {alike['peak_mib']:.0f} MiB (one coder: {alone['peak_mib']:.0f} MiB)")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ which apply it, so each passage is counted once and a consensus is followed.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from sqlalchemy import Select, func, select
@@ -100,6 +102,30 @@ def codes(session: Session) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["code_id", "path", "code", "parent_id", "colour", "depth", "ancestors"])
 
 
+def _numbers(session: Session, query: Select, columns: list[str]) -> pd.DataFrame:
+    """A query of whole numbers as a DataFrame, read from the driver's cursor straight into NumPy.
+
+    A Row object per row, or pandas reading the driver's tuples, costs more than the
+    query itself at a million codings. ``query`` is run as it is: narrow it first.
+    """
+    connection = session.connection()
+    cursor = connection.connection.cursor()
+    try:
+        compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+        cursor.execute(str(compiled), [compiled.params[k] for k in compiled.positiontup] if compiled.positional else compiled.params)
+        rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, len(columns))
+    finally:
+        cursor.close()
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _counted(counting: Counting, *columns: Any) -> Select:
+    """``columns`` of the coded segments ``counting`` counts (a join of coding_turn and coding), narrowed to what the reader sees."""
+    query = select(*columns).select_from(CodingTurn).join(Coding, Coding.id == CodingTurn.coding_id)
+    clause = counting.clause()
+    return narrowed(query if clause is None else query.where(clause))
+
+
 def coded(session: Session, counting: Counting, facilitators: bool = True) -> pd.DataFrame:
     """The coded segments the findings count: one row per coding and turn it overlaps.
 
@@ -107,18 +133,14 @@ def coded(session: Session, counting: Counting, facilitators: bool = True) -> pd
     ``counting`` (:func:`chorus.study.counting.counting`) says whose codings count;
     where several coders count, a passage several of them gave the same code is
     kept once (:func:`once_per_passage`). This is the door every analysis reads
-    codings through.
+    codings through (:func:`attribution_counts` is its aggregate).
     """
-    query = select(CodingTurn.coding_id, CodingTurn.turn_id, CodingTurn.code_id, CodingTurn.participant_id, CodingTurn.transcript_id,
-                   Coding.coder_id).join(Coding, Coding.id == CodingTurn.coding_id)
-    clause = counting.clause()
-    if clause is not None:
-        query = query.where(clause)
+    columns = ["coding_id", "turn_id", "code_id", "participant_id", "transcript_id", "coder_id"]
+    query = _counted(counting, CodingTurn.coding_id, CodingTurn.turn_id, CodingTurn.code_id, CodingTurn.participant_id,
+                     CodingTurn.transcript_id, Coding.coder_id)
     if not facilitators:
         query = query.join(Participant, Participant.id == CodingTurn.participant_id).where(Participant.role == "participant")
-    frame = rows_frame(session, query)
-    if frame.empty:
-        return pd.DataFrame(columns=["coding_id", "turn_id", "code_id", "participant_id", "transcript_id", "coder_id"], dtype=np.int64)
+    frame = _numbers(session, query, columns)
     return frame if counting.single else frame[once_per_passage(frame)].reset_index(drop=True)
 
 
@@ -131,43 +153,32 @@ def once_per_passage(links: pd.DataFrame) -> np.ndarray:
     """
     if links.empty:
         return np.zeros(0, dtype=bool)
-    sizes = links.groupby(["code_id", "turn_id", "coder_id"], sort=False).size().rename("n").reset_index()
+    keys = links[["code_id", "turn_id", "coder_id"]]
+    sizes = keys.groupby(["code_id", "turn_id", "coder_id"], sort=False).size().rename("n").reset_index()
     sizes = sizes.sort_values(["code_id", "turn_id", "n", "coder_id"], ascending=[True, True, False, True])
-    chosen = sizes.drop_duplicates(["code_id", "turn_id"])[["code_id", "turn_id", "coder_id"]].assign(_counted=True)
-    return links[["code_id", "turn_id", "coder_id"]].merge(chosen, how="left", on=["code_id", "turn_id", "coder_id"])["_counted"].eq(True).to_numpy()
+    chosen = pd.MultiIndex.from_frame(sizes.drop_duplicates(["code_id", "turn_id"])[["code_id", "turn_id", "coder_id"]])
+    return pd.MultiIndex.from_frame(keys).isin(chosen)
 
 
 def attribution_counts(session: Session, counting: Counting, facilitators: bool = False) -> pd.DataFrame:
-    """Segments the findings count per (code, participant, group).
+    """Segments the findings count per (code, participant, group), aggregated in the database.
 
-    The one scan over the codings that matrices and themes need. Where at most one
-    coder counts on each transcript, the attribution index on ``coding_turn`` is
-    read in order and aggregated in the database, so at most codes x participants
-    rows come back however many codings the study holds; rows are fetched through
-    the driver's cursor, since a Row object each would cost more than the scan.
-    Where several coders count, their segments are read (:func:`coded`) and each
-    passage counted once.
+    The one scan over the codings that matrices and themes need: at most codes x
+    participants rows come back however many codings the study holds. Where one
+    coder counts, the attribution index on ``coding_turn`` is read in order; where
+    several do, each passage is counted once as :func:`once_per_passage` counts it
+    (per code and turn, the most segments any one coder gave it).
     """
+    where = [CodingTurn.code_id, CodingTurn.participant_id, CodingTurn.transcript_id]
     if counting.single:
-        query = select(
-            CodingTurn.code_id, CodingTurn.participant_id, CodingTurn.transcript_id, func.count().label("segments")
-        ).group_by(CodingTurn.code_id, CodingTurn.participant_id, CodingTurn.transcript_id)
-        clause = counting.clause()
-        if clause is not None:
-            query = query.join(Coding, Coding.id == CodingTurn.coding_id).where(clause)
-        query = narrowed(query)
-        connection = session.connection()
-        cursor = connection.connection.cursor()
-        try:
-            compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
-            cursor.execute(str(compiled), [compiled.params[k] for k in compiled.positiontup] if compiled.positional else compiled.params)
-            rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 4)
-            counts = pd.DataFrame(rows, columns=["code_id", "participant_id", "transcript_id", "segments"])
-        finally:
-            cursor.close()
+        query = _counted(counting, *where, func.count()).group_by(*where)
     else:
-        links = coded(session, counting)
-        counts = links.groupby(["code_id", "participant_id", "transcript_id"], as_index=False, sort=False).size().rename(columns={"size": "segments"})
+        per = _counted(counting, *where, CodingTurn.turn_id, func.count().label("n")).group_by(*where, CodingTurn.turn_id, Coding.coder_id).subquery()
+        best = select(per.c.code_id, per.c.participant_id, per.c.transcript_id, func.max(per.c.n).label("n")).group_by(
+            per.c.code_id, per.c.turn_id, per.c.participant_id, per.c.transcript_id).subquery()
+        query = select(best.c.code_id, best.c.participant_id, best.c.transcript_id, func.sum(best.c.n)).group_by(
+            best.c.code_id, best.c.participant_id, best.c.transcript_id)
+    counts = _numbers(session, query, ["code_id", "participant_id", "transcript_id", "segments"])
     placement = pd.DataFrame(session.execute(select(Transcript.id, Transcript.group_id)).all(), columns=["transcript_id", "group_id"])
     counts = counts.merge(placement, on="transcript_id").drop(columns="transcript_id")
     if not facilitators:

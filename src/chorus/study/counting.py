@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from chorus.errors import ChorusError
@@ -184,7 +184,7 @@ def _once(coders: tuple[str, ...]) -> str:
 def counting(session: Session, basis: Basis | str | None = None) -> Counting:
     """Resolve ``basis`` against the study as ``session`` reads it (narrowed, in a blind round, to the reader's codings)."""
     basis = Basis.of(basis)
-    coding = dict(session.execute(select(Coder.id, Coder.name).where(Coder.id.in_(select(Coding.coder_id).distinct()))).all())
+    coding = dict(session.execute(select(Coder.id, Coder.name).where(_has_coded())).all())
     written = session.execute(select(Consensus, Coder.name).join(Coder, Coder.id == Consensus.coder_id)).all()
     consensus_ids = {c.coder_id for c, _ in written}
     transcripts = int(session.scalar(select(func.count()).select_from(Transcript)) or 0)
@@ -219,9 +219,14 @@ def coders(session: Session) -> dict[str, set[int]]:
 
 def choices(session: Session) -> list[tuple[str, str]]:
     """The bases a reader can choose, as (value, what it counts): auto, everyone, and each coder who has coded."""
-    coders = sorted(session.scalars(select(Coder.name).where(Coder.id.in_(select(Coding.coder_id).distinct()))))
+    coders = sorted(session.scalars(select(Coder.name).where(_has_coded())))
     return [(AUTO, "the consensus where written, else every coder"), (EVERYONE, "every coder, no consensus"),
             *((name, f"{name}'s codings") for name in coders)]
+
+
+def _has_coded() -> ColumnElement[bool]:
+    """The condition that a coder has a coding: one look-up in the coder index per coder, not a scan of every coding."""
+    return exists().where(Coding.coder_id == Coder.id)
 
 
 def _blind(session: Session, coders: list[str], transcripts: set[int]) -> int:

@@ -275,6 +275,7 @@ class Coding(Base):
         UniqueConstraint("transcript_id", "code_id", "coder_id", "start", "end"),
         # the parent key that keeps coding_turn.code_id in step when a code is merged
         Index("ux_coding_id_code", "id", "code_id", unique=True),
+        Index("ix_coding_coder_id", "coder_id"),  # whose codings count (chorus.study.counting) asks who has coded
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

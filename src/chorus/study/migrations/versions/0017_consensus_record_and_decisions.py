@@ -40,8 +40,10 @@ def upgrade() -> None:
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("coders", "unit", "transcript_id", "turn", "sentence", "code"),
     )
+    op.create_index("ix_coding_coder_id", "coding", ["coder_id"])  # who has coded, asked by every analysis
 
 
 def downgrade() -> None:
+    op.drop_index("ix_coding_coder_id", table_name="coding")
     op.drop_table("consensus_decision")
     op.drop_table("consensus")
