@@ -162,7 +162,7 @@ class Counting:
             text += [f"{_and(f.coders)} coded {f.blind} of {self.transcripts} transcripts independently in a blind round."
                      for f in self.followed if f.blind]
         if self.coders:
-            text.append(f"Elsewhere they count {others}{_once(self.coders)}.")
+            text.append(f"Elsewhere the findings count {others}{_once(self.coders)}.")
         return text
 
 
