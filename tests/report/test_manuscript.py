@@ -143,3 +143,18 @@ def test_bad_arguments_are_refused_before_anything_is_written(study, tmp_path: P
     with pytest.raises(ChorusError, match="written as .docx"):
         manuscript(study, tmp_path / "a.pdf")
     assert not list(tmp_path.glob("a.*"))
+
+
+def test_the_methods_say_the_studys_approach_and_how_long_only_the_timed_groups_lasted(study, tmp_path: Path):
+    from chorus.study.settings import set_approach
+    from tests.helpers import load_demo
+
+    load_demo(study, ["FG01", "FG02"])  # FG02 comes as timed captions, FG01 as a Word file without times
+    apply_code(study, "FG01", "Funding", "ann", turn=3)
+    set_approach(study, "reflexive  thematic analysis")
+    text = text_of(Document(str(manuscript(study, tmp_path / "a.docx"))))
+    assert "Transcripts were coded by reflexive thematic analysis with a codebook" in text
+    minutes = float(re.search(r"the one group with times lasted ([\d.]+) minutes\.", text).group(1))
+    assert 1 < minutes < 15 and "1-1 minutes" not in text and "lasted" not in text.replace("the one group with times lasted", "")
+    with pytest.raises(ChorusError, match="1 to 200 characters"):
+        set_approach(study, "  ")

@@ -45,6 +45,20 @@ def status() -> None:
 
 
 @commands.command()
+def approach(
+    text: Annotated[Optional[str], typer.Argument(help="How the data were analysed, e.g. 'reflexive thematic analysis'.", show_default=False)] = None,
+) -> None:
+    """The analysis approach the methods report (default: inductive content analysis); give one to change it."""
+    from chorus.study.settings import approach as said
+    from chorus.study.settings import set_approach
+
+    with open_study() as study:
+        if text is not None:
+            set_approach(study, text)
+        console.print(f"the methods say the transcripts were analysed by {said(study)}")
+
+
+@commands.command()
 def backup(dest: Annotated[Path, typer.Argument(help="A new folder for the backup (on another disk).")]) -> None:
     """Copy the study (its store, while the web app serves, and its files) with a manifest of hashes, proven to restore."""
     from chorus.study import backup as backups

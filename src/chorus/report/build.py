@@ -46,6 +46,7 @@ from chorus.study import audit
 from chorus.study.counting import Basis, counting
 from chorus.study.counting import coders as coders_of
 from chorus.study.models import AuditEntry, Code, Participant, Transcript
+from chorus.study.settings import approach
 from chorus.study.store import Study
 
 
@@ -109,14 +110,15 @@ def _methods(
         sizes = groups["participants"]
         rows.append(("Participants per group (min-max, mean)", f"{sizes.min()}-{sizes.max()}, {sizes.mean():.1f}"))
         minutes = groups["minutes"].dropna()
-        if not minutes.empty:
+        if not minutes.empty:  # from the turns' times: a group without them (no recording, no timed transcript) has none
             rows.append(("Duration in minutes (min-max, mean)", f"{minutes.min():g}-{minutes.max():g}, {minutes.mean():.1f}"))
+            rows.append(("Groups timed", f"{len(minutes)} of {len(groups)}"))
         rows.append(("Words transcribed", int(groups["words"].sum())))
     if not by_discipline.empty:
         totals = by_discipline.set_index("discipline")["total"]
         rows.append(("Participants", int(totals.get("total", totals.sum()))))
         rows += [(f"Participants: {d}", int(n)) for d, n in totals.items() if d != "total"]
-    rows += [("Facilitators", facilitators), ("Codes in the codebook", codes)]
+    rows += [("Facilitators", facilitators), ("Analysis approach", approach(study)), ("Codes in the codebook", codes)]
     rows.append(("Codebook versions", len(known) if not known.empty else "none taken"))
     rows.append(("Coders", ", ".join(coders) or "none"))
     rows.append(("Findings count", basis["line"].iloc[0]))

@@ -32,7 +32,9 @@ from chorus.errors import ChorusError
 from chorus.report.build import tables
 from chorus.study.counting import Basis
 from chorus.study.models import Transcript
+from chorus.study.settings import APPROACH
 from chorus.study.store import Study
+from chorus.words import counted
 
 #: Guest, Namey & Chen's parameters the report's saturation runs use.
 SATURATION = {"base": 4, "run": 2, "threshold": 0.05}
@@ -174,8 +176,7 @@ def _methods_text(named: dict[str, pd.DataFrame], methods: pd.Series, media: lis
                if "Participants per group (min-max, mean)" in methods else "")
             + (f"{methods.get('Facilitators', 0)} facilitators moderated the discussions" if str(methods.get("Facilitators", 0)) != "1"
                else "One facilitator moderated the discussions")
-            + (f", which lasted {methods['Duration in minutes (min-max, mean)'].replace(', ', ' minutes (mean ')} minutes)." if
-               "Duration in minutes (min-max, mean)" in methods else "."))
+            + _lasted(groups["minutes"].dropna() if "minutes" in groups.columns else pd.Series(dtype=float), len(groups)))
     heard = [m for m in media if m.get("model")]
     if heard:
         models = _transcribed_with(media)
@@ -192,15 +193,16 @@ def _methods_text(named: dict[str, pd.DataFrame], methods: pd.Series, media: lis
                "Chorus's de-identification was not run on these transcripts; say how identifiers were handled.")
     versions = methods.get("Codebook versions", "none taken")
     agreements = [(item.removeprefix("Agreement ").removesuffix(" (by turn)"), value) for item, value in methods.items() if str(item).startswith("Agreement ")]
-    coding = (f"Transcripts were coded by inductive content analysis with a codebook of {methods.get('Codes in the codebook', 0)} codes"
+    coding = (f"Transcripts were coded by {methods.get('Analysis approach', APPROACH)} with a codebook of {methods.get('Codes in the codebook', 0)} codes"
               + (f", kept in {versions} numbered versions as it developed" if versions != "none taken" else "")
               + f". Coders: {methods.get('Coders', 'none')}. {named['coding_basis']['sentence'].iloc[0]} "
               + (" ".join(f"Intercoder agreement between {pair.replace(' / ', ' and ')}, by turn: {value} (percent agreement; kappa: Cohen's; "
                           "alpha: Krippendorff's)." for pair, value in agreements) if agreements else "Intercoder agreement was not computed."))
     suggested = named["suggestions"]
     if not suggested.empty and int(suggested["accepted"].sum()):
-        coding += (f" {int(suggested['accepted'].sum())} codings were suggested by Chorus's local model and accepted by a coder; "
-                   f"{int(suggested['rejected'].sum())} suggestions were rejected.")
+        accepted, rejected = int(suggested["accepted"].sum()), int(suggested["rejected"].sum())
+        coding += (f" {counted(accepted, 'coding')} {'was' if accepted == 1 else 'were'} suggested by Chorus's local model and accepted "
+                   f"by a coder; {counted(rejected, 'suggestion')} {'was' if rejected == 1 else 'were'} rejected.")
     reached = _saturation_reached(named["saturation_runs"])
     saturation = (f"Code saturation was assessed with Guest, Namey and Chen's method (base of {SATURATION['base']} groups, runs of "
                   f"{SATURATION['run']}, new-information threshold {SATURATION['threshold']:.0%}): "
@@ -212,6 +214,16 @@ def _methods_text(named: dict[str, pd.DataFrame], methods: pd.Series, media: lis
             ("Coding and agreement", coding), ("Saturation", saturation), ("Themes by discipline", themes)]
 
 
+def _lasted(minutes: pd.Series, groups: int) -> str:
+    """How long the groups lasted, from their turns' times, said only of the groups that have them."""
+    if minutes.empty:
+        return "."
+    some = "" if len(minutes) == groups else f" ({counted(len(minutes), 'group')} of {groups} with times)"
+    if len(minutes) == 1:
+        return f"; the one group with times lasted {minutes.iloc[0]:g} minutes."
+    return f", which lasted {minutes.min():g}-{minutes.max():g} minutes (mean {minutes.mean():.1f}){some}."
+
+
 def _table_one(people: pd.DataFrame, characteristics: Sequence[str]) -> pd.DataFrame:
     """Participants by discipline (n, %), care team and each named characteristic, overall and per discipline."""
     people = people.assign(discipline=people["discipline"].fillna("(none)"), care_team=people["care_team"].fillna("(none)"))
@@ -219,7 +231,7 @@ def _table_one(people: pd.DataFrame, characteristics: Sequence[str]) -> pd.DataF
     header = {name: f"{name} (n = {len(frame)})" for name, frame in columns.items()}
     rows: list[dict[str, str]] = []
 
-    def counted(title: str, column: str, overall_only: bool = False) -> None:
+    def tally(title: str, column: str, overall_only: bool = False) -> None:
         rows.append({"Characteristic": title, **{header[c]: "" for c in columns}})
         for value in sorted(people[column].astype(str).unique()):
             cells = {header[c]: "" for c in columns}
@@ -228,8 +240,8 @@ def _table_one(people: pd.DataFrame, characteristics: Sequence[str]) -> pd.DataF
                 cells[header[name]] = f"{n} ({n / len(frame):.0%})" if len(frame) else "0"
             rows.append({"Characteristic": f"  {value}", **cells})
 
-    counted("Discipline, n (%)", "discipline", overall_only=True)  # each discipline's own column is all of it
-    counted("Care team, n (%)", "care_team")
+    tally("Discipline, n (%)", "discipline", overall_only=True)  # each discipline's own column is all of it
+    tally("Care team, n (%)", "care_team")
     for column in characteristics:
         numbers = pd.to_numeric(people[column], errors="coerce")
         if numbers.notna().mean() >= 0.8:  # a number for (nearly) everyone: describe it as one
@@ -240,7 +252,7 @@ def _table_one(people: pd.DataFrame, characteristics: Sequence[str]) -> pd.DataF
                 cells[header[name]] = (f"{values.median():g} ({values.quantile(0.25):g}-{values.quantile(0.75):g})" if len(values) else "")
             rows.append({"Characteristic": f"{title}, median (IQR)", **cells})
         else:
-            counted(f"{column.replace('_', ' ').capitalize()}, n (%)", column)
+            tally(f"{column.replace('_', ' ').capitalize()}, n (%)", column)
     return pd.DataFrame(rows)
 
 
