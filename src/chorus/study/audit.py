@@ -23,7 +23,7 @@ import getpass
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
@@ -449,7 +449,7 @@ def record_bulk(session: Session, table: Table, columns: Sequence[str], rows: Se
         after.update(first_id=min(r[key] for r in rows), last_id=max(r[key] for r in rows))
     plain = [i for i, column in enumerate(columns)  # only columns whose values are not JSON as they are
              if (table.name, column) in _TEXT_COLUMNS | _SECRET_COLUMNS or isinstance(table.c[column].type, (Date, DateTime, JSON))]
-    values: list[Any] = rows
+    values: Sequence[Any] = rows
     if plain:
         done: dict[tuple[int, Any], Any] = {}  # imported values repeat (one time stamp for many codings)
         values = [list(row) for row in rows]
