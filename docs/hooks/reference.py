@@ -38,7 +38,8 @@ def web_schema() -> tuple[dict[str, Any], dict[tuple[str, str], str]]:
             schema = create_app(study).openapi()
         finally:
             study.close()
-    return schema, dict(ROUTE_ROLES)
+    # the app's table names a path's converters ("/api/codes/{path:path}"), OpenAPI its parameters alone
+    return schema, {(re.sub(r"\{(\w+):\w+\}", r"{\1}", path), method): role for (path, method), role in ROUTE_ROLES.items()}
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:

@@ -93,6 +93,18 @@ def sign_in(page, base: str, name: str) -> None:
     page.wait_for_url(base + "/")
 
 
+#: What axe-core checks: WCAG 2.0 and 2.1, levels A and AA, what universities buy to.
+WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}, "resultTypes": ["violations"]}
+
+
+def accessible(page) -> None:
+    """The page as it is now has no WCAG 2.1 AA violation axe-core finds (each one named when it has)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page, options=WCAG_AA)
+    assert found.violations_count == 0, f"{page.url}: {found.generate_report()}"
+
+
 def drag_over(page, turn: int, first: int, last: int) -> dict:
     """Select characters [first, last) of a turn's words by dragging the mouse over them; returns the words and the line's top and bottom.
 

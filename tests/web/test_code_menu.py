@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from chorus.study.lookup import code_path
 from chorus.study.models import Code, Coding, Transcript, Turn
 from tests.helpers import chromium
-from tests.web.conftest import drag_over, serving, sign_in, signed_in
+from tests.web.conftest import accessible, drag_over, serving, sign_in, signed_in
 
 
 def turn_span(study, ordinal: int) -> tuple[int, int]:
@@ -55,6 +55,9 @@ def test_a_coder_selects_words_then_picks_the_existing_code_from_the_menu_beside
         options = page.get_by_role("option")
         expect(options.first).to_contain_text("Challenges/Funding")
         expect(options.last).to_have_text("New code “Funding”…")  # a new code is a choice of its own, never the default
+        expect(combo).to_have_attribute("aria-expanded", "true")
+        expect(combo).to_have_attribute("aria-activedescendant", options.first.get_attribute("id"))
+        accessible(page)  # the open menu too
         scrolled, where = page.evaluate("window.scrollY"), page.locator("#turn-12").bounding_box()["y"]
         options.first.click()
         turn = page.locator("#turn-12")
@@ -88,6 +91,7 @@ def test_a_coder_selects_words_then_picks_the_existing_code_from_the_menu_beside
         page.keyboard.press("Enter")  # the one option: a new code, which asks for its parent
         parent = page.get_by_label("New code “Staff turnover” under")
         expect(parent).to_be_focused()
+        accessible(page)
         page.keyboard.type("Challenges")  # a select's type-ahead
         expect(parent).to_have_value("Challenges")
         page.keyboard.press("Enter")

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from chorus import coding
 from chorus.web.app import create_server
 from tests.helpers import chromium
-from tests.web.conftest import PASSWORD, serving, sign_in, signed_in
+from tests.web.conftest import PASSWORD, accessible, serving, sign_in, signed_in
 
 
 def test_counts_are_said_as_words_are(web):
@@ -70,4 +70,29 @@ def test_job_rows_stay_in_place_while_nothing_but_their_progress_changes(web):
         assert row.evaluate("row => row.kept === true"), "progress moves in place"
         queue.finish(web, job, "olive", "naming")
         expect(row.get_by_role("link", name="Name the speakers")).to_be_visible()
+        browser.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_every_page_the_bar_links_to_passes_axe_core(web):
+    """WCAG 2.1 AA as axe-core checks it, on each page reached by its link in the bar, and on signing in."""
+    from playwright.sync_api import sync_playwright
+
+    coding.apply_code(web, "FG01", "Challenges/Funding", "cora", turn=2)
+    with serving(web) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(base + "/login")
+        accessible(page)
+        sign_in(page, base, "olive")
+        accessible(page)
+        names = page.locator("nav a").all_inner_texts()
+        assert len(names) > 15
+        for name in names:
+            page.locator("nav a", has_text=re.compile(f"^{re.escape(name)}$")).first.click()
+            page.wait_for_load_state()
+            accessible(page)
+        page.locator("nav a").first.click()
+        page.get_by_role("link", name="FG01").click()
+        accessible(page)  # a transcript with its recording, a coding and the stance buttons
         browser.close()

@@ -25,8 +25,8 @@ from chorus.study.store import Study
 from chorus.web.security import Needs, Viewer
 
 TEMPLATES = Path(__file__).parent / "templates"
-#: Discipline colours of the speaker names on transcript pages.
-PALETTE = {"physician": "#4e79a7", "nurse": "#59a14f", "APP": "#f28e2b", "psychosocial clinician": "#b07aa1"}
+#: Discipline colours of the speaker names on transcript pages: each at least 4.5:1 on white and on a playing turn's yellow (WCAG AA).
+PALETTE = {"physician": "#3f6a96", "nurse": "#3b7d33", "APP": "#9c4f00", "psychosocial clinician": "#8e5683"}
 
 
 #: Plurals that are not the word and an s.
@@ -42,11 +42,26 @@ def counted(number: int, thing: str) -> str:
     return f"{number} {thing if number == 1 else PLURALS.get(thing, thing + 's')}"
 
 
+def ink(colour: str) -> str:
+    """Black or white, whichever reads better on ``colour`` (``#rrggbb``): the text of a code's chip in its own colour.
+
+    >>> ink("#e6ab02"), ink("#2c5d9b")
+    ('#000000', '#ffffff')
+    """
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (linear(int(colour[i:i + 2], 16) / 255) for i in (1, 3, 5))
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    return "#000000" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#ffffff"
+
+
 def templates(root: str) -> Jinja2Templates:
     """The page templates of an app served at ``root`` (links in pages start with it); ``n|counted("coding")`` says a count."""
     found = Jinja2Templates(directory=str(TEMPLATES))
     found.env.globals["root"] = root
     found.env.filters["counted"] = counted
+    found.env.filters["ink"] = ink
     return found
 
 
