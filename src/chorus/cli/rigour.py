@@ -82,6 +82,8 @@ def log_command(
     if verify:
         with open_study() as study:
             verdict = audit.verify(study, head, rows=True)
+        for line in verdict.unchecked:
+            console.print(f"not checked: {line}", markup=False, highlight=False)
         if not verdict.intact:
             for line in verdict.breaks[:20]:
                 console.print(f"[red]{line}[/red]", markup=True, highlight=False)

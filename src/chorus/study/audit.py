@@ -24,7 +24,7 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -134,6 +134,7 @@ class Verdict:
     head: str
     breaks: list[str]
     rows: int | None = None
+    unchecked: list[str] = field(default_factory=list)  # tables an older trail does not let the rows be checked in, and why
 
     @property
     def intact(self) -> bool:
@@ -199,17 +200,19 @@ def verify_session(session: Session, head: str | None = None, rows: bool = False
             replay.apply(entry.id, entry.action, entry.entity, entry.entity_id, entry.before, entry.after)
     if not seen:
         breaks.append(f"no entry has the head {head}: the trail up to it was rewritten (or it is another study's)")
-    checked = None
+    checked, unchecked = None, []
     if replay is not None:
         replay.settle()
         checked, differ = replay.compare(session)
         breaks += differ
-    return Verdict(count, before, breaks, checked)
+        unchecked = [f"{table}: its rows cannot be checked; {why}" for table, why in sorted(replay.blind.items())]
+    return Verdict(count, before, breaks, checked, unchecked)
 
 
-#: Columns Chorus itself writes outside the trail, on purpose: a job's claim by a worker and its progress
-#: (:func:`chorus.study.jobs.run_next`). Verifying the rows leaves them out.
-UNTRAILED = {"job": frozenset({"state", "worker", "started_at", "stage", "fraction"})}
+#: Columns verifying the rows leaves out: a job's claim by a worker and its progress, which Chorus writes outside the
+#: trail on purpose (:func:`chorus.study.jobs.run_next`), and a code's version, the edit counter the ORM raises
+#: itself (entries written before 2026-12-07 did not log its rise).
+UNTRAILED = {"job": frozenset({"state", "worker", "started_at", "stage", "fraction"}), "code": frozenset({"version"})}
 _SHOWN = 60  # characters of a value a difference quotes
 
 
@@ -315,7 +318,6 @@ class _Replay:
             if table.name in UNLOGGED:
                 continue
             if table.name in self.blind:
-                differ.append(f"{table.name}: its rows cannot be checked, {self.blind[table.name]}")
                 continue
             expected = self.rows.get(table.name, {})
             left_out = UNTRAILED.get(table.name, frozenset())
