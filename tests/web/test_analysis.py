@@ -96,3 +96,30 @@ def test_downloads_of_the_codebook_and_a_transcript(web):
     assert word.status_code == 200 and word.content[:2] == b"PK" and 'filename="findings.docx"' in word.headers["content-disposition"]
     bad = viewer.get("/report.docx?characteristics=shoe_size")
     assert bad.status_code == 400 and "no roster column 'shoe_size'" in bad.json()["error"]
+
+
+def test_every_analysis_page_counts_the_coding_chosen_in_its_field_and_says_which(web):
+    """Two coders who coded alike count as one on every page; a consensus that dropped a coding is followed, and says so."""
+    for coder in ("cora", "cole"):
+        for turn in (2, 4, 6):
+            apply_code(web, "FG01", "Funding", coder, turn=turn)
+    viewer, _ = signed_in(web, "vic")
+
+    def funding(page: str) -> list[str]:
+        row = re.search(r">Challenges/Funding</a></td>(.*?)</tr>", html.unescape(page)).group(1)
+        return re.findall(r">(\d+)</a></td>", row)
+
+    alone = funding(viewer.get("/matrix?count=segments&basis=cora").text)
+    assert sum(map(int, alone)) == 3
+    assert funding(viewer.get("/matrix?count=segments").text) == alone, "two coders alike count as one"
+    assert funding(viewer.get("/matrix?count=segments&basis=everyone").text) == alone
+    analysis.consensus(web, ["cora", "cole"])
+    page = html.unescape(viewer.get("/matrix?count=segments").text)
+    assert funding(page) == alone and "Findings count the consensus coding of cora and cole" in page
+    for path in ("/segments?code=Funding", "/themes", "/saturation", "/cooccurrence"):
+        shown = html.unescape(viewer.get(path + ("&" if "?" in path else "?") + "basis=everyone").text)
+        assert 'id="basis-line"' in shown and "Findings count every coder's codings (cole, cora)" in shown, path
+        assert '<option value="everyone" selected>' in shown, path
+    assert "3 coded segments" in viewer.get("/segments?code=Funding").text
+    unknown = viewer.get("/matrix?basis=zed")
+    assert unknown.status_code == 400 and "no coder called 'zed'" in unknown.json()["error"]
