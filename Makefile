@@ -83,4 +83,4 @@ lock:
 	rm -rf $(LOCK_ENV)
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) build .pytest_cache site
