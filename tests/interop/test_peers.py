@@ -205,3 +205,23 @@ def test_showing_a_transcript_without_turns_says_so(tmp_path: Path):
     run = subprocess.run([str(Path(sys.executable).parent / "chorus"), "--study", str(tmp_path / "study"), "transcripts", "show", "Interview 1"],
                          capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
     assert run.returncode == 0 and run.stdout.strip() == "Interview 1: no turns (its text has no speaker turns yet)", run.stdout + run.stderr
+
+
+def test_the_command_line_says_what_the_import_made_and_takes_the_choices(tmp_path: Path):
+    import os
+    import subprocess
+    import sys
+
+    import chorus
+
+    chorus.init(tmp_path / "study").close()
+    path = _maxqda_articles(tmp_path)
+    run = subprocess.run([str(Path(sys.executable).parent / "chorus"), "--study", str(tmp_path / "study"), "import", str(path),
+                          "--speakerless", "passage", "--document-sets", "ignore"],
+                         capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "400"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "made: set 'Set A': a set of 2 source(s), not taken as a focus group (document_sets='ignore')" in run.stdout
+    assert "made: source 'B1': no speaker turns (no case's selections, no 'Name:' lines); kept as one unattributed passage" in run.stdout
+    again = subprocess.run([str(Path(sys.executable).parent / "chorus"), "--study", str(tmp_path / "study"), "import", str(path)],
+                           capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "400"})
+    assert again.returncode == 0 and "made: source 'A1': already in the study (the same GUID and text)" in again.stdout, again.stdout + again.stderr
