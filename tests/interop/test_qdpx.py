@@ -281,3 +281,40 @@ def test_a_selection_value_holding_a_tab_is_refused(study, tmp_path: Path):
     forged = forged.replace('creationDateTime="2024-03-01T10:00:00Z"', 'creationDateTime="2024-03-01&#10;S&#9;x&#9;0&#9;5"')
     with unchanged(study), pytest.raises(ChorusError, match="tab or a line break"):
         import_qdpx(study, tiny.write(tmp_path, forged), variables={"Profession": "discipline"})
+
+
+def test_the_consensus_leaves_as_a_note_naming_its_user_and_comes_back_as_the_record_the_findings_follow(make_study, tmp_path: Path):
+    """Every coder's codings leave (an exchange, not a finding); a note says which user holds the consensus, and Chorus reads it back."""
+    from chorus import analysis
+    from chorus.analysis.agreement import consensus, decide
+    from chorus.coding import apply_code
+    from chorus.study.counting import counting
+    from tests.helpers import load_demo
+
+    first = load_demo(make_study("first"), ["FG01"])
+    for turn in (2, 4, 6):
+        apply_code(first, "FG01", "Funding", "ann", turn=turn)
+    for turn in (2, 4, 5):
+        apply_code(first, "FG01", "Funding", "ben", turn=turn)
+    decide(first, ["ann", "ben"], "FG01", 6, 0, "Funding", "keep")
+    decide(first, ["ann", "ben"], "FG01", 5, 0, "Funding", "drop")
+    consensus(first, ["ann", "ben"])
+    path = tmp_path / "a.qdpx"
+    export_qdpx(first, path)
+    validate(path)
+    with zipfile.ZipFile(path) as archive:
+        project = archive.read("project.qde").decode("utf-8")
+    assert project.count("<User ") == 3 and 'name="Consensus coding: consensus"' in project
+    assert "are the consensus of ann and ben" in project
+
+    second = make_study("second")
+    report = import_qdpx(second, path)
+    assert any("kept as the consensus of ann and ben" in line for line in report.made)
+    assert count(second, Memo) == 0, "the consensus note is the record, not a memo"
+    for basis in ("auto", "everyone", "ann"):
+        assert analysis.matrix(second, count="segments", basis=basis).equals(analysis.matrix(first, count="segments", basis=basis)), basis
+    with second.reading() as session:
+        assert counting(session).followed[0].coders == ("ann", "ben")
+    import_qdpx(second, path)  # a second import of the same project adds no second record
+    with second.reading() as session:
+        assert len(counting(session).followed) == 1

@@ -29,6 +29,7 @@ ExportSummary(codes=12, sources=8, codings=389, cases=39, notes=1)
 
 from __future__ import annotations
 
+import json
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -43,6 +44,8 @@ from chorus.errors import ChorusError
 from chorus.interop.qdaxml import (
     CASE_FIELDS,
     CODEBOOK_NS,
+    CONSENSUS_LINE,
+    CONSENSUS_NOTE,
     GROUP_DATE_VARIABLE,
     GROUP_PREFIX,
     GROUP_VARIABLE,
@@ -57,7 +60,20 @@ from chorus.interop.qdaxml import (
 )
 from chorus.study.codebook import code_description
 from chorus.study.lookup import all_codes, in_codebook_order
-from chorus.study.models import Code, Coder, CodeSet, Coding, Group, Membership, Memo, Participant, StudyInfo, Transcript, Turn
+from chorus.study.models import (
+    Code,
+    Coder,
+    CodeSet,
+    Coding,
+    Consensus,
+    Group,
+    Membership,
+    Memo,
+    Participant,
+    StudyInfo,
+    Transcript,
+    Turn,
+)
 from chorus.study.store import Study
 
 Progress = Callable[[int, int], None]
@@ -135,7 +151,10 @@ class _Project:
             )
         ]
         self.memos = list(session.scalars(select(Memo).order_by(Memo.id)))
+        self.consensus = list(session.scalars(select(Consensus).order_by(Consensus.id)))
         self.notes_on: dict[tuple[str, int | None], list[str]] = defaultdict(list)
+        for record in self.consensus:  # a note on the project as a whole says which user holds a consensus
+            self.notes_on[("project", None)].append(self.guid("consensus", record.id))
         for memo in self.memos:
             target = (
                 ("code", memo.code_id) if memo.code_id else
@@ -211,6 +230,23 @@ def _write_codes(out: _Writer, project: _Project, with_notes: bool) -> None:
     for top in children[None]:
         write(top)
     out.write("</Codes>")
+
+
+def _write_consensus(out: _Writer, project: _Project, record: Consensus) -> None:
+    """A note saying which user's codings are a consensus, of whom, settling what: any program shows it; Chorus reads it back."""
+    coder = project.coders[record.coder_id].name
+    sources = {t: project.source_guid(t, stored) for t, _, _, stored, _ in project.transcripts}
+    codes = {c.id: project.guid("code", c.id, c.guid) for c in project.codes}
+    cells = [[sources[t], codes[c]] for t, c in record.cells if t in sources and c in codes]
+    written = record.written_at
+    said = (f"The codings of user {coder!r} are the consensus of {' and '.join(record.coders)}, written {written:%d %B %Y} by "
+            f"{record.written_by} from their codings by {record.unit} and their decisions on each disagreement. Chorus's findings "
+            f"count them, and not the coders' own, on the {len({t for t, _ in record.cells})} transcripts and the "
+            f"{len({c for _, c in record.cells})} codes it settles; the coders' own codings are kept here as they were.")
+    machine = json.dumps({"coders": list(record.coders), "unit": record.unit, "written_by": record.written_by, "cells": cells})
+    out.write(f"<Note{_attrs(guid=project.guid('consensus', record.id), name=CONSENSUS_NOTE + coder, creatingUser=project.user(record.coder_id), creationDateTime=stamp(written))}>")
+    out.element("PlainTextContent", f"{said}\n{CONSENSUS_LINE}{machine}")
+    out.write("</Note>")
 
 
 def _write_code_sets(out: _Writer, project: _Project, member: str) -> None:
@@ -421,8 +457,10 @@ def export_qdpx(study: Study, path: str | Path, progress: Progress | None = None
                                 progress(done, total)
                         _write_audio(out, project)
                         out.write("</Sources>")
-                    if project.memos:
+                    if project.memos or project.consensus:
                         out.write("<Notes>")
+                        for record in project.consensus:
+                            _write_consensus(out, project, record)
                         for memo in project.memos:
                             guid = project.guid("memo", memo.id, memo.guid)
                             out.write(

@@ -43,6 +43,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import io
+import json
 import multiprocessing
 import pickle
 import queue
@@ -67,6 +68,8 @@ from chorus.errors import ChorusError, InputError
 from chorus.ingest.files import decode
 from chorus.interop.qdaxml import (
     CASE_FIELDS,
+    CONSENSUS_LINE,
+    CONSENSUS_NOTE,
     GROUP_DATE_VARIABLE,
     GROUP_PREFIX,
     GROUP_VARIABLE,
@@ -85,6 +88,7 @@ from chorus.study.models import (
     CodeSet,
     Coding,
     CodingTurn,
+    Consensus,
     Group,
     Membership,
     Memo,
@@ -747,8 +751,35 @@ class _Importer:
                 code_set.codes.append(code)
         self.report.code_sets += 1
 
+    def on_consensus(self, title: str, content: str, user: str | None, created: datetime | None) -> bool:
+        """Keep a consensus note Chorus wrote as the study's consensus record (not a memo); False if the note is not one."""
+        line = next((ln for ln in content.splitlines() if ln.startswith(CONSENSUS_LINE)), None)
+        if not title.startswith(CONSENSUS_NOTE) or line is None:
+            return False
+        try:
+            said = json.loads(line.removeprefix(CONSENSUS_LINE))
+            coders, unit, cells = [str(c) for c in said["coders"]], str(said["unit"]), said["cells"]
+        except (ValueError, KeyError, TypeError):
+            self.skip(f"note {title!r}: its consensus line cannot be read; kept as a memo")
+            return False
+        coder = self.coder(user)
+        self.session.flush()
+        if self.session.scalar(select(Consensus.id).where(Consensus.coder_id == coder.id)) is not None:
+            return True  # a second import of the project: the record is in the study already
+        kept = [[self.transcripts[s.lower()].id, self.codes[c.lower()].id] for s, c in cells
+                if s.lower() in self.transcripts and c.lower() in self.codes]
+        record = Consensus(coder_id=coder.id, coders=coders, cells=kept, unit=unit, written_by=str(said.get("written_by") or coder.name))
+        if created:
+            record.written_at = created
+        self.session.add(record)
+        self.made(f"note {title!r}: {coder.name}'s codings kept as the consensus of {' and '.join(coders)}, which the findings count")
+        return True
+
     def finish(self) -> None:
         for guid, content, user, created, title, description in self.notes:
+            if title and self.on_consensus(title, content, user, created):
+                self.note_targets.pop(guid, None)
+                continue
             targets = self.note_targets.pop(guid, None) or [("project", None)]
             if checked_guid(guid) and self.session.scalar(select(Memo.id).where(Memo.guid == checked_guid(guid))):
                 continue  # a second import of the project: the memo is in the study already

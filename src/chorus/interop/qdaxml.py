@@ -192,3 +192,9 @@ def parse_value(text: str | None, element: str) -> Any:
     except ValueError:
         return text
     return text
+
+
+#: How a consensus note says, for Chorus to read back, what the consensus settles: the line's prefix, then JSON.
+CONSENSUS_LINE = "chorus-consensus: "
+#: The name of a note that says which user's codings are a consensus starts with this, then the user's name.
+CONSENSUS_NOTE = "Consensus coding: "
