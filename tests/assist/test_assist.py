@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from chorus.errors import ChorusError
-from chorus.study.models import Code, Coding, Embedding, Suggestion
+from chorus.study.models import Code, Coding, Embedding, Suggestion, Transcript
 from tests.helpers import code_demo, demo_rules, load_demo, require
 
 
@@ -186,3 +186,32 @@ def test_a_real_study_is_clustered_on_its_principal_directions_and_still_finds_w
     labels = cluster(vectors.astype(np.float32), k=3)
     assert len(labels) == len(which)
     assert all(len(set(labels[which == c].tolist())) == 1 for c in range(3))  # each planted group in one cluster
+
+
+def test_candidate_labels_are_key_phrases_from_their_passages_with_no_stop_word_and_no_word_every_candidate_says(tmp_path):
+    """Issue 43: labels read "i'm, palliative, palliative team, week"; now phrases the passages say, ranked by the model."""
+    import re
+
+    import chorus
+    from chorus.assist.candidates import candidate_codes, stop_words
+    from tests.assist.studies import load_icu_study
+
+    study = load_icu_study(chorus.init(tmp_path / "icu"))
+    found = candidate_codes(study, include_coded=True, embedder="glove")
+    stop = stop_words()
+    labels = [label.split(", ") for label in found.label]
+    assert all(labels) and all(1 <= len(label) <= 4 for label in labels)
+    words = [{w for phrase in label for w in phrase.split()} for label in labels]
+    assert not any(w in stop or "'" in w for label in words for w in label)  # no stop word, no contraction ("i'm", "who's")
+    assert not set.intersection(*words)  # no word every candidate's label says
+    for label, segments in zip(labels, found.segments):
+        said = " ".join(" ".join(re.findall(r"[a-z]+(?:-[a-z]+)*(?:'[a-z]+)?|\S", text.lower())) for text in _texts(study, segments.split()))
+        assert all(f" {phrase} " in f" {said} " for phrase in label)  # each phrase is said, word for word, in a member passage
+    study.close()
+
+
+def _texts(study, segments: list[str]) -> list[str]:
+    """The text of segments ``transcript@start-end``."""
+    with study.reading() as session:
+        texts = dict(session.execute(select(Transcript.name, Transcript.text)).all())
+    return [texts[s.rpartition("@")[0]][int(s.rpartition("@")[2].split("-")[0]):int(s.rpartition("@")[2].split("-")[1])] for s in segments]

@@ -1,8 +1,9 @@
-"""Candidate codes from the data: clusters of similar segments, each labelled by its distinctive words.
+"""Candidate codes from the data: clusters of similar segments, each labelled by key phrases from its passages.
 
 Inductive coding starts without a codebook. Chorus groups the (uncoded)
-segments by meaning, names each group by the words that set it apart
-(class-based TF-IDF, as BERTopic does), and shows what a coder needs to judge
+segments by meaning, names each group by key phrases its passages say
+(:func:`key_phrases`: distinctive by class-based TF-IDF, ranked by the embedding
+model, no stop word), and shows what a coder needs to judge
 it: its size, the groups and disciplines it comes from, and its most central
 quotes. Nothing enters the codebook until the coder accepts a candidate
 (:func:`accept`), choosing its name and which of its segments to code.
@@ -14,14 +15,16 @@ The same seed gives the same candidates.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
 from chorus.assist.embedders import DEFAULT
-from chorus.assist.embeddings import segment_table, segment_vectors
+from chorus.assist.embeddings import apart_from_group, embed, segment_table, segment_vectors
 from chorus.coding.codings import TurnIndex, add_coding
 from chorus.errors import ChorusError
 from chorus.study.codebook import add_code, sibling
@@ -112,20 +115,80 @@ def cluster(vectors: np.ndarray, k: int | None = None, seed: int = 0, method: st
     return model.fit(centred).labels_
 
 
-def class_tfidf(texts: Sequence[str], labels: np.ndarray, top: int = 6) -> dict[int, list[str]]:
-    """The words (and two-word phrases) that most distinguish each cluster from the rest."""
-    from sklearn.feature_extraction.text import CountVectorizer
+#: A word of a label (letters, perhaps hyphenated), or any other mark; a contraction ("i'm", "who's"), a number or a comma breaks a phrase.
+LABEL_WORD = re.compile(r"[a-z]+(?:-[a-z]+)*(?:'[a-z]+)?|\S")
+#: The longest key phrase, in words.
+PHRASE_WORDS = 3
+#: How many of a candidate's most distinctive phrases (class-based TF-IDF) the embedding model ranks.
+SHORTLIST = 15
 
-    classes = sorted(set(labels.tolist()))
-    documents = [" ".join(t for t, c in zip(texts, labels) if c == k) for k in classes]
-    vectoriser = CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=1, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b")
-    counts = vectoriser.fit_transform(documents).toarray().astype(float)
-    words = vectoriser.get_feature_names_out()
-    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    average = counts.sum() / len(classes)
-    idf = np.log(1 + average / np.maximum(counts.sum(axis=0), 1))
-    scores = tf * idf
-    return {k: [words[i] for i in np.argsort(-scores[row])[:top] if scores[row, i] > 0] for row, k in enumerate(classes)}
+
+def stop_words() -> frozenset[str]:
+    """Words no label may hold: scikit-learn's English stop words, and everyday talk a focus group says about everything."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS) | SPOKEN
+
+
+#: Fillers and hedges of speech that carry no theme (all words of a turn's talk, never of its topic).
+SPOKEN = frozenset({
+    "yeah", "yes", "okay", "ok", "oh", "um", "uh", "like", "just", "really", "actually", "honestly", "basically", "lot", "lots",
+    "thing", "things", "stuff", "kind", "sort", "bit", "guess", "mean", "know", "think", "thinks", "thought", "say", "said", "says",
+    "got", "get", "gets", "getting", "going", "goes", "went", "come", "comes", "came", "make", "makes", "made", "want", "wants",
+    "way", "time", "times", "day", "week", "people", "one", "ones", "did", "does", "doing", "done", "let", "right", "sure",
+    "maybe", "pretty", "little", "good", "great", "bad", "tell", "told", "look", "looks", "need", "needs",
+})
+
+
+def _phrases(text: str, stop: frozenset[str]) -> list[str]:
+    """The runs of one to :data:`PHRASE_WORDS` key words in ``text``: no stop word, contraction, number or punctuation inside one."""
+    found = []
+    run: list[str] = []
+    for word in [*LABEL_WORD.findall(text.lower()), ""]:
+        if len(word) > 2 and word not in stop and "'" not in word:
+            run.append(word)
+            continue
+        found.extend(" ".join(run[i:i + n]) for n in range(1, PHRASE_WORDS + 1) for i in range(len(run) - n + 1))
+        run = []
+    return found
+
+
+def key_phrases(texts: Sequence[str], labels: np.ndarray, vectors: np.ndarray, encode: Callable[[list[str]], np.ndarray],
+                top: int = 4) -> dict[int, list[str]]:
+    """Each cluster's label: key phrases taken from its passages, ranked by the embedding model.
+
+    A cluster's phrases are the runs of key words its passages say (no stop
+    word, :func:`stop_words`), less any word every cluster says (it names the
+    study, not a candidate); the :data:`SHORTLIST` most distinctive by class-based
+    TF-IDF (as BERTopic does) are ranked by how near ``encode`` puts them to the
+    members' mean meaning (as KeyBERT does), and a phrase sharing a word with
+    one chosen before it is passed over, so the label says ``top`` different things.
+    """
+    stop = stop_words()
+    classes = sorted(set(labels.tolist()) - {-1})
+    said = {k: Counter(p for t, c in zip(texts, labels) if c == k for p in set(_phrases(t, stop))) for k in classes}
+    everywhere = set.intersection(*[{w for p in phrases for w in p.split()} for phrases in said.values()]) if len(classes) > 1 else set()
+    for k in classes:
+        said[k] = Counter({p: n for p, n in said[k].items() if not everywhere & set(p.split())})
+    clusters_saying = Counter(p for phrases in said.values() for p in phrases)
+    shortlist = {}
+    for k, phrases in said.items():
+        scored = {p: n * np.log(1 + len(classes) / clusters_saying[p]) * (1 + 0.5 * p.count(" ")) for p, n in phrases.items()}
+        shortlist[k] = sorted(scored, key=lambda p: (-scored[p], p))[:SHORTLIST]
+    wanted = sorted({p for phrases in shortlist.values() for p in phrases})
+    meaning = dict(zip(wanted, encode(wanted))) if wanted else {}
+    chosen = {}
+    for k in classes:
+        centre = vectors[labels == k].mean(axis=0)
+        ranked = sorted(shortlist[k], key=lambda p: (-float(meaning[p] @ centre), p))
+        label: list[str] = []
+        for phrase in ranked:
+            if len(label) == top:
+                break
+            if not any(set(phrase.split()) & set(other.split()) for other in label):
+                label.append(phrase)
+        chosen[k] = label
+    return chosen
 
 
 def candidate_codes(
@@ -139,7 +202,7 @@ def candidate_codes(
     (:data:`CLUSTERINGS`).
 
     One row per candidate, largest first: ``candidate`` (its number), ``label``
-    (distinctive words), ``size``, ``groups`` and ``disciplines`` (with counts),
+    (key phrases from its passages), ``size``, ``groups`` and ``disciplines`` (with counts),
     ``quotes`` (the most central segments' text) and ``segments`` (the members'
     ids, ``transcript@start-end``, for :func:`accept`).
 
@@ -155,14 +218,15 @@ def candidate_codes(
 def _clustered(study: Study, include_coded: bool, k: int | None, seed: int, quotes: int, embedder: str, method: str) -> pd.DataFrame:
     """:func:`candidate_codes` computed."""
     table = segment_table(study)
-    vectors = segment_vectors(study, table, embedder)  # read in the whole conversation, coded turns included
+    read = segment_vectors(study, table, embedder)  # read in the whole conversation, coded turns included
+    vectors = apart_from_group(read, table["transcript"].tolist())
     if not include_coded:
         keep = uncoded(study, table)
-        table, vectors = table[keep].reset_index(drop=True), vectors[keep]
+        table, vectors, read = table[keep].reset_index(drop=True), vectors[keep], read[keep]
     if table.empty:
         raise ChorusError("no uncoded segments left; cluster the coded ones too with {include_coded}", arguments={"include_coded": True})
     labels = cluster(vectors, k, seed, method)
-    terms = class_tfidf(table["text"].tolist(), labels)
+    terms = key_phrases(table["text"].tolist(), labels, read, lambda phrases: embed(study, phrases, embedder=embedder))
     rows = []
     for k_ in sorted(set(labels.tolist()) - {-1}, key=lambda c: (-int(np.sum(labels == c)), c)):
         members = np.flatnonzero(labels == k_)
@@ -170,7 +234,7 @@ def _clustered(study: Study, include_coded: bool, k: int | None, seed: int, quot
         centre = vectors[members].mean(axis=0)  # the most central quotes: nearest the members' mean meaning
         central = members[np.argsort(-(vectors[members] @ centre))][:quotes]
         rows.append({
-            "label": ", ".join(terms.get(k_, [])[:4]),
+            "label": ", ".join(terms.get(k_, [])),
             "size": len(members),
             "groups": _counted(mine["group"]),
             "disciplines": _counted(mine["discipline"]),

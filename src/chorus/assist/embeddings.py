@@ -27,6 +27,8 @@ from chorus.study.store import Study, bulk_insert
 MAX_WORDS = 80
 #: How much of each neighbouring segment a segment is read with: a focus group stays on a question for several turns.
 CONTEXT = 0.25
+#: How much of its group's mean meaning a segment loses before clustering: what a whole group shares is who it is, not a theme.
+GROUP_SHARE = 0.3
 SEGMENT_COLUMNS = ["segment", "transcript", "group", "turn", "speaker", "discipline", "care_team", "start", "end", "text"]
 
 
@@ -134,3 +136,21 @@ def in_conversation(vectors: np.ndarray, transcripts: list[str]) -> np.ndarray:
 def segment_vectors(study: Study, table: pd.DataFrame, embedder: str = DEFAULT) -> np.ndarray:
     """The segments of ``table`` (all of :func:`segment_table`, in its order) by ``embedder``, each read in its conversation."""
     return in_conversation(embed(study, table["text"].tolist(), embedder=embedder), table["transcript"].tolist())
+
+
+def apart_from_group(vectors: np.ndarray, transcripts: list[str]) -> np.ndarray:
+    """Each segment's vector less :data:`GROUP_SHARE` of its transcript's mean vector, at unit length: for clustering.
+
+    A group of nurses, or of pharmacists, talks in its own words about every
+    theme, so its segments cluster by group; taking part of the group's mean
+    away leaves more of what each says. Measured with k-means over ten seeds
+    (minilm, issue 43): codes found on average on the ICU sepsis-alert study
+    written outside the project 4.6 -> 6.2 of 10 (5.7 taking half the mean away,
+    5.1 all of it), on the demo 9.7 -> 9.9 of 10, on the second study 5.8 -> 6.5 of 7.
+    """
+    names = np.asarray(transcripts, dtype=object)
+    apart = vectors.astype(np.float32, copy=True)
+    for name in set(transcripts):
+        mine = names == name
+        apart[mine] -= GROUP_SHARE * vectors[mine].mean(axis=0)
+    return apart / np.maximum(np.linalg.norm(apart, axis=1, keepdims=True), 1e-12)

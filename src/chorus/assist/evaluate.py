@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 from chorus.assist import llm
 from chorus.assist.candidates import check_seeds, cluster
 from chorus.assist.embedders import DEFAULT, load_embedder
-from chorus.assist.embeddings import embed
+from chorus.assist.embeddings import apart_from_group, embed
 from chorus.assist.suggest import MIN_EXAMPLES, Training, code_scores, learned_from
 from chorus.coding.stances import is_stance
 from chorus.errors import ChorusError
@@ -116,7 +116,8 @@ def evaluate(
             thresholds.setdefault(code_id, []).append(cut)
     rows = _code_rows(counts, names, len(splits), {c: float(np.mean(cuts)) for c, cuts in thresholds.items()})
     said("clustering: codes found as candidates" + (f", {clusterings} times" if clusterings > 1 else ""), 0.9)
-    themes, recovered = recovery(truth.vectors, truth.labels, names, clustering, clusters, seed, min_examples, clusterings)
+    apart = apart_from_group(truth.vectors, truth.segments["transcript"].tolist())  # as candidate codes cluster them
+    themes, recovered = recovery(apart, truth.labels, names, clustering, clusters, seed, min_examples, clusterings)
     return Evaluation(embedder, len(texts), first, cached, rows, themes, recovered)
 
 
