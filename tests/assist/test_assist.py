@@ -215,3 +215,29 @@ def _texts(study, segments: list[str]) -> list[str]:
     with study.reading() as session:
         texts = dict(session.execute(select(Transcript.name, Transcript.text)).all())
     return [texts[s.rpartition("@")[0]][int(s.rpartition("@")[2].split("-")[0]):int(s.rpartition("@")[2].split("-")[1])] for s in segments]
+
+
+def test_a_dismissed_candidate_is_stored_audited_and_stays_out_after_clustering_again(study):
+    """Issue 43: after an adopt the list was recomputed and dismissed candidates came back under other numbers."""
+    from chorus.assist.candidates import accept, candidate_codes, dismiss, dismissed
+    from chorus.study.audit import log
+
+    load_demo(study, transcripts=["FG01", "FG02", "FG03", "FG04"])
+    first = candidate_codes(study, seed=3)
+    gone = set(first.segments.iloc[0].split())
+    memo = dismiss(study, sorted(gone), first.label.iloc[0], "ann", reason="Talk about the recorder, not a theme")
+    assert dismissed(study) == [(memo, frozenset(gone))]
+    entries = log(study, entity="memo")
+    assert list(entries.action) == ["insert"] and entries.iloc[0].entity_id == memo  # in the audit trail, with who and when
+    assert "Dismissed candidate" in entries.iloc[0].after and "recorder" in entries.iloc[0].after
+    again = candidate_codes(study, seed=3)  # the study changed (a memo): clustered again, the same seed
+    assert len(again) == len(first) - 1 and list(again.candidate) == list(range(1, len(again) + 1))
+    assert gone not in [set(s.split()) for s in again.segments]
+    kept_members = set(again.segments.iloc[0].split())
+    assert accept(study, sorted(kept_members)[:3], "Fears of families", "ann") == 3  # an adopt: the uncoded pool changes
+    for seed in (3, 4):
+        later = candidate_codes(study, seed=seed)
+        shared = [len(set(s.split()) & gone) / len(set(s.split()) | gone) for s in later.segments]
+        assert max(shared) < 0.5  # no candidate made mostly of the dismissed one's members comes back
+    with pytest.raises(ChorusError, match="not a segment id"):
+        dismiss(study, ["FG01:12"], "x", "ann")

@@ -31,7 +31,7 @@ from chorus.study.codebook import add_code, sibling
 from chorus.study.kept import kept
 from chorus.study.lookup import code_path, find_code
 from chorus.study.lookup import coder as get_coder
-from chorus.study.models import Coding, Transcript
+from chorus.study.models import Coding, Memo, Transcript
 from chorus.study.store import Study
 
 COLUMNS = ["candidate", "label", "size", "groups", "disciplines", "quotes", "segments"]
@@ -201,6 +201,9 @@ def candidate_codes(
     (:data:`chorus.assist.embedders.EMBEDDERS`); ``method`` the clustering
     (:data:`CLUSTERINGS`).
 
+    A candidate a coder dismissed (:func:`dismiss`) is left out, here and after
+    any reclustering: a candidate is the same one while most of its members are.
+
     One row per candidate, largest first: ``candidate`` (its number), ``label``
     (key phrases from its passages), ``size``, ``groups`` and ``disciplines`` (with counts),
     ``quotes`` (the most central segments' text) and ``segments`` (the members'
@@ -211,8 +214,13 @@ def candidate_codes(
     again: about a second at a real study's size.
     """
     check_seeds(seed)  # before a model reads every segment
-    return kept(study, ("candidate codes", include_coded, k, seed, quotes, embedder, method),
-                lambda: _clustered(study, include_coded, k, seed, quotes, embedder, method))
+    frame = kept(study, ("candidate codes", include_coded, k, seed, quotes, embedder, method),
+                 lambda: _clustered(study, include_coded, k, seed, quotes, embedder, method))
+    gone = [members for _, members in dismissed(study)]
+    if not gone:
+        return frame
+    left = frame[[not any(_same_candidate(set(segments.split()), members) for members in gone) for segments in frame.segments]]
+    return left.assign(candidate=range(1, len(left) + 1)).reset_index(drop=True)
 
 
 def _clustered(study: Study, include_coded: bool, k: int | None, seed: int, quotes: int, embedder: str, method: str) -> pd.DataFrame:
@@ -244,6 +252,47 @@ def _clustered(study: Study, include_coded: bool, k: int | None, seed: int, quot
     frame = pd.DataFrame(rows, columns=COLUMNS[1:])
     frame.insert(0, "candidate", range(1, len(frame) + 1))
     return frame
+
+
+#: A memo of a dismissed candidate says so in its description; its text ends with the members' segment ids.
+DISMISSED = "chorus: dismissed candidate"
+#: A candidate is the dismissed one while they share at least this share of their members (Jaccard): identity by members.
+SAME_MEMBERS = 0.5
+
+
+def dismiss(study: Study, segments: Sequence[str], label: str, coder: str, reason: str = "") -> int:
+    """Dismiss the candidate of ``segments`` (ids from :func:`candidate_codes`): it stops being offered; returns the memo's id.
+
+    The decision is stored as a memo on the study (who, when, why, and the
+    members), so it is in the audit trail and the memo list like any analytic
+    decision, and :func:`candidate_codes` leaves out every later candidate made
+    mostly of the same segments, whatever number reclustering gives it.
+    """
+    members = sorted(set(segments))
+    if not members:
+        raise ChorusError("a dismissed candidate needs its segments: give the candidate's segment ids")
+    for segment in members:
+        if not re.fullmatch(r".+@\d+-\d+", segment):
+            raise ChorusError(f"{segment!r} is not a segment id (transcript@start-end)")
+    with study.transaction() as session:
+        memo = Memo(title=f"Dismissed candidate: {label}"[:200], description=DISMISSED, coder=get_coder(session, coder),
+                    text=(reason.strip() or "Not a code.") + "\n\nsegments: " + " ".join(members))
+        session.add(memo)
+        session.flush()
+        return memo.id
+
+
+def dismissed(study: Study) -> list[tuple[int, frozenset[str]]]:
+    """The dismissed candidates: each memo's id and the members' segment ids."""
+    with study.reading() as session:
+        texts = session.execute(select(Memo.id, Memo.text).where(Memo.description == DISMISSED).order_by(Memo.id)).all()
+    return [(memo_id, frozenset(text.rpartition("segments: ")[2].split())) for memo_id, text in texts]
+
+
+def _same_candidate(members: set[str], dismissed_members: frozenset[str]) -> bool:
+    """Whether a candidate is a dismissed one: most of their members shared (:data:`SAME_MEMBERS`)."""
+    union = len(members | dismissed_members)
+    return bool(union) and len(members & dismissed_members) / union >= SAME_MEMBERS
 
 
 def _counted(values: pd.Series) -> str:

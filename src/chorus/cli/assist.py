@@ -181,6 +181,23 @@ def suggest_adopt(
     console.print(f"code {name!r} created with {coded} codings")
 
 
+@suggest_app.command("dismiss")
+def suggest_dismiss(
+    candidates: Annotated[Path, typer.Argument(help="The table chorus suggest codes --out wrote.")],
+    candidate: Annotated[int, typer.Option(help="The candidate's number.")],
+    reason: Annotated[str, typer.Option(help="Why it is not a code (kept in its memo).")] = "",
+    coder: CoderOption = "",
+) -> None:
+    """Dismiss a candidate: it is stored as a memo and no longer offered, even after clustering again."""
+    rows = [r for r in read_table(candidates) if str(r.values.get("candidate")) == str(candidate)]
+    if not rows:
+        raise ChorusError(f"{candidates}: no candidate {candidate}")
+    members = str(rows[0].values.get("segments", "")).split()
+    with open_study() as study:
+        memo = assist_candidates.dismiss(study, members, str(rows[0].values.get("label", "")), coder or login_name(), reason)
+    console.print(f"candidate {candidate} dismissed (memo #{memo}); it stays out of chorus suggest codes")
+
+
 @suggest_app.command("codings")
 def suggest_codings(
     code: Annotated[Optional[str], typer.Option(help="The code (default: every code with enough examples).")] = None,
