@@ -40,7 +40,8 @@ def test_each_study_has_its_path_accounts_and_session(two, monkeypatch) -> None:
     assert 'href="/studies/nurses-study/"' in listing and 'href="/studies/physicians-study/"' in listing
     csrf = _sign_in(client, "/studies/nurses-study", "nina")
     page = client.get("/studies/nurses-study/transcripts/FG02").text
-    assert 'href="/studies/nurses-study/codes"' in page and '"/studies/nurses-study/api/codings"' in page
+    assert 'href="/studies/nurses-study/codes"' in page and '"root": "/studies/nurses-study"' in page  # the code menu's API calls start there
+    assert 'src="/studies/nurses-study/static/transcript.js"' in page and client.get("/studies/nurses-study/static/transcript.js").status_code == 200
     # the session is the first study's only: the second asks to sign in, and nina has no account there
     assert client.get("/studies/physicians-study/").headers["location"] == "/studies/physicians-study/login"
     refused = client.post("/studies/physicians-study/login", data={"name": "nina", "password": PASSWORD, "csrf": "x"})
