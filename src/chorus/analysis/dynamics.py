@@ -89,7 +89,8 @@ def dynamics(study: Study, turns: pd.DataFrame | None = None) -> Dynamics:
         turns.groupby(["group", "speaker", "discipline", "role"], dropna=False).agg(turns=("turn_id", "count"), words=("words", "sum")).reset_index()
         if not turns.empty else pd.DataFrame(columns=["group", "speaker", "discipline", "role", "turns", "words"])
     )
-    speakers = roster[roster["group"].isin(set(heard["group"]))].merge(heard, on=["group", "speaker", "discipline", "role"], how="outer")
+    keys = {key: object for key in ("group", "speaker", "discipline", "role")}  # a column of nobody's discipline reads as floats
+    speakers = roster[roster["group"].isin(set(heard["group"]))].astype(keys).merge(heard.astype(keys), on=list(keys), how="outer")
     speakers[["turns", "words"]] = speakers[["turns", "words"]].fillna(0).astype(int)
     speakers["group"] = pd.Categorical(speakers["group"], categories=order + sorted(set(speakers["group"]) - set(order)), ordered=True)
     speakers = speakers.sort_values(["group", "role", "words"], ascending=[True, False, False], ignore_index=True)

@@ -248,15 +248,15 @@ def turns(session: Session, facilitators: bool = True) -> pd.DataFrame:
         people = people[people["role"] == "participant"]
     frame = rows_frame(session, select(Turn.id.label("turn_id"), Turn.transcript_id, Turn.ordinal.label("turn"), Turn.participant_id,
                                        Turn.start, Turn.end, Turn.start_time, Turn.end_time))
-    if frame.empty:
-        return pd.DataFrame(columns=["turn_id", "transcript", "group", "turn", "speaker", "text", "words"])
+    columns = ["turn_id", "transcript", "group", "turn", "speaker", "participant_id", "discipline", "care_team", "role",
+               "start", "end", "start_time", "end_time"]
+    if frame.empty:  # every column a reader picks, so that a study without turns gives empty tables, not a KeyError
+        return pd.DataFrame(columns=[*columns, "text", "words"])
     transcripts = rows_frame(session, select(Transcript.id.label("transcript_id"), Transcript.name.label("transcript"),
                                              Group.name.label("group")).join(Group, Group.id == Transcript.group_id))
     frame = frame.merge(transcripts, on="transcript_id").merge(people, on="participant_id")
     frame = frame.sort_values(["transcript", "turn"], ignore_index=True)
     text = span_texts(session, frame["transcript_id"], frame["start"], frame["end"])
-    columns = ["turn_id", "transcript", "group", "turn", "speaker", "participant_id", "discipline", "care_team", "role",
-               "start", "end", "start_time", "end_time"]
     return frame[columns].assign(text=text, words=[len(t.split()) for t in text])
 
 
