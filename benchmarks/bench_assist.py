@@ -15,7 +15,8 @@
    the codes recovered as candidates by seed 0's clustering, on average over
    ten seeds, and by how many of them all; and the share of participant turns
    ``chorus guide align`` puts under the reader's question (the second study
-   has no guide). Targets on the shared study (issue 43): F1 at least 0.6, 80%
+   has no guide); and search by meaning's precision at 10 with each code's
+   definition as the query. Targets on the shared study (issue 43): F1 at least 0.6, 80%
    of its codes found on average, 85% of turns aligned.
 
     make bench            # or: python benchmarks/bench_assist.py [--segments 10000] [--embedder minilm ...] [--quality]
@@ -42,6 +43,8 @@ from chorus.assist import candidates, embeddings  # noqa: E402
 from chorus.assist.embedders import EMBEDDERS  # noqa: E402
 from chorus.assist.evaluate import evaluate  # noqa: E402
 from chorus.assist.guide import align_guide  # noqa: E402
+from chorus.assist.search import search  # noqa: E402
+from chorus.coding.stances import is_stance  # noqa: E402
 from chorus.compute import cpu_threads  # noqa: E402
 from chorus.ingest.guide import import_guide  # noqa: E402
 from tests.assist.studies import ICU, demo_guide_accuracy, icu_guide_accuracy, load_icu_study  # noqa: E402
@@ -107,12 +110,26 @@ def guide_alignment(study: chorus.Study, guide: Path | None, right: Callable[[ch
     return f"{hits / turns:.1%} of {turns}"
 
 
+def precision_at_10(study: chorus.Study, embedder: str) -> float:
+    """Search by meaning with each code's definition as the query: the share of the ten passages found that the coder coded so."""
+    from sqlalchemy import select
+
+    from chorus.study.lookup import code_path
+    from chorus.study.models import Code
+
+    with study.reading() as session:
+        queries = [(code_path(c), c.definition) for c in session.scalars(select(Code)) if c.definition and not c.children and not is_stance(c.name)]
+    shares = [np.mean([path in on.split("; ") for on in search(study, definition, 10, embedder=embedder).codes]) for path, definition in queries]
+    return float(np.mean(shares)) if shares else float("nan")
+
+
 def quality(studies: list[tuple[str, chorus.Study, str]], names: list[str]) -> None:
     """One table: each study's suggestion precision, recall and F1, codes found as candidates, and guide alignment."""
     print(f"\nQuality: suggestions on hidden transcripts (4 folds, calibrated thresholds); codes found as candidates by seed 0,")
     print(f"on average over seeds 0-{CLUSTERINGS - 1} and by how many seeds all; participant turns under the reader's guide question.")
     print(f"Targets on the shared study: F1 >= {TARGETS['f1']}, {TARGETS['found']:.0%} of codes found on average, guide >= {TARGETS['guide']:.0%}.")
-    print(f"  {'study':<22} {'embedder':<13} {'precision':>9} {'recall':>6} {'F1':>5} {'found':>8} {'mean':>5} {'all':>3}  {'guide':<14}")
+    print("Search by meaning: precision at 10 with each code's definition as the query (P@10).")
+    print(f"  {'study':<22} {'embedder':<13} {'precision':>9} {'recall':>6} {'F1':>5} {'found':>8} {'mean':>5} {'all':>3}  {'guide':<14} {'P@10':>5}")
     for label, study, guide in studies:
         for name in names:
             try:
@@ -121,7 +138,8 @@ def quality(studies: list[tuple[str, chorus.Study, str]], names: list[str]) -> N
                 print(f"  {label:<22} {name:<13} skipped: {missing}")
                 continue
             print(f"  {label:<22} {name:<13} {found['precision']:9.2f} {found['recall']:6.2f} {found['f1']:5.2f}"
-                  f" {found['themes_recovered']:>3} of {found['themes']:<2} {found['themes_mean']:5.1f} {found['all_themes']:>3}  {guide:<14}")
+                  f" {found['themes_recovered']:>3} of {found['themes']:<2} {found['themes_mean']:5.1f} {found['all_themes']:>3}  {guide:<14}"
+                  f" {precision_at_10(study, name):5.2f}")
 
 
 def main() -> None:

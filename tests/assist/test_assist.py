@@ -241,3 +241,33 @@ def test_a_dismissed_candidate_is_stored_audited_and_stays_out_after_clustering_
         assert max(shared) < 0.5  # no candidate made mostly of the dismissed one's members comes back
     with pytest.raises(ChorusError, match="not a segment id"):
         dismiss(study, ["FG01:12"], "x", "ann")
+
+
+def test_search_by_meaning_finds_what_a_code_means_in_other_words_and_keeps_to_its_filters(tmp_path):
+    """Issue 43: passages by meaning, with the Segments page's filters; 'more like this' on a coding leaves the coding out."""
+    import chorus
+    from chorus.assist.search import more_like, search
+    from tests.assist.studies import load_icu_study
+
+    study = load_icu_study(chorus.init(tmp_path / "icu"))
+    query = "I was closing it before it had even finished loading, they all blur together"
+    found = search(study, query, 10, embedder="glove")
+    assert len(found) == 10 and found.score.is_monotonic_decreasing
+    fatigue = found.codes.str.contains("/Alert fatigue").tolist()
+    assert fatigue[0] and sum(fatigue) >= 2  # the code its reader gave such passages (17 of 184), said in other words
+    nurses = search(study, query, 5, discipline="nurse", group="H2", embedder="glove")
+    assert len(nurses) == 5 and set(nurses.discipline) == {"nurse"} and set(nurses.group) == {"H2"}
+    coded = search(study, query, 50, code="Alert fatigue", embedder="glove")
+    assert len(coded) == 17 and all("Perceptions of the alert/Alert fatigue" in c.split("; ") for c in coded.codes)
+    assert len(search(study, query, 500, coder="icu-coder", embedder="glove")) == len(search(study, query, 500, embedder="glove")) - 15
+    assert search(study, query, 500, coder="nobody", embedder="glove").empty
+    left = search(study, query, 500, uncoded=True, embedder="glove")
+    assert len(left) == 15 and (left.codes == "").all()  # the README's 15 uncoded participant turns
+    with study.reading() as session:
+        coding, name, start, end = session.execute(select(Coding.id, Transcript.name, Coding.start, Coding.end)
+                                                   .join(Transcript).order_by(Coding.id)).first()
+    like = more_like(study, coding, 5, uncoded=False, embedder="glove")
+    assert len(like) == 5 and f"{name}@{start}-{end}" not in set(like.segment)
+    with pytest.raises(ChorusError, match="empty"):
+        search(study, "  ")
+    study.close()

@@ -12,6 +12,7 @@ import typer
 
 from chorus.assist import candidates as assist_candidates
 from chorus.assist import llm
+from chorus.assist import search as assist_search
 from chorus.assist import suggest as suggestions
 from chorus.assist.candidates import CLUSTERINGS, candidate_codes
 from chorus.assist.embedders import DEFAULT, EMBEDDERS, load_embedder
@@ -305,6 +306,28 @@ def suggest_summaries(
         console.print("nothing sent")
         return
     show(frame, "Theme summaries (by the language model: check them against the passages)", out)
+
+
+@commands.command("search")
+def search_command(
+    query: Annotated[str, typer.Argument(help="What the passages say, in your words.")],
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many passages.")] = 10,
+    code: Annotated[Optional[str], typer.Option(help="Only passages coded with this code (or one under it).")] = None,
+    discipline: Annotated[Optional[str], typer.Option(help="Only this discipline's passages.")] = None,
+    group: Annotated[Optional[str], typer.Option(help="Only this group's passages.")] = None,
+    coder: Annotated[Optional[str], typer.Option(help="Only passages this coder coded.")] = None,
+    uncoded: Annotated[bool, typer.Option(help="Only passages nobody has coded.")] = False,
+    like: Annotated[Optional[int], typer.Option(help="More like this: the passages nearest this coding's (its number; QUERY is then ignored).")] = None,
+    embedder: EmbedderOption = DEFAULT,
+    out: OutOption = None,
+) -> None:
+    """Search by meaning: the passages nearest QUERY, best first, with the Segments page's filters; code them with chorus code."""
+    with open_study() as study, console.status("reading the passages"):
+        frame = (assist_search.more_like(study, like, limit, embedder=embedder) if like is not None else
+                 assist_search.search(study, query, limit, code=code, discipline=discipline, group=group, coder=coder, uncoded=uncoded,
+                                      embedder=embedder))
+    show(frame[["score", "transcript", "turn", "speaker", "codes", "text"]], f"{len(frame)} passages nearest in meaning (segment ids: --out)", out,
+         saved=frame)
 
 
 @commands.command("accept")

@@ -1,0 +1,104 @@
+"""Search by meaning: the passages nearest a sentence, with the filters the Segments page has.
+
+A researcher remembers what was said, not the words: "families who hear
+palliative as giving up" finds the turns that say so in other words. The
+query and every segment are placed by the same local model as suggestions and
+candidates (:mod:`chorus.assist.embedders`), each passage read in its
+conversation (:func:`chorus.assist.embeddings.segment_vectors`: precision at 10
+with each code's definition as the query, minilm, issue 43: the ICU study
+written outside the project 0.33 read alone, 0.35 so; the demo 0.43 and 0.47;
+the second study 0.49 and 0.54), and the passages are ranked by cosine; filters narrow them first (a code, a discipline, a group, a coder's
+codings, or the uncoded passages only). "More like this" is the same search with a
+coding's passage as the query (:func:`more_like`).
+
+>>> search(study, "families who hear palliative as giving up", discipline="nurse")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+
+from chorus.assist.embedders import DEFAULT
+from chorus.assist.embeddings import embed, segment_table, segment_vectors
+from chorus.errors import ChorusError
+from chorus.study.lookup import code_path, find_code
+from chorus.study.models import Code, Coder, Coding, Transcript
+from chorus.study.store import Study
+
+COLUMNS = ["segment", "score", "transcript", "group", "turn", "speaker", "discipline", "codes", "text"]
+
+
+def search(
+    study: Study, query: str, limit: int = 10, code: str | None = None, discipline: str | None = None, group: str | None = None,
+    coder: str | None = None, uncoded: bool = False, embedder: str = DEFAULT,
+) -> pd.DataFrame:
+    """The ``limit`` passages nearest ``query`` in meaning, best first, among those the filters keep.
+
+    ``code`` keeps passages coded with it (or a code under it), ``coder`` those
+    someone coded as that coder, ``discipline`` and ``group`` those of speakers
+    of that discipline or group, ``uncoded`` those nobody has coded. Columns:
+    ``segment`` (``transcript@start-end``, to code from the list), ``score``
+    (cosine, -1 to 1), ``transcript, group, turn, speaker, discipline``,
+    ``codes`` (the codes already on it) and ``text``.
+    """
+    if not query.strip():
+        raise ChorusError("search for something: the query is empty")
+    if limit < 1:
+        raise ChorusError(f"ask for at least one passage, not {limit}")
+    table = segment_table(study)
+    codes = _codes_on(study, table)
+    keep = np.ones(len(table), dtype=bool)
+    if code is not None:
+        with study.reading() as session:
+            wanted = code_path(find_code(session, code))
+        keep &= np.array([any(c == wanted or c.startswith(wanted + "/") for c, _ in on) for on in codes])
+    if coder is not None:
+        keep &= np.array([any(who == coder for _, who in on) for on in codes])
+    if discipline is not None:
+        keep &= (table["discipline"].fillna("") == discipline).to_numpy()
+    if group is not None:
+        keep &= (table["group"].fillna("") == group).to_numpy()
+    if uncoded:
+        keep &= np.array([not on for on in codes])
+    found = table[keep].reset_index(drop=True)
+    if found.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    vectors = segment_vectors(study, table, embedder)[keep]  # each passage read in its conversation, as suggestions read it
+    scores = vectors @ embed(study, [query.strip()], embedder=embedder)[0]
+    order = np.argsort(-scores, kind="stable")[:limit]
+    kept_codes = [codes[i] for i in np.flatnonzero(keep)]
+    rows = [{
+        "segment": found.at[i, "segment"], "score": round(float(scores[i]), 3), "transcript": found.at[i, "transcript"],
+        "group": found.at[i, "group"], "turn": found.at[i, "turn"], "speaker": found.at[i, "speaker"],
+        "discipline": found.at[i, "discipline"], "codes": "; ".join(sorted({c for c, _ in kept_codes[i]})), "text": found.at[i, "text"],
+    } for i in order]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def more_like(study: Study, coding: int, limit: int = 10, uncoded: bool = True, embedder: str = DEFAULT) -> pd.DataFrame:
+    """"More like this": the passages nearest a coding's passage (by default those nobody has coded yet), itself left out."""
+    with study.reading() as session:
+        found = session.get(Coding, coding)
+        if found is None:
+            raise ChorusError(f"there is no coding #{coding}")
+        text = found.transcript.text[found.start:found.end]
+        own = (found.transcript.name, found.start, found.end)
+    results = search(study, text, limit + 1, uncoded=uncoded, embedder=embedder)
+    spans = [(r.partition("@")[0], *map(int, r.rpartition("@")[2].split("-"))) for r in results.segment]
+    overlapping = [t == own[0] and a < own[2] and b > own[1] for t, a, b in spans]
+    return results[[not o for o in overlapping]].head(limit).reset_index(drop=True)
+
+
+def _codes_on(study: Study, table: pd.DataFrame) -> list[list[tuple[str, str]]]:
+    """Per segment, the (code path, coder) of every coding that overlaps it."""
+    with study.reading() as session:
+        rows = session.execute(select(Transcript.name, Coding.start, Coding.end, Coding.code_id, Coder.name)
+                               .join(Transcript, Transcript.id == Coding.transcript_id).join(Coder, Coder.id == Coding.coder_id)).all()
+        paths = {c.id: code_path(c) for c in session.scalars(select(Code))}
+    by_transcript: dict[str, list[tuple[int, int, str, str]]] = {}
+    for name, start, end, code_id, who in rows:
+        by_transcript.setdefault(name, []).append((start, end, paths[code_id], who))
+    return [[(path, who) for start, end, path, who in by_transcript.get(t, []) if start < b and end > a]
+            for t, a, b in zip(table["transcript"], table["start"], table["end"])]
