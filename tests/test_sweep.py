@@ -45,7 +45,7 @@ NOT_SWEPT = {
     "codings import", "memo add", "guide import", "guide align", "guide move", "suggest llm", "suggest adopt", "stances propose",
     "deid apply", "deid restore", "suggest dismiss", "users add", "users role", "users deactivate", "users activate", "users unlock", "users reset-password",
     # models that take seconds to minutes on every state; their empty-study answers are tested where they live
-    "audio evaluate", "suggest codes", "suggest codings", "suggest evaluate", "suggest summaries", "deid find", "deid evaluate",
+    "audio evaluate", "suggest codes", "suggest codings", "suggest evaluate", "suggest summaries", "deid find", "deid evaluate", "search",
 }
 
 
