@@ -40,7 +40,7 @@ def test_a_coder_selects_words_then_picks_the_existing_code_from_the_menu_beside
         page.wait_for_url(base + "/transcripts/FG01")
         page.evaluate("window.stayed = true")  # gone if the page were loaded again
         page.mouse.wheel(0, 400)
-        page.wait_for_function("window.scrollY > 0")
+        expect(page.locator("#turn-1")).not_to_be_in_viewport()
 
         dragged = drag_over(page, 12, 0, 20)
         words = dragged["words"]
