@@ -144,7 +144,7 @@ def test_no_guide_a_transcript_without_facilitator_and_unknown_questions_are_ref
         set_question(study, "FG01", 400, "Q2")
 
 
-def test_on_the_icu_study_written_outside_the_project_seven_in_ten_participant_turns_land_under_the_readers_question(tmp_path, capsys):
+def test_on_the_icu_study_written_outside_the_project_three_in_four_participant_turns_land_under_the_readers_question(tmp_path, capsys):
     """The evaluation: a guide written as before the groups, paraphrased and reordered by two facilitators (55.4% before issue 43)."""
     import chorus
     from tests.assist.studies import icu_guide_accuracy, load_icu_study
@@ -154,5 +154,5 @@ def test_on_the_icu_study_written_outside_the_project_seven_in_ten_participant_t
     right, turns = icu_guide_accuracy(study)
     with capsys.disabled():
         print(f"\nguide alignment on the ICU study: {right / turns:.1%} of {turns} participant turns under the reader's question")
-    assert right / turns >= 0.7
+    assert right / turns >= 0.75
     study.close()
