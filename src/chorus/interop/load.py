@@ -1091,9 +1091,9 @@ def import_qdpx(
     gains the codings it did not have; nothing in the study is removed.
     """
     if speakerless not in ("lines", "passage"):
-        raise ChorusError(f"speakerless must be 'lines' or 'passage', not {speakerless!r}")
+        raise ChorusError(f"{{speakerless}} must be 'lines' or 'passage', not {speakerless!r}", arguments={"speakerless": None})
     if document_sets not in ("groups", "ignore"):
-        raise ChorusError(f"document_sets must be 'groups' or 'ignore', not {document_sets!r}")
+        raise ChorusError(f"{{document_sets}} must be 'groups' or 'ignore', not {document_sets!r}", arguments={"document_sets": None})
     path = Path(path)
     with QdpxArchive(path, limits) as archive:
         info = archive.find("project.qde")
