@@ -23,23 +23,11 @@ from chorus.errors import ChorusError, NotFound, Refused
 from chorus.study.models import LARGEST_INTEGER
 from chorus.study.store import Study
 from chorus.web.security import Needs, Viewer
+from chorus.words import counted
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: Discipline colours of the speaker names on transcript pages: each at least 4.5:1 on white and on a playing turn's yellow (WCAG AA).
 PALETTE = {"physician": "#3f6a96", "nurse": "#3b7d33", "APP": "#9c4f00", "psychosocial clinician": "#8e5683"}
-
-
-#: Plurals that are not the word and an s.
-PLURALS = {"person": "people", "analysis": "analyses", "psychosocial clinician": "psychosocial clinicians"}
-
-
-def counted(number: int, thing: str) -> str:
-    """``number`` and ``thing``, plural unless it is one: "1 coding", "2 codings", "3 people".
-
-    >>> counted(1, "group"), counted(0, "coding"), counted(2, "person")
-    ('1 group', '0 codings', '2 people')
-    """
-    return f"{number} {thing if number == 1 else PLURALS.get(thing, thing + 's')}"
 
 
 def ink(colour: str) -> str:
