@@ -52,8 +52,8 @@ ASKED_AGAIN = 0.2
 SKIPPED = 0.02
 #: How many of the participants' turns after a facilitator's question are read as its answers.
 ANSWERS = 3
-#: How many orders of the questions the search keeps at each facilitator turn (a beam; 200 never lost the best on the labelled studies).
-BEAM = 200
+#: How many orders of the questions the search keeps at each facilitator turn (50 and 20 gave what 200 gave on the labelled studies).
+BEAM = 50
 
 
 class _Matcher:
@@ -102,14 +102,14 @@ class _Matcher:
             self.meanings[question] = np.vstack([self.meanings[question], *meanings])
 
 
-def _moved(order: tuple[int, ...], question: int) -> float:
-    """The handicap of going on to ``question`` after the questions of ``order``: none to stay, more to go back than on."""
-    last = order[-1] if order else -1
+def _moved(last: int | None, asked: frozenset[int], question: int) -> float:
+    """The handicap of going on to ``question`` from ``last`` having ``asked`` those: none to stay, more to go back than on."""
     if question == last:
         return 0.0
-    if question in order:
+    if question in asked:
         return -ASKED_AGAIN
-    return -SKIPPED * (question - last - 1 if question > last else 3)
+    before = -1 if last is None else last
+    return -SKIPPED * (question - before - 1 if question > before else 3)
 
 
 def _sequence(steps: Sequence[np.ndarray | int | None], questions: int) -> tuple[list[int], list[float]]:
@@ -118,27 +118,44 @@ def _sequence(steps: Sequence[np.ndarray | int | None], questions: int) -> tuple
     Each step is a turn's similarity to every question, a confirmed question
     (an int: the researcher's), or None for a turn that asks nothing (it keeps
     the question). The order with the highest similarity less :func:`_moved`'s
-    handicaps wins (a beam search), so a question matched badly early does not
-    push the rest along; a turn's confidence is how far the best order leads the
-    best one that puts another question there.
+    handicaps wins (a beam search; orders at the same question having asked the
+    same ones go on alike, so only the best of them is kept), so a question
+    matched badly early does not push the rest along; a turn's confidence is how
+    far the best order leads the best one kept that puts another question there.
     """
-    beams: list[tuple[tuple[int, ...], float]] = [((), 0.0)]
+    # a beam: (score, current question, questions asked, index of its last choice in ``chosen``)
+    chosen: list[tuple[int, int]] = []  # (index of the choice before, question)
+    beams: list[tuple[float, int | None, frozenset[int], int]] = [(0.0, None, frozenset(), -1)]
     for step in steps:
         grown = []
-        for order, score in beams:
-            if isinstance(step, int) or (step is None and order):
-                options = {order[-1] if step is None else step: 0.0}
+        for score, last, asked, at in beams:
+            if isinstance(step, int) or (step is None and last is not None):
+                options: dict[int, float] = {last if step is None else step: 0.0}  # type: ignore[dict-item]
             else:
                 options = {q: float(step[q]) if step is not None else 0.0 for q in range(questions)}
-            grown.extend((order + (q,), score + gain + _moved(order, q)) for q, gain in options.items())
-        grown.sort(key=lambda beam: -beam[1])
-        beams = grown[:BEAM]
-    best, top = beams[0]
+            grown.extend((score + gain + _moved(last, asked, q), q, asked | {q}, at) for q, gain in options.items())
+        grown.sort(key=lambda beam: -beam[0])
+        kept: dict[tuple[int, frozenset[int]], tuple[float, int, frozenset[int], int]] = {}
+        for beam in grown:
+            if (beam[1], beam[2]) not in kept and len(kept) < BEAM:
+                kept[(beam[1], beam[2])] = beam
+        beams = []
+        for score, question, asked, at in kept.values():
+            chosen.append((at, question))
+            beams.append((score, question, asked, len(chosen) - 1))
+    orders = []
+    for score, _, _, at in beams:
+        order = []
+        while at >= 0:
+            at, question = chosen[at]
+            order.append(question)
+        orders.append((order[::-1], score))
+    best, top = orders[0]
     sure = []
     for k, step in enumerate(steps):
-        rival = max((score for order, score in beams if order[k] != best[k]), default=None)
+        rival = max((score for order, score in orders if order[k] != best[k]), default=None)
         sure.append(1.0 if isinstance(step, int) or rival is None else round(1 / (1 + math.exp(-12 * (top - rival))), 3))
-    return list(best), sure
+    return best, sure
 
 
 def _answers(turns: Sequence[tuple], meanings: np.ndarray, index: int) -> np.ndarray | None:
