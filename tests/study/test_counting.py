@@ -178,3 +178,22 @@ def test_only_the_door_reads_coded_segments_in_the_analysis_and_report_stages():
             if names & {"Coding", "CodingTurn"} and f"{stage}/{path.name}" not in allowed:
                 offenders.append(f"{stage}/{path.name}")
     assert offenders == [], f"{offenders} query codings without the study's counting: read them through chorus.analysis.frames.coded"
+
+
+def test_a_coder_the_consensus_did_not_compare_still_counts_where_it_settled_a_code(coded_once):
+    """The consensus settles its coders' disagreement; a third coder's codings of the same code nobody compared stay counted."""
+    study = coded_once
+    copy_codings(study, "ann", "ben")
+    consensus(study, ["ann", "ben"], codes=["Funding"])
+    ann = analysis.segments(study, basis="ann")
+    funded = set(zip(ann.transcript[ann.code.str.endswith("Funding")], ann.turn[ann.code.str.endswith("Funding")]))
+    turns = analysis.turn_table(study)
+    spoken = turns[(turns.role == "participant") & (turns.transcript == "FG01")]
+    fresh = next(n for n in spoken.turn if ("FG01", n) not in funded)
+    apply_code(study, "FG01", "Funding", "cy", turn=fresh)  # cy coded a turn nobody else did...
+    apply_code(study, "FG01", "Funding", "cy", turn=min(n for t, n in funded if t == "FG01"))  # ...and one the consensus holds
+    counted = analysis.segments(study, code="Funding")
+    assert ((counted.transcript == "FG01") & (counted.turn == fresh)).sum() == 1, "cy's own passage counts"
+    assert len(counted) == len(ann[ann.code.str.endswith("Funding")]) + 1, "the passage cy shares with the consensus counts once"
+    with study.reading() as session:
+        assert "in place of their own for the 1 code they compared" in counting(session).line

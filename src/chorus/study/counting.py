@@ -4,10 +4,10 @@ A study coded by several people holds several codings of the same passage and,
 once the team has met, a consensus of them too. A published table counts each
 passage once, from the coding the team agreed on. The *basis* says which:
 
-- ``auto`` (the default): where a consensus is written, the consensus coder's
-  codings on its transcripts, and in the codes its coders were compared on there
-  nobody else's; everywhere else every coder's codings (the consensus coders'
-  apart from their consensus left out);
+- ``auto`` (the default): every coder's codings, except that where a consensus
+  is written, its coders' codings of the codes they were compared on give way to
+  the consensus, on the transcripts it covers (a coder nobody compared them with
+  still counts there); the consensus coders' own work is their consensus;
 - ``everyone``: every coder's own codings, no consensus;
 - coder names (``"ann,ben"``): those coders' codings only (naming a consensus
   coder counts that consensus alone).
@@ -81,6 +81,7 @@ class Followed:
     coder: str
     coder_id: int
     coders: tuple[str, ...]
+    coder_ids: frozenset[int]
     cells: frozenset[tuple[int, int]]
     written_at: datetime
     blind: int  #: how many of its transcripts its coders coded in a blind round together
@@ -124,14 +125,14 @@ class Counting:
         if self.unfiltered:
             return None
         parts = [and_(Coding.coder_id == f.coder_id, Coding.transcript_id.in_(sorted(f.transcript_ids))) for f in self.followed]
-        settled: dict[int, set[int]] = {}
-        for f in self.followed:
+        rest = [Coding.coder_id.in_(sorted(self.coder_ids))]
+        for f in self.followed:  # where a consensus settled a code, its own coders' codings of it give way to it
+            settled: dict[int, set[int]] = {}
             for transcript, code in f.cells:
                 settled.setdefault(transcript, set()).add(code)
-        rest = Coding.coder_id.in_(sorted(self.coder_ids))
-        if settled:
-            rest = and_(rest, not_(or_(*(and_(Coding.transcript_id == t, Coding.code_id.in_(sorted(codes))) for t, codes in sorted(settled.items())))))
-        parts.append(rest)
+            cells = or_(*(and_(Coding.transcript_id == t, Coding.code_id.in_(sorted(codes))) for t, codes in sorted(settled.items())))
+            rest.append(not_(and_(Coding.coder_id.in_(sorted(f.coder_ids)), cells)))
+        parts.append(and_(*rest))
         return or_(*parts)
 
     @property
@@ -154,15 +155,16 @@ class Counting:
         for n, f in enumerate(self.followed):
             written = f"written {f.written_at.day} {f.written_at:%B %Y}" + ("" if methods else f", coder {f.coder!r}")
             covered = len(f.transcript_ids)
-            where = (f" for {f.codes} code{'s' if f.codes != 1 else ''}"
+            where = (f" for the {f.codes} code{'s' if f.codes != 1 else ''} they compared"
                      + ("" if covered >= self.transcripts else f" on {covered} of {self.transcripts} transcripts"))
-            said.append(f"{'Findings count' if n == 0 else 'and'} the consensus coding of {_and(f.coders)} ({written}){where}")
+            said.append(f"{'Findings count' if n == 0 else 'and'} the consensus coding of {_and(f.coders)} ({written}) in place of their "
+                        f"own{where}")
         text = [", ".join(said) + "."]
         if methods:
             text += [f"{_and(f.coders)} coded {f.blind} of {self.transcripts} transcripts independently in a blind round."
                      for f in self.followed if f.blind]
         if self.coders:
-            text.append(f"Elsewhere the findings count {others}{_once(self.coders)}.")
+            text.append(f"Everything else counts as coded: {others}{_once(self.coders)}.")
         return text
 
 
@@ -198,8 +200,10 @@ def counting(session: Session, basis: Basis | str | None = None) -> Counting:
         counted = {known[c]: c for c in basis.coders}
     else:
         counted = {i: name for i, name in coding.items() if i not in consensus_ids}
+    ids = dict(session.execute(select(Coder.name, Coder.id).where(Coder.name.in_({c for r, _ in written for c in r.coders}))).all())
     followed = tuple(
-        Followed(name, record.coder_id, tuple(record.coders), frozenset((int(t), int(c)) for t, c in record.cells), as_utc(record.written_at),
+        Followed(name, record.coder_id, tuple(record.coders), frozenset(ids[c] for c in record.coders if c in ids),
+                 frozenset((int(t), int(c)) for t, c in record.cells), as_utc(record.written_at),
                  _blind(session, record.coders, {int(t) for t, _ in record.cells}))
         for record, name in sorted(written, key=lambda row: as_utc(row[0].written_at))
         if basis.follow_consensus and record.coder_id in coding and record.cells

@@ -521,7 +521,7 @@ class Consensus(Base):
 
     Written by :func:`chorus.analysis.consensus`; ``cells`` are the (transcript
     id, code id) pairs the coders were compared on. The findings count the
-    consensus on its transcripts and, in its cells, nobody else's codings
+    consensus on its transcripts and, in its cells, not its coders' own codings
     (:mod:`chorus.study.counting`). Writing it again replaces its codings, and
     its cells, on the transcripts written.
     """
