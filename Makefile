@@ -51,13 +51,15 @@ docs-serve: $(STAMP)
 	$(BIN)/mkdocs serve
 
 # The tutorial's pictures: the screenshots the two browser tests take as they go (CHORUS_SCREENSHOTS), their order
-# numbers dropped so the pages can name them. Needs what those tests need (Chromium, espeak-ng, sox).
+# numbers dropped so the pages can name them, and only those a page shows kept. Needs what those tests need
+# (Chromium, espeak-ng, sox).
 SHOTS := docs/tutorial/shots
 docs-shots: $(STAMP)
 	rm -rf $(SHOTS) && mkdir -p $(SHOTS)/study $(SHOTS)/findings
 	CHORUS_SCREENSHOTS=$(CURDIR)/$(SHOTS)/study OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q tests/web/test_browser_study.py
 	CHORUS_SCREENSHOTS=$(CURDIR)/$(SHOTS)/findings OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q tests/web/test_browser_findings.py
 	for f in $(SHOTS)/*/[0-9][0-9]-*.png; do mv "$$f" "$$(dirname $$f)/$$(basename $$f | cut -c4-)"; done
+	for f in $(SHOTS)/*/*.png; do grep -rqF "$${f#docs/tutorial/}" docs --include=*.md || rm "$$f"; done
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_matrix.py
