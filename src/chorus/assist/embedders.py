@@ -14,7 +14,7 @@ name           what it is                                                       
                model is measured against
 =============  =======================================================================  ==============
 
-Which is the default was decided by ``chorus suggest evaluate`` (the README has
+Which is the default was decided by ``chorus suggest evaluate`` (the docs' How-to, Evaluate the assist, has
 the figures): see :data:`DEFAULT`. None of them reaches the network; every file
 they read ships inside a package or is made from one.
 
@@ -245,7 +245,7 @@ EMBEDDERS: dict[str, tuple[str, Callable[[], Embedder]]] = {
     "minilm-torch": ("all-MiniLM-L6-v2 at full precision on PyTorch (assist-torch extra)",
                      lambda: SentenceTransformerModel("all-minilm-l6-v2")),
 }
-#: Chosen by ``chorus suggest evaluate`` on the demo and the second study (README, "AI-assisted coding").
+#: Chosen by ``chorus suggest evaluate`` on the demo and the second study (the docs: How-to, Evaluate the assist).
 DEFAULT = "minilm"
 
 

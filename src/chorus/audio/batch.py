@@ -10,7 +10,7 @@ With ``cluster="tcp://host:8786"`` the work runs on a Dask distributed cluster,
 one task per recording; the recordings and enrolment clips must be readable at
 the same paths on the workers (a shared file system), and the results come back
 to this process, which alone writes to the study. A lab with a Slurm GPU
-cluster starts the workers with dask-jobqueue (see the README).
+cluster starts the workers with dask-jobqueue (see the docs: How-to, Transcribe).
 
 >>> todo, done = plan(study, ["recordings/"])        # doctest: +SKIP
 >>> stored = transcribe_recordings(study, todo)       # doctest: +SKIP

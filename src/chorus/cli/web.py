@@ -110,7 +110,7 @@ def _transport(host: str, certfile: Path | None, keyfile: Path | None, insecure_
     if not loopback and not insecure_http:
         raise ChorusError(
             f"--host {host} lets other machines reach Chorus over plain HTTP, where passwords and what participants said travel "
-            "in the clear: give --certfile and --keyfile, or serve on 127.0.0.1 behind a TLS proxy (README: behind Caddy or nginx), "
+            "in the clear: give --certfile and --keyfile, or serve on 127.0.0.1 behind a TLS proxy (the docs: How-to, Run a team server), "
             "or say --insecure-http"
         )
     return "http"
