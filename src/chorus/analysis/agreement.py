@@ -555,7 +555,8 @@ def consensus(
             raise ChorusError(f"coder {into!r} has codings of their own; store the consensus under another name")
         transcripts = {t.name: t for t in session.scalars(select(Transcript).where(Transcript.name.in_(table.texts)))}
         decided = _stored_decisions(session, table.coders, unit)
-        code_rows = {c.name: c for c in session.scalars(select(Code).where(Code.name.in_(table.codes)))}
+        compared = session.scalars(select(Code).where(Code.name.in_(table.codes))).all()
+        code_rows = {c.name: c for c in compared}
         for _, recoded, _ in decided.values():
             if recoded and recoded not in code_rows:
                 code_rows[recoded] = find_code(session, recoded)
@@ -586,8 +587,7 @@ def consensus(
             for start, end in _union(spans):
                 add_coding(session, transcripts[transcript], code_rows[target], coder, start, end, index=indexes[transcript])
         written_ids = {t.id for t in transcripts.values()}
-        compared = [c.id for c in session.scalars(select(Code).where(Code.name.in_(table.codes)))]
-        cells = [[t, c] for t in sorted(written_ids) for c in compared]
+        cells = [[t, c.id] for t in sorted(written_ids) for c in compared]
         actor = session.info.get("actor") or study.actor
         if record is None:
             session.add(Consensus(coder_id=coder.id, coders=list(table.coders), cells=cells, unit=unit, written_by=actor))

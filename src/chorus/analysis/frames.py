@@ -144,6 +144,14 @@ def coded(session: Session, counting: Counting, facilitators: bool = True) -> pd
     return frame if counting.single else frame[once_per_passage(frame)].reset_index(drop=True)
 
 
+def coded_turns(session: Session, counting: Counting, facilitators: bool = True) -> pd.DataFrame:
+    """Each (turn, code) pair the findings count, once: which codes were applied in which turns (``turn_id, code_id``).
+
+    What co-occurrence, boolean queries, codes by question and stances ask of :func:`coded`.
+    """
+    return coded(session, counting, facilitators)[["turn_id", "code_id"]].drop_duplicates().reset_index(drop=True)
+
+
 def once_per_passage(links: pd.DataFrame) -> np.ndarray:
     """Which of ``links`` (rows with ``code_id, turn_id, coder_id``) count when several coders coded the same passage.
 

@@ -64,7 +64,7 @@ def codes_by_question(study: Study, basis: Basis | str | None = None) -> pd.Data
     ``basis``: which coding counts (:mod:`chorus.study.counting`).
     """
     with study.reading() as session:
-        coded = frames.coded(session, counting(session, basis), facilitators=False)[["turn_id", "code_id"]].drop_duplicates()
+        coded = frames.coded_turns(session, counting(session, basis), facilitators=False)
         placed = frames.rows_frame(session, select(TurnQuestion.turn_id, TurnQuestion.question_id))
         questions = _questions(session)
         code_table = frames.codes(session)

@@ -137,7 +137,7 @@ def cooccurrence(study: Study, facilitators: bool = False, basis: Basis | str | 
     """
     with study.reading() as session:
         code_table = frames.codes(session)
-        pairs = frames.coded(session, counting(session, basis), facilitators)[["turn_id", "code_id"]].drop_duplicates()
+        pairs = frames.coded_turns(session, counting(session, basis), facilitators)
     ids = code_table["code_id"].to_numpy()
     column = pd.Index(ids).get_indexer(pairs["code_id"].to_numpy())
     turn = pd.factorize(pairs["turn_id"].to_numpy())[0]

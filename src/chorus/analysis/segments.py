@@ -235,7 +235,7 @@ def query(study: Study, expression: str, facilitators: bool = False, basis: Basi
     with study.reading() as session:
         turn_table = frames.turns(session, facilitators)
         universe = set(turn_table["turn_id"])
-        pairs = frames.coded(session, counting(session, basis), facilitators)
+        pairs = frames.coded_turns(session, counting(session, basis), facilitators)
 
         def lookup(name: str) -> set[int]:
             ids = [c.id for c in descendants(find_code(session, name))]

@@ -26,7 +26,7 @@ from chorus.analysis import frames
 from chorus.analysis.matrix import turn_table
 from chorus.coding.stances import FAMILY, STANCES, is_stance
 from chorus.errors import ChorusError
-from chorus.study.counting import Basis, Counting, counting
+from chorus.study.counting import Basis, counting
 from chorus.study.lookup import find_group
 from chorus.study.models import Code, GuideQuestion, TurnQuestion
 from chorus.study.store import Study
@@ -40,18 +40,13 @@ VERDICTS = ["consensual", "contested", "one voice"]
 
 
 def _stance_turns(session, coded: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001 - a Session, as frames take
-    """Turn x stance name for every turn of ``coded`` (:func:`chorus.analysis.frames.coded`) coded with a stance code."""
+    """Turn x stance name for every turn of ``coded`` (:func:`chorus.analysis.frames.coded_turns`) coded with a stance code."""
     family = session.scalar(select(Code).where(Code.name == FAMILY, Code.parent_id.is_(None)))
     if family is None:
         return pd.DataFrame(columns=["turn_id", "stance"])
     children = {c.id: c.name for c in family.children if c.name in STANCES}
     mine = coded[coded["code_id"].isin(children)]
     return pd.DataFrame({"turn_id": mine["turn_id"], "stance": mine["code_id"].map(children)}).drop_duplicates().reset_index(drop=True)
-
-
-def _turn_codes(session, counted: Counting) -> pd.DataFrame:  # noqa: ANN001 - a Session, as frames take
-    """Each (turn, code) pair the findings count once."""
-    return frames.coded(session, counted)[["turn_id", "code_id"]].drop_duplicates().reset_index(drop=True)
 
 
 def interlocutor_matrix(study: Study, group: str, basis: Basis | str | None = None) -> pd.DataFrame:
@@ -68,7 +63,7 @@ def interlocutor_matrix(study: Study, group: str, basis: Basis | str | None = No
         placed = frames.rows_frame(session, select(TurnQuestion.turn_id, TurnQuestion.question_id))
         questions = frames.rows_frame(session, select(GuideQuestion.id.label("question_id"), GuideQuestion.key.label("question"))
                                       .order_by(GuideQuestion.ordinal))
-        stances = _stance_turns(session, _turn_codes(session, counting(session, basis)))
+        stances = _stance_turns(session, frames.coded_turns(session, counting(session, basis)))
         people = frames.participants(session)
         members = frames.members(session)
     turns = turn_table(study)
@@ -109,7 +104,7 @@ def theme_stances(study: Study, basis: Basis | str | None = None) -> ThemeStance
     (:mod:`chorus.study.counting`).
     """
     with study.reading() as session:
-        coded = _turn_codes(session, counting(session, basis))
+        coded = frames.coded_turns(session, counting(session, basis))
         turns = frames.turns(session, facilitators=False)
         code_table = frames.codes(session)
         stances = _stance_turns(session, coded)

@@ -190,17 +190,17 @@ def counting(session: Session, basis: Basis | str | None = None) -> Counting:
     written = session.execute(select(Consensus, Coder.name).join(Coder, Coder.id == Consensus.coder_id)).all()
     consensus_ids = {c.coder_id for c, _ in written}
     transcripts = int(session.scalar(select(func.count()).select_from(Transcript)) or 0)
+    named = set(basis.coders) | {c for record, _ in written for c in record.coders}  # coders the basis and the consensus name
+    ids = dict(session.execute(select(Coder.name, Coder.id).where(Coder.name.in_(named))).all()) if named else {}
     if basis.coders:
-        known = dict(session.execute(select(Coder.name, Coder.id).where(Coder.name.in_(basis.coders))).all())
-        missing = [c for c in basis.coders if c not in known]
+        missing = [c for c in basis.coders if c not in ids]
         if missing:
             every = ", ".join(sorted(coding.values())) or "none yet"
             raise ChorusError(f"no coder called {', '.join(map(repr, missing))} has coded in this study (coders: {every}); "
                               "count auto, everyone, or coders by name")
-        counted = {known[c]: c for c in basis.coders}
+        counted = {ids[c]: c for c in basis.coders}
     else:
         counted = {i: name for i, name in coding.items() if i not in consensus_ids}
-    ids = dict(session.execute(select(Coder.name, Coder.id).where(Coder.name.in_({c for r, _ in written for c in r.coders}))).all())
     followed = tuple(
         Followed(name, record.coder_id, tuple(record.coders), frozenset(ids[c] for c in record.coders if c in ids),
                  frozenset((int(t), int(c)) for t, c in record.cells), as_utc(record.written_at),
