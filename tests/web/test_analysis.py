@@ -121,5 +121,6 @@ def test_every_analysis_page_counts_the_coding_chosen_in_its_field_and_says_whic
         assert 'id="basis-line"' in shown and "Findings count every coder's codings (cole, cora)" in shown, path
         assert '<option value="everyone" selected>' in shown, path
     assert "3 coded segments" in viewer.get("/segments?code=Funding").text
-    unknown = viewer.get("/matrix?basis=zed")
-    assert unknown.status_code == 400 and "no coder called 'zed'" in unknown.json()["error"]
+    for path in ("/matrix?basis=zed", "/segments.csv?basis=zed", "/report?basis=zed", "/report/tables.xlsx?basis=zed"):
+        unknown = viewer.get(path)
+        assert unknown.status_code == 400 and "no coder called 'zed'" in unknown.json()["error"], path

@@ -46,14 +46,11 @@ def table_download(frame: pd.DataFrame, name: str, fmt: str) -> Response:
 def coding_basis(study: Study, basis: str) -> dict[str, Any]:
     """What an analysis page shows of the coding it counts: the field's value and choices, and the line that says it.
 
-    A coder named who has not coded is refused (400) with the coders who have.
+    A coder named who has not coded is refused (400, as every ChorusError is) with the coders who have.
     """
-    try:
-        with study.reading() as session:
-            counted = counting(session, basis)
-            offered = choices(session)
-    except ChorusError as exc:
-        raise HTTPException(400, str(exc)) from None
+    with study.reading() as session:
+        counted = counting(session, basis)
+        offered = choices(session)
     return {"basis": str(counted.basis), "basis_line": counted.line, "basis_choices": offered, "basis_help": BASIS_HELP}
 
 
@@ -83,7 +80,6 @@ def segments_download(
     group: str | None = None, coder: str | None = None, transcript: str | None = None, basis: str = "auto",
 ) -> Response:
     """Every segment the filters retrieve, of the coding the basis counts, as ``chorus segments --out`` saves them."""
-    coding_basis(study, basis)
     return table_download(analysis.segments(study, **_segment_filters(code, discipline, group, coder, transcript), basis=basis), "segments", fmt)
 
 

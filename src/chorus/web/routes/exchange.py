@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, HTTPException, Response, UploadFile
 
 from chorus.study.store import acting_as
 from chorus.web.pages import OwnerRole, StudyOf, ViewerRole, attachment
-from chorus.web.routes.analysis import TABLE_FORMATS, RuleOf, coding_basis
+from chorus.web.routes.analysis import TABLE_FORMATS, RuleOf
 from chorus.web.uploads import naming_uploads, uploaded
 
 router = APIRouter()
@@ -22,7 +22,6 @@ def report_download(study: StudyOf, _: ViewerRole, rule: RuleOf, basis: str = "a
     """The findings report (self-contained HTML) under the theme rule and basis given, as ``chorus report`` writes it."""
     from chorus.report import build
 
-    coding_basis(study, basis)
     with tempfile.TemporaryDirectory() as folder:
         written = build(study, Path(folder) / "findings.html", rule, basis=basis)
         return attachment(written.html.read_bytes(), "findings.html", "text/html; charset=utf-8")
@@ -35,7 +34,6 @@ def manuscript_download(
     """The manuscript draft in Word under the theme rule and basis given, as ``chorus report --docx`` writes it."""
     from chorus.report import manuscript
 
-    coding_basis(study, basis)
     with tempfile.TemporaryDirectory() as folder:
         wanted = [c.strip() for c in characteristics.split(",") if c.strip()]
         path = manuscript(study, Path(folder) / "findings.docx", rule, characteristics=wanted,
@@ -48,7 +46,6 @@ def report_tables_download(study: StudyOf, _: ViewerRole, rule: RuleOf, basis: s
     """Every table of the findings report, under the theme rule and basis given, as the sheets of one workbook."""
     from chorus.report import tables, write_tables
 
-    coding_basis(study, basis)
     with tempfile.TemporaryDirectory() as folder:
         named, _found = tables(study, rule, basis=basis)
         data = write_tables(named, Path(folder)).read_bytes()
