@@ -1,5 +1,7 @@
 // The agreement page: each decision on a disagreement is stored the moment it is chosen, so a refused write of the
 // consensus, a reload or a colleague's visit to the page loses none of them.
+import { send } from "./api.js";
+
 const settings = document.getElementById("decisions-page");
 const page = settings ? JSON.parse(settings.textContent) : null;
 
@@ -14,22 +16,16 @@ async function store(row) {
     return;
   }
   said.textContent = "storing…";
-  const response = await fetch(`${page.root}/api/decisions`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": page.csrf },
-    body: JSON.stringify({
+  try {
+    await send(page.root, page.csrf, "POST", "/api/decisions", {
       coders: page.coders, unit: page.unit, transcript: row.dataset.transcript, turn: Number(row.dataset.turn),
       sentence: Number(row.dataset.sentence), code: row.dataset.code, decision, recode_to: decision === "recode" ? recodeTo : "",
-    }),
-  });
-  if (response.ok) {
+    });
     said.textContent = decision ? "stored" : "undecided";
-    return;
+  } catch (error) {
+    said.textContent = `not stored: ${error.message}`;
+    said.classList.add("error");
   }
-  let message = `${response.status} ${response.statusText}`;
-  try { message = (await response.json()).error || message; } catch { /* not JSON: a proxy's page */ }
-  said.textContent = `not stored: ${message}`;
-  said.classList.add("error");
 }
 
 if (page) {

@@ -1,6 +1,7 @@
 // The transcript page: the recording's player for everyone; for coders, coding the words they select from
 // the code menu beside them, the coding drawn in place (no page load, the scroll kept), Ctrl+Z to undo it,
 // stances, memos and removing codings.
+import { send as request } from "./api.js";
 import { CodeMenu } from "./codemenu.js";
 import { selectByKeyboard, spanOf } from "./selecting.js";
 
@@ -15,18 +16,8 @@ function tell(text, error = false) {
   said.classList.toggle("error", error);
 }
 
-/** A request to the study's JSON API with the session's CSRF token; its answer, or an Error carrying the app's own message. */
-async function send(method, path, body) {
-  const response = await fetch(page.root + path, {
-    method, headers: { "Content-Type": "application/json", "X-CSRF-Token": page.csrf }, body: body && JSON.stringify(body),
-  });
-  if (!response.ok) {
-    let message = `${response.status} ${response.statusText}`;
-    try { message = (await response.json()).error || message; } catch { /* not JSON: a proxy's page */ }
-    throw new Error(message);
-  }
-  return response.status === 204 ? null : response.json();
-}
+/** A request to the study's JSON API with the session's CSRF token (see api.js). */
+const send = (method, path, body) => request(page.root, page.csrf, method, path, body);
 
 /** Draw again the turns that overlap [start, end), as the server renders them, keeping the first of them where it was on screen. */
 async function redraw(start, end) {
