@@ -133,3 +133,30 @@ def test_a_transcript_is_not_imported_twice_and_can_be_removed(roster):
         import_transcripts(roster, [FILES / "FG03.txt"])
     assert remove_transcript(roster, "FG03") == 0
     import_transcripts(roster, [FILES / "FG03.txt"])
+
+
+@pytest.mark.parametrize("suffix", [".vtt", ".srt", ".txt", ".docx"])
+def test_an_exported_overlap_mark_reads_back_as_the_turns_overlap_not_its_words(roster, tmp_path: Path, suffix: str):
+    """Exports begin a turn spoken over another voice with ``[overlap]`` (as noScribe does); importing the
+    file again gives the same turn marked overlapped, its words without the mark, and exports it marked again."""
+    from chorus.audio.export import export_transcript
+    from chorus.ingest.transcripts import overlapped_turn
+
+    path = tmp_path / "FG01.vtt"
+    path.write_text(
+        "WEBVTT\n\n00:00:01.000 --> 00:00:03.500\n<v Reyes>Welcome.\n\n"
+        "00:00:03.000 --> 00:00:04.000\n<v Adaeze>[overlap] Right.\n\n"
+        "00:00:04.500 --> 00:00:06.000\n<v Reyes>Shall we begin?\n"
+    )
+    import_transcripts(roster, [path])
+    exported = export_transcript(roster, "FG01", tmp_path / f"again{suffix}")
+    if suffix != ".docx":
+        assert f"{'<v Adaeze>' if suffix == '.vtt' else 'Adaeze: '}[overlap] Right." in exported.read_text()
+    import_transcripts(roster, [exported], group="FG01")
+    with roster.reading() as session:
+        for transcript in session.scalars(select(Transcript)):
+            assert "[overlap]" not in transcript.text
+            assert transcript.text.split("\n")[1] == "Adaeze: Right."
+            marked = [t.ordinal for t in transcript.turns if overlapped_turn(transcript.media, t.ordinal, t.start_time, t.end_time)]
+            assert marked == [2], transcript.name
+    assert "[overlap] Right." in export_transcript(roster, "again", tmp_path / "twice.srt").read_text()

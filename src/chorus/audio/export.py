@@ -6,7 +6,8 @@ turn's speaker in a ``<v Name>`` voice tag (media players, ELAN), an ``.srt``
 puts the name before the words, and ``.txt``/``.docx`` carry MAXQDA's
 ``#hh:mm:ss-d#`` time stamps at the start and end of each turn, which MAXQDA
 links to the audio on import. A turn spoken while the diarizer heard another
-voice too begins ``[overlap]`` (as noScribe marks it), and reads back with it.
+voice too begins ``[overlap]`` (as noScribe marks it), and reads back as an
+overlapped turn, the mark not part of its words.
 
 >>> export_transcript(study, "FG01", "FG01.vtt")     # doctest: +SKIP
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from chorus.errors import ChorusError
+from chorus.ingest.transcripts import OVERLAP, overlapped_turn
 from chorus.study.lookup import find_transcript
 from chorus.study.store import Study
 
@@ -50,21 +52,6 @@ def maxqda_stamp(seconds: float) -> str:
     return f"#{hours:02d}:{minutes:02d}:{whole:02d}-{tenths}#"
 
 
-OVERLAP = "[overlap]"
-OVERLAP_LEAST = 0.25  # seconds of a turn that must be overlapped speech for the turn to be marked
-
-
-def overlapped(start: float | None, end: float | None, spans: list[list[float]], least: float = OVERLAP_LEAST) -> bool:
-    """Whether the turn from ``start`` to ``end`` holds at least ``least`` seconds of the overlapped ``spans``.
-
-    >>> overlapped(2.0, 5.0, [[4.5, 6.0]]), overlapped(2.0, 5.0, [[4.9, 6.0]]), overlapped(None, None, [[0, 1]])
-    (True, False, False)
-    """
-    if start is None or end is None:
-        return False
-    return sum(max(0.0, min(end, b) - max(start, a)) for a, b in spans) >= least
-
-
 def _cue_text(text: str) -> str:
     return " ".join(text.split()).replace("-->", "->")
 
@@ -77,11 +64,10 @@ def export_transcript(study: Study, name: str, path: str | Path) -> Path:
         raise ChorusError(f"cannot write {path.name}: transcripts are exported as {', '.join(FORMATS)}")
     with study.reading() as session:
         transcript = find_transcript(session, name)
-        spans = (transcript.media or {}).get("overlap") or []
         turns = [
             (
                 t.participant.pseudonym,
-                (f"{OVERLAP} " if overlapped(t.start_time, t.end_time, spans) else "") + transcript.text[t.start : t.end],
+                (f"{OVERLAP} " if overlapped_turn(transcript.media, t.ordinal, t.start_time, t.end_time) else "") + transcript.text[t.start : t.end],
                 t.start_time,
                 t.end_time,
             )

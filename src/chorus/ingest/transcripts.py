@@ -8,7 +8,9 @@ its turns. One unknown speaker stops the whole import, listing each unknown name
 with its place and the closest roster names; nothing is written.
 
 Stored text is one line per turn, ``Pseudonym: what they said``; a turn's
-``start``/``end`` cover what they said.
+``start``/``end`` cover what they said. A turn that begins ``[overlap]`` (as
+Chorus's own exports and noScribe mark speech over another voice) is stored
+without the mark, as an overlapped turn (:func:`overlapped_turn`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,6 +45,50 @@ class RawTurn:
     place: str
     start_time: float | None = None
     end_time: float | None = None
+    overlap: bool = False  # spoken while another voice was heard: the file began the turn with [overlap]
+
+
+# --- overlapped speech ------------------------------------------------------------------
+
+OVERLAP = "[overlap]"
+OVERLAP_LEAST = 0.25  # seconds of a turn that must be overlapped speech for the turn to be marked
+
+
+def overlapped(start: float | None, end: float | None, spans: list[list[float]], least: float = OVERLAP_LEAST) -> bool:
+    """Whether the turn from ``start`` to ``end`` holds at least ``least`` seconds of the overlapped ``spans``.
+
+    >>> overlapped(2.0, 5.0, [[4.5, 6.0]]), overlapped(2.0, 5.0, [[4.9, 6.0]]), overlapped(None, None, [[0, 1]])
+    (True, False, False)
+    """
+    if start is None or end is None:
+        return False
+    return sum(max(0.0, min(end, b) - max(start, a)) for a, b in spans) >= least
+
+
+def overlapped_turn(media: dict[str, Any] | None, ordinal: int, start: float | None, end: float | None) -> bool:
+    """Whether a transcript's turn was spoken over another voice, as its ``media`` records it.
+
+    Two records: the stretches where the diarizer heard two voices at once
+    (``media["overlap"]``, seconds, stored by transcription) and the turns an
+    imported file marked ``[overlap]`` (``media["overlap_turns"]``, ordinals).
+    The exports and the transcript page mark the same turns.
+
+    >>> overlapped_turn({"overlap_turns": [2]}, 2, None, None), overlapped_turn({"overlap": [[0, 1]]}, 1, 0.5, 3), overlapped_turn(None, 1, 0, 1)
+    (True, True, False)
+    """
+    media = media or {}
+    return ordinal in (media.get("overlap_turns") or ()) or overlapped(start, end, media.get("overlap") or [])
+
+
+def _unmarked(said: str) -> tuple[str, bool]:
+    """``said`` without a leading ``[overlap]``, and whether it had one.
+
+    >>> _unmarked("[Overlap] Right."), _unmarked("Right [overlap]")
+    (('Right.', True), ('Right [overlap]', False))
+    """
+    if said[: len(OVERLAP)].casefold() == OVERLAP:
+        return said[len(OVERLAP) :].lstrip(), True
+    return said, False
 
 
 # --- time stamps -----------------------------------------------------------------------
@@ -122,7 +169,8 @@ def parse_paragraphs(paragraphs: Iterable[tuple[str, str]], path: Path) -> tuple
             said, said_start, said_end = _strip_stamps(said)
             start = start if start is not None else said_start
             end = end if end is not None else said_end
-            turns.append(RawTurn(speaker, _drop_stamps(said), place, start, end))
+            said, overlap = _unmarked(_drop_stamps(said))
+            turns.append(RawTurn(speaker, said, place, start, end, overlap))
         elif turns:
             text = _drop_stamps(text)
             turns[-1].text = f"{turns[-1].text}\n{text}" if text else turns[-1].text
@@ -192,6 +240,7 @@ def parse_cues(path: Path, encoding: str | None = None) -> tuple[list[RawTurn], 
         speaker = voice[1].strip() if voice else None
         if speaker is None and (found := _speaker_line(said)):
             speaker, said = found
+        said, overlap = _unmarked(said)
         if not said:
             continue
         if speaker is None or (turns and turns[-1].speaker == speaker):
@@ -199,8 +248,9 @@ def parse_cues(path: Path, encoding: str | None = None) -> tuple[list[RawTurn], 
                 raise InputError("the first cue names no speaker (<v Name> or 'Name:')", path=path, place=place)
             turns[-1].text += " " + said
             turns[-1].end_time = end
+            turns[-1].overlap |= overlap
         else:
-            turns.append(RawTurn(speaker, said, place, start, end))
+            turns.append(RawTurn(speaker, said, place, start, end, overlap))
     return turns, []
 
 
@@ -315,8 +365,10 @@ def build_transcript(name: str, group: Group, raw: list[RawTurn], matcher: Speak
         pieces.append(prefix + item.text)
         offset = end + 1
     text = "\n".join(pieces)
+    marked = [n for n, item in enumerate(raw, start=1) if item.overlap]
     return Transcript(
         name=name,
+        media={"overlap_turns": marked} if marked else None,
         group_id=group.id,  # by key, so a transcript built only to replace another's text never joins the group
         source_path=str(path),
         text=text,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from chorus.coding.stances import STANCES, stance_of
 from chorus.errors import ChorusError
+from chorus.ingest.transcripts import overlapped_turn
 from chorus.study.lookup import all_codes, code_path, find_transcript
 from chorus.study.models import LARGEST_INTEGER, Code, Coder, Coding, Participant, Transcript, Turn
 from chorus.study.store import Study, acting_as
@@ -89,6 +90,7 @@ def transcript_view(session: Session, transcript: Transcript, span: tuple[int, i
     turns = [
         {"ordinal": row.ordinal, "speaker": row.pseudonym, "label": row.speaker_label, "discipline": row.discipline, "role": row.role, "start": row.start,
          "end": row.end, "text": text[row.start : row.end], "time": row.start_time, "end_time": row.end_time,
+         "overlap": overlapped_turn(transcript.media, row.ordinal, row.start_time, row.end_time),
          "codings": mine, "pieces": coded_pieces(text, row.start, row.end, [c for c in mine if not c["stance"]])}
         for row, mine in zip(rows, overlapping)
     ]
