@@ -565,7 +565,9 @@ def consensus(
         pieces: dict[tuple[str, int], list[tuple[int, int]]] = {}
         for code, index, start, end in zip(*(table.pieces[c].tolist() for c in ("code", "unit", "start", "end"))):
             pieces.setdefault((code, index), []).append((start, end))
-        written: dict[tuple[str, str], list[tuple[int, int]]] = {}  # (transcript, code) -> spans, written once per code
+        # (transcript, code id) -> spans, written once per code: a recode names its code by path ("Benefits/Collaboration"),
+        # a kept coding by name ("Collaboration"), and both on one turn are one coding
+        written: dict[tuple[str, int], list[tuple[int, int]]] = {}
         for code in table.codes:
             ratings = table.ratings(code)
             for index in np.flatnonzero(ratings.max(axis=1) == 1):
@@ -581,11 +583,12 @@ def consensus(
                 else:
                     summary["dropped" if decision == "drop" else "unresolved"] += 1
                     continue
-                written.setdefault((u.transcript, target), []).extend(spans)
+                written.setdefault((u.transcript, code_rows[target].id), []).extend(spans)
         indexes = {name: TurnIndex(t) for name, t in transcripts.items()}
-        for (transcript, target), spans in sorted(written.items()):
+        by_id = {c.id: c for c in code_rows.values()}
+        for (transcript, target_id), spans in sorted(written.items()):
             for start, end in _union(spans):
-                add_coding(session, transcripts[transcript], code_rows[target], coder, start, end, index=indexes[transcript])
+                add_coding(session, transcripts[transcript], by_id[target_id], coder, start, end, index=indexes[transcript])
         written_ids = {t.id for t in transcripts.values()}
         cells = [[t, c.id] for t in sorted(written_ids) for c in compared]
         actor = session.info.get("actor") or study.actor
