@@ -7,9 +7,11 @@ import io
 import re
 
 import pandas as pd
+from sqlalchemy import select
 
 from chorus import analysis
 from chorus.coding import apply_code
+from chorus.study.models import Transcript
 from tests.web.conftest import signed_in
 
 
@@ -90,7 +92,15 @@ def test_downloads_of_the_codebook_and_a_transcript(web):
     assert qdc.status_code == 200 and b"<CodeBook" in qdc.content
     docx = viewer.get("/transcripts/FG01/export.docx")
     assert docx.content[:2] == b"PK" and 'filename="FG01.docx"' in docx.headers["content-disposition"]
-    assert "FG01" in viewer.get("/transcripts/FG01/export.txt").text or viewer.get("/transcripts/FG01/export.txt").status_code == 200
+    lines = viewer.get("/transcripts/FG01/export.txt").text.splitlines()
+    assert lines[:2] == [  # the transcript's first two turns, each under its speaker's pseudonym
+        "Reyes: Thank you all for coming. To start, what does palliative care mean to you in your practice on the leukemia and lymphoma service?",
+        "Adaeze: For me it is symptom management and support for the whole family, alongside treatment aimed at cure. It is not only end of life.",
+    ]
+    with web.reading() as session:
+        transcript = session.scalar(select(Transcript).where(Transcript.name == "FG01"))
+        said = [f"{turn.participant.pseudonym}: {transcript.text[turn.start:turn.end]}" for turn in transcript.turns]
+    assert lines == said, "every turn, in order, and nothing else"
     assert viewer.get("/transcripts/FG01/export.exe").status_code == 404
     word = viewer.get("/report.docx?min_groups=1&combine=and&min_share=0.5&characteristics=years_in_oncology")
     assert word.status_code == 200 and word.content[:2] == b"PK" and 'filename="findings.docx"' in word.headers["content-disposition"]
