@@ -270,7 +270,7 @@ READS = {
     "chorus.interop.export.export_qdc", "chorus.interop.export.export_qdpx", "chorus.privacy.deidentify.find",
     "chorus.privacy.deidentify.summary", "chorus.report.build.build", "chorus.report.build.tables",
     "chorus.report.build.methods", "chorus.report.build.coder_pairs", "chorus.report.manuscript.manuscript", "chorus.study.audit.log", "chorus.study.audit.summary",
-    "chorus.study.audit.size", "chorus.study.audit.verify", "chorus.study.audit.head", "chorus.study.kept.kept", "chorus.study.backup.backup", "chorus.web.signin.refusal", "chorus.web.signin.locked",
+    "chorus.study.audit.size", "chorus.study.audit.verify", "chorus.study.audit.head", "chorus.study.changes.latest", "chorus.study.changes.since", "chorus.study.changes.code_fate", "chorus.study.kept.kept", "chorus.study.backup.backup", "chorus.web.signin.refusal", "chorus.web.signin.locked",
 }
 
 
