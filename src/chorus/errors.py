@@ -7,6 +7,7 @@ prints its message on one line and exits with status 2. Anything else is a bug.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ class ChorusError(Exception):
     When the way out is an argument the caller can give, the message names it as
     ``{name}`` and ``arguments`` holds the value to give, so each caller reads its
     own spelling: Python ``include_coded=True``, the command line ``--include-coded``
-    (:meth:`for_command_line`). A value of ``None`` names the argument alone.
+    (:meth:`for_command_line`). A value of ``None`` names the argument alone. A
+    way out that is a whole step rather than an argument (remove a transcript
+    first) is a :class:`Way`, spelled as each caller takes that step.
 
     >>> error = ChorusError("no uncoded segments left; cluster them all with {include_coded}",
     ...                     arguments={"include_coded": True})
@@ -37,7 +40,9 @@ class ChorusError(Exception):
             return self.template
         names = {}
         for name, value in self.arguments.items():
-            if python:
+            if isinstance(value, Way):
+                names[name] = value.python if python else value.command
+            elif python:
                 names[name] = name if value is None else f"{name}={value!r}"
             else:
                 option = "--" + name.replace("_", "-")
@@ -47,6 +52,29 @@ class ChorusError(Exception):
     def for_command_line(self) -> str:
         """The message with arguments spelled as the ``chorus`` command's options."""
         return self._spelled(python=False)
+
+
+def literal(text: str) -> str:
+    """``text`` (a name, a file's path) inside a message template with arguments: its braces are braces.
+
+    >>> literal("FG{1}")
+    'FG{{1}}'
+    """
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+@dataclass(frozen=True)
+class Way:
+    """A step a message tells the researcher to take, as each caller takes it: a Python call, a ``chorus`` command, a place in the web app.
+
+    >>> way = Way("remove_transcript()", "chorus transcripts remove FG01", "the Remove link beside it on the study's home page")
+    >>> ChorusError("remove it first ({remove})", arguments={"remove": way}).for_command_line()
+    'remove it first (chorus transcripts remove FG01)'
+    """
+
+    python: str
+    command: str
+    browser: str
 
 
 class InputError(ChorusError):
@@ -63,7 +91,7 @@ class InputError(ChorusError):
         self.reason = message
         where = ", ".join(p for p in (self.path, place) if p)
         if arguments:  # the message is a template of arguments: braces in a file's name are text
-            where = where.replace("{", "{{").replace("}", "}}")
+            where = literal(where)
         super().__init__(f"{where}: {message}" if where else message, arguments=arguments)
 
 

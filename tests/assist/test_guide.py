@@ -11,7 +11,7 @@ from sqlalchemy import select
 from chorus.analysis import turn_table
 from chorus.analysis.dynamics import question_dynamics
 from chorus.analysis.guide import answers, by_question, codes_by_question, responses
-from chorus.assist.guide import align_guide, set_question
+from chorus.assist.guide import NO_FACILITATOR, align_guide, set_question, skipped_lines, unalignable
 from chorus.errors import ChorusError, NotFound
 from chorus.ingest import import_transcripts
 from chorus.ingest.guide import import_guide
@@ -128,20 +128,82 @@ def test_responses_and_codes_are_counted_by_question(study, tmp_path):
         answers(study, "Q55")
 
 
-def test_no_guide_a_transcript_without_facilitator_and_unknown_questions_are_refused_with_nothing_stored(study, tmp_path):
+def test_no_guide_and_unknown_questions_are_refused_with_nothing_stored(study, tmp_path):
     load_demo(study, transcripts=["FG01"])
-    with unchanged(study), pytest.raises(ChorusError, match="no discussion guide yet"):
+    with unchanged(study), pytest.raises(ChorusError, match="no discussion guide yet: import_guide") as refused:
         align_guide(study)
+    assert refused.value.for_command_line().endswith("chorus guide import guide.csv")
     import_guide(study, DEMO / "guide.csv")
-    path = tmp_path / "FG02.txt"
-    path.write_text("Fatima: Comfort, first.\n\nGwen: And the whole family.\n", encoding="utf-8")
-    import_transcripts(study, [path])
-    with unchanged(study), pytest.raises(ChorusError, match="FG02: no facilitator speaks in it"):
-        align_guide(study)
     with unchanged(study), pytest.raises(ChorusError, match="the guide has no question 'Q99'; it has Q1, Q2"):
         set_question(study, "FG01", 5, "Q99")
     with unchanged(study), pytest.raises(ChorusError, match="FG01 has no turn 400"):
         set_question(study, "FG01", 400, "Q2")
+
+
+def meeting(study, tmp_path, name: str = "FG02") -> None:
+    """A recorded meeting: a transcript in which no facilitator speaks, so there is no question to align it to."""
+    path = tmp_path / f"{name}.txt"
+    said = {"FG02": ("Fatima", "Gwen"), "FG03": ("Kavya", "Liam")}[name]
+    path.write_text(f"{said[0]}: Comfort, first.\n\n{said[1]}: And the whole family.\n", encoding="utf-8")
+    import_transcripts(study, [path])
+
+
+def test_a_transcript_no_facilitator_speaks_in_is_skipped_and_named_while_the_others_are_aligned(study, tmp_path):
+    """Issue 48: one recorded meeting refused every transcript; now the others are aligned and the meeting is named with why."""
+    load_demo(study, transcripts=["FG01"])
+    import_guide(study, DEMO / "guide.csv")
+    meeting(study, tmp_path)
+    heard = []
+    summary = align_guide(study, progress=lambda stage, fraction: heard.append((stage, fraction)))
+    assert summary.transcript.tolist() == ["FG01", "FG02"] and summary.skipped.tolist() == ["", NO_FACILITATOR]
+    assert summary.set_index("transcript").loc["FG02", "turns"] == 2 and "roster" in NO_FACILITATOR
+    assert skipped_lines(summary) == [f"FG02: {NO_FACILITATOR}"]
+    found = placed(study)
+    assert found[found.transcript == "FG01"].question.notna().all() and found[found.transcript == "FG02"].question.isna().all()
+    fractions = [fraction for _, fraction in heard]  # progress from reading to written, never backwards
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
+    assert any("meaning" in stage for stage, _ in heard) and heard[-1][0] == "aligned 1 transcript, skipped 1 transcript"
+    assert unalignable(study) == {"FG02": NO_FACILITATOR}
+
+    with unchanged(study):  # asked for the meeting alone: named, nothing written, no error
+        alone = align_guide(study, ["FG02"])
+    assert alone.transcript.tolist() == ["FG02"] and alone.skipped.tolist() == [NO_FACILITATOR]
+
+    from typer.testing import CliRunner
+
+    from chorus.cli import app
+
+    said = CliRunner().invoke(app, ["--study", str(study.folder), "guide", "align"])
+    assert said.exit_code == 0, said.output
+    assert f"skipped FG02: {NO_FACILITATOR}" in " ".join(said.output.split())
+
+
+def test_an_alignment_job_aligns_one_transcript_or_every_one_and_says_what_it_skipped(study, tmp_path):
+    """The web app's background alignment: refused early without a guide, run by a worker, done with what it skipped in its stage."""
+    from chorus.assist.guide import KIND, run_alignment, submit_alignment
+    from chorus.study import jobs as queue
+
+    load_demo(study, transcripts=["FG01", "FG02"])
+    with pytest.raises(ChorusError, match="no discussion guide yet"):
+        submit_alignment(study, "olive")
+    import_guide(study, DEMO / "guide.csv")
+    meeting(study, tmp_path, "FG03")
+    with pytest.raises(NotFound):
+        submit_alignment(study, "olive", "FG99")
+    one = submit_alignment(study, "olive", "FG02")
+    assert queue.run_next(study, "test:1", {KIND: run_alignment}) == one  # a worker process's turn
+    job = queue.job(study, one)
+    assert (job.state, job.fraction, job.stage) == ("done", 1.0, "aligned 1 transcript")
+    found = placed(study)
+    assert found[found.transcript == "FG02"].question.notna().all() and found[found.transcript == "FG01"].question.isna().all()
+    every = submit_alignment(study, "olive")
+    queue.run_next(study, "test:1", {KIND: run_alignment})
+    job = queue.job(study, every)
+    assert (job.state, job.error, job.stage) == ("done", None, "aligned 2 transcripts; skipped FG03")
+    with study.reading() as session:  # written as the person who asked, not as the worker
+        from chorus.study.models import AuditEntry
+
+        assert set(session.scalars(select(AuditEntry.actor).where(AuditEntry.entity == "turn_question"))) == {"olive"}
 
 
 def test_on_the_icu_study_written_outside_the_project_three_in_four_participant_turns_land_under_the_readers_question(tmp_path, capsys):

@@ -219,6 +219,8 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.ingest.guide.import_guide": lambda s, _: importlib.import_module("chorus.ingest.guide").import_guide(s, DEMO / "guide.csv"),
     "chorus.assist.guide.align_guide": lambda s, _: _aligned(s),
     "chorus.assist.guide.set_question": lambda s, _: (_aligned(s), importlib.import_module("chorus.assist.guide").set_question(s, "FG01", 5, "Q3")),
+    "chorus.assist.guide.submit_alignment": lambda s, _: (_guided(s), importlib.import_module("chorus.assist.guide").submit_alignment(s, "auditor")),
+    "chorus.assist.guide.run_alignment": lambda s, _: _alignment_job(s),
     "chorus.ingest.codebook.import_codebook": lambda s, tmp: import_codebook(s, _file(tmp, "codes.csv", "code,parent\nHope,\n")),
     "chorus.ingest.roster.import_groups": lambda s, tmp: import_groups(s, _file(tmp, "groups.csv", "group,date\nFG99,2024-05-01\n")),
     "chorus.ingest.roster.import_roster": lambda s, tmp: import_roster(
@@ -241,9 +243,19 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.privacy.deidentify.restore": lambda s, tmp: _privacy().restore(s, _deidentify(s, tmp)),
 }
 
-def _aligned(study) -> object:
+def _guided(study) -> None:
     importlib.import_module("chorus.ingest.guide").import_guide(study, DEMO / "guide.csv")
+
+
+def _aligned(study) -> object:
+    _guided(study)
     return importlib.import_module("chorus.assist.guide").align_guide(study)
+
+
+def _alignment_job(study) -> None:
+    guide = importlib.import_module("chorus.assist.guide")
+    _guided(study)
+    guide.run_alignment(study, _queue().job(study, guide.submit_alignment(study, "auditor", "FG01")), lambda *_: None)
 
 
 #: Library functions that take a study and only read it (embedding caches aside: derived data, not logged).
@@ -252,7 +264,7 @@ READS = {
     "chorus.analysis.saturation.saturation", "chorus.analysis.saturation.guest_saturation",
     "chorus.assist.embeddings.embed", "chorus.assist.embeddings.segment_table", "chorus.assist.embeddings.segment_vectors", "chorus.assist.candidates.candidate_codes",
     "chorus.assist.candidates.uncoded", "chorus.assist.suggest.suggestion_summary", "chorus.assist.suggest.pending", "chorus.assist.suggest.learned_from", "chorus.assist.evaluate.evaluate",
-    "chorus.assist.llm.configured", "chorus.assist.llm.summaries", "chorus.assist.llm.label_candidates", "chorus.assist.llm.codebook_entries",
+    "chorus.assist.guide.unalignable", "chorus.assist.llm.configured", "chorus.assist.llm.summaries", "chorus.assist.llm.label_candidates", "chorus.assist.llm.codebook_entries",
     "chorus.assist.evaluate.evaluate_llm", "chorus.assist.evaluate.evaluable",
     "chorus.web.users.users", "chorus.web.users.verify", "chorus.ingest.roster.roster_problems", "chorus.ingest.roster.roster_preview",
     "chorus.audio.jobs.heard_of", "chorus.study.jobs.jobs", "chorus.study.jobs.job", "chorus.study.jobs.result",

@@ -10,7 +10,9 @@ from sqlalchemy import select
 from chorus.analysis.dynamics import question_dynamics
 from chorus.analysis.guide import answers
 from chorus.analysis.stances import LEGEND, interlocutor_matrix
+from chorus.assist import guide
 from chorus.coding import apply_code
+from chorus.study import jobs as queue
 from chorus.study.models import GuideQuestion, Transcript, Turn, TurnQuestion
 from tests.helpers import DEMO, imported
 from tests.web.conftest import signed_in
@@ -36,9 +38,12 @@ def test_an_owner_uploads_and_aligns_the_guide_and_moves_a_boundary(web, monkeyp
 
     sent = owner.post("/guide", data={"csrf": token}, files={"guide": ("guide.csv", (DEMO / "guide.csv").read_bytes(), "text/csv")})
     assert sent.status_code == 303 and "10 questions stored" in owner.get(sent.headers["location"]).text
-    assert owner.post("/guide/align", data={"csrf": token}).status_code == 303
+    aligned = owner.post("/guide/align", data={"csrf": token})  # queued: a worker process of chorus serve aligns
+    assert aligned.status_code == 303 and "alignment queued" in owner.get(aligned.headers["location"]).text
+    assert queue.run_next(web, "test:1", {guide.KIND: guide.run_alignment}) is not None
     page = viewer.get("/guide").text
     assert re.search(r'<a href="/guide/transcripts/FG01">FG01</a></td><td class="num">40</td><td class="num">40</td>', page)
+    assert "Align FG01" not in page and "Align every transcript" not in page, "a viewer reads, an owner aligns"
     assert 'id="responses"' in page and "physician" in page
     _, silences = question_dynamics(web)
     shown = html.unescape(page)
@@ -78,3 +83,50 @@ def test_an_owner_uploads_and_aligns_the_guide_and_moves_a_boundary(web, monkeyp
     wrong = owner.post("/guide/transcripts/FG01", data={"turn": 11, "question": "Q99", "csrf": token})
     assert "the guide has no question &#39;Q99&#39;" in owner.get(wrong.headers["location"]).text
     assert viewer.get("/guide/transcripts/FG99").status_code == 404
+
+
+def test_an_owner_aligns_one_transcript_as_a_job_the_page_watches_and_a_meeting_is_skipped_with_why(web, tmp_path):
+    """Issue 48: a recorded meeting (no facilitator) no longer stops the others; an owner aligns one transcript from its row."""
+    from chorus.ingest import import_transcripts
+    from chorus.ingest.guide import import_guide
+    from tests.helpers import DEMO
+
+    owner, token = signed_in(web, "olive")
+    viewer, viewer_token = signed_in(web, "vic")
+    import_guide(web, DEMO / "guide.csv")
+    meeting = tmp_path / "FG02.txt"
+    meeting.write_text("Fatima: Comfort, first.\n\nGwen: And the whole family.\n", encoding="utf-8")
+    import_transcripts(web, [meeting])
+
+    page = html.unescape(owner.get("/guide").text)
+    assert f"Cannot be aligned: {guide.NO_FACILITATOR}." in page  # said before anyone tries
+    assert "Align FG01</button>" in page and "Align FG02</button>" not in page and 'id="jobs"' in page
+    refused = viewer.post("/guide/align", data={"csrf": viewer_token, "transcript": "FG01"})
+    assert refused.status_code == 403 and "owner" in refused.json()["error"]
+    unknown = owner.post("/guide/align", data={"csrf": token, "transcript": "FG99"})
+    assert "no transcript" in html.unescape(owner.get(unknown.headers["location"]).text).lower()
+
+    asked = owner.post("/guide/align", data={"csrf": token, "transcript": "FG01"})
+    assert "FG01: alignment queued" in html.unescape(owner.get(asked.headers["location"]).text)
+    [job] = viewer.get("/api/jobs?kind=align").json()  # what the page's job table polls, for every role
+    assert (job["state"], job["name"], job["by"], job["fraction"]) == ("queued", "FG01", "olive", 0.0)
+    seen = []
+
+    def watched(study, found, report):  # the page's poll between the worker's progress reports
+        def reported(stage, fraction):
+            report(stage, fraction)
+            seen.append(viewer.get("/api/jobs?kind=align").json()[0])
+        guide.run_alignment(study, found, reported)
+
+    queue.run_next(web, "test:1", {guide.KIND: watched})
+    running = [s for s in seen if s["state"] == "running"]
+    assert running and any("meaning" in s["stage"] for s in running) and running[-1]["fraction"] >= running[0]["fraction"]
+    [job] = viewer.get("/api/jobs?kind=align").json()
+    assert (job["state"], job["stage"], job["fraction"]) == ("done", "aligned 1 transcript", 1.0)
+    assert re.search(r'FG01</a></td><td class="num">40</td><td class="num">40</td>', viewer.get("/guide").text)
+
+    every = owner.post("/guide/align", data={"csrf": token})
+    assert every.status_code == 303
+    queue.run_next(web, "test:1", {guide.KIND: guide.run_alignment})
+    latest = viewer.get("/api/jobs?kind=align").json()[0]
+    assert (latest["name"], latest["state"], latest["stage"]) == (guide.EVERY, "done", "aligned 1 transcript; skipped FG02")

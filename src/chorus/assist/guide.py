@@ -33,10 +33,13 @@ from sqlalchemy import delete, func, select
 
 from chorus.assist.embedders import WORD, glove, load_embedder
 from chorus.assist.embeddings import embed
-from chorus.errors import ChorusError
+from chorus.errors import ChorusError, Way
+from chorus.study import jobs as queue
+from chorus.study.jobs import Report
 from chorus.study.lookup import find_transcript
-from chorus.study.models import GuideQuestion, Participant, Transcript, Turn, TurnQuestion
-from chorus.study.store import Study
+from chorus.study.models import GuideQuestion, Job, Participant, Transcript, Turn, TurnQuestion
+from chorus.study.store import Study, acting_as
+from chorus.words import counted
 
 #: A facilitator's follow-up that asks for more of the same rather than a question of the guide.
 FOLLOW_UP = re.compile(
@@ -210,7 +213,41 @@ def _openers(group: _Group, steps: Sequence[np.ndarray | int | None], at: Sequen
     return found
 
 
-def align_guide(study: Study, transcripts: Sequence[str] | None = None) -> pd.DataFrame:
+#: The job kind of an alignment the web app runs in the background (:mod:`chorus.study.jobs`); its name is the transcript, or :data:`EVERY`.
+KIND = "align"
+EVERY = "every transcript"
+#: How long a job's stage may be, as the store keeps it.
+STAGE_LENGTH = Job.__table__.c.stage.type.length
+#: Why a transcript cannot be aligned, said the same by the library, the command line and the guide page.
+NO_TURNS = "no turns: its text has no speaker turns"
+NO_FACILITATOR = ("no facilitator turn, so no question to align its turns to: give the facilitator the role facilitator on the roster "
+                  "and make them the speaker of their turns")
+NO_GUIDE = Way("import_guide(study, 'guide.csv')", "chorus guide import guide.csv", "upload it on the Guide page")
+
+
+def why_not_aligned(turns: int, facilitator_turns: int) -> str | None:
+    """Why a transcript with ``turns`` turns, ``facilitator_turns`` of them not a participant's, cannot be aligned; None when it can."""
+    if not turns:
+        return NO_TURNS
+    return None if facilitator_turns else NO_FACILITATOR
+
+
+def unalignable(study: Study) -> dict[str, str]:
+    """The transcripts that cannot be aligned as they stand, each with why (:func:`why_not_aligned`): what the guide page shows beside them."""
+    with study.reading() as session:
+        counts = session.execute(
+            select(Transcript.name, func.count(Turn.id), func.count(Turn.id).filter(Participant.role != "participant"))
+            .select_from(Transcript).outerjoin(Turn, Turn.transcript_id == Transcript.id)
+            .outerjoin(Participant, Participant.id == Turn.participant_id).group_by(Transcript.name)
+        ).all()
+    return {name: reason for name, turns, facilitating in counts if (reason := why_not_aligned(turns, facilitating))}
+
+
+def _no_guide() -> ChorusError:
+    return ChorusError("the study has no discussion guide yet: {guide}", arguments={"guide": NO_GUIDE})
+
+
+def align_guide(study: Study, transcripts: Sequence[str] | None = None, progress: Report | None = None) -> pd.DataFrame:
     """Put every turn of ``transcripts`` (all by default) under a guide question, in one transaction.
 
     Turns a researcher confirmed keep their question. The study's facilitators
@@ -221,66 +258,118 @@ def align_guide(study: Study, transcripts: Sequence[str] | None = None) -> pd.Da
     reader's question, the demo 92.9% -> 94.9%). Returns per transcript the
     turns aligned, the questions found asked, the guide's questions never asked
     there (``not_asked``: facilitators skip some) and the facilitator turns' mean confidence.
+
+    A transcript that cannot be aligned (no facilitator speaks in it, as in a
+    recorded meeting; or no turns) is skipped, not an error that stops the
+    others: its row says why in ``skipped`` ('' for the aligned ones), and its
+    turns keep whatever question they had. ``progress(stage, fraction)`` hears
+    how far it is (reading the turns' meaning is most of the time on a new study).
     """
+    tell = (lambda stage, fraction: progress(_short(stage), fraction)) if progress else (lambda stage, fraction: None)
+    tell("reading the transcripts", 0.0)
     with study.reading() as session:
         questions = session.scalars(select(GuideQuestion).order_by(GuideQuestion.ordinal)).all()
         if not questions:
-            raise ChorusError("the study has no discussion guide yet: chorus guide import guide.csv")
-        matcher = _Matcher(questions)
+            raise _no_guide()
+        wanted = {find_transcript(session, name).name for name in transcripts} if transcripts else None
         index_of = {q.id: i for i, q in enumerate(questions)}
         keys = [(q.id, q.key) for q in questions]
-        wanted = {find_transcript(session, name).name for name in transcripts} if transcripts else None
-        read = []
+        read, skipped = [], []
         for transcript in session.scalars(select(Transcript).order_by(Transcript.name)):
             turns = [tuple(row) for row in session.execute(
                 select(Turn.id, Turn.start, Turn.end, Participant.role).join(Participant, Participant.id == Turn.participant_id)
                 .where(Turn.transcript_id == transcript.id).order_by(Turn.ordinal)
             ).all()]
-            if not any(role != "participant" for *_, role in turns):
+            reason = why_not_aligned(len(turns), sum(role != "participant" for *_, role in turns))
+            if reason is not None:
                 if wanted is None or transcript.name in wanted:
-                    raise ChorusError(f"{transcript.name}: no facilitator speaks in it, so there is no question to align its turns to; "
-                                      "name the facilitator in the roster (role facilitator) and the transcript's speakers")
+                    skipped.append({"transcript": transcript.name, "turns": len(turns), "skipped": reason})
                 continue
             kept = dict(session.execute(
                 select(TurnQuestion.turn_id, TurnQuestion.question_id).join(Turn, Turn.id == TurnQuestion.turn_id)
                 .where(Turn.transcript_id == transcript.id, TurnQuestion.confirmed)
             ).all())
             read.append(((transcript.id, transcript.name), turns, [transcript.text[start:end] for _, start, end, _ in turns], {t: index_of[q] for t, q in kept.items()}))
-    meanings = embed(study, [text for *_, texts, _ in read for text in texts], embedder="minilm")  # the study's cache: a realignment reads none again
+        matcher = _Matcher(questions)
+    texts = [text for *_, texts, _ in read for text in texts]
+    meanings = embed(study, texts, embedder="minilm",  # the study's cache: a realignment reads none again
+                     progress=lambda done, total: tell(f"reading the meaning of {total:,} turns", 0.05 + 0.6 * done / total))
     groups, first = [], 0
     for transcript, turns, texts, kept in read:
         groups.append(_Group(*transcript, turns, texts, matcher.model.encode(texts), meanings[first:first + len(texts)], kept))
         first += len(texts)
     learned: dict[int, list[np.ndarray]] = {}
-    for group in groups:
+    for k, group in enumerate(groups):
+        tell(f"learning how the facilitators ask ({group.name})", 0.65 + 0.15 * k / max(len(groups), 1))
         steps, at = group.steps(matcher)
         for question, meaning in _openers(group, steps, at, _sequence(steps, len(questions))[0]):
             learned.setdefault(question, []).append(meaning)
     matcher.learn(learned)
-    rows = []
-    with study.transaction() as session:
-        for group in groups:
-            if wanted is not None and group.name not in wanted:
-                continue
+    chosen = [group for group in groups if wanted is None or group.name in wanted]
+    placed, rows = [], []
+    for k, group in enumerate(chosen):
+        tell(f"aligning {group.name}", 0.8 + 0.2 * k / max(len(chosen), 1))
+        steps, at = group.steps(matcher)
+        chosen_questions, confidences = _sequence(steps, len(questions))
+        current, confidence, asked, sure, at_step, under = None, 0.0, set(), [], 0, []
+        for index, (turn_id, _, _, _) in enumerate(group.turns):
+            if at_step < len(at) and at[at_step] == index:
+                current, confidence = chosen_questions[at_step], confidences[at_step]
+                asked.add(current)
+                at_step += 1
+                if turn_id in group.kept:
+                    continue
+                sure.append(confidence)
+            if current is not None:
+                under.append((turn_id, keys[current][0], confidence))
+        placed.append((group.transcript_id, under))
+        rows.append({"transcript": group.name, "turns": len(group.turns), "questions": len(asked),
+                     "not_asked": ", ".join(key for i, (_, key) in enumerate(keys) if i not in asked),
+                     "confidence": round(float(np.mean(sure)), 3) if sure else 1.0, "skipped": ""})
+    with study.transaction() as session:  # no progress is reported in here: the job's progress is written on another connection
+        for transcript_id, under in placed:
             session.execute(delete(TurnQuestion).where(
-                TurnQuestion.turn_id.in_(select(Turn.id).where(Turn.transcript_id == group.transcript_id)), TurnQuestion.confirmed.is_(False)))
-            steps, at = group.steps(matcher)
-            chosen_questions, confidences = _sequence(steps, len(questions))
-            current, confidence, asked, sure, k = None, 0.0, set(), [], 0
-            for index, (turn_id, _, _, _) in enumerate(group.turns):
-                if k < len(at) and at[k] == index:
-                    current, confidence = chosen_questions[k], confidences[k]
-                    asked.add(current)
-                    k += 1
-                    if turn_id in group.kept:
-                        continue
-                    sure.append(confidence)
-                if current is not None:
-                    session.add(TurnQuestion(turn_id=turn_id, question_id=keys[current][0], confidence=confidence, confirmed=False))
-            rows.append({"transcript": group.name, "turns": len(group.turns), "questions": len(asked),
-                         "not_asked": ", ".join(key for i, (_, key) in enumerate(keys) if i not in asked),
-                         "confidence": round(float(np.mean(sure)), 3) if sure else 1.0})
-    return pd.DataFrame(rows, columns=["transcript", "turns", "questions", "not_asked", "confidence"])
+                TurnQuestion.turn_id.in_(select(Turn.id).where(Turn.transcript_id == transcript_id)), TurnQuestion.confirmed.is_(False)))
+            session.add_all(TurnQuestion(turn_id=turn_id, question_id=question_id, confidence=confidence, confirmed=False)
+                            for turn_id, question_id, confidence in under)
+    tell(f"aligned {counted(len(rows), 'transcript')}" + (f", skipped {counted(len(skipped), 'transcript')}" if skipped else ""), 1.0)
+    table = pd.DataFrame(rows + skipped, columns=["transcript", "turns", "questions", "not_asked", "confidence", "skipped"])
+    return table.sort_values("transcript", ignore_index=True)
+
+
+def skipped_lines(table: pd.DataFrame) -> list[str]:
+    """What :func:`align_guide` skipped, one line a transcript ("FG07: no facilitator turn, ..."), for the command line and the pages."""
+    return [f"{row.transcript}: {row.skipped}" for row in table.itertuples() if row.skipped]
+
+
+def submit_alignment(study: Study, by: str, transcript: str | None = None) -> int:
+    """Queue an alignment of ``transcript`` (every transcript by default) for person ``by``, as a background job; returns its id.
+
+    A study with no guide, or a transcript it does not have, is refused here rather than in the worker.
+    """
+    with study.reading() as session:
+        if session.scalar(select(func.count()).select_from(GuideQuestion)) == 0:
+            raise _no_guide()
+        name = find_transcript(session, transcript).name if transcript else EVERY
+    return queue.submit(study, KIND, by, name)
+
+
+def run_alignment(study: Study, job: Job, report: Report) -> None:
+    """The worker's part of :func:`submit_alignment`: align, written as the person who asked.
+
+    The finished job's stage names what was aligned and skipped ("aligned 6 transcripts; skipped FG07");
+    why each was skipped is :func:`unalignable`'s, which the guide page shows beside the transcript.
+    """
+    with acting_as(job.created_by):
+        table = align_guide(study, None if job.name == EVERY else [job.name], progress=report)
+    aligned, skipped = table[table["skipped"] == ""], table[table["skipped"] != ""]
+    said = f"aligned {counted(len(aligned), 'transcript')}" + (f"; skipped {', '.join(skipped['transcript'])}" if len(skipped) else "")
+    queue.finish(study, job.id, job.created_by, "done", stage=_short(said), fraction=1.0)
+
+
+def _short(stage: str) -> str:
+    """A job's stage cut to what the store keeps (:data:`STAGE_LENGTH` characters)."""
+    return stage if len(stage) <= STAGE_LENGTH else stage[:STAGE_LENGTH - 1] + "…"
 
 
 def set_question(study: Study, transcript: str, turn: int, question: str) -> int:

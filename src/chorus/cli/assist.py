@@ -48,10 +48,13 @@ def guide_align(
     out: OutOption = None,
 ) -> None:
     """Put every turn under the guide question it answers, matched by meaning and order; confirmed turns are kept."""
-    from chorus.assist.guide import align_guide
+    from chorus.assist.guide import align_guide, skipped_lines
 
     with open_study() as study:
-        show(align_guide(study, transcript), "Turns under the guide's questions (check low confidence)", out)
+        table = align_guide(study, transcript)
+    show(table, "Turns under the guide's questions (check low confidence)", out)
+    for line in skipped_lines(table):
+        console.print(f"skipped {line}", markup=False, highlight=False, soft_wrap=True)
 
 
 @guide_app.command("move")

@@ -1,7 +1,8 @@
 """Background work the server does for a person: a job table in the store and the loop that runs it.
 
 A job has a kind (``transcribe``: :mod:`chorus.audio.jobs`; ``deidentify``:
-:mod:`chorus.privacy.review`; ``evaluate``: :mod:`chorus.assist.jobs`), whose runner each stage registers with the worker.
+:mod:`chorus.privacy.review`; ``evaluate``: :mod:`chorus.assist.jobs`; ``align``: :mod:`chorus.assist.guide`,
+whose alignment enters the study in one transaction at its end), whose runner each stage registers with the worker.
 A worker process of ``chorus serve`` claims the oldest queued job, runs it, and
 the runner keeps its result beside the store (``<study>/.jobs``) until a person
 finishes it (names the speakers, reviews the findings): only then does anything

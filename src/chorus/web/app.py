@@ -211,6 +211,7 @@ def job_worker(settings: str, server: int) -> None:
     The server's id comes from the server, not from ``os.getppid()`` here: a server
     stopped while this process was still starting would otherwise leave it running forever.
     """
+    from chorus.assist import guide
     from chorus.assist import jobs as evaluation
     from chorus.audio import jobs as transcription
     from chorus.privacy import review
@@ -219,7 +220,7 @@ def job_worker(settings: str, server: int) -> None:
     config = json.loads(settings)
     cluster = config.get("cluster")
     runners = {transcription.KIND: lambda s, j, r: transcription.run(s, j, r, cluster=cluster), review.KIND: review.run,
-               evaluation.KIND: evaluation.run}
+               evaluation.KIND: evaluation.run, guide.KIND: guide.run_alignment}
     jobs.work(served_studies(config), stop=lambda: os.getppid() != server, runners=runners)
 
 

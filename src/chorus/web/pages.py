@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import Field
 from starlette.datastructures import FormData
 
-from chorus.errors import ChorusError, NotFound, Refused
+from chorus.errors import ChorusError, NotFound, Refused, Way
 from chorus.study.models import LARGEST_INTEGER
 from chorus.study.store import Study
 from chorus.web.security import Needs, Viewer
@@ -102,10 +102,11 @@ IN_THE_BROWSER = {"group": "the Group field"}
 
 
 def in_the_browser(exc: Exception) -> str:
-    """An error as a page or a JSON answer says it: the ways out it names are the page's fields, never the command line's options."""
+    """An error as a page or a JSON answer says it: the ways out it names are the page's fields and links, never the command line's options or commands."""
     if not isinstance(exc, ChorusError) or not exc.arguments:
         return str(exc)
-    return exc.template.format(**{name: IN_THE_BROWSER.get(name, name.replace("_", " ")) for name in exc.arguments})
+    return exc.template.format(**{name: value.browser if isinstance(value, Way) else IN_THE_BROWSER.get(name, name.replace("_", " "))
+                                  for name, value in exc.arguments.items()})
 
 
 def render(request: Request, template: str, viewer: Viewer | None, status: int = 200, **context: Any) -> Response:

@@ -16,7 +16,7 @@ from chorus.analysis import turn_table
 from chorus.analysis.dynamics import question_dynamics
 from chorus.analysis.guide import answered, answers, responses
 from chorus.analysis.stances import LEGEND, interlocutor_matrix
-from chorus.assist.guide import align_guide, set_question
+from chorus.assist.guide import set_question, submit_alignment, unalignable
 from chorus.errors import ChorusError
 from chorus.ingest.guide import import_guide
 from chorus.study.models import GuideQuestion, Participant, Transcript, Turn, TurnQuestion
@@ -40,7 +40,7 @@ def _aligned(study: Study) -> pd.DataFrame:
     """Per transcript: its turns, those under a question, and the facilitator turns placed below :data:`UNSURE` confidence."""
     query = (
         select(Transcript.name.label("transcript"), func.count(Turn.id).label("turns"), func.count(TurnQuestion.turn_id).label("placed"))
-        .select_from(Transcript).join(Turn, Turn.transcript_id == Transcript.id)
+        .select_from(Transcript).outerjoin(Turn, Turn.transcript_id == Transcript.id)
         .outerjoin(TurnQuestion, TurnQuestion.turn_id == Turn.id).group_by(Transcript.name).order_by(Transcript.name)
     )
     unsure = (
@@ -56,7 +56,7 @@ def _aligned(study: Study) -> pd.DataFrame:
 
 @router.get("/guide", response_class=HTMLResponse)
 def guide_page(request: Request, study: StudyOf, viewer: ViewerRole, by: str = "discipline", error: str = "") -> Response:
-    """The guide's questions, each transcript's alignment, who answered each question by discipline (as ``chorus guide show``),
+    """The guide's questions, each transcript's alignment (and why one cannot be aligned), the alignment jobs, who answered each question by discipline (as ``chorus guide show``),
     and the questions to which half a group or more said nothing (as ``chorus dynamics --by-question``)."""
     questions = _questions(study)
     turns = turn_table(study) if questions else None
@@ -64,7 +64,7 @@ def guide_page(request: Request, study: StudyOf, viewer: ViewerRole, by: str = "
     table = answered(found, by) if not found.empty else pd.DataFrame()
     silences = question_dynamics(study, turns)[1] if not found.empty else []
     return render(request, "guide/guide.html", viewer, questions=questions, aligned=_aligned(study) if questions else pd.DataFrame(),
-                  table=table, by=by, error=error, unsure=UNSURE, silences=silences)
+                  cannot=unalignable(study) if questions else {}, table=table, by=by, error=error, unsure=UNSURE, silences=silences)
 
 
 @router.get("/guide/questions/{key}", response_class=HTMLResponse)
@@ -95,14 +95,17 @@ def upload_guide(request: Request, study: StudyOf, viewer: OwnerRole, guide: Upl
 
 
 @router.post("/guide/align")
-def align(request: Request, study: StudyOf, viewer: OwnerRole) -> Response:
-    """Put every turn under the question it answers, as ``chorus guide align``; confirmed turns are kept."""
+def align(request: Request, study: StudyOf, viewer: OwnerRole, transcript: str = Form("", max_length=200)) -> Response:
+    """Queue an alignment of every transcript, or of ``transcript``, as ``chorus guide align`` does; confirmed turns are kept.
+
+    Reading every turn's meaning takes minutes on a large study, so a worker
+    process runs it as a job, which the guide page watches.
+    """
     try:
-        with acting_as(viewer.name):
-            align_guide(study)
+        submit_alignment(study, viewer.name, transcript or None)
     except ChorusError as exc:
         return back_to(request, "/guide", error=in_the_browser(exc))
-    return back_to(request, "/guide")
+    return back_to(request, "/guide", error=f"{transcript or 'Every transcript'}: alignment queued; its progress is shown below")
 
 
 def _turns(study: Study, name: str) -> pd.DataFrame:
