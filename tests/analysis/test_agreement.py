@@ -242,6 +242,23 @@ def test_a_disagreement_recoded_is_coded_with_the_other_code_and_unknown_codes_s
     assert first.text.strip() in " ".join(recoded["text"])
 
 
+def test_a_kept_or_recoded_disagreement_keeps_the_words_its_coder_coded_not_the_whole_turn(study):
+    load_demo(study, transcripts=["FG01"])
+    with study.reading() as session:
+        turns = {t.ordinal: (t.start, t.end) for t in session.scalars(select(Turn).join(Transcript).where(Transcript.name == "FG01"))}
+    apply_code(study, "FG01", "Funding", "ann", turn=12)  # they agree on turn 12 ...
+    apply_code(study, "FG01", "Funding", "ben", turn=12)
+    (a, _), (b, _) = turns[8], turns[9]
+    apply_code(study, "FG01", "Early integration", "ann", start=a, end=a + 17)  # ... and ann alone marks a few words of 8 and 9
+    apply_code(study, "FG01", "Early integration", "ann", start=b + 3, end=b + 22)
+    for turn, decision, recode_to in ((8, "keep", ""), (9, "recode", "Education and training")):
+        ag.decide(study, ["ann", "ben"], "FG01", turn, 0, "Early integration", decision, recode_to)
+    assert ag.consensus(study, ["ann", "ben"])["kept"] == 1
+    with study.reading() as session:
+        written = sorted((c.code.name, c.start, c.end) for c in session.scalars(select(Coding).join(Coder).where(Coder.name == "consensus")))
+    assert written == sorted([("Funding", *turns[12]), ("Early integration", a, a + 17), ("Education and training", b + 3, b + 22)])
+
+
 def test_coders_without_common_transcripts_are_told_so(study):
     load_demo(study, transcripts=["FG01", "FG02"])
     apply_code(study, "FG01", "Funding", "ann", turn=2)

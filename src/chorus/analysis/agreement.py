@@ -525,10 +525,11 @@ def consensus(
     The decisions are those stored as they were made (:func:`decide`) and those in
     ``decisions``, the :func:`disagreements` table (CSV/XLSX, or its rows as the web
     page sends them) with its ``decision`` column filled in, which are stored too
-    and win over stored ones: ``keep`` codes the unit, ``drop`` leaves it,
-    ``recode`` codes it with the code in ``recode_to`` instead; a disagreement
-    without a decision stays uncoded and is counted as ``unresolved``. Agreed
-    units keep the coders' own spans within the unit (their union); what the
+    and win over stored ones: ``keep`` keeps the words its coder coded, ``drop``
+    leaves them, ``recode`` codes them with the code in ``recode_to`` instead; a
+    disagreement without a decision stays uncoded and is counted as ``unresolved``.
+    Agreed units keep the coders' own spans within the unit (their union), and a
+    kept or recoded one its coder's spans, never the whole unit around them; what the
     decisions give one code in one place is written as one coding, so a turn kept
     with one coder's code and recoded to it from the other's has that code once.
 
@@ -577,8 +578,8 @@ def consensus(
                 if ratings[index].min() == 1:
                     spans = pieces[(code, int(index))]
                     summary["agreed"] += 1
-                elif decision in ("keep", "recode"):
-                    spans, target = [(u.start, u.end)], recoded or code
+                elif decision in ("keep", "recode"):  # the words the coder coded, not the whole unit around them
+                    spans, target = pieces[(code, int(index))], recoded or code
                     summary["kept" if decision == "keep" else "recoded"] += 1
                 else:
                     summary["dropped" if decision == "drop" else "unresolved"] += 1
