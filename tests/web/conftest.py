@@ -93,6 +93,15 @@ def sign_in(page, base: str, name: str) -> None:
     page.wait_for_url(base + "/")
 
 
+def follow(page, *links: str) -> None:
+    """Go on as a person does, by links: the bar's link named ``links[0]``, then each further link by its whole name on the page it reached."""
+    page.locator("nav").get_by_role("link", name=links[0], exact=True).click()
+    page.wait_for_load_state()
+    for name in links[1:]:
+        page.get_by_role("link", name=name, exact=True).first.click()
+        page.wait_for_load_state()
+
+
 #: What axe-core checks: WCAG 2.0 and 2.1, levels A and AA, what universities buy to.
 WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}, "resultTypes": ["violations"]}
 

@@ -24,6 +24,7 @@ from tests.web.conftest import (  # noqa: E402
     AUDIO,
     PASSWORD,
     code_with_the_menu,
+    follow,
     serving,
     sign_in,
     signed_in,
@@ -220,7 +221,7 @@ def test_in_a_browser_a_coder_selects_text_codes_it_and_sees_it_in_the_matrix(we
             "a stance marks the turn in the margin; it does not underline the words"
         assert page.locator(".turn").nth(0).locator(".pick-stance").count() == 0, "the facilitator's turn takes no stance"
         page.screenshot(path=str(tmp_path / "transcript.png"), full_page=False)
-        page.goto(base + "/matrix?count=segments")
+        follow(page, "Matrix", "segments")
         row = page.locator("tr", has_text="Funding").first
         assert "1" in row.inner_text()
         row.locator("a", has_text="1").first.click()  # a matrix cell opens its segments
@@ -233,7 +234,9 @@ def test_in_a_browser_a_coder_selects_text_codes_it_and_sees_it_in_the_matrix(we
         viewer.fill("input[name=name]", "vic")
         viewer.fill("input[name=password]", PASSWORD)
         viewer.click("button[type=submit]")
-        viewer.goto(base + "/transcripts/FG01")
+        viewer.wait_for_url(base + "/")
+        viewer.get_by_role("link", name="FG01", exact=True).click()
+        viewer.wait_for_url(base + "/transcripts/FG01")
         assert viewer.locator("#code-menu").count() == 0 and "coding needs the coder role" in viewer.content()
         assert viewer.locator(".stance").count() == 1 and viewer.locator(".pick-stance").count() == 0
         browser.close()
@@ -267,7 +270,8 @@ def test_a_timed_transcript_plays_its_recording_in_sync_and_shows_coded_spans(we
         browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         sign_in(page, base, "vic")
-        page.goto(base + "/transcripts/FG02")
+        page.get_by_role("link", name="FG02", exact=True).click()
+        page.wait_for_url(base + "/transcripts/FG02")
         mark = page.locator(".turn").nth(2).locator(".said mark")
         assert mark.count() == 1 and "Funding" in mark.get_attribute("title")
         with web.reading() as session:

@@ -10,7 +10,7 @@ from chorus import analysis
 from chorus.coding import apply_code
 from chorus.web import users
 from tests.helpers import chromium, load_demo, require, shooter
-from tests.web.conftest import PASSWORD, serving
+from tests.web.conftest import PASSWORD, follow, serving, sign_in
 
 
 def participant_turns(study, transcript: str) -> list[int]:
@@ -43,12 +43,8 @@ def test_eight_decisions_survive_a_refused_write_and_a_reload(tmp_path: Path):
         browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox", "--disable-gpu"])
         owner = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         shot = shooter(owner, shots)
-        owner.goto(base + "/login")
-        owner.fill("input[name=name]", "olive")
-        owner.fill("input[name=password]", PASSWORD)
-        owner.click("button[type=submit]")
-        owner.wait_for_url(base + "/")
-        owner.goto(base + "/agreement")
+        sign_in(owner, base, "olive")
+        follow(owner, "Agreement")
         owner.check("input[name=coders][value=cora]")
         owner.check("input[name=coders][value=cole]")
         owner.click("text=Compare")
@@ -67,7 +63,10 @@ def test_eight_decisions_survive_a_refused_write_and_a_reload(tmp_path: Path):
         owner.click("#write-consensus")
         expect(owner.locator("[role=alert]")).to_contain_text("not 'cora', one of the coders compared")
         shot("refused")
-        owner.goto(base + "/agreement?coders=cora&coders=cole&unit=turn")
+        follow(owner, "Agreement")  # the page opened again, as anyone opens it: the decisions come from the store
+        owner.check("input[name=coders][value=cora]")
+        owner.check("input[name=coders][value=cole]")
+        owner.click("text=Compare")
         rows = owner.locator("#disagreements tr[data-code]")
         assert [rows.nth(n).locator("select[name=decision]").input_value() for n in range(8)] == choices
         assert rows.nth(3).locator("select[name=recode_to]").input_value() == "Benefits/Collaboration"

@@ -71,16 +71,17 @@ def test_in_a_browser_one_click_decides_every_finding_of_the_same_words(with_phi
     from playwright.sync_api import expect, sync_playwright
 
     from tests.helpers import chromium
-    from tests.web.conftest import serving, sign_in
+    from tests.web.conftest import chorus_serve, follow, sign_in
 
-    client, csrf = owner_of(with_phi, tmp_path / "keys")
-    job = client.post("/api/deidentify", headers={"X-CSRF-Token": csrf}).json()["job"]
-    queue.run_next(with_phi, "test:1", {review.KIND: review.run})
-    with serving(with_phi, create_app(with_phi, keys=tmp_path / "keys")) as base, sync_playwright() as p:
+    users.add_user(with_phi, "olive", PASSWORD, "owner")
+    with chorus_serve(with_phi.folder, "--keys", str(tmp_path / "keys")) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         sign_in(page, base, "olive")
-        page.goto(f"{base}/deidentify/{job}")
+        follow(page, "De-identify")
+        page.click("text=Find in every transcript")
+        expect(page.locator("#jobs tr[data-state=review]")).to_have_count(1, timeout=180_000)  # found by the server's job worker
+        page.get_by_role("link", name="Review the findings").click()
         expect(page.locator("#repeated")).to_contain_text("Emma Rodriguez ×2")
         expect(page.locator("#repeated")).to_contain_text("Jayden ×2")
         page.click("#repeated button[data-words='Jayden'][data-decide=reject]")
