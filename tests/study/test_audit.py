@@ -264,7 +264,7 @@ READS = {
     "chorus.analysis.saturation.saturation", "chorus.analysis.saturation.guest_saturation",
     "chorus.assist.embeddings.embed", "chorus.assist.embeddings.segment_table", "chorus.assist.embeddings.segment_vectors", "chorus.assist.candidates.candidate_codes",
     "chorus.assist.candidates.uncoded", "chorus.assist.suggest.suggestion_summary", "chorus.assist.suggest.pending", "chorus.assist.suggest.learned_from", "chorus.assist.evaluate.evaluate",
-    "chorus.assist.guide.unalignable", "chorus.assist.llm.configured", "chorus.assist.llm.summaries", "chorus.assist.llm.label_candidates", "chorus.assist.llm.codebook_entries",
+    "chorus.assist.guide.unalignable", "chorus.ingest.transcripts.removal", "chorus.assist.llm.configured", "chorus.assist.llm.summaries", "chorus.assist.llm.label_candidates", "chorus.assist.llm.codebook_entries",
     "chorus.assist.evaluate.evaluate_llm", "chorus.assist.evaluate.evaluable",
     "chorus.web.users.users", "chorus.web.users.verify", "chorus.ingest.roster.roster_problems", "chorus.ingest.roster.roster_preview",
     "chorus.audio.jobs.heard_of", "chorus.study.jobs.jobs", "chorus.study.jobs.job", "chorus.study.jobs.result",

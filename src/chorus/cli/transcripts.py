@@ -71,12 +71,15 @@ def transcripts_remove(
     name: Annotated[str, typer.Argument(help="Transcript name.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Remove a transcript with its codings."""
-    if not yes and not typer.confirm(f"Remove transcript {name!r} and all its codings?"):
-        raise typer.Exit(1)
+    """Remove a transcript with its turns, codings and their memos, in one transaction the audit trail logs (as the web's Remove link)."""
+    from chorus.ingest.transcripts import removal
+
     with open_study() as study:
-        removed = ingest.remove_transcript(study, name)
-    console.print(f"removed {name} and {removed} codings")
+        going = removal(study, name)
+        if not yes and not typer.confirm(f"Remove {going}?"):
+            raise typer.Exit(1)
+        ingest.remove_transcript(study, name, confirmed=str(going))
+    console.print(f"removed {going}", markup=False, highlight=False)
 
 
 # --- recordings ----------------------------------------------------------------------------

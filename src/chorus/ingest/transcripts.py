@@ -24,14 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from chorus.errors import InputError
+from chorus.errors import ChorusError, InputError, Way, literal
 from chorus.ingest.files import read_text
 from chorus.study.lookup import find_transcript
-from chorus.study.models import Coding, CodingTurn, Group, Participant, SpeakerAlias, Transcript, Turn
+from chorus.study.models import Coder, Coding, CodingTurn, Group, Memo, Participant, SpeakerAlias, Transcript, Turn
 from chorus.study.store import Study
+from chorus.words import counted
 
 FORMATS = (".txt", ".md", ".docx", ".vtt", ".srt")
 
@@ -322,14 +323,9 @@ def group_for(path: Path, groups: dict[str, Group]) -> Group:
         return groups[head]
     named = (", ".join(sorted(groups)[:5]) + (", ..." if len(groups) > 5 else "")) or "there are no groups yet: add them to the roster first"
     raise InputError(
-        f"cannot tell which group this transcript is from; name the file after its group ({_literal(named)}) or name its group with {{group}}",
+        f"cannot tell which group this transcript is from; name the file after its group ({literal(named)}) or name its group with {{group}}",
         path=path, arguments={"group": None},
     )
-
-
-def _literal(text: str) -> str:
-    """``text`` inside a message template (:class:`ChorusError` arguments): its braces are braces."""
-    return text.replace("{", "{{").replace("}", "}}")
 
 
 def build_transcript(name: str, group: Group, raw: list[RawTurn], matcher: SpeakerMatcher, path: Path) -> Transcript:
@@ -405,8 +401,8 @@ def import_transcripts(
             name = path.stem
             if name in existing or name in names:
                 raise InputError(
-                    f"a transcript called {name!r} is already in the study; rename the file, or remove that transcript first",
-                    path=path,
+                    f"a transcript called {literal(repr(name))} is already in the study; rename the file, or remove that transcript first ({{remove}})",
+                    path=path, arguments={"remove": removing(name)},
                 )
             names.add(name)
             raw, file_warnings = parse(path, encoding)
@@ -419,10 +415,65 @@ def import_transcripts(
     return warnings
 
 
-def remove_transcript(study: Study, name: str) -> int:
-    """Remove a transcript with its turns and codings; returns how many codings went with it."""
+def removing(name: str) -> Way:
+    """How to remove transcript ``name`` (to import another under its name), as each caller does it: what an error names."""
+    return Way(f"remove_transcript(study, {name!r})", f"chorus transcripts remove {name}",
+               "its Remove link on the study's home page, which says what goes with it")
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What removing a transcript takes with it: its turns, its codings by coder, and the memos on it or on its codings."""
+
+    transcript: str
+    group: str
+    turns: int
+    codings: dict[str, int]  # coder -> codings, most first
+    memos: int
+
+    @property
+    def what(self) -> str:
+        """What goes, in words: "40 turns, 12 codings (cora 9, cole 3) and 1 memo"."""
+        by = " (" + ", ".join(f"{coder} {n}" for coder, n in self.codings.items()) + ")" if self.codings else ""
+        return f"{counted(self.turns, 'turn')}, {counted(sum(self.codings.values()), 'coding')}{by} and {counted(self.memos, 'memo')}"
+
+    def __str__(self) -> str:
+        return f"{self.transcript}: {self.what}"
+
+
+def removal(study: Study, name: str) -> Removal:
+    """What :func:`remove_transcript` would take with it, read without changing anything (the confirm step)."""
+    with study.reading() as session:
+        return _removal(session, find_transcript(session, name, text=False))
+
+
+def _removal(session: Session, transcript: Transcript) -> Removal:
+    turns = session.scalar(select(func.count()).select_from(Turn).where(Turn.transcript_id == transcript.id))
+    codings = session.execute(
+        select(Coder.name, func.count()).select_from(Coding).join(Coder, Coder.id == Coding.coder_id)
+        .where(Coding.transcript_id == transcript.id).group_by(Coder.name).order_by(func.count().desc(), Coder.name)
+    ).all()
+    memos = session.scalar(select(func.count()).select_from(Memo).where(_memos_of(transcript.id)))
+    return Removal(transcript.name, transcript.group.name, turns, dict(codings), memos)
+
+
+def _memos_of(transcript_id: int) -> object:
+    """The memos on transcript ``transcript_id`` or on one of its codings (a query condition)."""
+    return or_(Memo.transcript_id == transcript_id, Memo.coding_id.in_(select(Coding.id).where(Coding.transcript_id == transcript_id)))
+
+
+def remove_transcript(study: Study, name: str, confirmed: str | None = None) -> int:
+    """Remove a transcript with its turns, codings and their memos, in one transaction; returns how many codings went with it.
+
+    Each row goes through the store, so the audit trail logs every one (a memo the database would have cascaded away would not be).
+    With ``confirmed`` (a :class:`Removal` as the person read it), nothing is removed if what would go differs by then (a coder coded it meanwhile).
+    """
     with study.transaction() as session:
         transcript = find_transcript(session, name)
+        if confirmed is not None and str(now := _removal(session, transcript)) != confirmed:
+            raise ChorusError(f"{transcript.name} changed since it was confirmed: removing it now would take {now.what}; confirm again")
+        for memo in session.scalars(select(Memo).where(_memos_of(transcript.id))).all():
+            session.delete(memo)
         codings = session.scalars(select(Coding).where(Coding.transcript_id == transcript.id)).all()
         for coding in codings:
             session.delete(coding)

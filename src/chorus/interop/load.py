@@ -64,8 +64,9 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chorus.errors import ChorusError, InputError
+from chorus.errors import ChorusError, InputError, literal
 from chorus.ingest.files import decode
+from chorus.ingest.transcripts import removing
 from chorus.interop.qdaxml import (
     CASE_FIELDS,
     CONSENSUS_LINE,
@@ -443,9 +444,9 @@ class _Importer:
             return
         if name in self.names:
             raise InputError(
-                f"a transcript called {name!r} is already in the study, and it is not this project's source (its GUID differs); "
-                "remove it first (chorus transcripts remove)",
-                path=self.path,
+                f"a transcript called {literal(repr(name))} is already in the study, and it is not this project's source (its GUID differs); "
+                "remove it first ({remove})",
+                path=self.path, arguments={"remove": removing(name)},
             )
         if name in self.added:
             n = 2

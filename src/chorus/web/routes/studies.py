@@ -19,7 +19,8 @@ def health() -> dict[str, str]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, study: StudyOf, viewer: ViewerRole) -> Response:
+def home(request: Request, study: StudyOf, viewer: ViewerRole, removed: str = "") -> Response:
+    """The study's transcripts (an owner removes one from here: a confirm step says what goes) and its code system; ``removed``: what was just removed."""
     with study.reading() as session:
         transcripts = session.execute(
             select(Transcript.name, Group.name, func.count(Turn.id))
@@ -29,4 +30,4 @@ def home(request: Request, study: StudyOf, viewer: ViewerRole) -> Response:
             .order_by(Transcript.name)
         ).all()
     tree = codebook.codebook(study)
-    return render(request, "studies/index.html", viewer, transcripts=transcripts, codes=tree.to_dict("records"))
+    return render(request, "studies/index.html", viewer, transcripts=transcripts, codes=tree.to_dict("records"), removed=removed)

@@ -7,6 +7,7 @@ import mimetypes
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
@@ -19,7 +20,7 @@ from chorus.ingest.transcripts import overlapped_turn
 from chorus.study.lookup import all_codes, code_path, find_transcript
 from chorus.study.models import LARGEST_INTEGER, Code, Coder, Coding, Participant, Transcript, Turn
 from chorus.study.store import Study, acting_as
-from chorus.web.pages import PALETTE, OwnerRole, StudyOf, ViewerRole, Whole, named_in_path, render
+from chorus.web.pages import PALETTE, OwnerRole, StudyOf, ViewerRole, Whole, back_to, in_the_browser, named_in_path, render
 from chorus.web.uploads import as_uploaded, naming_uploads, uploaded
 from chorus.web.security import Viewer
 from chorus.web.users import rank
@@ -202,6 +203,29 @@ def _turn_context(study: Study, name: str, ordinal: int) -> dict[str, Any]:
             people.append((turn.participant.key, turn.participant.pseudonym, turn.participant.role))
         return {"name": transcript.name, "ordinal": ordinal, "text": transcript.text[turn.start:turn.end],
                 "speaker": turn.participant.key, "people": people, "turns": len(transcript.turns)}
+
+
+@router.get("/transcripts/{name}/remove", response_class=HTMLResponse)
+def removal_page(request: Request, name: str, study: StudyOf, viewer: OwnerRole, error: str = "") -> Response:
+    """What removing the transcript takes with it (its turns, codings by coder, memos), to confirm (owners; as ``chorus transcripts remove``)."""
+    from chorus.ingest.transcripts import removal
+
+    with named_in_path():
+        going = removal(study, name)
+    return render(request, "transcripts/remove.html", viewer, going=going, error=error)
+
+
+@router.post("/transcripts/{name}/remove")
+def remove(request: Request, name: str, study: StudyOf, viewer: OwnerRole, confirmed: str = Form(max_length=10_000)) -> Response:
+    """Remove the transcript with what the confirm step said goes, in one transaction the audit trail logs; refused if that changed meanwhile."""
+    from chorus.ingest.transcripts import remove_transcript
+
+    try:
+        with named_in_path(), acting_as(viewer.name):
+            remove_transcript(study, name, confirmed=confirmed)
+    except ChorusError as exc:
+        return back_to(request, f"/transcripts/{quote(name, safe='')}/remove", error=in_the_browser(exc))
+    return back_to(request, "/", removed=confirmed)
 
 
 @router.get("/transcripts/{name}/turns/{ordinal}", response_class=HTMLResponse)
