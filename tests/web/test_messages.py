@@ -6,6 +6,7 @@ show; the words shown are checked, not the source.
 
 from __future__ import annotations
 
+import html
 import re
 
 from tests.helpers import DEMO
@@ -55,3 +56,40 @@ def test_a_study_with_no_groups_yet_says_so_when_a_transcript_cannot_find_its_gr
         error = exc
     assert error is not None and "there are no groups yet: add them to the roster first" in str(error)
     assert error.for_command_line().endswith("or name its group with --group")
+
+
+def page_words(page: str) -> str:
+    """What a page says to the person (its main part's text, without its scripts and styles), checked for terminal advice."""
+    main = page.split("<main>", 1)[1].split("</main>", 1)[0]
+    main = re.sub(r"<(script|style)\b.*?</\1>", " ", main, flags=re.S)
+    return in_web_words(html.unescape(re.sub(r"<[^>]+>", " ", main)))
+
+
+def test_the_errors_and_help_that_named_a_command_name_the_web_way(web, tmp_path):
+    """Issue 48: re-importing a project's transcript, a guide not yet uploaded, a language model not named, and the help of
+    the Agreement and Audit pages: each says what to do in the web app."""
+    from chorus.coding import apply_code
+    from tests.interop import tiny
+
+    client, csrf = signed_in(web, "olive")
+    headers = {"X-CSRF-Token": csrf}
+    project = tiny.write(tmp_path)  # its FG01 is another project's source than the study's FG01
+    sent = [("file", ("tiny.qdpx", project.read_bytes(), "application/zip"))]
+    which = client.post("/api/import", headers=headers, files=sent)
+    assert which.status_code == 400 and "name it in the discipline variable field" in in_web_words(which.json()["error"])
+    clash = client.post("/api/import", headers=headers, files=sent, data={"discipline": "Profession"})
+    assert clash.status_code == 400, clash.text
+    said = in_web_words(clash.json()["error"])
+    assert "not this project's source" in said and "its Remove link on the study's home page" in said
+
+    aligned = client.post("/guide/align", data={"csrf": csrf})
+    assert "no discussion guide yet: upload it on the Guide page" in page_words(client.get(aligned.headers["location"]).text)
+    for coder in ("cora", "cole"):
+        apply_code(web, "FG01", "Funding", coder, turn=2)
+    summaries = client.post("/summaries", data={"csrf": csrf})  # coded passages to summarise, and no model named
+    assert summaries.status_code == 400 and "whoever runs the server can name a local one" in page_error(summaries.text)
+    agreement = page_words(client.get("/agreement?coders=cora&coders=cole&unit=turn").text)
+    assert "For cora, cole, by turn" in agreement and "kappa" in agreement
+    assert "whoever runs the server can export the entries in full" in page_words(client.get("/audit").text)
+    for path in ("/", "/guide", "/transcripts/FG01/remove", "/roster", "/codes", "/agreement", "/audit", "/rounds", "/people"):
+        page_words(client.get(path).text)  # the pages an owner reads to act: no command in their words

@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 import pandas as pd
 from sqlalchemy import select
 
-from chorus.errors import ChorusError
+from chorus.errors import ChorusError, Way
 from chorus.study.lookup import code_path, find_code
 from chorus.study.models import Code, Coding, StudyInfo, Transcript
 from chorus.study.store import Study
@@ -93,7 +93,9 @@ def configured(study: Study) -> Endpoint:
     with study.reading() as session:
         settings = (session.scalar(select(StudyInfo.settings).where(StudyInfo.id == 1)) or {}).get("llm")
     if not settings:
-        raise ChorusError("no language model is configured (it is off by default); name a local one with: chorus suggest llm --url URL --model NAME")
+        raise ChorusError("no language model is configured (it is off by default); {configure}", arguments={"configure": Way(
+            "name a local one with configure(study, url, model)", "name a local one with: chorus suggest llm --url URL --model NAME",
+            "whoever runs the server can name a local one for the study")})
     return Endpoint(settings["url"], settings["model"], settings.get("key_variable"))
 
 

@@ -183,7 +183,8 @@ def serve(
 
     policy = Policy(Throttle(lock_after=lock_after, lock_minutes=lock_minutes), idle_minutes, session_hours, upload_stall, threads)
     processes = f", {workers} worker processes" if workers > 1 else ""
-    options: dict[str, object] = {"host": host, "port": port, "log_level": "warning", "access_log": False}
+    # pages listening to the change stream (chorus.web.routes.live) hold a response open: a stop waits for them this long, then ends them
+    options: dict[str, object] = {"host": host, "port": port, "log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 5}
     scheme = _transport(host, certfile, keyfile, insecure_http, options)
     secure_cookies = secure_cookies or scheme == "https"
     if home is not None:

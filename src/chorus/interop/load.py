@@ -64,7 +64,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chorus.errors import ChorusError, InputError, literal
+from chorus.errors import ChorusError, InputError, Way, literal
 from chorus.ingest.files import decode
 from chorus.ingest.transcripts import removing
 from chorus.interop.qdaxml import (
@@ -807,8 +807,10 @@ class NeedsDiscipline(ChorusError):
         self.variables = variables
         super().__init__(
             "which case variable holds the participants' discipline? The project has "
-            + ", ".join(repr(v) for v in variables)
-            + "; say --variable 'NAME=discipline' (or --variable 'NAME=' to keep it as an attribute)"
+            + literal(", ".join(repr(v) for v in variables)) + "; {say}",
+            arguments={"say": Way("say variables={'NAME': 'discipline'} (or {'NAME': None} to keep it as an attribute)",
+                                  "say --variable 'NAME=discipline' (or --variable 'NAME=' to keep it as an attribute)",
+                                  "name it in the discipline variable field (or leave the field empty if there is none)")},
         )
 
 

@@ -31,11 +31,11 @@ from starlette.routing import Mount, Router
 from starlette.types import Receive, Scope, Send
 
 from chorus.errors import ChorusError
-from chorus.study import store
+from chorus.study import changes, store
 from chorus.study.store import Study
 from chorus.web.home import Home, OwnerSession
 from chorus.web.pages import in_the_browser, templates
-from chorus.web.routes import accounts, analysis, assist, autocode, coding, exchange, guide, privacy, recordings, rigour, roster, studies, transcripts
+from chorus.web.routes import accounts, analysis, assist, autocode, coding, exchange, guide, live, privacy, recordings, rigour, roster, studies, transcripts
 from chorus.web.routes import home as home_pages
 from chorus.web.security import UPLOAD_LIMITS, BodyLimit, KeptSessions, Needs, Policy, SecurityHeaders
 from chorus.web.uploads import MOST_RECORDING_MIB, recording_limit
@@ -51,7 +51,7 @@ SERVE_SETTINGS = "CHORUS_SERVE"
 
 #: Who may use each route (path, method) -> lowest role, read from the routes' dependencies; routes not listed are public.
 ROUTE_ROLES: dict[tuple[str, str], str] = {}
-ROUTERS = (accounts.router, studies.router, roster.router, recordings.router, transcripts.router, privacy.router, coding.router, autocode.router, assist.router, analysis.router, guide.router, rigour.router, exchange.router)
+ROUTERS = (accounts.router, studies.router, roster.router, recordings.router, transcripts.router, privacy.router, coding.router, autocode.router, assist.router, analysis.router, guide.router, rigour.router, exchange.router, live.router)
 
 
 def _role_of(dependant) -> str | None:  # noqa: ANN001 - FastAPI's Dependant
@@ -94,6 +94,7 @@ def create_app(study: Study, secure_cookies: bool = False, root: str = "", keys:
     app.state.sessions = KeptSessions(study, root, secure_cookies, policy.idle_minutes, policy.session_hours)
     app.state.throttle = policy.throttle
     app.state.pages = templates(root)
+    app.state.pages.env.globals["live_head"] = lambda: changes.latest(study)  # where a page drawn now starts listening
     app.add_middleware(BodyLimit, limit_of=lambda route: recording_limit(study) * 2**20 if route == RECORDINGS_ROUTE else None,
                        stall=policy.upload_stall)
     app.add_middleware(SecurityHeaders)  # outermost: refusals of bodies carry the headers too

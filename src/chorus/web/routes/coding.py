@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field
 from chorus import coding, interop
 from chorus.coding import codes as codebook
 from chorus.coding import versions
-from chorus.errors import ChorusError, EditConflict
+from chorus.errors import ChorusError, EditConflict, NotFound
+from chorus.study import changes
 from chorus.study.store import acting_as
 from chorus.web.pages import CoderRole, OwnerRole, StudyOf, ViewerRole, Whole, back_to, in_the_browser, named_in_path, render
 from chorus.web.uploads import as_uploaded, held, holding, uploaded
@@ -65,8 +66,16 @@ class CodeChange(BaseModel):
 
 @router.post("/api/codings", status_code=201)
 def add_coding(new: NewCoding, study: StudyOf, viewer: CoderRole) -> dict[str, int]:
-    with acting_as(viewer.name):
-        coding_id = coding.apply_code(study, new.transcript, new.code, viewer.name, start=new.start, end=new.end)
+    """Code a span; a code the codebook no longer has because someone merged, renamed or removed it (while this coder's
+    menu still offered it) is refused (409) with what happened to it, and never made again."""
+    try:
+        with acting_as(viewer.name):
+            coding_id = coding.apply_code(study, new.transcript, new.code, viewer.name, start=new.start, end=new.end)
+    except NotFound:
+        fate = changes.code_fate(study, new.code)
+        if fate is None:
+            raise
+        raise HTTPException(409, fate) from None
     return {"id": coding_id}
 
 
@@ -101,12 +110,13 @@ def edit_code(path: str, change: CodeChange, study: StudyOf, viewer: OwnerRole) 
 
 
 def _codes_page(request: Request, study: StudyOf, viewer: ViewerRole, status: int = 200, **context: Any) -> Response:
+    live_after = changes.latest(study)  # before the counts: what comes after reaches the page through the change stream
     sets = codebook.code_sets(study)
     return render(
         request, "coding/codes.html", viewer, status=status,
         codes=codebook.codebook(study).to_dict("records"), can_edit=viewer.role == "owner", can_add=rank(viewer.role) >= rank("coder"),
         sets=[(name, members.to_dict("records")) for name, members in sets.groupby("set", sort=True)],
-        versions=versions.versions(study).to_dict("records"), **context,
+        versions=versions.versions(study).to_dict("records"), live_after=live_after, **context,
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from chorus.coding.stances import STANCES, stance_of
 from chorus.errors import ChorusError
 from chorus.ingest.transcripts import overlapped_turn
+from chorus.study import changes
 from chorus.study.lookup import all_codes, code_path, find_transcript
 from chorus.study.models import LARGEST_INTEGER, Code, Coder, Coding, Participant, Transcript, Turn
 from chorus.study.store import Study, acting_as
@@ -146,11 +147,12 @@ def _coding_context(viewer: Viewer, data: dict[str, Any]) -> dict[str, Any]:
 @router.get("/transcripts/{name}", response_class=HTMLResponse)
 def transcript_page(request: Request, name: str, study: StudyOf, viewer: ViewerRole) -> Response:
     """A transcript to read and code: select words and the code menu opens beside them."""
+    live_after = changes.latest(study)  # before what the page shows: what comes after reaches it through the change stream
     data = transcript_data(study, name)
     context = _coding_context(viewer, data)
     menu = menu_codes(study, viewer.name) if context["can_code"] else {"codes": [], "recent": []}
     page = {"root": request.app.state.root, "transcript": data["name"], "csrf": viewer.csrf, **menu}
-    return render(request, "transcripts/transcript.html", viewer, page=page, **context)
+    return render(request, "transcripts/transcript.html", viewer, page=page, live_after=live_after, **context)
 
 
 @router.get("/transcripts/{name}/turns", response_class=HTMLResponse)

@@ -184,6 +184,25 @@ export class CodeMenu {
     }
   }
 
+  /** Another person changed the codebook (a change from live.js): offer what it is now, never a code merged or removed away. */
+  changed(change) {
+    const under = (path, top) => path === top || path.startsWith(top + "/");
+    if (change.kind === "code.added" && !this.codes.some(c => c.path === change.code)) {
+      this.codes.push({ path: change.code, colour: change.colour, definition: "" });
+    } else if (change.kind === "code.renamed" || change.kind === "code.moved") {
+      for (const code of this.codes) if (under(code.path, change.was)) code.path = change.code + code.path.slice(change.was.length);
+      this.recent = this.recent.map(p => (under(p, change.was) ? change.code + p.slice(change.was.length) : p));
+    } else if (change.kind === "code.recoloured") {
+      for (const code of this.codes) if (code.path === change.code) code.colour = change.colour;
+    } else if (change.kind === "code.merged" || change.kind === "code.removed") {
+      this.codes = this.codes.filter(c => c.path !== change.was);
+      this.recent = this.recent.filter(p => p !== change.was);
+    } else {
+      return;
+    }
+    if (!this.root.hidden) this.render();
+  }
+
   used(path) {
     this.recent = [path, ...this.recent.filter(p => p !== path)].slice(0, 8);
   }

@@ -1,14 +1,17 @@
 // The transcript page: the recording's player for everyone; for coders, coding the words they select from
 // the code menu beside them, the coding drawn in place (no page load, the scroll kept), Ctrl+Z to undo it,
-// stances, memos and removing codings.
+// stances, memos and removing codings; others' codings appear and go as they make them (live.js).
 import { send as request } from "./api.js";
 import { CodeMenu } from "./codemenu.js";
+import { onChange, onPresence, say } from "./live.js";
 import { selectByKeyboard, spanOf } from "./selecting.js";
 
 const turns = document.getElementById("turns");
 const said = document.getElementById("status");
 const settings = document.getElementById("coding-page");
 const page = settings ? JSON.parse(settings.textContent) : null;
+const listening = JSON.parse(document.getElementById("live-page")?.textContent ?? "null");  // a reader's page has no coding settings
+const where = page ?? (listening && { root: listening.root, transcript: listening.page.replace(/^transcript:/, "") });
 
 /** Say something in the page's status line (read out by screen readers); an error in red. */
 function tell(text, error = false) {
@@ -21,7 +24,7 @@ const send = (method, path, body) => request(page.root, page.csrf, method, path,
 
 /** Draw again the turns that overlap [start, end), as the server renders them, keeping the first of them where it was on screen. */
 async function redraw(start, end) {
-  const response = await fetch(`${page.root}/transcripts/${encodeURIComponent(page.transcript)}/turns?start=${start}&end=${end}`);
+  const response = await fetch(`${where.root}/transcripts/${encodeURIComponent(where.transcript)}/turns?start=${start}&end=${end}`);
   if (!response.ok) throw new Error(`the turns could not be drawn again (${response.status}): reload the page`);
   const fresh = document.createElement("template");
   fresh.innerHTML = await response.text();
@@ -54,6 +57,36 @@ async function code(span, path) {
   }
 }
 
+/** Others' changes drawn in place: the turns their codings touch, redrawn once for a burst (a merge moves many at once). */
+function drawLive(menu) {
+  let span = null, timer = null;
+  const later = (start, end) => {
+    span = span ? [Math.min(span[0], start), Math.max(span[1], end)] : [start, end];
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const [from, to] = span; span = null;
+      try { await redraw(from, to); } catch (error) { say(error.message, true); }
+    }, 150);
+  };
+  onChange(change => {
+    if (change.kind.startsWith("coding.") && change.transcript === where.transcript && change.start != null) later(change.start, change.end);
+    else if (change.kind === "codings.imported") say(`${change.actor} imported ${change.rows} codings.`, true);
+    else if (change.kind === "transcript.edited" && change.transcript === where.transcript) later(0, 2147483647);
+    else if (change.kind === "transcript.removed" && change.transcript === where.transcript) say(`${change.actor} removed this transcript.`, true);
+    else if (change.kind.startsWith("code.")) {
+      if (menu) menu.changed(change);
+      if (change.kind !== "code.added") later(0, 2147483647);  // names and colours of marks and chips
+    }
+  });
+  const present = document.getElementById("present");
+  onPresence(people => {
+    if (!present) return;
+    present.textContent = people.length ? "Also here: " + people.map(p => `${p.name} (${p.did})`).join(", ") : "";
+  });
+}
+
+if (!page && where) drawLive(null);
+
 if (page) {
   const menu = new CodeMenu(document.getElementById("code-menu"), page.codes, page.recent, {
     code,
@@ -65,6 +98,7 @@ if (page) {
     setTimeout(() => { const span = spanOf(window.getSelection()); if (span) menu.open(span); });
   });
   selectByKeyboard(turns, (span, said) => menu.open(span, said));
+  drawLive(menu);
 
   document.addEventListener("keydown", async event => {
     if (!(event.ctrlKey || event.metaKey) || event.key.toLowerCase() !== "z" || event.shiftKey) return;
