@@ -13,7 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from chorus.audio.synthetic import FOCUS_GROUP, speak
 from tests.audio.conftest import GROUPS, ROSTER, need_voices
 from tests.helpers import chromium, imported, shooter
@@ -50,7 +49,6 @@ def test_a_researcher_runs_the_first_half_of_a_study_in_the_browser(tmp_path: Pa
     )
     try:
         link = next(line.strip() for line in server.stdout if "/setup?token=" in line)
-        base = link.split("/setup")[0]
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -108,9 +106,11 @@ def test_a_researcher_runs_the_first_half_of_a_study_in_the_browser(tmp_path: Pa
                 page.click("text=Store the transcript")
                 page.wait_for_url(re.compile(f".*/transcripts/{recording}$"))
                 shot(f"transcript-{recording}")
-                page.goto(base + "/studies/pc-study/recordings")
+                page.click("nav >> text=Recordings")
 
-            page.goto(base + "/studies/pc-study/transcripts/FG01")
+            page.click("nav >> text=Palliative care in pediatric oncology")
+            page.get_by_role("link", name="FG01", exact=True).click()
+            page.wait_for_url(re.compile(".*/transcripts/FG01$"))
             shown = page.locator(".turn").nth(1).locator(".said").inner_text()
             page.locator(".turn").nth(1).locator("a", has_text=re.compile("^edit$")).click()
             heard = page.locator("textarea[name=text]").input_value()
@@ -146,7 +146,9 @@ def test_a_researcher_runs_the_first_half_of_a_study_in_the_browser(tmp_path: Pa
             roster = page.locator("table").first.inner_text()  # the participants, with their groups
             assert all(name in roster for name in ("Reyes", "Nina", "Omar", "Priya"))
             shot("roster")
-            page.goto(base + "/studies/pc-study/transcripts/FG01")
+            page.click("nav >> text=Palliative care in pediatric oncology")
+            page.get_by_role("link", name="FG01", exact=True).click()
+            page.wait_for_url(re.compile(".*/transcripts/FG01$"))
             assert "Emma Rodriguez" not in page.content() and "[PERSON-1]" in page.content()
             browser.close()
     finally:

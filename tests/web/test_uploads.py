@@ -138,7 +138,7 @@ def test_in_a_browser_an_owner_uploads_a_transcript_and_edits_a_code(web, tmp_pa
     from playwright.sync_api import sync_playwright
 
     from tests.helpers import chromium
-    from tests.web.conftest import serving, sign_in
+    from tests.web.conftest import follow, serving, sign_in
 
     (tmp_path / "FG02.vtt").write_bytes((DEMO / "transcripts" / "FG02.vtt").read_bytes())
     with serving(web) as base, sync_playwright() as p:
@@ -149,7 +149,7 @@ def test_in_a_browser_an_owner_uploads_a_transcript_and_edits_a_code(web, tmp_pa
         page.click("#transcripts-form button")
         page.wait_for_selector("a:has-text('FG02')")
         page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
-        page.goto(base + "/codes")
+        follow(page, "Codes")
         row = page.locator(".code[data-path='Challenges/Funding']")
         row.locator("summary").click()
         row.locator("textarea[name=definition]").fill("Money for palliative care positions and services.")
