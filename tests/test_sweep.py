@@ -172,7 +172,7 @@ def test_every_page_answers_the_owner_without_a_server_error(state, tmp_path: Pa
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     assert client.post("/login", data={"name": "olive", "password": PASSWORD, "csrf": csrf}).status_code == 303
     filled = {"{name}": "FG01", "{coding_id}": "1", "{path:path}": "Funding", "{ordinal}": "1", "{job_id}": "1", "{key}": "Q1",
-              "{fmt}": "csv", "{suggestion}": "1", "{decision}": "accept", "{group}": "FG01"}
+              "{fmt}": "csv", "{suggestion}": "1", "{decision}": "accept", "{group}": "FG01", "{candidate}": "1"}
     failures = []
     for path, method in sorted(ROUTE_ROLES):
         if method != "GET" or path in STREAMS:

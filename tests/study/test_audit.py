@@ -179,6 +179,15 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.privacy.review.apply_review": _reviewed_job,
     "chorus.assist.jobs.submit": lambda s, _: _evaluation().submit(s, "glove", "auditor"),
     "chorus.assist.jobs.run": lambda s, _: _evaluation().run(s, _queue().job(s, _evaluation().submit(s, "glove", "auditor")), lambda *_: None),
+    "chorus.assist.jobs.submit_suggestions": lambda s, _: _evaluation().submit_suggestions(s, None, None, "auditor"),
+    "chorus.assist.jobs.run_suggestions": lambda s, _: _evaluation().run_suggestions(
+        s, _queue().job(s, _evaluation().submit_suggestions(s, None, None, "auditor")), lambda *_: None),
+    "chorus.assist.jobs.submit_candidates": lambda s, _: _evaluation().submit_candidates(s, 0, "auditor"),
+    "chorus.assist.jobs.run_candidates": lambda s, _: _evaluation().run_candidates(
+        s, _queue().job(s, _evaluation().submit_candidates(s, 0, "auditor")), lambda *_: None),
+    "chorus.assist.jobs.submit_reading": lambda s, _: _evaluation().submit_reading(s, "auditor", "glove"),
+    "chorus.assist.jobs.run_reading": lambda s, _: _evaluation().run_reading(
+        s, _queue().job(s, _evaluation().submit_reading(s, "auditor", "glove")), lambda *_: None),
     "chorus.audio.jobs.run": lambda s, _: _jobs().run(s, _queue().job(s, _jobs().submit(s, _study_recording(s), "FG03", "auditor")), lambda *_: None),
     "chorus.web.uploads.set_recording_limit": lambda s, _: importlib.import_module("chorus.web.uploads").set_recording_limit(s, 8192),
     "chorus.assist.candidates.dismiss": lambda s, _: importlib.import_module("chorus.assist.candidates").dismiss(s, ["FG01@0-10"], "noise", "ann"),
@@ -272,7 +281,9 @@ READS = {
     "chorus.web.uploads.holding", "chorus.web.uploads.held", "chorus.coding.rounds.rounds", "chorus.coding.rounds.blind", "chorus.interop.codebooks.codebook_changes",
     "chorus.analysis.agreement.agreement", "chorus.analysis.agreement.disagreements", "chorus.analysis.agreement.comparison",
     "chorus.analysis.agreement.segment_agreement", "chorus.analysis.agreement.unit_codings", "chorus.study.settings.approach",
-    "chorus.assist.candidates.dismissed", "chorus.assist.search.search", "chorus.assist.search.more_like", "chorus.assist.suggest.codebook_vectors",
+    "chorus.assist.candidates.dismissed", "chorus.assist.candidates.all_candidates", "chorus.assist.candidates.without_dismissed",
+    "chorus.assist.jobs.latest_suggestions", "chorus.assist.jobs.kept_candidates", "chorus.assist.jobs.candidate_passages",
+    "chorus.assist.jobs.mark", "chorus.assist.jobs.changed_since", "chorus.assist.jobs.active", "chorus.assist.search.search", "chorus.assist.search.more_like", "chorus.assist.suggest.codebook_vectors",
     "chorus.analysis.matrix.cooccurrence", "chorus.analysis.matrix.matrix", "chorus.analysis.matrix.sample",
     "chorus.analysis.matrix.talk_share", "chorus.analysis.matrix.talk_shares", "chorus.analysis.matrix.turn_table", "chorus.analysis.dynamics.dynamics",
     "chorus.analysis.stances.interlocutor_matrix", "chorus.analysis.stances.theme_stances", "chorus.analysis.dynamics.question_dynamics",

@@ -145,7 +145,8 @@ def test_a_researcher_takes_coding_to_findings_in_the_browser(tmp_path: Path):
         follow(owner, "Suggestions")
         owner.fill("input[name=threshold]", "0.3")
         owner.click("text=Make suggestions")
-        expect(owner.locator("#queue")).to_be_visible()
+        # the page answers at once; the server's job worker makes them, and the page shows them once the run it watched is done
+        expect(owner.locator("#queue")).to_be_visible(timeout=300_000)
         shot("suggestions")
         for accepted in (1, 2, 3):
             owner.keyboard.press("a")
@@ -153,12 +154,25 @@ def test_a_researcher_takes_coding_to_findings_in_the_browser(tmp_path: Path):
         assert (suggest.suggestion_summary(study)["accepted"].sum()) == 3
 
         follow(owner, "Candidates")
+        owner.click("text=Find candidate codes")
+        expect(owner.locator(".candidate").first).to_be_visible(timeout=300_000)  # found by the server's job worker
         shot("candidates")
         first = owner.locator(".candidate").first
+        first.locator("summary").click()  # its passages, all ticked: the coder unticks the one that does not belong
+        boxes = first.locator("input[name=segment]")
+        expect(boxes.first).to_be_checked()
+        count = boxes.count()
+        boxes.nth(count - 1).click()
         first.locator("input[name=name]").fill("Staffing")
-        first.locator("text=Adopt").click()
-        expect(owner.locator("[role=status]")).to_contain_text("Staffing (")
-        assert not analysis.segments(study, code="Staffing").empty
+        first.locator("button", has_text="Adopt").click()
+        expect(owner.locator("[role=status]").first).to_contain_text("Staffing (")
+        assert len(analysis.segments(study, code="Staffing")) == count - 1, "the unticked passage is not coded"
+        dismissed = owner.locator(".candidate").first
+        label = dismissed.get_attribute("data-candidate")
+        dismissed.locator("button.dismiss").click()
+        expect(owner.locator("#status")).to_contain_text(f"candidate {label} dismissed")
+        owner.reload()
+        expect(owner.locator(f".candidate[data-candidate='{label}']")).to_have_count(0)  # stored, not only hidden
 
         owner.click("text=how much it finds here")
         owner.select_option("#embedder", "glove")

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from chorus.assist.embedders import DEFAULT
 from chorus.assist.embeddings import apart_from_group, embed, segment_table, segment_vectors
@@ -31,7 +32,7 @@ from chorus.study.codebook import add_code, sibling
 from chorus.study.kept import kept
 from chorus.study.lookup import code_path, find_code
 from chorus.study.lookup import coder as get_coder
-from chorus.study.models import Coding, Memo, Transcript
+from chorus.study.models import Code, Coder, Coding, Memo, Transcript
 from chorus.study.store import Study
 
 COLUMNS = ["candidate", "label", "size", "groups", "disciplines", "quotes", "segments"]
@@ -213,27 +214,53 @@ def candidate_codes(
     last time in this process (:func:`chorus.study.kept.kept`), without clustering
     again: about a second at a real study's size.
     """
+    frame = all_candidates(study, include_coded, k, seed, quotes, embedder, method)
+    left = without_dismissed(study, frame)
+    return frame if len(left) == len(frame) else left.assign(candidate=range(1, len(left) + 1)).reset_index(drop=True)
+
+
+#: The share of a candidates run's progress bar that reading the passages takes (the first run embeds every one).
+READING = 0.7
+
+
+def all_candidates(
+    study: Study, include_coded: bool = False, k: int | None = None, seed: int = 0, quotes: int = 3, embedder: str = DEFAULT,
+    method: str = "kmeans", progress: Callable[[str, float], None] | None = None,
+) -> pd.DataFrame:
+    """:func:`candidate_codes` before the dismissed ones are left out: every cluster, numbered as made.
+
+    ``progress(stage, fraction done)`` follows the work, as a background job reports it (:mod:`chorus.assist.jobs`).
+    """
     check_seeds(seed)  # before a model reads every segment
-    frame = kept(study, ("candidate codes", include_coded, k, seed, quotes, embedder, method),
-                 lambda: _clustered(study, include_coded, k, seed, quotes, embedder, method))
+    return kept(study, ("candidate codes", include_coded, k, seed, quotes, embedder, method),
+                lambda: _clustered(study, include_coded, k, seed, quotes, embedder, method, progress or (lambda stage, fraction: None)))
+
+
+def without_dismissed(study: Study, frame: pd.DataFrame) -> pd.DataFrame:
+    """The candidates of ``frame`` that are not a dismissed one (:func:`dismiss`), keeping their numbers."""
     gone = [members for _, members in dismissed(study)]
     if not gone:
         return frame
-    left = frame[[not any(_same_candidate(set(segments.split()), members) for members in gone) for segments in frame.segments]]
-    return left.assign(candidate=range(1, len(left) + 1)).reset_index(drop=True)
+    return frame[[not any(_same_candidate(set(segments.split()), members) for members in gone) for segments in frame.segments]]
 
 
-def _clustered(study: Study, include_coded: bool, k: int | None, seed: int, quotes: int, embedder: str, method: str) -> pd.DataFrame:
+def _clustered(
+    study: Study, include_coded: bool, k: int | None, seed: int, quotes: int, embedder: str, method: str, said: Callable[[str, float], None],
+) -> pd.DataFrame:
     """:func:`candidate_codes` computed."""
+    said(f"reading every passage with {embedder}", 0.0)
     table = segment_table(study)
-    read = segment_vectors(study, table, embedder)  # read in the whole conversation, coded turns included
+    read = segment_vectors(study, table, embedder, lambda done, total: said(  # read in the whole conversation, coded turns included
+        f"reading every passage with {embedder}: {done} of {total}", READING * done / total))
     vectors = apart_from_group(read, table["transcript"].tolist())
     if not include_coded:
         keep = uncoded(study, table)
         table, vectors, read = table[keep].reset_index(drop=True), vectors[keep], read[keep]
     if table.empty:
         raise ChorusError("no uncoded segments left; cluster the coded ones too with {include_coded}", arguments={"include_coded": True})
+    said(f"grouping {len(table)} passages by meaning", READING)
     labels = cluster(vectors, k, seed, method)
+    said("naming each candidate by the key phrases its passages say", READING + (1 - READING) / 2)
     terms = key_phrases(table["text"].tolist(), labels, read, lambda phrases: embed(study, phrases, embedder=embedder))
     rows = []
     for k_ in sorted(set(labels.tolist()) - {-1}, key=lambda c: (-int(np.sum(labels == c)), c)):
@@ -319,19 +346,26 @@ def accept(
         if code is not None and new:
             raise ChorusError(f"there is already a code {code_path(code)!r}; merge the candidate into it, or give another name")
         code = code or add_code(session, name, above, definition=definition)
-        who = get_coder(session, coder)
-        indexes: dict[str, tuple[Transcript, TurnIndex]] = {}
-        for segment in segments:
-            transcript_name, _, span = segment.rpartition("@")
-            try:
-                start, end = (int(x) for x in span.split("-"))
-            except ValueError:
-                raise ChorusError(f"{segment!r} is not a segment id (transcript@start-end)") from None
-            if transcript_name not in indexes:
-                transcript = session.scalar(select(Transcript).where(Transcript.name == transcript_name))
-                if transcript is None:
-                    raise ChorusError(f"segment {segment!r}: no transcript called {transcript_name!r}")
-                indexes[transcript_name] = (transcript, TurnIndex(transcript))
-            transcript, index = indexes[transcript_name]
-            add_coding(session, transcript, code, who, start, end, index)
+        code_segments(session, code, get_coder(session, coder), segments)
         return len(segments)
+
+
+def code_segments(session: Session, code: Code, coder: Coder, segments: Sequence[str]) -> None:
+    """Code each of ``segments`` (``transcript@start-end``) with ``code`` as ``coder``, in the caller's transaction.
+
+    A segment id that does not fit its transcript, or names none, stops everything (the transaction is not committed).
+    """
+    indexes: dict[str, tuple[Transcript, TurnIndex]] = {}
+    for segment in segments:
+        transcript_name, _, span = segment.rpartition("@")
+        try:
+            start, end = (int(x) for x in span.split("-"))
+        except ValueError:
+            raise ChorusError(f"{segment!r} is not a segment id (transcript@start-end)") from None
+        if transcript_name not in indexes:
+            transcript = session.scalar(select(Transcript).where(Transcript.name == transcript_name))
+            if transcript is None:
+                raise ChorusError(f"segment {segment!r}: no transcript called {transcript_name!r}")
+            indexes[transcript_name] = (transcript, TurnIndex(transcript))
+        transcript, index = indexes[transcript_name]
+        add_coding(session, transcript, code, coder, start, end, index)

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from chorus.assist.embedders import DEFAULT, load_embedder
 from chorus.coding.autocode import sentence_spans
+from chorus.errors import ChorusError
 from chorus.study.models import Embedding, Group, Participant, Transcript, Turn
 from chorus.study.store import Study, bulk_insert
 
@@ -80,14 +81,27 @@ def _chunks(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return pieces
 
 
+class NotRead(ChorusError):
+    """Some texts are not in the study's cache of embeddings yet, and the caller asked not to embed them here (a page request)."""
+
+    def __init__(self, missing: int, embedder: str):
+        super().__init__(f"{missing} passages are not read with {embedder} yet; they are read once, in the background")
+        self.missing, self.embedder = missing, embedder
+
+
 def _key(model: str, text: str) -> str:
     return hashlib.sha256(f"{model}\0{text}".encode("utf-8")).hexdigest()
 
 
 def embed(
-    study: Study, texts: list[str], progress: Callable[[int, int], None] | None = None, embedder: str = DEFAULT
+    study: Study, texts: list[str], progress: Callable[[int, int], None] | None = None, embedder: str = DEFAULT,
+    cached_only: bool = False,
 ) -> np.ndarray:
-    """Embeddings of ``texts`` by ``embedder`` (unit length, one row each), from the study's cache where it has them."""
+    """Embeddings of ``texts`` by ``embedder`` (unit length, one row each), from the study's cache where it has them.
+
+    With ``cached_only``, a text not in the cache raises :class:`NotRead` instead of
+    being embedded: a page request reads vectors, a background job makes them.
+    """
     model = load_embedder(embedder)
     keys = [_key(model.name, t) for t in texts]
     found: dict[str, np.ndarray] = {}
@@ -98,6 +112,8 @@ def embed(
                 found[key] = np.frombuffer(vector, dtype="<f4")
     first = {k: i for i, k in reversed(list(enumerate(keys)))}  # one text per key: repeats are encoded once
     missing = sorted(i for k, i in first.items() if k not in found)
+    if missing and cached_only:
+        raise NotRead(len(missing), embedder)
     if missing:
         fresh = {}
         for batch in range(0, len(missing), 1000):
@@ -133,9 +149,15 @@ def in_conversation(vectors: np.ndarray, transcripts: list[str]) -> np.ndarray:
     return read / np.maximum(np.linalg.norm(read, axis=1, keepdims=True), 1e-12)
 
 
-def segment_vectors(study: Study, table: pd.DataFrame, embedder: str = DEFAULT) -> np.ndarray:
-    """The segments of ``table`` (all of :func:`segment_table`, in its order) by ``embedder``, each read in its conversation."""
-    return in_conversation(embed(study, table["text"].tolist(), embedder=embedder), table["transcript"].tolist())
+def segment_vectors(
+    study: Study, table: pd.DataFrame, embedder: str = DEFAULT, progress: Callable[[int, int], None] | None = None, cached_only: bool = False,
+) -> np.ndarray:
+    """The segments of ``table`` (all of :func:`segment_table`, in its order) by ``embedder``, each read in its conversation.
+
+    ``progress(done, total)`` follows the passages embedded (none when all are cached); ``cached_only`` as for :func:`embed`.
+    """
+    texts = table["text"].tolist()
+    return in_conversation(embed(study, texts, progress, embedder, cached_only), table["transcript"].tolist())
 
 
 def apart_from_group(vectors: np.ndarray, transcripts: list[str]) -> np.ndarray:

@@ -16,14 +16,18 @@ coding's passage as the query (:func:`more_like`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
+from chorus.assist.candidates import code_segments
 from chorus.assist.embedders import DEFAULT
 from chorus.assist.embeddings import embed, segment_table, segment_vectors
 from chorus.errors import ChorusError
 from chorus.study.lookup import code_path, find_code
+from chorus.study.lookup import coder as get_coder
 from chorus.study.models import Code, Coder, Coding, Transcript
 from chorus.study.store import Study
 
@@ -32,13 +36,16 @@ COLUMNS = ["segment", "score", "transcript", "group", "turn", "speaker", "discip
 
 def search(
     study: Study, query: str, limit: int = 10, code: str | None = None, discipline: str | None = None, group: str | None = None,
-    coder: str | None = None, uncoded: bool = False, embedder: str = DEFAULT,
+    coder: str | None = None, uncoded: bool = False, embedder: str = DEFAULT, transcript: str | None = None, cached_only: bool = False,
 ) -> pd.DataFrame:
     """The ``limit`` passages nearest ``query`` in meaning, best first, among those the filters keep.
 
     ``code`` keeps passages coded with it (or a code under it), ``coder`` those
     someone coded as that coder, ``discipline`` and ``group`` those of speakers
-    of that discipline or group, ``uncoded`` those nobody has coded. Columns:
+    of that discipline or group, ``transcript`` those of one transcript, ``uncoded`` those nobody has coded.
+    With ``cached_only`` a study whose passages are not all read yet raises
+    :class:`chorus.assist.embeddings.NotRead` instead of reading them here (a page
+    request; a background job reads them: :func:`chorus.assist.jobs.submit_reading`). Columns:
     ``segment`` (``transcript@start-end``, to code from the list), ``score``
     (cosine, -1 to 1), ``transcript, group, turn, speaker, discipline``,
     ``codes`` (the codes already on it) and ``text``.
@@ -60,12 +67,15 @@ def search(
         keep &= (table["discipline"].fillna("") == discipline).to_numpy()
     if group is not None:
         keep &= (table["group"].fillna("") == group).to_numpy()
+    if transcript is not None:
+        keep &= (table["transcript"] == transcript).to_numpy()
     if uncoded:
         keep &= np.array([not on for on in codes])
+    vectors = segment_vectors(study, table, embedder, cached_only=cached_only)  # each passage read in its conversation, as suggestions read it
     found = table[keep].reset_index(drop=True)
     if found.empty:
         return pd.DataFrame(columns=COLUMNS)
-    vectors = segment_vectors(study, table, embedder)[keep]  # each passage read in its conversation, as suggestions read it
+    vectors = vectors[keep]
     scores = vectors @ embed(study, [query.strip()], embedder=embedder)[0]
     order = np.argsort(-scores, kind="stable")[:limit]
     kept_codes = [codes[i] for i in np.flatnonzero(keep)]
@@ -77,18 +87,39 @@ def search(
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def more_like(study: Study, coding: int, limit: int = 10, uncoded: bool = True, embedder: str = DEFAULT) -> pd.DataFrame:
+def more_like(
+    study: Study, coding: int, limit: int = 10, uncoded: bool = True, embedder: str = DEFAULT, cached_only: bool = False,
+) -> pd.DataFrame:
     """"More like this": the passages nearest a coding's passage (by default those nobody has coded yet), itself left out."""
+    text = coding_text(study, coding)
+    with study.reading() as session:
+        found = session.get(Coding, coding)
+        own = (found.transcript.name, found.start, found.end)
+    results = search(study, text, limit + 1, uncoded=uncoded, embedder=embedder, cached_only=cached_only)
+    spans = [(r.partition("@")[0], *map(int, r.rpartition("@")[2].split("-"))) for r in results.segment]
+    overlapping = [t == own[0] and a < own[2] and b > own[1] for t, a, b in spans]
+    return results[[not o for o in overlapping]].head(limit).reset_index(drop=True)
+
+
+def code_passages(study: Study, segments: Sequence[str], code: str, coder: str) -> int:
+    """Code the passages ``segments`` (ids as :func:`search` gives them) with the existing ``code``, as ``coder``; returns how many.
+
+    What a researcher does with the passages a search found: tick those that say it, choose the code.
+    """
+    if not segments:
+        raise ChorusError("tick at least one passage to code")
+    with study.transaction() as session:
+        code_segments(session, find_code(session, code), get_coder(session, coder), segments)
+    return len(segments)
+
+
+def coding_text(study: Study, coding: int) -> str:
+    """The passage coding ``coding`` covers (what "more like this" searches with), or refused if there is no such coding."""
     with study.reading() as session:
         found = session.get(Coding, coding)
         if found is None:
             raise ChorusError(f"there is no coding #{coding}")
-        text = found.transcript.text[found.start:found.end]
-        own = (found.transcript.name, found.start, found.end)
-    results = search(study, text, limit + 1, uncoded=uncoded, embedder=embedder)
-    spans = [(r.partition("@")[0], *map(int, r.rpartition("@")[2].split("-"))) for r in results.segment]
-    overlapping = [t == own[0] and a < own[2] and b > own[1] for t, a, b in spans]
-    return results[[not o for o in overlapping]].head(limit).reset_index(drop=True)
+        return found.transcript.text[found.start:found.end]
 
 
 def _codes_on(study: Study, table: pd.DataFrame) -> list[list[tuple[str, str]]]:

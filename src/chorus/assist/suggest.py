@@ -18,7 +18,7 @@ coding was machine-suggested (:func:`suggestion_summary`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -76,10 +76,12 @@ def _overlaps(table: pd.DataFrame, spans: dict[str, list[tuple[int, int, int, in
 
 def learned_from(
     study: Study, embedder: str | None = DEFAULT, hidden: frozenset[int] = frozenset(), unjudged: frozenset[str] = frozenset(),
+    reading: Callable[[int, int], None] | None = None,
 ) -> Training:
     """What the classifiers learn from; ``hidden`` codings and the ``unjudged`` transcripts' codings are left out.
 
-    ``embedder=None`` leaves the vectors out (a language model reads the text itself).
+    ``embedder=None`` leaves the vectors out (a language model reads the text itself); ``reading(done, total)``
+    follows the passages embedded (none when the study's cache has them all).
     """
     table = segment_table(study)
     with study.reading() as session:
@@ -97,7 +99,7 @@ def learned_from(
     covered = _overlaps(table, by_transcript)
     return Training(
         codebook=codebook_vectors(study, embedder) if embedder else {},
-        segments=table, vectors=segment_vectors(study, table, embedder) if embedder else np.empty((len(table), 0)),
+        segments=table, vectors=segment_vectors(study, table, embedder, reading) if embedder else np.empty((len(table), 0)),
         labels={c: found[0] for c, found in covered.items()}, examples={c: found[1] for c, found in covered.items()},
         judged=table["transcript"].isin(list(by_transcript)).to_numpy(),
         rejected={c: found[0] for c, found in _overlaps(table, rejected).items()}, embedder=embedder,
@@ -166,9 +168,13 @@ def code_scores(training: Training, code_id: int, threshold: float | None = None
     return model.predict_proba(training.vectors)[:, 1], threshold
 
 
+#: The share of a suggestion run's progress bar that reading the passages takes (the first run embeds every one).
+READING = 0.6
+
+
 def suggest(
     study: Study, code: str | None = None, threshold: float | None = None, min_examples: int = MIN_EXAMPLES, limit: int = 50,
-    embedder: str = DEFAULT,
+    embedder: str = DEFAULT, progress: Callable[[str, float], None] | None = None,
 ) -> pd.DataFrame:
     """Propose codings for ``code`` (or every code with at least ``min_examples`` coded segments) and store them.
 
@@ -178,29 +184,37 @@ def suggest(
     turn, speaker, discipline, text, example`` (the closest coded segment's
     text). Pending suggestions of the code from an earlier run are replaced;
     accepted and rejected ones are kept, and a segment someone rejected is not
-    proposed again.
+    proposed again. ``progress(stage, fraction done)`` follows the work, as a
+    background job reports it (:mod:`chorus.assist.jobs`).
     """
+    said = progress or (lambda stage, fraction: None)
     with study.reading() as session:
         wanted = [find_code(session, code)] if code else list(session.scalars(select(Code)))
         names = {c.id: code_path(c) for c in wanted}
     if not code:  # stances are proposed from how turns open (chorus stances propose), not learned as themes are
         names = {c: name for c, name in names.items() if not is_stance(name)}
-    training = learned_from(study, embedder)
+    said(f"reading every passage with {embedder}", 0.0)
+    training = learned_from(study, embedder, reading=lambda done, total: said(
+        f"reading every passage with {embedder}: {done} of {total}", READING * done / total))
     table, vectors = training.segments, training.vectors
+    learned = []  # every code's scores first, so the progress a job reports is written while nothing holds the store
+    for number, (code_id, name) in enumerate(names.items()):
+        said(f"learning {name} ({number + 1} of {len(names)} codes)", READING + (1 - READING) * number / len(names))
+        positive = training.labels.get(code_id)
+        if positive is None or positive.sum() < min_examples:
+            if code:
+                have = 0 if positive is None else int(positive.sum())
+                raise ChorusError(f"{name!r} has {have} coded segments; suggestions need at least {min_examples}")
+            continue
+        scores, cut = code_scores(training, code_id, threshold)
+        rejected = training.rejected.get(code_id, np.zeros_like(positive))
+        order = [i for i in np.argsort(-scores) if not positive[i] and not rejected[i] and scores[i] >= cut][:limit]
+        learned.append((code_id, name, positive, scores, cut, order))
     results = []
     with study.transaction() as session:
         transcripts = {t.name: t.id for t in session.scalars(select(Transcript))}
-        for code_id, name in names.items():
-            positive = training.labels.get(code_id)
-            if positive is None or positive.sum() < min_examples:
-                if code:
-                    have = 0 if positive is None else int(positive.sum())
-                    raise ChorusError(f"{name!r} has {have} coded segments; suggestions need at least {min_examples}")
-                continue
+        for code_id, name, positive, scores, cut, order in learned:
             session.query(Suggestion).filter(Suggestion.code_id == code_id, Suggestion.status == "pending").delete(synchronize_session=False)
-            scores, cut = code_scores(training, code_id, threshold)
-            rejected = training.rejected.get(code_id, np.zeros_like(positive))
-            order = [i for i in np.argsort(-scores) if not positive[i] and not rejected[i] and scores[i] >= cut][:limit]
             examples = np.flatnonzero(positive)
             for i in order:
                 nearest = examples[np.argmax(vectors[examples] @ vectors[i])]

@@ -221,7 +221,7 @@ def job_worker(settings: str, server: int) -> None:
     config = json.loads(settings)
     cluster = config.get("cluster")
     runners = {transcription.KIND: lambda s, j, r: transcription.run(s, j, r, cluster=cluster), review.KIND: review.run,
-               evaluation.KIND: evaluation.run, guide.KIND: guide.run_alignment}
+               **evaluation.RUNNERS, guide.KIND: guide.run_alignment}
     jobs.work(served_studies(config), stop=lambda: os.getppid() != server, runners=runners)
 
 

@@ -12,20 +12,24 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
 from chorus import analysis
 from chorus.analysis.saturation import guest_runs
+from chorus.assist import jobs as background
+from chorus.assist import search
+from chorus.assist.embeddings import NotRead
 from chorus.coding import codes as codebook
 from chorus.errors import ChorusError
 from chorus.report import save_table
 from chorus.report.charts import bars, turn_taking
 from chorus.study.counting import HELP as BASIS_HELP
 from chorus.study.counting import choices, counting
-from chorus.study.store import Study
-from chorus.web.pages import StudyOf, ViewerRole, attachment, render
+from chorus.study.store import Study, acting_as
+from chorus.web.pages import CoderRole, StudyOf, ViewerRole, attachment, back_to, render
 from chorus.web.routes.assist import language_model
+from chorus.words import counted
 
 router = APIRouter()
 #: Rows a segments page shows; the page says how many there are in all, and the download holds them all.
@@ -62,16 +66,67 @@ def _segment_filters(code: str | None, discipline: str | None, group: str | None
 def segments_page(
     request: Request, study: StudyOf, viewer: ViewerRole, code: str | None = None, discipline: str | None = None,
     group: str | None = None, coder: str | None = None, transcript: str | None = None, basis: str = "auto",
+    meaning: str = "", like: int | None = None, uncoded: bool = False, coded: str = "", refused: str = "",
 ) -> Response:
+    """The coded segments the filters retrieve; or, with ``meaning`` (or ``like``, a coding), the passages nearest it in meaning
+    among those the filters keep (as ``chorus search``), to code from the list."""
     counted = coding_basis(study, basis)
     filters = _segment_filters(code, discipline, group, coder, transcript)
+    shown = {"filters": {**{k: v or "" for k, v in filters.items()}, "meaning": meaning, "uncoded": uncoded}, "codes": sorted(codebook.codebook(study)["path"]),
+             "query": str(request.url.query), "coded": coded, "refused": refused, **counted}
+    if meaning.strip() or like is not None:
+        return _searched(request, study, viewer, meaning, like, filters, uncoded, shown)
     found = analysis.segments(study, **filters, limit=SEGMENTS_SHOWN, basis=basis)
-    return render(
-        request, "analysis/segments.html", viewer,
-        rows=found.to_dict("records"), total=analysis.count_segments(study, **filters, basis=basis),
-        filters={k: v or "" for k, v in filters.items()}, codes=sorted(codebook.codebook(study)["path"]),
-        query=str(request.url.query), **counted,
-    )
+    return render(request, "analysis/segments.html", viewer, rows=found.to_dict("records"), total=analysis.count_segments(study, **filters, basis=basis),
+                  **shown)
+
+
+#: How many passages a search by meaning on the Segments page shows.
+SEARCHED = 25
+
+
+def _searched(request: Request, study: Study, viewer: Any, meaning: str, like: int | None, filters: dict[str, Any], uncoded: bool,
+              shown: dict[str, Any]) -> Response:
+    """The Segments page with the passages nearest ``meaning`` (or coding ``like``); while the study's passages are not all
+    read by the sentence model, the background job reading them, which the page watches."""
+    searched = {"meaning": meaning, "like": like, "like_text": "", "results": [], "reading": None, "read_error": "", "search_error": ""}
+    try:
+        if like is not None:
+            searched["like_text"] = search.coding_text(study, like)
+            found = search.more_like(study, like, limit=SEARCHED, uncoded=uncoded, cached_only=True)
+        else:
+            found = search.search(study, meaning, limit=SEARCHED, uncoded=uncoded, cached_only=True, **filters)
+        searched["results"] = found.to_dict("records")
+    except NotRead as exc:
+        searched["reading"] = {"missing": exc.missing, "job": background.active(study, background.READ, exc.embedder)}
+    except ChorusError as exc:
+        searched["search_error"] = str(exc)
+    return render(request, "analysis/segments.html", viewer, status=400 if searched["search_error"] else 200, rows=[], total=0,
+                  searched=searched, **shown)
+
+
+@router.post("/segments/code")
+def code_searched(
+    request: Request, study: StudyOf, viewer: CoderRole, segment: list[str] = Form([]), with_code: str = Form("", max_length=400),
+    meaning: str = Form("", max_length=2000), like: str = Form("", max_length=20), uncoded: str = Form("", max_length=10),
+    code: str = Form("", max_length=400), discipline: str = Form("", max_length=200), group: str = Form("", max_length=200),
+    coder: str = Form("", max_length=200), transcript: str = Form("", max_length=200),
+) -> Response:
+    """Code the ticked passages of a search (``segment``, one per passage) with ``with_code``; back to the same search."""
+    back = {k: v for k, v in {"meaning": meaning, "like": like, "uncoded": uncoded, "code": code, "discipline": discipline, "group": group,
+                                "coder": coder, "transcript": transcript}.items() if v}
+    try:
+        with acting_as(viewer.name):
+            made = search.code_passages(study, segment, with_code, viewer.name)
+    except ChorusError as exc:
+        return back_to(request, "/segments", **back, refused=str(exc))
+    return back_to(request, "/segments", **back, coded=f"{counted(made, 'passage')} coded {with_code}")
+
+
+@router.post("/api/reading", status_code=201)
+def start_reading(study: StudyOf, viewer: ViewerRole) -> dict[str, int]:
+    """Queue the reading of every passage by the sentence model (what a search by meaning needs once); a worker runs it."""
+    return {"job": background.submit_reading(study, viewer.name)}
 
 
 @router.get("/segments.{fmt}")

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from chorus.assist import candidates as candidate_codes
-from chorus.assist import jobs as evaluations
+from chorus.assist import jobs as background
 from chorus.assist import llm
 from chorus.assist import suggest as suggestions
 from chorus.assist.embedders import DEFAULT, EMBEDDERS
@@ -28,6 +28,7 @@ from chorus.study.lookup import PATH_SEPARATOR
 from chorus.study.store import Study, acting_as
 from chorus.web.pages import CoderRole, StudyOf, Whole, back_to, in_the_browser, named_in_path, render
 from chorus.web.security import Viewer
+from chorus.words import counted
 
 router = APIRouter()
 
@@ -41,40 +42,37 @@ def _not_blind(viewer: Viewer) -> None:
 
 
 @router.get("/suggestions", response_class=HTMLResponse)
-def suggestions_page(request: Request, study: StudyOf, viewer: CoderRole, made: int | None = None, order: str = "confidence") -> Response:
-    """The suggestions waiting for a decision, one at a time (a: accept, r: reject, j/k: next/previous)."""
+def suggestions_page(request: Request, study: StudyOf, viewer: CoderRole, order: str = "confidence") -> Response:
+    """The suggestions waiting for a decision, one at a time (a: accept, r: reject, j/k: next/previous), and the run making them."""
     if viewer.blind:
-        return render(request, "assist/suggestions.html", viewer, status=403, queue=[], codes=[], order=order, error=BLIND)
-    return _queue_page(request, study, viewer, order, made=made)
+        return render(request, "assist/suggestions.html", viewer, status=403, queue=[], codes=[], order=order, error=BLIND, run=None)
+    return _queue_page(request, study, viewer, order)
 
 
 def _queue_page(request: Request, study: Study, viewer: Viewer, order: str, status: int = 200, **shown: Any) -> Response:
     if order not in suggestions.ORDERS:
         raise HTTPException(404, f"order the queue by {' or '.join(suggestions.ORDERS)}")
     return render(request, "assist/suggestions.html", viewer, status=status, queue=suggestions.pending(study, order=order).to_dict("records"),
-                  codes=list(codebook.codebook(study)["path"]), order=order, **shown)
+                  codes=list(codebook.codebook(study)["path"]), order=order, run=background.latest_suggestions(study), **shown)
 
 
 @router.post("/suggestions", response_class=HTMLResponse)
 def make_suggestions(
     request: Request, study: StudyOf, viewer: CoderRole, code: str = Form("", max_length=400), threshold: str = Form("", max_length=10),
 ) -> Response:
-    """Learn from the codings and propose new ones (as ``chorus suggest codings``); they join the queue.
+    """Queue a run that learns from the codings and proposes new ones (as ``chorus suggest codings``); the page watches it.
 
     A blank threshold leaves each code its own, calibrated on the coders' decisions.
     """
     _not_blind(viewer)
     try:
         lowest = float(threshold) if threshold.strip() else None
-        if lowest is not None and not 0 <= lowest <= 1:
-            raise ChorusError(f"the lowest confidence is between 0 and 1, not {lowest}")
-        with acting_as(viewer.name):
-            made = suggestions.suggest(study, code=code or None, threshold=lowest)
+        background.submit_suggestions(study, code or None, lowest, viewer.name)
     except ValueError:
         return _queue_page(request, study, viewer, "confidence", status=400, error=f"the lowest confidence is a number between 0 and 1, not {threshold!r}")
     except ChorusError as exc:
         return _queue_page(request, study, viewer, "confidence", status=400, threshold=threshold, error=in_the_browser(exc))
-    return back_to(request, "/suggestions", made=len(made))
+    return back_to(request, "/suggestions")
 
 
 @router.post("/api/suggestions/{suggestion}/{decision}")
@@ -88,28 +86,64 @@ def decide(suggestion: Whole, decision: str, study: StudyOf, viewer: CoderRole) 
     return {"suggestion": suggestion, "decision": decision}
 
 
-def _candidates(study: Study, seed: int) -> Any:
-    return candidate_codes.candidate_codes(study, seed=seed)
-
-
 @router.get("/candidates", response_class=HTMLResponse)
 def candidates_page(request: Request, study: StudyOf, viewer: CoderRole, seed: int = 0, adopted: str = "") -> Response:
-    """Candidate codes: clusters of similar uncoded passages with their words, sources and central quotes."""
+    """Candidate codes a worker clustered from the uncoded passages, with their words, sources and central quotes; or the run making them."""
     if viewer.blind:
-        return render(request, "assist/candidates.html", viewer, status=403, candidates=[], error=BLIND, seed=seed, codes=[], adopted="")
+        return render(request, "assist/candidates.html", viewer, status=403, candidates=[], error=BLIND, seed=seed, codes=[], adopted="", kept=None)
     try:
-        found = _candidates(study, seed)
+        candidate_codes.check_seeds(seed)
     except ChorusError as exc:
-        return render(request, "assist/candidates.html", viewer, status=400, candidates=[], error=in_the_browser(exc), seed=seed, codes=[], adopted=adopted)
-    return _candidates_page(request, study, viewer, found, seed, adopted=adopted)
+        return render(request, "assist/candidates.html", viewer, status=400, candidates=[], error=in_the_browser(exc), seed=seed, codes=[],
+                      adopted=adopted, kept=None)
+    return _candidates_page(request, study, viewer, seed, adopted=adopted)
 
 
-def _candidates_page(
-    request: Request, study: Study, viewer: Viewer, found: Any, seed: int, status: int = 200, adopted: str = "", **context: Any
-) -> Response:
-    """The candidates page over ``found``, with the codes to merge into and the language model on offer."""
-    return render(request, "assist/candidates.html", viewer, status=status, candidates=found.to_dict("records"), seed=seed,
+def _candidates_page(request: Request, study: Study, viewer: Viewer, seed: int, status: int = 200, adopted: str = "",
+                     found: Any = None, **context: Any) -> Response:
+    """The candidates page: the kept candidates (or ``found``, the same with the language model's names), the run making them,
+    the codes to merge into and the language model on offer."""
+    kept = background.kept_candidates(study, seed)
+    if found is None:
+        found = kept.candidates if kept is not None else None
+    return render(request, "assist/candidates.html", viewer, status=status, candidates=[] if found is None else found.to_dict("records"),
+                  seed=seed, kept=kept, watching=True, making=background.active(study, background.CANDIDATES, str(seed)),
                   codes=list(codebook.codebook(study)["path"]), endpoint=language_model(study), adopted=adopted, **context)
+
+
+@router.post("/candidates/make")
+def make_candidates(request: Request, study: StudyOf, viewer: CoderRole, seed: int = Form(0)) -> Response:
+    """Queue candidate codes clustered with ``seed`` (again, once codings changed them); the page watches the run."""
+    _not_blind(viewer)
+    try:
+        background.submit_candidates(study, seed, viewer.name)
+    except ChorusError as exc:
+        return _candidates_page(request, study, viewer, 0, status=400, error=in_the_browser(exc))
+    return back_to(request, "/candidates", seed=seed)
+
+
+@router.get("/api/candidates/{job_id}/{candidate}")
+def candidate_passages(job_id: Whole, candidate: Whole, study: StudyOf, viewer: CoderRole) -> list[dict[str, str]]:
+    """A kept candidate's passages (still uncoded), for the coder to untick those that do not belong before adopting it."""
+    _not_blind(viewer)
+    with named_in_path():
+        return background.candidate_passages(study, job_id, candidate)
+
+
+class Dismissal(BaseModel):
+    """A candidate to dismiss: its passages' segment ids (space-separated), its label, and why (optional)."""
+
+    segments: str = Field(max_length=2_000_000)
+    label: str = Field("", max_length=400)
+    reason: str = Field("", max_length=2000)
+
+
+@router.post("/api/candidates/dismiss", status_code=201)
+def dismiss_candidate(dismissal: Dismissal, study: StudyOf, viewer: CoderRole) -> dict[str, int]:
+    """Dismiss a candidate (as ``chorus suggest dismiss``): stored and audited; reclustering does not offer it again."""
+    _not_blind(viewer)
+    with acting_as(viewer.name):
+        return {"dismissed": candidate_codes.dismiss(study, dismissal.segments.split(), dismissal.label, viewer.name, dismissal.reason)}
 
 
 def language_model(study: Study) -> llm.Endpoint | None:
@@ -138,35 +172,39 @@ class Asking:
 
 @router.post("/candidates/adopt")
 def adopt(
-    request: Request, study: StudyOf, viewer: CoderRole, segments: str = Form(max_length=2_000_000), name: str = Form("", max_length=200),
-    parent: str = Form("", max_length=400), into: str = Form("", max_length=400), seed: int = Form(0),
+    request: Request, study: StudyOf, viewer: CoderRole, segments: str = Form("", max_length=2_000_000), segment: list[str] = Form([]),
+    name: str = Form("", max_length=200), parent: str = Form("", max_length=400), into: str = Form("", max_length=400),
+    seed: int = Form(0), adopt_as: str = Form("", alias="as", max_length=10),
 ) -> Response:
-    """Make a candidate a new code (``name`` under ``parent``), or merge it into an existing code (``into``), and code its passages."""
+    """Make a candidate a new code (``name`` under ``parent``; ``as=new``), or merge it into an existing code (``into``; ``as=merge``),
+    and code its ticked passages (``segment``, one per passage; or ``segments``, all of them, space-separated)."""
     _not_blind(viewer)
-    new = not into
-    if into:
+    new = adopt_as == "new" or (adopt_as != "merge" and not into)
+    if not new:
         parent, _, name = into.rpartition(PATH_SEPARATOR)
     try:
         if not name.strip():
             raise ChorusError("name the new code, or choose the code to merge the candidate into")
         with acting_as(viewer.name):
-            coded = candidate_codes.accept(study, segments.split(), name.strip(), viewer.name, parent or None, new=new)
+            coded = candidate_codes.accept(study, segment or segments.split(), name.strip(), viewer.name, parent or None, new=new)
     except ChorusError as exc:
-        return _candidates_page(request, study, viewer, _candidates(study, seed), seed, status=400, error=in_the_browser(exc))
-    return back_to(request, "/candidates", seed=seed, adopted=f"{name.strip()} ({coded} passages coded)")
+        return _candidates_page(request, study, viewer, seed, status=400, error=in_the_browser(exc))
+    return back_to(request, "/candidates", seed=seed, adopted=f"{name.strip()} ({counted(coded, 'passage')} coded)")
 
 
 @router.post("/candidates/names", response_class=HTMLResponse)
 def llm_names(request: Request, study: StudyOf, viewer: CoderRole, send: str = Form(""), seed: int = Form(0)) -> Response:
-    """Names for the candidates from the configured language model: first what would be sent where; sent only on ``send``."""
+    """Names for the kept candidates from the configured language model: first what would be sent where; sent only on ``send``."""
     _not_blind(viewer)
     asking = Asking(send)
-    found = _candidates(study, seed)
+    kept = background.kept_candidates(study, seed)
+    if kept is None:
+        return _candidates_page(request, study, viewer, seed, status=400, error="no candidates to name yet: find them first")
     try:
-        named = llm.label_candidates(study, found, asking)
+        named = llm.label_candidates(study, kept.candidates, asking)
     except ChorusError as exc:
-        return _candidates_page(request, study, viewer, found, seed, status=400, error=in_the_browser(exc))
-    return _candidates_page(request, study, viewer, named, seed, disclosure=asking.to_show, sent=asking.send)
+        return _candidates_page(request, study, viewer, seed, status=400, error=in_the_browser(exc))
+    return _candidates_page(request, study, viewer, seed, found=named, disclosure=asking.to_show, sent=asking.send)
 
 
 @router.get("/evaluation", response_class=HTMLResponse)
@@ -174,7 +212,7 @@ def evaluation_page(request: Request, study: StudyOf, viewer: CoderRole) -> Resp
     """How much the AI finds on this study's own codings (as ``chorus suggest evaluate``): start one, follow it, open its figures."""
     if viewer.blind:
         return render(request, "assist/evaluation.html", viewer, status=403, error=BLIND, embedders=EMBEDDERS, default=DEFAULT)
-    return render(request, "assist/evaluation.html", viewer, embedders=EMBEDDERS, default=DEFAULT, clusterings=evaluations.CLUSTERINGS)
+    return render(request, "assist/evaluation.html", viewer, embedders=EMBEDDERS, default=DEFAULT, clusterings=background.CLUSTERINGS)
 
 
 class NewEvaluation(BaseModel):
@@ -187,7 +225,7 @@ class NewEvaluation(BaseModel):
 def start_evaluation(new: NewEvaluation, study: StudyOf, viewer: CoderRole) -> dict[str, int]:
     """Queue an evaluation of one embedder; a worker process runs it."""
     _not_blind(viewer)
-    return {"job": evaluations.submit(study, new.embedder, viewer.name)}
+    return {"job": background.submit(study, new.embedder, viewer.name)}
 
 
 @router.get("/evaluation/{job_id}", response_class=HTMLResponse)
@@ -195,7 +233,7 @@ def evaluation_figures(request: Request, job_id: Whole, study: StudyOf, viewer: 
     """A finished evaluation's figures: overall, then per code for suggestions and for candidates."""
     _not_blind(viewer)
     with named_in_path():
-        figures = evaluations.figures_of(study, job_id)
+        figures = background.figures_of(study, job_id)
     return render(request, "assist/figures.html", viewer, **figures)
 
 
