@@ -19,9 +19,9 @@ from chorus.errors import ChorusError
 from chorus.ingest import import_transcripts
 from chorus.ingest.guide import import_guide
 from chorus.report import build, manuscript, tables
-from tests.helpers import DEMO, code_demo
+from tests.helpers import DEMO, code_demo, imported
 
-pytest.importorskip("spacy", reason="the de-identification check needs the privacy extra: pip install 'chorus-qda[privacy]'")
+imported("spacy", "pip install 'chorus-qda[privacy]' (the de-identification check)")
 
 
 @pytest.fixture(scope="module")
