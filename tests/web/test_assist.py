@@ -265,3 +265,62 @@ def test_more_like_this_on_any_coding_of_the_segments_list(coded):
     assert found == search.more_like(coded, int(likes[0]), limit=25)["segment"].tolist()
     gone = coder.get("/segments", params={"like": 99999})
     assert gone.status_code == 400 and "there is no coding #99999" in gone.text
+
+
+def test_in_chromium_a_coder_searches_by_meaning_codes_two_results_and_asks_for_more_like_a_coding(coded):
+    """The search as a person uses it: the field beside the filters, the reading job the page watches, ticking results, more like this;
+    then the candidates found in the background, one's passages listed to untick; every state passes axe."""
+    imported("playwright", "pip install 'chorus-qda[dev]'")
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.helpers import chromium
+    from tests.web.conftest import accessible, serving
+
+    browser_path = chromium()
+    with serving(coded) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page.goto(base + "/login")
+        page.get_by_label("Name").click()
+        page.keyboard.type("cora")
+        page.get_by_label("Password").click()
+        page.keyboard.type(PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_url(base + "/")
+        page.get_by_role("link", name="Segments", exact=True).click()
+        page.get_by_label("Search by meaning").click()
+        page.keyboard.type("money for the programme")
+        page.get_by_label("uncoded only").click()
+        page.get_by_role("button", name="Retrieve").click()
+        expect(page.locator("#reading")).to_contain_text("needs every passage read once")
+        expect(page.locator("#jobs tbody tr[data-state=queued]")).to_have_count(1)  # the page asked for the reading itself
+        accessible(page)
+        assert worker(coded) is not None  # a worker process's turn
+        results = page.locator("tr.found")
+        expect(results.first).to_be_visible()  # the page ran the search once the reading it watched was done
+        accessible(page)
+        ticked = [results.nth(i).locator("input[name=segment]").get_attribute("value") for i in (0, 1)]
+        results.nth(0).locator("input[name=segment]").click()
+        results.nth(1).locator("input[name=segment]").click()
+        page.get_by_label("Code the ticked passages with").select_option("Challenges/Funding")
+        page.get_by_role("button", name="Code them").click()
+        expect(page.get_by_role("status").first).to_contain_text("2 passages coded Challenges/Funding")
+        expect(page.locator(f"input[name=segment][value='{ticked[0]}']")).to_have_count(0)  # coded now: not among the uncoded
+        coded_now = segments(coded, code="Challenges/Funding", coder="cora")
+        assert len(coded_now) == 13, "the eleven coded by hand and the two ticked"
+        page.get_by_role("link", name="Segments", exact=True).click()
+        page.get_by_role("link", name="more like this").first.click()
+        expect(page.get_by_text("Passages like coding #")).to_be_visible()
+        expect(results.first).to_be_visible()
+        accessible(page)
+
+        page.get_by_role("link", name="Candidates", exact=True).click()
+        page.get_by_role("button", name="Find candidate codes").click()
+        expect(page.locator("#jobs tbody tr[data-state=queued]")).to_have_count(1)
+        accessible(page)
+        assert worker(coded) is not None
+        expect(page.locator(".candidate").first).to_be_visible()
+        page.locator(".candidate summary").first.click()
+        expect(page.locator(".candidate input[name=segment]").first).to_be_checked()
+        accessible(page)  # the candidates with one's passages listed to untick
+        browser.close()
