@@ -230,6 +230,7 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.assist.guide.set_question": lambda s, _: (_aligned(s), importlib.import_module("chorus.assist.guide").set_question(s, "FG01", 5, "Q3")),
     "chorus.assist.guide.submit_alignment": lambda s, _: (_guided(s), importlib.import_module("chorus.assist.guide").submit_alignment(s, "auditor")),
     "chorus.assist.guide.run_alignment": lambda s, _: _alignment_job(s),
+    "chorus.assist.guide.confirm_question": lambda s, _: (_guided(s), importlib.import_module("chorus.assist.guide").confirm_question(s, "FG01", 5, "Q3")),
     "chorus.ingest.codebook.import_codebook": lambda s, tmp: import_codebook(s, _file(tmp, "codes.csv", "code,parent\nHope,\n")),
     "chorus.ingest.roster.import_groups": lambda s, tmp: import_groups(s, _file(tmp, "groups.csv", "group,date\nFG99,2024-05-01\n")),
     "chorus.ingest.roster.import_roster": lambda s, tmp: import_roster(

@@ -78,7 +78,10 @@ def test_an_owner_uploads_and_aligns_the_guide_and_moves_a_boundary(web, monkeyp
     assert viewer.post("/guide/transcripts/FG01", data={"turn": 11, "question": "Q4", "csrf": viewer_token}).status_code == 403
     before = question_of(web, 11)
     moved = owner.post("/guide/transcripts/FG01", data={"turn": 11, "question": "Q4", "csrf": token})
-    assert moved.status_code == 303 and before != "Q4" and question_of(web, 11) == question_of(web, 12) == "Q4"
+    assert moved.status_code == 303 and before != "Q4" and question_of(web, 11) == "Q4", "confirmed at once"
+    assert "Turn 11 opens Q4, confirmed" in owner.get(moved.headers["location"]).text and 'id="jobs"' in viewer.get("/guide/transcripts/FG01").text
+    assert queue.run_next(web, "test:1", {guide.KIND: guide.run_alignment}) is not None  # the transcript realigned by a worker
+    assert question_of(web, 12) == "Q4"
     assert "confirmed" in owner.get("/guide/transcripts/FG01").text
     wrong = owner.post("/guide/transcripts/FG01", data={"turn": 11, "question": "Q99", "csrf": token})
     assert "the guide has no question &#39;Q99&#39;" in owner.get(wrong.headers["location"]).text
@@ -130,3 +133,61 @@ def test_an_owner_aligns_one_transcript_as_a_job_the_page_watches_and_a_meeting_
     queue.run_next(web, "test:1", {guide.KIND: guide.run_alignment})
     latest = viewer.get("/api/jobs?kind=align").json()[0]
     assert (latest["name"], latest["state"], latest["stage"]) == (guide.EVERY, "done", "aligned 1 transcript; skipped FG02")
+
+
+def test_in_chromium_an_owner_aligns_one_transcript_and_the_server_s_worker_runs_it_while_the_page_watches(tmp_path):
+    """The guide page as an owner uses it: the meeting is named as not alignable, a row's button queues its transcript, the job row
+    moves in place to done (run by chorus serve's own job worker), and the page passes axe in each state."""
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        from tests.helpers import require
+
+        require("playwright", "pip install 'chorus-qda[dev]'")
+    import chorus
+    from chorus.ingest import import_transcripts
+    from chorus.ingest.guide import import_guide
+    from chorus.web import users
+    from tests.helpers import chromium, load_demo
+    from tests.web.conftest import PASSWORD, accessible, chorus_serve
+
+    browser_path = chromium()
+    study = chorus.init(tmp_path / "pc-study")
+    load_demo(study, transcripts=["FG01"])
+    import_guide(study, DEMO / "guide.csv")
+    meeting = tmp_path / "FG02.txt"
+    meeting.write_text("Fatima: Comfort, first.\n\nGwen: And the whole family.\n", encoding="utf-8")
+    import_transcripts(study, [meeting])
+    users.add_user(study, "olive", PASSWORD, "owner")
+    study.close()
+
+    with chorus_serve(tmp_path / "pc-study") as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page.goto(base + "/login")
+        page.get_by_label("Name").click()
+        page.keyboard.type("olive")
+        page.get_by_label("Password").click()
+        page.keyboard.type(PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_url(base + "/")
+        page.get_by_role("link", name="Guide").click()
+        expect(page.locator("#aligned")).to_contain_text(f"Cannot be aligned: {guide.NO_FACILITATOR}.")
+        expect(page.get_by_role("button", name="Align FG02")).to_have_count(0)
+        expect(page.locator("#no-jobs")).to_be_visible()
+        accessible(page)
+
+        page.get_by_role("button", name="Align FG01").click()
+        expect(page.get_by_role("status").first).to_contain_text("FG01: alignment queued")
+        row = page.locator("#jobs tbody tr").first
+        expect(row).to_contain_text("FG01")
+        accessible(page)  # the job row, queued or running, with its progress bar
+        expect(page.locator("#jobs tbody tr[data-state=done]")).to_have_count(1, timeout=300_000)  # chorus serve's worker ran it
+        expect(row).to_contain_text("aligned 1 transcript")
+        accessible(page)
+        row.get_by_role("link", name="Show the alignment").click()
+        expect(page.locator("#aligned tr", has_text="FG01").locator("td").nth(2)).to_have_text("40")
+        page.locator("#aligned").get_by_role("link", name="FG01").click()  # its turns, with the alignments beneath
+        expect(page.locator("#jobs tbody tr[data-state=done]")).to_have_count(1)
+        accessible(page)
+        browser.close()

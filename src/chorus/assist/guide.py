@@ -378,6 +378,20 @@ def set_question(study: Study, transcript: str, turn: int, question: str) -> int
     The turns after it follow the confirmed question until the facilitator asks
     another; returns how many turns now sit under ``question``.
     """
+    transcript_id, question_id = confirm_question(study, transcript, turn, question)
+    align_guide(study, [transcript])
+    with study.reading() as session:
+        return session.scalar(
+            select(func.count()).select_from(TurnQuestion).join(Turn, Turn.id == TurnQuestion.turn_id)
+            .where(Turn.transcript_id == transcript_id, TurnQuestion.question_id == question_id)
+        )
+
+
+def confirm_question(study: Study, transcript: str, turn: int, question: str) -> tuple[int, int]:
+    """Confirm that ``turn`` of ``transcript`` opens ``question``, without realigning (the web app realigns in a job); the transcript's and the question's ids.
+
+    Every later alignment keeps it and lets it steer the turns after it.
+    """
     with study.transaction() as session:
         found = find_transcript(session, transcript)
         turn_id = session.scalar(select(Turn.id).where(Turn.transcript_id == found.id, Turn.ordinal == turn))
@@ -388,9 +402,4 @@ def set_question(study: Study, transcript: str, turn: int, question: str) -> int
             known = session.scalars(select(GuideQuestion.key).order_by(GuideQuestion.ordinal)).all()
             raise ChorusError(f"the guide has no question {question!r}; it has {', '.join(known) or 'none yet'}")
         session.merge(TurnQuestion(turn_id=turn_id, question_id=question_id, confidence=1.0, confirmed=True))
-    align_guide(study, [transcript])
-    with study.reading() as session:
-        return session.scalar(
-            select(func.count()).select_from(TurnQuestion).join(Turn, Turn.id == TurnQuestion.turn_id)
-            .where(Turn.transcript_id == found.id, TurnQuestion.question_id == question_id)
-        )
+        return found.id, question_id

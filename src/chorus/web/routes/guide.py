@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
 import pandas as pd
 from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFile
@@ -16,7 +17,7 @@ from chorus.analysis import turn_table
 from chorus.analysis.dynamics import question_dynamics
 from chorus.analysis.guide import answered, answers, responses
 from chorus.analysis.stances import LEGEND, interlocutor_matrix
-from chorus.assist.guide import set_question, submit_alignment, unalignable
+from chorus.assist.guide import confirm_question, submit_alignment, unalignable
 from chorus.errors import ChorusError
 from chorus.ingest.guide import import_guide
 from chorus.study.models import GuideQuestion, Participant, Transcript, Turn, TurnQuestion
@@ -139,10 +140,12 @@ def guide_transcript(request: Request, study: StudyOf, viewer: ViewerRole, name:
 
 @router.post("/guide/transcripts/{name}")
 def move_boundary(request: Request, study: StudyOf, viewer: OwnerRole, name: str, turn: Annotated[Whole, Form()], question: str = Form(max_length=100)) -> Response:
-    """Confirm or move a boundary: this turn opens this question (as ``chorus guide move``)."""
+    """Confirm or move a boundary: this turn opens this question (as ``chorus guide move``); the transcript is realigned in a job the page watches."""
     try:
         with acting_as(viewer.name):
-            set_question(study, name, turn, question)
+            confirm_question(study, name, turn, question)
+        submit_alignment(study, viewer.name, name)
     except ChorusError as exc:
-        return back_to(request, f"/guide/transcripts/{name}", error=in_the_browser(exc))
-    return back_to(request, f"/guide/transcripts/{name}")
+        return back_to(request, f"/guide/transcripts/{quote(name, safe='')}", error=in_the_browser(exc))
+    return back_to(request, f"/guide/transcripts/{quote(name, safe='')}",
+                   error=f"Turn {turn} opens {question}, confirmed; the turns after it follow once {name} is realigned below")
