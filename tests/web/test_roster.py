@@ -53,7 +53,11 @@ def test_clean_tables_are_previewed_then_stored_together_under_the_owner(fresh):
         assert session.scalar(select(func.count()).select_from(Participant)) == 39
         assert session.scalar(select(Group.date).where(Group.name == "FG01")).isoformat() == "2024-02-06"
     assert set(audit.log(fresh, entity="participant").actor) == {"olive"}
-    assert "Adaeze" in client.get("/roster").text
+    page = client.get("/roster").text
+    assert "Adaeze" in page
+    header = re.findall(r"<th>(.*?)</th>", page.split("<h3", 2)[2].split("</tr>")[0])
+    assert header == ["key", "pseudonym", "discipline", "care_team", "role", "profession", "years_in_oncology", "groups", ""], \
+        "the roster's own columns first, then its attributes, whoever is on the first row"
     again = client.post("/roster/store", headers={"X-CSRF-Token": csrf}, data={"upload": upload})
     assert again.status_code == 400 and "no longer waiting" in again.json()["error"]
     assert client.post("/roster/store", headers={"X-CSRF-Token": csrf}, data={"upload": "../../etc"}).status_code == 400

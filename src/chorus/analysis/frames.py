@@ -55,7 +55,11 @@ def participants(session: Session, facilitators: bool = False) -> pd.DataFrame:
         for id_, key, pseudonym, discipline, care_team, role, attributes in session.execute(query)
     ]
     columns = ["participant_id", "key", "pseudonym", "discipline", "care_team", "role", "groups"]
-    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=columns)
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame(rows)  # its columns in the order the rows first name them: the first person's attributes first
+    attributes = [c for c in frame.columns if c not in columns]
+    return frame[[*columns[:-1], *attributes, "groups"]]
 
 
 def groups(session: Session) -> pd.DataFrame:
