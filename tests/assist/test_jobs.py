@@ -53,3 +53,55 @@ def test_a_worker_keeps_the_figures_the_library_gives_and_says_how_far_it_is(stu
     (study.folder / queue.WAITING / f"{job}.{evaluation.FIGURES}").unlink()  # the folder beside the store cleared by hand
     with pytest.raises(NotFound, match=f"job {job} keeps no figures beside the store any more"):
         evaluation.figures_of(study, job)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_suggestions_are_made_by_a_worker_with_progress_and_the_run_says_when_codings_made_them_stale(study):
+    from chorus.assist import jobs as background
+    from chorus.assist.suggest import pending
+    from chorus.coding import apply_code
+
+    load_second_study(study)
+    job = background.submit_suggestions(study, None, None, "cora")
+    assert background.latest_suggestions(study) == {"job": job, "state": "queued", "stage": "", "fraction": 0.0, "error": ""}
+    assert pending(study).empty, "submitting computes nothing"
+    assert background.submit_suggestions(study, None, 0.4, "cora") == job, "one run at a time"
+    with pytest.raises(ChorusError, match="between 0 and 1, not 2"):
+        background.submit_suggestions(study, None, 2, "cora")
+    stages: list[tuple[str, float]] = []
+    background.run_suggestions(study, queue.job(study, job), lambda stage, fraction: stages.append((stage, fraction)))
+    fractions = [f for _, f in stages]
+    assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] < 1, "a bar that only moves forward"
+    assert stages[0][0] == "reading every passage with minilm" and stages[-1][0].startswith("learning ")
+    latest = background.latest_suggestions(study)
+    assert latest["state"] == "done" and latest["made"] == len(pending(study)) > 0 and latest["changed"] == 0
+    assert (latest["code"], latest["threshold"]) == ("", None)
+    row = pending(study).iloc[0]
+    apply_code(study, row.transcript, row.code, "cora", turn=int(row.turn))
+    assert background.latest_suggestions(study)["changed"] == 1, "a coding since: the suggestions may be stale"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_kept_candidates_leave_out_the_adopted_and_dismissed_and_keep_the_others_numbers(study):
+    from chorus.assist import candidates as candidate_codes
+    from chorus.assist import jobs as background
+    from tests.helpers import load_demo
+
+    load_demo(study, transcripts=["FG01", "FG02"])  # uncoded: every passage is clustered
+    assert background.kept_candidates(study, 0) is None
+    job = background.submit_candidates(study, 0, "cora")
+    assert queue.run_next(study, "test:1", background.RUNNERS) == job
+    kept = background.kept_candidates(study, 0)
+    numbers = kept.candidates["candidate"].tolist()
+    assert kept.job == job and kept.changed == 0 and numbers == list(range(1, len(numbers) + 1))
+    first, second = kept.candidates.iloc[0], kept.candidates.iloc[1]
+    passages = background.candidate_passages(study, job, int(first.candidate))
+    assert [p["segment"] for p in passages] == first.segments.split()
+    candidate_codes.accept(study, first.segments.split()[1:], "Adopted", "cora")
+    candidate_codes.dismiss(study, second.segments.split(), second.label, "cora")
+    after = background.kept_candidates(study, 0)
+    assert after.changed == len(first.segments.split()) - 1
+    assert after.candidates["candidate"].tolist() == numbers[2:], "adopted and dismissed gone, the others' numbers kept"
+    assert [p["segment"] for p in background.candidate_passages(study, job, int(first.candidate))] == first.segments.split()[:1]
+    with pytest.raises(NotFound):
+        background.candidate_passages(study, job, 999)
