@@ -67,6 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_assist.py
 	$(BIN)/python benchmarks/bench_web.py --sets demo --rounds 3 --workers 1 2 --before 3591071  # the code when the web issue was filed
 	$(BIN)/python benchmarks/bench_web.py --sets long --workers 1 2 --before 3591071
+	$(BIN)/python benchmarks/bench_live.py
 	$(BIN)/python benchmarks/bench_pages.py
 	$(BIN)/python benchmarks/bench_security.py
 	$(BIN)/python benchmarks/bench_jobs.py

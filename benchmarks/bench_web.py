@@ -131,7 +131,7 @@ async def chorus_signed(client, name: str, span: tuple[str, int, int], _: object
     page = await client.get("/login")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     await client.post("/login", data={"name": name, "password": PASSWORD, "csrf": csrf})
-    token = re.search(r'const csrf = "([^"]+)"', (await client.get(f"/transcripts/{span[0]}")).text).group(1)
+    token = re.search(r'"csrf": "([^"]+)"', (await client.get(f"/transcripts/{span[0]}")).text).group(1)  # the coding page's settings
     body = {"transcript": span[0], "code": CODE, "start": span[1], "end": span[2]}
     return Signed("/api/codings", body, {"X-CSRF-Token": token}, lambda made: f"/api/codings/{made['id']}")
 

@@ -141,12 +141,16 @@ class Hub:
                     head = await anyio.to_thread.run_sync(changes.latest, self.study)
                 except Exception:  # noqa: BLE001 - a store briefly away (a restart of PostgreSQL): look again
                     continue
-                if head != self.head:
-                    self.head = head
-                    self.moved.set()
-                    self.moved = asyncio.Event()
+                self.saw(head)
         finally:
             self.task = None
+
+    def saw(self, head: int) -> None:
+        """The trail's newest id is ``head``: if it moved, every stream waiting on it wakes."""
+        if head != self.head:
+            self.head = head
+            self.moved.set()
+            self.moved = asyncio.Event()
 
     async def read(self, after: int, upto: int, role: str, blind: str | None) -> changes.Changes:
         """The changes after ``after`` up to ``upto`` for a reader: read once for every page at that place with that reader."""
@@ -197,7 +201,9 @@ async def _stream(request: Request, hub: Hub, viewer: Viewer, after: int, page: 
     await hub.join()
     try:
         yield f": served by process {os.getpid()}\nretry: {RETRY_MS}\n\n"  # the process, for the tests that a write reaches every one
-        if after > (hub.head or 0):  # the page saw entries this store does not have (restored from a backup)
+        if after > (hub.head or 0):  # newer than this process's last look, or the page saw entries this store does not have
+            hub.saw(await anyio.to_thread.run_sync(changes.latest, hub.study))
+        if after > (hub.head or 0):  # so the study was restored from a backup made before
             yield _event({"why": "the study was changed back to an earlier state; reload the page"}, "reload")
             return
         await anyio.to_thread.run_sync(hub.presence.here, stream, viewer.name, page, did)

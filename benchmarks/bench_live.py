@@ -1,0 +1,230 @@
+"""Benchmark: coding together, live. N coders each with their transcript page listening to the change stream.
+
+For each store (SQLite; PostgreSQL when ``CHORUS_BENCH_POSTGRES`` names a server)
+and each number of server processes (``chorus serve --workers``, 1 and 2):
+
+- **Latency**: every coder codes and uncodes their span at a person's pace (about
+  one action a second each, as ``bench_web.py``) while every coder's page listens
+  (``GET /api/live``); for each write, the time from the coder sending it to the
+  change arriving on each *other* coder's stream: p50, p95, p99.
+- **Throughput**: the same coders as fast as the server answers, with every page
+  listening and with none listening, in the same run: requests a second, and the
+  ratio of the two.
+- **Memory**: the server's processes' resident memory with every page listening,
+  less before any was opened, per open page.
+
+The pages listen from a process of their own (the load generator must not share
+the server's interpreter, nor the coders' event loop). Times are wall-clock
+(``time.time()``) in both processes, on one machine.
+
+    make bench            # or: python benchmarks/bench_live.py [--coders 50 --seconds 20 --workers 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import chorus  # noqa: E402
+from benchmarks.bench_web import chorus_signed, coder_names, coding_load, postgres_study, ready  # noqa: E402
+from benchmarks.served import served  # noqa: E402
+
+PACE = 1.0  # seconds between a coder's actions, on average (bench_web's person's pace)
+
+
+def listen(base: str, names: list[str], chosen: list[tuple[str, int, int]], out: str, started: str, stop: str) -> None:
+    """A process of open pages: each of ``names`` signs in, opens their transcript's stream and notes when each change
+    arrives, until the file ``stop`` exists; then what was heard is written to ``out``."""
+    asyncio.run(_listen(base, names, chosen, out, started, stop))
+
+
+async def _listen(base: str, names: list[str], chosen: list[tuple[str, int, int]], out: str, started: str, stop: str) -> None:
+    import httpx
+
+    heard: list[tuple[str, int, str, float]] = []  # listener, coding, kind, when
+    opened = 0
+    clients = [httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(60, read=None)) for _ in names]
+
+    async def page(client: httpx.AsyncClient, name: str, span: tuple[str, int, int]) -> None:
+        nonlocal opened
+        await chorus_signed(client, name, span)
+        last = None
+        while True:  # a stream the server ends (its lifetime) is opened again from where it was, as EventSource does
+            try:
+                async with client.stream("GET", f"/api/live?page=transcript:{span[0]}",
+                                         headers={"Last-Event-ID": last} if last else {}) as answer:
+                    async for line in answer.aiter_lines():
+                        if line.startswith("retry:"):
+                            opened += 1
+                            if opened == len(names):
+                                Path(started).write_text("open")
+                        elif line.startswith("id: "):
+                            last = line[4:]
+                        elif line.startswith("data: {"):
+                            change = json.loads(line[6:])
+                            if change.get("kind") in ("coding.added", "coding.removed"):
+                                heard.append((name, change["coding"], change["kind"], time.time()))
+            except httpx.HTTPError:
+                await asyncio.sleep(0.5)
+
+    pages = asyncio.gather(*(page(c, n, s) for c, n, s in zip(clients, names, chosen)))
+
+    async def stopping() -> None:
+        while not Path(stop).exists():
+            await asyncio.sleep(0.2)
+        pages.cancel()
+
+    watcher = asyncio.ensure_future(stopping())
+    try:
+        await pages
+    except asyncio.CancelledError:
+        pass
+    finally:
+        watcher.cancel()
+        await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
+        Path(out).write_text(json.dumps(heard))
+
+
+async def _paced(base: str, names: list[str], chosen: list[tuple[str, int, int]], seconds: float) -> tuple[list[tuple[str, int, str, float]], int]:
+    """Each coder codes their span and removes it at a person's pace; every write's coder, coding, kind and time sent."""
+    import httpx
+
+    sent: list[tuple[str, int, str, float]] = []
+    errors = 0
+    clients = [httpx.AsyncClient(base_url=base, timeout=30, limits=httpx.Limits(keepalive_expiry=4)) for _ in names]
+
+    async def one(client: httpx.AsyncClient, name: str, span: tuple[str, int, int], seed: int, until: float) -> None:
+        nonlocal errors
+        signed = await chorus_signed(client, name, span)
+        rng = np.random.default_rng(seed)
+        await asyncio.sleep(rng.uniform(0, PACE))
+        while time.time() < until:
+            await asyncio.sleep(rng.exponential(PACE))
+            at = time.time()
+            made = await client.post(signed.path, json=signed.body, headers=signed.headers)
+            if not made.is_success:
+                errors += 1
+                continue
+            sent.append((name, made.json()["id"], "coding.added", at))
+            await asyncio.sleep(rng.exponential(PACE))
+            at = time.time()
+            gone = await client.delete(signed.removal(made.json()), headers=signed.headers)
+            if gone.is_success:
+                sent.append((name, made.json()["id"], "coding.removed", at))
+            else:
+                errors += 1
+
+    until = time.time() + seconds
+    try:
+        await asyncio.gather(*(one(c, n, s, i, until) for i, (c, n, s) in enumerate(zip(clients, names, chosen))))
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+    return sent, errors
+
+
+def server_memory(port: str) -> float:
+    """Resident memory (MiB) of the ``chorus serve`` on ``port`` and every process it started."""
+    import psutil
+
+    total = 0
+    for process in psutil.Process().children(recursive=True):
+        try:
+            if port in " ".join(process.cmdline()):
+                total += sum(p.memory_info().rss for p in [process, *process.children(recursive=True)])
+        except psutil.Error:
+            continue
+    return total / 2**20
+
+
+def one_setting(study: chorus.Study, chosen: list[tuple[str, int, int]], label: str, processes: int, seconds: float, flat: float) -> None:
+    names = coder_names(len(chosen))
+    with served(study.folder, processes) as base, tempfile.TemporaryDirectory() as scratch:
+        port = base.rsplit(":", 1)[1]
+        coding_load(base, chosen, 2.0, 0.0)  # warm: the first requests of a server are slower, whichever run has them
+        alone = coding_load(base, chosen, flat, 0.0)
+        alone_rate = len(alone[0]) / flat
+        time.sleep(1.0)
+        before = server_memory(port)
+        out, started, stop = Path(scratch) / "heard.json", Path(scratch) / "started", Path(scratch) / "stop"
+        pages = multiprocessing.get_context("spawn").Process(target=listen, args=(base, names, chosen, str(out), str(started), str(stop)))
+        pages.start()
+        deadline = time.time() + 120
+        while not started.exists() and time.time() < deadline and pages.is_alive():
+            time.sleep(0.2)
+        if not started.exists():
+            pages.kill()
+            print(f"  {label}: the pages did not all open within 120 s; not measured")
+            return
+        time.sleep(3.0)  # every stream open and quiet
+        per_page = (server_memory(port) - before) / len(names)
+        together = coding_load(base, chosen, flat, 0.0)
+        together_rate = len(together[0]) / flat
+        sent, errors = asyncio.run(_paced(base, names, chosen, seconds))
+        time.sleep(2.0)  # the last changes reach the pages
+        stop.write_text("stop")
+        pages.join(timeout=60)
+        if pages.is_alive():
+            pages.kill()
+        heard = json.loads(out.read_text()) if out.exists() else []
+    arrived: dict[tuple[str, int, str], list[float]] = {}
+    for who, coding, kind, when in heard:
+        arrived.setdefault((who, coding, kind), []).append(when)
+    delays, missing = [], 0
+    for writer, coding, kind, at in sent:  # SQLite gives a removed coding's id to the next: the first arrival after the write is its
+        for name in names:
+            if name == writer:
+                continue
+            times = sorted(arrived.get((name, coding, kind), []))
+            later = bisect.bisect_left(times, at)
+            if later == len(times):
+                missing += 1
+            else:
+                delays.append((times[later] - at) * 1000)
+    p50, p95, p99 = np.percentile(delays, [50, 95, 99]) if delays else (float("nan"),) * 3
+    print(f"  {label}: write to another coder's page p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms "
+          f"({len(sent)} writes x {len(names) - 1} pages, {missing} not heard, {errors + len(alone[1]) + len(together[1])} errors)")
+    print(f"    flat out: {together_rate:.0f} requests/s with every page listening, {alone_rate:.0f} with none: "
+          f"ratio {together_rate / alone_rate:.2f}; memory per open page {per_page * 1024:.0f} KiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--coders", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20, help="seconds of coding at a person's pace, for the latency")
+    parser.add_argument("--flat", type=float, default=10, help="seconds of coding flat out, with and without the pages listening")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="server processes (chorus serve --workers)")
+    args = parser.parse_args()
+    print(f"Coding together, live: {args.coders} coders, each with their transcript page listening (the demo's 8 transcripts)")
+    url = os.environ.get("CHORUS_BENCH_POSTGRES")
+    with tempfile.TemporaryDirectory() as tmp:
+        stores = [("SQLite", lambda folder: (chorus.init(folder), lambda: None))]
+        if url:
+            stores.append(("PostgreSQL", lambda folder: postgres_study(url, folder)))
+        for name, make in stores:
+            for processes in args.workers:
+                folder = Path(tmp) / f"{name}-{processes}"
+                study, drop = make(folder)
+                try:
+                    chosen = ready(study, "demo", folder, args.coders)
+                    one_setting(study, chosen, f"{name}, {processes} process{'es' if processes > 1 else ''}", processes, args.seconds, args.flat)
+                finally:
+                    drop()
+        if not url:
+            print("  PostgreSQL: not measured (set CHORUS_BENCH_POSTGRES)")
+
+
+if __name__ == "__main__":
+    main()
