@@ -23,7 +23,7 @@ from chorus.coding.codings import add_coding
 from chorus.errors import ChorusError
 from chorus.ingest.guide import import_guide
 from chorus.report import manuscript, tables
-from chorus.study.counting import Basis, counting
+from chorus.study.counting import Basis, choices, counting
 from chorus.study.lookup import coder as get_coder
 from chorus.study.models import Code, Coder, Coding, CodingTurn, Participant, Transcript, Turn
 from tests.helpers import DEMO, demo_rules, load_demo
@@ -165,6 +165,11 @@ def test_writing_the_consensus_again_replaces_it_and_a_coder_named_is_counted_al
     with pytest.raises(ChorusError, match="of the coders compared"):
         consensus(study, ["ann", "ben"], into="ann")
     assert str(Basis.of(" ann , ben ")) == "ann,ben" and Basis.of("") == Basis.of("AUTO") == Basis()
+    with study.reading() as session:  # a consensus named is said as one, not as a person called "consensus"
+        assert counting(session, "consensus").line == "Findings count the consensus coding of ann and ben (coder 'consensus')."
+        assert counting(session, "consensus").sentence == "Findings count the consensus coding of ann and ben."
+        assert counting(session, "ann").line == "Findings count the codings of ann."
+        assert ("consensus", "the consensus of ann and ben (consensus)") in choices(session) and ("ann", "ann's codings") in choices(session)
 
 
 def test_only_the_door_reads_coded_segments_in_the_analysis_and_report_stages():

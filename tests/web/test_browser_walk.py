@@ -260,7 +260,8 @@ def test_a_team_goes_from_the_setup_link_to_the_word_draft_in_the_browser(tmp_pa
             olive.locator("nav").get_by_role("link", name="Themes").click()
             olive.get_by_label("Findings count").select_option("consensus")
             olive.get_by_role("button", name="Apply the rule").click()
-            expect(olive.locator("#basis-line")).to_contain_text("the codings of consensus")
+            counted = re.compile("Findings count the consensus coding of (cora and olive|olive and cora)")
+            expect(olive.locator("#basis-line")).to_contain_text(counted)
             walk.look(olive, "themes")
             shown = {}
             for theme in olive.locator(".theme").all():
@@ -277,6 +278,7 @@ def test_a_team_goes_from_the_setup_link_to_the_word_draft_in_the_browser(tmp_pa
             if shots is not None:
                 download.value.save_as(shots / "findings.docx")
             draft = Document(download.value.path())
+            assert any(counted.search(p.text) for p in draft.paragraphs), "the methods say which coding the findings count"
             [table] = [t for t in draft.tables if [c.text for c in t.rows[0].cells][:4] == ["Theme", "Raised by", "Participants", "Groups"]]
             in_word = {}
             for row in table.rows[1:]:

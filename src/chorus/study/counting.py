@@ -114,6 +114,8 @@ class Counting:
     chosen: bool
     unfiltered: bool
     transcripts: int
+    #: each consensus coder with the coders whose consensus it is: a basis that names one says whose it is
+    consensus_of: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def single(self) -> bool:
@@ -146,7 +148,7 @@ class Counting:
         return " ".join(self._sentences(methods=True))
 
     def _sentences(self, methods: bool) -> list[str]:
-        others = _coders_said(self.coders, not self.chosen)
+        others = _coders_said(self.coders, not self.chosen, dict(self.consensus_of), methods)
         if not self.followed:
             if not self.coders:
                 return ["Findings count no codings yet."]
@@ -173,8 +175,11 @@ def _and(names: tuple[str, ...] | list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _coders_said(coders: tuple[str, ...], every: bool) -> str:
+def _coders_said(coders: tuple[str, ...], every: bool, consensus_of: dict[str, tuple[str, ...]] | None = None, methods: bool = False) -> str:
     if len(coders) == 1:
+        of = (consensus_of or {}).get(coders[0])
+        if of:  # a consensus is not a person: "the codings of consensus" read as if it were
+            return f"the consensus coding of {_and(of)}" + ("" if methods else f" (coder {coders[0]!r})")
         return f"the codings of {coders[0]}"
     return f"every coder's codings ({', '.join(coders)})" if every else f"the codings of {_and(coders)}"
 
@@ -209,7 +214,8 @@ def counting(session: Session, basis: Basis | str | None = None) -> Counting:
         if basis.follow_consensus and record.coder_id in coding and record.cells
     )
     unfiltered = not followed and not basis.coders and not consensus_ids
-    return Counting(basis, followed, tuple(sorted(counted.values())), frozenset(counted), bool(basis.coders), unfiltered, transcripts)
+    return Counting(basis, followed, tuple(sorted(counted.values())), frozenset(counted), bool(basis.coders), unfiltered, transcripts,
+                    tuple((name, tuple(record.coders)) for record, name in written if name in basis.coders))
 
 
 def coders(session: Session) -> dict[str, set[int]]:
@@ -224,8 +230,10 @@ def coders(session: Session) -> dict[str, set[int]]:
 def choices(session: Session) -> list[tuple[str, str]]:
     """The bases a reader can choose, as (value, what it counts): auto, everyone, and each coder who has coded."""
     coders = sorted(session.scalars(select(Coder.name).where(_has_coded())))
+    consensus_of = dict(session.execute(select(Coder.name, Consensus.coders).join(Consensus, Consensus.coder_id == Coder.id)).all())
     return [(AUTO, "the consensus where written, else every coder"), (EVERYONE, "every coder, no consensus"),
-            *((name, f"{name}'s codings") for name in coders)]
+            *((name, f"the consensus of {_and(consensus_of[name])} ({name})" if consensus_of.get(name) else f"{name}'s codings")
+              for name in coders)]
 
 
 def _has_coded() -> ColumnElement[bool]:
