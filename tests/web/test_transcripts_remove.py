@@ -18,7 +18,7 @@ from chorus.ingest.transcripts import removal
 from chorus.study.models import AuditEntry, Coding, Memo, Transcript, Turn
 from chorus.web import users
 from tests.helpers import DEMO, chromium, load_demo, require, shooter
-from tests.web.conftest import PASSWORD, accessible, serving, signed_in
+from tests.web.conftest import PASSWORD, accessible, serving, sign_in, signed_in
 
 
 def _coded(study) -> None:
@@ -124,13 +124,7 @@ def test_an_owner_removes_a_transcript_in_chromium_with_the_confirm_and_finds_it
         browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         shot = shooter(page, shots)
-        page.goto(base + "/login")
-        page.get_by_label("Name").click()
-        page.keyboard.type("olive")
-        page.get_by_label("Password").click()
-        page.keyboard.type(PASSWORD)
-        page.keyboard.press("Enter")
-        page.wait_for_url(base + "/")
+        sign_in(page, base, "olive")
 
         page.get_by_role("link", name="Remove FG02…").click()
         listed = page.locator("#removal")
