@@ -249,3 +249,38 @@ def test_two_people_on_one_transcript_see_each_other_code_and_remove_without_a_r
             cora.screenshot(path=str(Path(folder) / "3-cora-after-both-removed.png"))
         assert cora.evaluate("window.stayed") and cole.evaluate("window.stayed"), "no page was loaded again"
         browser.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_code_system_changes_in_place_and_the_segments_page_says_what_is_new(web):
+    from playwright.sync_api import expect, sync_playwright
+
+    from chorus.coding import codes as codebook
+    from tests.web.conftest import accessible
+
+    spans = turn_spans(web)
+    with serving(web) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
+        pages = {}
+        for link in ("Codes", "Segments"):
+            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            sign_in(page, base, "olive")
+            page.get_by_role("link", name=link, exact=True).first.click()
+            page.evaluate("window.stayed = true")
+            pages[link] = page
+        codes_page, segments = pages["Codes"], pages["Segments"]
+        rows_before = segments.locator("table tr").count()
+        cora, cora_csrf = client_of(base, "cora")
+        assert codes(cora, cora_csrf, "Funding", spans[2]).status_code == 201
+        expect(codes_page.locator('.code[data-path="Challenges/Funding"] .num')).to_have_text("1 coding")
+        expect(segments.locator("#live-notice")).to_contain_text("1 new coding since this page was drawn")
+        assert segments.locator("table tr").count() == rows_before, "the table does not move under the reader"
+        with acting_as("cole"):
+            codebook.edit(web, "Collaboration", None, new_name="Working together")
+            codebook.edit(web, "Communication", None, colour="#112233")
+        expect(codes_page.locator('.code[data-path="Benefits/Working together"] summary b')).to_have_text("Working together")
+        expect(codes_page.locator('.code[data-path="Benefits/Communication"] .swatch')).to_have_css("background-color", "rgb(17, 34, 51)")
+        expect(segments.locator("#live-notice")).to_contain_text("2 changes to the codebook or transcripts")
+        accessible(segments)
+        assert codes_page.evaluate("window.stayed") and segments.evaluate("window.stayed")
+        browser.close()

@@ -44,8 +44,9 @@ MANIFEST = "manifest.json"
 #: The file a PostgreSQL store is dumped to (pg_dump's custom format).
 PG_DUMP = "study.pgdump"
 #: Left out of a backup: the store's own files (copied through the backup API), uploads waiting for a
-#: confirmation, and the key that signs web sessions (a restored study signs in afresh).
-SKIPPED = (".uploads", ".chorus-web-secret")
+#: confirmation, the key that signs web sessions (a restored study signs in afresh), and who has which page open
+#: (``chorus.web.routes.live``: files that come and go as pages open and close, while the backup runs).
+SKIPPED = (".uploads", ".chorus-web-secret", ".chorus-live")
 
 
 def _files(folder: Path, store: str) -> Iterator[Path]:
