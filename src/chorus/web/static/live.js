@@ -26,7 +26,7 @@ export function say(text, reload = false) {
   notice.hidden = false;
 }
 
-let heard = live ? live.after : 0, source = null, stopped = false, present = null;
+let heard = live ? live.after : 0, source = null, stopped = false, present = null, wait = 2000;
 
 /** Listen from the last entry heard; a stream the server ends is opened again by EventSource itself, one that fails here. */
 function listen() {
@@ -44,9 +44,11 @@ function listen() {
     stopped = true; source.close();
     say(`${JSON.parse(event.data).why}.`, true);
   });
-  source.onerror = () => {  // a server restarting, a proxy's error page: EventSource gives up on some; start again from what was heard
+  source.onopen = () => { wait = 2000; };
+  source.onerror = () => {  // a server restarting, a proxy's error page, a session ended: EventSource gives up on those; try again, less often
     if (stopped || source.readyState !== EventSource.CLOSED) return;
-    setTimeout(() => { if (!stopped) listen(); }, 2000);
+    setTimeout(() => { if (!stopped) listen(); }, wait);
+    wait = Math.min(wait * 2, 60000);
   };
 }
 
