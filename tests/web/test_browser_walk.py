@@ -221,6 +221,8 @@ def test_a_team_goes_from_the_setup_link_to_the_word_draft_in_the_browser(tmp_pa
             olive.get_by_role("option", name="FG01").click()
             olive.get_by_role("option", name="FG02").click(modifiers=["Control"])  # several, as the hint says
             type_into(olive, olive.get_by_label("Label"), "double coding")
+            name, field = olive.get_by_text("Label", exact=True).bounding_box(), olive.get_by_label("Label").bounding_box()
+            assert field["x"] > name["x"] + name["width"] and abs(field["y"] - name["y"]) < field["height"], "the field beside its name"
             walk.look(olive, "round-to-open")
             olive.get_by_role("button", name="Open the round").click()
             expect(olive.get_by_text("Round 1 (double coding) is open")).to_be_visible()
@@ -257,7 +259,7 @@ def test_a_team_goes_from_the_setup_link_to_the_word_draft_in_the_browser(tmp_pa
             walk.look(olive, "consensus")
 
             # The themes, counted from the consensus; the page's figures are the hand counts.
-            olive.locator("nav").get_by_role("link", name="Themes").click()
+            olive.get_by_role("status").get_by_role("link", name="the themes").click()  # the way on from the consensus
             olive.get_by_label("Findings count").select_option("consensus")
             olive.get_by_role("button", name="Apply the rule").click()
             counted = re.compile("Findings count the consensus coding of (cora and olive|olive and cora)")
