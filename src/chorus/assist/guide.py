@@ -283,7 +283,7 @@ def align_guide(study: Study, transcripts: Sequence[str] | None = None, progress
             reason = why_not_aligned(len(turns), sum(role != "participant" for *_, role in turns))
             if reason is not None:
                 if wanted is None or transcript.name in wanted:
-                    skipped.append({"transcript": transcript.name, "turns": len(turns), "skipped": reason})
+                    skipped.append({"transcript": transcript.name, "turns": len(turns), "questions": 0, "not_asked": "", "skipped": reason})
                 continue
             kept = dict(session.execute(
                 select(TurnQuestion.turn_id, TurnQuestion.question_id).join(Turn, Turn.id == TurnQuestion.turn_id)
