@@ -191,6 +191,7 @@ def test_an_alignment_job_aligns_one_transcript_or_every_one_and_says_what_it_sk
     with pytest.raises(NotFound):
         submit_alignment(study, "olive", "FG99")
     one = submit_alignment(study, "olive", "FG02")
+    assert submit_alignment(study, "olive", "FG02") == one, "asked twice while it waits: one job"
     assert queue.run_next(study, "test:1", {KIND: run_alignment}) == one  # a worker process's turn
     job = queue.job(study, one)
     assert (job.state, job.fraction, job.stage) == ("done", 1.0, "aligned 1 transcript")

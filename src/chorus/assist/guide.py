@@ -345,13 +345,15 @@ def skipped_lines(table: pd.DataFrame) -> list[str]:
 def submit_alignment(study: Study, by: str, transcript: str | None = None) -> int:
     """Queue an alignment of ``transcript`` (every transcript by default) for person ``by``, as a background job; returns its id.
 
-    A study with no guide, or a transcript it does not have, is refused here rather than in the worker.
+    A study with no guide, or a transcript it does not have, is refused here rather than in the worker;
+    the same alignment asked again while it still waits in the queue (a second click) is the job already there.
     """
     with study.reading() as session:
         if session.scalar(select(func.count()).select_from(GuideQuestion)) == 0:
             raise _no_guide()
         name = find_transcript(session, transcript).name if transcript else EVERY
-    return queue.submit(study, KIND, by, name)
+        waiting = session.scalar(select(Job.id).where(Job.kind == KIND, Job.name == name, Job.state == "queued").limit(1))
+    return waiting if waiting is not None else queue.submit(study, KIND, by, name)
 
 
 def run_alignment(study: Study, job: Job, report: Report) -> None:
