@@ -158,3 +158,23 @@ def test_the_methods_say_the_studys_approach_and_how_long_only_the_timed_groups_
     assert 1 < minutes < 15 and "1-1 minutes" not in text and "lasted" not in text.replace("the one group with times lasted", "")
     with pytest.raises(ChorusError, match="1 to 200 characters"):
         set_approach(study, "  ")
+
+
+def test_the_methods_say_how_many_transcripts_were_heard_in_the_right_number(study, tmp_path: Path):
+    from sqlalchemy import select
+
+    from chorus.study.models import Transcript
+    from tests.helpers import load_demo
+
+    load_demo(study, ["FG01", "FG02", "FG03"])
+    apply_code(study, "FG01", "Funding", "ann", turn=3)
+    said = {}
+    for heard in (["FG02"], ["FG02", "FG03"], ["FG01", "FG02", "FG03"]):
+        with study.transaction() as session:  # as a transcription job stores what heard it
+            for t in session.scalars(select(Transcript).where(Transcript.name.in_(heard))):
+                t.media = {**(t.media or {}), "model": "tiny.en", "diarizer": "resemblyzer"}
+        text = text_of(Document(str(manuscript(study, tmp_path / f"{len(heard)}.docx"))))
+        said[len(heard)] = re.search(r"Discussions were audio-recorded\. (.*?)\n", text + "\n").group(1)
+    assert said[1].startswith("1 of 3 transcripts was transcribed") and said[1].endswith("The rest were transcribed verbatim.")
+    assert said[2].startswith("2 of 3 transcripts were transcribed") and said[2].endswith("The other was transcribed verbatim.")
+    assert said[3].startswith("3 of 3 transcripts were transcribed") and said[3].endswith("corrected by hand.")

@@ -181,10 +181,12 @@ def _methods_text(named: dict[str, pd.DataFrame], methods: pd.Series, media: lis
     if heard:
         models = _transcribed_with(media)
         diarizers = sorted({m.get("diarizer", "none") for m in heard})
-        recorded = (f"Discussions were audio-recorded. {len(heard)} of {methods.get('Transcripts', 0)} transcripts were transcribed "
+        total = int(methods.get("Transcripts", 0) or 0)
+        rest = total - len(heard)
+        recorded = (f"Discussions were audio-recorded. {len(heard)} of {total} transcripts {'was' if len(heard) == 1 else 'were'} transcribed "
                     f"on the researchers' own machine with Whisper ({', '.join(models)}) and speakers separated with "
                     f"{', '.join(diarizers)}; each speaker was named against the roster by the researchers, and the transcripts "
-                    "corrected by hand. The rest were transcribed verbatim.")
+                    "corrected by hand." + (" The other was transcribed verbatim." if rest == 1 else " The rest were transcribed verbatim." if rest > 1 else ""))
     else:
         recorded = f"Discussions were audio-recorded and transcribed verbatim ({methods.get('Words transcribed', 0)} words in {methods.get('Transcripts', 0)} transcripts)."
     deidentified = methods.get("De-identification", "not run")
