@@ -16,8 +16,9 @@ a turn the researcher confirmed or moved (:func:`set_question`) is kept by every
 later alignment and steers the turns after it.
 
 >>> align_guide(study)                                        # doctest: +SKIP
-  transcript  turns  questions   not_asked  confidence
+  transcript  turns  questions    not_asked  confidence                          skipped
 0       FG01     40          7  Q4, Q5, Q10       0.889
+1       FG09     31          0                      NaN  no facilitator turn, so no ...
 """
 
 from __future__ import annotations
