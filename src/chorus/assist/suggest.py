@@ -18,6 +18,7 @@ coding was machine-suggested (:func:`suggestion_summary`).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -33,7 +34,7 @@ from chorus.coding.stances import is_stance
 from chorus.errors import ChorusError
 from chorus.study.lookup import code_path, find_code
 from chorus.study.lookup import coder as get_coder
-from chorus.study.models import Code, Coding, Suggestion, Transcript, utcnow
+from chorus.study.models import Code, Coding, Participant, Suggestion, Transcript, Turn, utcnow
 from chorus.study.store import Study
 
 MIN_EXAMPLES = 5
@@ -270,24 +271,46 @@ def pending(study: Study, code: str | None = None, order: str = "confidence") ->
             (Suggestion.confidence.desc(),) if order == "confidence"
             else (func.abs(Suggestion.confidence - func.coalesce(Suggestion.threshold, 0.5)), Suggestion.confidence.desc())
         )
-        query = select(Suggestion).where(Suggestion.status == "pending").order_by(*ranking, Suggestion.id)
+        query = (select(Suggestion.id, Suggestion.code_id, Suggestion.confidence, Suggestion.threshold, Suggestion.transcript_id,
+                        Suggestion.start, Suggestion.end, Suggestion.example_coding_id)
+                 .where(Suggestion.status == "pending").order_by(*ranking, Suggestion.id))
         if code:
             query = query.where(Suggestion.code_id == find_code(session, code).id)
-        rows = []
-        indexes: dict[int, TurnIndex] = {}  # each transcript's turns read once, not once per suggestion
-        for found in session.scalars(query):
-            text = found.transcript.text
-            if found.transcript_id not in indexes:
-                indexes[found.transcript_id] = TurnIndex(found.transcript)
-            turn = next(iter(indexes[found.transcript_id].overlapping(found.start, found.start + 1)), None)  # the turn it starts in
-            example = session.get(Coding, found.example_coding_id) if found.example_coding_id else None
-            rows.append({
-                "suggestion": found.id, "code": code_path(found.code), "confidence": round(found.confidence, 3),
-                "threshold": None if found.threshold is None else round(found.threshold, 3), "transcript": found.transcript.name, "turn": turn.ordinal if turn else None,
-                "speaker": turn.participant.pseudonym if turn else "", "discipline": (turn.participant.discipline or "") if turn else "",
-                "text": text[found.start : found.end], "example": example.transcript.text[example.start : example.end] if example else "",
-            })
+        found = session.execute(query).all()
+        # rows, not objects: a queue of hundreds over 24 transcripts of 900 turns read in a tenth of a second, not 1.5 s
+        examples = {r.id: r for r in session.execute(select(Coding.id, Coding.transcript_id, Coding.start, Coding.end)
+                                                     .where(Coding.id.in_({f.example_coding_id for f in found if f.example_coding_id})))}
+        wanted = {f.transcript_id for f in found} | {e.transcript_id for e in examples.values()}
+        texts = {t.id: (t.name, t.text) for t in session.execute(select(Transcript.id, Transcript.name, Transcript.text).where(Transcript.id.in_(wanted)))}
+        turns: dict[int, list[tuple[int, int, int, str, str]]] = {}
+        for t in session.execute(select(Turn.transcript_id, Turn.start, Turn.end, Turn.ordinal, Participant.pseudonym, Participant.discipline)
+                                 .join(Participant, Participant.id == Turn.participant_id)
+                                 .where(Turn.transcript_id.in_({f.transcript_id for f in found})).order_by(Turn.transcript_id, Turn.start)):
+            turns.setdefault(t.transcript_id, []).append((t.start, t.end, t.ordinal, t.pseudonym, t.discipline or ""))
+        paths = {c.id: code_path(c) for c in session.scalars(select(Code))}
+    starts = {transcript: [t[0] for t in mine] for transcript, mine in turns.items()}
+    rows = []
+    for f in found:
+        name, text = texts[f.transcript_id]
+        turn = _turn_at(turns.get(f.transcript_id, []), starts.get(f.transcript_id, []), f.start)
+        example = examples.get(f.example_coding_id)
+        rows.append({
+            "suggestion": f.id, "code": paths[f.code_id], "confidence": round(f.confidence, 3),
+            "threshold": None if f.threshold is None else round(f.threshold, 3), "transcript": name, "turn": turn[2] if turn else None,
+            "speaker": turn[3] if turn else "", "discipline": turn[4] if turn else "",
+            "text": text[f.start : f.end], "example": texts[example.transcript_id][1][example.start : example.end] if example else "",
+        })
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _turn_at(turns: list[tuple[int, int, int, str, str]], starts: list[int], at: int) -> tuple[int, int, int, str, str] | None:
+    """The turn (start, end, ordinal, speaker, discipline) of a transcript's ``turns`` (by start) that character ``at`` is in."""
+    for turn in turns[max(bisect.bisect_right(starts, at) - 1, 0):]:
+        if turn[0] > at:
+            break
+        if turn[1] > at:
+            return turn
+    return None
 
 
 def suggestion_summary(study: Study) -> pd.DataFrame:
