@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import chorus  # noqa: E402
-from benchmarks.bench_web import chorus_signed, coder_names, coding_load, postgres_study, ready  # noqa: E402
+from benchmarks.bench_web import Signed, chorus_signed, coder_names, coding_load, postgres_study, ready  # noqa: E402
 from benchmarks.served import served  # noqa: E402
 
 PACE = 1.0  # seconds between a coder's actions, on average (bench_web's person's pace)
@@ -106,9 +106,8 @@ async def _paced(base: str, names: list[str], chosen: list[tuple[str, int, int]]
     errors = 0
     clients = [httpx.AsyncClient(base_url=base, timeout=30, limits=httpx.Limits(keepalive_expiry=4)) for _ in names]
 
-    async def one(client: httpx.AsyncClient, name: str, span: tuple[str, int, int], seed: int, until: float) -> None:
+    async def one(client: httpx.AsyncClient, signed: Signed, name: str, seed: int, until: float) -> None:
         nonlocal errors
-        signed = await chorus_signed(client, name, span)
         rng = np.random.default_rng(seed)
         await asyncio.sleep(rng.uniform(0, PACE))
         while time.time() < until:
@@ -127,9 +126,10 @@ async def _paced(base: str, names: list[str], chosen: list[tuple[str, int, int]]
             else:
                 errors += 1
 
-    until = time.time() + seconds
     try:
-        await asyncio.gather(*(one(c, n, s, i, until) for i, (c, n, s) in enumerate(zip(clients, names, chosen))))
+        signed = await asyncio.gather(*(chorus_signed(c, n, s) for c, n, s in zip(clients, names, chosen)))  # everyone in, then the clock
+        until = time.time() + seconds
+        await asyncio.gather(*(one(c, g, n, i, until) for i, (c, g, n) in enumerate(zip(clients, signed, names))))
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
     return sent, errors

@@ -158,7 +158,9 @@ class Hub:
         if key not in self.reads:
             def read() -> changes.Changes:
                 with seeing_only(blind):
-                    return changes.since(self.study, after, role=role, upto=upto)
+                    found = changes.since(self.study, after, role=role, upto=upto)
+                found.said = [_event(change, ident=change["id"]) for change in found.changes]  # written once for every page that shares it
+                return found
 
             self.reads[key] = asyncio.ensure_future(anyio.to_thread.run_sync(read))
             while len(self.reads) > 64:
@@ -216,9 +218,9 @@ async def _stream(request: Request, hub: Hub, viewer: Viewer, after: int, page: 
                 if found.too_many:
                     yield _event({"why": f"over {changes.REPLAY_LIMIT} changes came while this page was away; reload it"}, "reload", found.last)
                     return
-                for change in found.changes:
-                    yield _event(change, ident=change["id"])
-                    if change["actor"] == viewer.name and _did(change):
+                for change, said in zip(found.changes, found.said):
+                    yield said
+                    if change["actor"] == viewer.name and _did(change) not in (None, did):
                         did = _did(change)
                         await anyio.to_thread.run_sync(hub.presence.here, stream, viewer.name, page, did)
                 after = found.last
