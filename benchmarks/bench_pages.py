@@ -5,8 +5,9 @@ coders; ``benchmarks/reference_study.py``) and the demo study (8 groups of about
 40 turns, coded as ``make demo`` codes them) are each served by ``chorus serve``
 in a process of its own on loopback. One signed-in user loads each page 20 times
 in turn; the app's own time per request comes back in its ``Server-Timing``
-header. Printed per page: the first visit's server time (cold: the candidates page
-clusters then, and keeps the result until the study changes), server p50 and
+header. Printed per page: the first visit's server time (cold: caches filled; the
+candidates and suggestions pages show what a background run kept, and cluster or
+learn nothing in the request, issue 43), server p50 and
 p95 of the visits after it, the size of the page, and the ratio to the demo's
 p95 (the baseline of this run). Target (issue 16): every page under
 300 ms p95 server-side at the reference size. The HTML report, a document of the
@@ -63,7 +64,7 @@ def measure(study: chorus.Study, repeat: int, pages: list[str]) -> dict[str, dic
         client.post("/login", data={"name": "bench", "password": PASSWORD, "csrf": csrf})
         token = re.search(r'const csrf = "([^"]+)"', client.get("/codes").text).group(1)
         for page in pages:
-            first = client.get(page)  # once to warm imports and the connection; the candidates page clusters here
+            first = client.get(page)  # once to warm imports and the connection
             first.raise_for_status()
             server, size = [], 0
             for _ in range(repeat if page in PAGES else 3):
