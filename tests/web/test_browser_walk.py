@@ -140,7 +140,13 @@ def test_a_team_goes_from_the_setup_link_to_the_word_draft_in_the_browser(tmp_pa
     )
     said: list[str] = []
     try:
-        link = next(line.strip() for line in server.stdout if "/setup?token=" in line)
+        for line in server.stdout:  # what it printed before the link is shown if it stops without one
+            said.append(line)
+            if "/setup?token=" in line:
+                link = line.strip()
+                break
+        else:
+            raise AssertionError("chorus serve stopped without printing a setup link")
         # what the server prints from here on, read so that its pipe never fills; shown when the test fails
         threading.Thread(target=lambda: said.extend(server.stdout), daemon=True).start()
         with sync_playwright() as p:
