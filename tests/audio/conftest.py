@@ -24,6 +24,13 @@ RUN_ON = (
     ("Nurse", "we talk with the families about comfort and the goals of care early on and not only at the very end of the illness and"),
     ("Physician", "when the palliative team joins us at diagnosis the family trusts them much more later on in the treatment"),
 )
+# a short interjection between two sentences of another voice, pauses around it; the second voice speaks again later
+INTERJECTION = (
+    ("Nurse", "We talk with the families about comfort and the goals of care early on, not only at the very end of the illness."),
+    ("Physician", "Right."),
+    ("Nurse", "And when the palliative team joins us at diagnosis, the family trusts them much more later on."),
+    ("Physician", "I agree, and the funding for those positions is the problem we keep coming back to."),
+)
 PAIR_ROSTER = "id,pseudonym,discipline,care_team,group,role\nP01,Nina,nurse,Leukemia,FG09,participant\nP02,Omar,physician,Leukemia,FG09,participant\n"
 PAIR_GROUPS = "group,date\nFG09,2024-03-05\n"
 

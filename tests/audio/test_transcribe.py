@@ -88,6 +88,28 @@ def test_only_neighbours_of_one_speaker_are_joined_and_a_short_reply_keeps_its_t
     ]
 
 
+def test_a_short_interjection_between_pauses_gets_its_own_turn(tmp_path) -> None:
+    """"Right." said by a second voice between two sentences of the first: the windows around it hear
+    mostly the first voice and silence, so it was given to the first voice inside one turn ("... of the
+    illness, right?"); printed on its own it is heard as the voice that speaks again later."""
+    from chorus.audio.synthetic import speak
+    from chorus.audio.transcribe import transcribe_audio
+    from tests.audio.conftest import INTERJECTION, need_voices
+
+    need_voices()
+    spoken = speak(INTERJECTION, tmp_path / "interjection.wav")
+    turns = transcribe_audio(load_audio(spoken.path), min_speakers=2, max_speakers=2).turns
+    said = [t.text.strip(" .?!,").lower() for t in turns]
+    assert "right" in said, said
+    at = said.index("right")
+    assert 0 < at < len(turns) - 1, said  # between two turns of the first voice
+    before, right, after = turns[at - 1 : at + 2]
+    assert before.speaker == after.speaker != right.speaker
+    assert before.text.endswith("illness,") or before.text.endswith("illness.")
+    assert right.start >= spoken.reference[1].start - 0.3 and right.end <= spoken.reference[1].end + 0.3
+    assert turns[-1].speaker == right.speaker and turns[-1].text.endswith("coming back to.")  # the voice it was heard as
+
+
 def test_models_and_devices_are_chosen_or_explained(tmp_path) -> None:
     assert (model_path("tiny.en") / "model.bin").is_file()
     with pytest.raises(ChorusError, match="never downloaded"):

@@ -37,6 +37,8 @@ RATE = 4.0  # embeddings per second of audio
 BATCH = 256  # windows through the encoder at once
 MEL_CHUNK = 60.0  # seconds of audio whose spectrogram is computed at once
 MOST_CLUSTERED = 2000  # windows clustered directly (about 8 minutes of speech); the rest join the nearest cluster
+RELIABLE = 0.6  # share of a window that must be speech for its voice print to be trusted
+SHORT_REGION = 1.2  # seconds: a stretch of speech this short is printed on its own, not by windows reaching past it
 
 
 class Diarizer(Protocol):
@@ -69,7 +71,14 @@ def speaker_encoder() -> Any:
 
 
 def speaker_windows(audio: Audio, rate: float = RATE) -> Windows:
-    """Speaker embeddings of the windows whose centre falls in speech.
+    """Speaker embeddings of the windows whose centre falls in speech, each mostly speech.
+
+    A window that is less than ``RELIABLE`` speech (at the edge of a stretch of
+    speech, reaching over a pause) is left out, and a stretch shorter than
+    ``SHORT_REGION`` (an interjection between pauses: "Right.") is printed on its
+    own (:func:`tiled_prints`): the windows around it hear mostly its neighbours.
+    Measured on the espeak-ng focus group and the AMI clips (stored-turn DER):
+    0.063 -> 0.060, sample 0.055 unchanged, tst00 0.79 -> 0.77.
 
     Windows go through the encoder a batch at a time, so an hour-long recording
     needs no more memory than a short one beyond its samples.
@@ -81,17 +90,68 @@ def speaker_windows(audio: Audio, rate: float = RATE) -> Windows:
     samples = resemblyzer.audio.normalize_volume(audio.samples, -30, increase_only=True)
     wav_slices, mel_slices = encoder.compute_partial_slices(len(samples), rate, 0.5)
     centres = np.array([(s.start + s.stop) / 2 / SAMPLE_RATE for s in wav_slices])
+    regions = speech_regions(audio)
     in_speech = np.zeros(len(centres), dtype=bool)
-    for start, end in speech_regions(audio):
+    for start, end in regions:
         in_speech |= (centres >= start) & (centres < end)
+    in_speech &= speech_share(centres, regions, WINDOW) >= RELIABLE
+    alone = [(a, b) for a, b in regions if b - a < SHORT_REGION or not in_speech[(centres >= a) & (centres < b)].any()]
+    for start, end in alone:
+        in_speech &= ~((centres >= start) & (centres < end))
     mel = mel_frames(samples, mel_slices[-1].stop)
-    chosen = [s for s, keep in zip(mel_slices, in_speech) if keep]
+    kept = encode(encoder, [mel[s] for s, keep in zip(mel_slices, in_speech) if keep])
+    # a stretch printed on its own counts as many windows as its length would give, at times spread over it
+    copies = [max(1, round((b - a) * rate)) for a, b in alone]
+    embeddings = np.concatenate([kept, np.repeat(tiled_prints(samples, alone), copies, axis=0)])
+    times = np.concatenate([centres[in_speech], *[np.linspace(a, b, n + 2)[1:-1] for (a, b), n in zip(alone, copies)]])
+    order = np.argsort(times, kind="stable")
+    return Windows(times[order], embeddings[order])
+
+
+def speech_share(centres: np.ndarray, regions: list[tuple[float, float]], width: float) -> np.ndarray:
+    """The share of each window (``width`` seconds around each centre) that falls in the speech ``regions``.
+
+    A window at the edge of speech holds silence, or the other side of a pause:
+    its voice print is less the speaker's than one inside speech.
+
+    >>> speech_share(np.array([1.0, 2.0]), [(0.0, 1.5)], 1.0).round(2).tolist()
+    [1.0, 0.0]
+    """
+    lows, highs = centres - width / 2, centres + width / 2
+    share = np.zeros(len(centres))
+    for start, end in regions:
+        share += np.clip(np.minimum(highs, end) - np.maximum(lows, start), 0, None)
+    return share / width
+
+
+def encode(encoder: Any, frames: list[np.ndarray]) -> np.ndarray:
+    """Voice prints of windows of mel frames, a batch at a time (no gradients kept)."""
+    import torch
+
     pieces = [np.zeros((0, 256), dtype=np.float32)]
     with torch.no_grad():
-        for at in range(0, len(chosen), BATCH):
-            batch = torch.from_numpy(np.stack([mel[s] for s in chosen[at : at + BATCH]]))
-            pieces.append(encoder(batch).numpy())
-    return Windows(centres[in_speech], np.concatenate(pieces))
+        for at in range(0, len(frames), BATCH):
+            pieces.append(encoder(torch.from_numpy(np.stack(frames[at : at + BATCH]))).numpy())
+    return np.concatenate(pieces)
+
+
+def tiled_prints(samples: np.ndarray, spans: list[tuple[float, float]]) -> np.ndarray:
+    """One voice print per span of ``samples`` (seconds), the span repeated to fill the encoder's window.
+
+    A window around a word or two ("Right.") between pauses holds mostly silence and
+    the neighbours' voices; repeated end to end, the span alone fills the window, so
+    its print is of that voice only.
+    """
+    from resemblyzer import hparams
+
+    frames = hparams.partials_n_frames
+    wanted = (frames + 2) * int(SAMPLE_RATE * hparams.mel_window_step / 1000)
+    windows = []
+    for start, end in spans:
+        piece = samples[int(start * SAMPLE_RATE) : max(int(end * SAMPLE_RATE), int(start * SAMPLE_RATE) + 1)]
+        tiled = np.tile(piece, -(-wanted // len(piece)))
+        windows.append(mel_frames(tiled, frames + 1)[1:])  # the first frame is centred on the silence before the start
+    return encode(speaker_encoder(), windows)
 
 
 def mel_frames(samples: np.ndarray, count: int, chunk: float = MEL_CHUNK) -> np.ndarray:
