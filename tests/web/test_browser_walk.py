@@ -64,12 +64,14 @@ NAMES = ["F1", "P11", "P12", "P13"]
 
 
 class Walk:
-    """Keeps what the walk passes: a screenshot of each page, numbered in order (when ``CHORUS_SCREENSHOTS`` is set), and axe-core's check of it."""
+    """Keeps what the walk passes: a screenshot of each page, numbered in order (when ``CHORUS_SCREENSHOTS`` is set), and its checks:
+    axe-core's, no terminal command or option in its words, and no sideways scrolling."""
 
     def __init__(self, shots: Path | None):
         from axe_playwright_python.sync_playwright import Axe
 
-        self.shots, self.count, self.axe, self.failing = shots, 0, Axe(), {}
+        self.shots, self.count, self.axe = shots, 0, Axe()
+        self.failing: dict[str, list[str]] = {}  # page -> what is wrong with it
 
     def look(self, page, name: str) -> None:
         self.count += 1
@@ -79,10 +81,13 @@ class Walk:
             page.screenshot(path=str(self.shots / f"{called}.png"), full_page=True)
         found = self.axe.run(page, options=WCAG_AA)
         if found.violations_count:
-            self.failing[called] = found.generate_report()
+            self.failing.setdefault(called, []).append(found.generate_report())
+        said = re.findall(r"(?:^|\s)(chorus [a-z][\w-]*|--[a-z][\w-]*)", page.locator("main").inner_text())
+        if said:
+            self.failing.setdefault(called, []).append(f"a terminal command or option on the page: {said}")
         wide = page.evaluate("document.documentElement.scrollWidth")
         if wide > page.viewport_size["width"]:
-            self.failing[called] = f"{wide} px wide in a window of {page.viewport_size['width']} px: it scrolls sideways"
+            self.failing.setdefault(called, []).append(f"{wide} px wide in a window of {page.viewport_size['width']} px: it scrolls sideways")
 
 
 def type_into(page, field, text: str) -> None:
@@ -302,4 +307,4 @@ def test_a_team_goes_from_the_setup_link_to_the_word_draft_in_the_browser(tmp_pa
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         print("".join(said))
-    assert not walk.failing, "\n\n".join(f"{name}: {report}" for name, report in walk.failing.items())
+    assert not walk.failing, "\n\n".join(f"{name}: {report}" for name, reports in walk.failing.items() for report in reports)
