@@ -91,5 +91,10 @@ def test_the_errors_and_help_that_named_a_command_name_the_web_way(web, tmp_path
     agreement = page_words(client.get("/agreement?coders=cora&coders=cole&unit=turn").text)
     assert "For cora, cole, by turn" in agreement and "kappa" in agreement
     assert "whoever runs the server can export the entries in full" in page_words(client.get("/audit").text)
-    for path in ("/", "/guide", "/transcripts/FG01/remove", "/roster", "/codes", "/agreement", "/audit", "/rounds", "/people"):
+    for path in ("/", "/guide", "/transcripts/FG01/remove", "/roster", "/codes", "/agreement", "/audit", "/rounds", "/people", "/evaluation"):
         page_words(client.get(path).text)  # the pages an owner reads to act: no command in their words
+    report = client.get("/report")  # a document of its own (no <main>): its words, without its styles
+    assert report.status_code == 200, report.text
+    words = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)\b.*?</\1>", " ", report.text, flags=re.S)))
+    assert "by Chorus 0" in words  # the product and version it names, as a report should (capitalised, a number after it)
+    assert not re.search(r"\bchorus [a-z]| --[a-z]", words), f"a terminal command in the report: {words}"
