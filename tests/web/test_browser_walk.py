@@ -58,9 +58,9 @@ THEMES = {
     "Medical opposition": (2, 2, 1),
     "Family perceptions of palliative care": (1, 1, 1),
 }
-#: The recording, FG03 (the APPs' group): four turns, named as the facilitator and three of its people.
+#: The recording, FG03 (the APPs' group): four turns, the facilitator (whom the page proposes) and three of its people.
 SPOKEN = FOCUS_GROUP[:4]
-NAMES = ["F1", "P11", "P12", "P13"]
+PEOPLE = ["P11", "P12", "P13"]
 
 
 class Walk:
@@ -211,8 +211,10 @@ def test_a_team_goes_from_the_setup_link_to_the_word_draft_in_the_browser(tmp_pa
             naming.click()
             voices = olive.locator("select[name^=speaker-]")
             expect(voices.first).to_be_visible()
-            for n in range(voices.count()):
-                voices.nth(n).select_option(NAMES[n] if n < len(NAMES) else "")
+            people = iter(PEOPLE)
+            for n in range(voices.count()):  # the proposal (the facilitator: who asks the most questions) taken, the others named in turn
+                if voices.nth(n).input_value() == "":
+                    voices.nth(n).select_option(next(people, ""))
             walk.look(olive, "speakers")
             olive.get_by_role("button", name="Store the transcript").click()
             expect(olive.locator(".turn").first).to_be_visible()
