@@ -220,17 +220,19 @@ def _texts(study, segments: list[str]) -> list[str]:
 def test_a_dismissed_candidate_is_stored_audited_and_stays_out_after_clustering_again(study):
     """Issue 43: after an adopt the list was recomputed and dismissed candidates came back under other numbers."""
     from chorus.assist.candidates import accept, candidate_codes, dismiss, dismissed
+    from chorus.coding.memos import memos
     from chorus.study.audit import log
 
     load_demo(study, transcripts=["FG01", "FG02", "FG03", "FG04"])
     first = candidate_codes(study, seed=3)
     gone = set(first.segments.iloc[0].split())
-    memo = dismiss(study, sorted(gone), first.label.iloc[0], "ann", reason="Talk about the recorder, not a theme")
-    assert dismissed(study) == [(memo, frozenset(gone))]
-    entries = log(study, entity="memo")
-    assert list(entries.action) == ["insert"] and entries.iloc[0].entity_id == memo  # in the audit trail, with who and when
-    assert "Dismissed candidate" in entries.iloc[0].after and "recorder" in entries.iloc[0].after
-    again = candidate_codes(study, seed=3)  # the study changed (a memo): clustered again, the same seed
+    made = dismiss(study, sorted(gone), first.label.iloc[0], "ann", reason="Talk about the recorder, not a theme")
+    assert dismissed(study) == [(made, frozenset(gone))]
+    entries = log(study, entity="candidate_dismissal")
+    assert list(entries.action) == ["insert"] and entries.iloc[0].entity_id == made  # in the audit trail, with who and when
+    assert "recorder" in entries.iloc[0].after
+    assert memos(study).empty, "a dismissal is not an analyst's memo"
+    again = candidate_codes(study, seed=3)  # the study changed (a dismissal): clustered again, the same seed
     assert len(again) == len(first) - 1 and list(again.candidate) == list(range(1, len(again) + 1))
     assert gone not in [set(s.split()) for s in again.segments]
     kept_members = set(again.segments.iloc[0].split())
@@ -241,6 +243,41 @@ def test_a_dismissed_candidate_is_stored_audited_and_stays_out_after_clustering_
         assert max(shared) < 0.5  # no candidate made mostly of the dismissed one's members comes back
     with pytest.raises(ChorusError, match="not a segment id"):
         dismiss(study, ["FG01:12"], "x", "ann")
+
+
+def test_dismissals_kept_as_memos_before_revision_0019_move_to_their_table_with_the_trail_still_vouching_for_every_row(study):
+    """Issue 43: ``chorus suggest dismiss`` wrote memos; the upgrade moves them, audited, out of the memo list."""
+    from alembic import command
+
+    from chorus.assist.candidates import dismissed
+    from chorus.coding.memos import memos
+    from chorus.study.audit import log, verify
+    from chorus.study.lookup import coder as get_coder
+    from chorus.study.models import Memo
+    from chorus.study.store import _alembic_config, acting_as
+
+    load_demo(study, transcripts=["FG01"])
+    with study.engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), "0018")
+    with acting_as("ann"), study.transaction() as session:  # as chorus suggest dismiss stored them before
+        coder = get_coder(session, "ann")
+        session.add(Memo(title="Dismissed candidate: recorder, tape", description="chorus: dismissed candidate", coder=coder,
+                         text="Talk about the recorder\n\nsegments: FG01@10-20 FG01@30-40"))
+        session.add(Memo(title="Hope", text="an analyst's own memo", coder=coder))
+    study.migrate()
+    assert dismissed(study) == [(1, frozenset({"FG01@10-20", "FG01@30-40"}))]
+    assert list(memos(study)["text"]) == ["an analyst's own memo"]
+    moved = log(study, entity="candidate_dismissal")
+    assert list(moved.actor) == ["chorus upgrade 0019"] and "Talk about the recorder" in moved.iloc[0].after
+    assert list(log(study, entity="memo").action) == ["insert", "insert", "delete"]
+    verdict = verify(study, rows=True)
+    assert verdict.intact, verdict.breaks
+    with study.engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), "0018")  # and back: the memo again
+    with study.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(Memo)).scalar() == 2
+    study.migrate()  # and up once more: every row still where the trail says
+    assert [m for _, m in dismissed(study)] == [frozenset({"FG01@10-20", "FG01@30-40"})] and verify(study, rows=True).intact
 
 
 def test_search_by_meaning_finds_what_a_code_means_in_other_words_and_keeps_to_its_filters(tmp_path):

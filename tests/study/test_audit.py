@@ -185,6 +185,7 @@ WRITES: dict[str, Callable[[chorus.Study, Path], object]] = {
     "chorus.assist.jobs.submit_candidates": lambda s, _: _evaluation().submit_candidates(s, 0, "auditor"),
     "chorus.assist.jobs.run_candidates": lambda s, _: _evaluation().run_candidates(
         s, _queue().job(s, _evaluation().submit_candidates(s, 0, "auditor")), lambda *_: None),
+    "chorus.assist.search.code_passages": lambda s, _: _assist("search").code_passages(s, [_a_segment(s)], "Funding", "ann"),
     "chorus.assist.jobs.submit_reading": lambda s, _: _evaluation().submit_reading(s, "auditor", "glove"),
     "chorus.assist.jobs.run_reading": lambda s, _: _evaluation().run_reading(
         s, _queue().job(s, _evaluation().submit_reading(s, "auditor", "glove")), lambda *_: None),
@@ -284,7 +285,7 @@ READS = {
     "chorus.analysis.agreement.segment_agreement", "chorus.analysis.agreement.unit_codings", "chorus.study.settings.approach",
     "chorus.assist.candidates.dismissed", "chorus.assist.candidates.all_candidates", "chorus.assist.candidates.without_dismissed",
     "chorus.assist.jobs.latest_suggestions", "chorus.assist.jobs.kept_candidates", "chorus.assist.jobs.candidate_passages",
-    "chorus.assist.jobs.mark", "chorus.assist.jobs.changed_since", "chorus.assist.jobs.active", "chorus.assist.search.search", "chorus.assist.search.more_like", "chorus.assist.suggest.codebook_vectors",
+    "chorus.assist.jobs.mark", "chorus.assist.jobs.changed_since", "chorus.assist.jobs.active", "chorus.assist.search.search", "chorus.assist.search.coding_text", "chorus.assist.search.more_like", "chorus.assist.suggest.codebook_vectors",
     "chorus.analysis.matrix.cooccurrence", "chorus.analysis.matrix.matrix", "chorus.analysis.matrix.sample",
     "chorus.analysis.matrix.talk_share", "chorus.analysis.matrix.talk_shares", "chorus.analysis.matrix.turn_table", "chorus.analysis.dynamics.dynamics",
     "chorus.analysis.stances.interlocutor_matrix", "chorus.analysis.stances.theme_stances", "chorus.analysis.dynamics.question_dynamics",

@@ -153,7 +153,7 @@ def test_a_dismissed_candidate_is_stored_audited_and_not_offered_again_after_rec
     gone = coder.post("/api/candidates/dismiss", headers={"X-CSRF-Token": csrf}, json={"segments": members, "label": "talk, team"})
     assert gone.status_code == 201
     assert [m for _, m in _candidates(coder)] == [m for _, m in rest]
-    assert list(log(coded, entity="memo")["actor"]) == ["cora"], "stored under the coder's name, in the audit trail"
+    assert list(log(coded, entity="candidate_dismissal")["actor"]) == ["cora"], "stored under the coder's name, in the audit trail"
     assert [set(m) for _, m in candidate_codes.dismissed(coded)] == [set(members.split())]
     apply_code(coded, "FG01", "Challenges/Funding", "cora", turn=3)  # a change, so the candidates are made again from scratch
     assert coder.post("/candidates/make", headers={"X-CSRF-Token": csrf}, data={"seed": "0"}).status_code == 303

@@ -32,7 +32,7 @@ from chorus.study.codebook import add_code, sibling
 from chorus.study.kept import kept
 from chorus.study.lookup import code_path, find_code
 from chorus.study.lookup import coder as get_coder
-from chorus.study.models import Code, Coder, Coding, Memo, Transcript
+from chorus.study.models import CandidateDismissal, Code, Coder, Coding, Transcript
 from chorus.study.store import Study
 
 COLUMNS = ["candidate", "label", "size", "groups", "disciplines", "quotes", "segments"]
@@ -281,18 +281,16 @@ def _clustered(
     return frame
 
 
-#: A memo of a dismissed candidate says so in its description; its text ends with the members' segment ids.
-DISMISSED = "chorus: dismissed candidate"
 #: A candidate is the dismissed one while they share at least this share of their members (Jaccard): identity by members.
 SAME_MEMBERS = 0.5
 
 
 def dismiss(study: Study, segments: Sequence[str], label: str, coder: str, reason: str = "") -> int:
-    """Dismiss the candidate of ``segments`` (ids from :func:`candidate_codes`): it stops being offered; returns the memo's id.
+    """Dismiss the candidate of ``segments`` (ids from :func:`candidate_codes`): it stops being offered; returns the dismissal's id.
 
-    The decision is stored as a memo on the study (who, when, why, and the
-    members), so it is in the audit trail and the memo list like any analytic
-    decision, and :func:`candidate_codes` leaves out every later candidate made
+    The decision is stored with who, when, why and the members
+    (:class:`chorus.study.models.CandidateDismissal`, in the audit trail like any
+    change), and :func:`candidate_codes` leaves out every later candidate made
     mostly of the same segments, whatever number reclustering gives it.
     """
     members = sorted(set(segments))
@@ -302,18 +300,18 @@ def dismiss(study: Study, segments: Sequence[str], label: str, coder: str, reaso
         if not re.fullmatch(r".+@\d+-\d+", segment):
             raise ChorusError(f"{segment!r} is not a segment id (transcript@start-end)")
     with study.transaction() as session:
-        memo = Memo(title=f"Dismissed candidate: {label}"[:200], description=DISMISSED, coder=get_coder(session, coder),
-                    text=(reason.strip() or "Not a code.") + "\n\nsegments: " + " ".join(members))
-        session.add(memo)
+        dismissal = CandidateDismissal(label=label[:400], reason=reason.strip() or "Not a code.", segments=" ".join(members),
+                                       coder=get_coder(session, coder))
+        session.add(dismissal)
         session.flush()
-        return memo.id
+        return dismissal.id
 
 
 def dismissed(study: Study) -> list[tuple[int, frozenset[str]]]:
-    """The dismissed candidates: each memo's id and the members' segment ids."""
+    """The dismissed candidates: each dismissal's id and the members' segment ids."""
     with study.reading() as session:
-        texts = session.execute(select(Memo.id, Memo.text).where(Memo.description == DISMISSED).order_by(Memo.id)).all()
-    return [(memo_id, frozenset(text.rpartition("segments: ")[2].split())) for memo_id, text in texts]
+        rows = session.execute(select(CandidateDismissal.id, CandidateDismissal.segments).order_by(CandidateDismissal.id)).all()
+    return [(dismissal_id, frozenset(segments.split())) for dismissal_id, segments in rows]
 
 
 def _same_candidate(members: set[str], dismissed_members: frozenset[str]) -> bool:

@@ -189,17 +189,17 @@ def suggest_adopt(
 def suggest_dismiss(
     candidates: Annotated[Path, typer.Argument(help="The table chorus suggest codes --out wrote.")],
     candidate: Annotated[int, typer.Option(help="The candidate's number.")],
-    reason: Annotated[str, typer.Option(help="Why it is not a code (kept in its memo).")] = "",
+    reason: Annotated[str, typer.Option(help="Why it is not a code (kept with the dismissal).")] = "",
     coder: CoderOption = "",
 ) -> None:
-    """Dismiss a candidate: it is stored as a memo and no longer offered, even after clustering again."""
+    """Dismiss a candidate: it is stored (who, when, why, its passages) and no longer offered, even after clustering again."""
     rows = [r for r in read_table(candidates) if str(r.values.get("candidate")) == str(candidate)]
     if not rows:
         raise ChorusError(f"{candidates}: no candidate {candidate}")
     members = str(rows[0].values.get("segments", "")).split()
     with open_study() as study:
-        memo = assist_candidates.dismiss(study, members, str(rows[0].values.get("label", "")), coder or login_name(), reason)
-    console.print(f"candidate {candidate} dismissed (memo #{memo}); it stays out of chorus suggest codes")
+        assist_candidates.dismiss(study, members, str(rows[0].values.get("label", "")), coder or login_name(), reason)
+    console.print(f"candidate {candidate} dismissed; it stays out of chorus suggest codes")
 
 
 @suggest_app.command("codings")

@@ -356,6 +356,26 @@ class Memo(Base):
     coder: Mapped[Coder] = relationship()
 
 
+class CandidateDismissal(Base):
+    """A candidate code a coder dismissed (:func:`chorus.assist.candidates.dismiss`): who, when, why, and its members.
+
+    A candidate is known by its members (segment ids, ``transcript@start-end``), not
+    its number, so a later clustering's candidate made mostly of them is the dismissed
+    one and is not offered again.
+    """
+
+    __tablename__ = "candidate_dismissal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(400))  # the candidate's key phrases when it was dismissed
+    reason: Mapped[str] = mapped_column(Text)
+    segments: Mapped[str] = mapped_column(Text)  # the members' segment ids, space-separated
+    coder_id: Mapped[int] = mapped_column(ForeignKey("coder.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    coder: Mapped[Coder] = relationship()
+
+
 class AuditEntry(Base):
     """One change to the study: who made it, when, and the row before and after.
 
