@@ -105,3 +105,19 @@ def test_kept_candidates_leave_out_the_adopted_and_dismissed_and_keep_the_others
     assert [p["segment"] for p in background.candidate_passages(study, job, int(first.candidate))] == first.segments.split()[:1]
     with pytest.raises(NotFound):
         background.candidate_passages(study, job, 999)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_candidates_run_on_a_study_coded_through_fails_saying_so_in_the_page_s_words(study):
+    from chorus.assist import jobs as background
+    from chorus.assist.candidates import accept, uncoded
+    from chorus.assist.embeddings import segment_table
+
+    load_second_study(study)
+    table = segment_table(study)
+    accept(study, table.segment[uncoded(study, table)].tolist(), "The rest", "cora")  # every passage coded
+    job = background.submit_candidates(study, 0, "cora")
+    assert queue.run_next(study, "test:1", background.RUNNERS) == job
+    [failed] = queue.jobs(study, background.CANDIDATES)
+    assert (failed["state"], failed["error"]) == ("failed", "every passage is coded already: no candidate codes are left to find")
+    assert background.kept_candidates(study, 0) is None

@@ -189,7 +189,12 @@ def submit_candidates(study: Study, seed: int, by: str) -> int:
 def run_candidates(study: Study, job: Job, report: queue.Report) -> None:
     """The worker's part: cluster the uncoded passages and keep every candidate with its passages for the page."""
     made_at = mark(study)
-    frame = all_candidates(study, seed=int(job.name), progress=report)
+    try:
+        frame = all_candidates(study, seed=int(job.name), progress=report)
+    except ChorusError as exc:
+        if "include_coded" in exc.arguments:  # the library's way out (cluster the coded passages too) is not the page's
+            raise ChorusError("every passage is coded already: no candidate codes are left to find") from None
+        raise
     table = segment_table(study).set_index("segment")
     passages = {
         str(number): [{"segment": s, "speaker": table.at[s, "speaker"], "discipline": table.at[s, "discipline"] or "",
