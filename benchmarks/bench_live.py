@@ -8,8 +8,11 @@ and each number of server processes (``chorus serve --workers``, 1 and 2):
   (``GET /api/live``); for each write, the time from the coder sending it to the
   change arriving on each *other* coder's stream: p50, p95, p99.
 - **Throughput**: the same coders as fast as the server answers, with every page
-  listening and with none listening, in the same run: requests a second, and the
-  ratio of the two.
+  listening and with none listening (before the pages open and after they close:
+  their mean, so a server's drift over the run cancels), in the same run: requests a second and the
+  server's CPU time a request, and the ratio of each. On a 2-core machine the
+  pages' own client shares the cores with the server, so the requests a second
+  with pages listening fall for that alone; the CPU a request is the server's cost.
 - **Memory**: the server's processes' resident memory with every page listening,
   less before any was opened, per open page.
 
@@ -135,27 +138,48 @@ async def _paced(base: str, names: list[str], chosen: list[tuple[str, int, int]]
     return sent, errors
 
 
-def server_memory(port: str) -> float:
-    """Resident memory (MiB) of the ``chorus serve`` on ``port`` and every process it started."""
+def server_processes(port: str) -> list:
+    """The ``chorus serve`` on ``port`` and every process it started (psutil processes)."""
     import psutil
 
-    total = 0
+    found = []
     for process in psutil.Process().children(recursive=True):
         try:
             if port in " ".join(process.cmdline()):
-                total += sum(p.memory_info().rss for p in [process, *process.children(recursive=True)])
+                found += [process, *process.children(recursive=True)]
         except psutil.Error:
             continue
-    return total / 2**20
+    return found
+
+
+def server_memory(port: str) -> float:
+    """Resident memory (MiB) of the server's processes."""
+    return sum(p.memory_info().rss for p in server_processes(port)) / 2**20
+
+
+def server_cpu(port: str) -> float:
+    """CPU seconds the server's processes have used so far."""
+    return sum(sum(p.cpu_times()[:2]) for p in server_processes(port))
+
+
+def timed_load(base: str, chosen: list[tuple[str, int, int]], seconds: float) -> tuple[float, float, int]:
+    """Flat out for ``seconds``: requests a second, the server's CPU ms a request, and errors.
+
+    The CPU a request costs the server is the fairer figure where the pages, the coders and the server share two
+    cores: there every listening page's client takes CPU the server would otherwise have.
+    """
+    port = base.rsplit(":", 1)[1]
+    cpu = server_cpu(port)
+    latencies, errors, _ = coding_load(base, chosen, seconds, 0.0)
+    return len(latencies) / seconds, (server_cpu(port) - cpu) * 1000 / max(len(latencies), 1), len(errors)
 
 
 def one_setting(study: chorus.Study, chosen: list[tuple[str, int, int]], label: str, processes: int, seconds: float, flat: float) -> None:
     names = coder_names(len(chosen))
     with served(study.folder, processes) as base, tempfile.TemporaryDirectory() as scratch:
         port = base.rsplit(":", 1)[1]
-        coding_load(base, chosen, 2.0, 0.0)  # warm: the first requests of a server are slower, whichever run has them
-        alone = coding_load(base, chosen, flat, 0.0)
-        alone_rate = len(alone[0]) / flat
+        coding_load(base, chosen, 4.0, 0.0)  # warm: the first requests of a server are slower, whichever run has them
+        alone_rate, alone_cpu, alone_errors = timed_load(base, chosen, flat)  # and again once the pages are closed: the drift cancels
         time.sleep(1.0)
         before = server_memory(port)
         out, started, stop = Path(scratch) / "heard.json", Path(scratch) / "started", Path(scratch) / "stop"
@@ -170,8 +194,7 @@ def one_setting(study: chorus.Study, chosen: list[tuple[str, int, int]], label: 
             return
         time.sleep(3.0)  # every stream open and quiet
         per_page = (server_memory(port) - before) / len(names)
-        together = coding_load(base, chosen, flat, 0.0)
-        together_rate = len(together[0]) / flat
+        together_rate, together_cpu, together_errors = timed_load(base, chosen, flat)
         sent, errors = asyncio.run(_paced(base, names, chosen, seconds))
         time.sleep(2.0)  # the last changes reach the pages
         stop.write_text("stop")
@@ -179,6 +202,9 @@ def one_setting(study: chorus.Study, chosen: list[tuple[str, int, int]], label: 
         if pages.is_alive():
             pages.kill()
         heard = json.loads(out.read_text()) if out.exists() else []
+        time.sleep(2.0)
+        again_rate, again_cpu, again_errors = timed_load(base, chosen, flat)
+        alone_rate, alone_cpu, alone_errors = (alone_rate + again_rate) / 2, (alone_cpu + again_cpu) / 2, alone_errors + again_errors
     arrived: dict[tuple[str, int, str], list[float]] = {}
     for who, coding, kind, when in heard:
         arrived.setdefault((who, coding, kind), []).append(when)
@@ -195,9 +221,11 @@ def one_setting(study: chorus.Study, chosen: list[tuple[str, int, int]], label: 
                 delays.append((times[later] - at) * 1000)
     p50, p95, p99 = np.percentile(delays, [50, 95, 99]) if delays else (float("nan"),) * 3
     print(f"  {label}: write to another coder's page p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms "
-          f"({len(sent)} writes x {len(names) - 1} pages, {missing} not heard, {errors + len(alone[1]) + len(together[1])} errors)")
+          f"({len(sent)} writes x {len(names) - 1} pages, {missing} not heard, {errors + alone_errors + together_errors} errors)")
     print(f"    flat out: {together_rate:.0f} requests/s with every page listening, {alone_rate:.0f} with none: "
-          f"ratio {together_rate / alone_rate:.2f}; memory per open page {per_page * 1024:.0f} KiB")
+          f"ratio {together_rate / alone_rate:.2f} (none: {alone_rate * 2 - again_rate:.0f} before the pages opened, {again_rate:.0f} after they closed); "
+          f"server CPU a request {together_cpu:.1f} ms against {alone_cpu:.1f} ms: "
+          f"ratio {together_cpu / alone_cpu:.2f}; memory per open page {per_page * 1024:.0f} KiB")
 
 
 def main() -> None:
@@ -206,12 +234,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="seconds of coding at a person's pace, for the latency")
     parser.add_argument("--flat", type=float, default=10, help="seconds of coding flat out, with and without the pages listening")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="server processes (chorus serve --workers)")
+    parser.add_argument("--stores", nargs="+", default=["SQLite", "PostgreSQL"], choices=["SQLite", "PostgreSQL"])
     args = parser.parse_args()
     print(f"Coding together, live: {args.coders} coders, each with their transcript page listening (the demo's 8 transcripts)")
     url = os.environ.get("CHORUS_BENCH_POSTGRES")
     with tempfile.TemporaryDirectory() as tmp:
-        stores = [("SQLite", lambda folder: (chorus.init(folder), lambda: None))]
-        if url:
+        stores = [("SQLite", lambda folder: (chorus.init(folder), lambda: None))] if "SQLite" in args.stores else []
+        if url and "PostgreSQL" in args.stores:
             stores.append(("PostgreSQL", lambda folder: postgres_study(url, folder)))
         for name, make in stores:
             for processes in args.workers:
@@ -222,7 +251,7 @@ def main() -> None:
                     one_setting(study, chosen, f"{name}, {processes} process{'es' if processes > 1 else ''}", processes, args.seconds, args.flat)
                 finally:
                     drop()
-        if not url:
+        if not url and "PostgreSQL" in args.stores:
             print("  PostgreSQL: not measured (set CHORUS_BENCH_POSTGRES)")
 
 

@@ -248,6 +248,8 @@ def test_two_people_on_one_transcript_see_each_other_code_and_remove_without_a_r
         if folder:
             cora.screenshot(path=str(Path(folder) / "3-cora-after-both-removed.png"))
         assert cora.evaluate("window.stayed") and cole.evaluate("window.stayed"), "no page was loaded again"
+        cole.context.close()  # cole leaves: he is no longer shown as here
+        expect(cora.locator("#present")).to_have_text("", timeout=15_000)
         browser.close()
 
 

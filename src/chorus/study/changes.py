@@ -51,7 +51,7 @@ class Changes:
     last: int = 0
     ask_again: bool = False
     too_many: bool = False
-    said: list[Any] = field(default_factory=list)  # the changes as a reader's transport writes them (the web app's event text), where kept
+    said: str = ""  # the changes as a reader's transport writes them (the web app's event text), where kept
 
 
 def latest(study: Any) -> int:

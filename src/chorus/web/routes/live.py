@@ -159,7 +159,7 @@ class Hub:
             def read() -> changes.Changes:
                 with seeing_only(blind):
                     found = changes.since(self.study, after, role=role, upto=upto)
-                found.said = [_event(change, ident=change["id"]) for change in found.changes]  # written once for every page that shares it
+                found.said = "".join(_event(change, ident=change["id"]) for change in found.changes)  # written once for every page sharing it
                 return found
 
             self.reads[key] = asyncio.ensure_future(anyio.to_thread.run_sync(read))
@@ -218,13 +218,14 @@ async def _stream(request: Request, hub: Hub, viewer: Viewer, after: int, page: 
                 if found.too_many:
                     yield _event({"why": f"over {changes.REPLAY_LIMIT} changes came while this page was away; reload it"}, "reload", found.last)
                     return
-                for change, said in zip(found.changes, found.said):
-                    yield said
-                    if change["actor"] == viewer.name and _did(change) not in (None, did):
-                        did = _did(change)
-                        await anyio.to_thread.run_sync(hub.presence.here, stream, viewer.name, page, did)
                 after = found.last
-                yield _event(after, "at", after)  # caught up to here, even when nothing here was for this reader
+                # the batch in one write (a busy study's changes cost each page a write per look, not one per change),
+                # and where the page is caught up to, even when nothing here was for this reader
+                yield found.said + _event(after, "at", after)
+                mine = [_did(c) for c in found.changes if c["actor"] == viewer.name and _did(c)]
+                if mine and mine[-1] != did:
+                    did = mine[-1]
+                    await anyio.to_thread.run_sync(hub.presence.here, stream, viewer.name, page, did)
                 if found.ask_again:  # who may see what changed: the page reconnects and is asked again
                     return
                 continue
@@ -245,9 +246,9 @@ async def _stream(request: Request, hub: Hub, viewer: Viewer, after: int, page: 
                 yield ": still here\n\n"
             with suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(moved.wait(), min(PRESENCE_EVERY if page else HEARTBEAT, ends - now))
-    finally:
+    finally:  # run as the page leaves, inside a cancelled scope where nothing may be awaited: one unlink, done here
         hub.leave()
-        await anyio.to_thread.run_sync(hub.presence.gone, stream)
+        hub.presence.gone(stream)
 
 
 @router.get("/api/live")
