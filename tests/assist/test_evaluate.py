@@ -69,12 +69,14 @@ def test_repeated_clusterings_say_how_often_each_code_is_found_and_the_first_is_
     truth = learned_from(study, "glove")
     with study.reading() as session:
         names = {code.id: code_path(code) for code in session.scalars(select(Code))}
-    one = [recovery(truth.vectors, truth.labels, names, seed=seed)[0] for seed in (3, 4, 5)]
-    themes, recovered = recovery(truth.vectors, truth.labels, names, seed=3, clusterings=3)
+    one = [recovery(truth.vectors, truth.labels, names, "kmeans", seed=seed)[0] for seed in (3, 4, 5)]
+    themes, recovered = recovery(truth.vectors, truth.labels, names, "kmeans", seed=3, clusterings=3)
     assert themes.drop(columns="found").equals(one[0].drop(columns="found"))  # the table is the first seed's clustering
     assert recovered == tuple(int(alone.recovered.sum()) for alone in one)
     assert themes.found.tolist() == [sum(alone.recovered[i] for alone in one) / 3 for i in range(len(themes))]
-    assert len(set(recovered)) > 1 or len({tuple(alone.candidate) for alone in one}) > 1  # the seed moves the candidates
+    assert len(set(recovered)) > 1 or len({tuple(alone.candidate) for alone in one}) > 1  # the seed moves k-means's candidates
+    ward = [recovery(truth.vectors, truth.labels, names, seed=seed)[0] for seed in (3, 4)]
+    assert ward[0].equals(ward[1]), "Ward's clustering, the default, gives one answer whatever the seed"
     with pytest.raises(ChorusError, match="cluster at least once"):
         recovery(truth.vectors, truth.labels, names, clusterings=0)
 

@@ -14,7 +14,7 @@ from chorus.assist import candidates as assist_candidates
 from chorus.assist import llm
 from chorus.assist import search as assist_search
 from chorus.assist import suggest as suggestions
-from chorus.assist.candidates import CLUSTERINGS, candidate_codes
+from chorus.assist.candidates import CLUSTERING, CLUSTERINGS, candidate_codes
 from chorus.assist.embedders import DEFAULT, EMBEDDERS, load_embedder
 from chorus.assist.evaluate import HIDE, evaluable, evaluate, evaluate_llm
 from chorus.cli.common import BasisOption, CoderOption, OutOption, console, login_name, open_study, say_basis, show
@@ -152,7 +152,7 @@ def suggest_codes(
     llm_labels: Annotated[bool, typer.Option(help="Also ask the configured language model for a name for each (says what it sends first).")] = False,
     yes: YesOption = False,
     embedder: EmbedderOption = DEFAULT,
-    clustering: ClusteringOption = "kmeans",
+    clustering: ClusteringOption = CLUSTERING,
     out: OutOption = None,
 ) -> None:
     """Candidate codes: clusters of similar segments with their distinctive words, sources and central quotes."""
@@ -237,7 +237,7 @@ def suggest_evaluate(
     hide: Annotated[float, typer.Option(help="Share held out per fold (each transcript, or coding, is hidden once).")] = HIDE,
     unit: Annotated[str, typer.Option(help="Hide whole transcripts (as if not coded yet) or a share of each code's codings.")] = "transcript",
     threshold: Annotated[Optional[float], typer.Option(help="One threshold for every code (default: each code's, calibrated).")] = None,
-    clustering: ClusteringOption = "kmeans",
+    clustering: ClusteringOption = CLUSTERING,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same figures.")] = 0,
     clusterings: Annotated[int, typer.Option(help="Cluster this many times (seeds SEED, SEED + 1, ...) and say how often each code is found.")] = 1,
     yes: YesOption = False,
