@@ -125,7 +125,7 @@ def precision_at_10(study: chorus.Study, embedder: str) -> float:
 
 def quality(studies: list[tuple[str, chorus.Study, str]], names: list[str]) -> None:
     """One table: each study's suggestion precision, recall and F1, codes found as candidates, and guide alignment."""
-    print(f"\nQuality: suggestions on hidden transcripts (4 folds, calibrated thresholds); codes found as candidates by seed 0,")
+    print("\nQuality: suggestions on hidden transcripts (4 folds, calibrated thresholds); codes found as candidates by seed 0,")
     print(f"on average over seeds 0-{CLUSTERINGS - 1} and by how many seeds all; participant turns under the reader's guide question.")
     print(f"Targets on the shared study: F1 >= {TARGETS['f1']}, {TARGETS['found']:.0%} of codes found on average, guide >= {TARGETS['guide']:.0%}.")
     print("Search by meaning: precision at 10 with each code's definition as the query (P@10).")

@@ -39,8 +39,8 @@ def decode(data: bytes, path: str | Path, encoding: str | None = None) -> tuple[
     """
     text, used = _decoded(data, path, encoding)
     if "\x00" in text:
-        raise InputError(f"holds a NUL character, which is not text: a binary file, or UTF-16 without its byte-order mark "
-                         f"(save it as UTF-8)", path=path, place=f"line {text.count(chr(10), 0, text.index(chr(0))) + 1}")
+        raise InputError("holds a NUL character, which is not text: a binary file, or UTF-16 without its byte-order mark "
+                         "(save it as UTF-8)", path=path, place=f"line {text.count(chr(10), 0, text.index(chr(0))) + 1}")
     return text, used
 
 
