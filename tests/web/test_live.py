@@ -287,3 +287,31 @@ def test_the_code_system_changes_in_place_and_the_segments_page_says_what_is_new
         accessible(segments)
         assert codes_page.evaluate("window.stayed") and segments.evaluate("window.stayed")
         browser.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_an_open_menu_stops_offering_a_code_merged_away_and_a_stale_choice_is_refused_with_what_became_of_it(web):
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.web.conftest import drag_over
+
+    spans = turn_spans(web)
+    with serving(web) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        sign_in(page, base, "cora")
+        page.get_by_role("link", name="FG01").click()
+        page.wait_for_url(base + "/transcripts/FG01")
+        cora, cora_csrf = client_of(base, "cora")
+        assert codes(cora, cora_csrf, "Funding", spans[1]).status_code == 201  # in use: its codings say where it went
+        drag_over(page, 12, 0, 20)
+        expect(page.get_by_role("combobox")).to_be_focused()
+        page.keyboard.type("Funding")
+        expect(page.get_by_role("option").first).to_contain_text("Challenges/Funding")
+        olive, olive_csrf = client_of(base, "olive")
+        assert olive.post("/api/codes/Funding/merge", json={"target": "Collaboration"}, headers={"X-CSRF-Token": olive_csrf}).status_code == 200
+        expect(page.get_by_role("option", name="Challenges/Funding")).to_have_count(0)  # the open menu hears of it
+        expect(page.get_by_role("option").last).to_have_text("New code “Funding”…")  # offered, never made for her
+        stale = codes(cora, cora_csrf, "Challenges/Funding", spans[11])  # a choice sent before the menu heard
+        assert stale.status_code == 409 and "merged into 'Benefits/Collaboration' by olive" in stale.json()["error"]
+        browser.close()
