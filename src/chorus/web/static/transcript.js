@@ -42,12 +42,22 @@ async function redraw(start, end) {
 }
 
 const undoable = [];  // this page's codings by this coder, latest last: what Ctrl+Z removes
+// The codings this page itself added or removed (it drew them already): their echo on the change stream is not drawn
+// again, which would replace turns under the coder's hands (a selection begun, the stance menu open) for nothing.
+const ownWrites = new Set();
+/** Write through the JSON API and note the coding it added or removed as this page's own. */
+async function written(method, path, body) {
+  const answer = await send(method, path, body);
+  const id = answer?.id ?? Number(path.match(/^\/api\/codings\/(\d+)$/)?.[1]);
+  if (id) ownWrites.add(id);
+  return answer;
+}
 
 /** Code the span with ``code`` (a path), draw it in place, and note it for undo. */
 async function code(span, path) {
   const chosen = performance.now();
   try {
-    const made = await send("POST", "/api/codings", { transcript: page.transcript, code: path, start: span.start, end: span.end });
+    const made = await written("POST", "/api/codings", { transcript: page.transcript, code: path, start: span.start, end: span.end });
     await redraw(span.start, span.end);
     undoable.push({ id: made.id, path, ...span });
     tell(`Coded “${span.text.length > 60 ? span.text.slice(0, 57) + "…" : span.text}” as ${path}. Ctrl+Z undoes it.`);
@@ -57,18 +67,30 @@ async function code(span, path) {
   }
 }
 
-/** Others' changes drawn in place: the turns their codings touch, redrawn once for a burst (a merge moves many at once). */
+/** Whether the person is in the middle of something on the turns (words selected, a menu open): not the moment to redraw them. */
+function busy(menu) {
+  const selection = window.getSelection();
+  const selecting = selection && !selection.isCollapsed && turns.contains(selection.anchorNode);
+  return selecting || (menu && !menu.root.hidden) || !(document.getElementById("stance-menu")?.hidden ?? true);
+}
+
+/** Others' changes drawn in place: the turns their codings touch, redrawn once for a burst (a merge moves many at once),
+ * and held while the person is mid-action. */
 function drawLive(menu) {
   let span = null, timer = null;
   const later = (start, end) => {
     span = span ? [Math.min(span[0], start), Math.max(span[1], end)] : [start, end];
     clearTimeout(timer);
-    timer = setTimeout(async () => {
+    let held = 0;
+    const draw = async () => {
+      if (busy(menu) && held++ < 30) { timer = setTimeout(draw, 300); return; }  // up to 9 s: a selection left lying holds nothing for long
       const [from, to] = span; span = null;
       try { await redraw(from, to); } catch (error) { say(error.message, true); }
-    }, 150);
+    };
+    timer = setTimeout(draw, 150);
   };
   onChange(change => {
+    if (change.kind.startsWith("coding.") && ownWrites.delete(change.coding)) return;  // drawn when this page wrote it
     if (change.kind.startsWith("coding.") && change.transcript === where.transcript && change.start != null) later(change.start, change.end);
     else if (change.kind === "codings.imported") say(`${change.actor} imported ${change.rows} codings.`, true);
     else if (change.kind === "transcript.edited" && change.transcript === where.transcript) later(0, 2147483647);
@@ -107,7 +129,7 @@ if (page) {
     const last = undoable.pop();
     if (!last) { tell("Nothing of yours to undo on this page."); return; }
     try {
-      await send("DELETE", `/api/codings/${last.id}`);
+      await written("DELETE", `/api/codings/${last.id}`);
       await redraw(last.start, last.end);
       tell(`Undone: the coding of “${last.text.slice(0, 40)}” as ${last.path}.`);
     } catch (error) {
@@ -127,7 +149,7 @@ if (page) {
       const span = { start: Number(stanceOf.dataset.start), end: Number(stanceOf.dataset.end) };
       stances.hidden = true; document.body.append(stances);
       try {
-        await send("POST", "/api/codings", { transcript: page.transcript, code: "Stance/" + button.dataset.stance, ...span });
+        await written("POST", "/api/codings", { transcript: page.transcript, code: "Stance/" + button.dataset.stance, ...span });
         await redraw(span.start, span.end);
       } catch (error) { tell(error.message, true); }
     } else if (button.dataset.memo) {
@@ -136,7 +158,7 @@ if (page) {
       try { await send("POST", `/api/codings/${button.dataset.memo}/memo`, { text }); tell("Memo saved."); } catch (error) { tell(error.message, true); }
     } else if (button.dataset.remove) {
       try {
-        await send("DELETE", `/api/codings/${button.dataset.remove}`);
+        await written("DELETE", `/api/codings/${button.dataset.remove}`);
         await redraw(Number(button.dataset.from), Number(button.dataset.to));
         tell("Coding removed.");
       } catch (error) { tell(error.message, true); }
