@@ -93,6 +93,6 @@ def test_every_page_the_bar_links_to_passes_axe_core(web):
             page.wait_for_load_state()
             accessible(page)
         page.locator("nav a").first.click()
-        page.get_by_role("link", name="FG01").click()
+        page.get_by_role("link", name="FG01", exact=True).click()  # not its "Remove FG01…"
         accessible(page)  # a transcript with its recording, a coding and the stance buttons
         browser.close()
