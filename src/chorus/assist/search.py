@@ -99,10 +99,7 @@ def more_like(
     study: Study, coding: int, limit: int = 10, uncoded: bool = True, embedder: str = DEFAULT, cached_only: bool = False,
 ) -> pd.DataFrame:
     """"More like this": the passages nearest a coding's passage (by default those nobody has coded yet), itself left out."""
-    text = coding_text(study, coding)
-    with study.reading() as session:
-        found = session.get(Coding, coding)
-        own = (found.transcript.name, found.start, found.end)
+    *own, text = _passage(study, coding)
     results = search(study, text, limit + 1, uncoded=uncoded, embedder=embedder, cached_only=cached_only)
     spans = [(r.partition("@")[0], *map(int, r.rpartition("@")[2].split("-"))) for r in results.segment]
     overlapping = [t == own[0] and a < own[2] and b > own[1] for t, a, b in spans]
@@ -123,11 +120,16 @@ def code_passages(study: Study, segments: Sequence[str], code: str, coder: str) 
 
 def coding_text(study: Study, coding: int) -> str:
     """The passage coding ``coding`` covers (what "more like this" searches with), or refused if there is no such coding."""
+    return _passage(study, coding)[-1]
+
+
+def _passage(study: Study, coding: int) -> tuple[str, int, int, str]:
+    """Coding ``coding``'s transcript, start, end and words, read once; refused if there is no such coding."""
     with study.reading() as session:
         found = session.get(Coding, coding)
         if found is None:
             raise ChorusError(f"there is no coding #{coding}")
-        return found.transcript.text[found.start:found.end]
+        return found.transcript.name, found.start, found.end, found.transcript.text[found.start:found.end]
 
 
 def _codes_on(study: Study, table: pd.DataFrame) -> tuple[tuple[np.ndarray, np.ndarray], list[tuple[str, str]]]:
