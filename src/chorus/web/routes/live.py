@@ -222,7 +222,7 @@ async def _stream(request: Request, hub: Hub, viewer: Viewer, after: int, page: 
                 # the batch in one write (a busy study's changes cost each page a write per look, not one per change),
                 # and where the page is caught up to, even when nothing here was for this reader
                 yield found.said + _event(after, "at", after)
-                mine = [_did(c) for c in found.changes if c["actor"] == viewer.name and _did(c)]
+                mine = [said for c in found.changes if c["actor"] == viewer.name and (said := _did(c))]
                 if mine and mine[-1] != did:
                     did = mine[-1]
                     await anyio.to_thread.run_sync(hub.presence.here, stream, viewer.name, page, did)
