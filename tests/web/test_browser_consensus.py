@@ -9,7 +9,7 @@ import chorus
 from chorus import analysis
 from chorus.coding import apply_code
 from chorus.web import users
-from tests.helpers import chromium, load_demo, require, shooter
+from tests.helpers import chromium, imported, load_demo, shooter
 from tests.web.conftest import PASSWORD, follow, serving, sign_in
 
 
@@ -21,10 +21,8 @@ def participant_turns(study, transcript: str) -> list[int]:
 
 
 def test_eight_decisions_survive_a_refused_write_and_a_reload(tmp_path: Path):
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        require("playwright", "pip install 'chorus-qda[dev]'")
+    playwright = imported("playwright.sync_api", "pip install 'chorus-qda[dev]'")
+    expect, sync_playwright = playwright.expect, playwright.sync_playwright
     browser_path = chromium()
     study = chorus.init(tmp_path / "pc-study")
     load_demo(study, transcripts=["FG01"])

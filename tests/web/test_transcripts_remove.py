@@ -17,7 +17,7 @@ from chorus.ingest import import_transcripts
 from chorus.ingest.transcripts import removal
 from chorus.study.models import AuditEntry, Coding, Memo, Transcript, Turn
 from chorus.web import users
-from tests.helpers import DEMO, chromium, load_demo, require, shooter
+from tests.helpers import DEMO, chromium, imported, load_demo, shooter
 from tests.web.conftest import PASSWORD, accessible, serving, sign_in, signed_in
 
 
@@ -106,10 +106,8 @@ def test_an_import_that_needs_a_transcript_removed_names_the_remove_link_in_the_
 
 
 def test_an_owner_removes_a_transcript_in_chromium_with_the_confirm_and_finds_it_in_the_audit_trail(tmp_path: Path):
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        require("playwright", "pip install 'chorus-qda[dev]'")
+    playwright = imported("playwright.sync_api", "pip install 'chorus-qda[dev]'")
+    expect, sync_playwright = playwright.expect, playwright.sync_playwright
     browser_path = chromium()
     study = chorus.init(tmp_path / "pc-study")
     load_demo(study, transcripts=["FG01", "FG02"])
