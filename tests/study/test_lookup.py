@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from chorus.coding import apply_code
 from chorus.errors import NotFound
-from chorus.study.lookup import coding_targets
-from chorus.study.models import Coder
+from chorus.study.lookup import code_path, code_paths, coding_targets
+from chorus.study.models import Code, Coder
 from tests.helpers import load_demo, statements
 
 
@@ -32,3 +32,14 @@ def test_what_one_statement_cannot_settle_is_found_name_by_name(study):
         coding_targets(session, "FG01", "Fundng", "ann")
     with study.transaction() as session, pytest.raises(NotFound, match="no transcript 'FG1'.*did you mean 'FG01'"):
         coding_targets(session, "FG1", "Funding", "ann")
+
+
+def test_every_code_s_path_comes_from_one_statement_and_reads_as_each_code_s_own(study):
+    load_demo(study, transcripts=[])
+    with study.reading() as session:
+        codes = session.scalars(select(Code)).all()
+        expected = {code.id: code_path(code) for code in codes}
+    assert "Challenges/Funding" in expected.values()  # the demo's codebook has codes under parents
+    with statements(study) as sent, study.reading() as session:
+        assert code_paths(session) == expected
+    assert len([s for s in sent if s.lstrip().upper().startswith("SELECT")]) == 1

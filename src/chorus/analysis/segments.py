@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from chorus.analysis import frames
 from chorus.errors import ChorusError
 from chorus.study.counting import Basis, Counting, counting
-from chorus.study.lookup import code_path, descendants, find_code
-from chorus.study.models import Code, Coder, Coding, CodingTurn, Group, Participant, Transcript, Turn
+from chorus.study.lookup import code_paths, descendants, find_code
+from chorus.study.models import Coder, Coding, CodingTurn, Group, Participant, Transcript, Turn
 from chorus.study.store import Study
 
 SEGMENT_COLUMNS = [
@@ -60,7 +60,7 @@ def segments(
             frame = frames.rows_frame(session, query.limit(limit))
         if frame.empty:
             return pd.DataFrame(columns=SEGMENT_COLUMNS)
-        paths = {c.id: code_path(c) for c in session.scalars(select(Code))}
+        paths = code_paths(session)
         frame["code"] = frame["code_id"].map(paths)
         frame["text"] = frames.span_texts(session, frame["transcript_id"], frame["start"], frame["end"])
     frame["start_time"] = frame["start_time"].astype(float)  # seconds, NaN where untimed, whichever rows came back

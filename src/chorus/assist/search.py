@@ -26,9 +26,9 @@ from chorus.assist.candidates import code_segments
 from chorus.assist.embedders import DEFAULT
 from chorus.assist.embeddings import embed, segment_table, segment_vectors
 from chorus.errors import ChorusError
-from chorus.study.lookup import code_path, find_code
+from chorus.study.lookup import code_path, code_paths, find_code
 from chorus.study.lookup import coder as get_coder
-from chorus.study.models import Code, Coder, Coding, Transcript
+from chorus.study.models import Coder, Coding, Transcript
 from chorus.study.store import Study
 
 COLUMNS = ["segment", "score", "transcript", "group", "turn", "speaker", "discipline", "codes", "text"]
@@ -140,7 +140,7 @@ def _codes_on(study: Study, table: pd.DataFrame) -> tuple[tuple[np.ndarray, np.n
     with study.reading() as session:
         rows = session.execute(select(Transcript.name, Coding.start, Coding.end, Coding.code_id, Coder.name)
                                .join(Transcript, Transcript.id == Coding.transcript_id).join(Coder, Coder.id == Coding.coder_id)).all()
-        paths = {c.id: code_path(c) for c in session.scalars(select(Code))}
+        paths = code_paths(session)
     codings = [(paths[code_id], who) for _, _, _, code_id, who in rows]
     by_transcript: dict[str, list[int]] = {}
     for position, row in enumerate(rows):

@@ -32,7 +32,7 @@ from chorus.assist.embeddings import embed, segment_table, segment_vectors
 from chorus.coding.codings import TurnIndex, add_coding
 from chorus.coding.stances import is_stance
 from chorus.errors import ChorusError
-from chorus.study.lookup import code_path, find_code
+from chorus.study.lookup import code_path, code_paths, find_code
 from chorus.study.lookup import coder as get_coder
 from chorus.study.models import Code, Coding, Participant, Suggestion, Transcript, Turn, utcnow
 from chorus.study.store import Study
@@ -287,7 +287,7 @@ def pending(study: Study, code: str | None = None, order: str = "confidence") ->
                                  .join(Participant, Participant.id == Turn.participant_id)
                                  .where(Turn.transcript_id.in_({f.transcript_id for f in found})).order_by(Turn.transcript_id, Turn.start)):
             turns.setdefault(t.transcript_id, []).append((t.start, t.end, t.ordinal, t.pseudonym, t.discipline or ""))
-        paths = {c.id: code_path(c) for c in session.scalars(select(Code))}
+        paths = code_paths(session)
     starts = {transcript: [t[0] for t in mine] for transcript, mine in turns.items()}
     rows = []
     for f in found:
@@ -318,7 +318,7 @@ def suggestion_summary(study: Study) -> pd.DataFrame:
     with study.reading() as session:
         codings = dict(session.execute(select(Coding.code_id, func.count()).group_by(Coding.code_id)).all())
         counts = session.execute(select(Suggestion.code_id, Suggestion.status, func.count()).group_by(Suggestion.code_id, Suggestion.status)).all()
-        names = {c.id: code_path(c) for c in session.scalars(select(Code))}
+        names = code_paths(session)
     by_code: dict[int, dict[str, int]] = {}
     for code_id, status, n in counts:
         by_code.setdefault(code_id, {})[status] = n

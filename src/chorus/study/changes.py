@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chorus.study import audit, seeing
-from chorus.study.lookup import PATH_SEPARATOR
+from chorus.study.lookup import PATH_SEPARATOR, code_paths
 from chorus.study.models import AuditEntry, Code, Coder, Coding, Transcript, Turn, as_utc
 
 #: Entries past which a page is not caught up but told to load again (a laptop asleep through an import, say).
@@ -125,23 +125,7 @@ def _merged_into(session: Session, removal: AuditEntry) -> str | None:
     if before.entity not in ("code", "coding", "memo") or (before.before or {}).get(column) != gone:
         return None
     target = session.get(Code, (before.after or {}).get(column))
-    return _paths(session).get(target.id) if target is not None else None
-
-
-def _paths(session: Session) -> dict[int, str]:
-    """Every code's path by id (the codebook is small; one query)."""
-    rows = {code_id: (parent, name) for code_id, parent, name in session.execute(select(Code.id, Code.parent_id, Code.name))}
-    paths: dict[int, str] = {}
-
-    def path(code_id: int) -> str:
-        if code_id not in paths:
-            parent, name = rows[code_id]
-            paths[code_id] = name if parent is None or parent not in rows else path(parent) + PATH_SEPARATOR + name
-        return paths[code_id]
-
-    for code_id in rows:
-        path(code_id)
-    return paths
+    return code_paths(session).get(target.id) if target is not None else None
 
 
 class _Shaper:
@@ -159,7 +143,7 @@ class _Shaper:
 
     def code(self, code_id: Any) -> str:
         if self._codes is None:
-            self._codes = _paths(self.session)
+            self._codes = code_paths(self.session)
             self._colours = {i: c or _FALLBACK_COLOUR for i, c in self.session.execute(select(Code.id, Code.colour))}
         return self._codes.get(code_id) or self.removed_codes.get(code_id) or "(a removed code)"
 

@@ -34,6 +34,22 @@ def code_path(code: Code) -> str:
     return PATH_SEPARATOR.join(reversed(names))
 
 
+def code_paths(session: Session) -> dict[int, str]:
+    """Every code's path (as :func:`code_path` gives it) by its id, from one query: the codebook is small, its rows many readers'."""
+    rows = {code_id: (parent, name) for code_id, parent, name in session.execute(select(Code.id, Code.parent_id, Code.name))}
+    paths: dict[int, str] = {}
+
+    def path(code_id: int) -> str:
+        if code_id not in paths:
+            parent, name = rows[code_id]
+            paths[code_id] = name if parent is None or parent not in rows else path(parent) + PATH_SEPARATOR + name
+        return paths[code_id]
+
+    for code_id in rows:
+        path(code_id)
+    return paths
+
+
 def all_codes(session: Session) -> list[Code]:
     """Every code of the codebook, parents before children, siblings in their order."""
     codes = session.scalars(select(Code)).all()
