@@ -54,6 +54,17 @@ def test_a_job_left_running_by_a_stopped_server_is_queued_again_and_finishes_onc
     assert jobs.run_next(recorded, "test:2") == job and queue.jobs(recorded)[0]["state"] == "naming"
 
 
+def test_a_job_a_live_worker_on_this_machine_is_running_is_left_to_it(recorded):
+    """A second server started on the same study (another port) does not take a job from the first's worker."""
+    import os
+    import socket
+
+    job = jobs.submit(recorded, "recordings/FG01.wav", "FG01", "olive")
+    with recorded.transaction() as session:
+        session.get(Job, job).state, session.get(Job, job).worker = "running", f"{socket.gethostname()}:{os.getpid()}"
+    assert queue.recover(recorded) == 0 and queue.jobs(recorded)[0]["state"] == "running"
+
+
 def test_a_cancelled_job_stores_nothing(recorded, monkeypatch):
     job = jobs.submit(recorded, "recordings/FG01.wav", "FG01", "olive")
     real = jobs.hear

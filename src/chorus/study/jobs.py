@@ -99,12 +99,30 @@ def cancel(study: Study, job_id: int, by: str) -> None:
 
 
 def recover(study: Study) -> int:
-    """Queue again the jobs left running by a server that stopped (Ctrl-C, kill -9); returns how many."""
+    """Queue again the jobs left running by a server that stopped (Ctrl-C, kill -9); returns how many.
+
+    A job whose worker is a live process on this machine is left to it: a second server started on the same
+    study (another port, as behind a proxy) must not take away what the first is running.
+    """
     with study.transaction() as session:
-        stranded = session.scalars(select(Job).where(Job.state == "running")).all()
+        stranded = [found for found in session.scalars(select(Job).where(Job.state == "running")) if not _alive_here(found.worker)]
         for found in stranded:
             found.state, found.stage, found.fraction, found.worker = "queued", "waiting (the server restarted)", 0.0, None
         return len(stranded)
+
+
+def _alive_here(worker: str | None) -> bool:
+    """Whether ``worker`` (``host:pid``, as :func:`work` names itself) is a process running now on this machine."""
+    host, _, pid = (worker or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def run_next(study: Study, worker: str, runners: Mapping[str, Runner]) -> int | None:
