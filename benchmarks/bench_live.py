@@ -6,7 +6,8 @@ and each number of server processes (``chorus serve --workers``, 1 and 2):
 - **Latency**: every coder codes and uncodes their span at a person's pace (about
   one action a second each, as ``bench_web.py``) while every coder's page listens
   (``GET /api/live``); for each write, the time from the coder sending it to the
-  change arriving on each *other* coder's stream: p50, p95, p99.
+  change arriving on each *other* coder's page of the same transcript (a page is
+  sent the codings it draws, those of its own transcript): p50, p95, p99.
 - **Throughput**: the same coders as fast as the server answers, with every page
   listening and with none listening (before the pages open and after they close:
   their mean, so a server's drift over the run cancels), in the same run: requests a second and the
@@ -209,9 +210,10 @@ def one_setting(study: chorus.Study, chosen: list[tuple[str, int, int]], label: 
     for who, coding, kind, when in heard:
         arrived.setdefault((who, coding, kind), []).append(when)
     delays, missing = [], 0
+    shows = {name: span[0] for name, span in zip(names, chosen)}
     for writer, coding, kind, at in sent:  # SQLite gives a removed coding's id to the next: the first arrival after the write is its
         for name in names:
-            if name == writer:
+            if name == writer or shows[name] != shows[writer]:
                 continue
             times = sorted(arrived.get((name, coding, kind), []))
             later = bisect.bisect_left(times, at)
@@ -221,7 +223,7 @@ def one_setting(study: chorus.Study, chosen: list[tuple[str, int, int]], label: 
                 delays.append((times[later] - at) * 1000)
     p50, p95, p99 = np.percentile(delays, [50, 95, 99]) if delays else (float("nan"),) * 3
     print(f"  {label}: write to another coder's page p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms "
-          f"({len(sent)} writes x {len(names) - 1} pages, {missing} not heard, {errors + alone_errors + together_errors} errors)")
+          f"({len(sent)} writes to {len(delays) + missing} pages, {missing} not heard, {errors + alone_errors + together_errors} errors)")
     print(f"    flat out: {together_rate:.0f} requests/s with every page listening, {alone_rate:.0f} with none: "
           f"ratio {together_rate / alone_rate:.2f} (none: {alone_rate * 2 - again_rate:.0f} before the pages opened, {again_rate:.0f} after they closed); "
           f"server CPU a request {together_cpu:.1f} ms against {alone_cpu:.1f} ms: "

@@ -51,7 +51,6 @@ class Changes:
     last: int = 0
     ask_again: bool = False
     too_many: bool = False
-    said: str = ""  # the changes as a reader's transport writes them (the web app's event text), where kept
 
 
 def latest(study: Any) -> int:

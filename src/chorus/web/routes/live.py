@@ -109,6 +109,33 @@ class Presence:
         return found
 
 
+class Batch:
+    """One read of the trail for one reader, and its event text for each page, written once for every page that shows the same.
+
+    A transcript's page is sent only what it draws: codings and edits of its own transcript, and everything else
+    (codes, memos, jobs, people). Codings elsewhere in the study would cost every open page a message it throws away.
+    """
+
+    def __init__(self, found: changes.Changes):
+        self.found = found
+        self._texts = [_event(change, ident=change["id"]) for change in found.changes]  # made in the reading thread, not the event loop
+        self._said: dict[str | None, str] = {}
+
+    def said(self, page: str) -> str:
+        """The changes as events, for a page showing ``page`` (``transcript:FG01``, ``codes``, ...)."""
+        shown = page.removeprefix("transcript:") if page.startswith("transcript:") else None
+        if shown not in self._said:
+            self._said[shown] = "".join(text for text, change in zip(self._texts, self.found.changes) if _shows(shown, change))
+        return self._said[shown]
+
+
+def _shows(transcript: str | None, change: dict[str, Any]) -> bool:
+    """Whether a page showing ``transcript`` (None: any other page) draws ``change``."""
+    if transcript is None or not change["kind"].startswith(("coding.", "transcript.")):
+        return True
+    return change.get("transcript") == transcript
+
+
 class Hub:
     """A server process's watch over one study's audit trail, shared by every stream it serves on that study."""
 
@@ -152,15 +179,13 @@ class Hub:
             self.moved.set()
             self.moved = asyncio.Event()
 
-    async def read(self, after: int, upto: int, role: str, blind: str | None) -> changes.Changes:
+    async def read(self, after: int, upto: int, role: str, blind: str | None) -> Batch:
         """The changes after ``after`` up to ``upto`` for a reader: read once for every page at that place with that reader."""
         key = (after, upto, role, blind)
         if key not in self.reads:
-            def read() -> changes.Changes:
+            def read() -> Batch:
                 with seeing_only(blind):
-                    found = changes.since(self.study, after, role=role, upto=upto)
-                found.said = "".join(_event(change, ident=change["id"]) for change in found.changes)  # written once for every page sharing it
-                return found
+                    return Batch(changes.since(self.study, after, role=role, upto=upto))
 
             self.reads[key] = asyncio.ensure_future(anyio.to_thread.run_sync(read))
             while len(self.reads) > 64:
@@ -214,14 +239,15 @@ async def _stream(request: Request, hub: Hub, viewer: Viewer, after: int, page: 
         while True:
             moved = hub.moved
             if (hub.head or 0) > after:
-                found = await hub.read(after, hub.head or 0, viewer.role, blind)
+                batch = await hub.read(after, hub.head or 0, viewer.role, blind)
+                found = batch.found
                 if found.too_many:
                     yield _event({"why": f"over {changes.REPLAY_LIMIT} changes came while this page was away; reload it"}, "reload", found.last)
                     return
                 after = found.last
                 # the batch in one write (a busy study's changes cost each page a write per look, not one per change),
                 # and where the page is caught up to, even when nothing here was for this reader
-                yield found.said + _event(after, "at", after)
+                yield batch.said(page) + _event(after, "at", after)
                 mine = [said for c in found.changes if c["actor"] == viewer.name and (said := _did(c))]
                 if mine and mine[-1] != did:
                     did = mine[-1]
