@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import select
@@ -207,8 +208,9 @@ def test_an_alignment_job_aligns_one_transcript_or_every_one_and_says_what_it_sk
         assert set(session.scalars(select(AuditEntry.actor).where(AuditEntry.entity == "turn_question"))) == {"olive"}
 
 
-def test_on_the_icu_study_written_outside_the_project_three_in_four_participant_turns_land_under_the_readers_question(tmp_path, capsys):
-    """The evaluation: a guide written as before the groups, paraphrased and reordered by two facilitators (55.4% before issue 43)."""
+def test_on_the_icu_study_written_outside_the_project_four_in_five_participant_turns_land_under_the_readers_question(tmp_path, capsys):
+    """The evaluation: a guide written as before the groups, paraphrased and reordered by two facilitators (55.4% before issue 43, 76.6% before
+    the other groups' answers were learned)."""
     import chorus
     from tests.assist.studies import icu_guide_accuracy, load_icu_study
 
@@ -217,5 +219,38 @@ def test_on_the_icu_study_written_outside_the_project_three_in_four_participant_
     right, turns = icu_guide_accuracy(study)
     with capsys.disabled():
         print(f"\nguide alignment on the ICU study: {right / turns:.1%} of {turns} participant turns under the reader's question")
-    assert right / turns >= 0.75
+    assert right / turns >= 0.8
     study.close()
+
+
+def test_a_facilitators_turn_is_read_by_what_it_asks_and_a_probe_on_what_was_just_said_asks_nothing_new():
+    """The recap and thanks around a question are not what it asks; a prompt may come second; "unpack that" only follows up."""
+    from chorus.assist.guide import _asking, _asks
+
+    opening = "Thanks for coming. So a couple of you remember a patient. When it shows up, what are you usually in the middle of?"
+    assert _asking(opening) == "When it shows up, what are you usually in the middle of?"
+    assert _asking("Great. Thank you all.") == "Great. Thank you all."  # nothing asked: the whole turn
+    assert _asks("I'd like to get into the practical side. Walk me through doing a screen on an ordinary shift.")
+    assert _asks("Say a bit more about what you were told before it went live.")
+    assert not _asks("Can you unpack that a little? It's been a long time since I worked a bedside shift.")
+    assert not _asks("Thank you, that is a good place to stop.")
+
+
+def test_what_a_group_said_under_a_question_teaches_the_other_groups_never_itself(study):
+    """The askings and answers learned from an alignment count for the other groups only, so a group cannot confirm its own first guess."""
+    from chorus.assist.guide import _Matcher
+    from chorus.assist.embedders import load_embedder
+
+    load_demo(study, transcripts=[])
+    import_guide(study, DEMO / "guide.csv")
+    with study.reading() as session:
+        matcher = _Matcher(session.scalars(select(GuideQuestion).order_by(GuideQuestion.ordinal)).all())
+    text = "Who picks up the phone first when the pager goes off at night?"
+    meaning = load_embedder("minilm").encode([text])[0]
+    vector = matcher.model.encode([text])[0]
+    before = matcher.similarity(text, vector, meaning, None, "FG01")
+    other = load_embedder("minilm").encode(["What does palliative care mean to you?"])[0]
+    matcher.learn({8: [("FG01", meaning, None)], 0: [("FG01", other, None)]})  # FG01's facilitator asked it under Q9 (and Q1 otherwise)
+    assert np.allclose(matcher.similarity(text, vector, meaning, None, "FG01"), before), "its own group's askings are left out"
+    elsewhere = matcher.similarity(text, vector, meaning, None, "FG02")
+    assert elsewhere[8] - before[8] > 0.1 and np.argsort(-elsewhere).tolist().index(8) < np.argsort(-before).tolist().index(8)

@@ -6,11 +6,15 @@ its probes, and the participants' answers after it) and by order together: a
 group's questions are chosen at once (a beam search), a question already asked
 has to be clearly meant to be taken again, and a facilitator's turn that asks
 nothing (a "Thank you"), follows up ("Can you say more?", "Why is that?") or
-matches the current question best keeps it going. The facilitators' own
-questions found in a first run join the guide's wordings in a second. A short follow-up that shares a word with
-another question ("Why is that, do you think?" and "What do families think it
-means?") can jump to it: check the turns with a low confidence. Participants' turns belong to the question last
-asked before them. Each aligned turn keeps a confidence (how far the chosen
+matches the current question best keeps it going. A turn is read by the
+sentences that ask (not the thanks or recap around them). Each group then
+learns from the others' alignment (:data:`ROUNDS` times): how their
+facilitators asked each question and what their participants answered under
+it, confirmed questions included, so a boundary the researcher confirms in one
+group moves the others. A short follow-up that shares a word with another
+question ("Why is that, do you think?" and "What do families think it means?")
+can jump to it: check the turns with a low confidence. Participants' turns
+belong to the question last asked before them. Each aligned turn keeps a confidence (how far the chosen
 question led the runner-up), so the researcher checks the uncertain ones first;
 a turn the researcher confirmed or moved (:func:`set_question`) is kept by every
 later alignment and steers the turns after it.
@@ -45,11 +49,13 @@ from chorus.words import counted
 #: A facilitator's follow-up that asks for more of the same rather than a question of the guide.
 FOLLOW_UP = re.compile(
     r"^\W*(?:(?:can you )?(?:say|tell (?:me|us)) (?:a bit |a little )?more(?: about (?:that|this|it))?"
+    r"|(?:can you )?unpack (?:that|this|it)(?: a little| a bit)?|(?:can you )?give (?:me|us) an example"
     r"|why (?:is that|do you think that is|do you think so)|how so|what do you mean|go on)\W*$",
     re.IGNORECASE,
 )
 #: A facilitator's prompt without a question mark that still asks ("Tell me more about roles.", "Describe a time ...").
-PROMPT = re.compile(r"^\W*(?:tell (?:me|us)|describe|talk (?:to me |to us )?about|say more about|walk (?:me|us) through|share)\b", re.IGNORECASE)
+PROMPT = re.compile(r"^\W*(?:tell (?:me|us)|describe|talk (?:to me |to us )?about|say (?:a bit |a little )?more about|walk (?:me|us) through|share)\b",
+                    re.IGNORECASE)
 #: Handicap of a question asked before in the group (taken up again only when clearly meant), in cosine units.
 ASKED_AGAIN = 0.2
 #: Handicap per guide question skipped on the way to a new one (three for going back to an earlier one not yet asked).
@@ -58,20 +64,38 @@ SKIPPED = 0.02
 ANSWERS = 3
 #: How many orders of the questions the search keeps at each facilitator turn (50 and 20 gave what 200 gave on the labelled studies).
 BEAM = 50
+#: How much the other groups' facilitators' askings of a question, and their participants' answers to it, weigh beside the guide's
+#: wording (issue 43, ICU / demo: the answers alone 73.4% / 94.9%, the askings alone 73.9% / 94.5%, both 82.6% / 96.5%; askings at
+#: 0.5: 85.3% / 94.5%; answers at 1.5 or 2.5: 79.9% / 96.5%).
+ASKING = 0.25
+ANSWERED = 2.0
+#: How many times the groups learn from each other's alignment, each time from the last (ICU / demo: none 71.2% / 92.9%, one
+#: 87.0% / 94.5%, two 82.6% / 96.5%, three or four as two).
+ROUNDS = 2
 
 
 class _Matcher:
     """How well a facilitator's question and the answers after it match each guide question.
 
-    Three cosine-scale parts are summed: the turn against the question and its
-    probes by the GloVe word vectors and by shared rare words (half each, as
-    before), the turn by the sentence model (MiniLM: paraphrases such as "keep
-    one thing and ditch one thing" for "what single change would you
-    recommend"), and the next :data:`ANSWERS` participant turns by the sentence
-    model, because participants answer the question even where the facilitator
-    only paraphrases it. Measured on the ICU sepsis-alert study (written outside
-    the project): 55.4% of participant turns under the reader's question with the
-    first part alone, 73.4% with all three and the search over the whole group.
+    Cosine-scale parts, each centred on its mean over the questions, are summed:
+    the turn against the question and its probes by the GloVe word vectors and
+    by shared rare words (half each), the turn's asking sentences by the
+    sentence model (MiniLM: paraphrases such as "keep one thing and ditch one
+    thing" for "what single change would you recommend"), and the next
+    :data:`ANSWERS` participant turns by the sentence model, because
+    participants answer the question even where the facilitator only
+    paraphrases it. Once an alignment has been made (:meth:`learn`), two more:
+    the asking against how the other groups' facilitators asked each question
+    (:data:`ASKING`), and the answers against what the other groups' participants
+    answered to it (:data:`ANSWERED`: the ICU study's facilitators tailor their
+    questions, so their groups' answers say more than the guide's wording).
+    Measured on the ICU sepsis-alert study (written outside the project): 55.4%
+    of participant turns under the reader's question with the first part alone,
+    73.4% with the first three and the search over the whole group; issue 43
+    (participant turns under the reader's question, ICU / demo): the
+    facilitators' own askings as more wordings, their own group's included,
+    76.6% / 94.9%; the same from the other groups only 65.2% / 92.9%; with the
+    asking sentences and the other groups' answers, 82.6% / 96.5%.
     """
 
     def __init__(self, questions: Sequence[GuideQuestion]):
@@ -81,6 +105,8 @@ class _Matcher:
         self.vectors = [self.model.encode(w) for w in wordings]
         self.meanings = [self.sentences.encode(w) for w in wordings]
         self.words = [set(self._stems(" ".join(w))) for w in wordings]
+        # per question, learned from the alignment before: (group, how its facilitator asked it, what its participants answered)
+        self.learned: list[list[tuple[str, np.ndarray, np.ndarray | None]]] = [[] for _ in questions]
 
     def _stems(self, text: str) -> dict[str, float]:
         weights = {}
@@ -89,21 +115,38 @@ class _Matcher:
             weights[word[:5]] = max(weights.get(word[:5], 0.0), float(self.model.weights[index]) if index is not None else 1.0)
         return weights
 
-    def similarity(self, text: str, vector: np.ndarray, meaning: np.ndarray, answers: np.ndarray | None) -> np.ndarray:
-        """Per question: the turn's words and meaning, plus its answers' meaning (``answers``, a unit vector, or None)."""
+    def similarity(self, text: str, vector: np.ndarray, meaning: np.ndarray, answers: np.ndarray | None, group: str) -> np.ndarray:
+        """Per question: the turn's words and meaning (``meaning``: its asking sentences'), plus its answers' meaning (a unit vector, or None).
+
+        What the other groups' facilitators and participants said under each
+        question (:meth:`learn`) counts as well; never ``group``'s own, which
+        would only confirm the alignment it was learned from.
+        """
         stems = self._stems(text)
         total = sum(stems.values()) or 1.0
         shared = np.array([sum(w for s, w in stems.items() if s in words) / total for words in self.words])
         words = np.array([float(np.max(v @ vector)) for v in self.vectors])
-        score = (words + shared) / 2 + np.array([float(np.max(v @ meaning)) for v in self.meanings])
+        score = _centred((words + shared) / 2) + _centred(np.array([float(np.max(v @ meaning)) for v in self.meanings]))
         if answers is not None:
-            score += np.array([float(np.max(v @ answers)) for v in self.meanings])
-        return score - score.mean()
+            score += _centred(np.array([float(np.max(v @ answers)) for v in self.meanings]))
+        others = [[(asking, said) for g, asking, said in learned if g != group] for learned in self.learned]
+        if any(others):
+            score += ASKING * _centred(np.array([max((float(a @ meaning) for a, _ in mine), default=np.nan) for mine in others]))
+            if answers is not None:
+                score += ANSWERED * _centred(np.array([np.mean([float(b @ answers) for _, b in mine if b is not None] or [np.nan]) for mine in others]))
+        return score
 
-    def learn(self, asked: dict[int, list[np.ndarray]]) -> None:
-        """Take the facilitators' own ways of asking each question (their turns' meanings) as more of its wordings."""
-        for question, meanings in asked.items():
-            self.meanings[question] = np.vstack([self.meanings[question], *meanings])
+    def learn(self, asked: dict[int, list[tuple[str, np.ndarray, np.ndarray | None]]]) -> None:
+        """Take each question's askings in an alignment (group, the facilitator's asking, the answers' meaning), in place of those before."""
+        self.learned = [asked.get(question, []) for question in range(len(self.learned))]
+
+
+def _centred(scores: np.ndarray) -> np.ndarray:
+    """Scores less their mean; a question with none (nan: never asked elsewhere) gets the lowest."""
+    known = scores[~np.isnan(scores)]
+    if not len(known):
+        return np.zeros_like(scores)
+    return np.where(np.isnan(scores), known.min(), scores) - known.mean()
 
 
 def _moved(last: int | None, asked: frozenset[int], question: int) -> float:
@@ -186,6 +229,7 @@ class _Group:
     vectors: np.ndarray  # GloVe, for the words
     meanings: np.ndarray  # MiniLM, for the meaning
     kept: dict[int, int]  # turn id -> question index, confirmed by the researcher
+    asking: dict[int, np.ndarray]  # a facilitator's turn (index) -> its asking sentences' meaning (MiniLM)
 
     def steps(self, matcher: _Matcher) -> tuple[list[np.ndarray | int | None], list[int]]:
         """:func:`_sequence`'s steps (a similarity, a confirmed question, or None for a turn that asks nothing) and the turns they are."""
@@ -195,8 +239,8 @@ class _Group:
             if turn_id in self.kept:
                 steps.append(self.kept[turn_id])
             elif role != "participant":
-                asks = ("?" in text or bool(PROMPT.match(text))) and not FOLLOW_UP.match(text)
-                steps.append(matcher.similarity(text, self.vectors[index], self.meanings[index], _answers(self.turns, self.meanings, index))
+                asks = _asks(text)
+                steps.append(matcher.similarity(text, self.vectors[index], self.asking[index], _answers(self.turns, self.meanings, index), self.name)
                              if asks else None)
             else:
                 continue
@@ -204,14 +248,28 @@ class _Group:
         return steps, at
 
 
-def _openers(group: _Group, steps: Sequence[np.ndarray | int | None], at: Sequence[int], chosen: Sequence[int]) -> list[tuple[int, np.ndarray]]:
-    """The facilitator's questions (a question mark) that moved to another guide question: (question, the turn's meaning)."""
+def _asks(text: str) -> bool:
+    """Whether a facilitator's turn asks something: a question mark, or a sentence that opens as a prompt ("Walk me through ..."), not a bare follow-up."""
+    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+    return ("?" in text or any(PROMPT.match(sentence) for sentence in sentences)) and not FOLLOW_UP.match(_asking(text))
+
+
+def _openers(group: _Group, steps: Sequence[np.ndarray | int | None], at: Sequence[int],
+             chosen: Sequence[int]) -> list[tuple[int, np.ndarray, np.ndarray | None]]:
+    """The facilitator's turns that moved to another guide question (or a confirmed one): (question, its asking, its answers' meaning)."""
     found, before = [], None
     for step, index, question in zip(steps, at, chosen):
-        if isinstance(step, np.ndarray) and question != before and "?" in group.texts[index]:
-            found.append((question, group.meanings[index]))
+        if step is not None and question != before and index in group.asking:
+            found.append((question, group.asking[index], _answers(group.turns, group.meanings, index)))
         before = question
     return found
+
+
+def _asking(text: str) -> str:
+    """The sentences of a facilitator's turn that ask (a question mark, or a prompt), without the thanks and recap around them; all if none."""
+    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+    asking = [s for s in sentences if "?" in s or PROMPT.match(s)]
+    return " ".join(asking) or text
 
 
 #: The job kind of an alignment the web app runs in the background (:mod:`chorus.study.jobs`); its name is the transcript, or :data:`EVERY`.
@@ -252,11 +310,13 @@ def align_guide(study: Study, transcripts: Sequence[str] | None = None, progress
     """Put every turn of ``transcripts`` (all by default) under a guide question, in one transaction.
 
     Turns a researcher confirmed keep their question. The study's facilitators
-    say each question their own way, so the alignment runs twice: the questions
-    the facilitators opened in the first (over every transcript, whichever are
-    realigned) join the guide's wording and probes as ways of asking it
-    (issue 43: the ICU study 73.4% -> 76.6% of participant turns under the
-    reader's question, the demo 92.9% -> 94.9%). Returns per transcript the
+    say each question their own way, so the alignment runs 1 + :data:`ROUNDS`
+    times: the questions the facilitators opened in a run (over every
+    transcript, whichever are realigned) join the guide's wording and probes as
+    ways of asking it, with the answers their participants gave, for the other
+    groups in the next (issue 43: one run 71.2% of the ICU study's participant
+    turns under the reader's question and 92.9% of the demo's, three 82.6% and
+    96.5%). Returns per transcript the
     turns aligned, the questions found asked, the guide's questions never asked
     there (``not_asked``: facilitators skip some) and the facilitator turns' mean confidence.
 
@@ -295,17 +355,22 @@ def align_guide(study: Study, transcripts: Sequence[str] | None = None, progress
     texts = [text for *_, texts, _ in read for text in texts]
     meanings = embed(study, texts, embedder="minilm",  # the study's cache: a realignment reads none again
                      progress=lambda done, total: tell(f"reading the meaning of {total:,} turns", 0.05 + 0.6 * done / total))
+    asked = [(k, index, _asking(text)) for k, (_, turns, texts, _) in enumerate(read)
+             for index, ((_, _, _, role), text) in enumerate(zip(turns, texts)) if role != "participant"]
+    askings = embed(study, [text for *_, text in asked], embedder="minilm")
     groups, first = [], 0
-    for transcript, turns, texts, kept in read:
-        groups.append(_Group(*transcript, turns, texts, matcher.model.encode(texts), meanings[first:first + len(texts)], kept))
+    for k, (transcript, turns, texts, kept) in enumerate(read):
+        asking = {index: askings[n] for n, (g, index, _) in enumerate(asked) if g == k}
+        groups.append(_Group(*transcript, turns, texts, matcher.model.encode(texts), meanings[first:first + len(texts)], kept, asking))
         first += len(texts)
-    learned: dict[int, list[np.ndarray]] = {}
-    for k, group in enumerate(groups):
-        tell(f"learning how the facilitators ask ({group.name})", 0.65 + 0.15 * k / max(len(groups), 1))
-        steps, at = group.steps(matcher)
-        for question, meaning in _openers(group, steps, at, _sequence(steps, len(questions))[0]):
-            learned.setdefault(question, []).append(meaning)
-    matcher.learn(learned)
+    for round_ in range(ROUNDS):
+        learned: dict[int, list[tuple[str, np.ndarray, np.ndarray | None]]] = {}
+        for k, group in enumerate(groups):
+            tell(f"learning how the facilitators ask ({group.name})", 0.65 + 0.15 * (round_ + k / max(len(groups), 1)) / ROUNDS)
+            steps, at = group.steps(matcher)
+            for question, asking, answers in _openers(group, steps, at, _sequence(steps, len(questions))[0]):
+                learned.setdefault(question, []).append((group.name, asking, answers))
+        matcher.learn(learned)
     chosen = [group for group in groups if wanted is None or group.name in wanted]
     placed, rows = [], []
     for k, group in enumerate(chosen):
