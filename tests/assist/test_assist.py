@@ -188,6 +188,22 @@ def test_a_real_study_is_clustered_on_its_principal_directions_and_still_finds_w
     assert all(len(set(labels[which == c].tolist())) == 1 for c in range(3))  # each planted group in one cluster
 
 
+def test_wards_candidates_are_refined_so_every_segment_sits_with_its_nearest_candidate():
+    """Ward's merges are greedy; k-means from its groups moves each segment to the candidate whose centre is nearest (issue 43)."""
+    from chorus.assist.candidates import cluster
+
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(120, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    labels = cluster(vectors, k=8)
+    assert sorted(set(labels.tolist())) == list(range(8)) and (labels == cluster(vectors, k=8, seed=5)).all(), "one answer whatever the seed"
+    centred = vectors - vectors.mean(axis=0)
+    centred /= np.linalg.norm(centred, axis=1, keepdims=True)
+    centres = np.vstack([centred[labels == c].mean(axis=0) for c in range(8)])
+    nearest = np.argmin(((centred[:, None, :] - centres[None]) ** 2).sum(axis=2), axis=1)
+    assert (nearest == labels).all()
+
+
 def test_candidate_labels_are_key_phrases_from_their_passages_with_no_stop_word_and_no_word_every_candidate_says(tmp_path):
     """Issue 43: labels read "i'm, palliative, palliative team, week"; now phrases the passages say, ranked by the model."""
     import re
