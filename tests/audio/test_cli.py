@@ -61,7 +61,7 @@ def test_audio_evaluate_scores_a_recording_against_its_reference(tmp_path: Path)
     assert {"real_time_factor", "speakers", "turns", "der", "der_skip_overlap", "der_diarizer"} <= set(rows)
     assert rows["speakers"] == 2
     assert rows["der"] < 0.15  # the stored turns: measured 0.048 (0.46 when a turn could span both voices)
-    assert rows["der_diarizer"] < 0.10  # the diarizer alone: measured 0.052
+    assert rows["der_diarizer"] < 0.10  # the diarizer alone, second voices included: measured 0.043 (one at a time 0.052)
 
 
 def test_two_voices_in_one_whisper_segment_are_stored_as_two_turns_and_evaluate_scores_them(tmp_path: Path) -> None:

@@ -196,7 +196,8 @@ def test_turns_spoken_over_another_voice_are_marked_overlap(study, tmp_path, con
     roster_study(study, tmp_path)
     third = heard.turns[2]  # the physician; the nurse is heard over their first second
     over = SpeakerTurn("S2", third.start, third.start + 1.0)
-    result = MachineTranscript(heard.turns, heard.duration, heard.settings, [*heard.diarization, over])
+    one_at_a_time = [SpeakerTurn(t.speaker, t.start, t.end) for t in heard.turns]  # no overlap but the one made here
+    result = MachineTranscript(heard.turns, heard.duration, heard.settings, [*one_at_a_time, over])
     assert result.overlaps and result.overlaps[0][0] == pytest.approx(third.start)
     store_transcript(study, _recording(conversation), result, "FG01", naming)
     with study.reading() as session:

@@ -70,8 +70,11 @@ def guess_facilitator(result: MachineTranscript) -> str | None:
 
 
 def _speaker_audio(audio: Audio, result: MachineTranscript, speaker: str) -> Audio:
+    """The speaker's worded turns end to end: an inaudible turn (mostly under another voice) would blur the print."""
     pieces = [
-        audio.samples[int(t.start * SAMPLE_RATE) : int(t.end * SAMPLE_RATE)] for t in result.turns if t.speaker == speaker
+        audio.samples[int(t.start * SAMPLE_RATE) : int(t.end * SAMPLE_RATE)]
+        for t in result.turns
+        if t.speaker == speaker and t.words
     ]
     samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
     return Audio(audio.path, samples, audio.sha256).with_all_speech()
@@ -97,7 +100,7 @@ def match_voices(
         return {}
     people = list(clips)
     enrolled = np.stack([voice_print(load_audio(clips[p], require_speech=False)) for p in people])
-    speakers = [s for s in result.speakers if sum(t.end - t.start for t in result.turns if t.speaker == s) >= 1.0]
+    speakers = [s for s in result.speakers if sum(t.end - t.start for t in result.turns if t.speaker == s and t.words) >= 1.0]
     if not speakers:
         return {}
     heard = np.stack([voice_print(_speaker_audio(audio, result, s)) for s in speakers])

@@ -28,6 +28,7 @@ import numpy as np
 from chorus.audio.diarize import Diarizer, diarize
 from chorus.audio.evaluate import SpeakerTurn
 from chorus.audio.media import SAMPLE_RATE, Audio, speech_regions
+from chorus.audio.segmentation import second_voices
 from chorus.cache import models_folder
 from chorus.compute import cpu_threads
 from chorus.errors import ChorusError
@@ -46,13 +47,18 @@ class Word:
     probability: float
 
 
+INAUDIBLE = "[inaudible]"  # the text of a turn whose voice was heard but none of whose words were recognised
+
+
 @dataclass
 class SpokenTurn:
     """One speaker's run of words: the anonymous speaker, times, text and each word.
 
     Its times are its words' unless ``heard`` (:func:`widened`) says the diarizer
     heard the same voice on either side of them, in speech the recogniser made no
-    words of.
+    words of. A turn with no words at all is a voice heard where the recogniser
+    made no words of it, mostly under another voice (:func:`with_inaudible`): its
+    times are ``heard`` and its text ``[inaudible]``.
     """
 
     speaker: str
@@ -68,8 +74,14 @@ class SpokenTurn:
         return self.heard[1] if self.heard else self.words[-1].end
 
     @property
-    def text(self) -> str:
+    def said(self) -> str:
+        """The words recognised, as Whisper wrote them (none for an inaudible turn)."""
         return "".join(w.text for w in self.words).strip()
+
+    @property
+    def text(self) -> str:
+        """What the transcript holds: the words said, or ``[inaudible]`` for a voice heard without words."""
+        return self.said if self.words else INAUDIBLE
 
 
 @dataclass
@@ -86,8 +98,8 @@ class MachineTranscript:
         return sorted({t.speaker for t in self.turns}, key=lambda s: (len(s), s))
 
     def speaker_turns(self) -> list[SpeakerTurn]:
-        """The turns in the form :mod:`chorus.audio.evaluate` scores."""
-        return [SpeakerTurn(t.speaker, t.start, t.end, t.text) for t in self.turns]
+        """The turns in the form :mod:`chorus.audio.evaluate` scores: their words, not the ``[inaudible]`` mark."""
+        return [SpeakerTurn(t.speaker, t.start, t.end, t.said) for t in self.turns]
 
     @property
     def overlaps(self) -> list[tuple[float, float]]:
@@ -239,8 +251,10 @@ def warm_up(model: str = DEFAULT_MODEL, device: str = "auto", diarizer: str | Di
         import sklearn.cluster  # noqa: F401
 
         from chorus.audio.diarize import speaker_encoder
+        from chorus.audio.segmentation import segmentation_model
 
         speaker_encoder()
+        segmentation_model()
 
 
 def recognise(
@@ -436,7 +450,7 @@ def attribute(words: list[Word], speakers: list[SpeakerTurn]) -> list[SpokenTurn
             turns[-1].words.extend(piece)
         else:
             turns.append(SpokenTurn(who, list(piece)))
-    return [t for t in turns if t.text]
+    return [t for t in turns if t.said]
 
 
 REACH = 0.25  # seconds: how near a turn's edge the diarizer's stretch of the same voice must come to widen it
@@ -472,6 +486,50 @@ def widened(turns: list[SpokenTurn], speakers: list[SpeakerTurn], duration: floa
     return [SpokenTurn(t.speaker, t.words, span if span != (t.words[0].start, t.words[-1].end) else None) for t, span in zip(turns, spans)]
 
 
+INAUDIBLE_LEAST = 0.5  # seconds: a voice heard without words for less than this gets no turn of its own
+
+
+def with_inaudible(turns: list[SpokenTurn], voices: list[SpeakerTurn], least: float = INAUDIBLE_LEAST) -> list[SpokenTurn]:
+    """``turns`` with an ``[inaudible]`` turn wherever another voice was heard that they leave out, in time order.
+
+    ``voices`` are what :func:`chorus.audio.segmentation.second_voices` found:
+    mostly a second voice talking over the first. Whisper writes one stream of
+    words, mostly the louder voice's, so the voice under it has no words: it gets
+    a turn of its own, without words, over the time it was heard, minus the time
+    its own turns already cover, where at least ``least`` seconds remain. A
+    focus-group transcript marks such speech so (and the exports add ``[overlap]``
+    where two voices were heard at once); the turn says who spoke over whom, and
+    the researcher can listen there. A stretch that runs on from one of the
+    voice's own turns, or into one, widens that turn instead (as :func:`widened`
+    does): the speaker began before their first word was heard, or went on under
+    the next speaker. The turns given are not changed.
+
+    >>> turns = [SpokenTurn("S1", [Word(" We", 0.0, 0.5, 1), Word(" agree.", 0.5, 3.0, 1)])]
+    >>> [(t.speaker, t.start, t.end, t.text) for t in with_inaudible(turns, [SpeakerTurn("S2", 1.0, 2.5)])]
+    [('S1', 0.0, 3.0, 'We agree.'), ('S2', 1.0, 2.5, '[inaudible]')]
+    >>> [(t.speaker, t.start, t.end) for t in with_inaudible(turns, [SpeakerTurn("S1", 3.0, 3.3)])]
+    [('S1', 0.0, 3.3)]
+    """
+    touching = 0.02  # seconds: a stretch this near a turn's edge runs on from it
+    kept = [SpokenTurn(t.speaker, t.words, t.heard) for t in turns]  # copies: their times may widen
+    found: list[SpokenTurn] = []
+    for voice in voices:
+        own = [t for t in kept if t.speaker == voice.speaker]
+        pieces = [(voice.start, voice.end)]
+        for turn in (t for t in own if t.start < voice.end and t.end > voice.start):
+            pieces = [p for a, b in pieces for p in ((a, min(b, turn.start)), (max(a, turn.end), b)) if p[1] > p[0]]
+        for a, b in pieces:
+            before = next((t for t in own if abs(t.end - a) < touching), None)
+            after = next((t for t in own if abs(t.start - b) < touching), None)
+            if before is not None:
+                before.heard = (before.start, b)
+            elif after is not None:
+                after.heard = (a, after.end)
+            elif b - a >= least:
+                found.append(SpokenTurn(voice.speaker, [], (a, b)))
+    return sorted(kept + found, key=lambda t: (t.start, t.end))
+
+
 def transcribe_audio(
     audio: Audio,
     model: str = DEFAULT_MODEL,
@@ -483,10 +541,16 @@ def transcribe_audio(
     prompt: str | None = None,
     hotwords: str | None = None,
     on_progress: Callable[[str, float], None] | None = None,
+    overlap: bool = True,
 ) -> MachineTranscript:
     """Recognise and diarize ``audio``: anonymous speaker turns (S1, S2, ...) with word times.
 
     ``diarizer="none"`` gives every word to one speaker (a single-voice recording).
+    With the packaged diarizer, which hears one voice at a time, the voices talking
+    over it are found by pyannote's segmentation model
+    (:func:`chorus.audio.segmentation.second_voices`), kept with the diarization
+    (so the transcript marks those turns ``[overlap]``) and given ``[inaudible]``
+    turns (:func:`with_inaudible`); ``overlap=False`` leaves them out.
     ``on_progress`` is told the stage ("recognising", "diarizing") and the share done.
     """
     step = on_progress or (lambda stage, fraction: None)
@@ -495,11 +559,15 @@ def transcribe_audio(
         raise ChorusError(f"{audio.path}: speech was found but no words recognised; try a larger model")
     step("diarizing", 0.0)
     speakers = [] if diarizer == "none" else diarize(audio, min_speakers, max_speakers, diarizer)
+    overlapping = overlap and diarizer == "resemblyzer"  # a pyannote pipeline hears overlap itself
+    voices = second_voices(audio, speakers) if overlapping else []
     settings = {
         "model": model,
         "device": resolve_device(device)[0],
         "diarizer": diarizer if isinstance(diarizer, str) else getattr(diarizer, "__name__", "custom"),
         "vad": vad,
         "speaker_count": [min_speakers, max_speakers],  # bounds given; "speakers" in the store holds who they were
+        "overlap": "segmentation-3.0" if overlapping else None,
     }
-    return MachineTranscript(widened(attribute(words, speakers), speakers, audio.duration), audio.duration, settings, speakers)
+    turns = with_inaudible(widened(attribute(words, speakers), speakers, audio.duration), voices)
+    return MachineTranscript(turns, audio.duration, settings, speakers + voices)
