@@ -60,17 +60,22 @@ def test_one_voice_gets_no_second() -> None:
     assert second_voices(call, [SpeakerTurn("S1", 0.0, call.duration)]) == []
 
 
-def test_a_voice_heard_under_another_gets_an_inaudible_turn_outside_its_own_turns() -> None:
+def test_a_voice_heard_under_another_gets_an_inaudible_turn_or_widens_its_own() -> None:
     said = [Word(" We", 0.0, 0.5, 1), Word(" agree.", 0.5, 3.0, 1)]
-    turns = [SpokenTurn("S1", said), SpokenTurn("S2", [Word(" Yes.", 3.2, 3.6, 1)])]
-    voices = [SpeakerTurn("S2", 1.0, 3.4), SpeakerTurn("S3", 2.0, 2.3)]  # S2 over S1 and into its own turn; S3 too short
+    turns = [SpokenTurn("S1", said), SpokenTurn("S2", [Word(" Yes.", 3.4, 3.8, 1)])]
+    voices = [
+        SpeakerTurn("S2", 1.0, 2.5),  # under S1, apart from S2's own turn: a turn of its own
+        SpeakerTurn("S1", 2.8, 3.6),  # S1 goes on under S2's "Yes.": S1's turn widens
+        SpeakerTurn("S3", 2.0, 2.3),  # too short for a turn
+    ]
     stored = with_inaudible(turns, voices)
     assert [(t.speaker, t.start, t.end, t.text) for t in stored] == [
-        ("S1", 0.0, 3.0, "We agree."),
-        ("S2", 1.0, 3.2, INAUDIBLE),
-        ("S2", 3.2, 3.6, "Yes."),
+        ("S1", 0.0, 3.6, "We agree."),
+        ("S2", 1.0, 2.5, INAUDIBLE),
+        ("S2", 3.4, 3.8, "Yes."),
     ]
     assert not stored[1].words and stored[1].said == ""
+    assert turns[0].end == 3.0  # the turns given are not changed
 
 
 def test_the_meeting_is_stored_with_overlap_marked_and_every_voice_heard() -> None:

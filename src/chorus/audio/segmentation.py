@@ -32,7 +32,6 @@ import numpy as np
 
 from chorus.audio.evaluate import SpeakerTurn
 from chorus.audio.media import SAMPLE_RATE, Audio
-from chorus.compute import cpu_threads
 
 CHECKPOINT = Path(__file__).parent / "models" / "segmentation-3.0.pt"
 CHUNK = 10.0  # seconds the model hears at once (it was trained on 10 s)
@@ -145,11 +144,26 @@ def chunk_starts(duration: float, chunk: float = CHUNK, step: float = STEP) -> n
 def local_activity(audio: Audio, step: float = STEP) -> tuple[np.ndarray, np.ndarray]:
     """Chunk starts (seconds) and, per chunk, frame and local speaker, whether that speaker talks.
 
-    Chunks go through the model ``BATCH`` at a time: an hour needs no more memory than a minute beyond its samples.
+    Chunks go through the model ``BATCH`` at a time: an hour needs no more memory
+    than a minute beyond its samples. On one thread: the LSTM's steps are small
+    matrix products that a second thread barely speeds up on a quiet machine, and
+    on a busy one (others' work on both cores) two threads waited on each other
+    for up to ten times as long (tst00: 0.04 s per second of audio on one thread,
+    0.06 to 0.48 on two).
     """
     import torch
 
-    torch.set_num_threads(cpu_threads())
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _local_activity(audio, step)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _local_activity(audio: Audio, step: float) -> tuple[np.ndarray, np.ndarray]:
+    import torch
+
     starts = chunk_starts(audio.duration, CHUNK, step)
     width = int(CHUNK * SAMPLE_RATE)
     model = segmentation_model()
