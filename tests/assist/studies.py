@@ -76,6 +76,12 @@ def demo_guide_accuracy(study: Study) -> tuple[int, int]:
     return _right(found, demo_guide_truth(found))
 
 
+def demo_guide_by_turn(study: Study) -> dict[tuple[str, int], str | None]:
+    """Each of the demo's turns' question by its reader: (transcript, turn) -> question (None before the first)."""
+    found = placed_questions(study)
+    return dict(zip(zip(found.transcript, found.turn), demo_guide_truth(found)))
+
+
 def _right(found: pd.DataFrame, truth: list[str | None]) -> tuple[int, int]:
     """Participant turns whose question is the reader's (no question and an empty one agree), and how many there are."""
     pairs = [(q or "", t or "") for q, t, role in zip(found.question, truth, found.role) if role == "participant"]
