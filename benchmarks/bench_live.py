@@ -8,10 +8,11 @@ and each number of server processes (``chorus serve --workers``, 1 and 2):
   (``GET /api/live``); for each write, the time from the coder sending it to the
   change arriving on each *other* coder's page of the same transcript (a page is
   sent the codings it draws, those of its own transcript): p50, p95, p99.
-- **Throughput**: the same coders as fast as the server answers, with every page
-  listening and with none listening (before the pages open and after they close:
-  their mean, so a server's drift over the run cancels), in the same run: requests a second and the
-  server's CPU time a request, and the ratio of each. On a 2-core machine the
+- **Throughput**: the same coders as fast as the server answers, with none
+  listening and then every page listening (the pages close and open again), in
+  turn for several rounds of one run, so that the server's and the machine's drift
+  falls on both alike: requests a second and the server's CPU time a request, the
+  ratio of each per round, and their median. On a 2-core machine the
   pages' own client shares the cores with the server, so the requests a second
   with pages listening fall for that alone; the CPU a request is the server's cost.
 - **Memory**: the server's processes' resident memory with every page listening,
@@ -49,55 +50,58 @@ from benchmarks.served import served  # noqa: E402
 PACE = 1.0  # seconds between a coder's actions, on average (bench_web's person's pace)
 
 
-def listen(base: str, names: list[str], chosen: list[tuple[str, int, int]], out: str, started: str, stop: str) -> None:
-    """A process of open pages: each of ``names`` signs in, opens their transcript's stream and notes when each change
-    arrives, until the file ``stop`` exists; then what was heard is written to ``out``."""
-    asyncio.run(_listen(base, names, chosen, out, started, stop))
+def listen(base: str, names: list[str], chosen: list[tuple[str, int, int]], out: str, control: str) -> None:
+    """A process of open pages: each of ``names`` signs in and opens their transcript's stream, noting when each change
+    arrives. The folder ``control`` steers it: a file ``closed`` there closes every page (``shut`` says they are) and its
+    removal opens them again (``open`` says they all are); ``stop`` ends it, and what was heard is written to ``out``."""
+    asyncio.run(_listen(base, names, chosen, out, Path(control)))
 
 
-async def _listen(base: str, names: list[str], chosen: list[tuple[str, int, int]], out: str, started: str, stop: str) -> None:
+async def _listen(base: str, names: list[str], chosen: list[tuple[str, int, int]], out: str, control: Path) -> None:
     import httpx
 
     heard: list[tuple[str, int, str, float]] = []  # listener, coding, kind, when
-    opened = 0
+    opened: set[str] = set()
     clients = [httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(60, read=None)) for _ in names]
 
     async def page(client: httpx.AsyncClient, name: str, span: tuple[str, int, int]) -> None:
-        nonlocal opened
-        await chorus_signed(client, name, span)
         last = None
-        while True:  # a stream the server ends (its lifetime) is opened again from where it was, as EventSource does
-            try:
-                async with client.stream("GET", f"/api/live?page=transcript:{span[0]}",
-                                         headers={"Last-Event-ID": last} if last else {}) as answer:
-                    async for line in answer.aiter_lines():
-                        if line.startswith("retry:"):
-                            opened += 1
-                            if opened == len(names):
-                                Path(started).write_text("open")
-                        elif line.startswith("id: "):
-                            last = line[4:]
-                        elif line.startswith("data: {"):
-                            change = json.loads(line[6:])
-                            if change.get("kind") in ("coding.added", "coding.removed"):
-                                heard.append((name, change["coding"], change["kind"], time.time()))
-            except httpx.HTTPError:
-                await asyncio.sleep(0.5)
+        try:
+            while True:  # a stream the server ends (its lifetime) is opened again from where it was, as EventSource does
+                try:
+                    async with client.stream("GET", f"/api/live?page=transcript:{span[0]}",
+                                             headers={"Last-Event-ID": last} if last else {}) as answer:
+                        async for line in answer.aiter_lines():
+                            if line.startswith("retry:"):
+                                opened.add(name)
+                            elif line.startswith("id: "):
+                                last = line[4:]
+                            elif line.startswith("data: {"):
+                                change = json.loads(line[6:])
+                                if change.get("kind") in ("coding.added", "coding.removed"):
+                                    heard.append((name, change["coding"], change["kind"], time.time()))
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.5)
+        finally:
+            opened.discard(name)
 
-    pages = asyncio.gather(*(page(c, n, s) for c, n, s in zip(clients, names, chosen)))
-
-    async def stopping() -> None:
-        while not Path(stop).exists():
-            await asyncio.sleep(0.2)
-        pages.cancel()
-
-    watcher = asyncio.ensure_future(stopping())
     try:
-        await pages
-    except asyncio.CancelledError:
-        pass
+        await asyncio.gather(*(chorus_signed(c, n, s) for c, n, s in zip(clients, names, chosen)))
+        while not (control / "stop").exists():
+            pages = [asyncio.ensure_future(page(c, n, s)) for c, n, s in zip(clients, names, chosen)]
+            while not (control / "closed").exists() and not (control / "stop").exists():
+                if len(opened) == len(names):
+                    (control / "open").touch()
+                await asyncio.sleep(0.05)
+            (control / "open").unlink(missing_ok=True)
+            for task in pages:
+                task.cancel()
+            await asyncio.gather(*pages, return_exceptions=True)
+            (control / "shut").touch()
+            while (control / "closed").exists() and not (control / "stop").exists():
+                await asyncio.sleep(0.05)
+            (control / "shut").unlink(missing_ok=True)
     finally:
-        watcher.cancel()
         await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
         Path(out).write_text(json.dumps(heard))
 
@@ -175,37 +179,50 @@ def timed_load(base: str, chosen: list[tuple[str, int, int]], seconds: float) ->
     return len(latencies) / seconds, (server_cpu(port) - cpu) * 1000 / max(len(latencies), 1), len(errors)
 
 
-def one_setting(study: chorus.Study, chosen: list[tuple[str, int, int]], label: str, processes: int, seconds: float, flat: float) -> None:
+def _until(path: Path, seconds: float = 120) -> bool:
+    """Wait for ``path`` to exist; whether it did within ``seconds``."""
+    deadline = time.time() + seconds
+    while not path.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    return path.exists()
+
+
+def one_setting(study: chorus.Study, chosen: list[tuple[str, int, int]], label: str, processes: int, seconds: float, flat: float,
+                rounds: int) -> None:
     names = coder_names(len(chosen))
     with served(study.folder, processes) as base, tempfile.TemporaryDirectory() as scratch:
         port = base.rsplit(":", 1)[1]
+        control, out = Path(scratch), Path(scratch) / "heard.json"
         coding_load(base, chosen, 4.0, 0.0)  # warm: the first requests of a server are slower, whichever run has them
-        alone_rate, alone_cpu, alone_errors = timed_load(base, chosen, flat)  # and again once the pages are closed: the drift cancels
         time.sleep(1.0)
         before = server_memory(port)
-        out, started, stop = Path(scratch) / "heard.json", Path(scratch) / "started", Path(scratch) / "stop"
-        pages = multiprocessing.get_context("spawn").Process(target=listen, args=(base, names, chosen, str(out), str(started), str(stop)))
+        pages = multiprocessing.get_context("spawn").Process(target=listen, args=(base, names, chosen, str(out), str(control)))
         pages.start()
-        deadline = time.time() + 120
-        while not started.exists() and time.time() < deadline and pages.is_alive():
-            time.sleep(0.2)
-        if not started.exists():
+        if not _until(control / "open"):
             pages.kill()
             print(f"  {label}: the pages did not all open within 120 s; not measured")
             return
         time.sleep(3.0)  # every stream open and quiet
         per_page = (server_memory(port) - before) / len(names)
-        together_rate, together_cpu, together_errors = timed_load(base, chosen, flat)
         sent, errors = asyncio.run(_paced(base, names, chosen, seconds))
         time.sleep(2.0)  # the last changes reach the pages
-        stop.write_text("stop")
+        # flat out, none listening and every page listening in turn, ``rounds`` times: the server's and the machine's
+        # drift over the run falls on both alike, and the spread of the rounds' ratios says how far one figure is to be trusted
+        none, listening = [], []
+        for _ in range(rounds):
+            (control / "closed").touch()
+            _until(control / "shut")
+            time.sleep(1.0)
+            none.append(timed_load(base, chosen, flat))
+            (control / "closed").unlink()
+            _until(control / "open")
+            time.sleep(1.0)
+            listening.append(timed_load(base, chosen, flat))
+        (control / "stop").touch()
         pages.join(timeout=60)
         if pages.is_alive():
             pages.kill()
         heard = json.loads(out.read_text()) if out.exists() else []
-        time.sleep(2.0)
-        again_rate, again_cpu, again_errors = timed_load(base, chosen, flat)
-        alone_rate, alone_cpu, alone_errors = (alone_rate + again_rate) / 2, (alone_cpu + again_cpu) / 2, alone_errors + again_errors
     arrived: dict[tuple[str, int, str], list[float]] = {}
     for who, coding, kind, when in heard:
         arrived.setdefault((who, coding, kind), []).append(when)
@@ -223,18 +240,22 @@ def one_setting(study: chorus.Study, chosen: list[tuple[str, int, int]], label: 
                 delays.append((times[later] - at) * 1000)
     p50, p95, p99 = np.percentile(delays, [50, 95, 99]) if delays else (float("nan"),) * 3
     print(f"  {label}: write to another coder's page p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms "
-          f"({len(sent)} writes to {len(delays) + missing} pages, {missing} not heard, {errors + alone_errors + together_errors} errors)")
-    print(f"    flat out: {together_rate:.0f} requests/s with every page listening, {alone_rate:.0f} with none: "
-          f"ratio {together_rate / alone_rate:.2f} (none: {alone_rate * 2 - again_rate:.0f} before the pages opened, {again_rate:.0f} after they closed); "
-          f"server CPU a request {together_cpu:.1f} ms against {alone_cpu:.1f} ms: "
-          f"ratio {together_cpu / alone_cpu:.2f}; memory per open page {per_page * 1024:.0f} KiB")
+          f"({len(sent)} writes to {len(delays) + missing} pages, {missing} not heard, {errors} errors)")
+    rate = [together[0] / alone[0] for together, alone in zip(listening, none)]
+    cpu = [together[1] / alone[1] for together, alone in zip(listening, none)]
+    flat_errors = sum(r[2] for r in none + listening)
+    print(f"    flat out, {rounds} rounds of none listening then every page: {np.mean([r[0] for r in listening]):.0f} requests/s listening, "
+          f"{np.mean([r[0] for r in none]):.0f} none: ratio {np.median(rate):.2f} (median; rounds {', '.join(f'{r:.2f}' for r in rate)}); "
+          f"server CPU a request ratio {np.median(cpu):.2f} ({', '.join(f'{c:.2f}' for c in cpu)}); {flat_errors} errors; "
+          f"memory per open page {per_page * 1024:.0f} KiB")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--coders", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20, help="seconds of coding at a person's pace, for the latency")
-    parser.add_argument("--flat", type=float, default=10, help="seconds of coding flat out, with and without the pages listening")
+    parser.add_argument("--flat", type=float, default=6, help="seconds of coding flat out in each round, with and without the pages listening")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of flat out with none listening and then every page")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="server processes (chorus serve --workers)")
     parser.add_argument("--stores", nargs="+", default=["SQLite", "PostgreSQL"], choices=["SQLite", "PostgreSQL"])
     args = parser.parse_args()
@@ -250,7 +271,7 @@ def main() -> None:
                 study, drop = make(folder)
                 try:
                     chosen = ready(study, "demo", folder, args.coders)
-                    one_setting(study, chosen, f"{name}, {processes} process{'es' if processes > 1 else ''}", processes, args.seconds, args.flat)
+                    one_setting(study, chosen, f"{name}, {processes} process{'es' if processes > 1 else ''}", processes, args.seconds, args.flat, args.rounds)
                 finally:
                     drop()
         if not url and "PostgreSQL" in args.stores:

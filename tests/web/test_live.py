@@ -205,7 +205,12 @@ def test_a_transcript_s_page_is_sent_the_codings_of_its_own_transcript_and_every
         here = apply_code(study, "FG01", "Funding", "cole", turn=2)
         there = apply_code(study, "FG02", "Funding", "cole", turn=2)
     batch = Batch(changes.since(study, after))
-    ids = {page: [int(i) for i in re.findall(r"^id: (\d+)$", batch.said(page), re.M)] for page in ("transcript:FG01", "transcript:FG02", "codes", "")}
+    def sent(page: str) -> list[int]:  # the changes' ids (an "at" event, where the page is caught up to, ends every batch)
+        events = batch.said(page).split("\n\n")
+        assert events[-2] == f"event: at\nid: {batch.found.last}\ndata: {batch.found.last}" and events[-1] == ""
+        return [int(re.search(r"^id: (\d+)$", event, re.M).group(1)) for event in events[:-2]]
+
+    ids = {page: sent(page) for page in ("transcript:FG01", "transcript:FG02", "codes", "")}
     coded = {change["coding"]: change["id"] for change in batch.found.changes if change["kind"] == "coding.added"}
     assert set(coded) == {here, there}
     assert coded[here] in ids["transcript:FG01"] and coded[there] not in ids["transcript:FG01"]

@@ -26,9 +26,11 @@ its reader's rights are checked again (and at once when a blind round opens or a
 role changes: the stream ends after that entry).
 
 Who else has a transcript open (presence) is kept per open stream in a small file
-of the study folder's ``.chorus-live`` (name, page, what they last did), touched
-as the stream lives and removed when it ends; every process of a server reads the
-same folder. A blind-round coder sees no one, as they see no one else's codings.
+of the study folder's ``.chorus-live`` (name, page, what they last did), removed
+when it ends; every process of a server reads the same folder. A process's hub
+writes its streams' changed records together, at most every :data:`PRESENCE_SAID`
+seconds, and touches them all every :data:`HEARTBEAT`: one write a second, not one
+per stream per change. A blind-round coder sees no one, as they see no one else's codings.
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ HEARTBEAT = 15.0
 RETRY_MS = 1000
 #: Seconds between looks at who else is here; a presence file untouched for three heartbeats is a stream gone.
 PRESENCE_EVERY = 2.0
+#: Seconds between a process's writes of its streams' presence (what each reader last did), all in one go.
+PRESENCE_SAID = 1.0
 PRESENCE_FOLDER = ".chorus-live"
 #: How a page's own changes read in the others' presence line.
 _DID = {"coding.added": "coded “{code}”", "coding.removed": "removed a coding of “{code}”", "memo.added": "wrote a memo",
@@ -78,13 +82,14 @@ class Presence:
     def __init__(self, folder: Path):
         self.folder = folder
 
-    def here(self, stream: str, name: str, page: str, did: str) -> None:
-        """Say (again) that ``stream`` of ``name`` is open on ``page`` and last did ``did``."""
-        self.folder.mkdir(exist_ok=True)
-        path = self.folder / f"{stream}.json"
+    def here(self, records: dict[str, dict[str, Any]]) -> None:
+        """Say (again) that each stream in ``records`` is open: its reader's ``name``, the ``page`` and what they last ``did``."""
         with suppress(OSError):
-            (self.folder / f"{stream}.tmp").write_text(json.dumps({"name": name, "page": page, "did": did, "at": time.time()}), encoding="utf-8")
-            os.replace(self.folder / f"{stream}.tmp", path)
+            self.folder.mkdir(exist_ok=True)
+        for stream, record in records.items():
+            with suppress(OSError):
+                (self.folder / f"{stream}.tmp").write_text(json.dumps({**record, "at": time.time()}), encoding="utf-8")
+                os.replace(self.folder / f"{stream}.tmp", self.folder / f"{stream}.json")
 
     def gone(self, stream: str) -> None:
         with suppress(OSError):
@@ -119,13 +124,16 @@ class Batch:
     def __init__(self, found: changes.Changes):
         self.found = found
         self._texts = [_event(change, ident=change["id"]) for change in found.changes]  # made in the reading thread, not the event loop
+        self._at = _event(found.last, "at", found.last)
+        self.did = {change["actor"]: said for change in found.changes if (said := _did(change))}  # what each person last did, for presence
         self._said: dict[str | None, str] = {}
 
     def said(self, page: str) -> str:
-        """The changes as events, for a page showing ``page`` (``transcript:FG01``, ``codes``, ...)."""
+        """The changes as events for a page showing ``page`` (``transcript:FG01``, ``codes``, ...), and where it is now caught up to
+        (an ``at`` event, sent even when nothing here was for the page)."""
         shown = page.removeprefix("transcript:") if page.startswith("transcript:") else None
         if shown not in self._said:
-            self._said[shown] = "".join(text for text, change in zip(self._texts, self.found.changes) if _shows(shown, change))
+            self._said[shown] = "".join(text for text, change in zip(self._texts, self.found.changes) if _shows(shown, change)) + self._at
         return self._said[shown]
 
 
@@ -149,6 +157,9 @@ class Hub:
         self.presence = Presence(study.folder / PRESENCE_FOLDER)
         self.present: dict[str, dict[str, Any]] = {}
         self.present_at = 0.0
+        self.mine: dict[str, dict[str, Any]] = {}  # this process's open streams' presence records
+        self.unsaid: set[str] = set()  # ... changed since they were last written
+        self.said_at = self.touched_at = 0.0
 
     async def join(self) -> None:
         self.listeners += 1
@@ -160,6 +171,16 @@ class Hub:
     def leave(self) -> None:
         self.listeners -= 1
 
+    def here(self, stream: str, name: str, page: str, did: str) -> None:
+        """Note that ``stream`` (of ``name``, on ``page``) is open and last did ``did``: written with the others at the next look."""
+        self.mine[stream] = {"name": name, "page": page, "did": did}
+        self.unsaid.add(stream)
+
+    def gone(self, stream: str) -> None:
+        self.mine.pop(stream, None)
+        self.unsaid.discard(stream)
+        self.presence.gone(stream)
+
     async def _watch(self) -> None:
         try:
             while self.listeners > 0:
@@ -169,8 +190,21 @@ class Hub:
                 except Exception:  # noqa: BLE001 - a store briefly away (a restart of PostgreSQL): look again
                     continue
                 self.saw(head)
+                await self._say_who_is_here()
         finally:
             self.task = None
+
+    async def _say_who_is_here(self) -> None:
+        """Write this process's changed presence records, in one go and at most every :data:`PRESENCE_SAID` seconds
+        (every record each :data:`HEARTBEAT`, so that other processes know the streams still live)."""
+        now = time.monotonic()
+        if now - self.touched_at >= HEARTBEAT:
+            self.touched_at, self.unsaid = now, set(self.mine)
+        if not self.unsaid or now - self.said_at < PRESENCE_SAID:
+            return
+        records = {stream: self.mine[stream] for stream in self.unsaid if stream in self.mine}
+        self.said_at, self.unsaid = now, set()
+        await anyio.to_thread.run_sync(self.presence.here, records)
 
     def saw(self, head: int) -> None:
         """The trail's newest id is ``head``: if it moved, every stream waiting on it wakes."""
@@ -233,8 +267,9 @@ async def _stream(request: Request, hub: Hub, viewer: Viewer, after: int, page: 
         if after > (hub.head or 0):  # so the study was restored from a backup made before
             yield _event({"why": "the study was changed back to an earlier state; reload the page"}, "reload")
             return
-        await anyio.to_thread.run_sync(hub.presence.here, stream, viewer.name, page, did)
+        hub.here(stream, viewer.name, page, did)
         shown: list[dict[str, Any]] | None = None
+        seen: dict[str, dict[str, Any]] | None = None
         beat = time.monotonic()
         while True:
             moved = hub.moved
@@ -245,18 +280,16 @@ async def _stream(request: Request, hub: Hub, viewer: Viewer, after: int, page: 
                     yield _event({"why": f"over {changes.REPLAY_LIMIT} changes came while this page was away; reload it"}, "reload", found.last)
                     return
                 after = found.last
-                # the batch in one write (a busy study's changes cost each page a write per look, not one per change),
-                # and where the page is caught up to, even when nothing here was for this reader
-                yield batch.said(page) + _event(after, "at", after)
-                mine = [said for c in found.changes if c["actor"] == viewer.name and (said := _did(c))]
-                if mine and mine[-1] != did:
-                    did = mine[-1]
-                    await anyio.to_thread.run_sync(hub.presence.here, stream, viewer.name, page, did)
+                yield batch.said(page)  # one write a look, however many changes, and where the page is caught up to
+                if batch.did.get(viewer.name, did) != did:
+                    did = batch.did[viewer.name]
+                    hub.here(stream, viewer.name, page, did)
                 if found.ask_again:  # who may see what changed: the page reconnects and is asked again
                     return
                 continue
-            if page and blind is None:
-                others = await hub.others()
+            others = await hub.others() if page and blind is None else seen
+            if others is not seen:  # read again since this stream last looked (every PRESENCE_EVERY seconds, not every change)
+                seen = others
                 here = sorted(({"name": r["name"], "did": r["did"], "at": r["at"]} for k, r in others.items()
                                if k != stream and r.get("page") == page and r.get("name") != viewer.name), key=lambda r: r["name"])
                 people = list({r["name"]: r for r in here}.values())
@@ -268,13 +301,13 @@ async def _stream(request: Request, hub: Hub, viewer: Viewer, after: int, page: 
                 return
             if now - beat >= HEARTBEAT:
                 beat = now
-                await anyio.to_thread.run_sync(hub.presence.here, stream, viewer.name, page, did)
                 yield ": still here\n\n"
-            with suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(moved.wait(), min(PRESENCE_EVERY if page else HEARTBEAT, ends - now))
+            with suppress(TimeoutError):
+                async with asyncio.timeout(min(PRESENCE_EVERY if page else HEARTBEAT, ends - now)):  # no task made, as wait_for makes
+                    await moved.wait()
     finally:  # run as the page leaves, inside a cancelled scope where nothing may be awaited: one unlink, done here
         hub.leave()
-        hub.presence.gone(stream)
+        hub.gone(stream)
 
 
 @router.get("/api/live")
