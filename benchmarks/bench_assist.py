@@ -11,7 +11,8 @@
    and the ICU sepsis-alert study (tests/assist/data/icu-sepsis-alert, copied
    from the shared tree's studies/), written and coded outside the project: the
    evaluation. Per study and embedder, ``chorus suggest evaluate``'s suggestion
-   precision, recall and F1 on hidden transcripts at the calibrated thresholds,
+   precision, recall and F1 on hidden transcripts at the calibrated thresholds
+   (reading the guide question each passage sits under, as aligned, where there is a guide),
    the codes recovered as candidates by seed 0's clustering, on average over
    ten seeds, and by how many of them all; and the share of participant turns
    ``chorus guide align`` puts under the reader's question (the second study
@@ -35,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import delete, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -48,6 +50,7 @@ from chorus.assist.search import search  # noqa: E402
 from chorus.coding.stances import is_stance  # noqa: E402
 from chorus.compute import cpu_threads  # noqa: E402
 from chorus.ingest.guide import import_guide  # noqa: E402
+from chorus.study.models import Participant, Transcript, Turn, TurnQuestion  # noqa: E402
 from tests.assist.studies import (  # noqa: E402
     ICU, demo_guide_accuracy, demo_guide_by_turn, icu_guide_accuracy, icu_guide_truth, load_icu_study,
 )
@@ -120,14 +123,14 @@ def guide_alignment(study: chorus.Study, guide: Path | None, right: Callable[[ch
     confirm_least_sure(study, truth(study))
     align_guide(study)
     checked, _ = right(study)
+    with study.transaction() as session:  # the suggestions after read the questions as aligned, not as the reader confirmed them
+        session.execute(delete(TurnQuestion).where(TurnQuestion.confirmed))
+    align_guide(study)
     return f"{hits / turns:.1%} ({checked / turns:.1%}) of {turns}"
 
 
 def confirm_least_sure(study: chorus.Study, truth: dict[tuple[str, int], str | None]) -> None:
     """Confirm, with the reader's question, each group's facilitator turn whose aligned question is least sure."""
-    from sqlalchemy import select
-
-    from chorus.study.models import Participant, Transcript, Turn, TurnQuestion
 
     with study.reading() as session:
         rows = session.execute(
@@ -145,8 +148,6 @@ def confirm_least_sure(study: chorus.Study, truth: dict[tuple[str, int], str | N
 
 def precision_at_10(study: chorus.Study, embedder: str) -> float:
     """Search by meaning with each code's definition as the query: the share of the ten passages found that the coder coded so."""
-    from sqlalchemy import select
-
     from chorus.study.lookup import code_path
     from chorus.study.models import Code
 

@@ -137,6 +137,25 @@ def test_thresholds_are_calibrated_per_code_and_kept_with_each_suggestion(study)
         assert all(s.threshold is not None and s.method == "minilm + logistic regression" for s in stored)
 
 
+def test_suggestions_read_the_guide_question_each_passage_was_said_under_once_the_guide_is_aligned(study):
+    """Issue 43: codes follow the questions, so the aligned question is a feature beside the meaning (none before an alignment)."""
+    from chorus.assist.embeddings import segment_table
+    from chorus.assist.guide import align_guide
+    from chorus.assist.suggest import QUESTION_WEIGHT, _question_features
+    from chorus.ingest.guide import import_guide
+    from tests.helpers import DEMO
+
+    load_demo(study, transcripts=["FG01"])
+    table = segment_table(study)
+    assert _question_features(study, table) is None, "no guide aligned: the meaning alone"
+    import_guide(study, DEMO / "guide.csv")
+    align_guide(study)
+    features = _question_features(study, table)
+    assert features.shape == (len(table), 10) and set(np.unique(features).tolist()) == {0.0, float(np.float32(QUESTION_WEIGHT))}
+    assert (features.sum(axis=1) == np.float32(QUESTION_WEIGHT)).all(), "every participant's passage sits under one question"
+    assert features[0].argmax() == 0 and features[-1].argmax() > 0  # the group opens on Q1 and moves on
+
+
 def test_the_queue_can_put_the_most_informative_suggestion_first(study):
     from chorus.assist import suggest
 
