@@ -18,8 +18,8 @@ from tests.audio.conftest import DATA
 
 
 def test_chunks_cover_the_recording_to_its_end() -> None:
-    assert chunk_starts(25.0).tolist() == [float(s) for s in range(16)]
-    assert chunk_starts(25.5).tolist()[-2:] == [15.0, 15.5]  # the last chunk ends at the end
+    assert chunk_starts(25.0, step=1.0).tolist() == [float(s) for s in range(16)]
+    assert chunk_starts(25.5).tolist()[-2:] == [14.0, 15.5]  # every 2 s, and the last chunk ends at the end
     assert chunk_starts(3.0).tolist() == [0.0]  # shorter than a chunk: one, padded with silence
 
 
@@ -49,7 +49,7 @@ def test_second_voices_bring_the_meeting_below_the_one_voice_floor_and_leave_the
     extra = second_voices(meeting, one_at_a_time)
     assert all(t.end - t.start >= 0.1 for t in extra)
     assert der(reference, one_at_a_time).rate > 0.6  # measured 0.64; one voice at a time cannot go below 0.55 here
-    assert der(reference, one_at_a_time + extra).rate < 0.55  # measured 0.50
+    assert der(reference, one_at_a_time + extra).rate < 0.55  # measured 0.51
     call, reference = load_audio(DATA / "sample.wav"), read_rttm(DATA / "sample.rttm")
     one_at_a_time = diarize(call, 2, 2)
     assert der(reference, one_at_a_time + second_voices(call, one_at_a_time)).rate < 0.08  # measured 0.043 (0.052 without)
@@ -87,7 +87,7 @@ def test_the_meeting_is_stored_with_overlap_marked_and_every_voice_heard() -> No
     assert result.settings["overlap"] == "segmentation-3.0"
     assert len(result.speakers) == 4 and result.overlaps
     assert any(not t.words for t in result.turns)  # voices heard under another, with no words of their own
-    assert der(reference, result.speaker_turns()).rate < 0.58  # measured 0.525 (0.633 one voice at a time)
+    assert der(reference, result.speaker_turns()).rate < 0.58  # measured 0.538 (0.633 one voice at a time)
     assert INAUDIBLE not in " ".join(t.words for t in result.speaker_turns())  # cpWER scores words, not the mark
     without = transcribe_audio(meeting, min_speakers=4, max_speakers=4, device="cpu", overlap=False)
     assert without.settings["overlap"] is None and all(t.words for t in without.turns)
