@@ -59,6 +59,8 @@ router = APIRouter()
 
 #: Seconds between a process's looks at the audit trail's newest id.
 POLL = 0.3
+#: Worker threads a process's streams read the store in, beside (not out of) the requests' own.
+LIMIT = 2
 #: Seconds a stream lasts before the page reconnects (and the reader's rights are checked again).
 LIFETIME = 120.0
 #: Seconds between comments on a quiet stream: proxies keep it open, and a page gone is noticed.
@@ -149,6 +151,8 @@ class Hub:
 
     def __init__(self, study: Study):
         self.study = study
+        # the streams' own worker threads: their reads never take one of the requests' (chorus serve --threads)
+        self.limiter = anyio.CapacityLimiter(LIMIT)
         self.head: int | None = None
         self.moved = asyncio.Event()  # set, and replaced, whenever the head moves
         self.listeners = 0
@@ -164,7 +168,7 @@ class Hub:
     async def join(self) -> None:
         self.listeners += 1
         if self.head is None:
-            self.head = await anyio.to_thread.run_sync(changes.latest, self.study)
+            self.head = await anyio.to_thread.run_sync(changes.latest, self.study, limiter=self.limiter)
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(self._watch())
 
@@ -186,7 +190,7 @@ class Hub:
             while self.listeners > 0:
                 await asyncio.sleep(POLL)
                 try:
-                    head = await anyio.to_thread.run_sync(changes.latest, self.study)
+                    head = await anyio.to_thread.run_sync(changes.latest, self.study, limiter=self.limiter)
                 except Exception:  # noqa: BLE001 - a store briefly away (a restart of PostgreSQL): look again
                     continue
                 self.saw(head)
@@ -204,7 +208,7 @@ class Hub:
             return
         records = {stream: self.mine[stream] for stream in self.unsaid if stream in self.mine}
         self.said_at, self.unsaid = now, set()
-        await anyio.to_thread.run_sync(self.presence.here, records)
+        await anyio.to_thread.run_sync(self.presence.here, records, limiter=self.limiter)
 
     def saw(self, head: int) -> None:
         """The trail's newest id is ``head``: if it moved, every stream waiting on it wakes."""
@@ -221,7 +225,7 @@ class Hub:
                 with seeing_only(blind):
                     return Batch(changes.since(self.study, after, role=role, upto=upto))
 
-            self.reads[key] = asyncio.ensure_future(anyio.to_thread.run_sync(read))
+            self.reads[key] = asyncio.ensure_future(anyio.to_thread.run_sync(read, limiter=self.limiter))
             while len(self.reads) > 64:
                 self.reads.pop(next(iter(self.reads)))
         try:
@@ -234,7 +238,7 @@ class Hub:
         """Every open stream's presence record, read again at most every :data:`PRESENCE_EVERY` seconds."""
         if time.monotonic() - self.present_at > PRESENCE_EVERY:
             self.present_at = time.monotonic()
-            self.present = await anyio.to_thread.run_sync(self.presence.everyone)
+            self.present = await anyio.to_thread.run_sync(self.presence.everyone, limiter=self.limiter)
         return self.present
 
 
@@ -263,7 +267,7 @@ async def _stream(request: Request, hub: Hub, viewer: Viewer, after: int, page: 
     try:
         yield f": served by process {os.getpid()}\nretry: {RETRY_MS}\n\n"  # the process, for the tests that a write reaches every one
         if after > (hub.head or 0):  # newer than this process's last look, or the page saw entries this store does not have
-            hub.saw(await anyio.to_thread.run_sync(changes.latest, hub.study))
+            hub.saw(await anyio.to_thread.run_sync(changes.latest, hub.study, limiter=hub.limiter))
         if after > (hub.head or 0):  # so the study was restored from a backup made before
             yield _event({"why": "the study was changed back to an earlier state; reload the page"}, "reload")
             return
@@ -324,7 +328,8 @@ async def live(
     must load again. The stream ends now and then; ``EventSource`` reconnects and the page loses nothing.
     """
     start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+    hub = hub_of(request)
     if start is None:
-        start = await anyio.to_thread.run_sync(changes.latest, study)
-    return StreamingResponse(_stream(request, hub_of(request), viewer, start, page), media_type="text/event-stream",
+        start = await anyio.to_thread.run_sync(changes.latest, study, limiter=hub.limiter)
+    return StreamingResponse(_stream(request, hub, viewer, start, page), media_type="text/event-stream",
                              headers={"X-Accel-Buffering": "no", "Cache-Control": "no-store"})
