@@ -171,10 +171,11 @@ def speakers_page(request: Request, job_id: Whole, study: StudyOf, viewer: Owner
         heard = _jobs().heard_of(study, job_id)
     proposed = name_speakers(heard.result, None, heard.voices, heard.job.facilitator)
     speakers: dict[str, dict[str, Any]] = {}
-    for turn in heard.result.turns:
+    # worded turns first: an [inaudible] one is mostly another voice over this one, no line to show nor a clip to hear
+    for turn in sorted(heard.result.turns, key=lambda t: (not t.said, t.start)):
         entry = speakers.setdefault(turn.speaker, {"speaker": turn.speaker, "lines": [], "start": turn.start, "end": turn.end})
-        if len(entry["lines"]) < 3 and turn.text.strip():
-            entry["lines"].append(turn.text.strip())
+        if len(entry["lines"]) < 3 and turn.said:
+            entry["lines"].append(turn.said)
         if entry["end"] - entry["start"] < 4 and turn.start <= entry["end"] + 0.5:
             entry["end"] = max(entry["end"], turn.end)
     with study.reading() as session:
