@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -63,6 +65,31 @@ def test_a_job_a_live_worker_on_this_machine_is_running_is_left_to_it(recorded):
     with recorded.transaction() as session:
         session.get(Job, job).state, session.get(Job, job).worker = "running", f"{socket.gethostname()}:{os.getpid()}"
     assert queue.recover(recorded) == 0 and queue.jobs(recorded)[0]["state"] == "running"
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="reads a process's state in /proc (Linux)")
+def test_a_job_whose_worker_s_pid_now_names_a_later_process_or_a_zombie_is_queued_again(recorded):
+    """A server killed with its workers: their pids may be zombies not yet reaped, or be given to later processes."""
+    import os
+    import socket
+    import subprocess
+    from datetime import datetime, timezone
+
+    job = jobs.submit(recorded, "recordings/FG01.wav", "FG01", "olive")
+    with recorded.transaction() as session:  # this process started after the job did: it is not the job's worker
+        found = session.get(Job, job)
+        found.state, found.worker, found.started_at = "running", f"{socket.gethostname()}:{os.getpid()}", datetime(2000, 1, 1, tzinfo=timezone.utc)
+    assert queue.recover(recorded) == 1
+    zombie = subprocess.Popen(["true"])
+    deadline = time.monotonic() + 10
+    while open(f"/proc/{zombie.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":  # ended, not yet waited for
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    with recorded.transaction() as session:
+        found = session.get(Job, job)
+        found.state, found.worker, found.started_at = "running", f"{socket.gethostname()}:{zombie.pid}", None
+    assert queue.recover(recorded) == 1
+    zombie.wait()
 
 
 def test_a_cancelled_job_stores_nothing(recorded, monkeypatch):

@@ -21,13 +21,14 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
 
 from chorus.errors import ChorusError, NotFound
-from chorus.study.models import Job, utcnow
+from chorus.study.models import Job, as_utc, utcnow
 from chorus.study.store import Study, acting_as
 
 #: Where results wait for a person, inside the study folder.
@@ -105,17 +106,27 @@ def recover(study: Study) -> int:
     study (another port, as behind a proxy) must not take away what the first is running.
     """
     with study.transaction() as session:
-        stranded = [found for found in session.scalars(select(Job).where(Job.state == "running")) if not _alive_here(found.worker)]
+        stranded = [found for found in session.scalars(select(Job).where(Job.state == "running")) if not _alive_here(found.worker, found.started_at)]
         for found in stranded:
             found.state, found.stage, found.fraction, found.worker = "queued", "waiting (the server restarted)", 0.0, None
         return len(stranded)
 
 
-def _alive_here(worker: str | None) -> bool:
-    """Whether ``worker`` (``host:pid``, as :func:`work` names itself) is a process running now on this machine."""
+def _alive_here(worker: str | None, since: datetime | None = None) -> bool:
+    """Whether ``worker`` (``host:pid``, as :func:`work` names itself) is a process running now on this machine, and the
+    same one that started the job at ``since``: not a zombie left by a killed server, nor a later process given its pid."""
     host, _, pid = (worker or "").rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return False
+    stat = Path(f"/proc/{pid}/stat")
+    if Path("/proc/stat").exists():  # Linux: the process's state and start time
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            booted = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+        except (OSError, IndexError, StopIteration, ValueError):
+            return False
+        started = booted + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        return fields[0] not in ("Z", "X") and (since is None or started <= as_utc(since).timestamp() + 1)
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
