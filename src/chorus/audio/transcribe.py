@@ -101,6 +101,11 @@ class MachineTranscript:
         """The turns in the form :mod:`chorus.audio.evaluate` scores: their words, not the ``[inaudible]`` mark."""
         return [SpeakerTurn(t.speaker, t.start, t.end, t.said) for t in self.turns]
 
+    def worded(self, speaker: str) -> list[SpokenTurn]:
+        """The speaker's turns with words, in time order: what a person naming the speakers reads and hears of them
+        (an ``[inaudible]`` turn is mostly another voice over theirs)."""
+        return [t for t in self.turns if t.speaker == speaker and t.said]
+
     @property
     def overlaps(self) -> list[tuple[float, float]]:
         """Where the diarizer heard two or more voices at once (:func:`overlapping`)."""

@@ -94,7 +94,7 @@ def _ask_names(heard: Heard, named: dict[str, Naming]) -> dict[str, Naming]:
     for speaker, naming in named.items():
         errors.print(f"  {speaker} = {naming.participant} ({naming.how})", markup=False)
     for speaker in unnamed:
-        lines = [t for t in heard.result.turns if t.speaker == speaker and t.said][:3]  # not [inaudible]: another voice over theirs
+        lines = heard.result.worded(speaker)[:3]
         errors.print(f"\n{speaker} said:", markup=False)
         for turn in lines:
             errors.print(f"  [{turn.start:6.1f} s] {turn.said[:100]}", markup=False, highlight=False)

@@ -171,13 +171,13 @@ def speakers_page(request: Request, job_id: Whole, study: StudyOf, viewer: Owner
         heard = _jobs().heard_of(study, job_id)
     proposed = name_speakers(heard.result, None, heard.voices, heard.job.facilitator)
     speakers: dict[str, dict[str, Any]] = {}
-    # worded turns first: an [inaudible] one is mostly another voice over this one, no line to show nor a clip to hear
-    for turn in sorted(heard.result.turns, key=lambda t: (not t.said, t.start)):
-        entry = speakers.setdefault(turn.speaker, {"speaker": turn.speaker, "lines": [], "start": turn.start, "end": turn.end})
-        if len(entry["lines"]) < 3 and turn.said:
-            entry["lines"].append(turn.said)
-        if entry["end"] - entry["start"] < 4 and turn.start <= entry["end"] + 0.5:
-            entry["end"] = max(entry["end"], turn.end)
+    for speaker in heard.result.speakers:
+        # their worded turns (else any): the clip plays from the first and runs on over those that follow within half a second
+        turns = heard.result.worded(speaker) or [t for t in heard.result.turns if t.speaker == speaker]
+        entry = speakers[speaker] = {"speaker": speaker, "lines": [t.said for t in turns[:3] if t.said], "start": turns[0].start, "end": turns[0].end}
+        for turn in turns[1:]:
+            if entry["end"] - entry["start"] < 4 and turn.start <= entry["end"] + 0.5:
+                entry["end"] = max(entry["end"], turn.end)
     with study.reading() as session:
         group = session.scalar(select(Group).where(Group.name == heard.job.group))
         people = [(p.key, p.pseudonym, p.discipline or p.role) for p in group.members] if group else []
